@@ -1,0 +1,574 @@
+"""Spike detection for report counts: seasonal baselines and a multi-window surprise score.
+
+Pure functions over numpy arrays: no ORM, no settings, no clock. Time is always an argument
+(UTC bucket starts as ``datetime64`` or integer epoch seconds). The live Celery pass, the
+``backtest`` command and the quality benchmark all call these functions. The statistic is
+explained for users in ``docs/detection.md``.
+
+Public API
+----------
+``profile_build(timestamps, counts, *, bucket_minutes, timezone, exclude=None, params=...)``
+    Seasonal profile from history: expected count per (local weekday, local time-of-day slot)
+    plus a negative-binomial overdispersion ``alpha`` (variance = mu + alpha * mu**2).
+    ``counts`` may be 1-D (one series) or 2-D ``(n_series, n_buckets)`` sharing the timestamps
+    (all cities of a service in one call). Returns a ``Profile``; ``Profile.rows()`` /
+    ``Profile.from_rows()`` turn it into plain numbers for the database and back.
+``profile_expected(profile, timestamps) -> (expected, alpha)``
+    Expected count and dispersion for arbitrary UTC bucket starts.
+``detect(counts, expected, alpha, *, bucket_minutes, params=...) -> Detection``
+    Causal multi-window score over the last axis. ``Detection.score`` (>= 0, decimal digits of
+    surprise), ``.is_spike``, ``.excess`` (reports above baseline over the longest window).
+``cities_detect(counts, expected, alpha, *, bucket_minutes, national_spike=None, params=...)``
+    The same test for each city, with the threshold raised for the number of cities, and
+    lowered to the warning level where the national series already spikes (attribution).
+    ``cities_detect(...).is_spike[:, -1].any()`` tells whether to open an incident.
+``cities_rank(names, detection, counts, expected, *, bucket=-1) -> list[CityHit]``
+    Flagged cities at one bucket, most excess reports first.
+``status_tier(score, params=...) -> "ok" | "warning" | "outage"``
+``backtest(timestamps, counts, *, bucket_minutes, timezone, city_counts=None, ...)``
+    Replays a series causally: the profile is rebuilt at every local midnight from earlier
+    data only, as the nightly rebuild does in production.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from scipy import special
+
+DAY = 86_400
+TIERS = ("ok", "warning", "outage")
+
+
+@dataclass(frozen=True)
+class BaselineParams:
+    # Pool each slot with its neighbours up to this many minutes away: five weeks give only five
+    # observations per weekday slot, too few for a robust mean.
+    smooth_minutes: int = 30
+    # Older weeks count less (half weight after this many days) so slow growth is followed.
+    half_life_days: float = 14.0
+    # Only this much history is read; older data has negligible weight anyway.
+    history_days: int = 42
+    # The level is re-scaled on the last days so growth does not lag by the weighted age.
+    level_days: int = 7
+    # Observations above outlier_ratio times the slot median are treated as outages and left out.
+    outlier_ratio: float = 1.8
+    # Weight (in days) of the all-weekdays shape when a weekday has little history (cold start).
+    prior_days: float = 1.0
+    # The expected count never falls below this, so sparse services do not divide by ~0.
+    floor_per_hour: float = 0.25
+    alpha_prior: float = 0.1
+    alpha_min: float = 0.02
+    alpha_max: float = 2.0
+
+
+@dataclass(frozen=True)
+class DetectParams:
+    # Windows in minutes, rounded to whole buckets: one bucket for sudden jumps, longer ones
+    # for moderate rises that only become certain when they last.
+    windows_minutes: tuple[int, ...] = (1, 15, 30, 60)
+    # Score = -log10 of the tail probability. 6 means "one in a million under the baseline".
+    threshold: float = 6.0
+    warning: float = 3.0
+    # A window only counts with at least this many reports above baseline ...
+    min_excess: float = 8.0
+    # ... and at least this multiple of the baseline: news-driven bumps are 1.3-1.5x.
+    min_ratio: float = 1.8
+
+
+@dataclass(frozen=True)
+class Profile:
+    bucket_minutes: int
+    timezone: str
+    # (..., 7, slots_per_day): expected reports per bucket, weekday 0 = Monday, local time.
+    # NaN where the series has no history at all.
+    expected: np.ndarray
+    # (...,): negative binomial overdispersion, variance = mu + alpha * mu**2.
+    alpha: np.ndarray
+
+    @property
+    def slots_per_day(self) -> int:
+        return 1440 // self.bucket_minutes
+
+    def rows(self) -> Iterator[tuple[int, int, float, float]]:
+        """(weekday, slot, expected, alpha) for a single series, ready to store."""
+        if self.expected.ndim != 2:
+            raise ValueError("rows() needs a single-series profile; index it first")
+        alpha = float(self.alpha)
+        for weekday in range(7):
+            for slot in range(self.slots_per_day):
+                value = float(self.expected[weekday, slot])
+                if not math.isnan(value):
+                    yield weekday, slot, value, alpha
+
+    @classmethod
+    def from_rows(
+        cls,
+        rows: Iterable[tuple[int, int, float, float]],
+        *,
+        bucket_minutes: int,
+        timezone: str,
+    ) -> Profile:
+        expected = np.full((7, 1440 // bucket_minutes), np.nan)
+        alpha = BaselineParams.alpha_prior
+        for weekday, slot, value, row_alpha in rows:
+            expected[weekday, slot] = value
+            alpha = row_alpha
+        return cls(bucket_minutes, timezone, expected, np.asarray(float(alpha)))
+
+    def series(self, index: int) -> Profile:
+        return Profile(self.bucket_minutes, self.timezone, self.expected[index], self.alpha[index])
+
+
+@dataclass(frozen=True)
+class Detection:
+    score: np.ndarray  # (..., T) float, >= 0
+    is_spike: np.ndarray  # (..., T) bool
+    excess: np.ndarray  # (..., T) reports above baseline over the longest window, >= 0
+    window: np.ndarray = field(repr=False)  # (..., T) buckets in the deciding window, 0 if none
+
+
+@dataclass(frozen=True)
+class CityHit:
+    name: str
+    count: float
+    expected: float
+    excess: float
+    score: float
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    baseline: np.ndarray  # (T,), NaN before the first day with history
+    score: np.ndarray
+    is_spike: np.ndarray  # national spike or any city flagged: an incident would be open
+    cities: list[list[str]]  # per bucket, flagged cities ranked by excess (empty without cities)
+
+
+# --- time ---------------------------------------------------------------------------------
+
+
+def epoch_seconds(timestamps: np.ndarray | Sequence[int]) -> np.ndarray:
+    ts = np.asarray(timestamps)
+    if np.issubdtype(ts.dtype, np.datetime64):
+        return ts.astype("datetime64[s]").astype(np.int64)
+    return ts.astype(np.int64)
+
+
+def _offset(second: int, tz: ZoneInfo) -> int:
+    return int(datetime.fromtimestamp(int(second), tz).utcoffset().total_seconds())
+
+
+def utc_offsets(ts: np.ndarray, timezone: str) -> np.ndarray:
+    """UTC offset in seconds at each epoch second, vectorised.
+
+    Offsets change only at transitions, at most one a day in every real zone, so the zone is
+    probed once a day and bisected to the minute on days where the offset changes.
+    """
+    tz = ZoneInfo(timezone)
+    if ts.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    first = int(ts.min()) // DAY * DAY
+    probes = np.arange(first, int(ts.max()) + DAY + 1, DAY)
+    offsets = [_offset(p, tz) for p in probes]
+    starts, values = [int(probes[0])], [offsets[0]]
+    for i in range(len(probes) - 1):
+        if offsets[i] == offsets[i + 1]:
+            continue
+        lo, hi = int(probes[i]), int(probes[i + 1])
+        while hi - lo > 60:
+            mid = lo + (hi - lo) // 120 * 60
+            if _offset(mid, tz) == offsets[i]:
+                lo = mid
+            else:
+                hi = mid
+        starts.append(hi)
+        values.append(offsets[i + 1])
+    idx = np.searchsorted(np.asarray(starts), ts, side="right") - 1
+    return np.asarray(values, dtype=np.int64)[idx]
+
+
+def local_fields(
+    timestamps: np.ndarray | Sequence[int], *, timezone: str, bucket_minutes: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(local day number, weekday with Monday = 0, local slot of the day) for UTC buckets."""
+    if 1440 % bucket_minutes:
+        raise ValueError(f"bucket_minutes must divide a day, got {bucket_minutes}")
+    ts = epoch_seconds(timestamps)
+    local = ts + utc_offsets(ts, timezone)
+    day = local // DAY
+    weekday = (day + 3) % 7  # 1970-01-01 was a Thursday
+    slot = (local % DAY) // (bucket_minutes * 60)
+    return day, weekday, slot
+
+
+# --- baseline -----------------------------------------------------------------------------
+
+
+def profile_build(
+    timestamps: np.ndarray | Sequence[int],
+    counts: np.ndarray | Sequence[float],
+    *,
+    bucket_minutes: int,
+    timezone: str,
+    exclude: np.ndarray | None = None,
+    params: BaselineParams = BaselineParams(),
+) -> Profile:
+    """Seasonal profile from history. ``exclude`` (bool, like ``counts``) drops known incidents.
+
+    Missing buckets in the history mean "no data", not zero: pass zero counts explicitly.
+    """
+    day, weekday, slot = local_fields(timestamps, timezone=timezone, bucket_minutes=bucket_minutes)
+    return _profile_from_fields(
+        day,
+        weekday,
+        slot,
+        np.asarray(counts, dtype=float),
+        exclude,
+        bucket_minutes,
+        timezone,
+        params,
+    )
+
+
+def profile_expected(
+    profile: Profile, timestamps: np.ndarray | Sequence[int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Expected count (..., T) and alpha (...,) for UTC bucket starts."""
+    _, weekday, slot = local_fields(
+        timestamps, timezone=profile.timezone, bucket_minutes=profile.bucket_minutes
+    )
+    return profile.expected[..., weekday, slot], np.asarray(profile.alpha)
+
+
+def _profile_from_fields(
+    day: np.ndarray,
+    weekday: np.ndarray,
+    slot: np.ndarray,
+    counts: np.ndarray,
+    exclude: np.ndarray | None,
+    bucket_minutes: int,
+    timezone: str,
+    params: BaselineParams,
+) -> Profile:
+    single = counts.ndim == 1
+    x = np.atleast_2d(counts)
+    n_series = x.shape[0]
+    n_slots = 1440 // bucket_minutes
+    floor = params.floor_per_hour * bucket_minutes / 60
+    if day.size == 0:
+        expected = np.full((n_series, 7, n_slots), np.nan)
+        alpha = np.full(n_series, params.alpha_prior)
+        return _squeeze(Profile(bucket_minutes, timezone, expected, alpha), single)
+
+    keep_time = day > day.max() - params.history_days
+    day, weekday, slot, x = (
+        day[keep_time],
+        weekday[keep_time],
+        slot[keep_time],
+        x[:, keep_time],
+    )
+    valid = np.isfinite(x)
+    if exclude is not None:
+        valid &= ~np.atleast_2d(np.asarray(exclude, dtype=bool))[:, keep_time]
+    d = day - day.min()
+    n_days = int(d.max()) + 1
+
+    # Grid (series, local day, local slot). A DST fall-back hour lands twice in one cell: average.
+    cell = (np.arange(n_series)[:, None] * n_days + d[None, :]) * n_slots + slot[None, :]
+    size = n_series * n_days * n_slots
+    sums = np.bincount(cell[valid], weights=x[valid], minlength=size)
+    hits = np.bincount(cell[valid], minlength=size)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        grid = (sums / hits).reshape(n_series, n_days, n_slots)
+
+    day_weekday = (np.arange(n_days) + day.min() + 3) % 7
+    age = n_days - 1 - np.arange(n_days)
+    day_weight = (0.5 ** (age / params.half_life_days))[None, :, None]
+    h = max(1, round(params.smooth_minutes / bucket_minutes))
+    finite = np.isfinite(grid)
+    values = np.where(finite, grid, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        smooth = _slot_window_sum(values, h) / _slot_window_sum(finite.astype(float), h)
+
+    # The median over same-weekday days of the smoothed curve sets the bar: an outage, even a
+    # four-hour one, is one day in five and cannot move it. Observations above the bar are
+    # dropped before the (unbiased) weighted mean is taken.
+    bar = np.empty_like(grid)
+    for wd in range(7):
+        days = day_weekday == wd
+        median = _nanmedian_days(smooth[:, days, :])
+        bar[:, days, :] = (params.outlier_ratio * median + 3 * np.sqrt(median) + 2)[:, None, :]
+    kept = finite & (values <= np.nan_to_num(bar, nan=np.inf))
+    weight_sum = _slot_window_sum(np.where(kept, day_weight, 0.0), h)
+    value_sum = _slot_window_sum(np.where(kept, day_weight * values, 0.0), h)
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shape_all = value_sum.sum(axis=1) / weight_sum.sum(axis=1)
+    expected = np.empty((n_series, 7, n_slots))
+    for wd in range(7):
+        days = day_weekday == wd
+        has_data = finite[:, days, :].any(axis=2).sum(axis=1)  # (N,)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            shape_wd = value_sum[:, days].sum(axis=1) / weight_sum[:, days].sum(axis=1)
+            factor = np.nansum(shape_wd, axis=1) / np.nansum(
+                np.where(np.isfinite(shape_wd), shape_all, np.nan), axis=1
+            )
+        factor = np.where(np.isfinite(factor) & (factor > 0), factor, 1.0)[:, None]
+        n = has_data[:, None].astype(float)
+        prior = shape_all * factor
+        blended = (n * shape_wd + params.prior_days * prior) / (n + params.prior_days)
+        expected[:, wd, :] = np.where(np.isfinite(shape_wd), blended, prior)
+
+    # Cold start: a slot nobody has seen yet gets the series' overall level.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a series with no data has no level
+        level = np.nanmean(np.where(valid, x, np.nan), axis=1)
+    expected = np.where(np.isfinite(expected), expected, level[:, None, None])
+
+    fitted = expected[:, weekday, slot]  # (N, T)
+    rough_ok = valid & (np.nan_to_num(x) <= params.outlier_ratio * fitted + 3 * np.sqrt(fitted) + 2)
+    recent = rough_ok & (day > day.max() - params.level_days)[None, :]
+    prior_mass = n_slots / 4  # six hours' worth of buckets damps the ratio on sparse series
+    level_ratio = (np.where(recent, x, 0).sum(axis=1) + prior_mass * floor) / (
+        np.where(recent, fitted, 0).sum(axis=1) + prior_mass * floor
+    )
+    level_ratio = np.where(np.isfinite(level_ratio), np.clip(level_ratio, 0.5, 2.0), 1.0)
+    expected = np.maximum(expected * level_ratio[:, None, None], floor)
+
+    mu = np.maximum(fitted * level_ratio[:, None], floor)
+    resid = np.where(rough_ok, (np.nan_to_num(x) - mu) ** 2 - mu, 0).sum(axis=1)
+    mass = np.where(rough_ok, mu**2, 0).sum(axis=1)
+    pseudo = 50.0
+    alpha = (resid + params.alpha_prior * pseudo) / (mass + pseudo)
+    alpha = np.clip(np.nan_to_num(alpha, nan=params.alpha_prior), params.alpha_min, params.alpha_max)
+    no_history = ~np.isfinite(level)
+    expected[no_history] = np.nan
+    return _squeeze(Profile(bucket_minutes, timezone, expected, alpha), single)
+
+
+def _slot_window_sum(a: np.ndarray, h: int) -> np.ndarray:
+    """Sum over slots s-h..s+h along the last axis (clipped at the day's edges)."""
+    c = np.cumsum(np.pad(a, ((0, 0), (0, 0), (h + 1, h))), axis=2)
+    return c[..., 2 * h + 1 :] - c[..., : -2 * h - 1]
+
+
+def _nanmedian_days(a: np.ndarray) -> np.ndarray:
+    """Median over axis 1 ignoring NaN; np.nanmedian is far slower on these small axes."""
+    if a.shape[1] == 0:
+        return np.full((a.shape[0], a.shape[2]), np.nan)
+    ordered = np.sort(a, axis=1)  # NaN sorts last
+    n = np.isfinite(a).sum(axis=1, keepdims=True)
+    lo = np.take_along_axis(ordered, np.maximum((n - 1) // 2, 0), axis=1)
+    hi = np.take_along_axis(ordered, np.minimum(n // 2, a.shape[1] - 1), axis=1)
+    return np.where(n > 0, (lo + hi) / 2, np.nan)[:, 0, :]
+
+
+def _squeeze(profile: Profile, single: bool) -> Profile:
+    if not single:
+        return profile
+    return Profile(profile.bucket_minutes, profile.timezone, profile.expected[0], profile.alpha[0])
+
+
+# --- score --------------------------------------------------------------------------------
+
+
+def window_buckets(bucket_minutes: int, params: DetectParams = DetectParams()) -> tuple[int, ...]:
+    return tuple(sorted({max(1, round(m / bucket_minutes)) for m in params.windows_minutes}))
+
+
+def _trailing_sum(a: np.ndarray, w: int) -> np.ndarray:
+    c = np.cumsum(a, axis=-1)
+    out = c.copy()
+    out[..., w:] = c[..., w:] - c[..., :-w]
+    return out
+
+
+def _log10_tail(x: np.ndarray, mean: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """-log10 P(X >= x) for X negative binomial with this mean and variance mean + alpha*mean^2."""
+    n = 1.0 / alpha
+    p = n / (n + mean)
+    k = np.floor(x)
+    # P(X >= k) = I_{1-p}(k, n): the regularised incomplete beta, computed in one call.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tail = special.betainc(np.maximum(k, 1e-12), n, 1 - p)
+        score = -np.log10(tail)
+    return np.where((k > 0) & np.isfinite(score), np.maximum(score, 0.0), 0.0)
+
+
+def detect(
+    counts: np.ndarray | Sequence[float],
+    expected: np.ndarray | Sequence[float],
+    alpha: np.ndarray | float,
+    *,
+    bucket_minutes: int,
+    params: DetectParams = DetectParams(),
+    threshold: np.ndarray | float | None = None,
+) -> Detection:
+    """Score every bucket against its baseline, causally, over the last axis.
+
+    ``counts`` and ``expected`` are (..., T); ``alpha`` is (...,) or (..., T). Pass at least the
+    longest window (12 buckets of 5 minutes) of history: the score at bucket t reads t and the
+    buckets before it, nothing after. NaN ``expected`` (no baseline yet) scores 0.
+    """
+    x = np.asarray(counts, dtype=float)
+    mu = np.asarray(expected, dtype=float)
+    a = np.asarray(alpha, dtype=float)
+    if a.ndim < x.ndim:
+        a = a[..., None]
+    a = np.broadcast_to(np.clip(a, 1e-4, None), x.shape)
+    known = np.isfinite(mu)
+    mu = np.where(known, mu, 0.0)
+    x = np.where(known & np.isfinite(x), x, 0.0)
+    rising_now = x > mu
+
+    score = np.zeros(x.shape)
+    window = np.zeros(x.shape, dtype=np.int64)
+    windows = window_buckets(bucket_minutes, params)
+    for w in windows:
+        big_x, big_mu = _trailing_sum(x, w), _trailing_sum(mu, w)
+        big_mu_safe = np.maximum(big_mu, 1e-9)
+        s = _log10_tail(big_x, big_mu_safe, a)
+        excess = big_x - big_mu
+        # Longer windows only speak while the rise is still going on, or a finished outage
+        # would keep the status red for an hour.
+        ok = (excess >= params.min_excess) & (big_x >= params.min_ratio * big_mu)
+        if w > 1:
+            ok &= rising_now
+        s = np.where(ok & known, s, 0.0)
+        better = s > score
+        score = np.where(better, s, score)
+        window = np.where(better, w, window)
+    longest = max(windows)
+    excess = np.maximum(_trailing_sum(x, longest) - _trailing_sum(mu, longest), 0.0)
+    bar = params.threshold if threshold is None else np.asarray(threshold)
+    return Detection(score=score, is_spike=score >= bar, excess=excess, window=window)
+
+
+def status_tier(score: float, params: DetectParams = DetectParams()) -> str:
+    if score >= params.threshold:
+        return "outage"
+    if score >= params.warning:
+        return "warning"
+    return "ok"
+
+
+def city_threshold(n_cities: int, params: DetectParams = DetectParams()) -> float:
+    # Several cities are several tests: keep the chance that any of them alarms by accident
+    # about the same as for the national series alone (Bonferroni on the p-value).
+    return params.threshold + math.log10(max(n_cities, 1))
+
+
+def cities_detect(
+    counts: np.ndarray,
+    expected: np.ndarray,
+    alpha: np.ndarray,
+    *,
+    bucket_minutes: int,
+    national_spike: np.ndarray | None = None,
+    params: DetectParams = DetectParams(),
+) -> Detection:
+    """The detector on each city row of (C, T) arrays.
+
+    A city alone must clear ``city_threshold``; where the national series already spikes the
+    question becomes "which cities are affected", and the warning level is enough.
+    """
+    counts = np.atleast_2d(np.asarray(counts, dtype=float))
+    bar = np.full(counts.shape, city_threshold(counts.shape[0], params))
+    if national_spike is not None:
+        bar = np.where(np.asarray(national_spike, dtype=bool)[None, :], params.warning, bar)
+    return detect(
+        counts,
+        expected,
+        alpha,
+        bucket_minutes=bucket_minutes,
+        params=params,
+        threshold=bar,
+    )
+
+
+def cities_rank(
+    names: Sequence[str],
+    detection: Detection,
+    counts: np.ndarray,
+    expected: np.ndarray,
+    *,
+    bucket: int = -1,
+) -> list[CityHit]:
+    """Flagged cities at one bucket, most excess reports (over the longest window) first."""
+    flagged = np.flatnonzero(detection.is_spike[:, bucket])
+    hits = [
+        CityHit(
+            name=names[i],
+            count=float(counts[i, bucket]),
+            expected=float(expected[i, bucket]),
+            excess=float(detection.excess[i, bucket]),
+            score=float(detection.score[i, bucket]),
+        )
+        for i in flagged
+    ]
+    return sorted(hits, key=lambda hit: (-hit.excess, hit.name))
+
+
+# --- replay -------------------------------------------------------------------------------
+
+
+def backtest(
+    timestamps: np.ndarray | Sequence[int],
+    counts: np.ndarray | Sequence[float],
+    *,
+    bucket_minutes: int,
+    timezone: str,
+    city_counts: np.ndarray | None = None,
+    city_names: Sequence[str] = (),
+    baseline_params: BaselineParams = BaselineParams(),
+    params: DetectParams = DetectParams(),
+) -> BacktestResult:
+    """Replay a regular series causally, rebuilding the profiles at every local midnight."""
+    x = np.asarray(counts, dtype=float)
+    series = x[None, :] if city_counts is None else np.vstack([x[None, :], city_counts])
+    day, weekday, slot = local_fields(timestamps, timezone=timezone, bucket_minutes=bucket_minutes)
+    expected = np.full(series.shape, np.nan)
+    alpha = np.full(series.shape, baseline_params.alpha_prior)
+    day_starts = np.flatnonzero(np.r_[True, day[1:] != day[:-1]])
+    day_ends = np.r_[day_starts[1:], day.size]
+    for start, end in zip(day_starts, day_ends, strict=True):
+        if start == 0:
+            continue
+        lo = np.searchsorted(day, day[start] - baseline_params.history_days)
+        profile = _profile_from_fields(
+            day[lo:start],
+            weekday[lo:start],
+            slot[lo:start],
+            series[:, lo:start],
+            None,
+            bucket_minutes,
+            timezone,
+            baseline_params,
+        )
+        expected[:, start:end] = profile.expected[:, weekday[start:end], slot[start:end]]
+        alpha[:, start:end] = profile.alpha[:, None]
+
+    national = detect(x, expected[0], alpha[0], bucket_minutes=bucket_minutes, params=params)
+    cities: list[list[str]] = [[] for _ in range(x.size)]
+    is_spike = national.is_spike
+    if city_counts is not None and len(city_names):
+        found = cities_detect(
+            series[1:],
+            expected[1:],
+            alpha[1:],
+            bucket_minutes=bucket_minutes,
+            national_spike=national.is_spike,
+            params=params,
+        )
+        is_spike = is_spike | found.is_spike.any(axis=0)
+        for t in np.flatnonzero(found.is_spike.any(axis=0)):
+            ranked = cities_rank(city_names, found, series[1:], expected[1:], bucket=int(t))
+            cities[t] = [hit.name for hit in ranked]
+    return BacktestResult(baseline=expected[0], score=national.score, is_spike=is_spike, cities=cities)
