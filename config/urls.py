@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from config import views
+from outages import views as outage_views
+from reports import api as report_api
+from reports import views as report_views
+
+outage_patterns = (
+    [
+        path("", outage_views.home, name="home"),
+        path("s/<slug:slug>/", outage_views.service_detail, name="service"),
+    ],
+    "outages",
+)
+
+api_v1 = [
+    path("reports/", report_api.ReportCreateApi.as_view(), name="api-report-create"),
+]
+
+urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
+    path("", include(outage_patterns)),
+    path("s/<slug:slug>/report/", report_views.report_submit, name="report-submit"),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path(
+        "api/docs/",
+        SpectacularSwaggerView.as_view(url_name="api-schema"),
+        name="api-docs",
+    ),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+]
+
+handler404 = "config.views.not_found"
+handler500 = "config.views.server_error"

@@ -1,0 +1,68 @@
+"""Client addresses: which one to trust, how to normalise it, and the network it belongs to.
+
+Nothing here stores or logs an address; callers hash what they keep (see reports.hashing).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# Reports from one IPv4 /24 or one IPv6 /64 come from one household, office or carrier
+# pool: rate limits and abuse signals treat each as one network.
+IPV4_NETWORK_PREFIX = 24
+IPV6_NETWORK_PREFIX = 64
+
+
+def parse_ip(raw: str | None) -> IPAddress | None:
+    """The address in `raw`, with IPv4-mapped IPv6 (::ffff:a.b.c.d) folded to IPv4."""
+    if not raw:
+        return None
+    text = raw.strip()
+    if text.startswith("[") and "]" in text:  # "[2001:db8::1]:443"
+        text = text[1 : text.index("]")]
+    elif text.count(":") == 1:  # "192.0.2.1:443"
+        text = text.split(":", 1)[0]
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        return address.ipv4_mapped
+    return address
+
+
+def client_ip_from_meta(meta: dict, trusted_proxy_count: int) -> IPAddress | None:
+    """The client's address: REMOTE_ADDR when no proxy is trusted, else the entry
+    `trusted_proxy_count` hops from the right of X-Forwarded-For.
+
+    Entries further left were written by the client itself and can be forged, so they
+    are never read. django-ipware's proxy_count expects the proxies' own addresses in the
+    header, which nginx's $proxy_add_x_forwarded_for does not add, hence this function.
+    """
+    if trusted_proxy_count == 0:
+        return parse_ip(meta.get("REMOTE_ADDR"))
+    hops = [hop for hop in meta.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
+    if len(hops) < trusted_proxy_count:
+        return None
+    return parse_ip(hops[-trusted_proxy_count])
+
+
+def client_ip(request: HttpRequest) -> IPAddress | None:
+    from django.conf import settings
+
+    return client_ip_from_meta(request.META, settings.TRUSTED_PROXY_COUNT)
+
+
+def network_of(address: IPAddress) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    prefix = IPV4_NETWORK_PREFIX if address.version == 4 else IPV6_NETWORK_PREFIX
+    return ipaddress.ip_network((address, prefix), strict=False)
+
+
+def is_public(address: IPAddress) -> bool:
+    return address.is_global

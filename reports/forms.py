@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from outages.models import ProblemType
+
+
+class ReportForm(forms.Form):
+    problem = forms.ChoiceField(label=_("What is not working?"), widget=forms.RadioSelect)
+    # Honeypot: hidden from people by CSS and from assistive tech by aria-hidden; bots
+    # that fill every field give themselves away.
+    website = forms.CharField(
+        required=False,
+        label=_("Leave this field empty"),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
+    )
+
+    def __init__(self, *args, problem_types: list[ProblemType], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["problem"].choices = [(problem.code, problem.display_label) for problem in problem_types]
+
+    def is_bot(self) -> bool:
+        return bool(self.cleaned_data.get("website"))

@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+
+class Source(models.TextChoices):
+    WEB = "web", "Web form"
+    API = "api", "API"
+
+
+class Report(models.Model):
+    """One "it's down for me". Never holds the client address, only keyed hashes.
+
+    Rows are written by the request and folded into the minute counts by
+    reports_aggregate shortly after; pages and detection read the counts.
+    """
+
+    service = models.ForeignKey("outages.Service", on_delete=models.CASCADE, related_name="+")
+    problem = models.SlugField(max_length=30)
+    created_at = models.DateTimeField()
+    source = models.CharField(max_length=3, choices=Source.choices)
+    city = models.ForeignKey("geo.City", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    country_code = models.CharField(max_length=2, blank=True)
+    # HMAC of the client's /24 or /64 under a stable key: lets review group and exclude
+    # networks without revealing them.
+    network_hash = models.CharField(max_length=32)
+    # False for a repeat from the same client within the dedupe window: kept as evidence
+    # for abuse review, never counted.
+    counted = models.BooleanField(default=True)
+    abusive = models.BooleanField(default=False)
+    is_aggregated = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [
+            # reports_aggregate: the pending rows, oldest first.
+            models.Index(
+                fields=["id"],
+                condition=Q(is_aggregated=False),
+                name="reports_report_pending",
+            ),
+            # Review and retention: a service's reports in a time window.
+            models.Index(fields=["service", "created_at"], name="reports_report_service_time"),
+            models.Index(fields=["created_at"], name="reports_report_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service_id}/{self.problem} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class Vote(models.Model):
+    """The last counted report of one client for one service: one person, one vote.
+
+    Claimed by a single INSERT ... ON CONFLICT DO UPDATE ... WHERE statement, so
+    concurrent duplicates cannot both count (reports.services._claim_vote).
+    """
+
+    service = models.ForeignKey("outages.Service", on_delete=models.CASCADE, related_name="+")
+    client_hash = models.CharField(max_length=32)
+    counted_at_epoch = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["service", "client_hash"], name="reports_vote_one_per_client")
+        ]
+        indexes = [models.Index(fields=["counted_at_epoch"], name="reports_vote_counted_at")]
+
+    def __str__(self) -> str:
+        return f"vote {self.client_hash[:8]} for service {self.service_id}"
+
+
+class DailySalt(models.Model):
+    """A random salt per UTC day for client hashes; deleted after two days, so old
+    hashes cannot be linked to anything, even by someone holding the secret key."""
+
+    day = models.DateField(unique=True)
+    salt = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return f"salt for {self.day}"
+
+
+class MinuteCount(models.Model):
+    minute = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.count} at {self.minute:%Y-%m-%d %H:%M}"
+
+
+class ServiceMinute(MinuteCount):
+    service = models.ForeignKey("outages.Service", on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["service", "minute"], name="reports_serviceminute_key")
+        ]
+
+
+class CityMinute(MinuteCount):
+    service = models.ForeignKey("outages.Service", on_delete=models.CASCADE, related_name="+")
+    city = models.ForeignKey("geo.City", on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["service", "city", "minute"], name="reports_cityminute_key")
+        ]
+        # The map and detection read every city of a window across services.
+        indexes = [models.Index(fields=["minute"], name="reports_cityminute_minute")]
+
+
+class CountryMinute(MinuteCount):
+    service = models.ForeignKey("outages.Service", on_delete=models.CASCADE, related_name="+")
+    country_code = models.CharField(max_length=2)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service", "country_code", "minute"],
+                name="reports_countryminute_key",
+            )
+        ]
+
+
+class ProblemMinute(MinuteCount):
+    service = models.ForeignKey("outages.Service", on_delete=models.CASCADE, related_name="+")
+    problem = models.SlugField(max_length=30)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service", "problem", "minute"],
+                name="reports_problemminute_key",
+            )
+        ]

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from typing import Any
+
+from reports.services import ReportOutcome
+
+
+def native_city_name(outcome: ReportOutcome) -> str | None:
+    if outcome.city is not None:
+        # Italian is the only local language we have names for (geo/data/names_it.csv).
+        if outcome.city.country_code == "IT" and outcome.city.name_it:
+            return outcome.city.name_it
+        return outcome.city.name_en
+    return None
+
+
+def report_payload(outcome: ReportOutcome) -> dict[str, Any]:
+    report, location = outcome.report, outcome.location
+    return {
+        "id": report.pk,
+        "service": report.service.slug,
+        "problem": report.problem,
+        "counted": outcome.counted,
+        "created_at": report.created_at,
+        "location": None
+        if location is None
+        else {
+            "city": outcome.city.name_en if outcome.city else None,
+            "city_local": native_city_name(outcome),
+            "country": location.country_code,
+            "lat": outcome.city.latitude if outcome.city else location.latitude,
+            "lon": outcome.city.longitude if outcome.city else location.longitude,
+        },
+    }

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from outages.models import DEFAULT_PROBLEM
+
+
+class ReportInputSerializer(serializers.Serializer):
+    service = serializers.SlugField(max_length=50, help_text="The service's slug, e.g. chatgpt.")
+    problem = serializers.SlugField(
+        max_length=30,
+        default=DEFAULT_PROBLEM,
+        help_text="What is broken: app, login, website, connection, other.",
+    )
+
+
+class LocationSerializer(serializers.Serializer):
+    city = serializers.CharField(
+        allow_null=True, help_text="English name, null when only the country is known."
+    )
+    city_local = serializers.CharField(
+        allow_null=True,
+        help_text="The name used locally where known (Milano for Milan), else the English name.",
+    )
+    country = serializers.CharField(help_text="ISO 3166-1 alpha-2 code.")
+    lat = serializers.FloatField(allow_null=True)
+    lon = serializers.FloatField(allow_null=True)
+
+
+class ReportSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    service = serializers.CharField()
+    problem = serializers.CharField()
+    counted = serializers.BooleanField(help_text="False for a repeat within the dedupe window.")
+    created_at = serializers.DateTimeField()
+    location = LocationSerializer(allow_null=True)
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = serializers.CharField(help_text="A stable machine-readable code.")
+    detail = serializers.CharField(help_text="What went wrong and how to fix it.")
+    valid = serializers.ListField(child=serializers.CharField(), required=False)
+    fields = serializers.DictField(required=False)

@@ -1,0 +1,304 @@
+"""Taking reports in and counting them.
+
+A request writes one Report row and claims the client's vote in one transaction;
+reports_aggregate folds new rows into the minute count tables in batches shortly after
+(a Celery beat job, and the first step of every detection pass).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from geo.ip import IPAddress, parse_ip
+from geo.lookup import Location, locate
+from geo.models import City
+from geo.services import city_for_location
+from outages.models import Service
+from reports import hashing
+from reports.models import (
+    CityMinute,
+    CountryMinute,
+    DailySalt,
+    ProblemMinute,
+    Report,
+    ServiceMinute,
+    Vote,
+)
+
+
+class ReportRejected(Exception):
+    """Input that cannot become a report; `code` and the message say what to fix."""
+
+    def __init__(self, code: str, message: str, *, valid: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.code = code
+        self.valid = list(valid)
+
+
+@dataclass(frozen=True, slots=True)
+class ReportOutcome:
+    report: Report
+    counted: bool
+    location: Location | None
+    city: City | None
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingReport:
+    """A report to ingest in bulk (backfill, simulator): same rules as report_create."""
+
+    service_id: int
+    problem: str
+    client_ip: str
+    created_at: dt.datetime
+    source: str
+
+
+def report_create(
+    *,
+    service: Service,
+    problem: str,
+    valid_problems: Sequence[str],
+    client_ip: IPAddress | str | None,
+    source: str,
+    now: dt.datetime,
+) -> ReportOutcome:
+    """Store one report. Counted unless the same client reported this service within
+    REPORT_DEDUPE_MINUTES; placed in a city when the address can be located."""
+    if problem not in valid_problems:
+        raise ReportRejected(
+            "unknown_problem",
+            f"Unknown problem {problem!r}; choose one of: {', '.join(valid_problems)}.",
+            valid=valid_problems,
+        )
+    address = client_ip if not isinstance(client_ip, str | None) else parse_ip(client_ip)
+    if address is None:
+        raise ReportRejected("no_client_address", "The client address could not be determined.")
+    location = locate(address)
+    city = city_for_location(location) if location else None
+    client_hash = hashing.client_hash(address, day=now.date())
+    with transaction.atomic():
+        counted = _claim_vote(service.pk, client_hash, now)
+        report = Report.objects.create(
+            service=service,
+            problem=problem,
+            created_at=now,
+            source=source,
+            city=city,
+            country_code=location.country_code if location else "",
+            network_hash=hashing.network_hash(address),
+            counted=counted,
+            # A repeat is kept as evidence but never counted, so nothing to aggregate.
+            is_aggregated=not counted,
+        )
+    return ReportOutcome(report=report, counted=counted, location=location, city=city)
+
+
+def _dedupe_seconds() -> int:
+    return settings.REPORT_DEDUPE_MINUTES * 60
+
+
+_CLAIM_VOTE_SQL = f"""
+    INSERT INTO {Vote._meta.db_table} (service_id, client_hash, counted_at_epoch)
+    VALUES (%s, %s, %s)
+    ON CONFLICT (service_id, client_hash) DO UPDATE
+        SET counted_at_epoch = excluded.counted_at_epoch
+        WHERE {Vote._meta.db_table}.counted_at_epoch <= %s
+    RETURNING id
+"""
+
+
+def _claim_vote(service_id: int, client_hash: str, now: dt.datetime) -> bool:
+    """True when this report is the client's vote: no counted report in the window.
+
+    One statement, so the database serialises concurrent duplicates on the row.
+    """
+    now_epoch = int(now.timestamp())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _CLAIM_VOTE_SQL,
+            [service_id, client_hash, now_epoch, now_epoch - _dedupe_seconds()],
+        )
+        return cursor.fetchone() is not None
+
+
+def reports_ingest_bulk(*, reports: Iterable[IncomingReport], batch_size: int = 5000) -> int:
+    """Ingest many reports (oldest first) with report_create's rules; returns how many
+    were counted. For offline backfill: dedupe is decided in memory per batch, so it
+    must not run concurrently with live traffic for the same clients."""
+    counted_total = 0
+    batch: list[IncomingReport] = []
+    for incoming in reports:
+        batch.append(incoming)
+        if len(batch) >= batch_size:
+            counted_total += _ingest_batch(batch)
+            batch = []
+    if batch:
+        counted_total += _ingest_batch(batch)
+    return counted_total
+
+
+def _ingest_batch(batch: list[IncomingReport]) -> int:
+    window = _dedupe_seconds()
+    rows = []
+    for incoming in batch:
+        address = parse_ip(incoming.client_ip)
+        if address is None:
+            raise ReportRejected("no_client_address", f"Not an IP address: {incoming.client_ip!r}")
+        location = locate(address)
+        rows.append(
+            (
+                incoming,
+                address,
+                location,
+                city_for_location(location) if location else None,
+                hashing.client_hash(address, day=incoming.created_at.date()),
+            )
+        )
+    keys = {(incoming.service_id, client) for incoming, _, _, _, client in rows}
+    last_counted: dict[tuple[int, str], int] = {}
+    for service_id in {service for service, _ in keys}:
+        hashes = [client for service, client in keys if service == service_id]
+        last_counted.update(
+            ((service_id, vote.client_hash), vote.counted_at_epoch)
+            for vote in Vote.objects.filter(service_id=service_id, client_hash__in=hashes)
+        )
+    reports = []
+    for incoming, address, location, city, client in rows:
+        epoch = int(incoming.created_at.timestamp())
+        previous = last_counted.get((incoming.service_id, client))
+        counted = previous is None or previous <= epoch - window
+        if counted:
+            last_counted[(incoming.service_id, client)] = epoch
+        reports.append(
+            Report(
+                service_id=incoming.service_id,
+                problem=incoming.problem,
+                created_at=incoming.created_at,
+                source=incoming.source,
+                city=city,
+                country_code=location.country_code if location else "",
+                network_hash=hashing.network_hash(address),
+                counted=counted,
+                is_aggregated=not counted,
+            )
+        )
+    with transaction.atomic():
+        Vote.objects.bulk_create(
+            [
+                Vote(service_id=service_id, client_hash=client, counted_at_epoch=epoch)
+                for (service_id, client), epoch in last_counted.items()
+            ],
+            update_conflicts=True,
+            unique_fields=["service", "client_hash"],
+            update_fields=["counted_at_epoch"],
+            batch_size=1000,
+        )
+        Report.objects.bulk_create(reports, batch_size=1000)
+    return sum(report.counted for report in reports)
+
+
+def reports_aggregate(*, batch_size: int = 20_000) -> int:
+    """Fold one batch of new reports into the minute counts; returns how many.
+
+    Claim and count happen in one transaction: a worker killed half-way leaves the rows
+    pending for the next run, and SKIP LOCKED lets two workers share the backlog.
+    """
+    with transaction.atomic():
+        pending = list(
+            Report.objects.select_for_update(skip_locked=True)
+            .filter(is_aggregated=False)
+            .order_by("id")
+            .values_list(
+                "id",
+                "service_id",
+                "city_id",
+                "country_code",
+                "problem",
+                "created_at",
+                "abusive",
+            )[:batch_size]
+        )
+        if not pending:
+            return 0
+        Report.objects.filter(id__in=[row[0] for row in pending]).update(is_aggregated=True)
+        by_service: Counter = Counter()
+        by_city: Counter = Counter()
+        by_country: Counter = Counter()
+        by_problem: Counter = Counter()
+        for (
+            _,
+            service_id,
+            city_id,
+            country_code,
+            problem,
+            created_at,
+            abusive,
+        ) in pending:
+            if abusive:
+                continue
+            minute = created_at.replace(second=0, microsecond=0)
+            by_service[(service_id, minute)] += 1
+            by_problem[(service_id, problem, minute)] += 1
+            if city_id is not None:
+                by_city[(service_id, city_id, minute)] += 1
+            if country_code:
+                by_country[(service_id, country_code, minute)] += 1
+        _increment(ServiceMinute, ["service_id", "minute"], by_service)
+        _increment(CityMinute, ["service_id", "city_id", "minute"], by_city)
+        _increment(CountryMinute, ["service_id", "country_code", "minute"], by_country)
+        _increment(ProblemMinute, ["service_id", "problem", "minute"], by_problem)
+    return len(pending)
+
+
+def reports_aggregate_all(*, batch_size: int = 20_000) -> int:
+    total = 0
+    while done := reports_aggregate(batch_size=batch_size):
+        total += done
+    return total
+
+
+def _increment(model: type, key_columns: list[str], counts: Counter, chunk: int = 500) -> None:
+    """count += n for each key, inserting missing rows: INSERT ... ON CONFLICT DO UPDATE."""
+    if not counts:
+        return
+    table = model._meta.db_table
+    columns = [*key_columns, "count"]
+    placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    adapt = connection.ops.adapt_datetimefield_value
+    items = [(*key[:-1], adapt(key[-1]), n) for key, n in counts.items()]
+    with connection.cursor() as cursor:
+        for start in range(0, len(items), chunk):
+            part = items[start : start + chunk]
+            cursor.execute(
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([placeholders] * len(part))} "
+                f"ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET count = {table}.count + excluded.count",
+                [value for row in part for value in row],
+            )
+
+
+def reports_purge_expired(*, now: dt.datetime) -> dict[str, int]:
+    """Retention: drop per-report rows older than REPORT_RETENTION_DAYS once counted,
+    votes older than the dedupe window and salts older than yesterday. Counts stay."""
+    cutoff = now - dt.timedelta(days=settings.REPORT_RETENTION_DAYS)
+    deleted_reports = 0
+    while True:
+        ids = list(
+            Report.objects.filter(created_at__lt=cutoff, is_aggregated=True).values_list("id", flat=True)[
+                :10_000
+            ]
+        )
+        if not ids:
+            break
+        deleted_reports += Report.objects.filter(id__in=ids).delete()[0]
+    deleted_votes = Vote.objects.filter(
+        counted_at_epoch__lt=int(now.timestamp()) - _dedupe_seconds()
+    ).delete()[0]
+    deleted_salts = DailySalt.objects.filter(day__lt=now.date() - dt.timedelta(days=1)).delete()[0]
+    return {"reports": deleted_reports, "votes": deleted_votes, "salts": deleted_salts}

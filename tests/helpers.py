@@ -1,0 +1,18 @@
+"""Small helpers shared by tests."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.test import Client
+
+MILAN_IP = "93.56.1.1"
+SYDNEY_IP = "1.1.1.1"
+MOUNTAIN_VIEW_IP = "8.8.8.8"
+BOLOGNA_IP = "2.37.197.1"
+
+
+def post_report(client: Client, body: Any, *, ip: str = MILAN_IP, **extra) -> Any:
+    data = body if isinstance(body, str | bytes) else json.dumps(body)
+    return client.post("/api/v1/reports/", data, content_type="application/json", REMOTE_ADDR=ip, **extra)

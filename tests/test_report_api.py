@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+import pytest
+
+from reports.models import Report
+from tests.helpers import MILAN_IP, post_report
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_report_is_stored_placed_and_counted(client):
+    response = post_report(client, {"service": "chatgpt", "problem": "login"})
+
+    assert response.status_code == 201
+    body = response.json()
+    assert body["service"] == "chatgpt"
+    assert body["problem"] == "login"
+    assert body["counted"] is True
+    assert body["created_at"]
+    assert body["location"]["city"] == "Milan"
+    assert body["location"]["city_local"] == "Milano"
+    assert body["location"]["country"] == "IT"
+    assert isinstance(body["location"]["lat"], float) and isinstance(body["location"]["lon"], float)
+    report = Report.objects.get(pk=body["id"])
+    assert report.city.name_en == "Milan"
+    assert report.counted and report.source == "api"
+
+
+def test_problem_defaults_to_other(client):
+    response = post_report(client, {"service": "sora"})
+
+    assert response.status_code == 201
+    assert response.json()["problem"] == "other"
+
+
+def test_a_report_from_a_private_address_is_accepted_without_location(client):
+    response = post_report(client, {"service": "chatgpt"}, ip="10.0.0.8")
+
+    assert response.status_code == 201
+    assert response.json()["location"] is None
+    assert Report.objects.get().city is None
+
+
+def test_a_second_report_in_the_window_is_stored_but_not_counted(client):
+    post_report(client, {"service": "chatgpt", "problem": "login"})
+    response = post_report(client, {"service": "chatgpt", "problem": "app"})
+
+    assert response.status_code == 200
+    assert response.json()["counted"] is False
+    assert Report.objects.filter(counted=True).count() == 1
+
+
+def test_the_same_client_counts_once_per_service_not_once_overall(client):
+    assert post_report(client, {"service": "chatgpt"}).status_code == 201
+    assert post_report(client, {"service": "sora"}).status_code == 201
+
+
+def test_a_report_after_the_window_counts_again(client, time_machine):
+    time_machine.move_to("2026-03-31T15:00:00Z", tick=False)
+    post_report(client, {"service": "chatgpt"})
+    time_machine.move_to("2026-03-31T15:14:59Z", tick=False)
+    assert post_report(client, {"service": "chatgpt"}).json()["counted"] is False
+    time_machine.move_to("2026-03-31T15:15:01Z", tick=False)
+    assert post_report(client, {"service": "chatgpt"}).json()["counted"] is True
+
+
+def test_unknown_service_is_404_with_a_json_error(client):
+    response = post_report(client, {"service": "myspace"})
+
+    assert response.status_code == 404
+    assert response.json()["error"] == "unknown_service"
+    assert "myspace" in response.json()["detail"]
+
+
+def test_unknown_problem_is_400_listing_the_valid_ones(client):
+    response = post_report(client, {"service": "chatgpt", "problem": "keyboard"})
+
+    assert response.status_code == 400
+    body = response.json()
+    assert body["error"] == "unknown_problem"
+    assert body["valid"] == ["app", "login", "website", "connection", "other"]
+
+
+@pytest.mark.parametrize("body", ['{"service": "chatgpt"', "not json", "", "[1, 2]", '"chatgpt"'])
+def test_malformed_or_non_object_json_is_400(client, body):
+    response = post_report(client, body)
+
+    assert response.status_code == 400
+    assert response.json()["error"] in {"malformed_json", "invalid"}
+    assert Report.objects.count() == 0
+
+
+def test_missing_service_field_is_400_naming_the_field(client):
+    response = post_report(client, {"problem": "login"})
+
+    assert response.status_code == 400
+    assert "service" in response.json()["fields"]
+
+
+def test_body_over_4_kib_is_413(client):
+    response = post_report(client, '{"service": "chatgpt", "pad": "' + "x" * 4100 + '"}')
+
+    assert response.status_code == 413
+    assert response.json()["error"] == "body_too_large"
+
+
+@pytest.mark.parametrize("method", ["get", "put", "delete", "patch"])
+def test_wrong_method_is_405_saying_what_is_allowed(client, method):
+    response = getattr(client, method)("/api/v1/reports/", REMOTE_ADDR=MILAN_IP)
+
+    assert response.status_code == 405
+    assert "POST" in response.json()["detail"]
+
+
+def test_form_encoded_body_is_415_asking_for_json(client):
+    response = client.post("/api/v1/reports/", {"service": "chatgpt"}, REMOTE_ADDR=MILAN_IP)
+
+    assert response.status_code == 415
+    assert "JSON" in response.json()["detail"]
+
+
+def test_openapi_schema_describes_the_report_endpoint(client):
+    response = client.get("/api/schema/", HTTP_ACCEPT="application/json")
+
+    assert response.status_code == 200
+    schema = response.json()
+    operation = schema["paths"]["/api/v1/reports/"]["post"]
+    assert set(operation["responses"]) >= {"200", "201", "400", "404", "413", "429"}
+    assert client.get("/api/docs/").status_code == 200
