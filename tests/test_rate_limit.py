@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import post_report
+
+pytestmark = pytest.mark.django_db
+
+SERVICES = ["chatgpt", "sora", "whatsapp", "instagram"]
+
+
+@pytest.fixture
+def three_per_minute(settings):
+    assert settings.CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache", "run with make test"
+    settings.REPORT_RATE_LIMIT = "3/m"
+
+
+def test_the_fourth_report_in_a_minute_is_429_with_retry_after(client, three_per_minute):
+    statuses = [post_report(client, {"service": slug}).status_code for slug in SERVICES]
+
+    assert statuses == [201, 201, 201, 429]
+    response = post_report(client, {"service": "youtube"})
+    assert response.status_code == 429
+    assert 1 <= int(response["Retry-After"]) <= 60
+    assert response.json()["error"] == "rate_limited"
+
+
+def test_clients_in_one_ipv6_slash_64_share_one_budget(client, three_per_minute):
+    addresses = ["2a01:4f8:1:2::1", "2a01:4f8:1:2::2", "2a01:4f8:1:2:ffff::3", "2a01:4f8:1:2::4"]
+    statuses = [
+        post_report(client, {"service": slug}, ip=address).status_code
+        for slug, address in zip(SERVICES, addresses, strict=True)
+    ]
+
+    assert statuses == [201, 201, 201, 429]
+    assert post_report(client, {"service": "youtube"}, ip="2a01:4f8:1:3::1").status_code == 201
+
+
+def test_ipv4_mapped_addresses_share_the_ipv4_budget(client, three_per_minute):
+    addresses = ["93.56.1.1", "::ffff:93.56.1.1", "93.56.1.1", "::ffff:93.56.1.1"]
+    statuses = [
+        post_report(client, {"service": slug}, ip=address).status_code
+        for slug, address in zip(SERVICES, addresses, strict=True)
+    ]
+
+    assert statuses == [201, 201, 201, 429]
+
+
+def test_the_web_form_shares_the_budget_and_answers_429(client, three_per_minute):
+    for slug in SERVICES[:3]:
+        post_report(client, {"service": slug})
+
+    response = client.post("/s/youtube/report/", {"problem": "app"}, REMOTE_ADDR="93.56.1.1")
+
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) >= 1
+    assert b"try again" in response.content
