@@ -8,6 +8,7 @@ Each variable is documented in deploy/.env.example.
 from __future__ import annotations
 
 import importlib.util
+import re
 import secrets
 from pathlib import Path
 
@@ -181,7 +182,6 @@ else:
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 
@@ -242,6 +242,10 @@ GEOIP_PATH = env.str("GEOIP_PATH", default=BUNDLED_GEOIP_PATH)
 REPORT_DEDUPE_MINUTES = env_int("REPORT_DEDUPE_MINUTES", 15, minimum=1)
 REPORT_RETENTION_DAYS = env_int("REPORT_RETENTION_DAYS", 90, minimum=1)
 REPORT_RATE_LIMIT = env.str("REPORT_RATE_LIMIT", default="30/h")
+if not re.fullmatch(r"[1-9]\d*/\d*[smhd]", REPORT_RATE_LIMIT):
+    raise ImproperlyConfigured(
+        f"REPORT_RATE_LIMIT must look like 30/h or 5/10m (count/[n]unit), got {REPORT_RATE_LIMIT!r}"
+    )
 REPORT_MAX_BODY_BYTES = 4096
 # Keys the hashes of client addresses and networks; defaults to SECRET_KEY.
 IP_HASH_KEY = env_secret("IP_HASH_KEY") or SECRET_KEY
