@@ -65,3 +65,143 @@ class ProblemType(models.Model):
             if unchanged:
                 return str(default)
         return self.label
+
+
+# --- detection: baselines, incidents, status (filled by outages.services) ------------------
+
+
+class Baseline(models.Model):
+    """The seasonal profile of one series: a service (city empty) or a service in a city.
+
+    One row per series rather than per slot: a profile is read and written whole, and the
+    detection pass needs thousands of them every minute. `expected` holds float32 values,
+    little-endian, shaped (7 local weekdays from Monday, 1440 // bucket_minutes slots), NaN
+    where the series has no history; see outages.detection.Profile.
+    """
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="baselines")
+    city = models.ForeignKey("geo.City", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    bucket_minutes = models.PositiveSmallIntegerField()
+    timezone = models.CharField(max_length=64)
+    expected = models.BinaryField()
+    # Negative binomial overdispersion of one bucket (variance = mu + alpha * mu**2), and
+    # the part of it neighbouring buckets share (outages.detection.Profile.beta).
+    alpha = models.FloatField()
+    beta = models.FloatField()
+    history_reports = models.PositiveIntegerField(default=0)
+    built_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service"],
+                condition=models.Q(city__isnull=True),
+                name="outages_baseline_one_per_service",
+            ),
+            models.UniqueConstraint(
+                fields=["service", "city"],
+                condition=models.Q(city__isnull=False),
+                name="outages_baseline_one_per_city",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        where = f" in city {self.city_id}" if self.city_id else ""
+        return f"baseline of service {self.service_id}{where}"
+
+
+class ServiceStatus(models.Model):
+    """The latest detection result of a service, so pages and lists read one row."""
+
+    class Tier(models.TextChoices):
+        OK = "ok", "No problems"
+        WARNING = "warning", "Possible problems"
+        OUTAGE = "outage", "Problems detected"
+
+    service = models.OneToOneField(
+        Service, on_delete=models.CASCADE, primary_key=True, related_name="current_status"
+    )
+    status = models.CharField(max_length=7, choices=Tier.choices, default=Tier.OK)
+    score = models.FloatField(default=0.0)
+    # Reports and the baseline over the 15 minutes up to and including `minute`.
+    count = models.PositiveIntegerField(default=0)
+    baseline = models.FloatField(null=True, blank=True)
+    minute = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "service statuses"
+
+    def __str__(self) -> str:
+        return f"{self.service_id}: {self.status}"
+
+
+class DetectionWatermark(models.Model):
+    """The last minute the detection pass has processed; advanced in the same transaction
+    as that pass's results, and locked for the pass so two workers cannot both run it."""
+
+    name = models.CharField(max_length=30, unique=True)
+    processed_through = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} through {self.processed_through}"
+
+
+class Incident(models.Model):
+    class Status(models.TextChoices):
+        SUSPECTED = "suspected", "Suspected"
+        CONFIRMED = "confirmed", "Confirmed"
+        DISMISSED = "dismissed", "Dismissed"
+        RESOLVED = "resolved", "Resolved"
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="incidents")
+    status = models.CharField(max_length=9, choices=Status.choices, default=Status.SUSPECTED)
+    started_at = models.DateTimeField()
+    last_spike_at = models.DateTimeField()
+    # The last minute reports were above the warning level: resolution waits for a quiet spell.
+    last_elevated_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    # Reports in the busiest aligned 15-minute bucket of the incident, and its start.
+    peak_count = models.PositiveIntegerField(default=0)
+    peak_at = models.DateTimeField()
+    max_score = models.FloatField(default=0.0)
+    excess_reports = models.FloatField(default=0.0)
+    # Ranked [{"code": "login", "count": 120}, ...] over the incident.
+    problems = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [
+            # Incident list and service page: a service's incidents, newest first.
+            models.Index(fields=["service", "-started_at"], name="outages_incident_service"),
+            # Review queue: incidents by status, newest first.
+            models.Index(fields=["status", "-started_at"], name="outages_incident_status"),
+            # Detection pass: the open incidents.
+            models.Index(
+                fields=["service"],
+                condition=models.Q(resolved_at__isnull=True),
+                name="outages_incident_open",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service_id} {self.status} from {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class IncidentCity(models.Model):
+    """A city whose own series spiked during the incident, with its reports since then."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="cities")
+    city = models.ForeignKey("geo.City", on_delete=models.CASCADE, related_name="+")
+    count = models.PositiveIntegerField(default=0)
+    excess = models.FloatField(default=0.0)
+    first_flagged_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-excess", "city_id"]
+        verbose_name_plural = "incident cities"
+        constraints = [models.UniqueConstraint(fields=["incident", "city"], name="outages_incidentcity_key")]
+
+    def __str__(self) -> str:
+        return f"city {self.city_id} in incident {self.incident_id}"

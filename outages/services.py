@@ -1,0 +1,704 @@
+"""Detection, live side: baselines from the count tables, the detection pass, incidents.
+
+The maths is in outages.detection (pure, no database); this module feeds it arrays read
+from reports' minute counts and writes what it finds.
+
+The pass evaluates every minute: at minute m each series is a run of 5-minute buckets
+ending at m (m-4..m, m-9..m-5, ...), scored against the stored profiles. A replay over a
+range does the same for all its minutes at once, one numpy call per bucket phase, so a
+live pass and a replay of the same minute give the same result. Everything a pass writes
+(incidents, statuses, the watermark) is committed in one transaction; the watermark row
+is locked for the pass, so a second worker skips it and a killed worker leaves nothing
+half-done.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.db import connection, transaction
+from django.db.models import Q
+
+from outages import detection
+from outages.models import (
+    Baseline,
+    DetectionWatermark,
+    Incident,
+    IncidentCity,
+    Service,
+    ServiceStatus,
+)
+from reports.models import CityMinute, ProblemMinute, ServiceMinute
+from reports.services import reports_aggregate_all
+
+logger = logging.getLogger(__name__)
+
+BUCKET_MINUTES = 5
+# Minutes of counts read before the first minute evaluated: the detector's longest
+# window (60 minutes) ending at that minute.
+LOOKBACK_MINUTES = 60
+# An incident resolves after this many minutes without a spike or a warning-level score.
+RESOLVE_QUIET_MINUTES = 30
+# A spike this soon after an incident resolved re-opens it instead of opening another.
+REOPEN_MINUTES = 60
+# A live pass after a long stop catches up at most this far back.
+MAX_CATCHUP_MINUTES = 24 * 60
+# Reports are stamped when the request arrives; give in-flight requests this long to land.
+GRACE_SECONDS = 5
+# Replays are processed a day at a time to bound memory.
+CHUNK_MINUTES = 1440
+# A city gets its own profile with at least this many reports in the history window;
+# rarer cities are scored against the detector's floor.
+CITY_MIN_REPORTS = 30
+WATERMARK = "detection"
+
+_BASELINE_PARAMS = detection.BaselineParams()
+_DETECT_PARAMS = detection.DetectParams()
+_SLOTS = 1440 // BUCKET_MINUTES
+_MINUTE = dt.timedelta(minutes=1)
+
+
+# --- reading counts -------------------------------------------------------------------------
+
+
+def _epoch_sql(column: str) -> str:
+    if connection.vendor == "postgresql":
+        return f"CAST(EXTRACT(EPOCH FROM {column}) AS BIGINT)"
+    return f"CAST(strftime('%%s', {column}) AS INTEGER)"
+
+
+def _count_rows(
+    table: str,
+    keys: Sequence[str],
+    *,
+    service_ids: Sequence[int],
+    start: dt.datetime,
+    end: dt.datetime,
+    per_seconds: int = 60,
+) -> list[tuple]:
+    """(*keys, epoch // per_seconds, count) for start <= minute < end, summed per bucket."""
+    if not service_ids:
+        return []
+    epoch = _epoch_sql("minute")
+    key_sql = ", ".join(keys)
+    adapt = connection.ops.adapt_datetimefield_value
+    rows: list[tuple] = []
+    with connection.cursor() as cursor:
+        for offset in range(0, len(service_ids), 500):
+            part = list(service_ids[offset : offset + 500])
+            cursor.execute(
+                f"SELECT {key_sql}, {epoch} / {per_seconds} AS b, SUM(count) FROM {table} "
+                f"WHERE service_id IN ({', '.join(['%s'] * len(part))}) AND minute >= %s AND minute < %s "
+                f"GROUP BY {key_sql}, b",
+                [*part, adapt(start), adapt(end)],
+            )
+            rows.extend(cursor.fetchall())
+    return rows
+
+
+def _epoch_minute(moment: dt.datetime) -> int:
+    return int(moment.timestamp()) // 60
+
+
+def _from_epoch_minute(minute: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(minute * 60, tz=dt.UTC)
+
+
+def floor_minute(moment: dt.datetime) -> dt.datetime:
+    return moment.replace(second=0, microsecond=0)
+
+
+# --- baselines ------------------------------------------------------------------------------
+
+
+def baselines_rebuild(*, service_ids: Iterable[int] | None = None, now: dt.datetime) -> int:
+    """Rebuild the profiles of the given (default: all active) services and their busier
+    cities from the last history_days of counts; returns the number of series stored.
+
+    Earlier incidents (other than dismissed ones) are left out of the history, so an outage
+    does not raise the baseline that should catch the next one. Safe to run at any time:
+    each batch of services is replaced in one transaction.
+    """
+    services = Service.objects.active()
+    if service_ids is not None:
+        services = services.filter(pk__in=list(service_ids))
+    timezones = dict(services.values_list("pk", "timezone"))
+    end_bucket = _epoch_minute(now) // BUCKET_MINUTES
+    end = _from_epoch_minute(end_bucket * BUCKET_MINUTES)
+    start = end - dt.timedelta(days=_BASELINE_PARAMS.history_days)
+    ids = sorted(timezones)
+    stored = 0
+    for offset in range(0, len(ids), 100):
+        batch = ids[offset : offset + 100]
+        rows = _baselines_build(batch, timezones, start=start, end=end, built_at=now)
+        with transaction.atomic():
+            Baseline.objects.filter(service_id__in=batch).delete()
+            Baseline.objects.bulk_create(rows, batch_size=500)
+        stored += len(rows)
+    return stored
+
+
+def _baselines_build(
+    service_ids: list[int],
+    timezones: dict[int, str],
+    *,
+    start: dt.datetime,
+    end: dt.datetime,
+    built_at: dt.datetime,
+) -> list[Baseline]:
+    seconds = BUCKET_MINUTES * 60
+    first_bucket = _epoch_minute(start) // BUCKET_MINUTES
+    end_bucket = _epoch_minute(end) // BUCKET_MINUTES
+    national: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for service_id, bucket, n in _count_rows(
+        ServiceMinute._meta.db_table,
+        ["service_id"],
+        service_ids=service_ids,
+        start=start,
+        end=end,
+        per_seconds=seconds,
+    ):
+        national[service_id].append((bucket, n))
+    cities: dict[int, dict[int, list[tuple[int, int]]]] = defaultdict(lambda: defaultdict(list))
+    for service_id, city_id, bucket, n in _count_rows(
+        CityMinute._meta.db_table,
+        ["service_id", "city_id"],
+        service_ids=service_ids,
+        start=start,
+        end=end,
+        per_seconds=seconds,
+    ):
+        cities[service_id][city_id].append((bucket, n))
+    incidents: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for service_id, started_at, resolved_at, last_elevated_at in (
+        Incident.objects.filter(service_id__in=service_ids, started_at__lt=end)
+        .filter(Q(resolved_at__isnull=True) | Q(resolved_at__gt=start))
+        .exclude(status=Incident.Status.DISMISSED)
+        .values_list("service_id", "started_at", "resolved_at", "last_elevated_at")
+    ):
+        until = resolved_at or last_elevated_at + _MINUTE
+        incidents[service_id].append(
+            (
+                _epoch_minute(started_at) // BUCKET_MINUTES,
+                -(-_epoch_minute(until) // BUCKET_MINUTES),
+            )
+        )
+
+    rows: list[Baseline] = []
+    for service_id in service_ids:
+        history = national.get(service_id)
+        if not history:
+            continue
+        # The series starts with its first report: earlier buckets are "no data", not zero.
+        begin = max(first_bucket, min(bucket for bucket, _ in history))
+        n_buckets = end_bucket - begin
+        if n_buckets <= 0:
+            continue
+        kept_cities = [
+            city_id
+            for city_id, points in cities.get(service_id, {}).items()
+            if sum(n for _, n in points) >= CITY_MIN_REPORTS
+        ]
+        matrix = np.zeros((1 + len(kept_cities), n_buckets))
+        for row, points in enumerate([history, *(cities[service_id][c] for c in kept_cities)]):
+            idx = np.fromiter((b - begin for b, _ in points), dtype=np.int64)
+            val = np.fromiter((n for _, n in points), dtype=float)
+            inside = (idx >= 0) & (idx < n_buckets)
+            np.add.at(matrix[row], idx[inside], val[inside])
+        exclude = np.zeros(n_buckets, dtype=bool)
+        for lo, hi in incidents.get(service_id, ()):
+            exclude[max(lo - begin, 0) : max(hi - begin, 0)] = True
+        timestamps = (begin + np.arange(n_buckets)) * seconds
+        profile = detection.profile_build(
+            timestamps,
+            matrix,
+            bucket_minutes=BUCKET_MINUTES,
+            timezone=timezones[service_id],
+            exclude=np.broadcast_to(exclude, matrix.shape),
+        )
+        totals = matrix.sum(axis=1)
+        for row, city_id in enumerate([None, *kept_cities]):
+            expected = profile.expected[row]
+            if not np.isfinite(expected).any():
+                continue
+            rows.append(
+                Baseline(
+                    service_id=service_id,
+                    city_id=city_id,
+                    bucket_minutes=BUCKET_MINUTES,
+                    timezone=timezones[service_id],
+                    expected=expected.astype("<f4").tobytes(),
+                    alpha=float(profile.alpha[row]),
+                    beta=float(profile.beta[row]),
+                    history_reports=int(totals[row]),
+                    built_at=built_at,
+                )
+            )
+    return rows
+
+
+@dataclass(frozen=True, slots=True)
+class _StoredProfile:
+    built_at: dt.datetime
+    expected: np.ndarray  # (7, slots) float32
+    alpha: float
+    beta: float
+
+
+# Profiles change once a night: each worker keeps the decoded ones and re-reads a series
+# only when its built_at moves. Keyed by (service_id, city_id or 0).
+_profiles: dict[tuple[int, int], _StoredProfile] = {}
+_PROFILE_CACHE_MAX = 200_000
+
+
+def profile_cache_clear() -> None:
+    _profiles.clear()
+
+
+def _profiles_load(service_ids: Sequence[int]) -> dict[tuple[int, int], _StoredProfile]:
+    """The stored profiles (national and city) of these services, from the cache when current."""
+    if not service_ids:
+        return {}
+    current: dict[tuple[int, int], tuple[int, dt.datetime]] = {}
+    for offset in range(0, len(service_ids), 2000):
+        for pk, service_id, city_id, built_at, bucket in Baseline.objects.filter(
+            service_id__in=service_ids[offset : offset + 2000]
+        ).values_list("pk", "service_id", "city_id", "built_at", "bucket_minutes"):
+            if bucket == BUCKET_MINUTES:
+                current[(service_id, city_id or 0)] = (pk, built_at)
+    stale = [pk for key, (pk, built_at) in current.items() if _cached_at(key) != built_at]
+    if len(_profiles) + len(stale) > _PROFILE_CACHE_MAX:
+        _profiles.clear()
+        stale = [pk for pk, _ in current.values()]
+    for offset in range(0, len(stale), 2000):
+        for service_id, city_id, built_at, blob, alpha, beta in Baseline.objects.filter(
+            pk__in=stale[offset : offset + 2000]
+        ).values_list("service_id", "city_id", "built_at", "expected", "alpha", "beta"):
+            expected = np.frombuffer(bytes(blob), dtype="<f4").reshape(7, _SLOTS)
+            _profiles[(service_id, city_id or 0)] = _StoredProfile(built_at, expected, alpha, beta)
+    return {key: _profiles[key] for key in current if key in _profiles}
+
+
+def _cached_at(key: tuple[int, int]) -> dt.datetime | None:
+    cached = _profiles.get(key)
+    return cached.built_at if cached else None
+
+
+# --- the detection pass ---------------------------------------------------------------------
+
+
+@dataclass
+class PassResult:
+    first_minute: dt.datetime | None = None
+    last_minute: dt.datetime | None = None
+    minutes: int = 0
+    services: int = 0
+    opened: int = 0
+    resolved: int = 0
+    busy: bool = False
+
+
+def detection_run(*, now: dt.datetime) -> PassResult:
+    """The live pass: every complete minute since the watermark, up to the one before now.
+
+    Beat runs it every minute. Run twice, late, or after a crash, it processes each minute
+    exactly once; a minute already processed is never redone.
+    """
+    reports_aggregate_all()
+    last = floor_minute(now - dt.timedelta(seconds=GRACE_SECONDS)) - _MINUTE
+    return _detection_pass(start=None, end=last)
+
+
+def detection_run_range(*, start: dt.datetime, end: dt.datetime) -> PassResult:
+    """Replay the minutes from start to end (inclusive) with the stored baselines, as the
+    live pass would have, opening and resolving incidents on the way.
+
+    For backfills: call baselines_rebuild(now=end) first. Minutes at or before the
+    watermark were processed already and are skipped, so a second call does nothing;
+    the watermark ends at `end`, and the live pass continues from there.
+    """
+    reports_aggregate_all()
+    return _detection_pass(start=floor_minute(start), end=floor_minute(end))
+
+
+def _detection_pass(*, start: dt.datetime | None, end: dt.datetime) -> PassResult:
+    DetectionWatermark.objects.get_or_create(name=WATERMARK)
+    with transaction.atomic():
+        # The lock is the claim: a second pass finds the row taken and leaves at once.
+        # (SQLite has no row locks; its IMMEDIATE transactions queue the second pass
+        # behind the first, which then finds the minutes done.)
+        mark = DetectionWatermark.objects.select_for_update(skip_locked=True).filter(name=WATERMARK).first()
+        if mark is None:
+            return PassResult(busy=True)
+        if mark.processed_through is not None:
+            first = mark.processed_through + _MINUTE
+            if start is not None:
+                first = max(first, start)
+        else:
+            first = start if start is not None else end
+        if start is None and end - first >= dt.timedelta(minutes=MAX_CATCHUP_MINUTES):
+            skipped_to = end - dt.timedelta(minutes=MAX_CATCHUP_MINUTES - 1)
+            logger.warning("detection: skipping minutes %s to %s (too far behind)", first, skipped_to)
+            first = skipped_to
+        if first > end:
+            return PassResult()
+        state = _PassState.load(first_minute=first)
+        result = PassResult(first_minute=first, last_minute=end)
+        chunk_start = _epoch_minute(first)
+        last = _epoch_minute(end)
+        while chunk_start <= last:
+            chunk_end = min(chunk_start + CHUNK_MINUTES - 1, last)
+            _process_minutes(state, chunk_start, chunk_end, final=chunk_end == last)
+            chunk_start = chunk_end + 1
+        result.minutes = last - _epoch_minute(first) + 1
+        result.services = len(state.evaluated)
+        result.opened, result.resolved = state.save()
+        _watermark_advance(mark, end)
+    return result
+
+
+def _watermark_advance(mark: DetectionWatermark, end: dt.datetime) -> None:
+    mark.processed_through = end
+    mark.save(update_fields=["processed_through"])
+
+
+@dataclass
+class _Open:
+    """An incident being updated by the pass, with its cities and problems."""
+
+    incident: Incident
+    cities: dict[int, IncidentCity] = field(default_factory=dict)
+    problems: Counter = field(default_factory=Counter)
+    touched: bool = False
+    was_resolved: bool = False
+
+
+class _PassState:
+    def __init__(self) -> None:
+        self.current: dict[int, _Open] = {}  # service_id -> its latest incident, if still relevant
+        self.retired: list[_Open] = []  # incidents this pass changed, then superseded by a new one
+        self.timezones: dict[int, str] = {}
+        self.not_ok: set[int] = set()
+        self.statuses: dict[int, ServiceStatus] = {}
+        self.evaluated: set[int] = set()
+        self.opened = 0
+        self.resolved = 0
+
+    @classmethod
+    def load(cls, *, first_minute: dt.datetime) -> _PassState:
+        state = cls()
+        state.timezones = dict(Service.objects.active().values_list("pk", "timezone"))
+        state.not_ok = set(
+            ServiceStatus.objects.exclude(status=ServiceStatus.Tier.OK).values_list("service_id", flat=True)
+        )
+        recent = Incident.objects.filter(
+            Q(resolved_at__isnull=True)
+            | Q(resolved_at__gte=first_minute - dt.timedelta(minutes=REOPEN_MINUTES))
+        ).order_by("service_id", "started_at")
+        for incident in recent:
+            state.current[incident.service_id] = _Open(
+                incident=incident,
+                problems=Counter({row["code"]: row["count"] for row in incident.problems}),
+            )
+        ids = [entry.incident.pk for entry in state.current.values()]
+        by_incident = {entry.incident.pk: entry for entry in state.current.values()}
+        for city in IncidentCity.objects.filter(incident_id__in=ids):
+            by_incident[city.incident_id].cities[city.city_id] = city
+        return state
+
+    def save(self) -> tuple[int, int]:
+        entries = [entry for entry in [*self.retired, *self.current.values()] if entry.touched]
+        new = [entry for entry in entries if entry.incident.pk is None]
+        old = [entry for entry in entries if entry.incident.pk is not None]
+        for entry in entries:
+            entry.incident.problems = [
+                {"code": code, "count": count}
+                for code, count in sorted(entry.problems.items(), key=lambda item: (-item[1], item[0]))
+            ]
+        Incident.objects.bulk_create([entry.incident for entry in new])
+        Incident.objects.bulk_update(
+            [entry.incident for entry in old],
+            [
+                "status",
+                "last_spike_at",
+                "last_elevated_at",
+                "resolved_at",
+                "peak_count",
+                "peak_at",
+                "max_score",
+                "excess_reports",
+                "problems",
+                "updated_at",
+            ],
+            batch_size=500,
+        )
+        IncidentCity.objects.filter(incident_id__in=[entry.incident.pk for entry in old]).delete()
+        cities = []
+        for entry in entries:
+            for city in entry.cities.values():
+                city.pk = None
+                city.incident_id = entry.incident.pk
+                cities.append(city)
+        IncidentCity.objects.bulk_create(cities, batch_size=1000)
+        if self.statuses:
+            ServiceStatus.objects.bulk_create(
+                list(self.statuses.values()),
+                update_conflicts=True,
+                unique_fields=["service"],
+                update_fields=["status", "score", "count", "baseline", "minute"],
+                batch_size=1000,
+            )
+        return self.opened, self.resolved
+
+
+def _trailing(a: np.ndarray, w: int) -> np.ndarray:
+    c = np.cumsum(a, axis=-1)
+    out = c.copy()
+    out[..., w:] = c[..., w:] - c[..., :-w]
+    return out
+
+
+def _process_minutes(state: _PassState, first: int, last: int, *, final: bool) -> None:
+    """Evaluate epoch minutes first..last (inclusive) for every service that needs it."""
+    origin = first - LOOKBACK_MINUTES  # index 0 of every array
+    n = last - origin + 1
+    window_start, window_end = _from_epoch_minute(origin), _from_epoch_minute(last + 1)
+    active_ids = list(state.timezones)
+    national_rows = _count_rows(
+        ServiceMinute._meta.db_table,
+        ["service_id"],
+        service_ids=active_ids,
+        start=window_start,
+        end=window_end,
+    )
+    city_rows = _count_rows(
+        CityMinute._meta.db_table,
+        ["service_id", "city_id"],
+        service_ids=active_ids,
+        start=window_start,
+        end=window_end,
+    )
+    wanted = {row[0] for row in national_rows} | set(state.current) | state.not_ok
+    services = sorted(s for s in wanted if s in state.timezones)
+    state.evaluated.update(services)
+    if not services:
+        return
+    row_of = {service_id: i for i, service_id in enumerate(services)}
+    counts = np.zeros((len(services), n))
+    for service_id, minute, value in national_rows:
+        counts[row_of[service_id], minute - origin] += value
+    pairs = sorted({(s, c) for s, c, _, _ in city_rows if s in row_of})
+    pair_of = {pair: i for i, pair in enumerate(pairs)}
+    city_counts = np.zeros((len(pairs), n))
+    for service_id, city_id, minute, value in city_rows:
+        if service_id in row_of:
+            city_counts[pair_of[(service_id, city_id)], minute - origin] += value
+    pair_service = np.fromiter((row_of[s] for s, _ in pairs), dtype=np.int64, count=len(pairs))
+
+    # Expected reports per minute: the profile's 5-minute slot value spread over its minutes.
+    profiles = _profiles_load(services)
+    expected = np.full(counts.shape, np.nan)
+    alpha = np.full(len(services), _BASELINE_PARAMS.alpha_prior)
+    beta = np.full(len(services), _BASELINE_PARAMS.beta_prior)
+    city_expected = np.full(city_counts.shape, np.nan)
+    city_alpha = np.full(len(pairs), _BASELINE_PARAMS.alpha_prior)
+    city_beta = np.full(len(pairs), _BASELINE_PARAMS.beta_prior)
+    floor = _BASELINE_PARAMS.floor_per_hour / 60
+    minutes_epoch = (origin + np.arange(n)) * 60
+    by_zone: dict[str, list[int]] = defaultdict(list)
+    for service_id in services:
+        by_zone[state.timezones[service_id]].append(service_id)
+    pairs_by_service: dict[int, list[int]] = defaultdict(list)
+    for i, (service_id, _) in enumerate(pairs):
+        pairs_by_service[service_id].append(i)
+    for zone, zone_services in by_zone.items():
+        _, weekday, slot = detection.local_fields(minutes_epoch, timezone=zone, bucket_minutes=BUCKET_MINUTES)
+        for service_id in zone_services:
+            stored = profiles.get((service_id, 0))
+            if stored is None:
+                continue  # no history yet: scored from the next baseline rebuild on
+            row = row_of[service_id]
+            expected[row] = stored.expected[weekday, slot] / BUCKET_MINUTES
+            alpha[row], beta[row] = stored.alpha, stored.beta
+            for i in pairs_by_service.get(service_id, ()):
+                city = profiles.get(pairs[i])
+                if city is None:
+                    city_expected[i] = floor
+                else:
+                    city_expected[i] = city.expected[weekday, slot] / BUCKET_MINUTES
+                    city_alpha[i], city_beta[i] = city.alpha, city.beta
+    expected = np.where(np.isfinite(expected), np.maximum(expected, 0.0), np.nan)
+
+    nat = _score(counts, expected, alpha, beta)
+    # A city is one test of many: the bar rises with the cities reporting in the last hour,
+    # and drops to the warning level where the national series already spikes
+    # (the rule of detection.cities_detect, applied to all services at once).
+    recent = _trailing(city_counts, LOOKBACK_MINUTES) > 0
+    n_cities = np.zeros((len(services), n))
+    np.add.at(n_cities, pair_service, recent.astype(float))
+    bar = _DETECT_PARAMS.threshold + np.log10(np.maximum(n_cities, 1.0))[pair_service]
+    bar = np.where(nat.is_spike[pair_service], _DETECT_PARAMS.warning, bar)
+    cit = _score(city_counts, city_expected, city_alpha, city_beta, threshold=bar)
+    city_spike = cit.is_spike & recent
+    any_city = np.zeros((len(services), n), dtype=bool)
+    np.logical_or.at(any_city, pair_service, city_spike)
+
+    evaluated = slice(LOOKBACK_MINUTES, n)
+    flagged = nat.is_spike | any_city
+    interesting = [
+        service_id
+        for service_id in services
+        if service_id in state.current or flagged[row_of[service_id], evaluated].any()
+    ]
+    problems = _problem_counts(interesting, first, last)
+    # Reports since the start of the aligned 15-minute bucket holding each minute.
+    cumulative = np.cumsum(counts, axis=1)
+    idx = np.arange(n)
+    bucket_first = idx - (origin + idx) % 15
+    before = np.where(bucket_first > 0, cumulative[:, np.maximum(bucket_first - 1, 0)], 0.0)
+    aligned15 = cumulative - before
+    minute_excess = counts - np.nan_to_num(expected)
+    city_minute_excess = city_counts - np.nan_to_num(city_expected)
+    warning = _DETECT_PARAMS.warning
+    for service_id in interesting:
+        row = row_of[service_id]
+        service_pairs = pairs_by_service.get(service_id, [])
+        for j in range(LOOKBACK_MINUTES, n):
+            spike = bool(flagged[row, j])
+            entry = state.current.get(service_id)
+            is_open = entry is not None and entry.incident.resolved_at is None
+            if not spike and not is_open:
+                continue
+            minute = _from_epoch_minute(origin + j)
+            if spike:
+                entry = _incident_touch(state, service_id, entry, minute)
+                entry.incident.last_spike_at = minute
+            incident = entry.incident
+            if spike or nat.score[row, j] >= warning:
+                incident.last_elevated_at = minute
+            elif minute - incident.last_elevated_at >= dt.timedelta(minutes=RESOLVE_QUIET_MINUTES):
+                incident.resolved_at = incident.last_elevated_at + _MINUTE
+                if incident.status in (Incident.Status.SUSPECTED, Incident.Status.CONFIRMED):
+                    incident.status = Incident.Status.RESOLVED
+                entry.touched = True
+                state.resolved += 1
+                continue
+            entry.touched = True
+            incident.max_score = max(incident.max_score, float(nat.score[row, j]))
+            incident.excess_reports += float(minute_excess[row, j])
+            if aligned15[row, j] > incident.peak_count:
+                incident.peak_count = int(aligned15[row, j])
+                incident.peak_at = _from_epoch_minute(origin + int(bucket_first[j]))
+            entry.problems.update(problems.get((service_id, origin + j), {}))
+            for i in service_pairs:
+                city_id = pairs[i][1]
+                city = entry.cities.get(city_id)
+                if city is None and city_spike[i, j]:
+                    city = entry.cities[city_id] = IncidentCity(city_id=city_id, first_flagged_at=minute)
+                if city is not None and recent[i, j]:
+                    city.count += int(city_counts[i, j])
+                    city.excess += float(city_minute_excess[i, j])
+
+    if final:
+        j = n - 1
+        minute = _from_epoch_minute(last)
+        count15 = _trailing(counts, 15)[:, j]
+        expected15 = _trailing(expected, 15)[:, j]
+        for service_id in services:
+            row = row_of[service_id]
+            tier = detection.status_tier(float(nat.score[row, j]))
+            if any_city[row, j] and tier == "ok":
+                tier = "warning"  # a regional outage: the national total may barely move
+            state.statuses[service_id] = ServiceStatus(
+                service_id=service_id,
+                status=tier,
+                score=float(nat.score[row, j]),
+                count=int(count15[row]),
+                baseline=float(expected15[row]) if math.isfinite(expected15[row]) else None,
+                minute=minute,
+            )
+
+
+def _score(
+    counts: np.ndarray,
+    expected_per_minute: np.ndarray,
+    alpha: np.ndarray,
+    beta: np.ndarray,
+    *,
+    threshold: np.ndarray | None = None,
+) -> detection.Detection:
+    """The detector on sliding 5-minute buckets: the bucket ending at each minute, scored
+    with the buckets ending 5, 10, ... minutes earlier. One call per phase (minute mod 5)."""
+    sums = _trailing(counts, BUCKET_MINUTES)
+    means = _trailing(expected_per_minute, BUCKET_MINUTES)
+    score = np.zeros(counts.shape)
+    spike = np.zeros(counts.shape, dtype=bool)
+    excess = np.zeros(counts.shape)
+    window = np.zeros(counts.shape, dtype=np.int64)
+    if counts.shape[0] == 0:
+        return detection.Detection(score, spike, excess, window)
+    for phase in range(BUCKET_MINUTES):
+        cols = np.arange(phase, counts.shape[1], BUCKET_MINUTES)
+        found = detection.detect(
+            sums[:, cols],
+            means[:, cols],
+            alpha,
+            beta,
+            bucket_minutes=BUCKET_MINUTES,
+            params=_DETECT_PARAMS,
+            threshold=None if threshold is None else threshold[:, cols],
+        )
+        score[:, cols] = found.score
+        spike[:, cols] = found.is_spike
+        excess[:, cols] = found.excess
+        window[:, cols] = found.window
+    return detection.Detection(score, spike, excess, window)
+
+
+def _problem_counts(service_ids: list[int], first: int, last: int) -> dict[tuple[int, int], dict[str, int]]:
+    found: dict[tuple[int, int], dict[str, int]] = defaultdict(dict)
+    for service_id, problem, minute, value in _count_rows(
+        ProblemMinute._meta.db_table,
+        ["service_id", "problem"],
+        service_ids=service_ids,
+        start=_from_epoch_minute(first),
+        end=_from_epoch_minute(last + 1),
+    ):
+        found[(service_id, minute)][problem] = value
+    return found
+
+
+def _incident_touch(state: _PassState, service_id: int, entry: _Open | None, minute: dt.datetime) -> _Open:
+    """The incident a spike at `minute` belongs to: the open one, one resolved moments ago
+    (re-opened), or a new one."""
+    if entry is not None:
+        incident = entry.incident
+        if incident.resolved_at is None:
+            return entry
+        if minute - incident.resolved_at <= dt.timedelta(minutes=REOPEN_MINUTES):
+            incident.resolved_at = None
+            if incident.status == Incident.Status.RESOLVED:
+                incident.status = Incident.Status.SUSPECTED
+            return entry
+    state.opened += 1
+    entry = _Open(
+        incident=Incident(
+            service_id=service_id,
+            status=Incident.Status.SUSPECTED,
+            started_at=minute,
+            last_spike_at=minute,
+            last_elevated_at=minute,
+            peak_at=minute,
+        )
+    )
+    if state.current.get(service_id) is not None and state.current[service_id].touched:
+        # The previous incident was changed in this pass too: keep it for saving.
+        state.retired.append(state.current[service_id])
+    state.current[service_id] = entry
+    return entry

@@ -1,0 +1,152 @@
+"""The incident lifecycle the detection pass drives: open, extend, resolve, re-open."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from outages.models import Incident, IncidentCity, ServiceStatus
+from outages.services import RESOLVE_QUIET_MINUTES, detection_run_range, profile_cache_clear
+from tests.detection_helpers import MINUTE, T0, city, flat_baseline, put_counts
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fresh_profiles():
+    profile_cache_clear()
+    yield
+    profile_cache_clear()
+
+
+@pytest.fixture
+def quiet_chatgpt(chatgpt):
+    """ChatGPT at its usual 4 reports a minute for the two hours before T0."""
+    flat_baseline(chatgpt, per_minute=4)
+    put_counts(chatgpt, T0 - dt.timedelta(hours=2), 120, 4)
+    return chatgpt
+
+
+def test_a_quiet_service_opens_nothing_and_reads_ok(quiet_chatgpt):
+    put_counts(quiet_chatgpt, T0, 30, 4)
+
+    detection_run_range(start=T0 - dt.timedelta(minutes=60), end=T0 + 29 * MINUTE)
+
+    assert not Incident.objects.exists()
+    status = ServiceStatus.objects.get(service=quiet_chatgpt)
+    assert (status.status, status.score, status.count) == ("ok", 0.0, 60)
+    assert status.baseline == pytest.approx(60)
+
+
+def test_a_spike_opens_one_suspected_incident_and_shows_an_outage(quiet_chatgpt):
+    put_counts(quiet_chatgpt, T0, 10, 40)
+
+    detection_run_range(start=T0 - dt.timedelta(minutes=30), end=T0 + 9 * MINUTE)
+
+    incident = Incident.objects.get()
+    assert incident.status == "suspected"
+    assert T0 <= incident.started_at <= T0 + 2 * MINUTE
+    assert incident.last_spike_at == T0 + 9 * MINUTE
+    assert incident.resolved_at is None
+    assert (incident.peak_count, incident.peak_at) == (400, T0)
+    assert incident.problems == [{"code": "login", "count": 40 * (10 - (incident.started_at - T0) // MINUTE)}]
+    status = ServiceStatus.objects.get(service=quiet_chatgpt)
+    assert status.status == "outage"
+    assert status.count == 10 * 40 + 5 * 4
+
+
+def test_the_incident_resolves_after_a_quiet_spell_back_at_baseline(quiet_chatgpt):
+    put_counts(quiet_chatgpt, T0, 10, 40)
+    put_counts(quiet_chatgpt, T0 + 10 * MINUTE, 90, 4)
+
+    detection_run_range(start=T0 - dt.timedelta(minutes=30), end=T0 + 99 * MINUTE)
+
+    incident = Incident.objects.get()
+    assert incident.status == "resolved"
+    assert incident.resolved_at == incident.last_elevated_at + MINUTE
+    assert incident.resolved_at - incident.last_spike_at < dt.timedelta(minutes=RESOLVE_QUIET_MINUTES)
+    assert ServiceStatus.objects.get(service=quiet_chatgpt).status == "ok"
+
+
+def test_a_new_spike_soon_after_resolution_reopens_the_same_incident(quiet_chatgpt):
+    put_counts(quiet_chatgpt, T0, 10, 40)
+    put_counts(quiet_chatgpt, T0 + 10 * MINUTE, 50, 4)
+    put_counts(quiet_chatgpt, T0 + 60 * MINUTE, 10, 40)
+    detection_run_range(start=T0 - dt.timedelta(minutes=30), end=T0 + 55 * MINUTE)
+    assert Incident.objects.get().status == "resolved"
+
+    detection_run_range(start=T0 + 56 * MINUTE, end=T0 + 69 * MINUTE)
+
+    incident = Incident.objects.get()
+    assert incident.status == "suspected"
+    assert incident.resolved_at is None
+    assert incident.last_spike_at == T0 + 69 * MINUTE
+
+
+def test_a_spike_long_after_resolution_opens_a_new_incident(quiet_chatgpt):
+    put_counts(quiet_chatgpt, T0, 10, 40)
+    put_counts(quiet_chatgpt, T0 + 10 * MINUTE, 170, 4)
+    put_counts(quiet_chatgpt, T0 + 180 * MINUTE, 10, 40)
+
+    detection_run_range(start=T0 - dt.timedelta(minutes=30), end=T0 + 189 * MINUTE)
+
+    assert list(Incident.objects.order_by("started_at").values_list("status", flat=True)) == [
+        "resolved",
+        "suspected",
+    ]
+
+
+def test_a_dismissed_incident_absorbs_its_own_continuing_spike(quiet_chatgpt):
+    put_counts(quiet_chatgpt, T0, 30, 40)
+    detection_run_range(start=T0 - dt.timedelta(minutes=30), end=T0 + 5 * MINUTE)
+    Incident.objects.update(status=Incident.Status.DISMISSED)
+
+    detection_run_range(start=T0 + 6 * MINUTE, end=T0 + 29 * MINUTE)
+
+    incident = Incident.objects.get()
+    assert incident.status == "dismissed"
+    assert incident.last_spike_at == T0 + 29 * MINUTE
+
+
+def test_a_regional_outage_opens_an_incident_though_the_national_total_barely_moves(chatgpt):
+    milan, rome = city("Milan", name_it="Milano"), city("Rome", name_it="Roma")
+    bologna = city("Bologna")
+    flat_baseline(chatgpt, per_minute=20)
+    for place, rate in ((milan, 10), (rome, 9), (bologna, 1)):
+        flat_baseline(chatgpt, per_minute=rate, city=place)
+    start = T0 - dt.timedelta(hours=2)
+    put_counts(chatgpt, start, 120, 20)
+    for place, rate in ((milan, 10), (rome, 9), (bologna, 1)):
+        put_counts(chatgpt, start, 120, rate, city=place)
+    # Bologna goes from 1 to 6 a minute: the country sees 25 instead of 20 (1.25x).
+    put_counts(chatgpt, T0, 20, 25)
+    put_counts(chatgpt, T0, 20, 10, city=milan)
+    put_counts(chatgpt, T0, 20, 9, city=rome)
+    put_counts(chatgpt, T0, 20, 6, city=bologna)
+
+    detection_run_range(start=T0 - dt.timedelta(minutes=30), end=T0 + 19 * MINUTE)
+
+    incident = Incident.objects.get()
+    assert incident.max_score < 3  # the national series alone says nothing
+    assert [c.city_id for c in IncidentCity.objects.filter(incident=incident)] == [bologna.pk]
+    assert ServiceStatus.objects.get(service=chatgpt).status == "warning"
+
+
+def test_cities_of_a_national_outage_are_ranked_by_excess_reports(chatgpt):
+    milan, rome, naples = city("Milan"), city("Rome"), city("Naples")
+    flat_baseline(chatgpt, per_minute=10)
+    rates = ((milan, 5), (rome, 3), (naples, 2))
+    for place, rate in rates:
+        flat_baseline(chatgpt, per_minute=rate, city=place)
+        put_counts(chatgpt, T0 - dt.timedelta(hours=2), 120, rate, city=place)
+    put_counts(chatgpt, T0 - dt.timedelta(hours=2), 120, 10)
+    put_counts(chatgpt, T0, 10, 10 * 5 + 3 * 12 + 2 * 3)
+    for place, rate in ((milan, 50), (rome, 36), (naples, 6)):
+        put_counts(chatgpt, T0, 10, rate, city=place)
+
+    detection_run_range(start=T0 - dt.timedelta(minutes=30), end=T0 + 9 * MINUTE)
+
+    incident = Incident.objects.get()
+    ranked = list(IncidentCity.objects.filter(incident=incident).values_list("city_id", flat=True))
+    assert ranked == [milan.pk, rome.pk, naples.pk]
