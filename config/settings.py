@@ -176,6 +176,7 @@ else:
         "data_folder_in": str(_broker_dir),
         "data_folder_out": str(_broker_dir),
         "processed_folder": str(_broker_dir),
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 
@@ -237,6 +238,11 @@ BUNDLED_GEOIP_PATH = (
     else ""
 )
 GEOIP_PATH = env.str("GEOIP_PATH", default=BUNDLED_GEOIP_PATH)
+
+# Maps: country outlines ship with the site; a tile layer is optional, e.g.
+# MAP_TILE_URL=https://tile.example.org/{z}/{x}/{y}.png (unset: outlines only, nothing external).
+MAP_TILE_URL = env.str("MAP_TILE_URL", default="")
+MAP_TILE_ATTRIBUTION = env.str("MAP_TILE_ATTRIBUTION", default="")
 
 # Reports.
 REPORT_DEDUPE_MINUTES = env_int("REPORT_DEDUPE_MINUTES", 15, minimum=1)
