@@ -60,9 +60,7 @@ def _overlap_fraction(start: int, end: int, bucket_minutes: int, n: int) -> np.n
     return np.clip(hi - lo, 0, None) / bucket_minutes
 
 
-def _place(
-    rng: np.random.Generator, taken: list[tuple[int, int]], total: int, length: int
-) -> int | None:
+def _place(rng: np.random.Generator, taken: list[tuple[int, int]], total: int, length: int) -> int | None:
     # Events keep two hours apart so that each alarm can be blamed on one of them.
     for _ in range(50):
         start = int(rng.integers(0, total - length))
@@ -115,9 +113,7 @@ def generate_service(
             cities: tuple[int, ...] = ()
             rows = np.arange(len(shares))
             if kind == "regional":
-                cities = tuple(
-                    sorted(rng.choice(len(CITIES), int(rng.integers(1, 4)), replace=False))
-                )
+                cities = tuple(sorted(rng.choice(len(CITIES), int(rng.integers(1, 4)), replace=False)))
                 rows = np.asarray(cities)
             frac = _overlap_fraction(begin, begin + length, bucket_minutes, n)
             mult[rows] += (factor - 1) * frac
@@ -127,9 +123,7 @@ def generate_service(
                 excess = float(city_excess.sum())
             else:
                 excess = float((factor - 1) * (frac * base).sum())
-            events.append(
-                Event(kind, begin, begin + length, factor, cities, excess, tuple(city_excess))
-            )
+            events.append(Event(kind, begin, begin + length, factor, cities, excess, tuple(city_excess)))
 
     add("outage", max(1, rng.poisson(2.5)), (15, 240), (3, 30))
     add("regional", rng.poisson(1.5), (15, 240), (3, 30))

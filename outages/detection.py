@@ -9,16 +9,18 @@ Public API
 ----------
 ``profile_build(timestamps, counts, *, bucket_minutes, timezone, exclude=None, params=...)``
     Seasonal profile from history: expected count per (local weekday, local time-of-day slot)
-    plus a negative-binomial overdispersion ``alpha`` (variance = mu + alpha * mu**2).
+    plus two dispersions: ``alpha``, the overdispersion of one bucket (negative binomial,
+    variance = mu + alpha * mu**2), and ``beta <= alpha``, the part of it that neighbouring
+    buckets share (a whole afternoon running 10% high), which is what limits long windows.
     ``counts`` may be 1-D (one series) or 2-D ``(n_series, n_buckets)`` sharing the timestamps
     (all cities of a service in one call). Returns a ``Profile``; ``Profile.rows()`` /
     ``Profile.from_rows()`` turn it into plain numbers for the database and back.
-``profile_expected(profile, timestamps) -> (expected, alpha)``
-    Expected count and dispersion for arbitrary UTC bucket starts.
-``detect(counts, expected, alpha, *, bucket_minutes, params=...) -> Detection``
+``profile_expected(profile, timestamps) -> (expected, alpha, beta)``
+    Expected count and dispersions for arbitrary UTC bucket starts.
+``detect(counts, expected, alpha, beta, *, bucket_minutes, params=...) -> Detection``
     Causal multi-window score over the last axis. ``Detection.score`` (>= 0, decimal digits of
     surprise), ``.is_spike``, ``.excess`` (reports above baseline over the longest window).
-``cities_detect(counts, expected, alpha, *, bucket_minutes, national_spike=None, params=...)``
+``cities_detect(counts, expected, alpha, beta, *, bucket_minutes, national_spike=None, ...)``
     The same test for each city, with the threshold raised for the number of cities, and
     lowered to the warning level where the national series already spikes (attribution).
     ``cities_detect(...).is_spike[:, -1].any()`` tells whether to open an incident.
@@ -33,7 +35,6 @@ Public API
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -56,15 +57,18 @@ class BaselineParams:
     # Only this much history is read; older data has negligible weight anyway.
     history_days: int = 42
     # The level is re-scaled on the last days so growth does not lag by the weighted age.
-    level_days: int = 7
+    level_days: int = 4
     # Observations above outlier_ratio times the slot median are treated as outages and left out.
     outlier_ratio: float = 1.8
     # Weight (in days) of the all-weekdays shape when a weekday has little history (cold start).
     prior_days: float = 1.0
     # The expected count never falls below this, so sparse services do not divide by ~0.
     floor_per_hour: float = 0.25
+    # Sparse series cannot estimate their dispersion: they lean on these priors.
     alpha_prior: float = 0.1
+    beta_prior: float = 0.02
     alpha_min: float = 0.02
+    beta_min: float = 0.005
     alpha_max: float = 2.0
 
 
@@ -89,41 +93,50 @@ class Profile:
     # (..., 7, slots_per_day): expected reports per bucket, weekday 0 = Monday, local time.
     # NaN where the series has no history at all.
     expected: np.ndarray
-    # (...,): negative binomial overdispersion, variance = mu + alpha * mu**2.
+    # (...,): one bucket's negative binomial overdispersion, variance = mu + alpha * mu**2.
     alpha: np.ndarray
+    # (...,): the part of alpha shared by neighbouring buckets (level uncertainty).
+    beta: np.ndarray
 
     @property
     def slots_per_day(self) -> int:
         return 1440 // self.bucket_minutes
 
-    def rows(self) -> Iterator[tuple[int, int, float, float]]:
-        """(weekday, slot, expected, alpha) for a single series, ready to store."""
+    def rows(self) -> Iterator[tuple[int, int, float, float, float]]:
+        """(weekday, slot, expected, alpha, beta) for a single series, ready to store."""
         if self.expected.ndim != 2:
-            raise ValueError("rows() needs a single-series profile; index it first")
-        alpha = float(self.alpha)
+            raise ValueError("rows() needs a single-series profile: use .series(i)")
+        alpha, beta = float(self.alpha), float(self.beta)
         for weekday in range(7):
             for slot in range(self.slots_per_day):
                 value = float(self.expected[weekday, slot])
                 if not math.isnan(value):
-                    yield weekday, slot, value, alpha
+                    yield weekday, slot, value, alpha, beta
 
     @classmethod
     def from_rows(
         cls,
-        rows: Iterable[tuple[int, int, float, float]],
+        rows: Iterable[tuple[int, int, float, float, float]],
         *,
         bucket_minutes: int,
         timezone: str,
     ) -> Profile:
         expected = np.full((7, 1440 // bucket_minutes), np.nan)
-        alpha = BaselineParams.alpha_prior
-        for weekday, slot, value, row_alpha in rows:
+        alpha, beta = BaselineParams.alpha_prior, BaselineParams.beta_prior
+        for weekday, slot, value, row_alpha, row_beta in rows:
             expected[weekday, slot] = value
-            alpha = row_alpha
-        return cls(bucket_minutes, timezone, expected, np.asarray(float(alpha)))
+            alpha, beta = row_alpha, row_beta
+        return cls(bucket_minutes, timezone, expected, np.asarray(alpha), np.asarray(beta))
 
     def series(self, index: int) -> Profile:
-        return Profile(self.bucket_minutes, self.timezone, self.expected[index], self.alpha[index])
+        """The profile of one row of a multi-series build."""
+        return Profile(
+            self.bucket_minutes,
+            self.timezone,
+            self.expected[index],
+            self.alpha[index],
+            self.beta[index],
+        )
 
 
 @dataclass(frozen=True)
@@ -239,12 +252,12 @@ def profile_build(
 
 def profile_expected(
     profile: Profile, timestamps: np.ndarray | Sequence[int]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Expected count (..., T) and alpha (...,) for UTC bucket starts."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Expected count (..., T), alpha (...,) and beta (...,) for UTC bucket starts."""
     _, weekday, slot = local_fields(
         timestamps, timezone=profile.timezone, bucket_minutes=profile.bucket_minutes
     )
-    return profile.expected[..., weekday, slot], np.asarray(profile.alpha)
+    return profile.expected[..., weekday, slot], np.asarray(profile.alpha), np.asarray(profile.beta)
 
 
 def _profile_from_fields(
@@ -265,7 +278,8 @@ def _profile_from_fields(
     if day.size == 0:
         expected = np.full((n_series, 7, n_slots), np.nan)
         alpha = np.full(n_series, params.alpha_prior)
-        return _squeeze(Profile(bucket_minutes, timezone, expected, alpha), single)
+        beta = np.full(n_series, params.beta_prior)
+        return _squeeze(Profile(bucket_minutes, timezone, expected, alpha, beta), single)
 
     keep_time = day > day.max() - params.history_days
     day, weekday, slot, x = (
@@ -309,11 +323,63 @@ def _profile_from_fields(
     weight_sum = _slot_window_sum(np.where(kept, day_weight, 0.0), h)
     value_sum = _slot_window_sum(np.where(kept, day_weight * values, 0.0), h)
 
+    # Cold start: with a day or two of history the time-of-day shape is mostly noise, so it
+    # leans on the series' overall level; a slot nobody has seen yet gets that level outright.
     with np.errstate(invalid="ignore", divide="ignore"):
-        shape_all = value_sum.sum(axis=1) / weight_sum.sum(axis=1)
-    expected = np.empty((n_series, 7, n_slots))
+        level = (np.where(kept, values, 0).sum(axis=(1, 2))) / kept.sum(axis=(1, 2))
+
+    def shape(use: np.ndarray) -> np.ndarray:
+        return _weekly_shape(value_sum, weight_sum, finite, day_weekday, use, level, params)
+
+    # Growth: the shape comes from the days before the last few, and its level is scaled to
+    # those last days. Measured in-sample the ratio would be diluted by the recent days' own
+    # weight in the shape, and the baseline would lag behind a growing service.
+    recent_day = np.arange(n_days) > n_days - 1 - params.level_days
+    older = shape(~recent_day)
+    has_older = finite[:, ~recent_day].any(axis=(1, 2))
+    fitted_older = older[:, weekday, slot]
+    recent = valid & recent_day[d][None, :]
+    recent &= np.nan_to_num(x) <= params.outlier_ratio * fitted_older + 3 * np.sqrt(fitted_older) + 2
+    prior_mass = n_slots / 4  # six hours' worth of buckets damps the ratio on sparse series
+    with np.errstate(invalid="ignore", divide="ignore"):
+        level_ratio = (np.where(recent, x, 0).sum(axis=1) + prior_mass * floor) / (
+            np.where(recent, fitted_older, 0).sum(axis=1) + prior_mass * floor
+        )
+    level_ratio = np.where(np.isfinite(level_ratio), np.clip(level_ratio, 0.5, 2.0), 1.0)
+    expected = np.where(
+        has_older[:, None, None], older * level_ratio[:, None, None], shape(np.ones(n_days, dtype=bool))
+    )
+    expected = np.maximum(expected, floor)
+
+    fitted = expected[:, weekday, slot]  # (N, T)
+    rough_ok = valid & (np.nan_to_num(x) <= params.outlier_ratio * fitted + 3 * np.sqrt(fitted) + 2)
+    alpha, beta = _dispersion(np.nan_to_num(x), fitted, rough_ok, bucket_minutes, params)
+    no_history = ~np.isfinite(level)
+    expected[no_history] = np.nan
+    return _squeeze(Profile(bucket_minutes, timezone, expected, alpha, beta), single)
+
+
+def _weekly_shape(
+    value_sum: np.ndarray,
+    weight_sum: np.ndarray,
+    finite: np.ndarray,
+    day_weekday: np.ndarray,
+    use: np.ndarray,
+    level: np.ndarray,
+    params: BaselineParams,
+) -> np.ndarray:
+    """(N, 7, S) expected counts from the days selected by ``use``, blended for cold start."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shape_all = value_sum[:, use].sum(axis=1) / weight_sum[:, use].sum(axis=1)
+    n_days_seen = finite[:, use].any(axis=2).sum(axis=1)[:, None].astype(float)
+    shape_all = np.where(
+        np.isfinite(shape_all),
+        (n_days_seen * shape_all + params.prior_days * level[:, None]) / (n_days_seen + params.prior_days),
+        level[:, None],
+    )
+    expected = np.empty((value_sum.shape[0], 7, value_sum.shape[2]))
     for wd in range(7):
-        days = day_weekday == wd
+        days = (day_weekday == wd) & use
         has_data = finite[:, days, :].any(axis=2).sum(axis=1)  # (N,)
         with np.errstate(invalid="ignore", divide="ignore"):
             shape_wd = value_sum[:, days].sum(axis=1) / weight_sum[:, days].sum(axis=1)
@@ -325,32 +391,34 @@ def _profile_from_fields(
         prior = shape_all * factor
         blended = (n * shape_wd + params.prior_days * prior) / (n + params.prior_days)
         expected[:, wd, :] = np.where(np.isfinite(shape_wd), blended, prior)
+    return np.where(np.isfinite(expected), expected, level[:, None, None])
 
-    # Cold start: a slot nobody has seen yet gets the series' overall level.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # a series with no data has no level
-        level = np.nanmean(np.where(valid, x, np.nan), axis=1)
-    expected = np.where(np.isfinite(expected), expected, level[:, None, None])
 
-    fitted = expected[:, weekday, slot]  # (N, T)
-    rough_ok = valid & (np.nan_to_num(x) <= params.outlier_ratio * fitted + 3 * np.sqrt(fitted) + 2)
-    recent = rough_ok & (day > day.max() - params.level_days)[None, :]
-    prior_mass = n_slots / 4  # six hours' worth of buckets damps the ratio on sparse series
-    level_ratio = (np.where(recent, x, 0).sum(axis=1) + prior_mass * floor) / (
-        np.where(recent, fitted, 0).sum(axis=1) + prior_mass * floor
-    )
-    level_ratio = np.where(np.isfinite(level_ratio), np.clip(level_ratio, 0.5, 2.0), 1.0)
-    expected = np.maximum(expected * level_ratio[:, None, None], floor)
+def _dispersion(
+    x: np.ndarray, mu: np.ndarray, ok: np.ndarray, bucket_minutes: int, params: BaselineParams
+) -> tuple[np.ndarray, np.ndarray]:
+    """Method-of-moments alpha (single buckets) and beta (hour sums), shrunk to the priors.
 
-    mu = np.maximum(fitted * level_ratio[:, None], floor)
-    resid = np.where(rough_ok, (np.nan_to_num(x) - mu) ** 2 - mu, 0).sum(axis=1)
-    mass = np.where(rough_ok, mu**2, 0).sum(axis=1)
+    E[(x - mu)^2 - mu] = alpha mu^2 for one bucket; for an hour's sum X of buckets with means
+    mu_i, E[(X - M)^2 - M] = (alpha - beta) sum(mu_i^2) + beta M^2.
+    """
     pseudo = 50.0
-    alpha = (resid + params.alpha_prior * pseudo) / (mass + pseudo)
-    alpha = np.clip(np.nan_to_num(alpha, nan=params.alpha_prior), params.alpha_min, params.alpha_max)
-    no_history = ~np.isfinite(level)
-    expected[no_history] = np.nan
-    return _squeeze(Profile(bucket_minutes, timezone, expected, alpha), single)
+    a_num = np.where(ok, (x - mu) ** 2 - mu, 0).sum(axis=1)
+    a_den = np.where(ok, mu**2, 0).sum(axis=1)
+    alpha = (a_num + params.alpha_prior * pseudo) / (a_den + pseudo)
+    alpha = np.clip(alpha, params.alpha_min, params.alpha_max)
+
+    block = max(2, round(60 / bucket_minutes))
+    usable = x.shape[1] // block * block
+    shape = (x.shape[0], usable // block, block)
+    whole = ok[:, :usable].reshape(shape).all(axis=2)
+    big_x = x[:, :usable].reshape(shape).sum(axis=2)
+    big_mu = mu[:, :usable].reshape(shape).sum(axis=2)
+    sq_mu = (mu[:, :usable] ** 2).reshape(shape).sum(axis=2)
+    b_num = np.where(whole, (big_x - big_mu) ** 2 - big_mu - alpha[:, None] * sq_mu, 0).sum(axis=1)
+    b_den = np.where(whole, big_mu**2 - sq_mu, 0).sum(axis=1)
+    beta = (b_num + params.beta_prior * pseudo) / (b_den + pseudo)
+    return alpha, np.clip(beta, params.beta_min, alpha)
 
 
 def _slot_window_sum(a: np.ndarray, h: int) -> np.ndarray:
@@ -373,7 +441,7 @@ def _nanmedian_days(a: np.ndarray) -> np.ndarray:
 def _squeeze(profile: Profile, single: bool) -> Profile:
     if not single:
         return profile
-    return Profile(profile.bucket_minutes, profile.timezone, profile.expected[0], profile.alpha[0])
+    return profile.series(0)
 
 
 # --- score --------------------------------------------------------------------------------
@@ -390,9 +458,9 @@ def _trailing_sum(a: np.ndarray, w: int) -> np.ndarray:
     return out
 
 
-def _log10_tail(x: np.ndarray, mean: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """-log10 P(X >= x) for X negative binomial with this mean and variance mean + alpha*mean^2."""
-    n = 1.0 / alpha
+def _log10_tail(x: np.ndarray, mean: np.ndarray, var: np.ndarray) -> np.ndarray:
+    """-log10 P(X >= x) for X negative binomial with this mean and variance."""
+    n = mean**2 / np.maximum(var - mean, 1e-9 * mean**2)
     p = n / (n + mean)
     k = np.floor(x)
     # P(X >= k) = I_{1-p}(k, n): the regularised incomplete beta, computed in one call.
@@ -406,6 +474,7 @@ def detect(
     counts: np.ndarray | Sequence[float],
     expected: np.ndarray | Sequence[float],
     alpha: np.ndarray | float,
+    beta: np.ndarray | float | None = None,
     *,
     bucket_minutes: int,
     params: DetectParams = DetectParams(),
@@ -413,16 +482,15 @@ def detect(
 ) -> Detection:
     """Score every bucket against its baseline, causally, over the last axis.
 
-    ``counts`` and ``expected`` are (..., T); ``alpha`` is (...,) or (..., T). Pass at least the
-    longest window (12 buckets of 5 minutes) of history: the score at bucket t reads t and the
-    buckets before it, nothing after. NaN ``expected`` (no baseline yet) scores 0.
+    ``counts`` and ``expected`` are (..., T); ``alpha`` and ``beta`` are (...,) or (..., T)
+    (``beta=None`` takes all dispersion as shared, the cautious choice). Pass at least the
+    longest window (12 buckets of 5 minutes): the score at bucket t reads t and the buckets
+    before it, nothing after. NaN ``expected`` (no baseline yet) scores 0.
     """
     x = np.asarray(counts, dtype=float)
     mu = np.asarray(expected, dtype=float)
-    a = np.asarray(alpha, dtype=float)
-    if a.ndim < x.ndim:
-        a = a[..., None]
-    a = np.broadcast_to(np.clip(a, 1e-4, None), x.shape)
+    a = _per_bucket(alpha, x)
+    b = a if beta is None else np.minimum(_per_bucket(beta, x), a)
     known = np.isfinite(mu)
     mu = np.where(known, mu, 0.0)
     x = np.where(known & np.isfinite(x), x, 0.0)
@@ -434,7 +502,8 @@ def detect(
     for w in windows:
         big_x, big_mu = _trailing_sum(x, w), _trailing_sum(mu, w)
         big_mu_safe = np.maximum(big_mu, 1e-9)
-        s = _log10_tail(big_x, big_mu_safe, a)
+        var = big_mu_safe + _trailing_sum((a - b) * mu**2, w) + _trailing_sum(b, w) / w * big_mu**2
+        s = _log10_tail(big_x, big_mu_safe, var)
         excess = big_x - big_mu
         # Longer windows only speak while the rise is still going on, or a finished outage
         # would keep the status red for an hour.
@@ -449,6 +518,13 @@ def detect(
     excess = np.maximum(_trailing_sum(x, longest) - _trailing_sum(mu, longest), 0.0)
     bar = params.threshold if threshold is None else np.asarray(threshold)
     return Detection(score=score, is_spike=score >= bar, excess=excess, window=window)
+
+
+def _per_bucket(value: np.ndarray | float, like: np.ndarray) -> np.ndarray:
+    v = np.asarray(value, dtype=float)
+    if v.ndim and v.ndim < like.ndim:
+        v = v[..., None]
+    return np.broadcast_to(np.clip(v, 1e-4, None), like.shape)
 
 
 def status_tier(score: float, params: DetectParams = DetectParams()) -> str:
@@ -469,6 +545,7 @@ def cities_detect(
     counts: np.ndarray,
     expected: np.ndarray,
     alpha: np.ndarray,
+    beta: np.ndarray | None = None,
     *,
     bucket_minutes: int,
     national_spike: np.ndarray | None = None,
@@ -487,6 +564,7 @@ def cities_detect(
         counts,
         expected,
         alpha,
+        beta,
         bucket_minutes=bucket_minutes,
         params=params,
         threshold=bar,
@@ -536,6 +614,7 @@ def backtest(
     day, weekday, slot = local_fields(timestamps, timezone=timezone, bucket_minutes=bucket_minutes)
     expected = np.full(series.shape, np.nan)
     alpha = np.full(series.shape, baseline_params.alpha_prior)
+    beta = np.full(series.shape, baseline_params.beta_prior)
     day_starts = np.flatnonzero(np.r_[True, day[1:] != day[:-1]])
     day_ends = np.r_[day_starts[1:], day.size]
     for start, end in zip(day_starts, day_ends, strict=True):
@@ -554,8 +633,9 @@ def backtest(
         )
         expected[:, start:end] = profile.expected[:, weekday[start:end], slot[start:end]]
         alpha[:, start:end] = profile.alpha[:, None]
+        beta[:, start:end] = profile.beta[:, None]
 
-    national = detect(x, expected[0], alpha[0], bucket_minutes=bucket_minutes, params=params)
+    national = detect(x, expected[0], alpha[0], beta[0], bucket_minutes=bucket_minutes, params=params)
     cities: list[list[str]] = [[] for _ in range(x.size)]
     is_spike = national.is_spike
     if city_counts is not None and len(city_names):
@@ -563,6 +643,7 @@ def backtest(
             series[1:],
             expected[1:],
             alpha[1:],
+            beta[1:],
             bucket_minutes=bucket_minutes,
             national_spike=national.is_spike,
             params=params,

@@ -1,0 +1,188 @@
+"""The pure detector on small hand-built series (no database)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+
+from outages.detection import (
+    DetectParams,
+    Profile,
+    backtest,
+    cities_detect,
+    cities_rank,
+    detect,
+    local_fields,
+    profile_build,
+    profile_expected,
+    status_tier,
+)
+
+ROME = "Europe/Rome"
+BUCKET = 5
+PER_DAY = 1440 // BUCKET
+
+
+def _timestamps(start: str, days: float) -> np.ndarray:
+    first = int(datetime.fromisoformat(start).replace(tzinfo=UTC).timestamp())
+    return first + np.arange(int(days * PER_DAY)) * BUCKET * 60
+
+
+def _evening_shape(ts: np.ndarray) -> np.ndarray:
+    """Quiet nights, a peak at 20:00 local time."""
+    _, _, slot = local_fields(ts, timezone=ROME, bucket_minutes=BUCKET)
+    hour = slot * BUCKET / 60
+    return 0.2 + np.exp(-0.5 * (hour - 20) ** 2)
+
+
+def _poisson(rate: np.ndarray, seed: int = 1) -> np.ndarray:
+    return np.random.default_rng(seed).poisson(rate).astype(float)
+
+
+def test_daily_peak_stays_at_local_evening_across_the_dst_change():
+    # Rome moves from UTC+1 to UTC+2 on 29 March 2026: the 20:00 peak moves from 19:00 to 18:00 UTC.
+    history = _timestamps("2026-03-01", 35)
+    counts = _poisson(40 * _evening_shape(history))
+    train = history < datetime(2026, 3, 29, tzinfo=UTC).timestamp()
+    profile = profile_build(history[train], counts[train], bucket_minutes=BUCKET, timezone=ROME)
+
+    after = _timestamps("2026-03-31", 1)
+    expected, _, _ = profile_expected(profile, after)
+
+    peak_utc_minute = (after[np.argmax(expected)] % 86_400) // 60
+    assert abs(peak_utc_minute - 18 * 60) <= 30
+
+
+def test_four_hour_outage_in_the_history_does_not_inflate_the_baseline():
+    ts = _timestamps("2026-01-05", 28)  # four Mondays: 5, 12, 19, 26 January
+    clean = _poisson(np.full(ts.size, 20.0))
+    spoilt = clean.copy()
+    outage = (ts >= datetime(2026, 1, 19, 11, tzinfo=UTC).timestamp()) & (
+        ts < datetime(2026, 1, 19, 15, tzinfo=UTC).timestamp()
+    )
+    spoilt[outage] *= 20
+
+    profile = profile_build(ts, spoilt, bucket_minutes=BUCKET, timezone=ROME)
+    monday_afternoon = _timestamps("2026-02-02T12:00:00", 2 / 24)
+    expected, _, _ = profile_expected(profile, monday_afternoon)
+
+    assert expected.max() < 20 * 1.15
+
+
+def test_three_stray_reports_on_a_tiny_service_are_not_an_outage_but_a_real_one_is():
+    ts = _timestamps("2026-01-05", 22)
+    counts = _poisson(np.full(ts.size, 0.05))
+    history, today = ts < ts[21 * PER_DAY], ts >= ts[21 * PER_DAY]
+    profile = profile_build(ts[history], counts[history], bucket_minutes=BUCKET, timezone=ROME)
+    expected, alpha, beta = profile_expected(profile, ts[today])
+
+    blip = np.zeros(today.sum())
+    blip[100] = 3
+    quiet = detect(blip, expected, alpha, beta, bucket_minutes=BUCKET)
+    outage = np.zeros(today.sum())
+    outage[100:112] = 3  # 36 reports in an hour on a service that gets a dozen a day
+    loud = detect(outage, expected, alpha, beta, bucket_minutes=BUCKET)
+
+    assert not quiet.is_spike.any()
+    assert loud.is_spike[100:112].any()
+
+
+def test_a_news_bump_of_one_and_a_half_times_for_two_hours_is_not_an_outage():
+    ts = _timestamps("2026-01-05", 1)
+    expected = np.full(ts.size, 100.0)
+    rate = expected.copy()
+    rate[120:144] *= 1.5
+    rate[200:206] *= 3
+    result = detect(_poisson(rate, seed=4), expected, 0.02, 0.01, bucket_minutes=BUCKET)
+
+    assert not result.is_spike[:200].any()
+    assert result.is_spike[200]
+
+
+def test_a_regional_outage_is_found_although_the_national_total_barely_moves():
+    rng = np.random.default_rng(3)
+    shares = np.array([0.3, 0.25, 0.2, 0.15, 0.05, 0.05])
+    names = ["Roma", "Milano", "Napoli", "Torino", "Bologna", "Firenze"]
+    expected = np.repeat(40 * shares[:, None], 24, axis=1)
+    rate = expected.copy()
+    rate[4, 12:] *= 8  # Bologna only: +35% on the national total
+    rate[5, 12:] *= 4
+    counts = rng.poisson(rate).astype(float)
+
+    national = detect(counts.sum(axis=0), expected.sum(axis=0), 0.02, 0.01, bucket_minutes=BUCKET)
+    cities = cities_detect(counts, expected, 0.02, 0.01, bucket_minutes=BUCKET)
+    ranked = cities_rank(names, cities, counts, expected)
+
+    assert not national.is_spike.any()
+    assert cities.is_spike[:, -1].any()
+    assert [hit.name for hit in ranked] == ["Bologna", "Firenze"]
+
+
+def test_changing_the_future_does_not_change_the_past():
+    ts = _timestamps("2026-03-20", 14)
+    counts = _poisson(30 * _evening_shape(ts))
+    changed = counts.copy()
+    changed[-PER_DAY:] = 500  # a huge outage on the last day
+
+    before = backtest(ts, counts, bucket_minutes=BUCKET, timezone=ROME)
+    after = backtest(ts, changed, bucket_minutes=BUCKET, timezone=ROME)
+
+    past = slice(0, ts.size - PER_DAY)
+    np.testing.assert_array_equal(before.baseline[past], after.baseline[past])
+    np.testing.assert_array_equal(before.score[past], after.score[past])
+    assert after.is_spike[-PER_DAY:].any()
+
+
+def test_slow_growth_is_followed():
+    ts = _timestamps("2026-01-05", 36)
+    level = 20 * (1 + 0.01 * np.arange(ts.size) / PER_DAY)  # +1% a day, +35% over the history
+    counts = _poisson(level)
+    history = ts < ts[35 * PER_DAY]
+    profile = profile_build(ts[history], counts[history], bucket_minutes=BUCKET, timezone=ROME)
+    expected, _, _ = profile_expected(profile, ts[~history])
+
+    assert expected.mean() == pytest.approx(level[~history].mean(), rel=0.04)
+
+
+def test_a_new_service_gets_a_baseline_from_its_first_day_and_none_before():
+    ts = _timestamps("2026-01-05", 1)
+    counts = _poisson(np.full(ts.size, 6.0))
+    profile = profile_build(ts, counts, bucket_minutes=BUCKET, timezone=ROME)
+    empty = profile_build(ts[:0], counts[:0], bucket_minutes=BUCKET, timezone=ROME)
+
+    next_week = _timestamps("2026-01-06", 7)
+    expected, _, _ = profile_expected(profile, next_week)
+    nothing, alpha, beta = profile_expected(empty, next_week)
+
+    assert expected.mean() == pytest.approx(6.0, rel=0.1)
+    assert expected == pytest.approx(6.0, rel=0.4)
+    assert np.isnan(nothing).all()
+    assert not detect(np.full(next_week.size, 50.0), nothing, alpha, beta, bucket_minutes=BUCKET).score.any()
+
+
+def test_a_profile_survives_the_trip_through_plain_rows():
+    ts = _timestamps("2026-01-05", 14)
+    profile = profile_build(ts, _poisson(20 * _evening_shape(ts)), bucket_minutes=BUCKET, timezone=ROME)
+
+    rows = list(profile.rows())
+    again = Profile.from_rows(rows, bucket_minutes=BUCKET, timezone=ROME)
+
+    assert len(rows) == 7 * PER_DAY
+    assert all(isinstance(value, float) for row in rows for value in row[2:])
+    np.testing.assert_allclose(again.expected, profile.expected)
+    assert float(again.alpha) == float(profile.alpha)
+    assert float(again.beta) == float(profile.beta)
+
+
+def test_score_maps_to_the_three_status_tiers():
+    params = DetectParams(threshold=6, warning=3)
+    assert [status_tier(s, params) for s in (0.0, 2.9, 3.0, 5.9, 6.0, 40.0)] == [
+        "ok",
+        "ok",
+        "warning",
+        "warning",
+        "outage",
+        "outage",
+    ]
