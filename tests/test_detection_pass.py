@@ -1,0 +1,185 @@
+"""The detection pass as a background job: once per minute, exactly once, catching up."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from outages import services
+from outages.models import Baseline, DetectionWatermark, Incident, IncidentCity, ServiceStatus
+from outages.services import (
+    baselines_rebuild,
+    detection_run,
+    detection_run_range,
+    profile_cache_clear,
+)
+from reports.models import ServiceMinute
+from tests.detection_helpers import MINUTE, T0, city, flat_baseline, incident_summary, put_counts
+
+pytestmark = pytest.mark.django_db
+
+LIVE_SECOND = dt.timedelta(seconds=10)  # a pass runs a few seconds into its minute
+
+
+@pytest.fixture(autouse=True)
+def _fresh_profiles():
+    profile_cache_clear()
+    yield
+    profile_cache_clear()
+
+
+@pytest.fixture
+def outage_day(chatgpt):
+    """Quiet at 4 a minute, 40 a minute for ten minutes from T0, quiet again, with Milan in it."""
+    milan = city("Milan", name_it="Milano")
+    flat_baseline(chatgpt, per_minute=4)
+    flat_baseline(chatgpt, per_minute=2, city=milan)
+    put_counts(chatgpt, T0 - dt.timedelta(hours=2), 120, 4)
+    put_counts(chatgpt, T0 - dt.timedelta(hours=2), 120, 2, city=milan)
+    put_counts(chatgpt, T0, 10, 40)
+    put_counts(chatgpt, T0, 10, 30, city=milan)
+    put_counts(chatgpt, T0 + 10 * MINUTE, 50, 4)
+    put_counts(chatgpt, T0 + 10 * MINUTE, 50, 2, city=milan)
+    return chatgpt
+
+
+def watermark(at: dt.datetime | None) -> None:
+    DetectionWatermark.objects.update_or_create(name=services.WATERMARK, defaults={"processed_through": at})
+
+
+def forget_results() -> None:
+    Incident.objects.all().delete()
+    ServiceStatus.objects.all().delete()
+    DetectionWatermark.objects.all().delete()
+
+
+def test_the_live_pass_processes_the_last_complete_minute(outage_day, time_machine):
+    time_machine.move_to(T0 + 3 * MINUTE + LIVE_SECOND, tick=False)
+
+    result = detection_run(now=T0 + 3 * MINUTE + LIVE_SECOND)
+
+    assert (result.first_minute, result.last_minute, result.minutes) == (T0 + 2 * MINUTE, T0 + 2 * MINUTE, 1)
+    assert DetectionWatermark.objects.get().processed_through == T0 + 2 * MINUTE
+    assert Incident.objects.get().started_at == T0 + 2 * MINUTE
+
+
+def test_a_second_pass_for_the_same_minute_changes_nothing(outage_day):
+    watermark(T0 - 10 * MINUTE)
+    detection_run(now=T0 + 5 * MINUTE + LIVE_SECOND)
+    before = incident_summary(outage_day)
+
+    again = detection_run(now=T0 + 5 * MINUTE + LIVE_SECOND)
+
+    assert again.minutes == 0
+    assert incident_summary(outage_day) == before
+    assert DetectionWatermark.objects.get().processed_through == T0 + 4 * MINUTE
+
+
+def test_missed_minutes_are_caught_up_with_the_same_result_as_minute_by_minute(outage_day):
+    watermark(T0 - 10 * MINUTE)
+    for minute in range(-9, 60):
+        detection_run(now=T0 + minute * MINUTE + LIVE_SECOND)
+    minute_by_minute = incident_summary(outage_day)
+    status = ServiceStatus.objects.values().get()
+    forget_results()
+    watermark(T0 - 10 * MINUTE)
+
+    result = detection_run(now=T0 + 59 * MINUTE + LIVE_SECOND)
+
+    assert result.minutes == 68
+    assert incident_summary(outage_day) == minute_by_minute
+    assert minute_by_minute[0][0] == "resolved"
+    assert minute_by_minute[0][-1][0][1] > 250  # Milan's reports were counted in
+    assert ServiceStatus.objects.values().get() == status
+
+
+def test_a_pass_killed_before_commit_leaves_nothing_and_the_rerun_matches(outage_day, monkeypatch):
+    watermark(T0 - 10 * MINUTE)
+    detection_run(now=T0 + 20 * MINUTE)
+    clean = incident_summary(outage_day)
+    forget_results()
+    watermark(T0 - 10 * MINUTE)
+
+    def killed(mark, end):
+        raise SystemExit("worker killed")
+
+    monkeypatch.setattr(services, "_watermark_advance", killed)
+    with pytest.raises(SystemExit):
+        detection_run(now=T0 + 20 * MINUTE)
+    assert not Incident.objects.exists()
+    assert not IncidentCity.objects.exists()
+    assert not ServiceStatus.objects.exists()
+    assert DetectionWatermark.objects.get().processed_through == T0 - 10 * MINUTE
+
+    monkeypatch.undo()
+    detection_run(now=T0 + 20 * MINUTE)
+    assert incident_summary(outage_day) == clean
+
+
+def test_a_replay_skips_minutes_already_processed(outage_day):
+    detection_run_range(start=T0 - 30 * MINUTE, end=T0 + 59 * MINUTE)
+    before = incident_summary(outage_day)
+
+    again = detection_run_range(start=T0 - 30 * MINUTE, end=T0 + 59 * MINUTE)
+
+    assert again.minutes == 0
+    assert incident_summary(outage_day) == before
+
+
+def test_a_live_pass_far_behind_only_catches_up_a_day(chatgpt):
+    watermark(T0 - dt.timedelta(days=3))
+
+    result = detection_run(now=T0 + LIVE_SECOND)
+
+    assert result.minutes == services.MAX_CATCHUP_MINUTES
+
+
+def test_the_first_pass_starts_at_the_current_minute(chatgpt):
+    result = detection_run(now=T0 + LIVE_SECOND)
+
+    assert result.minutes == 1
+    assert DetectionWatermark.objects.get().processed_through == T0 - MINUTE
+
+
+def test_baselines_are_rebuilt_from_the_counts_leaving_earlier_outages_out(chatgpt):
+    milan, tiny = city("Milan"), city("Tinytown")
+    start = T0 - dt.timedelta(days=14)
+    minutes = 14 * 1440
+    moments = [start + i * MINUTE for i in range(0, minutes, 5)]
+    # 10 reports every 5 minutes, and a 3-hour outage at 50x a week ago.
+    outage = {start + dt.timedelta(days=7, hours=h, minutes=m) for h in range(3) for m in range(0, 60, 5)}
+    ServiceMinute.objects.bulk_create(
+        [ServiceMinute(service=chatgpt, minute=m, count=500 if m in outage else 10) for m in moments]
+    )
+    put_counts(chatgpt, start, 40, 1, city=milan)
+    put_counts(chatgpt, start, 5, 1, city=tiny)  # too few reports for a profile of its own
+    Incident.objects.create(
+        service=chatgpt,
+        status="confirmed",
+        started_at=min(outage),
+        last_spike_at=max(outage),
+        last_elevated_at=max(outage),
+        resolved_at=max(outage) + 5 * MINUTE,
+        peak_at=min(outage),
+    )
+
+    stored = baselines_rebuild(now=T0)
+
+    assert stored == 2
+    national = Baseline.objects.get(service=chatgpt, city=None)
+    expected = np.frombuffer(bytes(national.expected), dtype="<f4").reshape(7, 288)
+    assert np.nanmax(expected) == pytest.approx(10, rel=0.1)
+    assert national.history_reports == 10 * (len(moments) - len(outage)) + 500 * len(outage)
+    assert Baseline.objects.filter(service=chatgpt, city=milan).exists()
+    assert not Baseline.objects.filter(city=tiny).exists()
+
+
+def test_rebuilding_twice_replaces_the_profiles(chatgpt):
+    put_counts(chatgpt, T0 - dt.timedelta(days=2), 600, 2)
+    baselines_rebuild(now=T0)
+
+    baselines_rebuild(service_ids=[chatgpt.pk], now=T0 + MINUTE)
+
+    assert Baseline.objects.get(service=chatgpt).built_at == T0 + MINUTE
