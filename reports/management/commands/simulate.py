@@ -1,0 +1,220 @@
+"""Fill the database with a realistic crowd, replay a scenario, or load a running server.
+
+    simulate --days 28 [--services chatgpt sora ...] [--seed N]
+    simulate --scenario chatgpt-2025-03-31 [--at now | --at 2025-03-31T17:00+02:00]
+    simulate --live --url http://127.0.0.1:8000 --rate 200 --duration 60
+
+Backfill goes through reports_ingest_bulk and reports_aggregate_all, the same rules as a
+live report (geolocation, hashing, dedupe, counting), then runs detection over the period.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import sys
+import time
+from collections import Counter
+from dataclasses import replace
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from outages.models import Incident, ProblemType, Service
+from outages.services import baselines_rebuild, detection_run_range
+from reports.models import Source
+from reports.services import IncomingReport, reports_aggregate_all, reports_ingest_bulk
+from reports.simulator import places
+from reports.simulator.crowd import KINDS, Batch, Crowd
+from reports.simulator.live import LiveResult, live_post
+from reports.simulator.scenarios import ROME, SCENARIOS, Plan, plan_backfill, scenario_get
+
+# Simulated reports are marked as such where the model has a mark for them.
+SOURCE = getattr(Source, "SIMULATED", Source.API)
+
+
+class Command(BaseCommand):
+    help = "Simulate a crowd of reporters: backfill history, replay a scenario, or post to a live server."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--days", type=float, default=28, help="days of history (default 28)")
+        parser.add_argument("--services", nargs="+", metavar="SLUG", help="default: every active service")
+        parser.add_argument("--seed", type=int, default=1, help="same seed, same reports (default 1)")
+        parser.add_argument("--volume", type=float, default=1.0, help="scale normal traffic (default 1)")
+        parser.add_argument("--scenario", choices=sorted(SCENARIOS), help="replay a named event")
+        parser.add_argument(
+            "--at", help="with --scenario: 'now' (the peak is happening now) or an ISO date-time for the peak"
+        )
+        parser.add_argument("--no-detect", action="store_true", help="backfill only, skip detection")
+        parser.add_argument("--live", action="store_true", help="post reports to a running server")
+        parser.add_argument("--url", default="http://127.0.0.1:8000", help="with --live: the server")
+        parser.add_argument("--rate", type=float, default=200, help="with --live: reports per second")
+        parser.add_argument("--duration", type=float, default=60, help="with --live: seconds to run")
+        parser.add_argument("--workers", type=int, default=16, help="with --live: concurrent connections")
+        parser.add_argument(
+            "--build-places",
+            action="store_true",
+            help="re-sample cities and networks from the city database (about 90 s) and exit",
+        )
+
+    def handle(self, *args, **options) -> None:
+        if options["build_places"]:
+            return self._build_places()
+        slugs = self._slugs(options)
+        if options["live"]:
+            return self._live(slugs, options)
+        now = timezone.now()
+        if options["scenario"]:
+            at = self._at(options["at"], now)
+            plan = scenario_get(options["scenario"]).plan(
+                days=options["days"], at=at, seed=options["seed"], volume=options["volume"]
+            )
+            # Only what the catalogue has, and nothing in the future.
+            plan = replace(
+                plan,
+                services=tuple(slug for slug in plan.services if slug in slugs),
+                until=min(plan.until or now, now),
+            )
+        else:
+            plan = plan_backfill(
+                slugs, days=options["days"], now=now, seed=options["seed"], volume=options["volume"]
+            )
+        self._backfill(plan, options)
+
+    # -- options ---------------------------------------------------------------------------
+
+    def _slugs(self, options) -> list[str]:
+        active = list(Service.objects.active().values_list("slug", flat=True))
+        if options["scenario"] and not options["services"]:
+            wanted = list(scenario_get(options["scenario"]).services)
+            missing = [slug for slug in wanted if slug not in active]
+            if missing:
+                self.stderr.write(f"not in the catalogue, skipped: {', '.join(missing)}")
+            return [slug for slug in wanted if slug in active]
+        if not options["services"]:
+            return active
+        unknown = sorted(set(options["services"]) - set(active))
+        if unknown:
+            raise CommandError(f"unknown or inactive services: {', '.join(unknown)}")
+        return list(options["services"])
+
+    def _at(self, value: str | None, now: dt.datetime) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value == "now":
+            return now
+        moment = parse_datetime(value)
+        if moment is None:
+            raise CommandError(f"--at wants 'now' or an ISO date-time, not {value!r}")
+        # A time without an offset is Italian time, as the scenarios are told.
+        return moment if timezone.is_aware(moment) else moment.replace(tzinfo=ROME)
+
+    # -- modes -----------------------------------------------------------------------------
+
+    def _build_places(self) -> None:
+        started = time.monotonic()
+        built = places.places_build(settings.GEOIP_PATH, progress=lambda line: self.stdout.write(line))
+        places.places_load.cache_clear()
+        self.stdout.write(
+            f"{len(built)} cities, {sum(len(place.networks) for place in built)} networks "
+            f"written to {places.PLACES_PATH} in {time.monotonic() - started:.0f} s"
+        )
+
+    def _backfill(self, plan: Plan, options) -> None:
+        services = {service.slug: service for service in Service.objects.filter(slug__in=plan.services)}
+        offered: dict[int, set[str]] = {}
+        for service_id, code in ProblemType.objects.filter(service__in=services.values()).values_list(
+            "service_id", "code"
+        ):
+            offered.setdefault(service_id, set()).add(code)
+
+        started = time.monotonic()
+        batch = plan.generate(seed=options["seed"], volume=options["volume"])
+        generated = time.monotonic() - started
+        kinds = Counter(KINDS[kind] for kind in batch.kind.tolist())
+        self.stdout.write(
+            f"generated {len(batch):,} reports for {len(plan.services)} services, "
+            f"{plan.start:%Y-%m-%d %H:%M} to {(plan.until or plan.end):%Y-%m-%d %H:%M} UTC in {generated:.1f} s "
+            f"({', '.join(f'{kind} {count:,}' for kind, count in kinds.items())})"
+        )
+        for incident in plan.incidents:
+            if incident.service in services and (plan.until is None or incident.start < plan.until):
+                self.stdout.write(
+                    f"  {incident.start.astimezone(ROME):%Y-%m-%d %H:%M} {incident.service}: {incident.label}"
+                )
+
+        started = time.monotonic()
+        counted = reports_ingest_bulk(reports=self._incoming(batch, services, offered))
+        aggregated = reports_aggregate_all()
+        self.stdout.write(
+            f"ingested {len(batch):,} reports ({counted:,} counted), aggregated {aggregated:,}, "
+            f"in {time.monotonic() - started:.1f} s"
+        )
+        if not options["no_detect"]:
+            self._detect(plan)
+
+    def _incoming(self, batch: Batch, services: dict[str, Service], offered: dict[int, set[str]]):
+        for chunk in batch.chunks(5000):
+            for report in chunk:
+                service = services[report.service]
+                problems = offered.get(service.pk, ())
+                problem = report.problem if report.problem in problems or not problems else "other"
+                yield IncomingReport(
+                    service_id=service.pk,
+                    problem=problem,
+                    client_ip=report.client_ip,
+                    created_at=report.created_at,
+                    source=SOURCE,
+                )
+
+    def _detect(self, plan: Plan) -> None:
+        # As outages.services.detection_run_range asks of a backfill: baselines first.
+        end = plan.until or plan.end
+        started = time.monotonic()
+        baselines_rebuild(now=end)
+        result = detection_run_range(start=plan.start, end=end)
+        opened = Incident.objects.filter(started_at__gte=plan.start, started_at__lte=end)
+        self.stdout.write(
+            f"detection over {result.minutes:,} minutes in {time.monotonic() - started:.1f} s: "
+            f"{result.opened} incidents opened, {result.resolved} resolved"
+            + (" (another detection pass holds the lock: run it again)" if result.busy else "")
+        )
+        for incident in opened.select_related("service").order_by("started_at"):
+            self.stdout.write(
+                f"  {incident.started_at.astimezone(ROME):%Y-%m-%d %H:%M} {incident.service.slug}: "
+                f"peak {incident.peak_count} at {incident.peak_at.astimezone(ROME):%H:%M}, {incident.status}"
+            )
+
+    def _live(self, slugs: list[str], options) -> None:
+        if options["rate"] <= 0 or options["duration"] <= 0:
+            raise CommandError("--rate and --duration must be positive")
+        count = math.ceil(options["rate"] * options["duration"])
+        services, problems, client_ips = Crowd(slugs, seed=options["seed"]).sample(count)
+        self.stdout.write(
+            f"posting up to {count:,} reports to {options['url']} at {options['rate']:g}/s "
+            f"for {options['duration']:g} s (the server must run with TRUSTED_PROXY_COUNT=1)"
+        )
+        tty = sys.stdout.isatty()
+
+        def progress(result: LiveResult, total: int) -> None:
+            line = (
+                f"{result.posted:,}/{total:,} posted, {result.rate:.0f}/s, "
+                f"{', '.join(f'{code}: {n}' for code, n in sorted(result.statuses.items()))}"
+                f"{f', errors: {result.errors}' if result.errors else ''}"
+            )
+            self.stdout.write(line, ending="\r" if tty else "\n")
+            self.stdout.flush()
+
+        result = live_post(
+            url=options["url"],
+            services=services,
+            problems=problems,
+            client_ips=client_ips,
+            rate=options["rate"],
+            duration=options["duration"],
+            workers=options["workers"],
+            progress=progress,
+        )
+        self.stdout.write(("\n" if tty else "") + result.summary())

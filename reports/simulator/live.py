@@ -1,0 +1,124 @@
+"""A load generator: posts simulated reports to a running server at a fixed rate.
+
+Each report is `{"service": slug, "problem": code}` to POST /api/v1/reports/ with its
+person's address in X-Forwarded-For, for a server started with TRUSTED_PROXY_COUNT=1.
+Standard library only (http.client, threads): keep-alive connections, one per worker.
+Only for servers you run yourself, on this machine.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+PATH = "/api/v1/reports/"
+
+
+@dataclass
+class LiveResult:
+    statuses: Counter = field(default_factory=Counter)  # HTTP status -> count; 0 = no answer
+    posted: int = 0  # requests sent that got an answer
+    errors: int = 0  # connection errors and timeouts
+    elapsed: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        return self.posted / self.elapsed if self.elapsed else 0.0
+
+    def summary(self) -> str:
+        codes = ", ".join(f"{code}: {count}" for code, count in sorted(self.statuses.items()))
+        return (
+            f"posted {self.posted} reports in {self.elapsed:.1f} s ({self.rate:.0f}/s); "
+            f"status codes: {codes or 'none'}; connection errors: {self.errors}"
+        )
+
+
+def live_post(
+    *,
+    url: str,
+    services: Sequence[str],
+    problems: Sequence[str],
+    client_ips: Sequence[str],
+    rate: float,
+    duration: float,
+    workers: int = 16,
+    timeout: float = 10.0,
+    progress: Callable[[LiveResult, int], None] | None = None,
+) -> LiveResult:
+    """Post report i at start + i / rate, for at most `duration` seconds, then stop.
+
+    Reports not yet due when the time is up are not sent; a slow server therefore gets
+    fewer than rate x duration, and the result says how many it got.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValueError(f"not an http(s) URL: {url!r}")
+    connection_class = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    path = parts.path.rstrip("/") + PATH
+    total = min(len(services), len(problems), len(client_ips))
+    result = LiveResult()
+    lock = threading.Lock()
+    next_index = iter(range(total))
+    started = time.monotonic()
+    deadline = started + duration
+
+    def take() -> int | None:
+        with lock:
+            return next(next_index, None)
+
+    def record(status: int) -> None:
+        with lock:
+            if status:
+                result.posted += 1
+                result.statuses[status] += 1
+            else:
+                result.errors += 1
+
+    def work() -> None:
+        connection = None
+        while (index := take()) is not None:
+            due = started + index / rate
+            if due >= deadline:
+                return
+            if (wait := due - time.monotonic()) > 0:
+                time.sleep(wait)
+            body = json.dumps({"service": services[index], "problem": problems[index]})
+            headers = {"Content-Type": "application/json", "X-Forwarded-For": client_ips[index]}
+            for attempt in range(2):  # a kept-alive connection the server closed: reopen once
+                try:
+                    if connection is None:
+                        connection = connection_class(parts.hostname, parts.port, timeout=timeout)
+                    connection.request("POST", path, body=body, headers=headers)
+                    response = connection.getresponse()
+                    response.read()
+                    record(response.status)
+                    if response.getheader("Connection", "").lower() == "close":
+                        connection.close()
+                        connection = None
+                    break
+                except (OSError, http.client.HTTPException):
+                    if connection is not None:
+                        connection.close()
+                    connection = None
+                    if attempt:
+                        record(0)
+        if connection is not None:
+            connection.close()
+
+    threads = [threading.Thread(target=work, daemon=True) for _ in range(max(1, workers))]
+    for thread in threads:
+        thread.start()
+    while alive := [thread for thread in threads if thread.is_alive()]:
+        alive[0].join(timeout=1.0)
+        if progress:
+            with lock:
+                result.elapsed = time.monotonic() - started
+                progress(result, total)
+    result.elapsed = time.monotonic() - started
+    return result
