@@ -106,3 +106,28 @@ def test_the_embedded_default_boots_on_sqlite_and_accepts_a_report(tmp_path):
         server.terminate()
         server.wait(timeout=10)
     assert (tmp_path / "var" / "downradar.sqlite3").exists()
+
+
+def test_production_settings_pass_the_deploy_checks(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=clean_env(
+            tmp_path, DEBUG="false", SECRET_KEY="x" * 20 + "production-grade-random-secret-key-0123456789"
+        ),
+        capture_output=True,
+        text=True,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.django_db
+def test_pages_forbid_inline_scripts_and_outside_hosts(client):
+    response = client.get("/s/chatgpt/")
+
+    policy = response["Content-Security-Policy"]
+    assert "script-src 'self'" in policy
+    assert "unsafe-inline" not in policy
+    assert "frame-ancestors 'none'" in policy
+    assert response["Referrer-Policy"] == "same-origin"
