@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from config import views
+from outages import api_map
 from outages import views as outage_views
 from reports import api as report_api
 from reports import views as report_views
@@ -13,12 +14,17 @@ outage_patterns = (
     [
         path("", outage_views.home, name="home"),
         path("s/<slug:slug>/", outage_views.service_detail, name="service"),
+        path("data.json", outage_views.home_data, name="home-data"),
+        path("s/<slug:slug>/data.json", outage_views.service_data, name="service-data"),
+        path("map/", outage_views.spike_map, name="map"),
+        path("incidents/<int:pk>/", outage_views.incident_detail, name="incident"),
     ],
     "outages",
 )
 
 api_v1 = [
     path("reports/", report_api.ReportCreateApi.as_view(), name="api-report-create"),
+    path("map/", api_map.MapApi.as_view(), name="api-map"),
 ]
 
 urlpatterns = [

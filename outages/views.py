@@ -1,43 +1,224 @@
+"""The public pages. Each page renders its numbers once on the server (it works without
+JavaScript) and names a JSON URL in a data- attribute that its script fetches every
+minute to refresh them."""
+
 from __future__ import annotations
 
 import datetime as dt
 
-from django.http import HttpRequest, HttpResponse
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.templatetags.static import static
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET
 
-from outages.models import ProblemType, Service
+from outages.map_selectors import WINDOWS
+from outages.models import Incident, ProblemType, Service, ServiceStatus
+from outages.page_selectors import (
+    incident_timeseries,
+    recent_incidents,
+    service_status,
+    service_timeseries,
+    services_overview,
+)
 from reports.forms import ReportForm
 from reports.selectors import city_counts, problem_shares, report_count
 
+REFRESH_SECONDS = 60
 
+# Colour is never the only signal: every status has words and a symbol too.
+STATUS_TEXT = {
+    ServiceStatus.Tier.OK: _("No problems"),
+    ServiceStatus.Tier.WARNING: _("Possible problems"),
+    ServiceStatus.Tier.OUTAGE: _("Problems detected"),
+}
+STATUS_ICON = {ServiceStatus.Tier.OK: "✓", ServiceStatus.Tier.WARNING: "!", ServiceStatus.Tier.OUTAGE: "✕"}
+INCIDENT_STATUS_TEXT = {
+    Incident.Status.SUSPECTED: _("Suspected"),
+    Incident.Status.CONFIRMED: _("Confirmed"),
+    Incident.Status.DISMISSED: _("Dismissed"),
+    Incident.Status.RESOLVED: _("Resolved"),
+}
+WINDOW_LABELS = {60: _("1 hour"), 360: _("6 hours"), 1440: _("24 hours")}
+
+
+SPARK_WIDTH, SPARK_HEIGHT = 120, 28
+
+
+def sparkline_points(values: list[int]) -> str:
+    """SVG polyline points for a sparkline; static/downradar/js/home.js draws the same."""
+    top = max(values) or 1
+    step = SPARK_WIDTH / max(len(values) - 1, 1)
+    return " ".join(
+        f"{index * step:.1f},{SPARK_HEIGHT - 2 - (SPARK_HEIGHT - 4) * value / top:.1f}"
+        for index, value in enumerate(values)
+    )
+
+
+def _status(code: str) -> dict[str, str]:
+    return {"code": code, "text": str(STATUS_TEXT[code]), "icon": STATUS_ICON[code]}
+
+
+@require_GET
 def home(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
-    services = Service.objects.active()
-    if query:
-        services = services.filter(name__icontains=query)
-    return render(request, "outages/home.html", {"services": services, "query": query})
+    summaries = services_overview(now=timezone.now(), query=query)
+    return render(
+        request,
+        "outages/home.html",
+        {
+            "query": query,
+            "summaries": [
+                {
+                    "service": row.service,
+                    "status": _status(row.status),
+                    "sparkline": row.sparkline,
+                    "points": sparkline_points(row.sparkline),
+                    "last_day": sum(row.sparkline),
+                }
+                for row in summaries
+            ],
+            "data_url": reverse("outages:home-data"),
+            "problems": sum(1 for row in summaries if row.status != ServiceStatus.Tier.OK),
+            "refresh_seconds": REFRESH_SECONDS,
+        },
+    )
 
 
-def service_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    service = get_object_or_404(Service.objects.active(), slug=slug)
-    now = timezone.now()
-    problem_types = list(ProblemType.objects.filter(service=service))
-    labels = {problem.code: problem.display_label for problem in problem_types}
+@require_GET
+def home_data(request: HttpRequest) -> JsonResponse:
+    summaries = services_overview(now=timezone.now())
+    return JsonResponse(
+        {
+            "services": [
+                {"slug": row.service.slug, "status": _status(row.status), "sparkline": row.sparkline}
+                for row in summaries
+            ]
+        }
+    )
+
+
+def _service_numbers(service: Service, now: dt.datetime) -> dict:
     last_day = now - dt.timedelta(hours=24)
+    labels = {problem.code: problem.display_label for problem in service.problem_types.all()}
+    timeseries = service_timeseries(service_id=service.pk, now=now)
+    return {
+        "status": _status(service_status(service_id=service.pk)),
+        "count_last_hour": report_count(service_id=service.pk, since=now - dt.timedelta(hours=1)),
+        "count_last_day": report_count(service_id=service.pk, since=last_day),
+        "timeseries": [bucket.as_dict() for bucket in timeseries],
+        "problems": [
+            {"label": str(labels.get(share.code, share.code)), "count": share.count, "percent": share.percent}
+            for share in problem_shares(service_id=service.pk, since=last_day)
+        ],
+        "cities": [
+            {
+                "city": row.city.local_name(),
+                "country": row.city.country_code,
+                "count": row.count,
+                "lat": row.city.latitude,
+                "lon": row.city.longitude,
+            }
+            for row in city_counts(service_id=service.pk, since=last_day, limit=10)
+        ],
+    }
+
+
+def _active_service(slug: str) -> Service:
+    return get_object_or_404(Service.objects.active().prefetch_related("problem_types"), slug=slug)
+
+
+@require_GET
+def service_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    service = _active_service(slug)
+    now = timezone.now()
+    numbers = _service_numbers(service, now)
+    problem_types: list[ProblemType] = list(service.problem_types.all())
     context = {
         "service": service,
         "form": ReportForm(problem_types=problem_types),
-        "count_last_hour": report_count(service_id=service.pk, since=now - dt.timedelta(hours=1)),
-        "count_last_day": report_count(service_id=service.pk, since=last_day),
-        "problems": [
-            {
-                "label": labels.get(share.code, share.code),
-                "count": share.count,
-                "percent": share.percent,
-            }
-            for share in problem_shares(service_id=service.pk, since=last_day)
+        "numbers": numbers,
+        "incidents": [
+            {"incident": incident, "status_text": INCIDENT_STATUS_TEXT[incident.status]}
+            for incident in recent_incidents(service_id=service.pk)
         ],
-        "cities": city_counts(service_id=service.pk, since=last_day, limit=10),
+        **_map_context(),
+        "data_url": reverse("outages:service-data", kwargs={"slug": slug}),
+        "refresh_seconds": REFRESH_SECONDS,
     }
     return render(request, "outages/service_detail.html", context)
+
+
+@require_GET
+def service_data(request: HttpRequest, slug: str) -> JsonResponse:
+    service = _active_service(slug)
+    return JsonResponse(_service_numbers(service, timezone.now()))
+
+
+def _map_context() -> dict:
+    return {
+        "outlines_url": static("downradar/geo/countries-110m.geojson"),
+        "tile_url": getattr(settings, "MAP_TILE_URL", ""),
+        "tile_attribution": getattr(settings, "MAP_TILE_ATTRIBUTION", ""),
+    }
+
+
+@require_GET
+def spike_map(request: HttpRequest) -> HttpResponse:
+    services = list(Service.objects.active().values("slug", "name"))
+    selected = request.GET.get("service", "")
+    if selected not in {service["slug"] for service in services}:
+        selected = ""
+    try:
+        minutes = int(request.GET.get("minutes", "60"))
+    except ValueError:
+        minutes = 60
+    if minutes not in WINDOWS:
+        minutes = 60
+    return render(
+        request,
+        "outages/map.html",
+        {
+            "services": services,
+            "selected": selected,
+            "minutes": minutes,
+            "windows": [(value, WINDOW_LABELS[value]) for value in WINDOWS],
+            "api_url": reverse("api-map"),
+            "refresh_seconds": REFRESH_SECONDS,
+            **_map_context(),
+        },
+    )
+
+
+@require_GET
+def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    incident = get_object_or_404(
+        Incident.objects.select_related("service").exclude(status=Incident.Status.DISMISSED), pk=pk
+    )
+    now = timezone.now()
+    end = incident.resolved_at or now
+    labels = {problem.code: problem.display_label for problem in incident.service.problem_types.all()}
+    total_problems = sum(row.get("count", 0) for row in incident.problems) or 1
+    return render(
+        request,
+        "outages/incident_detail.html",
+        {
+            "incident": incident,
+            "service": incident.service,
+            "status_text": INCIDENT_STATUS_TEXT[incident.status],
+            "duration_minutes": max(0, int((end - incident.started_at).total_seconds() // 60)),
+            "cities": list(incident.cities.select_related("city")[:20]),
+            "problems": [
+                {
+                    "label": str(labels.get(row.get("code"), row.get("code"))),
+                    "count": row.get("count", 0),
+                    "percent": round(100 * row.get("count", 0) / total_problems),
+                }
+                for row in incident.problems
+            ],
+            "timeseries": incident_timeseries(incident=incident, now=now),
+        },
+    )

@@ -1,0 +1,149 @@
+"""GET /api/v1/map/: the spike map's cities as GeoJSON."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from outages.map_selectors import WINDOWS, map_cities
+from outages.models import Service
+
+
+class MapQuerySerializer(serializers.Serializer):
+    service = serializers.SlugField(
+        required=False, allow_blank=True, help_text="A service slug; empty for all."
+    )
+    minutes = serializers.ChoiceField(choices=WINDOWS, default=60, help_text="The window: 60, 360 or 1440.")
+
+
+_feature = inline_serializer(
+    name="MapFeature",
+    many=True,
+    fields={
+        "type": serializers.CharField(default="Feature"),
+        "geometry": serializers.JSONField(help_text='{"type": "Point", "coordinates": [lon, lat]}'),
+        "properties": inline_serializer(
+            name="MapCityProperties",
+            fields={
+                "city": serializers.CharField(help_text="English name"),
+                "city_local": serializers.CharField(help_text="Name in the request's language"),
+                "country": serializers.CharField(),
+                "count": serializers.IntegerField(help_text="Reports in the window"),
+                "baseline": serializers.FloatField(help_text="This city's usual reports for such a window"),
+                "ratio": serializers.FloatField(help_text="count / baseline"),
+                "services": inline_serializer(
+                    name="MapCityService",
+                    fields={
+                        "slug": serializers.CharField(),
+                        "name": serializers.CharField(),
+                        "count": serializers.IntegerField(),
+                    },
+                    many=True,
+                ),
+            },
+        ),
+    },
+)
+
+
+class MapApi(APIView):
+    @extend_schema(
+        operation_id="map_cities",
+        summary="Cities with reports, as GeoJSON points",
+        description=(
+            "Every city with reports in the last `minutes` for one service (or all), busiest first, "
+            "with its count, its own baseline for such a window and their ratio. City names follow "
+            "Accept-Language (en, it)."
+        ),
+        parameters=[
+            OpenApiParameter("service", OpenApiTypes.STR, description="service slug; omit for all"),
+            OpenApiParameter("minutes", OpenApiTypes.INT, enum=list(WINDOWS), default=60),
+        ],
+        responses={
+            200: inline_serializer(
+                name="MapFeatureCollection",
+                fields={
+                    "type": serializers.CharField(default="FeatureCollection"),
+                    "service": serializers.CharField(allow_null=True),
+                    "minutes": serializers.IntegerField(),
+                    "generated_at": serializers.DateTimeField(),
+                    "features": _feature,
+                },
+            ),
+        },
+        examples=[
+            OpenApiExample(
+                "Milan during an outage",
+                value={
+                    "type": "FeatureCollection",
+                    "service": "chatgpt",
+                    "minutes": 60,
+                    "generated_at": "2025-03-31T17:00:00+00:00",
+                    "features": [
+                        {
+                            "type": "Feature",
+                            "geometry": {"type": "Point", "coordinates": [9.19, 45.46]},
+                            "properties": {
+                                "city": "Milan",
+                                "city_local": "Milano",
+                                "country": "IT",
+                                "count": 412,
+                                "baseline": 11.3,
+                                "ratio": 36.5,
+                                "services": [{"slug": "chatgpt", "name": "ChatGPT", "count": 412}],
+                            },
+                        }
+                    ],
+                },
+                response_only=True,
+            )
+        ],
+    )
+    def get(self, request: Request) -> Response:
+        query = MapQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        slug = query.validated_data.get("service") or ""
+        service = None
+        if slug:
+            service = Service.objects.active().filter(slug=slug).first()
+            if service is None:
+                raise NotFound(f"No service {slug!r}.")
+        now = timezone.now()
+        minutes = int(query.validated_data["minutes"])
+        cities = map_cities(service=service, minutes=minutes, now=now)
+        return Response(
+            {
+                "type": "FeatureCollection",
+                "service": slug or None,
+                "minutes": minutes,
+                "generated_at": now,
+                "features": [
+                    {
+                        "type": "Feature",
+                        "geometry": {
+                            "type": "Point",
+                            "coordinates": [round(row.city.longitude, 4), round(row.city.latitude, 4)],
+                        },
+                        "properties": {
+                            "city": row.city.name_en,
+                            "city_local": row.city.local_name(),
+                            "country": row.city.country_code,
+                            "count": row.count,
+                            "baseline": round(row.baseline, 2),
+                            "ratio": round(row.ratio, 2),
+                            "services": [
+                                {"slug": svc.slug, "name": svc.name, "count": n} for svc, n in row.services
+                            ],
+                        },
+                    }
+                    for row in cities
+                ],
+            },
+            headers={"Cache-Control": "public, max-age=30"},
+        )

@@ -1,0 +1,96 @@
+/* Service and incident pages: the 15-minute chart with the usual range as a band, and a
+   refresh of every number on the service page each minute. */
+(function () {
+  "use strict";
+  var D = window.Downradar;
+  var canvas = document.getElementById("chart");
+  var source = document.getElementById("timeseries-data");
+  if (!canvas || !source || !window.Chart) { return; }
+  var series = JSON.parse(source.textContent);
+  var hasBand = series.length > 0 && series[0].baseline !== undefined;
+  var styles = getComputedStyle(document.documentElement);
+  var accent = styles.getPropertyValue("--accent").trim() || "#0b5cad";
+  var muted = styles.getPropertyValue("--muted").trim() || "#57606a";
+
+  function datasets(rows) {
+    var sets = [];
+    if (hasBand) {
+      sets.push({
+        label: canvas.dataset.labelBaseline, data: rows.map(function (r) { return r.baseline; }),
+        borderColor: muted, borderDash: [4, 4], borderWidth: 1, pointRadius: 0, fill: false
+      });
+      sets.push({
+        label: canvas.dataset.labelUpper, data: rows.map(function (r) { return r.upper; }),
+        borderColor: "rgba(87, 96, 106, 0.35)", borderWidth: 1, pointRadius: 0,
+        backgroundColor: "rgba(87, 96, 106, 0.15)", fill: "-1"
+      });
+    }
+    sets.push({
+      label: canvas.dataset.labelReports, data: rows.map(function (r) { return r.count; }),
+      borderColor: accent, backgroundColor: "rgba(11, 92, 173, 0.12)", borderWidth: 2,
+      pointRadius: 0, pointHitRadius: 6, fill: "origin", tension: 0.2
+    });
+    return sets;
+  }
+
+  var chart = new window.Chart(canvas, {
+    type: "line",
+    data: { labels: series.map(function (r) { return D.time(r.start); }), datasets: datasets(series) },
+    options: {
+      animation: false,
+      maintainAspectRatio: false,
+      interaction: { mode: "index", intersect: false },
+      plugins: {
+        legend: { display: false },
+        tooltip: { callbacks: { label: function (item) {
+          return item.dataset.label + ": " + D.number(Math.round(item.parsed.y * 10) / 10);
+        } } }
+      },
+      scales: {
+        x: { ticks: { maxTicksLimit: 8, maxRotation: 0 } },
+        y: { beginAtZero: true, ticks: { precision: 0, callback: function (v) { return D.number(v); } } }
+      },
+      locale: D.lang
+    }
+  });
+  canvas.dataset.points = String(series.length);
+  canvas.dataset.reports = String(series.reduce(function (sum, r) { return sum + r.count; }, 0));
+
+  var page = document.getElementById("service-page");
+  if (!page || !page.dataset.url) { return; }
+
+  function fillList(list, rows, render) {
+    if (!rows.length) { return; }
+    list.replaceChildren.apply(list, rows.map(render));
+  }
+
+  function refresh() {
+    D.getJSON(page.dataset.url).then(function (data) {
+      var banner = document.getElementById("status-banner");
+      banner.className = "banner status-" + data.status.code;
+      banner.querySelector(".status-icon").textContent = data.status.icon;
+      banner.querySelector(".status-text").textContent = data.status.text;
+      document.getElementById("count-last-hour").textContent = D.number(data.count_last_hour);
+      document.getElementById("count-last-day").textContent = D.number(data.count_last_day);
+      chart.data.labels = data.timeseries.map(function (r) { return D.time(r.start); });
+      chart.data.datasets = datasets(data.timeseries);
+      chart.update();
+      canvas.dataset.reports = String(data.timeseries.reduce(function (sum, r) { return sum + r.count; }, 0));
+      fillList(document.getElementById("problems"), data.problems, function (p) {
+        var li = D.el("li");
+        var meter = D.el("meter");
+        meter.min = 0; meter.max = 100; meter.value = p.percent; meter.setAttribute("aria-hidden", "true");
+        li.append(D.el("span", "label", p.label), " ", D.el("span", "percent", p.percent + "%"), " ", meter);
+        return li;
+      });
+      fillList(document.getElementById("cities"), data.cities, function (c) {
+        var li = D.el("li");
+        li.append(D.el("span", "label", c.city), " ", D.el("span", "country", "(" + c.country + ")"), " ",
+          D.el("span", "count", D.number(c.count)));
+        return li;
+      });
+    }).catch(function () { /* keep the numbers we have; try again next minute */ });
+  }
+
+  D.every(page.dataset.refresh, refresh);
+})();

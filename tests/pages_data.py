@@ -1,0 +1,75 @@
+"""Count rows for the page, map and browser tests, written straight into the minute tables
+(what reports_aggregate would have produced), so a test can say "Milan had 120 reports in
+the last hour and usually has 10" in one line."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from geo.models import City
+from outages.models import Service
+from reports.models import CityMinute, ProblemMinute, ServiceMinute
+
+# English name, Italian name, region, lat, lon.
+PLACES = {
+    "Milan": ("Milano", "Lombardy", 45.4643, 9.1895),
+    "Rome": ("Roma", "Lazio", 41.8919, 12.5113),
+    "Naples": ("Napoli", "Campania", 40.8522, 14.2681),
+    "Bologna": ("Bologna", "Emilia-Romagna", 44.4938, 11.3387),
+    "Turin": ("Torino", "Piedmont", 45.0705, 7.6868),
+}
+
+
+def city(name: str) -> City:
+    name_it, region, lat, lon = PLACES[name]
+    place, _ = City.objects.get_or_create(
+        country_code="IT",
+        region=region,
+        name_en=name,
+        defaults={"name_it": name_it, "latitude": lat, "longitude": lon, "timezone": "Europe/Rome"},
+    )
+    return place
+
+
+def add_reports(
+    service: Service,
+    *,
+    at: dt.datetime,
+    cities: dict[str, int],
+    problem: str = "login",
+) -> None:
+    """Reports in one minute: `cities` maps an English city name to a count."""
+    minute = at.replace(second=0, microsecond=0)
+    total = sum(cities.values())
+    _bump(ServiceMinute, total, service=service, minute=minute)
+    _bump(ProblemMinute, total, service=service, minute=minute, problem=problem)
+    for name, n in cities.items():
+        _bump(CityMinute, n, service=service, minute=minute, city=city(name))
+
+
+def _bump(model, n: int, **key) -> None:
+    row, created = model.objects.get_or_create(defaults={"count": n}, **key)
+    if not created:
+        row.count += n
+        row.save(update_fields=["count"])
+
+
+def usual_week(service: Service, *, now: dt.datetime, cities: dict[str, int], minutes: int = 60) -> None:
+    """The same reports at the same clock time on each of the previous seven days, spread
+    over the `minutes` before that moment (one minute row every 15 minutes)."""
+    for day in range(1, 8):
+        moment = now - dt.timedelta(days=day)
+        steps = max(1, minutes // 15)
+        for step in range(steps):
+            share = {name: n // steps + (1 if step < n % steps else 0) for name, n in cities.items()}
+            add_reports(service, at=moment - dt.timedelta(minutes=1 + 15 * step), cities=share)
+
+
+def outage_now(service: Service, *, now: dt.datetime) -> None:
+    """The ChatGPT scenario in miniature: most reports from Milano, Roma, Napoli, Bologna."""
+    for step in range(4):
+        at = now - dt.timedelta(minutes=2 + 15 * step)
+        add_reports(
+            service, at=at, cities={"Milan": 50, "Rome": 34, "Naples": 18, "Bologna": 13}, problem="login"
+        )
+        add_reports(service, at=at, cities={"Milan": 10, "Rome": 6}, problem="app")

@@ -1,0 +1,284 @@
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from outages.models import Incident, IncidentCity, Service, ServiceStatus
+from tests.pages_data import add_reports, city, outage_now, usual_week
+
+pytestmark = pytest.mark.django_db
+
+NOW = dt.datetime(2025, 3, 31, 15, 0, 30, tzinfo=dt.UTC)
+
+
+@pytest.fixture(autouse=True)
+def frozen(time_machine):
+    time_machine.move_to(NOW, tick=False)
+
+
+def status(service: Service, tier: str, count: int = 0) -> None:
+    ServiceStatus.objects.update_or_create(
+        service=service, defaults={"status": tier, "count": count, "baseline": 3.0, "minute": NOW}
+    )
+
+
+def page(client, url: str, language: str = "en") -> str:
+    response = client.get(url, HTTP_ACCEPT_LANGUAGE=language)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+# --- home ----------------------------------------------------------------------------------
+
+
+def test_home_lists_services_with_problems_first_in_words_and_symbols(client, chatgpt):
+    status(Service.objects.get(slug="steam"), "warning")
+    status(chatgpt, "outage")
+
+    html = page(client, "/")
+
+    names = re.findall(r'class="service-name" href="/s/([\w-]+)/"', html)
+    assert names[:2] == ["chatgpt", "steam"]
+    assert "Problems detected" in html and "Possible problems" in html and "No problems" in html
+    assert "2 services have problems right now." in html
+    assert '<span class="status-icon" aria-hidden="true">✕</span>' in html
+
+
+def test_home_draws_a_sparkline_of_the_last_24_hours(client, chatgpt):
+    add_reports(chatgpt, at=NOW - dt.timedelta(minutes=5), cities={"Milan": 7})
+
+    html = page(client, "/")
+
+    row = html[html.index('data-slug="chatgpt"') :]
+    assert 'aria-label="7 reports in the last 24 hours"' in row[: row.index("</li>")]
+
+
+def test_home_search_finds_services_by_name(client):
+    html = page(client, "/?q=chat")
+
+    assert "ChatGPT" in html and "Netflix" not in html
+
+
+def test_home_is_in_italian_when_the_browser_asks(client, chatgpt):
+    status(chatgpt, "outage")
+
+    html = page(client, "/", "it")
+
+    assert "Problemi rilevati" in html
+    assert "Cerca un servizio" in html
+
+
+def test_home_runs_the_same_queries_for_any_number_of_services(client, chatgpt, django_assert_num_queries):
+    with CaptureQueriesContext(connection) as few:
+        client.get("/")
+    for index in range(20):
+        service = Service.objects.create(slug=f"svc-{index}", name=f"Service {index}")
+        status(service, "warning")
+        add_reports(service, at=NOW - dt.timedelta(hours=index % 24), cities={"Rome": 2})
+
+    with django_assert_num_queries(len(few)):
+        client.get("/")
+    assert len(few) == 2
+
+
+def test_home_data_gives_each_service_status_and_sparkline(client, chatgpt):
+    status(chatgpt, "outage")
+    add_reports(chatgpt, at=NOW - dt.timedelta(minutes=5), cities={"Milan": 7})
+
+    data = client.get("/data.json").json()
+
+    row = next(row for row in data["services"] if row["slug"] == "chatgpt")
+    assert row["status"] == {"code": "outage", "text": "Problems detected", "icon": "✕"}
+    assert len(row["sparkline"]) == 24 and row["sparkline"][-2:] == [7, 0]
+
+
+# --- service page --------------------------------------------------------------------------
+
+
+def test_service_page_shows_the_outage_banner_numbers_problems_and_cities(client, chatgpt):
+    status(chatgpt, "outage", count=160)
+    outage_now(chatgpt, now=NOW)
+
+    html = page(client, "/s/chatgpt/")
+
+    assert 'class="banner status-outage"' in html and "Problems detected" in html
+    assert '<strong id="count-last-hour">524</strong>' in html
+    assert re.search(r'<span class="label">Login</span> <span class="percent">88%</span>', html)
+    assert re.search(r'<span class="label">App</span> <span class="percent">12%</span>', html)
+    cities = re.findall(r'<ol class="cities" id="cities">(.*?)</ol>', html, re.S)[0]
+    assert re.findall(r'<span class="label">(\w+)</span>', cities) == ["Milan", "Rome", "Naples", "Bologna"]
+    assert 'href="https://status.openai.com' in html
+
+
+def test_italian_service_page_names_the_cities_in_italian(client, chatgpt):
+    outage_now(chatgpt, now=NOW)
+
+    html = page(client, "/s/chatgpt/", "it")
+
+    cities = re.findall(r'<ol class="cities" id="cities">(.*?)</ol>', html, re.S)[0]
+    assert re.findall(r'<span class="label">(\w+)</span>', cities) == ["Milano", "Roma", "Napoli", "Bologna"]
+    assert "Problemi più segnalati" in html
+    assert "Ho un problema con ChatGPT" in html
+
+
+def test_service_chart_data_has_96_buckets_with_the_usual_range_from_the_previous_week(client, chatgpt):
+    usual_week(chatgpt, now=NOW, cities={"Milan": 4}, minutes=15)
+    outage_now(chatgpt, now=NOW)
+
+    html = page(client, "/s/chatgpt/")
+
+    raw = re.search(r'<script id="timeseries-data" type="application/json">(.*?)</script>', html, re.S)[1]
+    series = json.loads(raw)
+    assert len(series) == 96
+    assert series[-1]["start"] == "2025-03-31T15:00:00+00:00"
+    # The last full bucket (14:45) had 4 reports at that time on each of the last 7 days.
+    assert series[-2]["baseline"] == 4.0 and series[-2]["upper"] > 4.0
+    assert series[-2]["count"] == 131
+    assert series[0]["baseline"] == 0.0
+
+
+def test_service_page_runs_the_same_queries_for_any_number_of_cities(
+    client, chatgpt, django_assert_num_queries
+):
+    Incident.objects.create(
+        service=chatgpt, started_at=NOW, last_spike_at=NOW, last_elevated_at=NOW, peak_at=NOW, peak_count=9
+    )
+    add_reports(chatgpt, at=NOW - dt.timedelta(minutes=3), cities={"Milan": 1})
+    with CaptureQueriesContext(connection) as few:
+        client.get("/s/chatgpt/")
+    outage_now(chatgpt, now=NOW)
+    usual_week(chatgpt, now=NOW, cities={"Turin": 3, "Rome": 2})
+
+    with django_assert_num_queries(len(few)):
+        client.get("/s/chatgpt/")
+
+
+def test_service_data_json_refreshes_every_number_in_the_page_language(client, chatgpt):
+    status(chatgpt, "warning")
+    outage_now(chatgpt, now=NOW)
+
+    data = client.get("/s/chatgpt/data.json", HTTP_ACCEPT_LANGUAGE="it").json()
+
+    assert data["status"] == {"code": "warning", "text": "Possibili problemi", "icon": "!"}
+    assert data["count_last_hour"] == 524
+    assert [row["city"] for row in data["cities"]] == ["Milano", "Roma", "Napoli", "Bologna"]
+    assert len(data["timeseries"]) == 96
+    assert data["problems"][0] == {"label": "Accesso", "count": 460, "percent": 88}
+
+
+def test_service_page_lists_recent_incidents_but_not_dismissed_ones(client, chatgpt):
+    shown = Incident.objects.create(
+        service=chatgpt, started_at=NOW, last_spike_at=NOW, last_elevated_at=NOW, peak_at=NOW, peak_count=131
+    )
+    hidden = Incident.objects.create(
+        service=chatgpt,
+        status=Incident.Status.DISMISSED,
+        started_at=NOW - dt.timedelta(days=1),
+        last_spike_at=NOW,
+        last_elevated_at=NOW,
+        peak_at=NOW,
+    )
+
+    html = page(client, "/s/chatgpt/")
+
+    assert f'href="/incidents/{shown.pk}/"' in html
+    assert f'href="/incidents/{hidden.pk}/"' not in html
+    assert "peak 131 reports per 15 minutes" in html
+
+
+# --- incident page -------------------------------------------------------------------------
+
+
+def test_incident_page_shows_status_peak_duration_cities_and_problems(client, chatgpt):
+    outage_now(chatgpt, now=NOW)
+    started = NOW - dt.timedelta(minutes=55)
+    incident = Incident.objects.create(
+        service=chatgpt,
+        status=Incident.Status.CONFIRMED,
+        started_at=started,
+        last_spike_at=NOW,
+        last_elevated_at=NOW,
+        peak_at=NOW - dt.timedelta(minutes=15),
+        peak_count=131,
+        problems=[{"code": "login", "count": 460}, {"code": "app", "count": 64}],
+    )
+    for rank, name in enumerate(["Milan", "Rome", "Naples", "Bologna"]):
+        IncidentCity.objects.create(
+            incident=incident, city=city(name), count=200 - rank, excess=100 - rank, first_flagged_at=started
+        )
+
+    html = page(client, f"/incidents/{incident.pk}/", "it")
+
+    assert "Confermato" in html and "in corso" in html
+    assert "55 minuti" in html
+    assert "131 segnalazioni in 15 minuti" in html
+    assert re.findall(r'<span class="label">(\w+)</span> <span class="country">', html) == [
+        "Milano",
+        "Roma",
+        "Napoli",
+        "Bologna",
+    ]
+    assert "Accesso" in html and "88%" in html
+    raw = re.search(r'<script id="timeseries-data" type="application/json">(.*?)</script>', html, re.S)[1]
+    assert sum(row["count"] for row in json.loads(raw)) == 524
+
+
+def test_a_dismissed_or_unknown_incident_is_404(client, chatgpt):
+    dismissed = Incident.objects.create(
+        service=chatgpt,
+        status=Incident.Status.DISMISSED,
+        started_at=NOW,
+        last_spike_at=NOW,
+        last_elevated_at=NOW,
+        peak_at=NOW,
+    )
+
+    assert client.get(f"/incidents/{dismissed.pk}/").status_code == 404
+    assert client.get("/incidents/999999/").status_code == 404
+
+
+# --- map page and all pages ----------------------------------------------------------------
+
+
+def test_map_page_offers_every_service_and_the_three_windows(client):
+    html = page(client, "/map/?service=chatgpt&minutes=360")
+
+    assert '<option value="chatgpt" selected>ChatGPT</option>' in html
+    assert 'value="360" checked' in html
+    assert 'data-api="/api/v1/map/"' in html
+    assert "countries-110m" in html
+
+
+PAGES = ["/", "/s/chatgpt/", "/map/", "/s/chatgpt/?q=1"]
+
+
+@pytest.mark.parametrize("url", PAGES)
+def test_pages_have_no_inline_scripts_handlers_or_outside_assets(client, chatgpt, url):
+    html = page(client, url)
+
+    for tag in re.findall(r"<script\b[^>]*>", html):
+        assert 'src="/static/' in tag or 'type="application/json"' in tag, tag
+    assert not re.search(r"\son[a-z]+=", html)
+    assert not re.search(r'(src|href)="(https?:)?//(?!db-ip\.com|status\.openai\.com)', html)
+
+
+@pytest.mark.parametrize("url", PAGES)
+def test_every_form_field_has_a_label(client, chatgpt, url):
+    html = page(client, url)
+
+    for field in re.findall(r"<(?:input|select)\b[^>]*>", html):
+        if 'type="hidden"' in field or ('type="radio"' in field and "<label" in html):
+            continue
+        field_id = re.search(r'id="([^"]+)"', field)
+        assert field_id and f'for="{field_id[1]}"' in html, field
+
+
+def test_footer_credits_db_ip_when_the_bundled_database_is_in_use(client, settings):
+    settings.GEOIP_PATH = settings.BUNDLED_GEOIP_PATH
+
+    assert "IP Geolocation by DB-IP" in page(client, "/")
