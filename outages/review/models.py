@@ -1,0 +1,169 @@
+"""Review of incidents: decisions, the audit log, the notification outbox, subscriptions.
+
+Loaded by outages.models (the last line there imports this module), so these are models
+of the `outages` app and live in its migrations.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+REVIEW_PERMISSION = "outages.review_incidents"
+REVIEWER_GROUP = "reviewer"
+
+
+class DismissReason(models.TextChoices):
+    FALSE_ALARM = "false_alarm", "False alarm"
+    MEDIA = "media", "Media-driven"
+    ABUSE = "abuse", "Abuse"
+    # Set by a merge only: the incident continues in another one.
+    DUPLICATE = "duplicate", "Merged into another incident"
+
+
+class IncidentReview(models.Model):
+    """What reviewers decided about an incident beyond its status: one row, created on
+    the first action."""
+
+    incident = models.OneToOneField("outages.Incident", on_delete=models.CASCADE, related_name="review")
+    dismiss_reason = models.CharField(max_length=11, choices=DismissReason.choices, blank=True)
+    # Shown on the public service page and in the feed.
+    public_note = models.TextField(blank=True)
+    # A reviewer said "this is a real outage"; kept when detection later resolves it.
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    merged_into = models.ForeignKey(
+        "outages.Incident",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="merged_from",
+    )
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        permissions = [("review_incidents", "Can work the incident review queue")]
+
+    def __str__(self) -> str:
+        return f"review of incident {self.incident_id}"
+
+
+class ReviewAction(models.Model):
+    """The audit log: one row per reviewer action, written by outages.review.services
+    and never changed afterwards (the admin is read-only, the UI has no edit)."""
+
+    class Kind(models.TextChoices):
+        CONFIRM = "confirm", "Confirm"
+        DISMISS = "dismiss", "Dismiss"
+        RESOLVE = "resolve", "Resolve"
+        REOPEN = "reopen", "Reopen"
+        MERGE = "merge", "Merge"
+        ABSORB = "absorb", "Absorb a merged incident"
+        EXCLUDE_NETWORK = "exclude_network", "Exclude a network"
+
+    # PROTECT: an incident with a review history cannot be deleted, and neither can its log.
+    incident = models.ForeignKey("outages.Incident", on_delete=models.PROTECT, related_name="review_actions")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The username at the time, kept if the account is deleted.
+    actor_name = models.CharField(max_length=150)
+    created_at = models.DateTimeField()
+    kind = models.CharField(max_length=15, choices=Kind.choices)
+    status_before = models.CharField(max_length=9)
+    status_after = models.CharField(max_length=9)
+    reason = models.CharField(max_length=11, blank=True)
+    note = models.TextField(blank=True)
+    public_note = models.TextField(blank=True)
+    # Kind-specific facts: the other incident of a merge, the network hash and the number
+    # of reports excluded (never the prefix itself: we do not store addresses).
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            # The incident page: its log, oldest first.
+            models.Index(fields=["incident", "created_at"], name="outages_reviewaction_incident"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on incident {self.incident_id} by {self.actor_name}"
+
+
+def _new_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class WebhookSubscription(models.Model):
+    """Someone outside who wants a POST when a service has a new incident."""
+
+    service = models.ForeignKey("outages.Service", on_delete=models.CASCADE, related_name="webhooks")
+    url = models.URLField(max_length=500)
+    # Shown once on subscribing; the unsubscribe link carries it.
+    token = models.CharField(max_length=40, unique=True, default=_new_token)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["service", "url"], name="outages_webhooksubscription_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"webhook for service {self.service_id}"
+
+
+class Notification(models.Model):
+    """The outbox: one row per incident and channel (and subscriber), created when the
+    incident opens; a delivery claims it with a conditional UPDATE, so a second
+    detection run, task retry or sweep cannot send it twice."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "Email to reviewers"
+        WEBHOOK = "webhook", "Reviewers' webhook"
+        SUBSCRIBER = "subscriber", "Subscriber's webhook"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    incident = models.ForeignKey("outages.Incident", on_delete=models.CASCADE, related_name="notifications")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    subscription = models.ForeignKey(
+        WebhookSubscription, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    state = models.CharField(max_length=7, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident", "channel"],
+                condition=Q(subscription__isnull=True),
+                name="outages_notification_one_per_channel",
+            ),
+            models.UniqueConstraint(
+                fields=["incident", "subscription"],
+                condition=Q(subscription__isnull=False),
+                name="outages_notification_one_per_subscriber",
+            ),
+        ]
+        indexes = [
+            # The sweep: undelivered rows, oldest first.
+            models.Index(
+                fields=["created_at"],
+                condition=Q(state__in=["pending", "sending"]),
+                name="outages_notification_open",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} for incident {self.incident_id}: {self.state}"
