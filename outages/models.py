@@ -205,3 +205,6 @@ class IncidentCity(models.Model):
 
     def __str__(self) -> str:
         return f"city {self.city_id} in incident {self.incident_id}"
+
+
+from outages.review.models import IncidentReview, Notification, ReviewAction, WebhookSubscription  # noqa: E402,F401
