@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from config import views
+from outages import api as outage_api
 from outages import api_map
 from outages import views as outage_views
 from reports import api as report_api
@@ -24,6 +25,15 @@ outage_patterns = (
 
 api_v1 = [
     path("reports/", report_api.ReportCreateApi.as_view(), name="api-report-create"),
+    path("services/", outage_api.ServiceListApi.as_view(), name="api-service-list"),
+    path("services/<slug:slug>/", outage_api.ServiceDetailApi.as_view(), name="api-service-detail"),
+    path(
+        "services/<slug:slug>/timeseries/",
+        outage_api.ServiceTimeseriesApi.as_view(),
+        name="api-service-timeseries",
+    ),
+    path("services/<slug:slug>/cities/", outage_api.ServiceCitiesApi.as_view(), name="api-service-cities"),
+    path("incidents/", outage_api.IncidentListApi.as_view(), name="api-incident-list"),
     path("map/", api_map.MapApi.as_view(), name="api-map"),
 ]
 

@@ -1,11 +1,20 @@
 from __future__ import annotations
 
+import datetime as dt
 import time
 from dataclasses import dataclass
 
-from outages.models import ProblemType, Service
+import numpy as np
+from django.db.models import Prefetch, Sum
+from scipy import stats
+
+from outages import detection
+from outages.models import Baseline, Incident, IncidentCity, ProblemType, Service, ServiceStatus
+from reports.models import CityMinute, ServiceMinute
 
 INTAKE_CACHE_SECONDS = 30
+# The bucket of the stored profiles (outages.services.BUCKET_MINUTES).
+PROFILE_BUCKET_MINUTES = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,3 +49,151 @@ def intake_service(slug: str) -> IntakeService | None:
 
 def intake_cache_clear() -> None:
     _intake_cache.clear()
+
+
+# --- status, series and incidents for the API (outages.api) ---------------------------------
+# Each function runs a fixed number of queries, whatever the number of buckets or cities
+# (tests/test_status_api.py pins them).
+
+
+def services_with_status():
+    """Active services with their latest detection row (one query, a LEFT JOIN)."""
+    return Service.objects.active().select_related("current_status")
+
+
+def service_with_status(slug: str) -> Service | None:
+    return services_with_status().filter(slug=slug).first()
+
+
+def current_status(service: Service):
+    """The service's ServiceStatus, or None before its first detection pass."""
+    try:
+        return service.current_status
+    except ServiceStatus.DoesNotExist:
+        return None
+
+
+def _expected_per_minute(blob: bytes, timezone_name: str, first_minute: int, n: int):
+    """Expected reports in each of n minutes from epoch minute first_minute, from a stored profile."""
+    profile = np.frombuffer(bytes(blob), dtype="<f4").reshape(7, 1440 // PROFILE_BUCKET_MINUTES)
+    minutes = (first_minute + np.arange(n)) * 60
+    _, weekday, slot = detection.local_fields(
+        minutes, timezone=timezone_name, bucket_minutes=PROFILE_BUCKET_MINUTES
+    )
+    return profile[weekday, slot].astype(float) / PROFILE_BUCKET_MINUTES
+
+
+def _upper(expected, alpha: float):
+    """The count above which a bucket with this baseline would raise a warning on its own:
+    the negative binomial tail at the detector's warning level, and never below its
+    minimum excess and ratio."""
+    params = detection.DetectParams()
+    mu = np.maximum(np.asarray(expected, dtype=float), 1e-9)
+    size = 1.0 / max(alpha, 1e-4)
+    tail = stats.nbinom.ppf(1 - 10.0 ** (-params.warning), size, size / (size + mu))
+    return np.maximum.reduce([tail, mu * params.min_ratio, mu + params.min_excess])
+
+
+def service_timeseries_buckets(
+    *, service: Service, now: dt.datetime, hours: int, bucket_minutes: int
+) -> list[dict]:
+    """Counts in aligned buckets over the last `hours`, with the detection baseline and
+    the warning line; the last bucket is the one in progress. Two queries."""
+    step = bucket_minutes * 60
+    end_bucket = int(now.timestamp()) // step + 1
+    n = hours * 60 // bucket_minutes
+    first = (end_bucket - n) * bucket_minutes  # epoch minute
+    start = dt.datetime.fromtimestamp(first * 60, tz=dt.UTC)
+    counts = np.zeros(n)
+    for minute, count in ServiceMinute.objects.filter(service=service, minute__gte=start).values_list(
+        "minute", "count"
+    ):
+        index = (int(minute.timestamp()) // 60 - first) // bucket_minutes
+        if 0 <= index < n:
+            counts[index] += count
+    baseline = (
+        Baseline.objects.filter(service=service, city=None)
+        .values_list("expected", "alpha", "timezone")
+        .first()
+    )
+    if baseline is None:
+        expected = upper = np.full(n, np.nan)
+    else:
+        per_minute = _expected_per_minute(baseline[0], baseline[2], first, n * bucket_minutes)
+        expected = per_minute.reshape(n, bucket_minutes).sum(axis=1)
+        upper = _upper(expected, baseline[1])
+    return [
+        {
+            "start": dt.datetime.fromtimestamp((first + i * bucket_minutes) * 60, tz=dt.UTC),
+            "count": int(counts[i]),
+            "baseline": None if np.isnan(expected[i]) else round(float(expected[i]), 2),
+            "upper": None if np.isnan(upper[i]) else round(float(upper[i]), 2),
+        }
+        for i in range(n)
+    ]
+
+
+def service_cities(*, service: Service, now: dt.datetime, minutes: int, limit: int = 50) -> list[dict]:
+    """Cities reporting in the last `minutes` with their baselines, most excess reports
+    first. Two queries."""
+    last = int(now.timestamp()) // 60
+    first = last - minutes + 1
+    start = dt.datetime.fromtimestamp(first * 60, tz=dt.UTC)
+    rows = list(
+        CityMinute.objects.filter(service=service, minute__gte=start)
+        .values("city_id", "city__name_en", "city__name_it", "city__country_code")
+        .annotate(n=Sum("count"))
+        .values_list(
+            "city_id",
+            "city__name_en",
+            "city__name_it",
+            "city__country_code",
+            "city__latitude",
+            "city__longitude",
+            "n",
+        )
+    )
+    profiles = dict(
+        Baseline.objects.filter(service=service, city_id__in=[row[0] for row in rows]).values_list(
+            "city_id", "expected"
+        )
+    )
+    floor = detection.BaselineParams().floor_per_hour * minutes / 60
+    found = []
+    for city_id, name_en, name_it, country, lat, lon, count in rows:
+        blob = profiles.get(city_id)
+        if blob is None:
+            expected = floor
+        else:
+            expected = max(float(np.sum(_expected_per_minute(blob, service.timezone, first, minutes))), floor)
+        found.append(
+            {
+                "city": name_en,
+                "city_local": name_it if country == "IT" and name_it else name_en,
+                "country": country,
+                "lat": lat,
+                "lon": lon,
+                "count": int(count),
+                "baseline": round(expected, 2),
+                "ratio": round(count / expected, 2),
+            }
+        )
+    found.sort(key=lambda row: (-(row["count"] - row["baseline"]), row["city"]))
+    return found[:limit]
+
+
+def incidents_list(*, service_id: int | None = None, status: str | None = None, limit: int = 50):
+    """Incidents newest first with their service and ranked cities: two queries."""
+    incidents = Incident.objects.select_related("service").prefetch_related(
+        Prefetch("cities", queryset=IncidentCity.objects.select_related("city"))
+    )
+    if service_id is not None:
+        incidents = incidents.filter(service_id=service_id)
+    if status is not None:
+        incidents = incidents.filter(status=status)
+    return incidents.order_by("-started_at", "-pk")[:limit]
+
+
+def open_incident(*, service: Service):
+
+    return Incident.objects.filter(service=service, resolved_at__isnull=True).order_by("-started_at").first()

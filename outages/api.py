@@ -1,0 +1,166 @@
+"""The status API: services with their current status, their recent reports against the
+baseline, the cities reporting, and incidents. Read-only; errors are JSON saying what to fix."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from outages import selectors
+from outages.models import ProblemType, Service
+from outages.serializers import (
+    BucketSerializer,
+    CitiesQuerySerializer,
+    CityRowSerializer,
+    IncidentSerializer,
+    IncidentsQuerySerializer,
+    ServiceDetailSerializer,
+    ServiceStatusSerializer,
+    TimeseriesQuerySerializer,
+)
+from reports.selectors import problem_shares
+from reports.serializers import ErrorSerializer
+
+NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No active service with this slug.")
+BAD_QUERY = OpenApiResponse(ErrorSerializer, description="A query parameter is unknown or out of range.")
+TOP_CITIES = 5
+
+
+def _query(request: Request, serializer_class: type[serializers.Serializer]) -> dict[str, Any]:
+    """Validated query parameters; unknown or bad ones answer 400 naming what to fix."""
+    known = set(serializer_class().fields)
+    unknown = sorted(set(request.query_params) - known - {"format"})
+    if unknown:
+        raise exceptions.ValidationError(
+            {name: [f"Unknown parameter; use one of: {', '.join(sorted(known))}."] for name in unknown}
+        )
+    serializer = serializer_class(data=request.query_params)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _service(slug: str) -> Service:
+    service = selectors.service_with_status(slug)
+    if service is None:
+        raise exceptions.NotFound(f"No active service {slug!r}; check the slug.")
+    return service
+
+
+def _status_fields(service: Service) -> dict[str, Any]:
+    row = selectors.current_status(service)
+    return {
+        "slug": service.slug,
+        "name": service.name,
+        "category": service.category,
+        "status": row.status if row else "ok",
+        "score": round(row.score, 2) if row else 0.0,
+        "count": row.count if row else 0,
+        "baseline": None if row is None or row.baseline is None else round(row.baseline, 2),
+        "updated_at": row.minute if row else None,
+    }
+
+
+class ServiceListApi(APIView):
+    @extend_schema(
+        operation_id="services_list",
+        summary="Every service with its current status",
+        responses={200: ServiceStatusSerializer(many=True)},
+    )
+    def get(self, request: Request) -> Response:
+        _query(request, serializers.Serializer)
+        rows = [_status_fields(service) for service in selectors.services_with_status()]
+        return Response(ServiceStatusSerializer(rows, many=True).data)
+
+
+class ServiceDetailApi(APIView):
+    @extend_schema(
+        operation_id="services_retrieve",
+        summary="A service's status, problems, most affected cities and open incident",
+        responses={200: ServiceDetailSerializer, 404: NOT_FOUND, 400: BAD_QUERY},
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        _query(request, serializers.Serializer)
+        service = _service(slug)
+        now = timezone.now()
+        labels = {
+            problem.code: problem.display_label for problem in ProblemType.objects.filter(service=service)
+        }
+        incident = selectors.open_incident(service=service)
+        payload = {
+            **_status_fields(service),
+            "home_url": service.home_url,
+            "status_page_url": service.status_page_url,
+            "problems": [
+                {
+                    "code": share.code,
+                    "label": labels.get(share.code, share.code),
+                    "count": share.count,
+                    "percent": share.percent,
+                }
+                for share in problem_shares(service_id=service.pk, since=now - dt.timedelta(hours=24))
+            ],
+            "cities": selectors.service_cities(service=service, now=now, minutes=60, limit=TOP_CITIES),
+            "incident": None
+            if incident is None
+            else {"id": incident.pk, "status": incident.status, "started_at": incident.started_at},
+        }
+        return Response(ServiceDetailSerializer(payload).data)
+
+
+class ServiceTimeseriesApi(APIView):
+    @extend_schema(
+        operation_id="services_timeseries",
+        summary="Reports per bucket against the baseline; the last bucket is in progress",
+        parameters=[TimeseriesQuerySerializer],
+        responses={200: BucketSerializer(many=True), 404: NOT_FOUND, 400: BAD_QUERY},
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        query = _query(request, TimeseriesQuerySerializer)
+        service = _service(slug)
+        buckets = selectors.service_timeseries_buckets(
+            service=service, now=timezone.now(), hours=query["hours"], bucket_minutes=query["bucket"]
+        )
+        return Response(BucketSerializer(buckets, many=True).data)
+
+
+class ServiceCitiesApi(APIView):
+    @extend_schema(
+        operation_id="services_cities",
+        summary="Cities reporting in the last minutes, most excess reports first",
+        parameters=[CitiesQuerySerializer],
+        responses={200: CityRowSerializer(many=True), 404: NOT_FOUND, 400: BAD_QUERY},
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        query = _query(request, CitiesQuerySerializer)
+        service = _service(slug)
+        rows = selectors.service_cities(
+            service=service, now=timezone.now(), minutes=query["minutes"], limit=query["limit"]
+        )
+        return Response(CityRowSerializer(rows, many=True).data)
+
+
+class IncidentListApi(APIView):
+    @extend_schema(
+        operation_id="incidents_list",
+        summary="Incidents, newest first, with their affected cities ranked",
+        parameters=[IncidentsQuerySerializer],
+        responses={200: IncidentSerializer(many=True), 400: BAD_QUERY},
+    )
+    def get(self, request: Request) -> Response:
+        query = _query(request, IncidentsQuerySerializer)
+        service_id = None
+        if "service" in query:
+            service_id = Service.objects.filter(slug=query["service"]).values_list("pk", flat=True).first()
+            if service_id is None:
+                raise exceptions.ValidationError({"service": [f"Unknown service {query['service']!r}."]})
+        incidents = selectors.incidents_list(
+            service_id=service_id, status=query.get("status"), limit=query["limit"]
+        )
+        return Response(IncidentSerializer(incidents, many=True).data)

@@ -1,0 +1,120 @@
+"""Shapes of the status API (outages.api): query parameters in, JSON out. No logic here."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from outages.models import Incident, ServiceStatus
+
+TIMESERIES_BUCKETS = (1, 5, 15, 30, 60)
+
+
+class TimeseriesQuerySerializer(serializers.Serializer):
+    hours = serializers.IntegerField(default=24, min_value=1, max_value=168, help_text="1 to 168.")
+    bucket = serializers.ChoiceField(
+        choices=TIMESERIES_BUCKETS, default=15, help_text="Bucket size in minutes."
+    )
+
+
+class CitiesQuerySerializer(serializers.Serializer):
+    minutes = serializers.IntegerField(default=60, min_value=5, max_value=1440, help_text="5 to 1440.")
+    limit = serializers.IntegerField(default=50, min_value=1, max_value=200)
+
+
+class IncidentsQuerySerializer(serializers.Serializer):
+    service = serializers.SlugField(required=False, help_text="A service's slug.")
+    status = serializers.ChoiceField(choices=Incident.Status.choices, required=False)
+    limit = serializers.IntegerField(default=50, min_value=1, max_value=200)
+
+
+class ServiceStatusSerializer(serializers.Serializer):
+    slug = serializers.SlugField()
+    name = serializers.CharField()
+    category = serializers.CharField()
+    status = serializers.ChoiceField(
+        choices=ServiceStatus.Tier.choices,
+        help_text="ok, warning (possible problems) or outage (problems detected).",
+    )
+    score = serializers.FloatField(help_text="Surprise of the recent reports: decimal digits, >= 0.")
+    count = serializers.IntegerField(help_text="Reports in the last 15 minutes.")
+    baseline = serializers.FloatField(
+        allow_null=True, help_text="Reports expected in those 15 minutes; null before any history."
+    )
+    updated_at = serializers.DateTimeField(
+        allow_null=True, help_text="The minute the status was computed for."
+    )
+
+
+class ProblemShareSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    label = serializers.CharField()
+    count = serializers.IntegerField()
+    percent = serializers.IntegerField()
+
+
+class CityRowSerializer(serializers.Serializer):
+    city = serializers.CharField(help_text="English name.")
+    city_local = serializers.CharField(help_text="The name used locally where known (Milano), else English.")
+    country = serializers.CharField(help_text="ISO 3166-1 alpha-2 code.")
+    lat = serializers.FloatField(allow_null=True)
+    lon = serializers.FloatField(allow_null=True)
+    count = serializers.IntegerField()
+    baseline = serializers.FloatField(help_text="Reports expected in the window.")
+    ratio = serializers.FloatField(help_text="count / baseline.")
+
+
+class IncidentRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    started_at = serializers.DateTimeField()
+
+
+class ServiceDetailSerializer(ServiceStatusSerializer):
+    home_url = serializers.URLField(allow_blank=True)
+    status_page_url = serializers.URLField(allow_blank=True)
+    problems = ProblemShareSerializer(many=True, help_text="Problem types in the last 24 hours.")
+    cities = CityRowSerializer(many=True, help_text="Most affected cities in the last 60 minutes.")
+    incident = IncidentRefSerializer(allow_null=True, help_text="The open incident, if any.")
+
+
+class BucketSerializer(serializers.Serializer):
+    start = serializers.DateTimeField()
+    count = serializers.IntegerField()
+    baseline = serializers.FloatField(allow_null=True, help_text="Reports expected in the bucket.")
+    upper = serializers.FloatField(
+        allow_null=True, help_text="Above this count the bucket alone would raise a warning."
+    )
+
+
+class IncidentCitySerializer(serializers.Serializer):
+    city = serializers.CharField(source="city.name_en")
+    city_local = serializers.SerializerMethodField()
+    country = serializers.CharField(source="city.country_code")
+    lat = serializers.FloatField(source="city.latitude", allow_null=True)
+    lon = serializers.FloatField(source="city.longitude", allow_null=True)
+    count = serializers.IntegerField(help_text="Reports from the city since it was flagged.")
+    excess = serializers.SerializerMethodField(help_text="Reports above the city's baseline.")
+
+    def get_city_local(self, row) -> str:
+        city = row.city
+        return city.name_it if city.country_code == "IT" and city.name_it else city.name_en
+
+    def get_excess(self, row) -> int:
+        return max(round(row.excess), 0)
+
+
+class IncidentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    service = serializers.CharField(source="service.slug")
+    status = serializers.ChoiceField(choices=Incident.Status.choices)
+    started_at = serializers.DateTimeField()
+    last_spike_at = serializers.DateTimeField()
+    resolved_at = serializers.DateTimeField(allow_null=True)
+    peak_count = serializers.IntegerField(help_text="Reports in the busiest 15-minute bucket.")
+    peak_at = serializers.DateTimeField(help_text="Start of that bucket.")
+    excess_reports = serializers.SerializerMethodField(help_text="Reports above the baseline in all.")
+    problems = serializers.ListField(child=serializers.DictField(), help_text='[{"code", "count"}], ranked.')
+    cities = IncidentCitySerializer(many=True, help_text="Affected cities, most excess reports first.")
+
+    def get_excess_reports(self, incident) -> int:
+        return max(round(incident.excess_reports), 0)
