@@ -1,8 +1,10 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils import timezone
 
-from outages.models import ProblemType, Service
+from outages.models import Baseline, Incident, IncidentCity, ProblemType, Service, ServiceStatus
+from outages.services import baselines_rebuild
 
 
 class ProblemTypeInline(admin.TabularInline):
@@ -17,3 +19,78 @@ class ServiceAdmin(admin.ModelAdmin):
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [ProblemTypeInline]
+
+
+# --- detection ------------------------------------------------------------------------------
+
+
+@admin.action(description="Rebuild baselines of the selected services now")
+def rebuild_baselines(modeladmin, request, queryset):
+    service_ids = list(queryset.values_list("service_id" if queryset.model is Baseline else "pk", flat=True))
+    stored = baselines_rebuild(service_ids=service_ids, now=timezone.now())
+    modeladmin.message_user(request, f"{stored} baselines stored.", messages.SUCCESS)
+
+
+ServiceAdmin.actions = [*ServiceAdmin.actions, rebuild_baselines]
+
+
+@admin.register(Baseline)
+class BaselineAdmin(admin.ModelAdmin):
+    list_display = ["service", "city", "bucket_minutes", "alpha", "beta", "history_reports", "built_at"]
+    list_filter = ["service"]
+    list_select_related = ["service", "city"]
+    search_fields = ["service__slug", "city__name_en"]
+    readonly_fields = [
+        "service",
+        "city",
+        "bucket_minutes",
+        "timezone",
+        "alpha",
+        "beta",
+        "history_reports",
+        "built_at",
+    ]
+    exclude = ["expected"]
+    actions = [rebuild_baselines]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # built by baselines_rebuild only
+
+
+class IncidentCityInline(admin.TabularInline):
+    model = IncidentCity
+    extra = 0
+    fields = ["city", "count", "excess", "first_flagged_at"]
+    readonly_fields = fields
+    can_delete = False
+
+
+@admin.register(Incident)
+class IncidentAdmin(admin.ModelAdmin):
+    list_display = ["service", "status", "started_at", "resolved_at", "peak_count", "max_score"]
+    list_filter = ["status", "service"]
+    list_select_related = ["service"]
+    date_hierarchy = "started_at"
+    readonly_fields = [
+        "service",
+        "started_at",
+        "last_spike_at",
+        "last_elevated_at",
+        "resolved_at",
+        "peak_count",
+        "peak_at",
+        "max_score",
+        "excess_reports",
+        "problems",
+        "created_at",
+        "updated_at",
+    ]
+    inlines = [IncidentCityInline]
+
+
+@admin.register(ServiceStatus)
+class ServiceStatusAdmin(admin.ModelAdmin):
+    list_display = ["service", "status", "score", "count", "baseline", "minute"]
+    list_filter = ["status"]
+    list_select_related = ["service"]
+    readonly_fields = ["service", "status", "score", "count", "baseline", "minute"]
