@@ -187,6 +187,8 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
+# Task modules outside an app's tasks.py (autodiscovery finds only those).
+CELERY_IMPORTS = ["outages.review.tasks"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -276,6 +278,20 @@ if not re.fullmatch(r"[1-9]\d*/\d*[smhd]", REPORT_RATE_LIMIT):
 REPORT_MAX_BODY_BYTES = 4096
 # Keys the hashes of client addresses and networks; defaults to SECRET_KEY.
 IP_HASH_KEY = env_secret("IP_HASH_KEY") or SECRET_KEY
+
+# Review (outages.review): who hears about a new incident, and how.
+# Email goes through Django's backend; EMAIL_URL like smtp+tls://user:password@host:587
+# (unset: messages are written to the log). A secret, so EMAIL_URL_FILE works too.
+vars().update(environ.Env.email_url_config(env_secret("EMAIL_URL") or "consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Downradar <noreply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Absolute links in emails and webhooks (no request to build them from).
+SITE_URL = env.str("SITE_URL", default="http://localhost:8000").rstrip("/")
+REVIEW_NOTIFY_EMAILS = env.list("REVIEW_NOTIFY_EMAILS", default=[])
+# A Slack-compatible incoming webhook for reviewers; a secret (REVIEW_WEBHOOK_URL_FILE).
+REVIEW_WEBHOOK_URL = env_secret("REVIEW_WEBHOOK_URL")
+# Subscribers' webhooks must resolve to public addresses unless this is on (tests, LANs).
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", False)
 
 RATELIMIT_FAIL_OPEN = True
 RATELIMIT_VIEW = "reports.views.rate_limited"

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from outages.models import Incident
+from outages.review.models import DismissReason, ReviewAction, WebhookSubscription
+from outages.review.services import DISMISS_REASONS
+
+Kind = ReviewAction.Kind
+
+
+class QueueFilterForm(forms.Form):
+    service = forms.ModelChoiceField(queryset=None, required=False, empty_label=_("All services"))
+    status = forms.ChoiceField(choices=[("", _("Any status")), *Incident.Status.choices], required=False)
+    day = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, services, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["service"].queryset = services
+
+
+class ActionForm(forms.Form):
+    action = forms.ChoiceField(
+        choices=[(kind.value, kind.label) for kind in (Kind.CONFIRM, Kind.DISMISS, Kind.RESOLVE, Kind.REOPEN, Kind.MERGE)]
+    )
+    reason = forms.ChoiceField(
+        choices=[("", "—"), *((reason.value, reason.label) for reason in DISMISS_REASONS)],
+        required=False,
+    )
+    merge_into = forms.IntegerField(required=False, min_value=1)
+    note = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+    public_note = forms.CharField(required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("action") == Kind.DISMISS and not data.get("reason"):
+            self.add_error("reason", _("Say why the incident is dismissed."))
+        if data.get("action") == Kind.MERGE and not data.get("merge_into"):
+            self.add_error("merge_into", _("Choose the incident to merge into."))
+        return data
+
+
+class ExcludeNetworkForm(forms.Form):
+    prefix = forms.CharField(
+        max_length=64,
+        help_text=_("A /24 (IPv4) or /64 (IPv6) network, e.g. 93.56.1.0/24."),
+    )
+    note = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class SubscriptionForm(forms.ModelForm):
+    class Meta:
+        model = WebhookSubscription
+        fields = ["url"]
+        labels = {"url": _("Webhook URL")}
+        help_texts = {"url": _("We POST JSON (Slack-compatible) to it when a new incident opens.")}
+
+    def clean_url(self) -> str:
+        url = self.cleaned_data["url"]
+        if not url.startswith("https://"):
+            raise forms.ValidationError(_("Use an https:// address."))
+        return url
+
+
+__all__ = ["ActionForm", "DismissReason", "ExcludeNetworkForm", "QueueFilterForm", "SubscriptionForm"]

@@ -1,0 +1,405 @@
+"""Reads for the review queue, the incident review page, public pages and feeds.
+
+The queue shows a page of incidents with their charts and manipulation signals in a
+fixed number of queries, whatever the page size (tests/test_review_queue.py pins it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.core.paginator import Page, Paginator
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, When
+
+from outages import detection
+from outages.models import Baseline, Incident, IncidentCity, Service
+from outages.review.models import ReviewAction
+from reports.models import Report, ServiceMinute, Source
+
+Status = Incident.Status
+_MINUTE = dt.timedelta(minutes=1)
+CHART_BUCKET_MINUTES = 5
+CHART_BEFORE = dt.timedelta(hours=1)
+CHART_AFTER = dt.timedelta(minutes=30)
+CHART_MAX = dt.timedelta(hours=6)
+# A network is "new" when it sent this service no report in this long before the incident.
+NETWORK_MEMORY = dt.timedelta(days=7)
+# Other services whose incidents started this close to this one's are "spiking with it".
+TOGETHER = dt.timedelta(minutes=15)
+# Newness is checked for an incident's busiest networks only (an IN list per incident).
+NEWNESS_NETWORKS = 2000
+PAGE_SIZE = 25
+
+
+@dataclass
+class Signals:
+    reports: int = 0
+    networks: int = 0
+    top3_share: float = 0.0
+    api_share: float = 0.0
+    # Share of the reports that came from networks new to the service (see NETWORK_MEMORY).
+    new_network_share: float = 0.0
+    # [(hash prefix, reports, is_new)] for the three busiest networks.
+    top_networks: list[tuple[str, int, bool]] = field(default_factory=list)
+
+
+@dataclass
+class QueueItem:
+    incident: Incident
+    duration: dt.timedelta
+    cities: list[tuple[str, int]]
+    chart: Chart
+    signals: Signals
+    together: list[tuple[str, str]]  # (service name, status) of incidents starting near this one
+
+    @property
+    def problems(self) -> list[dict[str, object]]:
+        return self.incident.problems[:3]
+
+
+@dataclass
+class Chart:
+    """Reports and the baseline per CHART_BUCKET_MINUTES, drawn as an inline SVG sparkline."""
+
+    counts: list[float]
+    baseline: list[float | None]
+    marked_from: int  # index of the bucket where the incident starts
+    marked_to: int
+
+    WIDTH = 240
+    HEIGHT = 48
+
+    def _scale(self) -> tuple[float, float]:
+        top = max([*self.counts, *(b for b in self.baseline if b is not None), 1.0])
+        step = self.WIDTH / max(len(self.counts) - 1, 1)
+        return step, (self.HEIGHT - 2) / top
+
+    def _points(self, values: list[float | None]) -> str:
+        step, scale = self._scale()
+        return " ".join(
+            f"{i * step:.1f},{self.HEIGHT - 1 - value * scale:.1f}"
+            for i, value in enumerate(values)
+            if value is not None
+        )
+
+    @property
+    def count_points(self) -> str:
+        return self._points(list(self.counts))
+
+    @property
+    def baseline_points(self) -> str:
+        return self._points(self.baseline)
+
+    @property
+    def band_x(self) -> str:
+        step, _ = self._scale()
+        return f"{self.marked_from * step:.1f}"
+
+    @property
+    def band_width(self) -> str:
+        step, _ = self._scale()
+        return f"{max(self.marked_to - self.marked_from, 1) * step:.1f}"
+
+
+def review_queue(
+    *,
+    now: dt.datetime,
+    service_id: int | None = None,
+    status: str | None = None,
+    day: dt.date | None = None,
+    page: int = 1,
+    per_page: int = PAGE_SIZE,
+) -> tuple[Page, list[QueueItem]]:
+    """Suspected incidents first, then the rest; the most excess reports first within each."""
+    incidents = queue_incidents(service_id=service_id, status=status, day=day)
+    paged = Paginator(incidents, per_page).get_page(page)
+    return paged, queue_items(list(paged.object_list), now=now)
+
+
+def queue_incidents(
+    *, service_id: int | None = None, status: str | None = None, day: dt.date | None = None
+) -> QuerySet[Incident]:
+    incidents = Incident.objects.select_related("service", "review").annotate(
+        waiting=Case(When(status=Status.SUSPECTED, then=0), default=1, output_field=IntegerField())
+    )
+    if status:
+        incidents = incidents.filter(status=status)
+    else:
+        # Merged-away incidents live on in the one they were merged into.
+        incidents = incidents.filter(Q(review__isnull=True) | Q(review__merged_into__isnull=True))
+    if service_id:
+        incidents = incidents.filter(service_id=service_id)
+    if day:
+        incidents = incidents.filter(started_at__date=day)
+    return incidents.order_by("waiting", "-excess_reports", "-max_score", "-started_at", "-pk")
+
+
+def queue_items(incidents: list[Incident], *, now: dt.datetime) -> list[QueueItem]:
+    """Everything the queue shows beside each incident, in a fixed number of queries."""
+    if not incidents:
+        return []
+    windows = {incident.pk: _window(incident, now) for incident in incidents}
+    cities = _cities(incidents)
+    charts = _charts(incidents, windows)
+    signals = _signals(incidents, windows)
+    together = _together(incidents)
+    return [
+        QueueItem(
+            incident=incident,
+            duration=windows[incident.pk][1] - incident.started_at,
+            cities=cities.get(incident.pk, []),
+            chart=charts[incident.pk],
+            signals=signals.get(incident.pk, Signals()),
+            together=together.get(incident.pk, []),
+        )
+        for incident in incidents
+    ]
+
+
+def _window(incident: Incident, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    end = incident.resolved_at or max(
+        incident.last_elevated_at + _MINUTE, min(now, incident.started_at + CHART_MAX)
+    )
+    return incident.started_at, end
+
+
+def _cities(incidents: list[Incident]) -> dict[int, list[tuple[str, int]]]:
+    found: dict[int, list[tuple[str, int]]] = defaultdict(list)
+    for row in IncidentCity.objects.filter(incident_id__in=[i.pk for i in incidents]).select_related("city"):
+        found[row.incident_id].append((row.city.name_en, row.count))
+    return found
+
+
+def _charts(
+    incidents: list[Incident], windows: dict[int, tuple[dt.datetime, dt.datetime]]
+) -> dict[int, Chart]:
+    bucket = dt.timedelta(minutes=CHART_BUCKET_MINUTES)
+    ranges = {}
+    for incident in incidents:
+        start, end = windows[incident.pk]
+        lo = _floor(start - CHART_BEFORE, bucket)
+        hi = _floor(min(end, start + CHART_MAX) + CHART_AFTER, bucket)
+        ranges[incident.pk] = (lo, hi)
+    condition = Q()
+    for incident in incidents:
+        lo, hi = ranges[incident.pk]
+        condition |= Q(service_id=incident.service_id, minute__gte=lo, minute__lt=hi)
+    minutes: dict[int, list[tuple[dt.datetime, int]]] = defaultdict(list)
+    for service_id, minute, count in ServiceMinute.objects.filter(condition).values_list(
+        "service_id", "minute", "count"
+    ):
+        minutes[service_id].append((minute, count))
+    profiles = {
+        service_id: (expected, bucket_minutes, timezone)
+        for service_id, expected, bucket_minutes, timezone in Baseline.objects.filter(
+            service_id__in={i.service_id for i in incidents}, city__isnull=True
+        ).values_list("service_id", "expected", "bucket_minutes", "timezone")
+    }
+    charts = {}
+    for incident in incidents:
+        lo, hi = ranges[incident.pk]
+        n = max(int((hi - lo) / bucket), 1)
+        counts = [0.0] * n
+        for minute, count in minutes[incident.service_id]:
+            if lo <= minute < hi:
+                counts[int((minute - lo) / bucket)] += count
+        start, end = windows[incident.pk]
+        charts[incident.pk] = Chart(
+            counts=counts,
+            baseline=_baseline(profiles.get(incident.service_id), lo, n),
+            marked_from=int((start - lo) / bucket),
+            marked_to=min(int((end - lo) / bucket), n - 1),
+        )
+    return charts
+
+
+def _baseline(profile: tuple | None, start: dt.datetime, n: int) -> list[float | None]:
+    if profile is None:
+        return [None] * n
+    blob, bucket_minutes, timezone = profile
+    expected = np.frombuffer(bytes(blob), dtype="<f4").reshape(7, 1440 // bucket_minutes)
+    epochs = int(start.timestamp()) + np.arange(n) * CHART_BUCKET_MINUTES * 60
+    _, weekday, slot = detection.local_fields(epochs, timezone=timezone, bucket_minutes=bucket_minutes)
+    values = expected[weekday, slot] * CHART_BUCKET_MINUTES / bucket_minutes
+    return [float(v) if np.isfinite(v) else None for v in values]
+
+
+def _signals(incidents: list[Incident], windows: dict) -> dict[int, Signals]:
+    # One row per (network, source) on the page, with one count column per incident
+    # (windows of one service can overlap once incidents are merged, so no CASE).
+    in_window = {}
+    for incident in incidents:
+        start, end = windows[incident.pk]
+        in_window[incident.pk] = Q(service_id=incident.service_id, created_at__gte=start, created_at__lt=end)
+    per_network: dict[int, Counter] = defaultdict(Counter)
+    api: Counter = Counter()
+    rows = (
+        Report.objects.filter(_any(in_window.values()), counted=True, abusive=False)
+        .values("network_hash", "source")
+        .annotate(**{f"i{pk}": Count("id", filter=q) for pk, q in in_window.items()})
+    )
+    for row in rows:
+        for incident in incidents:
+            n = row[f"i{incident.pk}"]
+            if n:
+                per_network[incident.pk][row["network_hash"]] += n
+                if row["source"] == Source.API:
+                    api[incident.pk] += n
+
+    before = {}
+    for incident in incidents:
+        busiest = [h for h, _ in per_network[incident.pk].most_common(NEWNESS_NETWORKS)]
+        if busiest:
+            before[incident.pk] = Q(
+                service_id=incident.service_id,
+                created_at__gte=incident.started_at - NETWORK_MEMORY,
+                created_at__lt=incident.started_at,
+                network_hash__in=busiest,
+            )
+    seen_before: dict[int, set[str]] = defaultdict(set)
+    if before:
+        rows = (
+            Report.objects.filter(_any(before.values()))
+            .values("network_hash")
+            .annotate(**{f"i{pk}": Count("id", filter=q) for pk, q in before.items()})
+        )
+        for row in rows:
+            for pk in before:
+                if row[f"i{pk}"]:
+                    seen_before[pk].add(row["network_hash"])
+
+    found = {}
+    for incident in incidents:
+        networks = per_network[incident.pk]
+        total = sum(networks.values())
+        if not total:
+            continue
+        top = networks.most_common(3)
+        checked = networks.most_common(NEWNESS_NETWORKS)
+        known = seen_before[incident.pk]
+        found[incident.pk] = Signals(
+            reports=total,
+            networks=len(networks),
+            top3_share=sum(n for _, n in top) / total,
+            api_share=api[incident.pk] / total,
+            new_network_share=sum(n for h, n in checked if h not in known) / total,
+            top_networks=[(h[:8], n, h not in known) for h, n in top],
+        )
+    return found
+
+
+def _any(conditions: Iterable[Q]) -> Q:
+    combined = Q(pk__in=[])
+    for condition in conditions:
+        combined |= condition
+    return combined
+
+
+def _together(incidents: list[Incident]) -> dict[int, list[tuple[str, str]]]:
+    near = Q()
+    for incident in incidents:
+        near |= Q(
+            started_at__gte=incident.started_at - TOGETHER, started_at__lte=incident.started_at + TOGETHER
+        )
+    others = list(
+        Incident.objects.filter(near)
+        .exclude(status=Status.DISMISSED)
+        .values_list("pk", "service_id", "service__name", "status", "started_at")
+    )
+    found: dict[int, list[tuple[str, str]]] = {}
+    for incident in incidents:
+        found[incident.pk] = sorted(
+            {
+                (name, status)
+                for pk, service_id, name, status, started_at in others
+                if service_id != incident.service_id and abs(started_at - incident.started_at) <= TOGETHER
+            }
+        )
+    return found
+
+
+def _floor(moment: dt.datetime, step: dt.timedelta) -> dt.datetime:
+    seconds = int(step.total_seconds())
+    return dt.datetime.fromtimestamp(int(moment.timestamp()) // seconds * seconds, tz=dt.UTC)
+
+
+# --- the incident page ----------------------------------------------------------------------
+
+
+def incident_audit(incident_id: int) -> QuerySet[ReviewAction]:
+    return (
+        ReviewAction.objects.filter(incident_id=incident_id)
+        .select_related("incident")
+        .order_by("created_at", "pk")
+    )
+
+
+def merge_candidates(incident: Incident) -> QuerySet[Incident]:
+    """Later incidents of the same service within a week, which this one may merge into."""
+    return (
+        Incident.objects.filter(
+            service_id=incident.service_id,
+            started_at__gt=incident.started_at,
+            started_at__lte=incident.started_at + dt.timedelta(days=7),
+        )
+        .filter(Q(review__isnull=True) | Q(review__merged_into__isnull=True))
+        .order_by("started_at")
+    )
+
+
+def review_services() -> QuerySet[Service]:
+    return Service.objects.order_by("name").only("pk", "name")
+
+
+# --- public pages and feeds -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PublicIncident:
+    pk: int
+    service_slug: str
+    service_name: str
+    started_at: dt.datetime
+    resolved_at: dt.datetime | None
+    updated_at: dt.datetime
+    peak_count: int
+    # A reviewer confirmed it (even if it has resolved since).
+    confirmed: bool
+    public_note: str
+
+
+def public_incidents(*, service_id: int | None = None, limit: int = 50) -> list[PublicIncident]:
+    """Incidents the public may see, newest first: never dismissed or merged-away ones.
+
+    For the service page, the incident list and the feeds: one query.
+    """
+    incidents = (
+        Incident.objects.exclude(status=Status.DISMISSED)
+        .filter(Q(review__isnull=True) | Q(review__merged_into__isnull=True))
+        .select_related("service", "review")
+        .order_by("-started_at", "-pk")
+    )
+    if service_id is not None:
+        incidents = incidents.filter(service_id=service_id)
+    found = []
+    for incident in incidents[:limit]:
+        review = getattr(incident, "review", None)
+        found.append(
+            PublicIncident(
+                pk=incident.pk,
+                service_slug=incident.service.slug,
+                service_name=incident.service.name,
+                started_at=incident.started_at,
+                resolved_at=incident.resolved_at,
+                updated_at=incident.updated_at,
+                peak_count=incident.peak_count,
+                confirmed=incident.status == Status.CONFIRMED
+                or (review is not None and review.confirmed_at is not None),
+                public_note=review.public_note if review is not None else "",
+            )
+        )
+    return found

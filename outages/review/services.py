@@ -1,0 +1,461 @@
+"""Reviewers' actions on incidents: confirm, dismiss, resolve, reopen, merge, exclude a
+network. Each one writes its audit row in the same transaction as the change.
+
+Every action first locks the detection watermark: a detection pass holds that lock while
+it rewrites the incidents it tracks from what it read at its start, so an action taken
+during a pass would be overwritten. Waiting for the pass (a few seconds at most) keeps
+the reviewer's decision.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+from collections import Counter
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection, transaction
+
+from outages.models import DetectionWatermark, Incident, IncidentCity
+from outages.review.models import DismissReason, IncidentReview, ReviewAction
+from outages.services import RESOLVE_QUIET_MINUTES, WATERMARK
+from reports.hashing import network_hash_of_prefix
+from reports.models import CityMinute, CountryMinute, ProblemMinute, Report, ServiceMinute
+
+Status = Incident.Status
+Kind = ReviewAction.Kind
+_MINUTE = dt.timedelta(minutes=1)
+
+# Which statuses each status action may start from.
+_ALLOWED_FROM: dict[str, set[str]] = {
+    Kind.CONFIRM: {Status.SUSPECTED, Status.DISMISSED, Status.RESOLVED},
+    Kind.DISMISS: {Status.SUSPECTED, Status.CONFIRMED, Status.RESOLVED},
+    Kind.RESOLVE: {Status.SUSPECTED, Status.CONFIRMED},
+    Kind.REOPEN: {Status.CONFIRMED, Status.DISMISSED, Status.RESOLVED},
+}
+# What a reviewer may give as a dismissal reason (DUPLICATE is the merge's own).
+DISMISS_REASONS = [DismissReason.FALSE_ALARM, DismissReason.MEDIA, DismissReason.ABUSE]
+
+
+class ReviewError(Exception):
+    """An action that cannot be applied as asked; the message says why, for the reviewer."""
+
+
+@dataclass(frozen=True, slots=True)
+class Exclusion:
+    network_hash: str
+    reports: int  # reports newly marked abusive
+    uncounted: int  # of which had been in the minute counts and were taken out
+
+
+def incident_act(
+    *,
+    incident_id: int,
+    action: str,
+    actor: AbstractBaseUser,
+    now: dt.datetime,
+    reason: str = "",
+    note: str = "",
+    public_note: str = "",
+    merge_into_id: int | None = None,
+) -> Incident:
+    """Apply one reviewer action (confirm, dismiss, resolve, reopen, merge) and log it."""
+    if action == Kind.MERGE:
+        if merge_into_id is None:
+            raise ReviewError("Choose the incident to merge into.")
+        return _incident_merge(
+            incident_id=incident_id,
+            target_id=merge_into_id,
+            actor=actor,
+            now=now,
+            note=note,
+            public_note=public_note,
+        )
+    if action not in _ALLOWED_FROM:
+        raise ReviewError(f"Unknown action {action!r}.")
+    if action == Kind.DISMISS and reason not in DISMISS_REASONS:
+        raise ReviewError("Say why the incident is dismissed: false alarm, media-driven or abuse.")
+    with transaction.atomic():
+        _detection_lock()
+        incident = Incident.objects.select_for_update().get(pk=incident_id)
+        review = _review_for(incident, now)
+        if review.merged_into_id is not None:
+            raise ReviewError(f"This incident was merged into #{review.merged_into_id}; act on that one.")
+        before = incident.status
+        if before not in _ALLOWED_FROM[action]:
+            raise ReviewError(f"Cannot {action} an incident that is {before}.")
+        fields = ["status", "updated_at"]
+        if action == Kind.CONFIRM:
+            incident.status = Status.CONFIRMED
+            review.confirmed_at = now
+            review.dismiss_reason = ""
+        elif action == Kind.DISMISS:
+            incident.status = Status.DISMISSED
+            review.confirmed_at = None
+            review.dismiss_reason = reason
+        elif action == Kind.RESOLVE:
+            incident.status = Status.RESOLVED
+            if incident.resolved_at is None:
+                incident.resolved_at = _floor_minute(now)
+                fields.append("resolved_at")
+        else:  # reopen: back in the queue for a decision
+            incident.status = Status.SUSPECTED
+            review.confirmed_at = None
+            review.dismiss_reason = ""
+            if incident.resolved_at is not None:
+                _reopen_timeline(incident, now)
+                fields += ["resolved_at", "last_elevated_at"]
+        incident.save(update_fields=fields)
+        _review_save(review, now=now, public_note=public_note)
+        _log(incident, actor, now, action, before, reason=reason, note=note, public_note=public_note)
+    return incident
+
+
+def _reopen_timeline(incident: Incident, now: dt.datetime) -> None:
+    """Open a resolved incident again; detection tracks only a service's latest incident,
+    so an older one would stay open for ever."""
+    newer = (
+        Incident.objects.filter(service_id=incident.service_id, started_at__gt=incident.started_at)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if newer is not None:
+        raise ReviewError(
+            f"A newer incident (#{newer}) exists for this service: merge this one into it instead."
+        )
+    incident.resolved_at = None
+    # Detection resolves it again after RESOLVE_QUIET_MINUTES without a rise.
+    incident.last_elevated_at = max(incident.last_elevated_at, _floor_minute(now))
+
+
+def _incident_merge(
+    *,
+    incident_id: int,
+    target_id: int,
+    actor: AbstractBaseUser,
+    now: dt.datetime,
+    note: str,
+    public_note: str,
+) -> Incident:
+    """Fold an incident into a later one of the same service: the later one keeps going,
+    starting when the earlier one started, with both incidents' reports; the earlier one
+    is dismissed as a duplicate and hidden from public pages.
+
+    Only earlier-into-later: detection keeps updating a service's latest incident, so the
+    survivor must be that one.
+    """
+    if incident_id == target_id:
+        raise ReviewError("An incident cannot be merged into itself.")
+    with transaction.atomic():
+        _detection_lock()
+        locked = {
+            incident.pk: incident
+            for incident in Incident.objects.select_for_update()
+            .filter(pk__in=[incident_id, target_id])
+            .order_by("pk")
+        }
+        if target_id not in locked:
+            raise ReviewError(f"There is no incident #{target_id}.")
+        source, target = locked[incident_id], locked[target_id]
+        source_review, target_review = _review_for(source, now), _review_for(target, now)
+        if source.service_id != target.service_id:
+            raise ReviewError("Only incidents of the same service can be merged.")
+        if source_review.merged_into_id is not None:
+            raise ReviewError(f"This incident was already merged into #{source_review.merged_into_id}.")
+        if target_review.merged_into_id is not None:
+            raise ReviewError(f"#{target.pk} was merged into #{target_review.merged_into_id}; use that one.")
+        if target.started_at <= source.started_at:
+            raise ReviewError(
+                f"Merge the earlier incident into the later one: open #{target.pk} and merge it here."
+            )
+
+        target_before, source_before = target.status, source.status
+        target.started_at = source.started_at
+        if source.peak_count > target.peak_count:
+            target.peak_count, target.peak_at = source.peak_count, source.peak_at
+        target.max_score = max(target.max_score, source.max_score)
+        target.excess_reports += source.excess_reports
+        problems = Counter({row["code"]: row["count"] for row in target.problems})
+        problems.update({row["code"]: row["count"] for row in source.problems})
+        target.problems = _ranked(problems)
+        target.save(
+            update_fields=[
+                "started_at",
+                "peak_count",
+                "peak_at",
+                "max_score",
+                "excess_reports",
+                "problems",
+                "updated_at",
+            ]
+        )
+        _cities_merge(source.pk, target.pk)
+
+        source.status = Status.DISMISSED
+        fields = ["status", "updated_at"]
+        if source.resolved_at is None:
+            source.resolved_at = source.last_elevated_at + _MINUTE
+            fields.append("resolved_at")
+        source.save(update_fields=fields)
+        source_review.merged_into = target
+        source_review.dismiss_reason = DismissReason.DUPLICATE
+        source_review.confirmed_at = None
+        _review_save(source_review, now=now)
+        _review_save(target_review, now=now, public_note=public_note)
+        _log(source, actor, now, Kind.MERGE, source_before, note=note, details={"merged_into": target.pk})
+        _log(
+            target,
+            actor,
+            now,
+            Kind.ABSORB,
+            target_before,
+            note=note,
+            public_note=public_note,
+            details={"merged_from": source.pk},
+        )
+    return target
+
+
+def _cities_merge(source_id: int, target_id: int) -> None:
+    existing = {city.city_id: city for city in IncidentCity.objects.filter(incident_id=target_id)}
+    added = []
+    for city in IncidentCity.objects.filter(incident_id=source_id):
+        same = existing.get(city.city_id)
+        if same is None:
+            added.append(
+                IncidentCity(
+                    incident_id=target_id,
+                    city_id=city.city_id,
+                    count=city.count,
+                    excess=city.excess,
+                    first_flagged_at=city.first_flagged_at,
+                )
+            )
+            continue
+        same.count += city.count
+        same.excess += city.excess
+        same.first_flagged_at = min(same.first_flagged_at, city.first_flagged_at)
+        same.save(update_fields=["count", "excess", "first_flagged_at"])
+    IncidentCity.objects.bulk_create(added)
+
+
+def network_exclude(
+    *,
+    incident_id: int,
+    prefix: str,
+    actor: AbstractBaseUser,
+    now: dt.datetime,
+    note: str = "",
+) -> Exclusion:
+    """Mark the reports of one network (/24 or /64) in the incident's window as abusive.
+
+    Reports already in the minute counts are subtracted from them in the database, so
+    detection and the next baseline rebuild never see them; reports still waiting to be
+    counted are skipped by reports_aggregate. The incident's excess, peak, problems and
+    cities are corrected by what was taken out.
+    """
+    network = network_prefix_parse(prefix)
+    network_hash = network_hash_of_prefix(network)
+    with transaction.atomic():
+        mark = _detection_lock()
+        incident = Incident.objects.select_for_update().get(pk=incident_id)
+        review = _review_for(incident, now)
+        if review.merged_into_id is not None:
+            raise ReviewError(f"This incident was merged into #{review.merged_into_id}; act on that one.")
+        until = incident.resolved_at or now
+        # Locks the rows: reports_aggregate (SKIP LOCKED) leaves them to us, and a batch it
+        # is counting right now is waited for, so `is_aggregated` below is final.
+        rows = list(
+            Report.objects.select_for_update()
+            .filter(
+                service_id=incident.service_id,
+                created_at__gte=incident.started_at,
+                created_at__lt=until,
+                network_hash=network_hash,
+                abusive=False,
+            )
+            .values_list("id", "city_id", "country_code", "problem", "created_at", "counted", "is_aggregated")
+        )
+        Report.objects.filter(id__in=[row[0] for row in rows]).update(abusive=True)
+        in_counts = [row for row in rows if row[5] and row[6]]
+        _counts_subtract(incident.service_id, in_counts)
+        # The pass has folded counts into the incident up to its watermark only.
+        processed = mark.processed_through if mark is not None else None
+        accounted = [row for row in in_counts if processed is not None and _floor_minute(row[4]) <= processed]
+        _incident_subtract(incident, accounted, processed)
+        _review_save(review, now=now)
+        _log(
+            incident,
+            actor,
+            now,
+            Kind.EXCLUDE_NETWORK,
+            incident.status,
+            note=note,
+            details={"network_hash": network_hash, "reports": len(rows), "uncounted": len(in_counts)},
+        )
+    return Exclusion(network_hash=network_hash, reports=len(rows), uncounted=len(in_counts))
+
+
+def network_prefix_parse(prefix: str) -> str:
+    """The canonical /24 (IPv4) or /64 (IPv6) a reviewer means, as the hashes were made."""
+    text = prefix.strip()
+    try:
+        address = ipaddress.ip_interface(
+            text if "/" in text else f"{text}/{'24' if ':' not in text else '64'}"
+        )
+    except ValueError:
+        raise ReviewError(f"{prefix!r} is not a network like 93.56.1.0/24 or 2001:db8:1:2::/64.") from None
+    length = 24 if address.version == 4 else 64
+    if address.network.prefixlen != length:
+        raise ReviewError(f"Give a /{length} network: reports are grouped by /24 (IPv4) and /64 (IPv6).")
+    return str(address.network)
+
+
+def _counts_subtract(service_id: int, rows: list[tuple]) -> None:
+    """count -= n in each minute table, in the database (never read, change and save)."""
+    by_service: Counter = Counter()
+    by_city: Counter = Counter()
+    by_country: Counter = Counter()
+    by_problem: Counter = Counter()
+    for _, city_id, country_code, problem, created_at, _, _ in rows:
+        minute = _floor_minute(created_at)
+        by_service[(service_id, minute)] += 1
+        by_problem[(service_id, problem, minute)] += 1
+        if city_id is not None:
+            by_city[(service_id, city_id, minute)] += 1
+        if country_code:
+            by_country[(service_id, country_code, minute)] += 1
+    _decrement(ServiceMinute, ["service_id", "minute"], by_service)
+    _decrement(CityMinute, ["service_id", "city_id", "minute"], by_city)
+    _decrement(CountryMinute, ["service_id", "country_code", "minute"], by_country)
+    _decrement(ProblemMinute, ["service_id", "problem", "minute"], by_problem)
+
+
+def _decrement(model: type, key_columns: list[str], counts: Counter, chunk: int = 300) -> None:
+    """One UPDATE ... FROM (VALUES ...) per chunk of keys (PostgreSQL and SQLite >= 3.33)."""
+    if not counts:
+        return
+    table = model._meta.db_table
+    adapt = connection.ops.adapt_datetimefield_value
+    items = [(*key[:-1], adapt(key[-1]), n) for key, n in counts.items()]
+    names = [*key_columns, "n"]
+    match = " AND ".join(f"{table}.{column} = d.{column}" for column in key_columns)
+    with connection.cursor() as cursor:
+        for start in range(0, len(items), chunk):
+            part = items[start : start + chunk]
+            if connection.vendor == "postgresql":
+                # VALUES needs its column types spelled out once PostgreSQL compares them.
+                casts = [_pg_type(model, column) for column in key_columns] + ["integer"]
+                row = "(" + ", ".join(f"CAST(%s AS {cast})" for cast in casts) + ")"
+                values = f"(VALUES {', '.join([row] * len(part))}) AS d({', '.join(names)})"
+            else:
+                row = "(" + ", ".join(["%s"] * len(names)) + ")"
+                columns = ", ".join(f"column{i + 1} AS {name}" for i, name in enumerate(names))
+                values = f"(SELECT {columns} FROM (VALUES {', '.join([row] * len(part))})) AS d"
+            cursor.execute(
+                f"UPDATE {table} SET count = CASE WHEN {table}.count > d.n THEN {table}.count - d.n ELSE 0 END "
+                f"FROM {values} WHERE {match}",
+                [value for item in part for value in item],
+            )
+
+
+def _pg_type(model: type, column: str) -> str:
+    field = model._meta.get_field(column.removesuffix("_id"))
+    target = field.target_field if field.is_relation else field
+    return target.db_type(connection)
+
+
+def _incident_subtract(incident: Incident, rows: list[tuple], processed: dt.datetime | None) -> None:
+    if not rows:
+        return
+    incident.excess_reports -= len(rows)
+    problems = Counter({row["code"]: row["count"] for row in incident.problems})
+    problems.subtract(Counter(row[3] for row in rows))
+    incident.problems = _ranked(+problems)
+    incident.peak_count, incident.peak_at = _peak(incident, processed)
+    incident.save(update_fields=["excess_reports", "problems", "peak_count", "peak_at", "updated_at"])
+    for city in IncidentCity.objects.filter(incident=incident):
+        removed = sum(1 for row in rows if row[1] == city.city_id and row[4] >= city.first_flagged_at)
+        if removed:
+            city.count = max(city.count - removed, 0)
+            city.excess -= removed
+            city.save(update_fields=["count", "excess"])
+
+
+def _peak(incident: Incident, processed: dt.datetime | None) -> tuple[int, dt.datetime]:
+    """The busiest aligned 15-minute bucket of the incident, as detection measures it: a
+    bucket's reports up to the last minute the incident has been followed."""
+    first = incident.started_at - dt.timedelta(minutes=incident.started_at.minute % 15)
+    first = _floor_minute(first)
+    if incident.resolved_at is not None:
+        last = incident.last_elevated_at + (RESOLVE_QUIET_MINUTES - 1) * _MINUTE
+        if processed is not None:
+            last = min(last, processed)
+    else:
+        last = processed or incident.last_elevated_at
+    buckets: Counter = Counter()
+    for minute, count in ServiceMinute.objects.filter(
+        service_id=incident.service_id, minute__gte=first, minute__lte=last
+    ).values_list("minute", "count"):
+        buckets[minute - dt.timedelta(minutes=minute.minute % 15)] += count
+    if not buckets:
+        return 0, incident.peak_at
+    peak_at = max(buckets, key=lambda start: (buckets[start], -start.timestamp()))
+    return buckets[peak_at], peak_at
+
+
+def _ranked(problems: Counter) -> list[dict[str, object]]:
+    return [
+        {"code": code, "count": count}
+        for code, count in sorted(problems.items(), key=lambda item: (-item[1], item[0]))
+        if count > 0
+    ]
+
+
+def _detection_lock() -> DetectionWatermark | None:
+    DetectionWatermark.objects.get_or_create(name=WATERMARK)
+    return DetectionWatermark.objects.select_for_update().filter(name=WATERMARK).first()
+
+
+def _review_for(incident: Incident, now: dt.datetime) -> IncidentReview:
+    review, _ = IncidentReview.objects.get_or_create(incident=incident, defaults={"updated_at": now})
+    return review
+
+
+def _review_save(review: IncidentReview, *, now: dt.datetime, public_note: str = "") -> None:
+    if public_note.strip():
+        review.public_note = public_note.strip()
+    review.updated_at = now
+    review.save()
+
+
+def _log(
+    incident: Incident,
+    actor: AbstractBaseUser,
+    now: dt.datetime,
+    kind: str,
+    before: str,
+    *,
+    reason: str = "",
+    note: str = "",
+    public_note: str = "",
+    details: dict | None = None,
+) -> ReviewAction:
+    return ReviewAction.objects.create(
+        incident=incident,
+        actor=actor,
+        actor_name=actor.get_username(),
+        created_at=now,
+        kind=kind,
+        status_before=before,
+        status_after=incident.status,
+        reason=reason,
+        note=note.strip(),
+        public_note=public_note.strip(),
+        details=details or {},
+    )
+
+
+def _floor_minute(moment: dt.datetime) -> dt.datetime:
+    return moment.replace(second=0, microsecond=0)

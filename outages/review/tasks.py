@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import logging
+import random
+
+from celery import shared_task
+from django.utils import timezone
+
+from outages.review.notifications import (
+    CLAIM_TIMEOUT,
+    MAX_ATTEMPTS,
+    notifications_deliver,
+    notifications_stalled,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def _backoff_seconds(retries: int) -> int:
+    # 30 s, 1 min, 2 min ... capped below the sweep's claim timeout, with jitter so a
+    # webhook that was down is not hit by every retry at once.
+    base = min(30 * 2**retries, int(CLAIM_TIMEOUT.total_seconds()) - 60)
+    return base + random.randint(0, base // 4)
+
+
+@shared_task(name="outages.review.tasks.deliver_notifications", bind=True, max_retries=MAX_ATTEMPTS)
+def deliver_notifications(self, incident_id: int) -> dict[str, int]:
+    """Queued after the transaction that opened the incident commits; safe to run twice."""
+    result = notifications_deliver(incident_id=incident_id, now=timezone.now())
+    if result.retry:
+        raise self.retry(countdown=_backoff_seconds(self.request.retries))
+    return {"sent": result.sent, "failed": result.failed}
+
+
+@shared_task(name="outages.review.tasks.notifications_sweep")
+def notifications_sweep() -> int:
+    """Beat, every few minutes: deliveries whose task was never queued (broker down at
+    commit) or whose worker died."""
+    incident_ids = notifications_stalled(now=timezone.now())
+    for incident_id in incident_ids:
+        deliver_notifications.delay(incident_id)
+    if incident_ids:
+        logger.info("notifications: re-queued %d incidents", len(incident_ids))
+    return len(incident_ids)
