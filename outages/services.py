@@ -34,6 +34,7 @@ from outages.models import (
     Service,
     ServiceStatus,
 )
+from outages.review.notifications import incidents_opened
 from reports.models import CityMinute, ProblemMinute, ServiceMinute
 from reports.services import reports_aggregate_all
 
@@ -302,6 +303,8 @@ class PassResult:
     opened: int = 0
     resolved: int = 0
     busy: bool = False
+    # Services with reports but no profile yet: not scored until their baselines are built.
+    without_baseline: list[int] = field(default_factory=list)
 
 
 def detection_run(*, now: dt.datetime) -> PassResult:
@@ -359,6 +362,7 @@ def _detection_pass(*, start: dt.datetime | None, end: dt.datetime) -> PassResul
         result.minutes = last - _epoch_minute(first) + 1
         result.services = len(state.evaluated)
         result.opened, result.resolved = state.save()
+        result.without_baseline = sorted(state.without_baseline)
         _watermark_advance(mark, end)
     return result
 
@@ -387,6 +391,7 @@ class _PassState:
         self.not_ok: set[int] = set()
         self.statuses: dict[int, ServiceStatus] = {}
         self.evaluated: set[int] = set()
+        self.without_baseline: set[int] = set()
         self.opened = 0
         self.resolved = 0
 
@@ -422,6 +427,7 @@ class _PassState:
                 for code, count in sorted(entry.problems.items(), key=lambda item: (-item[1], item[0]))
             ]
         Incident.objects.bulk_create([entry.incident for entry in new])
+        incidents_opened(incident_ids=[entry.incident.pk for entry in new])  # notify after commit
         Incident.objects.bulk_update(
             [entry.incident for entry in old],
             [
@@ -522,6 +528,7 @@ def _process_minutes(state: _PassState, first: int, last: int, *, final: bool) -
         for service_id in zone_services:
             stored = profiles.get((service_id, 0))
             if stored is None:
+                state.without_baseline.add(service_id)
                 continue  # no history yet: scored from the next baseline rebuild on
             row = row_of[service_id]
             expected[row] = stored.expected[weekday, slot] / BUCKET_MINUTES

@@ -183,3 +183,19 @@ def test_rebuilding_twice_replaces_the_profiles(chatgpt):
     baselines_rebuild(service_ids=[chatgpt.pk], now=T0 + MINUTE)
 
     assert Baseline.objects.get(service=chatgpt).built_at == T0 + MINUTE
+
+
+def test_a_service_without_history_is_reported_and_gets_its_first_baseline_queued(chatgpt, monkeypatch):
+    from outages import tasks
+
+    put_counts(chatgpt, T0 - 30 * MINUTE, 30, 3)
+    queued = []
+    monkeypatch.setattr(tasks.rebuild_baselines, "delay", lambda **kwargs: queued.append(kwargs))
+    monkeypatch.setattr(tasks.timezone, "now", lambda: T0 + LIVE_SECOND)
+
+    tasks.detect()
+    DetectionWatermark.objects.all().delete()
+    tasks.detect()  # the same minute again: not queued twice within the hour
+
+    assert queued == [{"service_ids": [chatgpt.pk]}]
+    assert not Incident.objects.exists()
