@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
@@ -8,6 +9,7 @@ from config import views
 from outages import api as outage_api
 from outages import api_map
 from outages import views as outage_views
+from outages.review import urls as review_urls
 from reports import api as report_api
 from reports import views as report_views
 
@@ -49,6 +51,14 @@ urlpatterns = [
         name="api-docs",
     ),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("review/", include("outages.review.urls")),
+    path("", include(review_urls.public_patterns)),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(template_name="review/login.html", redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
 ]
 

@@ -94,3 +94,7 @@ class ServiceStatusAdmin(admin.ModelAdmin):
     list_filter = ["status"]
     list_select_related = ["service"]
     readonly_fields = ["service", "status", "score", "count", "baseline", "minute"]
+
+
+# The review package registers its own (read-only) admins.
+from outages.review import admin as review_admin  # noqa: E402,F401

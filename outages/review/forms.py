@@ -22,7 +22,10 @@ class QueueFilterForm(forms.Form):
 
 class ActionForm(forms.Form):
     action = forms.ChoiceField(
-        choices=[(kind.value, kind.label) for kind in (Kind.CONFIRM, Kind.DISMISS, Kind.RESOLVE, Kind.REOPEN, Kind.MERGE)]
+        choices=[
+            (kind.value, kind.label)
+            for kind in (Kind.CONFIRM, Kind.DISMISS, Kind.RESOLVE, Kind.REOPEN, Kind.MERGE)
+        ]
     )
     reason = forms.ChoiceField(
         choices=[("", "—"), *((reason.value, reason.label) for reason in DISMISS_REASONS)],
@@ -50,10 +53,11 @@ class ExcludeNetworkForm(forms.Form):
 
 
 class SubscriptionForm(forms.ModelForm):
+    url = forms.URLField(max_length=500, assume_scheme="https", label=_("Webhook URL"))
+
     class Meta:
         model = WebhookSubscription
         fields = ["url"]
-        labels = {"url": _("Webhook URL")}
         help_texts = {"url": _("We POST JSON (Slack-compatible) to it when a new incident opens.")}
 
     def clean_url(self) -> str:

@@ -240,7 +240,9 @@ def _review_payload(incident: Incident) -> dict[str, object]:
 
 
 def _subscriber_payload(incident: Incident, subscription: WebhookSubscription) -> dict[str, object]:
-    unsubscribe = settings.SITE_URL + reverse("review:unsubscribe", kwargs={"token": subscription.token})
+    unsubscribe = settings.SITE_URL + reverse(
+        "subscriptions:unsubscribe", kwargs={"token": subscription.token}
+    )
     return {
         "text": f"Possible outage: {incident.service.name} since {incident.started_at:%H:%M} UTC — "
         f"<{_public_url(incident)}|details>",

@@ -60,6 +60,10 @@ class QueueItem:
     def problems(self) -> list[dict[str, object]]:
         return self.incident.problems[:3]
 
+    @property
+    def duration_minutes(self) -> int:
+        return int(self.duration.total_seconds() // 60)
+
 
 @dataclass
 class Chart:

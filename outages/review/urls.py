@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from outages.review import feeds, views
+
+app_name = "review"
+
+urlpatterns = [
+    path("", views.queue, name="queue"),
+    path("incidents/<int:pk>/", views.incident_detail, name="incident"),
+    path("incidents/<int:pk>/exclude-network/", views.exclude_network, name="exclude-network"),
+]
+
+# Public: feeds and webhook subscriptions of a service; included at the site root.
+public_patterns = (
+    [
+        path("s/<slug:slug>/incidents.atom", feeds.ServiceIncidentsAtom(), name="feed-atom"),
+        path("s/<slug:slug>/incidents.rss", feeds.ServiceIncidentsRss(), name="feed-rss"),
+        path("s/<slug:slug>/subscribe/", views.subscribe, name="subscribe"),
+        path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
+    ],
+    "subscriptions",
+)

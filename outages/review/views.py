@@ -1,0 +1,172 @@
+"""The reviewer's pages (login and the review permission required) and the public
+subscription pages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from outages.models import Incident, Service
+from outages.review import selectors
+from outages.review.forms import ActionForm, ExcludeNetworkForm, QueueFilterForm, SubscriptionForm
+from outages.review.models import REVIEW_PERMISSION, WebhookSubscription
+from outages.review.services import ReviewError, incident_act, network_exclude
+
+
+def reviewer_required(view: Callable) -> Callable:
+    """Anonymous: to the login page. Logged in without the permission: 403."""
+    return login_required(permission_required(REVIEW_PERMISSION, raise_exception=True)(view))
+
+
+@require_GET
+@reviewer_required
+def queue(request: HttpRequest) -> HttpResponse:
+    form = QueueFilterForm(request.GET or None, services=selectors.review_services())
+    filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    service = filters.get("service")
+    page, items = selectors.review_queue(
+        now=timezone.now(),
+        service_id=service.pk if service else None,
+        status=filters.get("status") or None,
+        day=filters.get("day"),
+        page=request.GET.get("page") or 1,
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "review/queue.html",
+        {"form": form, "page": page, "items": items, "query": query.urlencode()},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@reviewer_required
+def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    incident = get_object_or_404(Incident, pk=pk)
+    form = ActionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            incident_act(
+                incident_id=incident.pk,
+                action=data["action"],
+                actor=request.user,
+                now=timezone.now(),
+                reason=data["reason"],
+                note=data["note"],
+                public_note=data["public_note"],
+                merge_into_id=data["merge_into"],
+            )
+        except ReviewError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("Done: %(action)s.") % {"action": data["action"]})
+            target = data["merge_into"] if data["action"] == "merge" else incident.pk
+            return redirect("review:incident", pk=target)
+    return _incident_page(request, pk, action_form=form, status=400 if form.errors else 200)
+
+
+@require_POST
+@reviewer_required
+def exclude_network(request: HttpRequest, pk: int) -> HttpResponse:
+    get_object_or_404(Incident, pk=pk)
+    form = ExcludeNetworkForm(request.POST)
+    if form.is_valid():
+        try:
+            exclusion = network_exclude(
+                incident_id=pk,
+                prefix=form.cleaned_data["prefix"],
+                actor=request.user,
+                now=timezone.now(),
+                note=form.cleaned_data["note"],
+            )
+        except ReviewError as error:
+            form.add_error("prefix", str(error))
+        else:
+            messages.success(
+                request,
+                _(
+                    "%(reports)d reports from that network marked abusive; %(uncounted)d taken out of the counts."
+                )
+                % {"reports": exclusion.reports, "uncounted": exclusion.uncounted},
+            )
+            return redirect("review:incident", pk=pk)
+    return _incident_page(request, pk, exclude_form=form, status=400)
+
+
+def _incident_page(
+    request: HttpRequest,
+    pk: int,
+    *,
+    action_form: ActionForm | None = None,
+    exclude_form: ExcludeNetworkForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    incident = get_object_or_404(Incident.objects.select_related("service", "review"), pk=pk)
+    [item] = selectors.queue_items([incident], now=timezone.now())
+    review = getattr(incident, "review", None)
+    return render(
+        request,
+        "review/incident.html",
+        {
+            "item": item,
+            "incident": incident,
+            "review": review,
+            "audit": selectors.incident_audit(pk),
+            "merge_candidates": selectors.merge_candidates(incident),
+            "action_form": action_form or ActionForm(),
+            "exclude_form": exclude_form or ExcludeNetworkForm(),
+        },
+        status=status,
+    )
+
+
+# --- public: webhook subscriptions ----------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def subscribe(request: HttpRequest, slug: str) -> HttpResponse:
+    service = get_object_or_404(Service.objects.active(), slug=slug)
+    form = SubscriptionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        subscription, _created = WebhookSubscription.objects.get_or_create(
+            service=service,
+            url=form.cleaned_data["url"],
+            defaults={"created_at": timezone.now()},
+        )
+        if not subscription.is_active:
+            WebhookSubscription.objects.filter(pk=subscription.pk).update(is_active=True)
+        unsubscribe = request.build_absolute_uri(
+            reverse("subscriptions:unsubscribe", kwargs={"token": subscription.token})
+        )
+        return render(
+            request,
+            "review/subscribed.html",
+            {"service": service, "subscription": subscription, "unsubscribe_url": unsubscribe},
+            status=201,
+        )
+    return render(
+        request,
+        "review/subscribe.html",
+        {"service": service, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    subscription = get_object_or_404(WebhookSubscription.objects.select_related("service"), token=token)
+    if request.method == "POST":
+        WebhookSubscription.objects.filter(pk=subscription.pk).update(is_active=False)
+        messages.success(request, _("Unsubscribed: that webhook will not be called again."))
+        return redirect("outages:service", slug=subscription.service.slug)
+    return render(request, "review/unsubscribe.html", {"subscription": subscription})
