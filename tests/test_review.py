@@ -172,7 +172,8 @@ def test_an_older_incident_cannot_be_reopened_past_a_newer_one(reviewer_client, 
     assert response.status_code == 400
     assert "merge this one into it" in response.content.decode()
     assert Incident.objects.get(pk=flagged.pk).status == "resolved"
-    assert list(ReviewAction.objects.values_list("kind", flat=True)) == ["resolve"]  # the refusal is not logged
+    # The resolve is logged, the refused reopen is not.
+    assert list(ReviewAction.objects.values_list("kind", flat=True)) == ["resolve"]
 
 
 def test_an_action_that_does_not_fit_the_status_is_refused_and_not_logged(reviewer_client, chatgpt):
