@@ -313,11 +313,14 @@ def _profile_from_fields(
 
     # The median over same-weekday days of the smoothed curve sets the bar: an outage, even a
     # four-hour one, is one day in five and cannot move it. Observations above the bar are
-    # dropped before the (unbiased) weighted mean is taken.
+    # dropped before the (unbiased) weighted mean is taken. The median of two days is their
+    # mean, so a weekday seen fewer than three times uses the median over all days.
+    median_all = _nanmedian_days(smooth)
     bar = np.empty_like(grid)
     for wd in range(7):
         days = day_weekday == wd
         median = _nanmedian_days(smooth[:, days, :])
+        median = np.where(np.isfinite(smooth[:, days, :]).sum(axis=1) >= 3, median, median_all)
         bar[:, days, :] = (params.outlier_ratio * median + 3 * np.sqrt(median) + 2)[:, None, :]
     kept = finite & (values <= np.nan_to_num(bar, nan=np.inf))
     weight_sum = _slot_window_sum(np.where(kept, day_weight, 0.0), h)
@@ -336,7 +339,11 @@ def _profile_from_fields(
     # weight in the shape, and the baseline would lag behind a growing service.
     recent_day = np.arange(n_days) > n_days - 1 - params.level_days
     older = shape(~recent_day)
-    has_older = finite[:, ~recent_day].any(axis=(1, 2))
+    # The older part must hold every weekday, or the ratio mixes growth with the weekly rhythm.
+    older_weekdays = [
+        np.unique(day_weekday[~recent_day & finite[i].any(axis=1)]).size for i in range(n_series)
+    ]
+    has_older = np.asarray(older_weekdays) == 7
     fitted_older = older[:, weekday, slot]
     recent = valid & recent_day[d][None, :]
     recent &= np.nan_to_num(x) <= params.outlier_ratio * fitted_older + 3 * np.sqrt(fitted_older) + 2
@@ -351,9 +358,24 @@ def _profile_from_fields(
     )
     expected = np.maximum(expected, floor)
 
-    fitted = expected[:, weekday, slot]  # (N, T)
-    rough_ok = valid & (np.nan_to_num(x) <= params.outlier_ratio * fitted + 3 * np.sqrt(fitted) + 2)
-    alpha, beta = _dispersion(np.nan_to_num(x), fitted, rough_ok, bucket_minutes, params)
+    # Dispersion is measured out of sample: each day against its weekday's profile built without
+    # it. In sample, a day that ran 30% high has pulled its own baseline up and looks tame.
+    left_out = np.full(grid.shape, np.nan)
+    for wd in range(7):
+        days = day_weekday == wd
+        total_v = value_sum[:, days].sum(axis=1, keepdims=True)
+        total_w = weight_sum[:, days].sum(axis=1, keepdims=True)
+        rest = total_w - weight_sum[:, days]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            left_out[:, days] = np.where(rest > 1e-6, (total_v - value_sum[:, days]) / rest, np.nan)
+    usable = kept & np.isfinite(left_out)
+    alpha, beta = _dispersion(
+        values.reshape(n_series, -1),
+        np.maximum(np.nan_to_num(left_out), floor).reshape(n_series, -1),
+        usable.reshape(n_series, -1),
+        bucket_minutes,
+        params,
+    )
     no_history = ~np.isfinite(level)
     expected[no_history] = np.nan
     return _squeeze(Profile(bucket_minutes, timezone, expected, alpha, beta), single)
