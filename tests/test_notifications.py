@@ -1,0 +1,221 @@
+"""Reviewers hear about a new incident once: email, the reviewers' webhook, subscribers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.core import mail
+
+from config.celery import app as celery_app
+from outages.models import Incident
+from outages.review.models import Notification, WebhookSubscription
+from outages.review.notifications import incidents_opened, notifications_deliver, notifications_stalled
+from outages.services import detection_run_range, profile_cache_clear
+from tests.detection_helpers import MINUTE, T0, flat_baseline, put_counts
+from tests.review_helpers import incident, reviewer_user
+
+pytestmark = pytest.mark.django_db
+
+LATER = T0 + dt.timedelta(hours=1)
+
+
+class _Hook(BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.received.append((self.path, self.headers["Content-Type"], json.loads(body)))
+        status = self.server.statuses.pop(0) if self.server.statuses else 200
+        self.send_response(status)
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def hook_server():
+    """A real HTTP server on 127.0.0.1 that records what it is sent; `statuses` are its
+    next answers (200 once they run out)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
+    server.received = []
+    server.statuses = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    server.url = f"http://127.0.0.1:{server.server_address[1]}"
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def eager_tasks():
+    """Tasks queued after commit run here and now, as a worker would run them."""
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+@pytest.fixture(autouse=True)
+def _setup(settings):
+    settings.REVIEW_NOTIFY_EMAILS = ["oncall@example.org"]
+    settings.REVIEW_WEBHOOK_URL = ""
+    settings.SITE_URL = "https://downradar.example.org"
+    profile_cache_clear()
+    yield
+    profile_cache_clear()
+
+
+@pytest.fixture
+def spiking_chatgpt(chatgpt):
+    flat_baseline(chatgpt, per_minute=4)
+    put_counts(chatgpt, T0 - dt.timedelta(hours=1), 60, 4)
+    put_counts(chatgpt, T0, 10, 40)
+    return chatgpt
+
+
+def test_a_new_incident_emails_the_reviewers_once_even_when_detection_runs_twice(
+    spiking_chatgpt, eager_tasks, django_capture_on_commit_callbacks
+):
+    reviewer_user()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        detection_run_range(start=T0 - dt.timedelta(minutes=30), end=T0 + 9 * MINUTE)
+    with django_capture_on_commit_callbacks(execute=True):
+        detection_run_range(start=T0 - dt.timedelta(minutes=30), end=T0 + 9 * MINUTE)
+        detection_run_range(start=T0 + 10 * MINUTE, end=T0 + 12 * MINUTE)
+
+    opened = Incident.objects.get()
+    assert len(callbacks) == 1
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert sorted(message.to) == ["oncall@example.org", "reviewer@example.org"]
+    assert "ChatGPT" in message.subject
+    assert f"https://downradar.example.org/review/incidents/{opened.pk}/" in message.body
+    assert Notification.objects.get().state == "sent"
+
+
+def test_a_repeated_hook_or_delivery_still_sends_one_message(chatgpt, hook_server, settings):
+    settings.REVIEW_WEBHOOK_URL = hook_server.url + "/reviewers"
+    opened = incident(chatgpt, resolved=False)
+
+    incidents_opened(incident_ids=[opened.pk])
+    incidents_opened(incident_ids=[opened.pk, opened.pk])
+    first = notifications_deliver(incident_id=opened.pk, now=LATER)
+    second = notifications_deliver(incident_id=opened.pk, now=LATER)
+
+    assert (first.sent, second.sent) == (2, 0)
+    assert len(mail.outbox) == 1
+    assert len(hook_server.received) == 1
+    assert Notification.objects.count() == 2
+
+
+def test_the_reviewers_webhook_gets_slack_compatible_json(chatgpt, hook_server, settings):
+    settings.REVIEW_WEBHOOK_URL = hook_server.url + "/reviewers"
+    opened = incident(chatgpt, resolved=False)
+    incidents_opened(incident_ids=[opened.pk])
+
+    notifications_deliver(incident_id=opened.pk, now=LATER)
+
+    [(path, content_type, payload)] = hook_server.received
+    assert (path, content_type) == ("/reviewers", "application/json")
+    assert "ChatGPT" in payload["text"]
+    assert payload["incident"]["id"] == opened.pk
+    assert payload["incident"]["review_url"] == f"https://downradar.example.org/review/incidents/{opened.pk}/"
+
+
+def test_a_failing_webhook_is_retried_and_then_sent_once(chatgpt, hook_server, settings):
+    settings.REVIEW_WEBHOOK_URL = hook_server.url + "/reviewers"
+    hook_server.statuses = [500]
+    opened = incident(chatgpt, resolved=False)
+    incidents_opened(incident_ids=[opened.pk])
+
+    first = notifications_deliver(incident_id=opened.pk, now=LATER)
+    row = Notification.objects.get(channel="webhook")
+    assert (first.retry, row.state, row.attempts, row.last_error) == (
+        1,
+        "pending",
+        1,
+        "HTTP 500 from the webhook",
+    )
+
+    second = notifications_deliver(incident_id=opened.pk, now=LATER + MINUTE)
+    third = notifications_deliver(incident_id=opened.pk, now=LATER + 2 * MINUTE)
+
+    assert (second.sent, third.sent) == (1, 0)
+    assert len(hook_server.received) == 2
+    assert Notification.objects.get(channel="webhook").state == "sent"
+
+
+def test_the_task_retries_with_backoff_until_the_webhook_answers(chatgpt, hook_server, settings, eager_tasks):
+    from outages.review.tasks import deliver_notifications
+
+    settings.REVIEW_WEBHOOK_URL = hook_server.url + "/reviewers"
+    hook_server.statuses = [503, 502]
+    opened = incident(chatgpt, resolved=False)
+    incidents_opened(incident_ids=[opened.pk])
+
+    deliver_notifications.delay(opened.pk)
+
+    assert len(hook_server.received) == 3
+    assert Notification.objects.get(channel="webhook").attempts == 3
+    assert set(Notification.objects.values_list("state", flat=True)) == {"sent"}
+
+
+def test_a_row_claimed_by_another_worker_is_left_alone(chatgpt):
+    opened = incident(chatgpt, resolved=False)
+    incidents_opened(incident_ids=[opened.pk])
+    Notification.objects.update(state="sending", claimed_at=LATER)
+
+    result = notifications_deliver(incident_id=opened.pk, now=LATER + MINUTE)
+
+    assert result.sent == 0 and mail.outbox == []
+    # A claim older than the timeout is a dead worker's: the sweep hands it out again.
+    assert notifications_stalled(now=LATER + dt.timedelta(minutes=16)) == [opened.pk]
+    assert notifications_deliver(incident_id=opened.pk, now=LATER + dt.timedelta(minutes=16)).sent == 1
+
+
+def test_subscribers_of_the_service_get_a_webhook_with_an_unsubscribe_link(chatgpt, hook_server, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
+    subscription = WebhookSubscription.objects.create(
+        service=chatgpt, url=hook_server.url + "/mine", created_at=T0
+    )
+    opened = incident(chatgpt, resolved=False)
+    incidents_opened(incident_ids=[opened.pk])
+
+    notifications_deliver(incident_id=opened.pk, now=LATER)
+
+    [(path, _, payload)] = hook_server.received
+    assert path == "/mine"
+    assert payload["event"] == "incident.opened"
+    assert payload["incident"]["url"] == "https://downradar.example.org/s/chatgpt/"
+    assert payload["unsubscribe_url"] == f"https://downradar.example.org/unsubscribe/{subscription.token}/"
+    assert "review_url" not in payload["incident"]
+
+
+def test_subscribers_webhooks_to_private_addresses_are_refused(chatgpt, hook_server, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
+    WebhookSubscription.objects.create(service=chatgpt, url=hook_server.url + "/internal", created_at=T0)
+    opened = incident(chatgpt, resolved=False)
+    incidents_opened(incident_ids=[opened.pk])
+
+    notifications_deliver(incident_id=opened.pk, now=LATER)
+
+    assert hook_server.received == []
+    row = Notification.objects.get(channel="subscriber")
+    assert "non-public address" in row.last_error
+
+
+def test_the_public_can_subscribe_with_https_and_unsubscribe(client, chatgpt):
+    refused = client.post("/s/chatgpt/subscribe/", {"url": "http://example.org/hook"})
+    assert refused.status_code == 400 and not WebhookSubscription.objects.exists()
+
+    created = client.post("/s/chatgpt/subscribe/", {"url": "https://example.org/hook"})
+
+    assert created.status_code == 201
+    subscription = WebhookSubscription.objects.get()
+    assert f"/unsubscribe/{subscription.token}/" in created.content.decode()
+    client.post(f"/unsubscribe/{subscription.token}/")
+    assert not WebhookSubscription.objects.get().is_active
