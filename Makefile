@@ -12,9 +12,9 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/downradar
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 ARGS ?=
 
-.PHONY: setup run test lint messages demo-data clean
+.PHONY: setup run test lint messages chromium demo-data clean
 
-setup: $(STAMP) messages
+setup: $(STAMP) messages chromium
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,12 @@ $(STAMP): requirements.txt requirements-dev.txt
 messages: $(STAMP)
 	@command -v msgfmt >/dev/null || { echo "msgfmt missing: apt-get install gettext"; exit 1; }
 	@if ls locale/*/LC_MESSAGES/django.po >/dev/null 2>&1; then $(BIN)/python manage.py compilemessages --verbosity 0; fi
+
+# tests/browser drive Debian's chromium headless (Playwright's own browser download does not work here).
+chromium:
+	@command -v chromium >/dev/null || { if [ "$$(id -u)" = 0 ]; then \
+		apt-get install -y -q chromium >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; \
+	else echo "chromium is missing: run 'apt-get install -y chromium' as root (the browser tests need it)"; fi; }
 
 demo-data: setup
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --no-input

@@ -27,8 +27,8 @@
     var facts = D.el("p");
     facts.append(
       D.el("span", null, D.number(props.count) + " " + labels.reports), D.el("br"),
-      D.el("span", null, labels.usual + ": " + D.number(props.baseline)), D.el("br"),
-      D.el("span", null, D.number(props.ratio) + " " + labels.ratio)
+      D.el("span", null, labels.usual + ": " + D.number(Math.round(props.baseline * 10) / 10)), D.el("br"),
+      D.el("span", null, D.number(Math.round(props.ratio * 10) / 10) + " " + labels.ratio)
     );
     box.append(facts);
     if (props.services.length) {
@@ -95,7 +95,7 @@
               x.marker.openPopup();
             });
             li.append(button, " ", D.el("span", "count", D.number(x.props.count) + " " + labels.reports),
-              " ", D.el("span", "level level-" + x.level.name, D.number(x.props.ratio) + " " + labels.ratio));
+              " ", D.el("span", "level level-" + x.level.name, D.number(Math.round(x.props.ratio * 10) / 10) + " " + labels.ratio));
             return li;
           }));
         }

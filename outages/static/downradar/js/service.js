@@ -47,7 +47,7 @@
         } } }
       },
       scales: {
-        x: { ticks: { maxTicksLimit: 8, maxRotation: 0 } },
+        x: { ticks: { maxTicksLimit: canvas.clientWidth < 500 ? 4 : 8, maxRotation: 0, autoSkipPadding: 12 } },
         y: { beginAtZero: true, ticks: { precision: 0, callback: function (v) { return D.number(v); } } }
       },
       locale: D.lang

@@ -1,0 +1,122 @@
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from outages.models import Service, ServiceStatus
+from tests.pages_data import add_reports, outage_now, usual_week
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SCENARIO_CITIES = {"Milan", "Rome", "Naples", "Bologna"}
+
+
+@pytest.fixture
+def scenario():
+    """The ChatGPT outage in miniature, happening now, over a normal week."""
+    now = timezone.now()
+    chatgpt = Service.objects.get(slug="chatgpt")
+    usual_week(chatgpt, now=now, cities={"Milan": 4, "Rome": 3, "Naples": 1, "Bologna": 1}, minutes=240)
+    outage_now(chatgpt, now=now)
+    add_reports(
+        Service.objects.get(slug="sora"), at=now - dt.timedelta(minutes=20), cities={"Milan": 9, "Turin": 3}
+    )
+    ServiceStatus.objects.create(service=chatgpt, status="outage", count=131, baseline=4.0, minute=now)
+    ServiceStatus.objects.create(
+        service=Service.objects.get(slug="sora"), status="warning", count=12, baseline=3.0, minute=now
+    )
+    return chatgpt
+
+
+def test_the_report_form_thanks_and_the_count_goes_up(open_page, scenario):
+    page = open_page()
+    page.goto("/s/chatgpt/")
+    before = int(page.locator("#count-last-hour").inner_text().replace(",", ""))
+
+    page.get_by_label("Login").check()
+    page.get_by_role("button", name="Report a problem").click()
+
+    page.wait_for_url("**/s/chatgpt/#thanks")
+    assert page.locator("#thanks").inner_text() == "Thank you, your report was counted."
+    assert int(page.locator("#count-last-hour").inner_text().replace(",", "")) == before + 1
+
+
+def test_the_chart_draws_the_day_with_the_usual_range(open_page, scenario):
+    page = open_page()
+    page.goto("/s/chatgpt/")
+
+    page.wait_for_selector('#chart[data-points="96"]')
+    datasets = page.evaluate(
+        "() => Chart.getChart('chart').data.datasets.map(d => d.data.reduce((a, b) => a + b, 0))"
+    )
+    baseline, upper, reports = datasets
+    assert reports == 524 and baseline > 0 and upper > baseline
+    assert page.locator("#status-banner").inner_text().startswith("✕")
+    assert "Problems detected" in page.locator("#status-banner").inner_text()
+    page.wait_for_selector("#small-map path.city-circle")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / "service.png", full_page=True)
+
+
+def test_the_map_shows_a_circle_for_each_city_and_its_numbers_on_click(open_page, scenario):
+    page = open_page()
+    page.goto("/map/?service=chatgpt&minutes=60")
+
+    page.wait_for_selector('#spike-map[data-circles="4"]', state="attached")
+    assert page.locator("#spike-map path.city-circle").count() == 4
+    assert page.locator("#spike-map path.level-spike").count() >= 1
+    names = page.locator("#map-list .link-button").all_inner_texts()
+    assert {name.split(" (")[0] for name in names} == SCENARIO_CITIES
+    page.locator("#map-list .link-button").first.click()
+    popup = page.locator(".leaflet-popup-content")
+    assert "Milan (IT)" in popup.inner_text() and "ChatGPT: 240" in popup.inner_text()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / "map.png", full_page=True)
+
+    page.select_option("#map-service", "")
+    page.wait_for_selector('#spike-map[data-circles="5"]', state="attached")
+    assert "service=&minutes=60" in page.url
+
+
+def test_the_italian_pages_say_milano(open_page, scenario):
+    page = open_page("it")
+    page.goto("/s/chatgpt/")
+
+    assert page.locator("html").get_attribute("lang") == "it"
+    assert page.locator("#cities li .label").all_inner_texts() == ["Milano", "Roma", "Napoli", "Bologna"]
+    assert "Problemi rilevati" in page.locator("#status-banner").inner_text()
+    page.goto("/map/?service=chatgpt")
+    page.wait_for_selector("#map-list .link-button")
+    assert page.locator("#map-list .link-button").first.inner_text() == "Milano (IT)"
+
+
+def test_home_lists_problems_first_and_fits_a_phone(open_page, scenario):
+    page = open_page()
+    page.goto("/")
+    assert page.locator(".service-name").first.inner_text() == "ChatGPT"
+    assert page.locator(".service-row").first.locator(".status-text").inner_text() == "Problems detected"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / "home.png")
+
+    phone = open_page(width=360, height=740)
+    for url in ["/", "/s/chatgpt/", "/map/"]:
+        phone.goto(url)
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 360, url
+    phone.goto("/s/chatgpt/")
+    phone.screenshot(path=SCREENSHOTS / "service-phone.png", full_page=True)
+
+
+def test_the_report_form_works_from_the_keyboard(open_page, scenario):
+    page = open_page()
+    page.goto("/s/chatgpt/")
+    page.locator("#report input[type=radio]").first.focus()
+    page.keyboard.press("ArrowDown")  # App -> Login
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+
+    page.wait_for_url("**/#thanks")
+    assert "Thank you" in page.locator("#thanks").inner_text()
