@@ -30,6 +30,18 @@ Public API
 ``backtest(timestamps, counts, *, bucket_minutes, timezone, city_counts=None, ...)``
     Replays a series causally: the profile is rebuilt at every local midnight from earlier
     data only, as the nightly rebuild does in production.
+
+From a live pass
+----------------
+Nightly, per service: ``profile_build`` on the last six weeks of bucket counts, national row
+first and one row per city (zero-filled: a missing bucket is "no data", not zero), then store
+``profile.series(i).rows()``. Every minute, for all active series at once: take the last
+``max(window_buckets(bucket_minutes))`` buckets (12 of 5 minutes) as ``counts`` (n, 12),
+look up ``expected`` (n, 12) and ``alpha``/``beta`` (n,) from the stored rows (or
+``profile_expected``), then ``detect(...)`` and read column -1. The open bucket can be scored
+too by scaling its expected count by the fraction of it that has elapsed. Per service, call
+``cities_detect`` with ``national_spike`` from the national row, open an incident if the
+national row or any city spikes, and name the cities with ``cities_rank``.
 """
 
 from __future__ import annotations
@@ -67,8 +79,8 @@ class BaselineParams:
     # Sparse series cannot estimate their dispersion: they lean on these priors.
     alpha_prior: float = 0.1
     beta_prior: float = 0.02
-    alpha_min: float = 0.02
-    beta_min: float = 0.005
+    alpha_min: float = 0.04
+    beta_min: float = 0.01
     alpha_max: float = 2.0
 
 
@@ -77,11 +89,11 @@ class DetectParams:
     # Windows in minutes, rounded to whole buckets: one bucket for sudden jumps, longer ones
     # for moderate rises that only become certain when they last.
     windows_minutes: tuple[int, ...] = (1, 15, 30, 60)
-    # Score = -log10 of the tail probability. 6 means "one in a million under the baseline".
-    threshold: float = 6.0
+    # Score = -log10 of the tail probability. 5 means "one in 100,000 under the baseline".
+    threshold: float = 5.0
     warning: float = 3.0
     # A window only counts with at least this many reports above baseline ...
-    min_excess: float = 8.0
+    min_excess: float = 10.0
     # ... and at least this multiple of the baseline: news-driven bumps are 1.3-1.5x.
     min_ratio: float = 1.8
 
