@@ -57,6 +57,8 @@ CHUNK_MINUTES = 1440
 # A city gets its own profile with at least this many reports in the history window;
 # rarer cities are scored against the detector's floor.
 CITY_MIN_REPORTS = 30
+# Series per call of the profile builder during a rebuild (memory: ~100 kB per series-week).
+PROFILE_SLICE = 256
 WATERMARK = "detection"
 
 _BASELINE_PARAMS = detection.BaselineParams()
@@ -156,26 +158,28 @@ def _baselines_build(
     seconds = BUCKET_MINUTES * 60
     first_bucket = _epoch_minute(start) // BUCKET_MINUTES
     end_bucket = _epoch_minute(end) // BUCKET_MINUTES
-    national: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for service_id, bucket, n in _count_rows(
-        ServiceMinute._meta.db_table,
-        ["service_id"],
-        service_ids=service_ids,
-        start=start,
-        end=end,
-        per_seconds=seconds,
-    ):
-        national[service_id].append((bucket, n))
-    cities: dict[int, dict[int, list[tuple[int, int]]]] = defaultdict(lambda: defaultdict(list))
-    for service_id, city_id, bucket, n in _count_rows(
-        CityMinute._meta.db_table,
-        ["service_id", "city_id"],
-        service_ids=service_ids,
-        start=start,
-        end=end,
-        per_seconds=seconds,
-    ):
-        cities[service_id][city_id].append((bucket, n))
+    national = _by_service(
+        _count_rows(
+            ServiceMinute._meta.db_table,
+            ["service_id"],
+            service_ids=service_ids,
+            start=start,
+            end=end,
+            per_seconds=seconds,
+        ),
+        columns=3,
+    )
+    cities = _by_service(
+        _count_rows(
+            CityMinute._meta.db_table,
+            ["service_id", "city_id"],
+            service_ids=service_ids,
+            start=start,
+            end=end,
+            per_seconds=seconds,
+        ),
+        columns=4,
+    )
     incidents: dict[int, list[tuple[int, int]]] = defaultdict(list)
     for service_id, started_at, resolved_at, last_elevated_at in (
         Incident.objects.filter(service_id__in=service_ids, started_at__lt=end)
@@ -193,55 +197,74 @@ def _baselines_build(
 
     rows: list[Baseline] = []
     for service_id in service_ids:
-        history = national.get(service_id)
-        if not history:
+        history = national.get(service_id)  # (bucket, n) rows
+        if history is None:
             continue
         # The series starts with its first report: earlier buckets are "no data", not zero.
-        begin = max(first_bucket, min(bucket for bucket, _ in history))
+        begin = max(first_bucket, int(history[:, 0].min()))
         n_buckets = end_bucket - begin
         if n_buckets <= 0:
             continue
-        kept_cities = [
-            city_id
-            for city_id, points in cities.get(service_id, {}).items()
-            if sum(n for _, n in points) >= CITY_MIN_REPORTS
-        ]
+        points = cities.get(service_id, np.zeros((0, 3), dtype=np.int64))  # (city, bucket, n) rows
+        city_ids, city_row = np.unique(points[:, 0], return_inverse=True)
+        city_totals = np.bincount(city_row, weights=points[:, 2], minlength=len(city_ids))
+        kept = city_totals >= CITY_MIN_REPORTS
+        kept_cities = [int(c) for c in city_ids[kept]]
+        # Matrix row of each city: 1 + its rank among the kept ones; 0 means "dropped".
+        row_of_city = np.where(kept, np.cumsum(kept), 0)[city_row]
         matrix = np.zeros((1 + len(kept_cities), n_buckets))
-        for row, points in enumerate([history, *(cities[service_id][c] for c in kept_cities)]):
-            idx = np.fromiter((b - begin for b, _ in points), dtype=np.int64)
-            val = np.fromiter((n for _, n in points), dtype=float)
-            inside = (idx >= 0) & (idx < n_buckets)
-            np.add.at(matrix[row], idx[inside], val[inside])
+        idx = history[:, 0] - begin
+        inside = (idx >= 0) & (idx < n_buckets)
+        np.add.at(matrix[0], idx[inside], history[inside, 1])
+        idx = points[:, 1] - begin
+        inside = (idx >= 0) & (idx < n_buckets) & (row_of_city > 0)
+        np.add.at(matrix, (row_of_city[inside], idx[inside]), points[inside, 2])
         exclude = np.zeros(n_buckets, dtype=bool)
         for lo, hi in incidents.get(service_id, ()):
             exclude[max(lo - begin, 0) : max(hi - begin, 0)] = True
         timestamps = (begin + np.arange(n_buckets)) * seconds
-        profile = detection.profile_build(
-            timestamps,
-            matrix,
-            bucket_minutes=BUCKET_MINUTES,
-            timezone=timezones[service_id],
-            exclude=np.broadcast_to(exclude, matrix.shape),
-        )
         totals = matrix.sum(axis=1)
-        for row, city_id in enumerate([None, *kept_cities]):
-            expected = profile.expected[row]
-            if not np.isfinite(expected).any():
-                continue
-            rows.append(
-                Baseline(
-                    service_id=service_id,
-                    city_id=city_id,
-                    bucket_minutes=BUCKET_MINUTES,
-                    timezone=timezones[service_id],
-                    expected=expected.astype("<f4").tobytes(),
-                    alpha=float(profile.alpha[row]),
-                    beta=float(profile.beta[row]),
-                    history_reports=int(totals[row]),
-                    built_at=built_at,
-                )
+        series = [None, *kept_cities]
+        # Series are independent: build them in slices to bound the builder's working memory.
+        for lo in range(0, len(series), PROFILE_SLICE):
+            hi = min(lo + PROFILE_SLICE, len(series))
+            profile = detection.profile_build(
+                timestamps,
+                matrix[lo:hi],
+                bucket_minutes=BUCKET_MINUTES,
+                timezone=timezones[service_id],
+                exclude=np.broadcast_to(exclude, (hi - lo, n_buckets)),
             )
+            for offset, city_id in enumerate(series[lo:hi]):
+                expected = profile.expected[offset]
+                if not np.isfinite(expected).any():
+                    continue
+                rows.append(
+                    Baseline(
+                        service_id=service_id,
+                        city_id=city_id,
+                        bucket_minutes=BUCKET_MINUTES,
+                        timezone=timezones[service_id],
+                        expected=expected.astype("<f4").tobytes(),
+                        alpha=float(profile.alpha[offset]),
+                        beta=float(profile.beta[offset]),
+                        history_reports=int(totals[lo + offset]),
+                        built_at=built_at,
+                    )
+                )
     return rows
+
+
+def _by_service(rows: list[tuple], *, columns: int) -> dict[int, np.ndarray]:
+    """Count rows (service_id, ..., bucket, n) as one int64 array per service, without the
+    service column: one numpy pass instead of a Python loop over millions of rows."""
+    if not rows:
+        return {}
+    table = np.array(rows, dtype=np.int64).reshape(-1, columns)
+    table = table[np.argsort(table[:, 0], kind="stable")]
+    services, starts = np.unique(table[:, 0], return_index=True)
+    ends = [*starts[1:], len(table)]
+    return {int(s): table[a:b, 1:] for s, a, b in zip(services, starts, ends, strict=True)}
 
 
 @dataclass(frozen=True, slots=True)
