@@ -232,3 +232,17 @@ def test_an_incident_with_a_review_history_cannot_be_deleted(reviewer_client, fl
 
     with pytest.raises(ProtectedError):
         Service.objects.filter(pk=flagged.service_id).delete()
+
+
+def test_a_merged_incident_page_points_to_the_survivor_and_offers_no_actions(
+    reviewer_client, chatgpt, flagged
+):
+    later = incident(chatgpt, started_at=T0 + dt.timedelta(hours=1), resolved=False)
+    _act(reviewer_client, flagged.pk, action="merge", merge_into=later.pk)
+
+    page = reviewer_client.get(f"/review/incidents/{flagged.pk}/").content.decode()
+
+    assert f'href="/review/incidents/{later.pk}/"' in page
+    assert 'name="action"' not in page
+    refused = _act(reviewer_client, flagged.pk, action="confirm")
+    assert refused.status_code == 400 and "was merged into" in refused.content.decode()
