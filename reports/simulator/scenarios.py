@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -30,6 +30,11 @@ class Plan:
     end: datetime  # ...to here
     incidents: tuple[Incident, ...]
     until: datetime | None = None  # nothing at or after this moment (a scenario shifted to now)
+    detect_from: datetime | None = None  # where detection starts; default: the start
+
+    @property
+    def detect_range(self) -> tuple[datetime, datetime]:
+        return self.detect_from or self.start, self.until or self.end
 
     def generate(self, *, seed: int, volume: float = 1.0, crowd: Crowd | None = None) -> Batch:
         crowd = crowd or Crowd(self.services, seed=seed, volume=volume)
@@ -158,23 +163,26 @@ class Scenario:
         is kept: a demo shows the outage as it happens.
         """
         delta = timedelta(0) if at is None else at - self.peak_at
-        day_start = datetime.combine(self.peak_at.astimezone(ROME).date(), time(0), ROME)
-        start = day_start - timedelta(days=days) + delta
-        end = self.peak_at + self.after + delta
+        # Local midnights, shifted in UTC: arithmetic on zoned times is wall-clock time.
+        day = self.peak_at.astimezone(ROME).date()
+        day_start = datetime.combine(day, time(0), ROME).astimezone(UTC) + delta
+        start = datetime.combine(day - timedelta(days=days), time(0), ROME).astimezone(UTC) + delta
+        end = self.peak_at.astimezone(UTC) + self.after + delta
         # Random incidents in the history, on the other services only: the scenario's own
         # services keep a clean baseline so the replayed event is the one that stands out.
         others = [
             slug for slug in self.services if slug not in {incident.service for incident in self.incidents}
         ]
-        history = (
-            incidents_random(others, start, day_start + delta, seed=seed, volume=volume) if others else ()
-        )
+        history = incidents_random(others, start, day_start, seed=seed, volume=volume) if others else ()
         return Plan(
             services=self.services,
             start=start,
             end=end,
             incidents=history + tuple(incident.shifted(delta) for incident in self.incidents),
             until=at,
+            # The history is there to give the baselines something to learn; detection
+            # replays only the scenario's day (a month of minutes takes minutes).
+            detect_from=day_start,
         )
 
 

@@ -48,6 +48,11 @@ class Command(BaseCommand):
             "--at", help="with --scenario: 'now' (the peak is happening now) or an ISO date-time for the peak"
         )
         parser.add_argument("--no-detect", action="store_true", help="backfill only, skip detection")
+        parser.add_argument(
+            "--detect-days",
+            type=float,
+            help="replay detection over the last N days only (default: the whole backfill, or a scenario's day)",
+        )
         parser.add_argument("--live", action="store_true", help="post reports to a running server")
         parser.add_argument("--url", default="http://127.0.0.1:8000", help="with --live: the server")
         parser.add_argument("--rate", type=float, default=200, help="with --live: reports per second")
@@ -81,6 +86,9 @@ class Command(BaseCommand):
             plan = plan_backfill(
                 slugs, days=options["days"], now=now, seed=options["seed"], volume=options["volume"]
             )
+        if options["detect_days"] is not None:
+            end = plan.until or plan.end
+            plan = replace(plan, detect_from=max(plan.start, end - dt.timedelta(days=options["detect_days"])))
         self._backfill(plan, options)
 
     # -- options ---------------------------------------------------------------------------
@@ -170,12 +178,15 @@ class Command(BaseCommand):
                 )
 
     def _detect(self, plan: Plan) -> None:
-        # As outages.services.detection_run_range asks of a backfill: baselines first.
-        end = plan.until or plan.end
+        # Baselines first, as detection_run_range asks. A scenario has history before the
+        # replayed day: build them at its midnight, as the nightly rebuild would have, so the
+        # outage is judged against what was known before it. A plain backfill has no earlier
+        # history, so its baselines come from the whole period.
+        start, end = plan.detect_range
         started = time.monotonic()
-        baselines_rebuild(now=end)
-        result = detection_run_range(start=plan.start, end=end)
-        opened = Incident.objects.filter(started_at__gte=plan.start, started_at__lte=end)
+        baselines_rebuild(now=start if plan.detect_from else end)
+        result = detection_run_range(start=start, end=end)
+        opened = Incident.objects.filter(started_at__gte=start, started_at__lte=end)
         self.stdout.write(
             f"detection over {result.minutes:,} minutes in {time.monotonic() - started:.1f} s: "
             f"{result.opened} incidents opened, {result.resolved} resolved"

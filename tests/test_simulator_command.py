@@ -1,0 +1,168 @@
+"""`manage.py simulate`: backfill, the 31 March 2025 scenario end to end, and live mode."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import Counter
+from io import StringIO
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.core.management import call_command
+from django.test import Client
+
+from geo.gazetteer import match_city
+from outages.models import Incident, Service
+from reports.models import CityMinute, CountryMinute, Report
+from reports.simulator.places import ASIA
+
+ROME = ZoneInfo("Europe/Rome")
+NOW = dt.datetime(2026, 5, 11, 10, 0, tzinfo=dt.UTC)
+
+
+def simulate(*args: str) -> str:
+    out = StringIO()
+    call_command("simulate", *args, stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+@time_machine.travel(NOW, tick=False)
+def test_backfill_stores_counts_and_places_reports_through_the_ingest_path():
+    output = simulate("--days", "1", "--services", "chatgpt", "tim", "--seed", "3", "--no-detect")
+
+    generated = int(re.search(r"generated ([\d,]+) reports", output)[1].replace(",", ""))
+    assert generated > 500
+    assert Report.objects.count() == generated
+    assert set(Report.objects.values_list("service__slug", flat=True).distinct()) == {"chatgpt", "tim"}
+    assert Report.objects.filter(created_at__gte=NOW).count() == 0
+    assert Report.objects.filter(city=None).count() == 0  # every address is in a known city
+    counted = Report.objects.filter(counted=True).count()
+    assert sum(CityMinute.objects.values_list("count", flat=True)) == counted
+    assert not Report.objects.filter(is_aggregated=False).exists()
+
+
+@pytest.mark.django_db
+@time_machine.travel(NOW, tick=False)
+def test_backfill_with_the_same_seed_stores_the_same_reports():
+    simulate("--days", "0.5", "--services", "chatgpt", "--seed", "8", "--no-detect")
+    first = list(
+        Report.objects.order_by("id").values_list("created_at", "problem", "city__name_en", "network_hash")
+    )
+    Report.objects.all().delete()
+    simulate("--days", "0.5", "--services", "chatgpt", "--seed", "8", "--no-detect")
+    second = list(
+        Report.objects.order_by("id").values_list("created_at", "problem", "city__name_en", "network_hash")
+    )
+    assert first == second
+
+
+@pytest.mark.django_db
+def test_unknown_service_is_refused():
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="nosuch"):
+        simulate("--services", "chatgpt", "nosuch")
+
+
+# -- the scenario, end to end ---------------------------------------------------------------
+
+
+def italy_buckets(slug: str) -> Counter:
+    buckets: Counter = Counter()
+    rows = CountryMinute.objects.filter(
+        service__slug=slug,
+        country_code="IT",
+        minute__gte=dt.datetime(2025, 3, 31, 12, 0, tzinfo=ROME),
+        minute__lt=dt.datetime(2025, 3, 31, 22, 0, tzinfo=ROME),
+    ).values_list("minute", "count")
+    for minute, count in rows:
+        buckets[minute.replace(minute=minute.minute - minute.minute % 15)] += count
+    return buckets
+
+
+def countries_between(slug: str, start: dt.datetime, end: dt.datetime) -> Counter:
+    countries: Counter = Counter()
+    for code, count in CountryMinute.objects.filter(
+        service__slug=slug, minute__gte=start, minute__lt=end
+    ).values_list("country_code", "count"):
+        countries[code] += count
+    return countries
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_the_31_march_2025_scenario_holds_through_counting_detection_and_the_api():
+    # A week of history for ChatGPT and Sora, the day itself, detection over the day.
+    output = simulate("--scenario", "chatgpt-2025-03-31", "--days", "7", "--services", "chatgpt", "sora")
+
+    # A ChatGPT incident starting in the afternoon, Italian time.
+    chatgpt = Incident.objects.filter(service__slug="chatgpt").order_by("-peak_count").first()
+    assert chatgpt is not None, output
+    started = chatgpt.started_at.astimezone(ROME)
+    assert (
+        dt.datetime(2025, 3, 31, 16, 0, tzinfo=ROME)
+        <= started
+        <= dt.datetime(2025, 3, 31, 17, 5, tzinfo=ROME)
+    )
+
+    # Italy's peak 15-minute bucket: about 1,251 reports, at 17:00 CEST.
+    buckets = italy_buckets("chatgpt")
+    peak_start, peak = max(buckets.items(), key=lambda item: item[1])
+    assert peak_start.astimezone(ROME) == dt.datetime(2025, 3, 31, 17, 0, tzinfo=ROME)
+    assert abs(peak - 1251) <= 0.1 * 1251
+
+    # Its affected cities, as the API ranks them.
+    response = Client().get("/api/v1/incidents/", {"service": "chatgpt"})
+    assert response.status_code == 200
+    row = next(row for row in response.json() if row["id"] == chatgpt.pk)
+    assert [city["city_local"] for city in row["cities"][:4]] == ["Milano", "Roma", "Napoli", "Bologna"]
+
+    # Sora down at the same time, smaller.
+    sora = Incident.objects.filter(service__slug="sora").order_by("-peak_count").first()
+    assert sora is not None, output
+    assert abs(sora.started_at - chatgpt.started_at) < dt.timedelta(minutes=30)
+    assert sora.peak_count < chatgpt.peak_count / 3
+
+    # The United States and Asia report in the same window.
+    countries = countries_between(
+        "chatgpt",
+        dt.datetime(2025, 3, 31, 16, 45, tzinfo=ROME),
+        dt.datetime(2025, 3, 31, 17, 30, tzinfo=ROME),
+    )
+    assert countries["US"] > 100
+    assert any(countries[code] > 20 for code in ASIA)
+
+
+# -- live mode ------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_live_mode_posts_the_number_of_reports_it_says(live_server, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    # The server runs in this process: build the gazetteer index once here, not in four
+    # request threads at once (each would build it, and their database connects time out).
+    match_city("Milan", "IT", None, None)
+    output = simulate(
+        "--live",
+        "--url",
+        live_server.url,
+        "--rate",
+        "40",
+        "--duration",
+        "2",
+        "--services",
+        "chatgpt",
+        "whatsapp",
+    )
+
+    summary = re.search(r"posted (\d+) reports .*status codes: 201: (\d+); connection errors: 0", output)
+    assert summary is not None, output
+    assert int(summary[1]) == int(summary[2]) == 80
+    assert Report.objects.count() == 80
+    assert Report.objects.filter(counted=True).count() == 80
+    # The server saw 80 different people in real cities, not the test client's loopback.
+    assert Report.objects.filter(city=None).count() == 0
+    assert Service.objects.filter(slug__in=["chatgpt", "whatsapp"]).count() == 2
