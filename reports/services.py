@@ -82,22 +82,25 @@ def report_create(
         raise ReportRejected("no_client_address", "The client address could not be determined.")
     location = locate(address)
     city = city_for_location(location) if location else None
+    report = Report(
+        service=service,
+        problem=problem,
+        created_at=now,
+        source=source,
+        city=city,
+        country_code=location.country_code if location else "",
+        network_hash=hashing.network_hash(address),
+    )
     client_hash = hashing.client_hash(address, day=now.date())
-    with transaction.atomic():
-        counted = _claim_vote(service.pk, client_hash, now)
-        report = Report.objects.create(
-            service=service,
-            problem=problem,
-            created_at=now,
-            source=source,
-            city=city,
-            country_code=location.country_code if location else "",
-            network_hash=hashing.network_hash(address),
-            counted=counted,
+    if connection.vendor == "postgresql":
+        _report_insert_claiming_vote(report, client_hash=client_hash, now=now)
+    else:
+        with transaction.atomic():
+            report.counted = _claim_vote(service.pk, client_hash, now)
             # A repeat is kept as evidence but never counted, so nothing to aggregate.
-            is_aggregated=not counted,
-        )
-    return ReportOutcome(report=report, counted=counted, location=location, city=city)
+            report.is_aggregated = not report.counted
+            report.save(force_insert=True)
+    return ReportOutcome(report=report, counted=report.counted, location=location, city=city)
 
 
 def _dedupe_seconds() -> int:
@@ -126,6 +129,47 @@ def _claim_vote(service_id: int, client_hash: str, now: dt.datetime) -> bool:
             [service_id, client_hash, now_epoch, now_epoch - _dedupe_seconds()],
         )
         return cursor.fetchone() is not None
+
+
+# The vote claim and the report row in one statement: the same rules as _claim_vote in a
+# transaction, in one round trip instead of four (BEGIN, claim, insert, COMMIT), which
+# is most of a report's database time. PostgreSQL only: SQLite has no INSERT in WITH.
+# A new Report column without a database default must be added here.
+_INSERT_REPORT_CLAIMING_VOTE_SQL = f"""
+    WITH vote AS ({_CLAIM_VOTE_SQL}),
+    claim AS (SELECT EXISTS (SELECT FROM vote) AS counted)
+    INSERT INTO {Report._meta.db_table} (
+        service_id, problem, created_at, source, city_id, country_code, network_hash,
+        counted, abusive, is_aggregated
+    )
+    SELECT %s, %s, %s, %s, %s, %s, %s, counted, false, NOT counted FROM claim
+    RETURNING id, counted
+"""
+
+
+def _report_insert_claiming_vote(report: Report, *, client_hash: str, now: dt.datetime) -> None:
+    now_epoch = int(now.timestamp())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _INSERT_REPORT_CLAIMING_VOTE_SQL,
+            [
+                report.service_id,
+                client_hash,
+                now_epoch,
+                now_epoch - _dedupe_seconds(),
+                report.service_id,
+                report.problem,
+                report.created_at,
+                report.source,
+                report.city_id,
+                report.country_code,
+                report.network_hash,
+            ],
+        )
+        report.pk, report.counted = cursor.fetchone()
+    report.is_aggregated = not report.counted
+    report._state.adding = False
+    report._state.db = connection.alias
 
 
 def reports_ingest_bulk(*, reports: Iterable[IncomingReport], batch_size: int = 5000) -> int:
