@@ -15,6 +15,9 @@ from reports.ratelimit import retry_after_seconds
 from reports.serializers import ErrorSerializer, ReportInputSerializer, ReportSerializer
 from reports.services import ReportRejected, report_create
 
+# ReportSerializer's created_at field, shared: to_representation keeps no state.
+_TIMESTAMP = ReportSerializer().fields["created_at"]
+
 
 def error(code: str, detail: str, http_status: int, **extra) -> Response:
     return Response({"error": code, "detail": detail, **extra}, status=http_status)
@@ -83,7 +86,11 @@ class ReportCreateApi(APIView):
             )
         except ReportRejected as rejected:
             return error(rejected.code, str(rejected), 400, valid=rejected.valid)
+        payload = report_payload(outcome)
+        # The payload is plain data already; only the timestamp needs the serializer's
+        # format. Building a ReportSerializer per request cost ~0.3 ms of CPU.
+        payload["created_at"] = _TIMESTAMP.to_representation(payload["created_at"])
         return Response(
-            ReportSerializer(report_payload(outcome)).data,
+            payload,
             status=status.HTTP_201_CREATED if outcome.counted else status.HTTP_200_OK,
         )
