@@ -285,15 +285,22 @@ def profile_cache_clear() -> None:
     _profiles.clear()
 
 
-def _profiles_load(service_ids: Sequence[int]) -> dict[tuple[int, int], _StoredProfile]:
-    """The stored profiles (national and city) of these services, from the cache when current."""
+def _profiles_load(
+    service_ids: Sequence[int], city_ids: Iterable[int]
+) -> dict[tuple[int, int], _StoredProfile]:
+    """The stored profiles of these services, nationally and in these cities, from the
+    cache when current: a pass reads the series that have reports, not every series."""
     if not service_ids:
         return {}
+    cities = sorted(set(city_ids))
+    where = Q(city__isnull=True) | Q(city_id__in=cities) if len(cities) <= 20_000 else Q()
     current: dict[tuple[int, int], tuple[int, dt.datetime]] = {}
     for offset in range(0, len(service_ids), 2000):
-        for pk, service_id, city_id, built_at, bucket in Baseline.objects.filter(
-            service_id__in=service_ids[offset : offset + 2000]
-        ).values_list("pk", "service_id", "city_id", "built_at", "bucket_minutes"):
+        for pk, service_id, city_id, built_at, bucket in (
+            Baseline.objects.filter(service_id__in=service_ids[offset : offset + 2000])
+            .filter(where)
+            .values_list("pk", "service_id", "city_id", "built_at", "bucket_minutes")
+        ):
             if bucket == BUCKET_MINUTES:
                 current[(service_id, city_id or 0)] = (pk, built_at)
     stale = [pk for key, (pk, built_at) in current.items() if _cached_at(key) != built_at]
@@ -531,7 +538,7 @@ def _process_minutes(state: _PassState, first: int, last: int, *, final: bool) -
     pair_service = np.fromiter((row_of[s] for s, _ in pairs), dtype=np.int64, count=len(pairs))
 
     # Expected reports per minute: the profile's 5-minute slot value spread over its minutes.
-    profiles = _profiles_load(services)
+    profiles = _profiles_load(services, (c for _, c in pairs))
     expected = np.full(counts.shape, np.nan)
     alpha = np.full(len(services), _BASELINE_PARAMS.alpha_prior)
     beta = np.full(len(services), _BASELINE_PARAMS.beta_prior)
