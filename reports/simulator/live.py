@@ -51,10 +51,10 @@ def live_post(
     timeout: float = 10.0,
     progress: Callable[[LiveResult, int], None] | None = None,
 ) -> LiveResult:
-    """Post report i at start + i / rate, for at most `duration` seconds, then stop.
+    """Post report i at start + i / rate; send nothing once `duration` seconds have passed.
 
-    Reports not yet due when the time is up are not sent; a slow server therefore gets
-    fewer than rate x duration, and the result says how many it got.
+    A server slower than `rate` gets fewer than rate x duration reports, and the result
+    says how many it got. Requests in flight at the deadline are waited for (`timeout`).
     """
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
@@ -84,10 +84,10 @@ def live_post(
         connection = None
         while (index := take()) is not None:
             due = started + index / rate
-            if due >= deadline:
-                return
             if (wait := due - time.monotonic()) > 0:
                 time.sleep(wait)
+            if time.monotonic() >= deadline:
+                return  # behind schedule and out of time: what was not sent stays unsent
             body = json.dumps({"service": services[index], "problem": problems[index]})
             headers = {"Content-Type": "application/json", "X-Forwarded-For": client_ips[index]}
             for attempt in range(2):
