@@ -49,6 +49,12 @@ def _cities_by_country_and_name() -> dict[tuple[str, str], list[GazetteerCity]]:
     return index
 
 
+def warm_up() -> None:
+    """Build the name index now (a few seconds) rather than inside the first request."""
+    _cities_by_country_and_name()
+    italian_names()
+
+
 @functools.cache
 def italian_names() -> dict[int, str]:
     path = Path(__file__).parent / "data" / "names_it.csv"

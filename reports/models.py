@@ -7,6 +7,7 @@ from django.db.models import Q
 class Source(models.TextChoices):
     WEB = "web", "Web form"
     API = "api", "API"
+    SIMULATED = "sim", "Simulated"
 
 
 class Report(models.Model):
@@ -42,6 +43,8 @@ class Report(models.Model):
             # Review and retention: a service's reports in a time window.
             models.Index(fields=["service", "created_at"], name="reports_report_service_time"),
             models.Index(fields=["created_at"], name="reports_report_created"),
+            # Review signals: when a network was first seen, across services.
+            models.Index(fields=["network_hash", "created_at"], name="reports_report_network_time"),
         ]
 
     def __str__(self) -> str:

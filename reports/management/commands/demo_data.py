@@ -1,5 +1,8 @@
-"""`make run` calls this: load four weeks of simulated history with the 31 March 2025
-ChatGPT outage replayed right now, unless the database already holds reports."""
+"""`make run` calls this: load a week of simulated history with the 31 March 2025
+ChatGPT outage replayed right now, unless the database already holds reports.
+
+A week (not four) keeps the first start near a minute; the baselines treat the short
+history with their cold-start rules, and `simulate --days 28` loads more at any time."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from django.core.management.base import BaseCommand
 from reports.models import Report
 
 DEMO_SCENARIO = "chatgpt-2025-03-31"
+DEMO_DAYS = 7
 
 
 class Command(BaseCommand):
@@ -21,5 +25,7 @@ class Command(BaseCommand):
         if Report.objects.exists() and not force:
             self.stdout.write("Reports already present; demo data not loaded (use --force to add more).")
             return
-        self.stdout.write(f"Loading 28 days of simulated reports with {DEMO_SCENARIO} happening now...")
-        call_command("simulate", days=28, scenario=DEMO_SCENARIO, at="now", seed=1, stdout=self.stdout)
+        self.stdout.write(
+            f"Loading {DEMO_DAYS} days of simulated reports with {DEMO_SCENARIO} happening now..."
+        )
+        call_command("simulate", days=DEMO_DAYS, scenario=DEMO_SCENARIO, at="now", seed=1, stdout=self.stdout)
