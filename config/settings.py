@@ -317,6 +317,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Two different "status" enums (incident review state, service tier): name both.
+    "ENUM_NAME_OVERRIDES": {
+        "IncidentStatusEnum": "outages.models.Incident.Status",
+        "ServiceStatusEnum": "outages.models.ServiceStatus.Tier",
+    },
 }
 
 LOGGING = {
