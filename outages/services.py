@@ -286,13 +286,13 @@ def profile_cache_clear() -> None:
 
 
 def _profiles_load(
-    service_ids: Sequence[int], city_ids: Iterable[int]
+    service_ids: Sequence[int], pairs: set[tuple[int, int]]
 ) -> dict[tuple[int, int], _StoredProfile]:
-    """The stored profiles of these services, nationally and in these cities, from the
-    cache when current: a pass reads the series that have reports, not every series."""
+    """The national profiles of these services and those of these (service, city) pairs,
+    from the cache when current: a pass reads the series it scores, not every series."""
     if not service_ids:
         return {}
-    cities = sorted(set(city_ids))
+    cities = sorted({city_id for _, city_id in pairs})
     where = Q(city__isnull=True) | Q(city_id__in=cities) if len(cities) <= 20_000 else Q()
     current: dict[tuple[int, int], tuple[int, dt.datetime]] = {}
     for offset in range(0, len(service_ids), 2000):
@@ -301,7 +301,7 @@ def _profiles_load(
             .filter(where)
             .values_list("pk", "service_id", "city_id", "built_at", "bucket_minutes")
         ):
-            if bucket == BUCKET_MINUTES:
+            if bucket == BUCKET_MINUTES and (city_id is None or (service_id, city_id) in pairs):
                 current[(service_id, city_id or 0)] = (pk, built_at)
     stale = [pk for key, (pk, built_at) in current.items() if _cached_at(key) != built_at]
     if len(_profiles) + len(stale) > _PROFILE_CACHE_MAX:
@@ -537,8 +537,21 @@ def _process_minutes(state: _PassState, first: int, last: int, *, final: bool) -
             city_counts[pair_of[(service_id, city_id)], minute - origin] += value
     pair_service = np.fromiter((row_of[s] for s, _ in pairs), dtype=np.int64, count=len(pairs))
 
+    # Only a series with min_excess reports within the detector's longest window (an hour)
+    # can score above zero: the others are not scored at all, and their profiles not read.
+    last_hour = _trailing(city_counts, LOOKBACK_MINUTES)
+    recent = last_hour > 0
+    in_incident = {(s, c) for s, entry in state.current.items() for c in entry.cities}
+    city_scored = (last_hour[:, LOOKBACK_MINUTES:] >= _DETECT_PARAMS.min_excess).any(axis=1)
+    city_needed = city_scored | np.fromiter(
+        (pair in in_incident for pair in pairs), dtype=bool, count=len(pairs)
+    )
+    national_scored = (
+        _trailing(counts, LOOKBACK_MINUTES)[:, LOOKBACK_MINUTES:] >= _DETECT_PARAMS.min_excess
+    ).any(axis=1)
+
     # Expected reports per minute: the profile's 5-minute slot value spread over its minutes.
-    profiles = _profiles_load(services, (c for _, c in pairs))
+    profiles = _profiles_load(services, {pairs[i] for i in np.flatnonzero(city_needed)})
     expected = np.full(counts.shape, np.nan)
     alpha = np.full(len(services), _BASELINE_PARAMS.alpha_prior)
     beta = np.full(len(services), _BASELINE_PARAMS.beta_prior)
@@ -564,6 +577,8 @@ def _process_minutes(state: _PassState, first: int, last: int, *, final: bool) -
             expected[row] = stored.expected[weekday, slot] / BUCKET_MINUTES
             alpha[row], beta[row] = stored.alpha, stored.beta
             for i in pairs_by_service.get(service_id, ()):
+                if not city_needed[i]:
+                    continue
                 city = profiles.get(pairs[i])
                 if city is None:
                     city_expected[i] = floor
@@ -572,16 +587,15 @@ def _process_minutes(state: _PassState, first: int, last: int, *, final: bool) -
                     city_alpha[i], city_beta[i] = city.alpha, city.beta
     expected = np.where(np.isfinite(expected), np.maximum(expected, 0.0), np.nan)
 
-    nat = _score(counts, expected, alpha, beta)
+    nat = _score(counts, expected, alpha, beta, rows=national_scored)
     # A city is one test of many: the bar rises with the cities reporting in the last hour,
     # and drops to the warning level where the national series already spikes
     # (the rule of detection.cities_detect, applied to all services at once).
-    recent = _trailing(city_counts, LOOKBACK_MINUTES) > 0
     n_cities = np.zeros((len(services), n))
     np.add.at(n_cities, pair_service, recent.astype(float))
     bar = _DETECT_PARAMS.threshold + np.log10(np.maximum(n_cities, 1.0))[pair_service]
     bar = np.where(nat.is_spike[pair_service], _DETECT_PARAMS.warning, bar)
-    cit = _score(city_counts, city_expected, city_alpha, city_beta, threshold=bar)
+    cit = _score(city_counts, city_expected, city_alpha, city_beta, threshold=bar, rows=city_scored)
     city_spike = cit.is_spike & recent
     any_city = np.zeros((len(services), n), dtype=bool)
     np.logical_or.at(any_city, pair_service, city_spike)
@@ -668,33 +682,43 @@ def _score(
     alpha: np.ndarray,
     beta: np.ndarray,
     *,
+    rows: np.ndarray,
     threshold: np.ndarray | None = None,
 ) -> detection.Detection:
     """The detector on sliding 5-minute buckets: the bucket ending at each minute, scored
-    with the buckets ending 5, 10, ... minutes earlier. One call per phase (minute mod 5)."""
-    sums = _trailing(counts, BUCKET_MINUTES)
-    means = _trailing(expected_per_minute, BUCKET_MINUTES)
+    with the buckets ending 5, 10, ... minutes earlier. One call per phase (minute mod 5),
+    on the `rows` that can score and the columns from LOOKBACK_MINUTES on (with the eleven
+    buckets before them that the longest window reads); the rest stays zero."""
     score = np.zeros(counts.shape)
     spike = np.zeros(counts.shape, dtype=bool)
     excess = np.zeros(counts.shape)
     window = np.zeros(counts.shape, dtype=np.int64)
-    if counts.shape[0] == 0:
+    picked = np.flatnonzero(rows)
+    if picked.size == 0:
         return detection.Detection(score, spike, excess, window)
+    sums = _trailing(counts[picked], BUCKET_MINUTES)
+    means = _trailing(expected_per_minute[picked], BUCKET_MINUTES)
+    reach = (max(detection.window_buckets(BUCKET_MINUTES, _DETECT_PARAMS)) - 1) * BUCKET_MINUTES
     for phase in range(BUCKET_MINUTES):
         cols = np.arange(phase, counts.shape[1], BUCKET_MINUTES)
+        evaluated = cols[cols >= LOOKBACK_MINUTES]
+        if evaluated.size == 0:
+            continue
+        cols = cols[cols >= evaluated[0] - reach]
         found = detection.detect(
             sums[:, cols],
             means[:, cols],
-            alpha,
-            beta,
+            alpha[picked],
+            beta[picked],
             bucket_minutes=BUCKET_MINUTES,
             params=_DETECT_PARAMS,
-            threshold=None if threshold is None else threshold[:, cols],
+            threshold=None if threshold is None else threshold[picked][:, cols],
         )
-        score[:, cols] = found.score
-        spike[:, cols] = found.is_spike
-        excess[:, cols] = found.excess
-        window[:, cols] = found.window
+        grid = np.ix_(picked, cols)
+        score[grid] = found.score
+        spike[grid] = found.is_spike
+        excess[grid] = found.excess
+        window[grid] = found.window
     return detection.Detection(score, spike, excess, window)
 
 
