@@ -54,8 +54,9 @@ MAX_CATCHUP_MINUTES = 24 * 60
 GRACE_SECONDS = 5
 # Replays are processed a day at a time to bound memory.
 CHUNK_MINUTES = 1440
-# A city gets its own profile with at least this many reports in the history window;
-# rarer cities are scored against the detector's floor.
+# A city gets its own profile when it has at least this many reports in the history and
+# averages at least the detector's floor (floor_per_hour): below that its profile would be
+# the floor almost everywhere, which is what a city without a profile is scored against.
 CITY_MIN_REPORTS = 30
 # Series per call of the profile builder during a rebuild (memory: ~100 kB per series-week).
 PROFILE_SLICE = 256
@@ -208,7 +209,8 @@ def _baselines_build(
         points = cities.get(service_id, np.zeros((0, 3), dtype=np.int64))  # (city, bucket, n) rows
         city_ids, city_row = np.unique(points[:, 0], return_inverse=True)
         city_totals = np.bincount(city_row, weights=points[:, 2], minlength=len(city_ids))
-        kept = city_totals >= CITY_MIN_REPORTS
+        hours = n_buckets * BUCKET_MINUTES / 60
+        kept = city_totals >= max(CITY_MIN_REPORTS, _BASELINE_PARAMS.floor_per_hour * hours)
         kept_cities = [int(c) for c in city_ids[kept]]
         # Matrix row of each city: 1 + its rank among the kept ones; 0 means "dropped".
         row_of_city = np.where(kept, np.cumsum(kept), 0)[city_row]

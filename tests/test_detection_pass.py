@@ -153,8 +153,8 @@ def test_baselines_are_rebuilt_from_the_counts_leaving_earlier_outages_out(chatg
     ServiceMinute.objects.bulk_create(
         [ServiceMinute(service=chatgpt, minute=m, count=500 if m in outage else 10) for m in moments]
     )
-    put_counts(chatgpt, start, 40, 1, city=milan)
-    put_counts(chatgpt, start, 5, 1, city=tiny)  # too few reports for a profile of its own
+    put_counts(chatgpt, start, 100, 1, city=milan)  # 100 reports, above the floor of 0.25 an hour
+    put_counts(chatgpt, start, 80, 1, city=tiny)  # below it: scored against the floor
     Incident.objects.create(
         service=chatgpt,
         status="confirmed",
