@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -69,12 +71,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.mark.slow
-def test_the_embedded_default_boots_on_sqlite_and_accepts_a_report(tmp_path):
-    env = clean_env(tmp_path, DEBUG="true")
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--no-input", "-v0"], cwd=ROOT, env=env, check=True
-    )
+@contextlib.contextmanager
+def serving(env: dict[str, str]):
+    """gunicorn on a free loopback port with `env`; yields its base URL."""
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
@@ -83,29 +82,68 @@ def test_the_embedded_default_boots_on_sqlite_and_accepts_a_report(tmp_path):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 30
         while True:
             try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                urllib.request.urlopen(f"{base}/healthz", timeout=1)
                 break
             except OSError:
-                if time.monotonic() > deadline:
+                if time.monotonic() > deadline or server.poll() is not None:
                     raise
                 time.sleep(0.2)
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/api/v1/reports/",
-            data=json.dumps({"service": "chatgpt", "problem": "login"}).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            body = json.loads(response.read())
-        assert response.status == 201
-        assert body["counted"] is True and body["location"] is None  # loopback has no place
+        yield base
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def post_json(url: str, body: dict) -> tuple[int, dict, dict]:
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, dict(response.headers), json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), json.loads(error.read())
+
+
+@pytest.mark.slow
+def test_the_embedded_default_boots_on_sqlite_and_accepts_a_report(tmp_path):
+    env = clean_env(tmp_path, DEBUG="true")
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--no-input", "-v0"], cwd=ROOT, env=env, check=True
+    )
+
+    with serving(env) as base:
+        status, _, body = post_json(f"{base}/api/v1/reports/", {"service": "chatgpt", "problem": "login"})
+
+    assert status == 201
+    assert body["counted"] is True and body["location"] is None  # loopback has no place
     assert (tmp_path / "var" / "downradar.sqlite3").exists()
+
+
+@pytest.mark.slow
+def test_an_unreachable_database_answers_503_with_retry_after_quickly(tmp_path):
+    # Nothing listens on port 9 (discard) here: the connection is refused at once.
+    env = clean_env(
+        tmp_path,
+        DEBUG="false",
+        SECURE_SSL_REDIRECT="false",
+        DATABASE_URL="postgres://postgres@127.0.0.1:9/downradar",
+    )
+
+    with serving(env) as base:
+        started = time.monotonic()
+        status, headers, body = post_json(f"{base}/api/v1/reports/", {"service": "chatgpt"})
+        elapsed = time.monotonic() - started
+
+    assert status == 503
+    assert body["error"] == "unavailable"
+    assert int(headers["Retry-After"]) > 0
+    assert elapsed < 1.0
 
 
 def test_production_settings_pass_the_deploy_checks(tmp_path):

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+logger = logging.getLogger(__name__)
+
+RETRY_AFTER_SECONDS = 5
+
+
+class DatabaseUnavailableMiddleware:
+    """A database that is down or restarting answers 503 + Retry-After, not a 500.
+
+    The failed request's transaction is rolled back, so nothing is half-written; Django
+    drops the broken connection when the request ends and the next one reconnects.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, OperationalError | InterfaceError):
+            return None
+        logger.warning("database unavailable: %s", type(exception).__name__)
+        if request.path.startswith("/api/"):
+            response: HttpResponse = JsonResponse(
+                {"error": "unavailable", "detail": "We cannot store reports right now; retry shortly."},
+                status=503,
+            )
+        else:
+            response = HttpResponse(
+                "Downradar is briefly unavailable; please retry in a few seconds.",
+                status=503,
+                content_type="text/plain; charset=utf-8",
+            )
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
