@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,13 @@ from tests.pages_data import add_reports, outage_now, usual_week
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# The README's screenshots are refreshed only on request (SAVE_SCREENSHOTS=1 make test),
+# so a test run never changes tracked files; otherwise they go to a scratch folder.
+SCREENSHOTS = (
+    Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+    if os.environ.get("SAVE_SCREENSHOTS") == "1"
+    else Path(tempfile.mkdtemp(prefix="downradar-screenshots-"))
+)
 SCENARIO_CITIES = {"Milan", "Rome", "Naples", "Bologna"}
 
 
