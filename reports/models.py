@@ -101,6 +101,8 @@ class ServiceMinute(MinuteCount):
         constraints = [
             models.UniqueConstraint(fields=["service", "minute"], name="reports_serviceminute_key")
         ]
+        # The detection pass reads every service's recent minutes at once.
+        indexes = [models.Index(fields=["minute"], name="reports_serviceminute_minute")]
 
 
 class CityMinute(MinuteCount):
@@ -111,8 +113,14 @@ class CityMinute(MinuteCount):
         constraints = [
             models.UniqueConstraint(fields=["service", "city", "minute"], name="reports_cityminute_key")
         ]
-        # The map and detection read every city of a window across services.
-        indexes = [models.Index(fields=["minute"], name="reports_cityminute_minute")]
+        indexes = [
+            # The map and detection read every city of a window across services.
+            models.Index(fields=["minute"], name="reports_cityminute_minute"),
+            # Service page, cities API: one service's cities over a window, index-only.
+            models.Index(
+                fields=["service", "minute"], include=["city", "count"], name="reports_cityminute_service"
+            ),
+        ]
 
 
 class CountryMinute(MinuteCount):
@@ -137,5 +145,13 @@ class ProblemMinute(MinuteCount):
             models.UniqueConstraint(
                 fields=["service", "problem", "minute"],
                 name="reports_problemminute_key",
+            )
+        ]
+        # Service page, problems API: one service's problems over a window, index-only.
+        indexes = [
+            models.Index(
+                fields=["service", "minute"],
+                include=["problem", "count"],
+                name="reports_problemminute_service",
             )
         ]
