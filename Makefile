@@ -12,9 +12,9 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/downradar
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 ARGS ?=
 
-.PHONY: setup run test lint messages chromium demo-data clean
+.PHONY: setup run test lint messages test-tools demo-data clean
 
-setup: $(STAMP) messages chromium
+setup: $(STAMP) messages
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,11 +29,19 @@ messages: $(STAMP)
 	@command -v msgfmt >/dev/null || { echo "msgfmt missing: apt-get install gettext"; exit 1; }
 	@if ls locale/*/LC_MESSAGES/django.po >/dev/null 2>&1; then $(BIN)/python manage.py compilemessages --verbosity 0; fi
 
-# tests/browser drive Debian's chromium headless (Playwright's own browser download does not work here).
-chromium:
-	@command -v chromium >/dev/null || { if [ "$$(id -u)" = 0 ]; then \
-		apt-get install -y -q chromium >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; \
-	else echo "chromium is missing: run 'apt-get install -y chromium' as root (the browser tests need it)"; fi; }
+# Debian packages only the tests need: chromium for tests/browser (Playwright's own browser
+# download does not work here) and nginx for `nginx -t` on deploy/nginx.conf.
+TEST_PACKAGES := chromium nginx-light
+test-tools:
+	@missing=""; command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v nginx >/dev/null || test -x /usr/sbin/nginx || missing="$$missing nginx-light"; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			export DEBIAN_FRONTEND=noninteractive; \
+			apt-get install -y -q $$missing >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q $$missing >/dev/null; }; \
+			pkill -x nginx 2>/dev/null || true; \
+		else echo "missing for the tests:$$missing (apt-get install -y$$missing as root)"; exit 1; fi; \
+	fi
 
 demo-data: setup
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --no-input
@@ -42,7 +50,7 @@ demo-data: setup
 run: demo-data
 	DEBUG=$${DEBUG:-true} $(BIN)/honcho start -f Procfile
 
-test: setup
+test: setup test-tools
 	@bash tests/ensure_services.sh
 	@# The suite runs with production settings: hashed static files must exist.
 	DEBUG=false $(BIN)/python manage.py collectstatic --no-input --verbosity 0
