@@ -9,9 +9,7 @@ report a person has just sent shows at once.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass
-from statistics import median
 
 from django.db.models import Sum
 from django.db.models.functions import TruncHour
@@ -20,15 +18,6 @@ from outages.models import Incident, Service, ServiceStatus
 from reports.models import Report, ServiceMinute
 
 BUCKET_MINUTES = 15
-# The baseline of a bucket is the median of the same clock bucket on these previous days:
-# a median, so one earlier outage in the week does not raise it.
-BASELINE_DAYS = 7
-# The band's upper edge: the baseline plus this many standard deviations of an
-# overdispersed count (variance = mu + OVERDISPERSION * mu**2), and never less than the
-# baseline plus MIN_EXCESS, so a quiet service is not "above normal" at three reports.
-UPPER_SIGMAS = 3.0
-OVERDISPERSION = 0.05
-MIN_EXCESS = 5.0
 
 STATUS_ORDER = {ServiceStatus.Tier.OUTAGE: 0, ServiceStatus.Tier.WARNING: 1, ServiceStatus.Tier.OK: 2}
 
@@ -36,65 +25,6 @@ STATUS_ORDER = {ServiceStatus.Tier.OUTAGE: 0, ServiceStatus.Tier.WARNING: 1, Ser
 def bucket_floor(moment: dt.datetime, minutes: int = BUCKET_MINUTES) -> dt.datetime:
     epoch = int(moment.timestamp())
     return dt.datetime.fromtimestamp(epoch - epoch % (minutes * 60), tz=dt.UTC)
-
-
-def band_upper(baseline: float) -> float:
-    spread = UPPER_SIGMAS * math.sqrt(baseline + OVERDISPERSION * baseline * baseline)
-    return baseline + max(spread, MIN_EXCESS)
-
-
-@dataclass(frozen=True, slots=True)
-class Bucket:
-    start: dt.datetime
-    count: int
-    baseline: float
-    upper: float
-
-    def as_dict(self) -> dict:
-        return {
-            "start": self.start.isoformat(),
-            "count": self.count,
-            "baseline": round(self.baseline, 2),
-            "upper": round(self.upper, 2),
-        }
-
-
-def service_timeseries(*, service_id: int, now: dt.datetime, hours: int = 24) -> list[Bucket]:
-    """Reports per 15 minutes over the last `hours`, oldest first, the bucket holding `now`
-    last, each with its baseline and the top of the normal band. Two queries."""
-    per_bucket = BUCKET_MINUTES * 60
-    n_buckets = hours * 60 // BUCKET_MINUTES
-    last = int(bucket_floor(now).timestamp())
-    first = last - (n_buckets - 1) * per_bucket
-    history_start = first - BASELINE_DAYS * 86400
-    counts: dict[int, int] = {}
-    rows = ServiceMinute.objects.filter(
-        service_id=service_id,
-        minute__gte=dt.datetime.fromtimestamp(history_start, tz=dt.UTC),
-        minute__lt=dt.datetime.fromtimestamp(last + per_bucket, tz=dt.UTC),
-    ).values_list("minute", "count")
-    for minute, count in rows:
-        epoch = int(minute.timestamp())
-        key = epoch - epoch % per_bucket
-        counts[key] = counts.get(key, 0) + count
-    for created_at in _pending(service_id, dt.datetime.fromtimestamp(first, tz=dt.UTC)).values_list(
-        "created_at", flat=True
-    ):
-        epoch = int(created_at.timestamp())
-        key = epoch - epoch % per_bucket
-        counts[key] = counts.get(key, 0) + 1
-    buckets = []
-    for start in range(first, last + per_bucket, per_bucket):
-        baseline = float(median(counts.get(start - day * 86400, 0) for day in range(1, BASELINE_DAYS + 1)))
-        buckets.append(
-            Bucket(
-                start=dt.datetime.fromtimestamp(start, tz=dt.UTC),
-                count=counts.get(start, 0),
-                baseline=baseline,
-                upper=band_upper(baseline),
-            )
-        )
-    return buckets
 
 
 def _pending(service_id: int | None, since: dt.datetime):

@@ -18,12 +18,13 @@ from django.views.decorators.http import require_GET
 from outages.map_selectors import WINDOWS
 from outages.models import Incident, ProblemType, Service, ServiceStatus
 from outages.page_selectors import (
+    BUCKET_MINUTES,
     incident_timeseries,
     recent_incidents,
     service_status,
-    service_timeseries,
     services_overview,
 )
+from outages.selectors import service_timeseries_buckets
 from reports.forms import ReportForm
 from reports.selectors import city_counts, problem_shares, report_count
 
@@ -104,12 +105,13 @@ def home_data(request: HttpRequest) -> JsonResponse:
 def _service_numbers(service: Service, now: dt.datetime) -> dict:
     last_day = now - dt.timedelta(hours=24)
     labels = {problem.code: problem.display_label for problem in service.problem_types.all()}
-    timeseries = service_timeseries(service_id=service.pk, now=now)
+    # The detector's own baseline and warning line, so the chart and the status agree.
+    timeseries = service_timeseries_buckets(service=service, now=now, hours=24, bucket_minutes=BUCKET_MINUTES)
     return {
         "status": _status(service_status(service_id=service.pk)),
         "count_last_hour": report_count(service_id=service.pk, since=now - dt.timedelta(hours=1)),
         "count_last_day": report_count(service_id=service.pk, since=last_day),
-        "timeseries": [bucket.as_dict() for bucket in timeseries],
+        "timeseries": [{**bucket, "start": bucket["start"].isoformat()} for bucket in timeseries],
         "problems": [
             {"label": str(labels.get(share.code, share.code)), "count": share.count, "percent": share.percent}
             for share in problem_shares(service_id=service.pk, since=last_day)

@@ -9,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from outages.models import Incident, IncidentCity, Service, ServiceStatus
+from outages.services import baselines_rebuild
 from tests.pages_data import add_reports, city, outage_now, usual_week
 
 pytestmark = pytest.mark.django_db
@@ -126,8 +127,9 @@ def test_italian_service_page_names_the_cities_in_italian(client, chatgpt):
     assert "Ho un problema con ChatGPT" in html
 
 
-def test_service_chart_data_has_96_buckets_with_the_usual_range_from_the_previous_week(client, chatgpt):
+def test_service_chart_data_has_96_buckets_with_the_detectors_usual_range(client, chatgpt):
     usual_week(chatgpt, now=NOW, cities={"Milan": 4}, minutes=15)
+    baselines_rebuild(service_ids=[chatgpt.pk], now=NOW)
     outage_now(chatgpt, now=NOW)
 
     html = page(client, "/s/chatgpt/")
@@ -136,10 +138,9 @@ def test_service_chart_data_has_96_buckets_with_the_usual_range_from_the_previou
     series = json.loads(raw)
     assert len(series) == 96
     assert series[-1]["start"] == "2025-03-31T15:00:00+00:00"
-    # The last full bucket (14:45) had 4 reports at that time on each of the last 7 days.
-    assert series[-2]["baseline"] == 4.0 and series[-2]["upper"] > 4.0
-    assert series[-2]["count"] == 131
-    assert series[0]["baseline"] == 0.0
+    # The band is the detector's stored baseline: the outage's 131 reports stand far above it.
+    assert 0 < series[-2]["baseline"] < series[-2]["upper"] < series[-2]["count"] == 131
+    assert all(bucket["baseline"] is not None for bucket in series)
 
 
 def test_service_page_runs_the_same_queries_for_any_number_of_cities(

@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 
 from outages.models import Service, ServiceStatus
+from outages.services import baselines_rebuild
 from tests.pages_data import add_reports, outage_now, usual_week
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -29,6 +30,7 @@ def scenario():
     now = timezone.now()
     chatgpt = Service.objects.get(slug="chatgpt")
     usual_week(chatgpt, now=now, cities={"Milan": 4, "Rome": 3, "Naples": 1, "Bologna": 1}, minutes=240)
+    baselines_rebuild(service_ids=[chatgpt.pk], now=now)
     outage_now(chatgpt, now=now)
     add_reports(
         Service.objects.get(slug="sora"), at=now - dt.timedelta(minutes=20), cities={"Milan": 9, "Turin": 3}
