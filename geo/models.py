@@ -4,6 +4,10 @@ from django.db import models
 from django.utils.translation import get_language
 
 
+def native_city_name(country_code: str, name_en: str, name_it: str) -> str:
+    return name_it if country_code == "IT" and name_it else name_en
+
+
 class City(models.Model):
     """A place reports come from. Created the first time a report is placed there.
 
@@ -32,6 +36,14 @@ class City(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name_en} ({self.country_code})"
+
+    @property
+    def native_name(self) -> str:
+        """The name people there use, where we know it: the APIs' `city_local`.
+
+        Italian is the only local language with names here (data/names_it.csv), so
+        elsewhere this is the English name."""
+        return native_city_name(self.country_code, self.name_en, self.name_it)
 
     def local_name(self, language: str | None = None) -> str:
         """The name in `language` (default: the active one), falling back to English."""

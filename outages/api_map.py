@@ -32,7 +32,12 @@ _feature = inline_serializer(
             name="MapCityProperties",
             fields={
                 "city": serializers.CharField(help_text="English name"),
-                "city_local": serializers.CharField(help_text="Name in the request's language"),
+                "city_local": serializers.CharField(
+                    help_text="The name used locally where known (Milano), else English, as in the other APIs."
+                ),
+                "name": serializers.CharField(
+                    help_text="The name in the request's language (Accept-Language)."
+                ),
                 "country": serializers.CharField(),
                 "count": serializers.IntegerField(help_text="Reports in the window"),
                 "baseline": serializers.FloatField(help_text="This city's usual reports for such a window"),
@@ -92,6 +97,7 @@ class MapApi(APIView):
                             "properties": {
                                 "city": "Milan",
                                 "city_local": "Milano",
+                                "name": "Milano",
                                 "country": "IT",
                                 "count": 412,
                                 "baseline": 11.3,
@@ -132,7 +138,8 @@ class MapApi(APIView):
                         },
                         "properties": {
                             "city": row.city.name_en,
-                            "city_local": row.city.local_name(),
+                            "city_local": row.city.native_name,
+                            "name": row.city.local_name(),
                             "country": row.city.country_code,
                             "count": row.count,
                             "baseline": round(row.baseline, 2),

@@ -8,6 +8,7 @@ import numpy as np
 from django.db.models import Prefetch, Sum
 from scipy import stats
 
+from geo.models import native_city_name
 from outages import detection
 from outages.models import Baseline, Incident, IncidentCity, ProblemType, Service, ServiceStatus
 from reports.models import CityMinute, ServiceMinute
@@ -169,7 +170,7 @@ def service_cities(*, service: Service, now: dt.datetime, minutes: int, limit: i
         found.append(
             {
                 "city": name_en,
-                "city_local": name_it if country == "IT" and name_it else name_en,
+                "city_local": native_city_name(country, name_en, name_it),
                 "country": country,
                 "lat": lat,
                 "lon": lon,

@@ -96,8 +96,7 @@ class IncidentCitySerializer(serializers.Serializer):
     excess = serializers.SerializerMethodField(help_text="Reports above the city's baseline.")
 
     def get_city_local(self, row) -> str:
-        city = row.city
-        return city.name_it if city.country_code == "IT" and city.name_it else city.name_en
+        return row.city.native_name
 
     def get_excess(self, row) -> int:
         return max(round(row.excess), 0)

@@ -5,15 +5,6 @@ from typing import Any
 from reports.services import ReportOutcome
 
 
-def native_city_name(outcome: ReportOutcome) -> str | None:
-    if outcome.city is not None:
-        # Italian is the only local language we have names for (geo/data/names_it.csv).
-        if outcome.city.country_code == "IT" and outcome.city.name_it:
-            return outcome.city.name_it
-        return outcome.city.name_en
-    return None
-
-
 def report_payload(outcome: ReportOutcome) -> dict[str, Any]:
     report, location = outcome.report, outcome.location
     return {
@@ -26,7 +17,7 @@ def report_payload(outcome: ReportOutcome) -> dict[str, Any]:
         if location is None
         else {
             "city": outcome.city.name_en if outcome.city else None,
-            "city_local": native_city_name(outcome),
+            "city_local": outcome.city.native_name if outcome.city else None,
             "country": location.country_code,
             "lat": outcome.city.latitude if outcome.city else location.latitude,
             "lon": outcome.city.longitude if outcome.city else location.longitude,

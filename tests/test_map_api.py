@@ -89,7 +89,16 @@ def test_city_names_follow_the_request_language(client, chatgpt):
 
     cities = features(client, "?service=chatgpt", language="it")
 
-    assert [f["properties"]["city_local"] for f in cities.values()] == ["Milano", "Roma", "Napoli", "Bologna"]
+    assert [f["properties"]["name"] for f in cities.values()] == ["Milano", "Roma", "Napoli", "Bologna"]
+    english = features(client, "?service=chatgpt", language="en")
+    assert [f["properties"]["name"] for f in english.values()] == ["Milan", "Rome", "Naples", "Bologna"]
+    # city_local means the same as in the other APIs: the name used there, whatever the language.
+    assert [f["properties"]["city_local"] for f in english.values()] == [
+        "Milano",
+        "Roma",
+        "Napoli",
+        "Bologna",
+    ]
 
 
 def test_a_report_not_yet_counted_shows_on_the_map_at_once(client, chatgpt):
@@ -135,4 +144,6 @@ def test_the_map_endpoint_is_in_the_openapi_schema(client):
     operation = schema["paths"]["/api/v1/map/"]["get"]
     assert {parameter["name"] for parameter in operation["parameters"]} == {"service", "minutes"}
     properties = schema["components"]["schemas"]["MapCityProperties"]["properties"]
-    assert {"city", "city_local", "country", "count", "baseline", "ratio", "services"} <= set(properties)
+    assert {"city", "city_local", "name", "country", "count", "baseline", "ratio", "services"} <= set(
+        properties
+    )

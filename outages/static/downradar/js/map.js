@@ -23,7 +23,7 @@
 
   function popupContent(props, labels) {
     var box = D.el("div", "map-popup");
-    box.append(D.el("strong", null, props.city_local + " (" + props.country + ")"));
+    box.append(D.el("strong", null, props.name + " (" + props.country + ")"));
     var facts = D.el("p");
     facts.append(
       D.el("span", null, D.number(props.count) + " " + labels.reports), D.el("br"),
@@ -76,7 +76,7 @@
           var marker = L.circleMarker([c[1], c[0]], {
             radius: radius(props.count), color: lvl.color, weight: 1, fillColor: lvl.color, fillOpacity: 0.55,
             className: "city-circle level-" + lvl.name
-          }).bindPopup(popupContent(props, labels)).bindTooltip(props.city_local);
+          }).bindPopup(popupContent(props, labels)).bindTooltip(props.name);
           circles.addLayer(marker);
           byId.push({ marker: marker, props: props, level: lvl });
         });
@@ -88,7 +88,7 @@
         if (list) {
           list.replaceChildren.apply(list, byId.slice(0, 15).map(function (x) {
             var li = D.el("li");
-            var button = D.el("button", "link-button", x.props.city_local + " (" + x.props.country + ")");
+            var button = D.el("button", "link-button", x.props.name + " (" + x.props.country + ")");
             button.type = "button";
             button.addEventListener("click", function () {
               map.setView(x.marker.getLatLng(), Math.max(map.getZoom(), 6));
