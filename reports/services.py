@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import connection, transaction
 
-from geo.ip import IPAddress, parse_ip
+from geo.ip import IPAddress, network_of, parse_ip
 from geo.lookup import Location, locate
 from geo.models import City
 from geo.services import city_for_location
@@ -213,39 +213,99 @@ def _ingest_batch(batch: list[IncomingReport]) -> int:
             ((service_id, vote.client_hash), vote.counted_at_epoch)
             for vote in Vote.objects.filter(service_id=service_id, client_hash__in=hashes)
         )
-    reports = []
+    # Report rows in the column order of _REPORT_COLUMNS.
+    values = []
+    network_hashes: dict[str, str] = {}  # one HMAC per network, not per report
     for incoming, address, location, city, client in rows:
         epoch = int(incoming.created_at.timestamp())
         previous = last_counted.get((incoming.service_id, client))
         counted = previous is None or previous <= epoch - window
         if counted:
             last_counted[(incoming.service_id, client)] = epoch
-        reports.append(
-            Report(
-                service_id=incoming.service_id,
-                problem=incoming.problem,
-                created_at=incoming.created_at,
-                source=incoming.source,
-                city=city,
-                country_code=location.country_code if location else "",
-                network_hash=hashing.network_hash(address),
-                counted=counted,
-                is_aggregated=not counted,
+        prefix = str(network_of(address))
+        network = network_hashes.get(prefix)
+        if network is None:
+            network = network_hashes[prefix] = hashing.network_hash_of_prefix(prefix)
+        values.append(
+            (
+                incoming.service_id,
+                incoming.problem,
+                incoming.created_at,
+                incoming.source,
+                city.pk if city else None,
+                location.country_code if location else "",
+                network,
+                counted,
+                False,
+                not counted,
             )
         )
+    votes = [(service_id, client, epoch) for (service_id, client), epoch in last_counted.items()]
     with transaction.atomic():
-        Vote.objects.bulk_create(
-            [
-                Vote(service_id=service_id, client_hash=client, counted_at_epoch=epoch)
-                for (service_id, client), epoch in last_counted.items()
-            ],
-            update_conflicts=True,
-            unique_fields=["service", "client_hash"],
-            update_fields=["counted_at_epoch"],
-            batch_size=1000,
+        if connection.vendor == "postgresql":
+            _votes_upsert_pg(votes)
+            _reports_copy_pg(values)
+        else:
+            Vote.objects.bulk_create(
+                [Vote(service_id=s, client_hash=c, counted_at_epoch=e) for s, c, e in votes],
+                update_conflicts=True,
+                unique_fields=["service", "client_hash"],
+                update_fields=["counted_at_epoch"],
+                batch_size=1000,
+            )
+            Report.objects.bulk_create(
+                [Report(**dict(zip(_REPORT_COLUMNS, row, strict=True))) for row in values], batch_size=1000
+            )
+    return sum(row[7] for row in values)
+
+
+_REPORT_COLUMNS = (
+    "service_id",
+    "problem",
+    "created_at",
+    "source",
+    "city_id",
+    "country_code",
+    "network_hash",
+    "counted",
+    "abusive",
+    "is_aggregated",
+)
+
+
+# PostgreSQL bulk paths. Django's bulk_create and long VALUES lists spend most of a
+# backfill converting thousands of placeholders on the client; COPY and unnest() of
+# one array per column send the same rows in one statement.
+
+
+def _reports_copy_pg(values: list[tuple]) -> None:
+    sql = f"COPY {Report._meta.db_table} ({', '.join(_REPORT_COLUMNS)}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+        for row in values:
+            copy.write_row(row)
+
+
+def _votes_upsert_pg(votes: list[tuple]) -> None:
+    _upsert_unnest_pg(
+        Vote,
+        ["service_id", "client_hash", "counted_at_epoch"],
+        votes,
+        "ON CONFLICT (service_id, client_hash) DO UPDATE SET counted_at_epoch = excluded.counted_at_epoch",
+    )
+
+
+def _upsert_unnest_pg(model: type, columns: list[str], rows: list[tuple], conflict_sql: str) -> None:
+    """INSERT INTO model (columns) <rows> <conflict_sql>, the rows as one array per column."""
+    if not rows:
+        return
+    meta = model._meta
+    arrays = [f"%s::{meta.get_field(column).db_type(connection)}[]" for column in columns]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {meta.db_table} ({', '.join(columns)}) "
+            f"SELECT * FROM unnest({', '.join(arrays)}) {conflict_sql}",
+            [list(column) for column in zip(*rows, strict=True)],
         )
-        Report.objects.bulk_create(reports, batch_size=1000)
-    return sum(report.counted for report in reports)
 
 
 def reports_aggregate(*, batch_size: int = 20_000) -> int:
@@ -271,7 +331,14 @@ def reports_aggregate(*, batch_size: int = 20_000) -> int:
         )
         if not pending:
             return 0
-        Report.objects.filter(id__in=[row[0] for row in pending]).update(is_aggregated=True)
+        ids = [row[0] for row in pending]
+        if connection.vendor == "postgresql":  # one array, not 20,000 placeholders
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {Report._meta.db_table} SET is_aggregated = true WHERE id = ANY(%s)", [ids]
+                )
+        else:
+            Report.objects.filter(id__in=ids).update(is_aggregated=True)
         by_service: Counter = Counter()
         by_city: Counter = Counter()
         by_country: Counter = Counter()
@@ -314,15 +381,19 @@ def _increment(model: type, key_columns: list[str], counts: Counter, chunk: int 
         return
     table = model._meta.db_table
     columns = [*key_columns, "count"]
-    placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    conflict = f"ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET count = {table}.count + excluded.count"
     adapt = connection.ops.adapt_datetimefield_value
     items = [(*key[:-1], adapt(key[-1]), n) for key, n in counts.items()]
+    if connection.vendor == "postgresql":
+        _upsert_unnest_pg(model, columns, items, conflict)
+        return
+    placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
     with connection.cursor() as cursor:
         for start in range(0, len(items), chunk):
             part = items[start : start + chunk]
             cursor.execute(
                 f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([placeholders] * len(part))} "
-                f"ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET count = {table}.count + excluded.count",
+                f"{conflict}",
                 [value for row in part for value in row],
             )
 
