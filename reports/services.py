@@ -339,32 +339,14 @@ def reports_aggregate(*, batch_size: int = 20_000) -> int:
                 )
         else:
             Report.objects.filter(id__in=ids).update(is_aggregated=True)
-        by_service: Counter = Counter()
-        by_city: Counter = Counter()
-        by_country: Counter = Counter()
-        by_problem: Counter = Counter()
-        for (
-            _,
-            service_id,
-            city_id,
-            country_code,
-            problem,
-            created_at,
-            abusive,
-        ) in pending:
-            if abusive:
-                continue
-            minute = created_at.replace(second=0, microsecond=0)
-            by_service[(service_id, minute)] += 1
-            by_problem[(service_id, problem, minute)] += 1
-            if city_id is not None:
-                by_city[(service_id, city_id, minute)] += 1
-            if country_code:
-                by_country[(service_id, country_code, minute)] += 1
-        _increment(ServiceMinute, ["service_id", "minute"], by_service)
-        _increment(CityMinute, ["service_id", "city_id", "minute"], by_city)
-        _increment(CountryMinute, ["service_id", "country_code", "minute"], by_country)
-        _increment(ProblemMinute, ["service_id", "problem", "minute"], by_problem)
+        _minute_counts_apply(
+            [
+                (service, city, country, problem, at)
+                for _, service, city, country, problem, at, abusive in pending
+                if not abusive
+            ],
+            _increment,
+        )
     return len(pending)
 
 
@@ -373,6 +355,65 @@ def reports_aggregate_all(*, batch_size: int = 20_000) -> int:
     while done := reports_aggregate(batch_size=batch_size):
         total += done
     return total
+
+
+CountRow = tuple[int, int | None, str, str, dt.datetime]  # service, city, country, problem, created_at
+
+
+def _minute_counts_apply(rows: Iterable[CountRow], operation) -> None:
+    """Group reports into the four minute tables' keys and apply `operation` to each."""
+    by_service: Counter = Counter()
+    by_city: Counter = Counter()
+    by_country: Counter = Counter()
+    by_problem: Counter = Counter()
+    for service_id, city_id, country_code, problem, created_at in rows:
+        minute = created_at.replace(second=0, microsecond=0)
+        by_service[(service_id, minute)] += 1
+        by_problem[(service_id, problem, minute)] += 1
+        if city_id is not None:
+            by_city[(service_id, city_id, minute)] += 1
+        if country_code:
+            by_country[(service_id, country_code, minute)] += 1
+    operation(ServiceMinute, ["service_id", "minute"], by_service)
+    operation(CityMinute, ["service_id", "city_id", "minute"], by_city)
+    operation(CountryMinute, ["service_id", "country_code", "minute"], by_country)
+    operation(ProblemMinute, ["service_id", "problem", "minute"], by_problem)
+
+
+def minute_counts_subtract(*, rows: Iterable[CountRow]) -> None:
+    """Take already-counted reports back out of the minute tables (review's network
+    exclusion), in the database; a count never goes below zero."""
+    _minute_counts_apply(rows, _decrement)
+
+
+def _decrement(model: type, key_columns: list[str], counts: Counter, chunk: int = 300) -> None:
+    """One UPDATE ... FROM (VALUES ...) per chunk of keys (PostgreSQL and SQLite >= 3.33)."""
+    if not counts:
+        return
+    table = model._meta.db_table
+    adapt = connection.ops.adapt_datetimefield_value
+    items = [(*key[:-1], adapt(key[-1]), n) for key, n in counts.items()]
+    names = [*key_columns, "n"]
+    match = " AND ".join(f"{table}.{column} = d.{column}" for column in key_columns)
+    with connection.cursor() as cursor:
+        for start in range(0, len(items), chunk):
+            part = items[start : start + chunk]
+            if connection.vendor == "postgresql":
+                # VALUES needs its column types spelled out once PostgreSQL compares them.
+                casts = [model._meta.get_field(column).db_type(connection) for column in key_columns] + [
+                    "integer"
+                ]
+                row = "(" + ", ".join(f"CAST(%s AS {cast})" for cast in casts) + ")"
+                values = f"(VALUES {', '.join([row] * len(part))}) AS d({', '.join(names)})"
+            else:
+                row = "(" + ", ".join(["%s"] * len(names)) + ")"
+                columns = ", ".join(f"column{i + 1} AS {name}" for i, name in enumerate(names))
+                values = f"(SELECT {columns} FROM (VALUES {', '.join([row] * len(part))})) AS d"
+            cursor.execute(
+                f"UPDATE {table} SET count = CASE WHEN {table}.count > d.n THEN {table}.count - d.n ELSE 0 END "
+                f"FROM {values} WHERE {match}",
+                [value for item in part for value in item],
+            )
 
 
 def _increment(model: type, key_columns: list[str], counts: Counter, chunk: int = 500) -> None:

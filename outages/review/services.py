@@ -15,13 +15,14 @@ from collections import Counter
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import connection, transaction
+from django.db import transaction
 
 from outages.models import DetectionWatermark, Incident, IncidentCity
 from outages.review.models import DismissReason, IncidentReview, ReviewAction
 from outages.services import RESOLVE_QUIET_MINUTES, WATERMARK
 from reports.hashing import network_hash_of_prefix
-from reports.models import CityMinute, CountryMinute, ProblemMinute, Report, ServiceMinute
+from reports.models import Report, ServiceMinute
+from reports.services import minute_counts_subtract
 
 Status = Incident.Status
 Kind = ReviewAction.Kind
@@ -279,7 +280,12 @@ def network_exclude(
         )
         Report.objects.filter(id__in=[row[0] for row in rows]).update(abusive=True)
         in_counts = [row for row in rows if row[5] and row[6]]
-        _counts_subtract(incident.service_id, in_counts)
+        minute_counts_subtract(
+            rows=[
+                (incident.service_id, city, country, problem, at)
+                for _, city, country, problem, at, _, _ in in_counts
+            ]
+        )
         # The pass has folded counts into the incident up to its watermark only.
         processed = mark.processed_through if mark is not None else None
         accounted = [row for row in in_counts if processed is not None and _floor_minute(row[4]) <= processed]
@@ -310,60 +316,6 @@ def network_prefix_parse(prefix: str) -> str:
     if address.network.prefixlen != length:
         raise ReviewError(f"Give a /{length} network: reports are grouped by /24 (IPv4) and /64 (IPv6).")
     return str(address.network)
-
-
-def _counts_subtract(service_id: int, rows: list[tuple]) -> None:
-    """count -= n in each minute table, in the database (never read, change and save)."""
-    by_service: Counter = Counter()
-    by_city: Counter = Counter()
-    by_country: Counter = Counter()
-    by_problem: Counter = Counter()
-    for _, city_id, country_code, problem, created_at, _, _ in rows:
-        minute = _floor_minute(created_at)
-        by_service[(service_id, minute)] += 1
-        by_problem[(service_id, problem, minute)] += 1
-        if city_id is not None:
-            by_city[(service_id, city_id, minute)] += 1
-        if country_code:
-            by_country[(service_id, country_code, minute)] += 1
-    _decrement(ServiceMinute, ["service_id", "minute"], by_service)
-    _decrement(CityMinute, ["service_id", "city_id", "minute"], by_city)
-    _decrement(CountryMinute, ["service_id", "country_code", "minute"], by_country)
-    _decrement(ProblemMinute, ["service_id", "problem", "minute"], by_problem)
-
-
-def _decrement(model: type, key_columns: list[str], counts: Counter, chunk: int = 300) -> None:
-    """One UPDATE ... FROM (VALUES ...) per chunk of keys (PostgreSQL and SQLite >= 3.33)."""
-    if not counts:
-        return
-    table = model._meta.db_table
-    adapt = connection.ops.adapt_datetimefield_value
-    items = [(*key[:-1], adapt(key[-1]), n) for key, n in counts.items()]
-    names = [*key_columns, "n"]
-    match = " AND ".join(f"{table}.{column} = d.{column}" for column in key_columns)
-    with connection.cursor() as cursor:
-        for start in range(0, len(items), chunk):
-            part = items[start : start + chunk]
-            if connection.vendor == "postgresql":
-                # VALUES needs its column types spelled out once PostgreSQL compares them.
-                casts = [_pg_type(model, column) for column in key_columns] + ["integer"]
-                row = "(" + ", ".join(f"CAST(%s AS {cast})" for cast in casts) + ")"
-                values = f"(VALUES {', '.join([row] * len(part))}) AS d({', '.join(names)})"
-            else:
-                row = "(" + ", ".join(["%s"] * len(names)) + ")"
-                columns = ", ".join(f"column{i + 1} AS {name}" for i, name in enumerate(names))
-                values = f"(SELECT {columns} FROM (VALUES {', '.join([row] * len(part))})) AS d"
-            cursor.execute(
-                f"UPDATE {table} SET count = CASE WHEN {table}.count > d.n THEN {table}.count - d.n ELSE 0 END "
-                f"FROM {values} WHERE {match}",
-                [value for item in part for value in item],
-            )
-
-
-def _pg_type(model: type, column: str) -> str:
-    field = model._meta.get_field(column.removesuffix("_id"))
-    target = field.target_field if field.is_relation else field
-    return target.db_type(connection)
 
 
 def _incident_subtract(incident: Incident, rows: list[tuple], processed: dt.datetime | None) -> None:
