@@ -96,12 +96,6 @@ def service_status(*, service_id: int) -> str:
     return row or ServiceStatus.Tier.OK
 
 
-def recent_incidents(*, service_id: int, limit: int = 5) -> list[Incident]:
-    return list(
-        Incident.objects.filter(service_id=service_id).exclude(status=Incident.Status.DISMISSED)[:limit]
-    )
-
-
 def incident_timeseries(*, incident: Incident, now: dt.datetime) -> list[dict]:
     """Reports per 15 minutes from an hour before the incident to an hour after it (or
     now). One query."""

@@ -20,10 +20,10 @@ from outages.models import Incident, ProblemType, Service, ServiceStatus
 from outages.page_selectors import (
     BUCKET_MINUTES,
     incident_timeseries,
-    recent_incidents,
     service_status,
     services_overview,
 )
+from outages.review.selectors import PublicIncident, public_incidents
 from outages.selectors import service_timeseries_buckets
 from reports.forms import ReportForm
 from reports.selectors import city_counts, problem_shares, report_count
@@ -43,6 +43,15 @@ INCIDENT_STATUS_TEXT = {
     Incident.Status.DISMISSED: _("Dismissed"),
     Incident.Status.RESOLVED: _("Resolved"),
 }
+RECENT_INCIDENTS = 5
+
+
+def _public_status_text(incident: PublicIncident) -> str:
+    if incident.resolved_at is not None:
+        return str(_("Resolved"))
+    return str(_("Confirmed outage") if incident.confirmed else _("Suspected"))
+
+
 WINDOW_LABELS = {60: _("1 hour"), 360: _("6 hours"), 1440: _("24 hours")}
 
 
@@ -143,9 +152,10 @@ def service_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "service": service,
         "form": ReportForm(problem_types=problem_types),
         "numbers": numbers,
+        # What the public may see: no dismissed or merged-away incidents, reviewers' public notes.
         "incidents": [
-            {"incident": incident, "status_text": INCIDENT_STATUS_TEXT[incident.status]}
-            for incident in recent_incidents(service_id=service.pk)
+            {"incident": incident, "status_text": _public_status_text(incident)}
+            for incident in public_incidents(service_id=service.pk, limit=RECENT_INCIDENTS)
         ],
         **_map_context(),
         "data_url": reverse("outages:service-data", kwargs={"slug": slug}),

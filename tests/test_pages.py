@@ -190,6 +190,30 @@ def test_service_page_lists_recent_incidents_but_not_dismissed_ones(client, chat
     assert f'href="/incidents/{shown.pk}/"' in html
     assert f'href="/incidents/{hidden.pk}/"' not in html
     assert "peak 131 reports per 15 minutes" in html
+    assert "Suspected" in html
+
+
+def test_a_confirmed_incident_shows_as_a_confirmed_outage_with_the_reviewers_public_note(client, chatgpt):
+    from django.contrib.auth.models import User
+
+    from outages.review.services import incident_act
+
+    incident = Incident.objects.create(
+        service=chatgpt, started_at=NOW, last_spike_at=NOW, last_elevated_at=NOW, peak_at=NOW, peak_count=131
+    )
+    reviewer = User.objects.create_superuser("lead", password="x" * 20)
+    incident_act(
+        incident_id=incident.pk,
+        action="confirm",
+        actor=reviewer,
+        now=NOW,
+        public_note="OpenAI confirms login errors.",
+    )
+
+    html = page(client, "/s/chatgpt/")
+
+    assert "Confirmed outage" in html
+    assert "OpenAI confirms login errors." in html
 
 
 # --- incident page -------------------------------------------------------------------------
