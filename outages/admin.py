@@ -71,8 +71,10 @@ class IncidentAdmin(admin.ModelAdmin):
     list_filter = ["status", "service"]
     list_select_related = ["service"]
     date_hierarchy = "started_at"
+    # Status changes go through the review queue (/review/), which audits every one.
     readonly_fields = [
         "service",
+        "status",
         "started_at",
         "last_spike_at",
         "last_elevated_at",

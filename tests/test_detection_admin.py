@@ -37,3 +37,11 @@ def test_the_admin_rebuilds_a_service_s_baselines_on_demand(admin_client, chatgp
 
     assert response.status_code == 302
     assert Baseline.objects.get(service=chatgpt).built_at == T0
+
+
+def test_an_incident_status_cannot_be_changed_in_the_admin_bypassing_the_audit_log():
+    from django.contrib import admin as django_admin
+
+    from outages.models import Incident
+
+    assert "status" in django_admin.site._registry[Incident].readonly_fields
