@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Mapping
+
 from django.db import models
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
@@ -187,6 +190,18 @@ class Incident(models.Model):
 
     def __str__(self) -> str:
         return f"{self.service_id} {self.status} from {self.started_at:%Y-%m-%d %H:%M}"
+
+    def problem_counts(self) -> Counter[str]:
+        """`problems` as counts by code, to add to or subtract from."""
+        return Counter({row["code"]: row["count"] for row in self.problems})
+
+    def set_problem_counts(self, counts: Mapping[str, int]) -> None:
+        """Store counts as `problems`: most reported first, codes with none left out."""
+        self.problems = [
+            {"code": code, "count": count}
+            for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+            if count > 0
+        ]
 
 
 class IncidentCity(models.Model):

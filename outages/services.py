@@ -441,7 +441,7 @@ class _PassState:
         for incident in recent:
             state.current[incident.service_id] = _Open(
                 incident=incident,
-                problems=Counter({row["code"]: row["count"] for row in incident.problems}),
+                problems=incident.problem_counts(),
             )
         ids = [entry.incident.pk for entry in state.current.values()]
         by_incident = {entry.incident.pk: entry for entry in state.current.values()}
@@ -454,10 +454,7 @@ class _PassState:
         new = [entry for entry in entries if entry.incident.pk is None]
         old = [entry for entry in entries if entry.incident.pk is not None]
         for entry in entries:
-            entry.incident.problems = [
-                {"code": code, "count": count}
-                for code, count in sorted(entry.problems.items(), key=lambda item: (-item[1], item[0]))
-            ]
+            entry.incident.set_problem_counts(entry.problems)
         Incident.objects.bulk_create([entry.incident for entry in new])
         incidents_opened(incident_ids=[entry.incident.pk for entry in new])  # notify after commit
         Incident.objects.bulk_update(

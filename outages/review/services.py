@@ -177,9 +177,7 @@ def _incident_merge(
             target.peak_count, target.peak_at = source.peak_count, source.peak_at
         target.max_score = max(target.max_score, source.max_score)
         target.excess_reports += source.excess_reports
-        problems = Counter({row["code"]: row["count"] for row in target.problems})
-        problems.update({row["code"]: row["count"] for row in source.problems})
-        target.problems = _ranked(problems)
+        target.set_problem_counts(target.problem_counts() + source.problem_counts())
         target.save(
             update_fields=[
                 "started_at",
@@ -322,9 +320,9 @@ def _incident_subtract(incident: Incident, rows: list[tuple], processed: dt.date
     if not rows:
         return
     incident.excess_reports -= len(rows)
-    problems = Counter({row["code"]: row["count"] for row in incident.problems})
+    problems = incident.problem_counts()
     problems.subtract(Counter(row[3] for row in rows))
-    incident.problems = _ranked(+problems)
+    incident.set_problem_counts(problems)
     incident.peak_count, incident.peak_at = _peak(incident, processed)
     incident.save(update_fields=["excess_reports", "problems", "peak_count", "peak_at", "updated_at"])
     for city in IncidentCity.objects.filter(incident=incident):
@@ -355,14 +353,6 @@ def _peak(incident: Incident, processed: dt.datetime | None) -> tuple[int, dt.da
         return 0, incident.peak_at
     peak_at = max(buckets, key=lambda start: (buckets[start], -start.timestamp()))
     return buckets[peak_at], peak_at
-
-
-def _ranked(problems: Counter) -> list[dict[str, object]]:
-    return [
-        {"code": code, "count": count}
-        for code, count in sorted(problems.items(), key=lambda item: (-item[1], item[0]))
-        if count > 0
-    ]
 
 
 def _detection_lock() -> DetectionWatermark | None:
