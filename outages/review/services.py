@@ -19,7 +19,7 @@ from django.db import transaction
 
 from outages.models import DetectionWatermark, Incident, IncidentCity
 from outages.review.models import DismissReason, IncidentReview, ReviewAction
-from outages.services import RESOLVE_QUIET_MINUTES, WATERMARK
+from outages.services import RESOLVE_QUIET_MINUTES, WATERMARK, floor_minute
 from reports.hashing import network_hash_of_prefix
 from reports.models import Report, ServiceMinute
 from reports.services import minute_counts_subtract
@@ -98,7 +98,7 @@ def incident_act(
         elif action == Kind.RESOLVE:
             incident.status = Status.RESOLVED
             if incident.resolved_at is None:
-                incident.resolved_at = _floor_minute(now)
+                incident.resolved_at = floor_minute(now)
                 fields.append("resolved_at")
         else:  # reopen: back in the queue for a decision
             incident.status = Status.SUSPECTED
@@ -127,7 +127,7 @@ def _reopen_timeline(incident: Incident, now: dt.datetime) -> None:
         )
     incident.resolved_at = None
     # Detection resolves it again after RESOLVE_QUIET_MINUTES without a rise.
-    incident.last_elevated_at = max(incident.last_elevated_at, _floor_minute(now))
+    incident.last_elevated_at = max(incident.last_elevated_at, floor_minute(now))
 
 
 def _incident_merge(
@@ -286,7 +286,7 @@ def network_exclude(
         )
         # The pass has folded counts into the incident up to its watermark only.
         processed = mark.processed_through if mark is not None else None
-        accounted = [row for row in in_counts if processed is not None and _floor_minute(row[4]) <= processed]
+        accounted = [row for row in in_counts if processed is not None and floor_minute(row[4]) <= processed]
         _incident_subtract(incident, accounted, processed)
         _review_save(review, now=now)
         _log(
@@ -337,7 +337,7 @@ def _peak(incident: Incident, processed: dt.datetime | None) -> tuple[int, dt.da
     """The busiest aligned 15-minute bucket of the incident, as detection measures it: a
     bucket's reports up to the last minute the incident has been followed."""
     first = incident.started_at - dt.timedelta(minutes=incident.started_at.minute % 15)
-    first = _floor_minute(first)
+    first = floor_minute(first)
     if incident.resolved_at is not None:
         last = incident.last_elevated_at + (RESOLVE_QUIET_MINUTES - 1) * _MINUTE
         if processed is not None:
@@ -397,7 +397,3 @@ def _log(
         public_note=public_note.strip(),
         details=details or {},
     )
-
-
-def _floor_minute(moment: dt.datetime) -> dt.datetime:
-    return moment.replace(second=0, microsecond=0)
