@@ -196,6 +196,18 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 # Task modules outside an app's tasks.py (autodiscovery finds only those).
 CELERY_IMPORTS = ["outages.review.tasks"]
+# Three queues, so each kind of work gets its own workers (deploy/): ingest side work
+# (aggregation, retention, partitions), notifications (email, webhooks) and detection.
+# `make run`'s single worker consumes all three.
+CELERY_TASK_DEFAULT_QUEUE = "ingest"
+CELERY_TASK_ROUTES = {
+    "reports.tasks.*": {"queue": "ingest"},
+    "outages.review.tasks.*": {"queue": "notifications"},
+    "outages.tasks.*": {"queue": "detection"},
+}
+# Detection pass split into this many shards by service id (outages.tasks.detect_shard),
+# run in parallel by the workers of the detection queue; 1 runs it as one task.
+DETECTION_SHARDS = env_int("DETECTION_SHARDS", 1, minimum=1)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -18,7 +18,7 @@ import datetime as dt
 import logging
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -339,15 +339,19 @@ class PassResult:
     without_baseline: list[int] = field(default_factory=list)
 
 
-def detection_run(*, now: dt.datetime) -> PassResult:
+def detection_run(
+    *, now: dt.datetime, service_ids: Collection[int] | None = None, watermark: str = WATERMARK
+) -> PassResult:
     """The live pass: every complete minute since the watermark, up to the one before now.
 
     Beat runs it every minute. Run twice, late, or after a crash, it processes each minute
-    exactly once; a minute already processed is never redone.
+    exactly once; a minute already processed is never redone. With `service_ids` it is one
+    shard of the pass (outages.tasks.detect_shard): only those services, under the shard's
+    own `watermark`.
     """
     reports_aggregate_all()
     last = floor_minute(now - dt.timedelta(seconds=GRACE_SECONDS)) - _MINUTE
-    return _detection_pass(start=None, end=last)
+    return _detection_pass(start=None, end=last, service_ids=service_ids, watermark=watermark)
 
 
 def detection_run_range(*, start: dt.datetime, end: dt.datetime) -> PassResult:
@@ -362,13 +366,23 @@ def detection_run_range(*, start: dt.datetime, end: dt.datetime) -> PassResult:
     return _detection_pass(start=floor_minute(start), end=floor_minute(end))
 
 
-def _detection_pass(*, start: dt.datetime | None, end: dt.datetime) -> PassResult:
-    DetectionWatermark.objects.get_or_create(name=WATERMARK)
+def _detection_pass(
+    *,
+    start: dt.datetime | None,
+    end: dt.datetime,
+    service_ids: Collection[int] | None = None,
+    watermark: str = WATERMARK,
+) -> PassResult:
+    DetectionWatermark.objects.get_or_create(name=watermark)
     with transaction.atomic():
+        # Shards hold the main row shared: they run side by side, and review (which locks
+        # it exclusively) waits for them or makes them skip a minute.
+        if watermark != WATERMARK and not _watermark_share(WATERMARK):
+            return PassResult(busy=True)
         # The lock is the claim: a second pass finds the row taken and leaves at once.
         # (SQLite has no row locks; its IMMEDIATE transactions queue the second pass
         # behind the first, which then finds the minutes done.)
-        mark = DetectionWatermark.objects.select_for_update(skip_locked=True).filter(name=WATERMARK).first()
+        mark = DetectionWatermark.objects.select_for_update(skip_locked=True).filter(name=watermark).first()
         if mark is None:
             return PassResult(busy=True)
         if mark.processed_through is not None:
@@ -383,7 +397,7 @@ def _detection_pass(*, start: dt.datetime | None, end: dt.datetime) -> PassResul
             first = skipped_to
         if first > end:
             return PassResult()
-        state = _PassState.load(first_minute=first)
+        state = _PassState.load(first_minute=first, service_ids=service_ids)
         result = PassResult(first_minute=first, last_minute=end)
         chunk_start = _epoch_minute(first)
         last = _epoch_minute(end)
@@ -397,6 +411,16 @@ def _detection_pass(*, start: dt.datetime | None, end: dt.datetime) -> PassResul
         result.without_baseline = sorted(state.without_baseline)
         _watermark_advance(mark, end)
     return result
+
+
+def _watermark_share(name: str) -> bool:
+    DetectionWatermark.objects.get_or_create(name=name)
+    if connection.vendor != "postgresql":
+        return True
+    table = DetectionWatermark._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT 1 FROM {table} WHERE name = %s FOR SHARE SKIP LOCKED", [name])
+        return cursor.fetchone() is not None
 
 
 def _watermark_advance(mark: DetectionWatermark, end: dt.datetime) -> None:
@@ -428,13 +452,18 @@ class _PassState:
         self.resolved = 0
 
     @classmethod
-    def load(cls, *, first_minute: dt.datetime) -> _PassState:
+    def load(cls, *, first_minute: dt.datetime, service_ids: Collection[int] | None = None) -> _PassState:
         state = cls()
-        state.timezones = dict(Service.objects.active().values_list("pk", "timezone"))
-        state.not_ok = set(
-            ServiceStatus.objects.exclude(status=ServiceStatus.Tier.OK).values_list("service_id", flat=True)
-        )
-        recent = Incident.objects.filter(
+        services = Service.objects.active()
+        statuses = ServiceStatus.objects.exclude(status=ServiceStatus.Tier.OK)
+        incidents = Incident.objects.all()
+        if service_ids is not None:
+            services = services.filter(pk__in=service_ids)
+            statuses = statuses.filter(service_id__in=service_ids)
+            incidents = incidents.filter(service_id__in=service_ids)
+        state.timezones = dict(services.values_list("pk", "timezone"))
+        state.not_ok = set(statuses.values_list("service_id", flat=True))
+        recent = incidents.filter(
             Q(resolved_at__isnull=True)
             | Q(resolved_at__gte=first_minute - dt.timedelta(minutes=REOPEN_MINUTES))
         ).order_by("service_id", "started_at")

@@ -3,10 +3,13 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from outages.services import baselines_rebuild, detection_run
+from outages.models import Service
+from outages.services import WATERMARK, PassResult, baselines_rebuild, detection_run
+from reports.services import reports_aggregate_all
 
 logger = logging.getLogger(__name__)
 
@@ -15,10 +18,48 @@ logger = logging.getLogger(__name__)
 COLD_START_RETRY_SECONDS = 3600
 
 
+def shard_watermark(shard_index: int, shard_count: int) -> str:
+    """Each shard advances its own watermark row; a new shard count starts new rows."""
+    return f"{WATERMARK}:{shard_index}/{shard_count}"
+
+
+def shard_service_ids(shard_index: int, shard_count: int) -> list[int]:
+    """The active services of one shard: by id modulo the count, so every service is in
+    exactly one shard and a service stays in its shard as others are added."""
+    return [
+        pk for pk in Service.objects.active().values_list("pk", flat=True) if pk % shard_count == shard_index
+    ]
+
+
 @shared_task(name="outages.tasks.detect")
 def detect() -> dict[str, object]:
-    """Beat runs this every minute; overlapping runs are harmless (the pass claims its minutes)."""
-    result = detection_run(now=timezone.now())
+    """Beat runs this every minute; overlapping runs are harmless (the pass claims its minutes).
+
+    With DETECTION_SHARDS > 1 it only aggregates and queues one detect_shard per shard, so
+    the pass is shared by every worker consuming the detection queue.
+    """
+    shard_count = settings.DETECTION_SHARDS
+    if shard_count > 1:
+        reports_aggregate_all()  # once here, not once per shard
+        for shard_index in range(shard_count):
+            detect_shard.delay(shard_index=shard_index, shard_count=shard_count)
+        return {"shards": shard_count}
+    return _summary(detection_run(now=timezone.now()))
+
+
+@shared_task(name="outages.tasks.detect_shard")
+def detect_shard(shard_index: int, shard_count: int) -> dict[str, object]:
+    if not 0 <= shard_index < shard_count:
+        raise ValueError(f"shard {shard_index} of {shard_count} does not exist")
+    result = detection_run(
+        now=timezone.now(),
+        service_ids=shard_service_ids(shard_index, shard_count),
+        watermark=shard_watermark(shard_index, shard_count),
+    )
+    return _summary(result)
+
+
+def _summary(result: PassResult) -> dict[str, object]:
     if result.busy:
         logger.info("detection: another pass is running")
     cold = [

@@ -20,7 +20,7 @@ def compose() -> dict:
 
 
 def test_compose_has_every_part_of_the_system(compose):
-    assert set(compose["services"]) == {"web", "worker", "beat", "db", "broker", "cache", "nginx"}
+    assert set(compose["services"]) == {"web", "worker", "detector", "beat", "db", "broker", "cache", "nginx"}
     broker = " ".join(compose["services"]["broker"]["command"])
     assert "--appendonly yes" in broker and "noeviction" in broker
     assert "--appendonly no" in " ".join(compose["services"]["cache"]["command"])
@@ -86,7 +86,9 @@ def test_gunicorn_config_is_valid_and_logs_no_addresses():
     assert "%(h)s" not in (DEPLOY / "gunicorn.conf.py").read_text()
 
 
-@pytest.mark.parametrize("unit", ["downradar-web", "downradar-worker", "downradar-beat"])
+@pytest.mark.parametrize(
+    "unit", ["downradar-web", "downradar-worker", "downradar-detector", "downradar-beat"]
+)
 def test_systemd_units_name_existing_entry_points(unit):
     text = (DEPLOY / "systemd" / f"{unit}.service").read_text()
     assert "User=downradar" in text
@@ -94,3 +96,54 @@ def test_systemd_units_name_existing_entry_points(unit):
     exec_start = next(line for line in text.splitlines() if line.startswith("ExecStart="))
     if "gunicorn" in exec_start:
         assert "deploy/gunicorn.conf.py" in exec_start
+
+
+def _queues(command: str) -> set[str]:
+    words = command.split()
+    return set(words[words.index("-Q") + 1].split(",")) if "-Q" in words else {"<default only>"}
+
+
+def _routed_queues() -> set[str]:
+    from django.conf import settings
+
+    return {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()} | {
+        settings.CELERY_TASK_DEFAULT_QUEUE
+    }
+
+
+def test_every_task_queue_has_workers_in_compose_and_systemd(compose):
+    routed = _routed_queues()
+    assert routed == {"ingest", "notifications", "detection"}
+    in_compose = [
+        _queues(" ".join(service["command"]))
+        for service in compose["services"].values()
+        if "worker" in service.get("command", [])
+    ]
+    in_systemd = [
+        _queues(line)
+        for unit in (DEPLOY / "systemd").glob("*.service")
+        for line in unit.read_text().splitlines()
+        if line.startswith("ExecStart=") and " worker " in line
+    ]
+    for workers in (in_compose, in_systemd):
+        assert set().union(*workers) == routed
+        # Detection has workers of its own: a notification backlog cannot delay it.
+        assert {"detection"} in workers
+
+
+def test_make_run_s_single_worker_consumes_every_queue():
+    worker = next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("worker:"))
+    assert _queues(worker) == _routed_queues()
+
+
+def test_each_task_is_routed_to_its_queue():
+    from config.celery import app
+
+    def queue(task: str) -> str:
+        return app.amqp.router.route({}, task)["queue"].name
+
+    assert queue("reports.tasks.aggregate_pending") == "ingest"
+    assert queue("reports.tasks.purge_expired") == "ingest"
+    assert queue("outages.review.tasks.deliver_notifications") == "notifications"
+    assert queue("outages.tasks.detect") == "detection"
+    assert queue("outages.tasks.detect_shard") == "detection"
