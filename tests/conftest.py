@@ -43,3 +43,32 @@ def chatgpt(db):
     from outages.models import Service
 
     return Service.objects.get(slug="chatgpt")
+
+
+@pytest.fixture(scope="session")
+def own_postgres():
+    """A private PostgreSQL cluster for fault tests (initdb and migrate once per session).
+
+    Migrated into `downradar_template`; `own_database` copies it for each test.
+    """
+    from tests.own_services import OwnPostgres, app_env, migrate
+
+    cluster = OwnPostgres()
+    try:
+        cluster.start()
+        cluster.psql("CREATE DATABASE downradar_template", database="postgres")
+        template_url = cluster.url.rsplit("/", 1)[0] + "/downradar_template"
+        migrate(app_env(database_url=template_url, redis_url=None, var_dir=cluster.dir / "var"))
+        yield cluster
+    finally:
+        cluster.remove()
+
+
+@pytest.fixture
+def own_database(own_postgres):
+    """A fresh `downradar` database on the private cluster, running."""
+    own_postgres.start_if_stopped()
+    own_postgres.psql("DROP DATABASE IF EXISTS downradar WITH (FORCE)", database="postgres")
+    own_postgres.psql("CREATE DATABASE downradar TEMPLATE downradar_template", database="postgres")
+    yield own_postgres
+    own_postgres.start_if_stopped()
