@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 
 from outages import detection
 from outages.models import (
@@ -35,7 +35,7 @@ from outages.models import (
     ServiceStatus,
 )
 from outages.review.notifications import incidents_opened
-from reports.models import CityMinute, ProblemMinute, ServiceMinute
+from reports.models import CityMinute, ProblemMinute, Report, ServiceMinute
 from reports.services import reports_aggregate_all
 
 logger = logging.getLogger(__name__)
@@ -61,6 +61,12 @@ CITY_MIN_REPORTS = 30
 # Series per call of the profile builder during a rebuild (memory: ~100 kB per series-week).
 PROFILE_SLICE = 256
 WATERMARK = "detection"
+# A spike only opens an incident when it comes from a crowd: if the three busiest networks
+# (/24 or /64) sent at least this share of the counted reports in the last FLOOD_MINUTES,
+# it is a flood (a few bots or one office), not an outage. Review shows the same signal.
+FLOOD_TOP_NETWORKS = 3
+FLOOD_SHARE = 0.5
+FLOOD_MINUTES = 15
 
 _BASELINE_PARAMS = detection.BaselineParams()
 _DETECT_PARAMS = detection.DetectParams()
@@ -448,6 +454,8 @@ class _PassState:
         self.statuses: dict[int, ServiceStatus] = {}
         self.evaluated: set[int] = set()
         self.without_baseline: set[int] = set()
+        # Services whose spike at the pass's last minute is a flood from a few networks.
+        self.flooded: set[int] = set()
         self.opened = 0
         self.resolved = 0
 
@@ -652,6 +660,11 @@ def _process_minutes(state: _PassState, first: int, last: int, *, final: bool) -
             spike = bool(flagged[row, j])
             entry = state.current.get(service_id)
             is_open = entry is not None and entry.incident.resolved_at is None
+            moment = _from_epoch_minute(origin + j)
+            if spike and not _continues(entry, moment) and _is_flood(service_id, moment):
+                spike = False
+                if j == n - 1:
+                    state.flooded.add(service_id)
             if not spike and not is_open:
                 continue
             minute = _from_epoch_minute(origin + j)
@@ -694,6 +707,8 @@ def _process_minutes(state: _PassState, first: int, last: int, *, final: bool) -
             tier = detection.status_tier(float(nat.score[row, j]))
             if any_city[row, j] and tier == "ok":
                 tier = "warning"  # a regional outage: the national total may barely move
+            if service_id in state.flooded and tier == "outage":
+                tier = "warning"  # something is up, but bots do not make an outage
             state.statuses[service_id] = ServiceStatus(
                 service_id=service_id,
                 status=tier,
@@ -761,6 +776,41 @@ def _problem_counts(service_ids: list[int], first: int, last: int) -> dict[tuple
     ):
         found[(service_id, minute)][problem] = value
     return found
+
+
+def _continues(entry: _Open | None, minute: dt.datetime) -> bool:
+    """Whether a spike at `minute` extends or re-opens `entry` rather than opening a new one."""
+    if entry is None:
+        return False
+    resolved_at = entry.incident.resolved_at
+    return resolved_at is None or minute - resolved_at <= dt.timedelta(minutes=REOPEN_MINUTES)
+
+
+def _is_flood(service_id: int, minute: dt.datetime) -> bool:
+    """Whether the counted reports behind a spike at `minute` come mostly from a few networks.
+
+    Read from the report rows (reports_report_service_time); none there (counts loaded
+    without rows, or past retention) means no evidence of a flood.
+    """
+    per_network = Counter(
+        dict(
+            Report.objects.filter(
+                service_id=service_id,
+                counted=True,
+                abusive=False,
+                created_at__gte=minute - dt.timedelta(minutes=FLOOD_MINUTES - 1),
+                created_at__lt=minute + _MINUTE,
+            )
+            .values("network_hash")
+            .annotate(n=Count("id"))
+            .values_list("network_hash", "n")
+        )
+    )
+    total = sum(per_network.values())
+    if total == 0:
+        return False
+    top = sum(n for _, n in per_network.most_common(FLOOD_TOP_NETWORKS))
+    return top >= FLOOD_SHARE * total
 
 
 def _incident_touch(state: _PassState, service_id: int, entry: _Open | None, minute: dt.datetime) -> _Open:

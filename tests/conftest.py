@@ -72,3 +72,14 @@ def own_database(own_postgres):
     own_postgres.psql("CREATE DATABASE downradar TEMPLATE downradar_template", database="postgres")
     yield own_postgres
     own_postgres.start_if_stopped()
+
+
+@pytest.fixture
+def own_redis():
+    """A private redis-server on a spare port, stopped after the test."""
+    from tests.own_services import OwnRedis
+
+    server = OwnRedis()
+    server.start()
+    yield server
+    server.stop()

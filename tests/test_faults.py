@@ -37,11 +37,8 @@ REPORT = {"service": "chatgpt", "problem": "login"}
 
 
 @pytest.fixture
-def redis_server():
-    server = OwnRedis()
-    server.start()
-    yield server
-    server.stop()
+def redis_server(own_redis):
+    return own_redis
 
 
 def post_report(web, ip: str, body: dict | None = None):
