@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from django.core.cache import cache
 from django.utils import timezone
+from django.utils.translation import get_language
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -13,6 +15,9 @@ from rest_framework.views import APIView
 
 from outages.map_selectors import WINDOWS, map_cities
 from outages.models import Service
+
+# How long one answer is shared: short next to the pages' one-minute refresh.
+MAP_CACHE_SECONDS = 20
 
 
 class MapQuerySerializer(serializers.Serializer):
@@ -120,37 +125,46 @@ class MapApi(APIView):
             service = Service.objects.active().filter(slug=slug).first()
             if service is None:
                 raise NotFound(f"No service {slug!r}.")
-        now = timezone.now()
         minutes = int(query.validated_data["minutes"])
+        # Everyone asks the same question during an outage: the answer is shared for a few
+        # seconds, per service, window and language (the names differ by language).
+        slot = int(timezone.now().timestamp()) // MAP_CACHE_SECONDS
+        key = f"map:response:{slug or '-'}:{minutes}:{get_language()}:{slot}"
+        data = cache.get(key)
+        if data is None:
+            data = self._collection(service, slug, minutes)
+            cache.set(key, data, MAP_CACHE_SECONDS)
+        return Response(data, headers={"Cache-Control": f"public, max-age={MAP_CACHE_SECONDS}"})
+
+    @staticmethod
+    def _collection(service: Service | None, slug: str, minutes: int) -> dict:
+        now = timezone.now()
         cities = map_cities(service=service, minutes=minutes, now=now)
-        return Response(
-            {
-                "type": "FeatureCollection",
-                "service": slug or None,
-                "minutes": minutes,
-                "generated_at": now,
-                "features": [
-                    {
-                        "type": "Feature",
-                        "geometry": {
-                            "type": "Point",
-                            "coordinates": [round(row.city.longitude, 4), round(row.city.latitude, 4)],
-                        },
-                        "properties": {
-                            "city": row.city.name_en,
-                            "city_local": row.city.native_name,
-                            "name": row.city.local_name(),
-                            "country": row.city.country_code,
-                            "count": row.count,
-                            "baseline": round(row.baseline, 2),
-                            "ratio": round(row.ratio, 2),
-                            "services": [
-                                {"slug": svc.slug, "name": svc.name, "count": n} for svc, n in row.services
-                            ],
-                        },
-                    }
-                    for row in cities
-                ],
-            },
-            headers={"Cache-Control": "public, max-age=30"},
-        )
+        return {
+            "type": "FeatureCollection",
+            "service": slug or None,
+            "minutes": minutes,
+            "generated_at": now,
+            "features": [
+                {
+                    "type": "Feature",
+                    "geometry": {
+                        "type": "Point",
+                        "coordinates": [round(row.city.longitude, 4), round(row.city.latitude, 4)],
+                    },
+                    "properties": {
+                        "city": row.city.name_en,
+                        "city_local": row.city.native_name,
+                        "name": row.city.local_name(),
+                        "country": row.city.country_code,
+                        "count": row.count,
+                        "baseline": round(row.baseline, 2),
+                        "ratio": round(row.ratio, 2),
+                        "services": [
+                            {"slug": svc.slug, "name": svc.name, "count": n} for svc, n in row.services
+                        ],
+                    },
+                }
+                for row in cities
+            ],
+        }

@@ -4,6 +4,13 @@ Every function here runs a fixed number of queries whatever the number of servic
 cities or buckets (tests/test_pages.py pins the totals). They read the minute count
 tables, never raw reports, except the few rows not yet folded into the counts, so a
 report a person has just sent shows at once.
+
+Everyone opens the same page during an outage, so the expensive part of each answer is
+shared through the cache: the minutes that can no longer change (older than LIVE_MINUTES,
+which the aggregation has long folded in) are summed once and kept for a short while;
+the last few minutes and the reports not yet aggregated are read on every request, so
+the numbers stay exact and never step back when the aggregation runs. What is cached is
+counts by code and id only; names and labels are added per request, in its language.
 """
 
 from __future__ import annotations
@@ -11,13 +18,28 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import numpy as np
+from django.core.cache import cache
+from django.db import connection
 from django.db.models import Sum
 from django.db.models.functions import TruncHour
 
+from geo.models import City
 from outages.models import Incident, Service, ServiceStatus
-from reports.models import Report, ServiceMinute
+from outages.selectors import baseline_band
+from reports.models import ServiceMinute
 
 BUCKET_MINUTES = 15
+DAY_BUCKETS = 24 * 60 // BUCKET_MINUTES
+# Minutes this recent are read live on every request: the aggregation folds reports
+# into the minute tables every few seconds, so older minutes no longer change.
+LIVE_MINUTES = 3
+# How long the summed older minutes of a service page are shared (keyed by the minute,
+# so the window moves on every minute anyway).
+PAGE_CACHE_SECONDS = 30
+# The home page's past whole hours change only when a reviewer excludes reports.
+PAST_HOURS_CACHE_SECONDS = 300
+TOP_CITIES = 10
 
 STATUS_ORDER = {ServiceStatus.Tier.OUTAGE: 0, ServiceStatus.Tier.WARNING: 1, ServiceStatus.Tier.OK: 2}
 
@@ -25,11 +47,6 @@ STATUS_ORDER = {ServiceStatus.Tier.OUTAGE: 0, ServiceStatus.Tier.WARNING: 1, Ser
 def bucket_floor(moment: dt.datetime, minutes: int = BUCKET_MINUTES) -> dt.datetime:
     epoch = int(moment.timestamp())
     return dt.datetime.fromtimestamp(epoch - epoch % (minutes * 60), tz=dt.UTC)
-
-
-def _pending(service_id: int | None, since: dt.datetime):
-    rows = Report.objects.filter(is_aggregated=False, counted=True, abusive=False, created_at__gte=since)
-    return rows if service_id is None else rows.filter(service_id=service_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,24 +59,17 @@ class ServiceSummary:
 
 def services_overview(*, now: dt.datetime, query: str = "") -> list[ServiceSummary]:
     """Active services with their status and a 24-hour sparkline, problems first, then by
-    name. Two queries for any number of services."""
+    name. Two queries for any number of services, three when the past hours' sums are
+    not cached."""
     services = Service.objects.active().select_related("current_status").order_by("name")
     if query:
         services = services.filter(name__icontains=query)
     services = list(services)
-    first_hour = now.replace(minute=0, second=0, microsecond=0) - dt.timedelta(hours=23)
     lines: dict[int, list[int]] = {service.pk: [0] * 24 for service in services}
     if services:
-        rows = (
-            ServiceMinute.objects.filter(service_id__in=lines, minute__gte=first_hour)
-            .annotate(hour=TruncHour("minute", tzinfo=dt.UTC))
-            .values("service_id", "hour")
-            .annotate(n=Sum("count"))
-        )
-        for row in rows:
-            index = int((row["hour"] - first_hour).total_seconds() // 3600)
-            if 0 <= index < 24:
-                lines[row["service_id"]][index] += row["n"]
+        for service_id, hour, n in _hourly_counts(now):
+            if service_id in lines and 0 <= hour < 24:
+                lines[service_id][hour] += n
     summaries = [
         ServiceSummary(
             service=service,
@@ -71,6 +81,32 @@ def services_overview(*, now: dt.datetime, query: str = "") -> list[ServiceSumma
     ]
     summaries.sort(key=lambda summary: STATUS_ORDER.get(summary.status, 3))
     return summaries
+
+
+def _hourly_counts(now: dt.datetime) -> list[tuple[int, int, int]]:
+    """(service id, hour index 0-23 oldest first, reports) over the last 24 clock hours,
+    every active service. The whole hours before the live minutes come from the cache."""
+    first_hour = now.replace(minute=0, second=0, microsecond=0) - dt.timedelta(hours=23)
+    split = (now - dt.timedelta(minutes=LIVE_MINUTES)).replace(minute=0, second=0, microsecond=0)
+    key = f"pages:hours:{int(first_hour.timestamp())}:{int(split.timestamp())}"
+    past = cache.get(key)
+    if past is None:
+        past = _hour_sums(first_hour, first_hour, split)
+        cache.set(key, past, PAST_HOURS_CACHE_SECONDS)
+    return past + _hour_sums(first_hour, split, None)
+
+
+def _hour_sums(first_hour: dt.datetime, start: dt.datetime, end: dt.datetime | None):
+    rows = ServiceMinute.objects.filter(minute__gte=start)
+    if end is not None:
+        rows = rows.filter(minute__lt=end)
+    return [
+        (row["service_id"], int((row["hour"] - first_hour).total_seconds() // 3600), row["n"])
+        for row in rows.annotate(hour=TruncHour("minute", tzinfo=dt.UTC))
+        .values("service_id", "hour")
+        .annotate(n=Sum("count"))
+        .order_by()
+    ]
 
 
 def _status_row(service: Service) -> ServiceStatus | None:
@@ -91,9 +127,9 @@ def _current_count(service: Service) -> int:
     return row.count if row is not None else 0
 
 
-def service_status(*, service_id: int) -> str:
-    row = ServiceStatus.objects.filter(service_id=service_id).values_list("status", flat=True).first()
-    return row or ServiceStatus.Tier.OK
+def service_status_of(service: Service) -> str:
+    """The status tier of a service loaded with select_related("current_status")."""
+    return _status_of(service)
 
 
 def incident_timeseries(*, incident: Incident, now: dt.datetime) -> list[dict]:
@@ -116,3 +152,132 @@ def incident_timeseries(*, incident: Incident, now: dt.datetime) -> list[dict]:
         {"start": dt.datetime.fromtimestamp(key, tz=dt.UTC).isoformat(), "count": counts.get(key, 0)}
         for key in range(start, end + per_bucket, per_bucket)
     ]
+
+
+# --- service page --------------------------------------------------------------------------
+
+# One round trip for a service's minutes, problems and cities over [start, end); with the
+# pending part, also the reports not yet aggregated since `since`. Index-only scans on
+# (service_id, minute) INCLUDE (...) for the problem and city tables.
+_SUMS_SQL = """
+    SELECT 'minute', minute, '', 0, count FROM reports_serviceminute
+    WHERE service_id = %(service)s AND minute >= %(start)s AND minute < %(end)s
+    UNION ALL
+    SELECT 'problem', NULL, problem, 0, sum(count) FROM reports_problemminute
+    WHERE service_id = %(service)s AND minute >= %(start)s AND minute < %(end)s GROUP BY problem
+    UNION ALL
+    SELECT 'city', NULL, '', city_id, sum(count) FROM reports_cityminute
+    WHERE service_id = %(service)s AND minute >= %(start)s AND minute < %(end)s GROUP BY city_id
+"""
+_PENDING_SQL = """
+    UNION ALL
+    SELECT 'pending', date_trunc('minute', created_at), problem, coalesce(city_id, 0), count(*)
+    FROM reports_report
+    WHERE is_aggregated = false AND counted AND NOT abusive
+      AND service_id = %(service)s AND created_at >= %(since)s
+    GROUP BY 2, 3, 4
+"""
+
+
+@dataclass(slots=True)
+class _Sums:
+    minutes: dict[int, int]  # epoch minute -> reports
+    problems: dict[str, int]
+    cities: dict[int, int]
+
+    def add(self, other: _Sums) -> None:
+        for target, source in (
+            (self.minutes, other.minutes),
+            (self.problems, other.problems),
+            (self.cities, other.cities),
+        ):
+            for key, n in source.items():
+                target[key] = target.get(key, 0) + n
+
+
+def _sums(service_id: int, start: dt.datetime, end: dt.datetime, *, pending_since=None) -> _Sums:
+    sql = _SUMS_SQL + (_PENDING_SQL if pending_since is not None else "")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"service": service_id, "start": start, "end": end, "since": pending_since})
+        rows = cursor.fetchall()
+    sums = _Sums(minutes={}, problems={}, cities={})
+    for kind, minute, problem, city_id, n in rows:
+        n = int(n)
+        if kind == "minute" or kind == "pending":
+            epoch = int(minute.timestamp()) // 60
+            sums.minutes[epoch] = sums.minutes.get(epoch, 0) + n
+        if kind == "problem" or kind == "pending":
+            sums.problems[problem] = sums.problems.get(problem, 0) + n
+        if (kind == "city" or kind == "pending") and city_id:
+            sums.cities[city_id] = sums.cities.get(city_id, 0) + n
+    return sums
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceNumbers:
+    count_last_hour: int
+    count_last_day: int
+    timeseries: list[dict]  # 96 buckets: start, count, baseline, upper
+    problems: list[tuple[str, int, int]]  # (code, reports, percent), most reported first
+    cities: list[tuple[City, int]]  # the TOP_CITIES most affected, most reports first
+
+
+def service_numbers(*, service: Service, now: dt.datetime) -> ServiceNumbers:
+    """The service page's numbers over the last 24 hours (the chart's 96 buckets of 15
+    minutes, the last one in progress, and the last 1,440 minutes for the counts).
+
+    Three queries when the older minutes are cached (the live minutes and pending
+    reports, the top cities, nothing else), five when not (their sums and the stored
+    baseline as well)."""
+    now_minute = int(now.timestamp()) // 60
+    day_start = now_minute - 1439
+    split = now_minute - LIVE_MINUTES + 1  # minutes from here on are read live
+    step = BUCKET_MINUTES
+    first = (now_minute // step + 1 - DAY_BUCKETS) * step  # the chart's first minute
+    key = f"pages:service:{service.pk}:{now_minute}"
+    past = cache.get(key)
+    if past is None:
+        sums = _sums(service.pk, _at(day_start), _at(split))
+        expected, upper = baseline_band(
+            service=service, first_minute=first, n=DAY_BUCKETS, bucket_minutes=step
+        )
+        past = (sums, _rounded(expected), _rounded(upper))
+        cache.set(key, past, PAGE_CACHE_SECONDS)
+    sums, expected, upper = past
+    sums = _Sums(minutes=dict(sums.minutes), problems=dict(sums.problems), cities=dict(sums.cities))
+    sums.add(_sums(service.pk, _at(split), _at(now_minute + 1), pending_since=_at(day_start)))
+
+    buckets = [0] * DAY_BUCKETS
+    for minute, n in sums.minutes.items():
+        index = (minute - first) // step
+        if 0 <= index < DAY_BUCKETS:
+            buckets[index] += n
+    total = sum(sums.problems.values())
+    top = sorted(sums.cities.items(), key=lambda item: (-item[1], item[0]))[:TOP_CITIES]
+    cities = City.objects.in_bulk([city_id for city_id, _ in top])
+    return ServiceNumbers(
+        count_last_hour=sum(n for minute, n in sums.minutes.items() if minute > now_minute - 60),
+        count_last_day=sum(n for minute, n in sums.minutes.items() if minute >= day_start),
+        timeseries=[
+            {
+                "start": _at(first + index * step),
+                "count": buckets[index],
+                "baseline": expected[index],
+                "upper": upper[index],
+            }
+            for index in range(DAY_BUCKETS)
+        ],
+        problems=[
+            (code, n, round(100 * n / total))
+            for code, n in sorted(sums.problems.items(), key=lambda item: (-item[1], item[0]))
+        ],
+        cities=[(cities[city_id], n) for city_id, n in top if city_id in cities],
+    )
+
+
+def _at(epoch_minute: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(epoch_minute * 60, tz=dt.UTC)
+
+
+def _rounded(values) -> list[float | None]:
+    return [None if np.isnan(value) else round(float(value), 2) for value in values]

@@ -112,17 +112,7 @@ def service_timeseries_buckets(
         index = (int(minute.timestamp()) // 60 - first) // bucket_minutes
         if 0 <= index < n:
             counts[index] += count
-    baseline = (
-        Baseline.objects.filter(service=service, city=None)
-        .values_list("expected", "alpha", "timezone")
-        .first()
-    )
-    if baseline is None:
-        expected = upper = np.full(n, np.nan)
-    else:
-        per_minute = _expected_per_minute(baseline[0], baseline[2], first, n * bucket_minutes)
-        expected = per_minute.reshape(n, bucket_minutes).sum(axis=1)
-        upper = _upper(expected, baseline[1])
+    expected, upper = baseline_band(service=service, first_minute=first, n=n, bucket_minutes=bucket_minutes)
     return [
         {
             "start": dt.datetime.fromtimestamp((first + i * bucket_minutes) * 60, tz=dt.UTC),
@@ -132,6 +122,21 @@ def service_timeseries_buckets(
         }
         for i in range(n)
     ]
+
+
+def baseline_band(*, service: Service, first_minute: int, n: int, bucket_minutes: int):
+    """The detector's expected count and warning line for n buckets from epoch minute
+    first_minute, from the stored profile (NaN without one). One query."""
+    baseline = (
+        Baseline.objects.filter(service=service, city=None)
+        .values_list("expected", "alpha", "timezone")
+        .first()
+    )
+    if baseline is None:
+        return np.full(n, np.nan), np.full(n, np.nan)
+    per_minute = _expected_per_minute(baseline[0], baseline[2], first_minute, n * bucket_minutes)
+    expected = per_minute.reshape(n, bucket_minutes).sum(axis=1)
+    return expected, _upper(expected, baseline[1])
 
 
 def service_cities(*, service: Service, now: dt.datetime, minutes: int, limit: int = 50) -> list[dict]:

@@ -18,15 +18,13 @@ from django.views.decorators.http import require_GET
 from outages.map_selectors import WINDOWS
 from outages.models import Incident, ProblemType, Service, ServiceStatus
 from outages.page_selectors import (
-    BUCKET_MINUTES,
     incident_timeseries,
-    service_status,
+    service_numbers,
+    service_status_of,
     services_overview,
 )
 from outages.review.selectors import PublicIncident, public_incidents
-from outages.selectors import service_timeseries_buckets
 from reports.forms import ReportForm
-from reports.selectors import city_counts, problem_shares, report_count
 
 REFRESH_SECONDS = 60
 
@@ -112,34 +110,37 @@ def home_data(request: HttpRequest) -> JsonResponse:
 
 
 def _service_numbers(service: Service, now: dt.datetime) -> dict:
-    last_day = now - dt.timedelta(hours=24)
+    """The page's numbers in the request's language: the cached counts are by code and
+    id, the labels and city names are added here."""
+    numbers = service_numbers(service=service, now=now)
     labels = {problem.code: problem.display_label for problem in service.problem_types.all()}
-    # The detector's own baseline and warning line, so the chart and the status agree.
-    timeseries = service_timeseries_buckets(service=service, now=now, hours=24, bucket_minutes=BUCKET_MINUTES)
     return {
-        "status": _status(service_status(service_id=service.pk)),
-        "count_last_hour": report_count(service_id=service.pk, since=now - dt.timedelta(hours=1)),
-        "count_last_day": report_count(service_id=service.pk, since=last_day),
-        "timeseries": [{**bucket, "start": bucket["start"].isoformat()} for bucket in timeseries],
+        "status": _status(service_status_of(service)),
+        "count_last_hour": numbers.count_last_hour,
+        "count_last_day": numbers.count_last_day,
+        # The detector's own baseline and warning line, so the chart and the status agree.
+        "timeseries": [{**bucket, "start": bucket["start"].isoformat()} for bucket in numbers.timeseries],
         "problems": [
-            {"label": str(labels.get(share.code, share.code)), "count": share.count, "percent": share.percent}
-            for share in problem_shares(service_id=service.pk, since=last_day)
+            {"label": str(labels.get(code, code)), "count": count, "percent": percent}
+            for code, count, percent in numbers.problems
         ],
         "cities": [
             {
-                "city": row.city.local_name(),
-                "country": row.city.country_code,
-                "count": row.count,
-                "lat": row.city.latitude,
-                "lon": row.city.longitude,
+                "city": city.local_name(),
+                "country": city.country_code,
+                "count": count,
+                "lat": city.latitude,
+                "lon": city.longitude,
             }
-            for row in city_counts(service_id=service.pk, since=last_day, limit=10)
+            for city, count in numbers.cities
         ],
     }
 
 
 def _active_service(slug: str) -> Service:
-    return get_object_or_404(Service.objects.active().prefetch_related("problem_types"), slug=slug)
+    return get_object_or_404(
+        Service.objects.active().select_related("current_status").prefetch_related("problem_types"), slug=slug
+    )
 
 
 @require_GET

@@ -5,9 +5,8 @@ import datetime as dt
 import pytest
 import yaml
 from django.core.cache import cache
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
+from outages.api_map import MAP_CACHE_SECONDS
 from outages.models import Service
 from tests.pages_data import add_reports, outage_now, usual_week
 
@@ -124,18 +123,39 @@ def test_bad_parameters_answer_with_a_json_error(client, query, status):
 
 def test_the_map_runs_the_same_queries_for_any_number_of_cities(client, chatgpt, django_assert_num_queries):
     add_reports(chatgpt, at=NOW - dt.timedelta(minutes=3), cities={"Milan": 1})
-    with CaptureQueriesContext(connection) as few:
+    # The window's sums with their cities and services, then the baselines.
+    with django_assert_num_queries(2):
         client.get("/api/v1/map/")
     outage_now(chatgpt, now=NOW)
     add_reports(Service.objects.get(slug="sora"), at=NOW, cities={"Turin": 3, "Rome": 2})
     usual_week(chatgpt, now=NOW, cities={"Turin": 3, "Rome": 2})
-    cache.clear()  # the baselines are cached; count the queries of a cold request again
+    cache.clear()
 
-    with django_assert_num_queries(len(few)):
-        client.get("/api/v1/map/?minutes=60&service=")
-    assert len(few) == 5
-    with django_assert_num_queries(4):
-        client.get("/api/v1/map/?minutes=60")
+    with django_assert_num_queries(2):
+        body = client.get("/api/v1/map/?minutes=60&service=").json()
+    assert len(body["features"]) == 5
+    # One service: its lookup as well.
+    with django_assert_num_queries(3):
+        client.get("/api/v1/map/?minutes=60&service=chatgpt")
+
+
+def test_the_same_answer_is_shared_for_a_few_seconds_per_language(
+    client, chatgpt, time_machine, django_assert_num_queries
+):
+    outage_now(chatgpt, now=NOW)
+    assert features(client, language="it")["Milan"]["properties"]["count"] == 240
+    add_reports(chatgpt, at=NOW, cities={"Milan": 6})
+
+    with django_assert_num_queries(0):
+        shared = features(client, language="it")
+    assert shared["Milan"]["properties"]["count"] == 240
+    assert shared["Milan"]["properties"]["name"] == "Milano"
+    # Another language is another answer, never the Italian one with English numbers.
+    english = features(client, language="en")
+    assert english["Milan"]["properties"]["name"] == "Milan"
+    assert english["Milan"]["properties"]["count"] == 246
+    time_machine.move_to(NOW + dt.timedelta(seconds=MAP_CACHE_SECONDS + 1), tick=False)
+    assert features(client, language="it")["Milan"]["properties"]["count"] == 246
 
 
 def test_the_map_endpoint_is_in_the_openapi_schema(client):

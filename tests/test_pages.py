@@ -5,11 +5,11 @@ import json
 import re
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
+from django.core.cache import cache
 
 from outages.models import Incident, IncidentCity, Service, ServiceStatus
 from outages.services import baselines_rebuild
+from reports.services import reports_aggregate
 from tests.pages_data import add_reports, city, outage_now, usual_week
 
 pytestmark = pytest.mark.django_db
@@ -75,16 +75,23 @@ def test_home_is_in_italian_when_the_browser_asks(client, chatgpt):
 
 
 def test_home_runs_the_same_queries_for_any_number_of_services(client, chatgpt, django_assert_num_queries):
-    with CaptureQueriesContext(connection) as few:
+    # The services with their status, the live hour's sums and the past hours' sums...
+    with django_assert_num_queries(3):
+        client.get("/")
+    # ...which are then shared from the cache.
+    with django_assert_num_queries(2):
         client.get("/")
     for index in range(20):
         service = Service.objects.create(slug=f"svc-{index}", name=f"Service {index}")
         status(service, "warning")
         add_reports(service, at=NOW - dt.timedelta(hours=index % 24), cities={"Rome": 2})
+    cache.clear()
 
-    with django_assert_num_queries(len(few)):
+    with django_assert_num_queries(3):
+        html = page(client, "/")
+    with django_assert_num_queries(2):
         client.get("/")
-    assert len(few) == 2
+    assert "20 services have problems right now." in html
 
 
 def test_home_data_gives_each_service_status_and_sparkline(client, chatgpt):
@@ -143,6 +150,12 @@ def test_service_chart_data_has_96_buckets_with_the_detectors_usual_range(client
     assert all(bucket["baseline"] is not None for bucket in series)
 
 
+SERVICE_PAGE_QUERIES = (
+    7  # service and status, problem types, past sums, baseline, live sums, cities, incidents
+)
+SERVICE_PAGE_QUERIES_CACHED = 5  # the past minutes' sums and the baseline band come from the cache
+
+
 def test_service_page_runs_the_same_queries_for_any_number_of_cities(
     client, chatgpt, django_assert_num_queries
 ):
@@ -150,13 +163,60 @@ def test_service_page_runs_the_same_queries_for_any_number_of_cities(
         service=chatgpt, started_at=NOW, last_spike_at=NOW, last_elevated_at=NOW, peak_at=NOW, peak_count=9
     )
     add_reports(chatgpt, at=NOW - dt.timedelta(minutes=3), cities={"Milan": 1})
-    with CaptureQueriesContext(connection) as few:
+    with django_assert_num_queries(SERVICE_PAGE_QUERIES):
         client.get("/s/chatgpt/")
     outage_now(chatgpt, now=NOW)
     usual_week(chatgpt, now=NOW, cities={"Turin": 3, "Rome": 2})
+    baselines_rebuild(service_ids=[chatgpt.pk], now=NOW)
+    cache.clear()
 
-    with django_assert_num_queries(len(few)):
-        client.get("/s/chatgpt/")
+    with django_assert_num_queries(SERVICE_PAGE_QUERIES):
+        html = page(client, "/s/chatgpt/")
+    with django_assert_num_queries(SERVICE_PAGE_QUERIES_CACHED):
+        again = page(client, "/s/chatgpt/")
+    assert (
+        '<strong id="count-last-hour">525</strong>' in html
+        and '<strong id="count-last-hour">525</strong>' in again
+    )
+    # The refresh reads the same numbers without the incidents.
+    with django_assert_num_queries(SERVICE_PAGE_QUERIES_CACHED - 1):
+        client.get("/s/chatgpt/data.json")
+
+
+def test_a_new_report_counts_at_once_and_the_count_never_steps_back(client, chatgpt):
+    outage_now(chatgpt, now=NOW)
+    before = client.get("/s/chatgpt/data.json").json()  # the older minutes are now cached
+
+    response = client.post(
+        "/api/v1/reports/",
+        {"service": "chatgpt", "problem": "login"},
+        content_type="application/json",
+        REMOTE_ADDR="93.56.1.1",
+    )
+    assert response.status_code == 201
+    pending = client.get("/s/chatgpt/data.json").json()
+    reports_aggregate()
+    aggregated = client.get("/s/chatgpt/data.json").json()
+
+    for data in (pending, aggregated):
+        assert data["count_last_hour"] == before["count_last_hour"] + 1
+        assert data["count_last_day"] == before["count_last_day"] + 1
+        assert data["cities"][0]["count"] == before["cities"][0]["count"] + 1
+        assert data["timeseries"][-1]["count"] == before["timeseries"][-1]["count"] + 1
+
+
+def test_the_shared_numbers_never_mix_languages(client, chatgpt):
+    outage_now(chatgpt, now=NOW)
+
+    italian = client.get("/s/chatgpt/data.json", HTTP_ACCEPT_LANGUAGE="it").json()
+    english = client.get("/s/chatgpt/data.json", HTTP_ACCEPT_LANGUAGE="en").json()
+    italian_page = page(client, "/s/chatgpt/", "it")
+
+    assert [row["city"] for row in italian["cities"]] == ["Milano", "Roma", "Napoli", "Bologna"]
+    assert [row["city"] for row in english["cities"]] == ["Milan", "Rome", "Naples", "Bologna"]
+    assert italian["problems"][0]["label"] == "Accesso" and english["problems"][0]["label"] == "Login"
+    assert italian["status"]["text"] == "Nessun problema" and english["status"]["text"] == "No problems"
+    assert "Milano" in italian_page and ">Milan<" not in italian_page
 
 
 def test_service_data_json_refreshes_every_number_in_the_page_language(client, chatgpt):
@@ -251,6 +311,24 @@ def test_incident_page_shows_status_peak_duration_cities_and_problems(client, ch
     assert "Accesso" in html and "88%" in html
     raw = re.search(r'<script id="timeseries-data" type="application/json">(.*?)</script>', html, re.S)[1]
     assert sum(row["count"] for row in json.loads(raw)) == 524
+
+
+def test_incident_page_runs_four_queries_however_many_cities(client, chatgpt, django_assert_num_queries):
+    incident = Incident.objects.create(
+        service=chatgpt, started_at=NOW, last_spike_at=NOW, last_elevated_at=NOW, peak_at=NOW, peak_count=9
+    )
+    # The incident with its service, the problem types, the cities, the timeline.
+    with django_assert_num_queries(4):
+        client.get(f"/incidents/{incident.pk}/")
+    outage_now(chatgpt, now=NOW)
+    for rank, name in enumerate(["Milan", "Rome", "Naples", "Bologna", "Turin"]):
+        IncidentCity.objects.create(
+            incident=incident, city=city(name), count=9 - rank, excess=5, first_flagged_at=NOW
+        )
+
+    with django_assert_num_queries(4):
+        html = page(client, f"/incidents/{incident.pk}/")
+    assert "Turin" in html
 
 
 def test_a_dismissed_or_unknown_incident_is_404(client, chatgpt):
