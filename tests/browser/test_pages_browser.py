@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from outages.models import Service, ServiceStatus
+from outages.models import Incident, IncidentCity, Service, ServiceStatus
 from outages.services import baselines_rebuild
-from tests.pages_data import add_reports, outage_now, usual_week
+from tests.pages_data import add_reports, city, outage_now, usual_week
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -90,6 +90,11 @@ def test_the_map_shows_a_circle_for_each_city_and_its_numbers_on_click(open_page
     page.select_option("#map-service", "")
     page.wait_for_selector('#spike-map[data-circles="5"]', state="attached")
     assert "service=&minutes=60" in page.url
+    # The window, from the keyboard: the radio group moves with the arrow keys.
+    page.get_by_label("1 hour").focus()
+    with page.expect_response(lambda response: "minutes=360" in response.url):
+        page.keyboard.press("ArrowRight")
+    assert "minutes=360" in page.url
 
 
 def test_the_italian_pages_say_milano(open_page, scenario):
@@ -118,6 +123,31 @@ def test_home_lists_problems_first_and_fits_a_phone(open_page, scenario):
         assert phone.evaluate("document.documentElement.scrollWidth") <= 360, url
     phone.goto("/s/chatgpt/")
     phone.screenshot(path=SCREENSHOTS / "service-phone.png", full_page=True)
+
+
+def test_the_incident_page_draws_its_timeline_on_a_phone(open_page, scenario):
+    now = timezone.now()
+    incident = Incident.objects.create(
+        service=scenario,
+        status=Incident.Status.CONFIRMED,
+        started_at=now - dt.timedelta(minutes=50),
+        last_spike_at=now,
+        last_elevated_at=now,
+        peak_at=now - dt.timedelta(minutes=17),
+        peak_count=131,
+        problems=[{"code": "login", "count": 460}, {"code": "app", "count": 64}],
+    )
+    IncidentCity.objects.create(
+        incident=incident, city=city("Milan"), count=240, excess=200, first_flagged_at=now
+    )
+    phone = open_page(width=360, height=740)
+    phone.goto(f"/incidents/{incident.pk}/")
+
+    phone.wait_for_selector("#chart[data-points]", state="attached")
+    assert int(phone.locator("#chart").get_attribute("data-reports")) == 524
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 360
+    text = phone.locator("body").inner_text()
+    assert "Confirmed" in text and "Milan" in text and "Login" in text
 
 
 def test_the_report_form_works_from_the_keyboard(open_page, scenario):
