@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.cache import cache
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import get_language
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
@@ -134,7 +135,10 @@ class MapApi(APIView):
         if data is None:
             data = self._collection(service, slug, minutes)
             cache.set(key, data, MAP_CACHE_SECONDS)
-        return Response(data, headers={"Cache-Control": f"public, max-age={MAP_CACHE_SECONDS}"})
+        response = Response(data, headers={"Cache-Control": f"public, max-age={MAP_CACHE_SECONDS}"})
+        # The names follow the language, which the switcher's cookie can choose too.
+        patch_vary_headers(response, ("Accept-Language", "Cookie"))
+        return response
 
     @staticmethod
     def _collection(service: Service | None, slug: str, minutes: int) -> dict:

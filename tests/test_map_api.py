@@ -154,6 +154,8 @@ def test_the_same_answer_is_shared_for_a_few_seconds_per_language(
     english = features(client, language="en")
     assert english["Milan"]["properties"]["name"] == "Milan"
     assert english["Milan"]["properties"]["count"] == 246
+    vary = client.get("/api/v1/map/")["Vary"]
+    assert "Accept-Language" in vary and "Cookie" in vary
     time_machine.move_to(NOW + dt.timedelta(seconds=MAP_CACHE_SECONDS + 1), tick=False)
     assert features(client, language="it")["Milan"]["properties"]["count"] == 246
 
