@@ -20,7 +20,7 @@ from geo.lookup import Location, locate
 from geo.models import City
 from geo.services import city_for_location
 from outages.models import Service
-from reports import hashing
+from reports import hashing, partitions
 from reports.models import (
     CityMinute,
     CountryMinute,
@@ -334,8 +334,12 @@ def reports_aggregate(*, batch_size: int = 20_000) -> int:
         ids = [row[0] for row in pending]
         if connection.vendor == "postgresql":  # one array, not 20,000 placeholders
             with connection.cursor() as cursor:
+                # The time range lets PostgreSQL look in the partitions holding them only.
+                times = [row[5] for row in pending]
                 cursor.execute(
-                    f"UPDATE {Report._meta.db_table} SET is_aggregated = true WHERE id = ANY(%s)", [ids]
+                    f"UPDATE {Report._meta.db_table} SET is_aggregated = true "
+                    "WHERE id = ANY(%s) AND created_at BETWEEN %s AND %s",
+                    [ids, min(times), max(times)],
                 )
         else:
             Report.objects.filter(id__in=ids).update(is_aggregated=True)
@@ -441,9 +445,11 @@ def _increment(model: type, key_columns: list[str], counts: Counter, chunk: int 
 
 def reports_purge_expired(*, now: dt.datetime) -> dict[str, int]:
     """Retention: drop per-report rows older than REPORT_RETENTION_DAYS once counted,
-    votes older than the dedupe window and salts older than yesterday. Counts stay."""
+    votes older than the dedupe window and salts older than yesterday. Counts stay.
+    On PostgreSQL whole daily partitions go first (reports.partitions); rows outside them
+    are deleted."""
     cutoff = now - dt.timedelta(days=settings.REPORT_RETENTION_DAYS)
-    deleted_reports = 0
+    deleted_reports = partitions.report_partitions_drop(before=cutoff)
     while True:
         ids = list(
             Report.objects.filter(created_at__lt=cutoff, is_aggregated=True).values_list("id", flat=True)[

@@ -6,6 +6,7 @@ import time
 from celery import shared_task
 from django.utils import timezone
 
+from reports.partitions import partitions_ensure
 from reports.services import reports_aggregate, reports_purge_expired
 
 logger = logging.getLogger(__name__)
@@ -31,3 +32,11 @@ def purge_expired() -> dict[str, int]:
     deleted = reports_purge_expired(now=timezone.now())
     logger.info("retention purge: %s", deleted)
     return deleted
+
+
+@shared_task(name="reports.tasks.partitions_maintain")
+def partitions_maintain() -> list[str]:
+    created = partitions_ensure(now=timezone.now())
+    if created:
+        logger.info("partitions created: %s", ", ".join(created))
+    return created
