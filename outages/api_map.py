@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from outages.api import BAD_QUERY, NOT_FOUND
 from outages.map_selectors import WINDOWS, map_cities
 from outages.models import Service
 
@@ -87,6 +88,8 @@ class MapApi(APIView):
                     "features": _feature,
                 },
             ),
+            400: BAD_QUERY,
+            404: NOT_FOUND,
         },
         examples=[
             OpenApiExample(
