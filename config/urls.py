@@ -5,7 +5,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from config import views
+from config import metrics, views
+from config.login_limit import login_rate_limited
 from outages import api as outage_api
 from outages import api_map
 from outages import views as outage_views
@@ -41,6 +42,7 @@ api_v1 = [
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("", include(outage_patterns)),
     path("s/<slug:slug>/report/", report_views.report_submit, name="report-submit"),
     path("api/v1/", include(api_v1)),
@@ -55,10 +57,14 @@ urlpatterns = [
     path("", include(review_urls.public_patterns)),
     path(
         "accounts/login/",
-        auth_views.LoginView.as_view(template_name="review/login.html", redirect_authenticated_user=True),
+        login_rate_limited(
+            auth_views.LoginView.as_view(template_name="review/login.html", redirect_authenticated_user=True)
+        ),
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Before admin.site.urls, so the admin's own login goes through the same limit.
+    path("admin/login/", login_rate_limited(admin.site.login)),
     path("admin/", admin.site.urls),
 ]
 
