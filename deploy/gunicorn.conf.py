@@ -6,6 +6,7 @@ deploy/gunicorn.conf.py config.wsgi` validates this file.
 
 import multiprocessing
 import os
+from pathlib import Path
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 # Sync workers: a report is a few short queries, so processes (not threads) use both
@@ -27,3 +28,16 @@ accesslog = "-"
 errorlog = "-"
 # No remote-address field: client addresses are never logged.
 access_log_format = '"%(r)s" %(s)s %(b)s %(M)sms'
+
+# Prometheus (config.metrics): each worker process writes its counters to files here and
+# /metrics sums them. Emptied at start so counters of a previous run are not summed in.
+PROMETHEUS_DIR = Path(os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", "/tmp/downradar-prometheus"))
+PROMETHEUS_DIR.mkdir(parents=True, exist_ok=True)
+for stale in PROMETHEUS_DIR.glob("*.db"):
+    stale.unlink()
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

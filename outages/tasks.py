@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
+from config.metrics import detection_pass_record
 from outages.models import Service
 from outages.services import WATERMARK, PassResult, baselines_rebuild, detection_run
 from reports.services import reports_aggregate_all
@@ -44,19 +46,28 @@ def detect() -> dict[str, object]:
         for shard_index in range(shard_count):
             detect_shard.delay(shard_index=shard_index, shard_count=shard_count)
         return {"shards": shard_count}
-    return _summary(detection_run(now=timezone.now()))
+    started = time.monotonic()
+    result = detection_run(now=timezone.now())
+    _record(result, WATERMARK, started)
+    return _summary(result)
 
 
 @shared_task(name="outages.tasks.detect_shard")
 def detect_shard(shard_index: int, shard_count: int) -> dict[str, object]:
     if not 0 <= shard_index < shard_count:
         raise ValueError(f"shard {shard_index} of {shard_count} does not exist")
+    watermark = shard_watermark(shard_index, shard_count)
+    started = time.monotonic()
     result = detection_run(
-        now=timezone.now(),
-        service_ids=shard_service_ids(shard_index, shard_count),
-        watermark=shard_watermark(shard_index, shard_count),
+        now=timezone.now(), service_ids=shard_service_ids(shard_index, shard_count), watermark=watermark
     )
+    _record(result, watermark, started)
     return _summary(result)
+
+
+def _record(result: PassResult, watermark: str, started: float) -> None:
+    if result.minutes:  # a pass that found nothing to do (busy, or done already) says nothing
+        detection_pass_record(watermark=watermark, seconds=time.monotonic() - started)
 
 
 def _summary(result: PassResult) -> dict[str, object]:

@@ -147,3 +147,10 @@ def test_each_task_is_routed_to_its_queue():
     assert queue("outages.review.tasks.deliver_notifications") == "notifications"
     assert queue("outages.tasks.detect") == "detection"
     assert queue("outages.tasks.detect_shard") == "detection"
+
+
+def test_nginx_never_passes_metrics_to_the_public():
+    config = (DEPLOY / "nginx.conf").read_text()
+    assert "location = /metrics" in config
+    block = config.split("location = /metrics", 1)[1].split("}", 1)[0]
+    assert "return 404" in block
