@@ -3,8 +3,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from csp.middleware import CSPMiddleware as BaseCSPMiddleware
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 
 logger = logging.getLogger(__name__)
 
@@ -41,3 +43,30 @@ class DatabaseUnavailableMiddleware:
             )
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
+
+
+class CSPMiddleware(BaseCSPMiddleware):
+    """django-csp, minus its work on paths no policy applies to.
+
+    django-csp builds both headers for every response and only then looks at
+    EXCLUDE_URL_PREFIXES; that was about a tenth of a report's CPU. A path is skipped
+    only when every configured policy (enforced and report-only) excludes it.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        super().__init__(get_response)
+        policies = [
+            policy
+            for policy in (
+                getattr(settings, "CONTENT_SECURITY_POLICY", None),
+                getattr(settings, "CONTENT_SECURITY_POLICY_REPORT_ONLY", None),
+            )
+            if policy
+        ]
+        prefix_sets = [set(policy.get("EXCLUDE_URL_PREFIXES") or ()) for policy in policies]
+        self.skipped_prefixes = tuple(set.intersection(*prefix_sets)) if prefix_sets else ()
+
+    def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+        if self.skipped_prefixes and request.path_info.startswith(self.skipped_prefixes):
+            return response
+        return super().process_response(request, response)

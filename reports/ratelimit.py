@@ -1,28 +1,83 @@
-"""Flood control: one budget per client across all services (django-ratelimit on the cache).
+"""Flood control: one budget per client across all services, counted in the cache.
 
-The cache fails open (see CACHES in settings): when Redis is down reports are still
-taken, and django_redis logs the failure.
+A fixed window per client (its end offset by a hash of the key, so windows do not all
+roll over at once), counted with one pipelined Redis round trip: SET NX with the TTL,
+then INCR. Without Redis (the embedded default) the cache's add/incr do the same.
+
+Fails open: when Redis is down reports are still taken, and the failure is logged.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
+import time
+import zlib
+
 from django.conf import settings
+from django.core.cache import caches
 from django.http import HttpRequest
-from django_ratelimit.core import get_usage
+from redis.exceptions import RedisError
 
 from geo.ip import IPAddress
 from reports.hashing import rate_limit_key
 
+logger = logging.getLogger(__name__)
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# The key outlives its window by a little, so a late INCR never starts a fresh count.
+_EXPIRY_FUDGE_SECONDS = 5
+
+
+@functools.cache
+def parse_rate(rate: str) -> tuple[int, int]:
+    """ "30/h" -> (30, 3600), "5/10m" -> (5, 600); settings has checked the shape."""
+    count, period = rate.split("/")
+    multiple = int(period[:-1]) if period[:-1] else 1
+    return int(count), multiple * _UNITS[period[-1]]
+
+
+def window_end(subject: str, period: int, now: int) -> int:
+    """End of the fixed window `now` falls in, offset per subject by a stable hash."""
+    end = now - now % period + zlib.crc32(subject.encode()) % period
+    return end + period if end <= now else end
+
 
 def retry_after_seconds(request: HttpRequest, address: IPAddress) -> int | None:
     """Count this request against the client's budget; seconds to wait when it is spent."""
-    usage = get_usage(
-        request,
-        group="reports",
-        key=lambda group, req: rate_limit_key(address),
-        rate=settings.REPORT_RATE_LIMIT,
-        increment=True,
-    )
-    if usage is None or not usage["should_limit"]:
+    limit, period = parse_rate(settings.REPORT_RATE_LIMIT)
+    subject = rate_limit_key(address)
+    now = int(time.time())
+    end = window_end(subject, period, now)
+    count = _count(f"rl:reports:{limit}/{period}:{subject}:{end}", ttl=period + _EXPIRY_FUDGE_SECONDS)
+    if count is None or count <= limit:
         return None
-    return max(1, usage["time_left"])
+    return max(1, end - now)
+
+
+def _count(key: str, *, ttl: int) -> int | None:
+    """Add one to `key` and return the new count; None when the cache is unreachable."""
+    cache = caches["default"]
+    client = _redis_client(cache)
+    if client is None:
+        if cache.add(key, 1, ttl):
+            return 1
+        try:
+            return cache.incr(key)
+        except ValueError:  # expired between add and incr: let this one through
+            return None
+    full_key = cache.make_key(key)
+    try:
+        pipe = client.pipeline(transaction=False)
+        pipe.set(full_key, 0, ex=ttl, nx=True)
+        pipe.incr(full_key)
+        return pipe.execute()[1]
+    except RedisError as exc:
+        logger.warning("rate limit not applied: the cache is unreachable (%s)", type(exc).__name__)
+        return None
+
+
+def _redis_client(cache):
+    """The raw redis-py client behind a django-redis cache, or None for other backends."""
+    get_client = getattr(getattr(cache, "client", None), "get_client", None)
+    return get_client(write=True) if get_client is not None else None

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import psycopg
 from django.conf import settings
 from django.db import connection, transaction
 
@@ -149,7 +150,11 @@ _INSERT_REPORT_CLAIMING_VOTE_SQL = f"""
 
 def _report_insert_claiming_vote(report: Report, *, client_hash: str, now: dt.datetime) -> None:
     now_epoch = int(now.timestamp())
-    with connection.cursor() as cursor:
+    connection.ensure_connection()
+    # A server-side prepared statement: psycopg binds the parameters itself and PostgreSQL
+    # parses and plans the statement once per connection, not per report. Django's error
+    # wrapping is kept, so a lost database still answers 503 (config.middleware).
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(
             _INSERT_REPORT_CLAIMING_VOTE_SQL,
             [
@@ -165,6 +170,7 @@ def _report_insert_claiming_vote(report: Report, *, client_hash: str, now: dt.da
                 report.country_code,
                 report.network_hash,
             ],
+            prepare=True,
         )
         report.pk, report.counted = cursor.fetchone()
     report.is_aggregated = not report.counted

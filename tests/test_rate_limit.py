@@ -55,3 +55,20 @@ def test_the_web_form_shares_the_budget_and_answers_429(client, three_per_minute
     assert response.status_code == 429
     assert int(response["Retry-After"]) >= 1
     assert b"try again" in response.content
+
+
+def test_reports_are_taken_and_the_failure_logged_when_redis_is_down(client, settings, caplog):
+    settings.REPORT_RATE_LIMIT = "1/m"
+    # Nothing listens on port 1: a real refused connection, as when Redis is down.
+    settings.CACHES = {
+        "default": {
+            **settings.CACHES["default"],
+            "LOCATION": "redis://127.0.0.1:1/0",
+        }
+    }
+
+    statuses = [post_report(client, {"service": slug}).status_code for slug in SERVICES[:2]]
+
+    assert statuses == [201, 201]
+    assert "rate limit not applied: the cache is unreachable" in caplog.text
+    assert "93.56.1.1" not in caplog.text

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from reports.models import Report
-from tests.helpers import MILAN_IP, post_report
+from tests.helpers import MILAN_IP, SYDNEY_IP, post_report
 
 pytestmark = pytest.mark.django_db
 
@@ -127,3 +129,53 @@ def test_openapi_schema_describes_the_report_endpoint(client):
     operation = schema["paths"]["/api/v1/reports/"]["post"]
     assert set(operation["responses"]) >= {"200", "201", "400", "404", "413", "429"}
     assert client.get("/api/docs/").status_code == 200
+
+
+def test_the_plain_path_answers_with_the_drf_views_bytes_and_headers(client, time_machine):
+    time_machine.move_to("2026-03-31T15:00:00.123456Z", tick=False)
+    # ?format=json sends the request through the DRF view; without it the plain path answers.
+    plain = post_report(client, {"service": "chatgpt", "problem": "login"})
+    drf = client.post(
+        "/api/v1/reports/?format=json",
+        json.dumps({"service": "sora", "problem": "login"}),
+        content_type="application/json",
+        REMOTE_ADDR=MILAN_IP,
+    )
+
+    assert plain.status_code == drf.status_code == 201
+    for header in ("Content-Type", "Allow", "Vary"):
+        assert plain[header] == drf[header], header
+    plain_body, drf_body = plain.json(), drf.json()
+    assert plain_body.keys() == drf_body.keys()
+    assert {**plain_body, "id": 0, "service": "x"} == {**drf_body, "id": 0, "service": "x"}
+    assert plain.content == json.dumps(plain_body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"service": " chatgpt "},  # DRF trims whitespace
+        {"service": 7},  # DRF takes a number as its string
+        {"service": "chatgpt", "problem": None},
+        {"service": "chatgpt", "problem": ""},
+        {"service": "x" * 51},
+    ],
+)
+def test_input_outside_the_plain_check_gets_the_drf_answer(client, body):
+    plain = post_report(client, body)
+    drf = client.post(
+        "/api/v1/reports/?format=json",
+        json.dumps(body),
+        content_type="application/json",
+        REMOTE_ADDR=SYDNEY_IP,
+    )
+
+    assert plain.status_code == drf.status_code
+    assert plain.json().keys() == drf.json().keys()
+    assert plain.json().get("fields") == drf.json().get("fields")
+
+
+def test_json_answers_carry_no_csp_header_but_pages_still_do(client):
+    assert "Content-Security-Policy" not in post_report(client, {"service": "chatgpt"})
+    assert "Content-Security-Policy" not in client.get("/healthz")
+    assert "script-src 'self'" in client.get("/")["Content-Security-Policy"]
