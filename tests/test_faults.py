@@ -95,7 +95,8 @@ def test_with_redis_down_reports_are_taken_and_counted_once_when_it_returns(
         assert all(seconds < 1.0 for *_, seconds in outage + repeats)
         # Fails open: no 429 without Redis; dedupe still holds (it lives in PostgreSQL).
         assert [status for status, *_ in repeats] == [200, 200, 200]
-        assert "django_redis.cache" in web.log_text() and "Exception ignored" in web.log_text()
+        # ... and says so in the log (the limiter's own line, or django_redis' ignored error).
+        assert re.search(r"rate limit not applied|Exception ignored", web.log_text())
 
     # Accepted means stored: 1 + 1 (the 429 is not) + 3 + 3 rows, 4 counted, none aggregated yet.
     assert rows(pg, "SELECT count(*), count(*) FILTER (WHERE counted) FROM reports_report") == ["8|4"]
@@ -241,7 +242,11 @@ def test_a_worker_killed_mid_pass_leaves_nothing_and_the_next_pass_catches_up(
     assert incidents(pg) == ["chatgpt"]
     assert watermark(pg) > pg.psql(f"SELECT '{before}'::timestamptz")
     runs = task_results(tmp_path / "next.log")
-    assert runs[0]["minutes"] >= 11 and runs[0]["opened"] == 1
+    caught_up = pg.psql(
+        f"SELECT (extract(epoch FROM processed_through - '{before}'::timestamptz) / 60)::int "
+        "FROM outages_detectionwatermark"
+    )
+    assert runs[0]["minutes"] == int(caught_up) >= 10 and runs[0]["opened"] == 1
     assert runs[1]["opened"] == 0
 
 
