@@ -269,7 +269,11 @@ def main() -> int:
 def start_celery(env: dict[str, str], workdir: Path) -> list[subprocess.Popen]:
     processes = []
     for name, command in (
-        ("worker", ["worker", "--loglevel", "INFO", "--concurrency", "2"]),
+        # As in the Procfile: one worker on every queue.
+        (
+            "worker",
+            ["worker", "--loglevel", "INFO", "--concurrency", "2", "-Q", "ingest,notifications,detection"],
+        ),
         ("beat", ["beat", "--loglevel", "INFO", "--schedule", str(workdir / "beat-schedule")]),
     ):
         with (workdir / f"{name}.log").open("w") as log:
