@@ -9,11 +9,12 @@ import os
 from pathlib import Path
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
-# Sync workers: a report is a few short queries, so processes (not threads) use both
-# cores best; see docs/benchmarks.md for the measured choice.
-workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
-threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+# gthread, (cores + 1) x 3 threads: measured best on 2 cores (docs/benchmarks.md, "Report
+# ingest"): 3 x 3 beat 4 x 2, 2 x 4 and 3 or 5 sync workers. Threads overlap a report's
+# waits on PostgreSQL and Redis, and gthread keeps connections alive, which sync does not.
+workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() + 1))
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
+threads = int(os.environ.get("GUNICORN_THREADS", "3"))
 # Under a surge a stuck request must not hold a worker for long.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 20
