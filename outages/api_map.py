@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.cache import cache
+from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import get_language
@@ -10,6 +11,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -131,22 +133,26 @@ class MapApi(APIView):
                 raise NotFound(f"No service {slug!r}.")
         minutes = int(query.validated_data["minutes"])
         # Everyone asks the same question during an outage: the answer is shared for a few
-        # seconds, per service, window and language (the names differ by language).
+        # seconds, per service, window and language (the names differ by language), as the
+        # JSON itself, so a shared answer costs no work but sending it.
+        language = get_language() or "en"
         slot = int(timezone.now().timestamp()) // MAP_CACHE_SECONDS
-        key = f"map:response:{slug or '-'}:{minutes}:{get_language()}:{slot}"
-        data = cache.get(key)
-        if data is None:
-            data = self._collection(service, slug, minutes)
-            cache.set(key, data, MAP_CACHE_SECONDS)
-        response = Response(data, headers={"Cache-Control": f"public, max-age={MAP_CACHE_SECONDS}"})
+        key = f"map:response:{slug or '-'}:{minutes}:{language}:{slot}"
+        if request.accepted_renderer.format != "json":  # the browsable API, for people
+            return Response(self._collection(service, slug, minutes, language))
+        body = cache.get(key)
+        if body is None:
+            body = JSONRenderer().render(self._collection(service, slug, minutes, language))
+            cache.set(key, body, MAP_CACHE_SECONDS)
+        response = HttpResponse(body, content_type="application/json")
+        response["Cache-Control"] = f"public, max-age={MAP_CACHE_SECONDS}"
         # The names follow the language, which the switcher's cookie can choose too.
         patch_vary_headers(response, ("Accept-Language", "Cookie"))
         return response
 
     @staticmethod
-    def _collection(service: Service | None, slug: str, minutes: int) -> dict:
+    def _collection(service: Service | None, slug: str, minutes: int, language: str) -> dict:
         now = timezone.now()
-        cities = map_cities(service=service, minutes=minutes, now=now)
         return {
             "type": "FeatureCollection",
             "service": slug or None,
@@ -157,21 +163,19 @@ class MapApi(APIView):
                     "type": "Feature",
                     "geometry": {
                         "type": "Point",
-                        "coordinates": [round(row.city.longitude, 4), round(row.city.latitude, 4)],
+                        "coordinates": [round(row.longitude, 4), round(row.latitude, 4)],
                     },
                     "properties": {
-                        "city": row.city.name_en,
-                        "city_local": row.city.native_name,
-                        "name": row.city.local_name(),
-                        "country": row.city.country_code,
+                        "city": row.name_en,
+                        "city_local": row.native_name,
+                        "name": row.local_name(language),
+                        "country": row.country_code,
                         "count": row.count,
                         "baseline": round(row.baseline, 2),
                         "ratio": round(row.ratio, 2),
-                        "services": [
-                            {"slug": svc.slug, "name": svc.name, "count": n} for svc, n in row.services
-                        ],
+                        "services": [{"slug": s, "name": name, "count": n} for s, name, n in row.services],
                     },
                 }
-                for row in cities
+                for row in map_cities(service=service, minutes=minutes, now=now)
             ],
         }

@@ -13,10 +13,10 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.core.cache import cache
-from django.db import connection
 from django.db.models import Q, Sum
 
-from geo.models import City
+from config.db_router import read_connection
+from geo.models import native_city_name
 from outages.models import Service
 from reports.models import CityMinute
 
@@ -34,38 +34,60 @@ TOP_SERVICES = 5
 
 @dataclass(frozen=True, slots=True)
 class MapCity:
-    city: City
+    """One circle, without anything language-dependent but the two names to choose from."""
+
+    city_id: int
+    name_en: str
+    name_it: str
+    country_code: str
+    latitude: float
+    longitude: float
     count: int
     baseline: float
-    services: list[tuple[Service, int]]
+    services: list[tuple[str, str, int]]  # (slug, name, reports), most reports first
 
     @property
     def ratio(self) -> float:
         return self.count / self.baseline
 
+    @property
+    def native_name(self) -> str:
+        return native_city_name(self.country_code, self.name_en, self.name_it)
 
-# The cities' names and places and the services' names come with the sums, in the same
-# query: one round trip for any number of cities and services.
+    def local_name(self, language: str) -> str:
+        return self.name_it if language[:2] == "it" and self.name_it else self.name_en
+
+
+# One round trip for any number of cities and services: the window's sums per city and
+# service (with the reports not yet folded into the counts, so a new one shows at once),
+# each city's total and its TOP_SERVICES services ranked, the city's names and place.
 _WINDOW_SQL = """
-    SELECT sums.city_id, sums.service_id, sums.n, city.name_en, city.name_it, city.country_code,
-           city.latitude, city.longitude, service.slug, service.name
-    FROM (
+    WITH pairs AS (
         SELECT city_id, service_id, sum(n) AS n FROM (
             SELECT city_id, service_id, sum(count) AS n FROM reports_cityminute
             WHERE minute >= %(since)s AND minute <= %(now)s {service_filter}
             GROUP BY city_id, service_id
             UNION ALL
-            -- Reports not yet folded into the counts, so a new one shows at once.
             SELECT city_id, service_id, count(*) FROM reports_report
             WHERE is_aggregated = false AND counted AND NOT abusive AND city_id IS NOT NULL
               AND created_at >= %(since)s {service_filter}
             GROUP BY city_id, service_id
         ) AS parts
         GROUP BY city_id, service_id
-    ) AS sums
-    JOIN geo_city AS city ON city.id = sums.city_id
-    JOIN outages_service AS service ON service.id = sums.service_id
-    WHERE city.latitude IS NOT NULL AND city.longitude IS NOT NULL
+    ), ranked AS (
+        SELECT city_id, service_id, n, sum(n) OVER (PARTITION BY city_id) AS total,
+               row_number() OVER (PARTITION BY city_id ORDER BY n DESC, service_id) AS rank
+        FROM pairs
+    )
+    SELECT ranked.city_id, city.name_en, city.name_it, city.country_code, city.latitude, city.longitude,
+           ranked.total, array_agg(service.slug ORDER BY ranked.rank),
+           array_agg(service.name ORDER BY ranked.rank), array_agg(ranked.n ORDER BY ranked.rank)
+    FROM ranked
+    JOIN geo_city AS city ON city.id = ranked.city_id
+    JOIN outages_service AS service ON service.id = ranked.service_id
+    WHERE ranked.rank <= %(top)s AND city.latitude IS NOT NULL AND city.longitude IS NOT NULL
+    GROUP BY ranked.city_id, ranked.total, city.id
+    ORDER BY ranked.total DESC, ranked.city_id
 """
 
 
@@ -75,41 +97,28 @@ def map_cities(*, service: Service | None, minutes: int, now: dt.datetime) -> li
     (cached, see city_baselines)."""
     since = now - dt.timedelta(minutes=minutes)
     sql = _WINDOW_SQL.format(service_filter="AND service_id = %(service)s" if service is not None else "")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, {"since": since, "now": now, "service": service.pk if service else None})
+    params = {"since": since, "now": now, "service": service.pk if service else None, "top": TOP_SERVICES}
+    with read_connection(CityMinute).cursor() as cursor:  # the replica on public pages
+        cursor.execute(sql, params)
         rows = cursor.fetchall()
     if not rows:
         return []
-    totals: dict[int, int] = {}
-    cities: dict[int, City] = {}
-    by_city: dict[int, list[tuple[int, int, str, str]]] = {}
-    for city_id, service_id, n, name_en, name_it, country, lat, lon, slug, name in rows:
-        n = int(n)
-        totals[city_id] = totals.get(city_id, 0) + n
-        if city_id not in cities:
-            cities[city_id] = City(
-                id=city_id,
-                name_en=name_en,
-                name_it=name_it,
-                country_code=country,
-                latitude=lat,
-                longitude=lon,
-            )
-        by_city.setdefault(city_id, []).append((n, service_id, slug, name))
     baselines = city_baselines(service_id=service.pk if service else None, minutes=minutes, now=now)
     floor = BASELINE_FLOOR_PER_HOUR * minutes / 60
-    result = []
-    for city_id, count in sorted(totals.items(), key=lambda item: (-item[1], item[0])):
-        ranked = sorted(by_city[city_id], key=lambda item: (-item[0], item[1]))[:TOP_SERVICES]
-        result.append(
-            MapCity(
-                city=cities[city_id],
-                count=count,
-                baseline=max(baselines.get(city_id, 0.0), floor),
-                services=[(Service(id=sid, slug=slug, name=name), n) for n, sid, slug, name in ranked],
-            )
+    return [
+        MapCity(
+            city_id=city_id,
+            name_en=name_en,
+            name_it=name_it,
+            country_code=country,
+            latitude=lat,
+            longitude=lon,
+            count=int(total),
+            baseline=max(baselines.get(city_id, 0.0), floor),
+            services=[(slug, name, int(n)) for slug, name, n in zip(slugs, names, counts, strict=True)],
         )
-    return result
+        for city_id, name_en, name_it, country, lat, lon, total, slugs, names, counts in rows
+    ]
 
 
 def city_baselines(*, service_id: int | None, minutes: int, now: dt.datetime) -> dict[int, float]:

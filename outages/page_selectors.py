@@ -20,10 +20,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.core.cache import cache
-from django.db import connection
 from django.db.models import Sum
 from django.db.models.functions import TruncHour
 
+from config.db_router import read_connection
 from geo.models import City
 from outages.models import Incident, Service, ServiceStatus
 from outages.selectors import baseline_band
@@ -197,7 +197,7 @@ class _Sums:
 
 def _sums(service_id: int, start: dt.datetime, end: dt.datetime, *, pending_since=None) -> _Sums:
     sql = _SUMS_SQL + (_PENDING_SQL if pending_since is not None else "")
-    with connection.cursor() as cursor:
+    with read_connection(ServiceMinute).cursor() as cursor:  # the replica on public pages
         cursor.execute(sql, {"service": service_id, "start": start, "end": end, "since": pending_since})
         rows = cursor.fetchall()
     sums = _Sums(minutes={}, problems={}, cities={})
