@@ -41,11 +41,6 @@ def queries(client, method: str, url: str, **kwargs) -> tuple[int, list[str], li
     )
 
 
-# Selectors that read with raw SQL on django.db.connection (the primary) until they take
-# their cursor from config.db_router.read_connection.
-RAW_SQL_ON_PRIMARY = pytest.mark.xfail(strict=True, reason="raw-SQL selector reads the primary")
-
-
 @pytest.mark.parametrize(
     "url",
     [
@@ -53,8 +48,8 @@ RAW_SQL_ON_PRIMARY = pytest.mark.xfail(strict=True, reason="raw-SQL selector rea
         "/api/v1/services/",
         "/api/v1/services/chatgpt/timeseries/",
         "/s/chatgpt/incidents.atom",
-        pytest.param("/s/chatgpt/", marks=RAW_SQL_ON_PRIMARY),
-        pytest.param("/api/v1/map/", marks=RAW_SQL_ON_PRIMARY),
+        "/s/chatgpt/",  # raw SQL, through config.db_router.read_connection
+        "/api/v1/map/",
     ],
 )
 def test_public_pages_and_api_read_from_the_replica(client, chatgpt, replica, url):
