@@ -32,7 +32,8 @@ access_log_format = '"%(r)s" %(s)s %(b)s %(M)sms'
 
 # Prometheus (config.metrics): each worker process writes its counters to files here and
 # /metrics sums them. Emptied at start so counters of a previous run are not summed in.
-PROMETHEUS_DIR = Path(os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", "/tmp/downradar-prometheus"))
+PROMETHEUS_DIR = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or "/tmp/downradar-prometheus")
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(PROMETHEUS_DIR)  # read by prometheus_client at import
 PROMETHEUS_DIR.mkdir(parents=True, exist_ok=True)
 for stale in PROMETHEUS_DIR.glob("*.db"):
     stale.unlink()
