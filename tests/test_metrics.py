@@ -6,8 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -172,3 +175,54 @@ def test_plain_logs_are_redacted_too():
 
     assert "203.0.113.5" not in line and "2001:db8::1" not in line
     assert "refused [address] and [address] at 12:30:45" in line
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_gunicorn_workers_metrics_are_summed(tmp_path, on_postgres):
+    from django.db import connection
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    database = connection.settings_dict
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "GUNICORN_WORKERS": "3",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus"),
+        "METRICS_TOKEN": TOKEN,
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "config.wsgi"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/healthz", timeout=2)
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        for _ in range(29):  # spread over the three workers by the kernel
+            urllib.request.urlopen(f"{base}/healthz", timeout=5)
+        scrape = urllib.request.Request(f"{base}/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+        text = urllib.request.urlopen(scrape, timeout=10).read().decode()
+    finally:
+        server.terminate()
+        server.wait(20)
+
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+    assert samples[("downradar_http_request_duration_seconds_count", (("view", "healthz"),))] == 30
+    assert ("downradar_incidents_open", (("status", "suspected"),)) in samples
