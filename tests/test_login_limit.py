@@ -18,8 +18,11 @@ def reviewer(db):
 
 
 @pytest.fixture(autouse=True)
-def _on_redis(settings):
+def _own_redis(settings, own_redis):
+    """The counters in a private redis-server: other test runs sharing the suite's Redis
+    clear it between their tests, which would reset a budget half-way through one of ours."""
     assert settings.CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache", "run with make test"
+    settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": own_redis.url}}
 
 
 def attempt(client, url: str, password: str, *, username: str = "reviewer", ip: str = GUESSER):
