@@ -311,6 +311,12 @@ if not re.fullmatch(r"[1-9]\d*/\d*[smhd]", REPORT_RATE_LIMIT):
         f"REPORT_RATE_LIMIT must look like 30/h or 5/10m (count/[n]unit), got {REPORT_RATE_LIMIT!r}"
     )
 REPORT_MAX_BODY_BYTES = 4096
+# Proof of work on the report form and API (reports.pow): the leading zero bits of
+# sha256(challenge + nonce) a client must find per report. 0 (the default) turns it off;
+# each bit doubles the work: 16 is about 65,000 hashes, around a second in a browser.
+POW_DIFFICULTY = env_int("POW_DIFFICULTY", 0)
+if POW_DIFFICULTY > 32:
+    raise ImproperlyConfigured(f"POW_DIFFICULTY must be at most 32, got {POW_DIFFICULTY}")
 # Keys the hashes of client addresses and networks; defaults to SECRET_KEY.
 IP_HASH_KEY = env_secret("IP_HASH_KEY") or SECRET_KEY
 

@@ -28,6 +28,7 @@ outage_patterns = (
 
 api_v1 = [
     path("reports/", report_api.ReportCreateApi.as_view(), name="api-report-create"),
+    path("pow/", report_api.PowChallengeApi.as_view(), name="api-pow-challenge"),
     path("services/", outage_api.ServiceListApi.as_view(), name="api-service-list"),
     path("services/<slug:slug>/", outage_api.ServiceDetailApi.as_view(), name="api-service-detail"),
     path(

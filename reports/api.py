@@ -28,9 +28,15 @@ from geo.ip import IPAddress, client_ip
 from outages.models import DEFAULT_PROBLEM
 from outages.selectors import intake_service
 from reports.models import Source
+from reports.pow import PowRejected, challenge_issue, pow_check
 from reports.presenters import report_payload
 from reports.ratelimit import retry_after_seconds
-from reports.serializers import ErrorSerializer, ReportInputSerializer, ReportSerializer
+from reports.serializers import (
+    ErrorSerializer,
+    PowChallengeSerializer,
+    ReportInputSerializer,
+    ReportSerializer,
+)
 from reports.services import ReportRejected, report_create
 
 # ReportSerializer's created_at field, shared: to_representation keeps no state.
@@ -61,6 +67,10 @@ class ReportCreateApi(APIView):
                 ErrorSerializer,
                 description="Malformed JSON, a missing field or an unknown problem.",
             ),
+            403: OpenApiResponse(
+                ErrorSerializer,
+                description="Proof of work (when on) wrong, expired or already used.",
+            ),
             404: OpenApiResponse(ErrorSerializer, description="Unknown service."),
             413: OpenApiResponse(ErrorSerializer, description="Body over 4 KiB."),
             429: OpenApiResponse(
@@ -86,7 +96,12 @@ class ReportCreateApi(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         return _take(
-            service=data["service"], problem=data["problem"], address=address, now=now, respond=_drf_response
+            service=data["service"],
+            problem=data["problem"],
+            proof=(data.get("pow_challenge"), data.get("pow_nonce")),
+            address=address,
+            now=now,
+            respond=_drf_response,
         )
 
     @classmethod
@@ -104,15 +119,37 @@ class ReportCreateApi(APIView):
             refused, address = _admit(request, _plain_response)
             if refused is not None:
                 return refused
+            service, problem, proof = fields
             return _take(
-                service=fields[0], problem=fields[1], address=address, now=now, respond=_plain_response
+                service=service,
+                problem=problem,
+                proof=proof,
+                address=address,
+                now=now,
+                respond=_plain_response,
             )
 
         return view
 
 
-def _plain_input(request: HttpRequest) -> tuple[str, str] | None:
-    """(service, problem) when the plain path may answer this request, else None.
+class PowChallengeApi(APIView):
+    @extend_schema(
+        operation_id="pow_challenge",
+        summary="A proof-of-work challenge for one report",
+        description="Only needed when the server requires proof of work (difficulty > 0).",
+        responses={200: PowChallengeSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        issued = challenge_issue()
+        response = Response(
+            {"challenge": issued.challenge, "difficulty": issued.difficulty, "expires": issued.expires}
+        )
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+def _plain_input(request: HttpRequest) -> tuple[str, str, tuple[str | None, str | None]] | None:
+    """(service, problem, (pow_challenge, pow_nonce)) when the plain path may answer this request, else None.
 
     Only requests DRF would answer with JSONRenderer and whose body the serializer would
     accept as it is; a None sends the request to the DRF view, body unread by it."""
@@ -141,7 +178,10 @@ def _plain_input(request: HttpRequest) -> tuple[str, str] | None:
         or not _SLUG.fullmatch(problem)
     ):
         return None
-    return service, problem
+    proof = data.get("pow_challenge"), data.get("pow_nonce")
+    if any(value is not None and (type(value) is not str or value != value.strip()) for value in proof):
+        return None
+    return service, problem, proof
 
 
 def _admit(request: HttpRequest, respond: Respond) -> tuple[HttpResponse | None, IPAddress | None]:
@@ -160,8 +200,18 @@ def _admit(request: HttpRequest, respond: Respond) -> tuple[HttpResponse | None,
 
 
 def _take(
-    *, service: str, problem: str, address: IPAddress, now: dt.datetime, respond: Respond
+    *,
+    service: str,
+    problem: str,
+    proof: tuple[str | None, str | None],
+    address: IPAddress,
+    now: dt.datetime,
+    respond: Respond,
 ) -> HttpResponse:
+    try:
+        pow_check(*proof)
+    except PowRejected as rejected:
+        return respond(_error(rejected.code, str(rejected)), rejected.status)
     intake = intake_service(service)
     if intake is None:
         return respond(_error("unknown_service", f"No active service {service!r}; check the slug."), 404)

@@ -12,6 +12,25 @@ class ReportInputSerializer(serializers.Serializer):
         default=DEFAULT_PROBLEM,
         help_text="What is broken: app, login, website, connection, other.",
     )
+    pow_challenge = serializers.CharField(
+        required=False,
+        max_length=200,
+        help_text="Only when proof of work is on: a challenge from GET /api/v1/pow/.",
+    )
+    pow_nonce = serializers.CharField(
+        required=False,
+        max_length=64,
+        help_text="Only when proof of work is on: sha256(pow_challenge + pow_nonce) starts with "
+        "`difficulty` zero bits.",
+    )
+
+
+class PowChallengeSerializer(serializers.Serializer):
+    challenge = serializers.CharField(help_text="Signed, single use; send it back as pow_challenge.")
+    difficulty = serializers.IntegerField(
+        help_text="Leading zero bits required; 0 when proof of work is off."
+    )
+    expires = serializers.IntegerField(help_text="Unix time after which the challenge is refused.")
 
 
 class LocationSerializer(serializers.Serializer):

@@ -15,6 +15,7 @@ from outages.models import ProblemType
 from outages.selectors import intake_service
 from reports.forms import ReportForm
 from reports.models import Source
+from reports.pow import PowRejected, pow_check
 from reports.ratelimit import retry_after_seconds
 from reports.services import ReportRejected, report_create
 
@@ -40,6 +41,16 @@ def report_submit(request: HttpRequest, slug: str) -> HttpResponse:
         )
         response["Retry-After"] = str(retry_after)
         return response
+    try:
+        pow_check(request.POST.get("pow_challenge"), request.POST.get("pow_nonce"))
+    except PowRejected as rejected:
+        form.add_error(None, _("Your browser could not complete the anti-bot check; please try again."))
+        return render(
+            request,
+            "reports/form_invalid.html",
+            {"service": intake.service, "form": form},
+            status=rejected.status,
+        )
     if not form.is_valid() or address is None:
         if address is None:
             form.add_error(
