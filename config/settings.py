@@ -212,8 +212,6 @@ CELERY_IMPORTS = ["outages.review.tasks"]
 # (aggregation, retention, partitions), notifications (email, webhooks) and detection.
 # `make run`'s single worker consumes all three.
 CELERY_TASK_DEFAULT_QUEUE = "ingest"
-# Workers log through LOGGING below (LOG_FORMAT, addresses redacted), not Celery's own setup.
-CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_ROUTES = {
     "reports.tasks.*": {"queue": "ingest"},
     "outages.review.tasks.*": {"queue": "notifications"},
