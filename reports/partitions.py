@@ -120,7 +120,7 @@ def partitions_ensure(*, now: dt.datetime, since: dt.datetime | None = None) -> 
         start = table.start_of(since or now)
         last = table.start_of(ahead)
         while start <= last:
-            if _partition_create(table, start):
+            if _partition_create(table, start, lock_timeout="5s"):
                 created.append(table.name_of(start))
             start = table.next_start(start)
     return created
@@ -131,10 +131,17 @@ def _months_after(moment: dt.datetime, months: int) -> dt.datetime:
     return moment.replace(year=index // 12, month=index % 12 + 1, day=1)
 
 
-def _partition_create(table: PartitionedTable, start: dt.datetime) -> bool:
+def _partition_create(
+    table: PartitionedTable, start: dt.datetime, *, lock_timeout: str | None = None
+) -> bool:
     name = table.name_of(start)
     end = table.next_start(start)
     with transaction.atomic(), connection.cursor() as cursor:
+        if lock_timeout:
+            # Creating a partition locks the table for a moment: never queue inserts behind a
+            # long query for it. It fails instead, and the next hourly run tries again (the
+            # partitions are days ahead of need).
+            cursor.execute(f"SET LOCAL lock_timeout = '{lock_timeout}'")
         # One creator at a time per table (beat, a migration, a manual run).
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"partitions:{table.table}"])
         cursor.execute("SELECT to_regclass(%s)", [name])
