@@ -45,7 +45,9 @@ _TIMESTAMP = ReportSerializer().fields["created_at"]
 # What ReportInputSerializer accepts unchanged (SlugField, max_length): input that passes
 # this check gets the same validated data from both paths.
 _SLUG = re.compile(r"[-a-zA-Z0-9_]+")
-_SERVICE_MAX, _PROBLEM_MAX = 50, 30
+_INPUT = ReportInputSerializer().fields
+_SERVICE_MAX, _PROBLEM_MAX = _INPUT["service"].max_length, _INPUT["problem"].max_length
+_PROOF_MAX = (_INPUT["pow_challenge"].max_length, _INPUT["pow_nonce"].max_length)
 # Accept headers for which DRF's negotiation picks JSONRenderer.
 _JSON_ACCEPTS = frozenset({"", "*/*", "application/json"})
 
@@ -163,7 +165,9 @@ def _plain_input(request: HttpRequest) -> tuple[str, str, tuple[str | None, str 
     ):
         return None
     try:
-        data = json.loads(request.body)  # the body stays readable for the DRF view
+        # As DRF's JSONParser: UTF-8 only, no NaN or Infinity. The body stays readable for
+        # the DRF view.
+        data = json.loads(request.body.decode("utf-8"), parse_constant=_no_constants)
     except ValueError:
         return None
     if not isinstance(data, dict):
@@ -179,9 +183,16 @@ def _plain_input(request: HttpRequest) -> tuple[str, str, tuple[str | None, str 
     ):
         return None
     proof = data.get("pow_challenge"), data.get("pow_nonce")
-    if any(value is not None and (type(value) is not str or value != value.strip()) for value in proof):
-        return None
+    for value, max_length in zip(proof, _PROOF_MAX, strict=True):
+        if value is not None and (
+            type(value) is not str or not value or value != value.strip() or len(value) > max_length
+        ):
+            return None
     return service, problem, proof
+
+
+def _no_constants(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
 
 
 def _admit(request: HttpRequest, respond: Respond) -> tuple[HttpResponse | None, IPAddress | None]:

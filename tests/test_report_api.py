@@ -159,13 +159,17 @@ def test_the_plain_path_answers_with_the_drf_views_bytes_and_headers(client, tim
         {"service": "chatgpt", "problem": None},
         {"service": "chatgpt", "problem": ""},
         {"service": "x" * 51},
+        {"service": "chatgpt", "pow_nonce": ""},
+        {"service": "chatgpt", "pow_nonce": "n" * 65},
+        '{"service": "chatgpt", "x": NaN}',  # DRF's parser refuses NaN
     ],
 )
 def test_input_outside_the_plain_check_gets_the_drf_answer(client, body):
-    plain = post_report(client, body)
+    data = body if isinstance(body, str) else json.dumps(body)
+    plain = post_report(client, data)
     drf = client.post(
         "/api/v1/reports/?format=json",
-        json.dumps(body),
+        data,
         content_type="application/json",
         REMOTE_ADDR=SYDNEY_IP,
     )
