@@ -60,6 +60,8 @@ CHUNK_MINUTES = 1440
 CITY_MIN_REPORTS = 30
 # Series per call of the profile builder during a rebuild (memory: ~100 kB per series-week).
 PROFILE_SLICE = 256
+# Services whose profiles are replaced in one transaction during a rebuild.
+REBUILD_BATCH = 100
 WATERMARK = "detection"
 # A spike only opens an incident when it comes from a crowd: if the three busiest networks
 # (/24 or /64) sent at least this share of the counted reports in the last FLOOD_MINUTES,
@@ -133,7 +135,8 @@ def baselines_rebuild(*, service_ids: Iterable[int] | None = None, now: dt.datet
 
     Earlier incidents (other than dismissed ones) are left out of the history, so an outage
     does not raise the baseline that should catch the next one. Safe to run at any time:
-    each batch of services is replaced in one transaction.
+    the history is read in one snapshot first, then each batch of services is replaced in
+    one transaction.
     """
     services = Service.objects.active()
     if service_ids is not None:
@@ -143,10 +146,23 @@ def baselines_rebuild(*, service_ids: Iterable[int] | None = None, now: dt.datet
     end = _from_epoch_minute(end_bucket * BUCKET_MINUTES)
     start = end - dt.timedelta(days=_BASELINE_PARAMS.history_days)
     ids = sorted(timezones)
+    if not ids:
+        return 0
+    national, cities = _history_read(ids, start=start, end=end)
+    incidents = _incident_spans(ids, start=start, end=end)
     stored = 0
-    for offset in range(0, len(ids), 100):
-        batch = ids[offset : offset + 100]
-        rows = _baselines_build(batch, timezones, start=start, end=end, built_at=now)
+    for offset in range(0, len(ids), REBUILD_BATCH):
+        batch = ids[offset : offset + REBUILD_BATCH]
+        rows = _baselines_build(
+            batch,
+            timezones,
+            national,
+            cities,
+            incidents,
+            first_bucket=_epoch_minute(start) // BUCKET_MINUTES,
+            end_bucket=end_bucket,
+            built_at=now,
+        )
         with transaction.atomic():
             Baseline.objects.filter(service_id__in=batch).delete()
             Baseline.objects.bulk_create(rows, batch_size=500)
@@ -154,55 +170,127 @@ def baselines_rebuild(*, service_ids: Iterable[int] | None = None, now: dt.datet
     return stored
 
 
-def _baselines_build(
-    service_ids: list[int],
-    timezones: dict[int, str],
-    *,
-    start: dt.datetime,
-    end: dt.datetime,
-    built_at: dt.datetime,
-) -> list[Baseline]:
+Series = dict[int, np.ndarray]  # service -> (k, 2) rows of (bucket, count)
+CitySeries = dict[int, list[tuple[int, np.ndarray]]]  # service -> [(city, (k, 2) rows)]
+
+
+def _history_read(ids: list[int], *, start: dt.datetime, end: dt.datetime) -> tuple[Series, CitySeries]:
+    """Bucket counts of the history, national and for the cities with at least
+    CITY_MIN_REPORTS reports (a city needs more to get a profile; see _baselines_build).
+
+    On PostgreSQL the database sums minutes into 5-minute buckets and packs each series into
+    one bytea of big-endian int4 pairs, read by numpy without a Python loop per bucket: one
+    row per series, not per bucket. Most (service, city) pairs have a handful of reports and
+    never get a profile, so their buckets are neither summed nor sent.
+    """
     seconds = BUCKET_MINUTES * 60
-    first_bucket = _epoch_minute(start) // BUCKET_MINUTES
-    end_bucket = _epoch_minute(end) // BUCKET_MINUTES
-    national = _by_service(
-        _count_rows(
-            ServiceMinute._meta.db_table,
-            ["service_id"],
-            service_ids=service_ids,
-            start=start,
-            end=end,
-            per_seconds=seconds,
-        ),
-        columns=3,
+    if connection.vendor != "postgresql":
+        return _history_read_rows(ids, start=start, end=end)
+    bucket = f"(date_part('epoch', minute)::int8 / {seconds})::int4"
+    where = "service_id = ANY(%s) AND minute >= %s AND minute < %s"
+    pack = "string_agg(int4send(b) || int4send(n), ''::bytea)"
+    national: Series = {}
+    cities: CitySeries = defaultdict(list)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL work_mem = '256MB'")  # the bucket GROUP BYs hash in memory
+        cursor.execute(
+            f"SELECT service_id, {pack} FROM (SELECT service_id, {bucket} AS b, SUM(count)::int4 AS n "
+            f"FROM {ServiceMinute._meta.db_table} WHERE {where} GROUP BY service_id, b) AS t "
+            "GROUP BY service_id",
+            [ids, start, end],
+        )
+        for service_id, blob in cursor.fetchall():
+            national[service_id] = _unpack(blob)
+        city_table = CityMinute._meta.db_table
+        cursor.execute(
+            f"WITH busy AS (SELECT service_id, city_id FROM {city_table} WHERE {where} "
+            "GROUP BY service_id, city_id HAVING SUM(count) >= %s) "
+            f"SELECT service_id, city_id, {pack} FROM (SELECT service_id, city_id, {bucket} AS b, "
+            f"SUM(count)::int4 AS n FROM {city_table} JOIN busy USING (service_id, city_id) "
+            f"WHERE {where} GROUP BY service_id, city_id, b) AS t GROUP BY service_id, city_id",
+            [ids, start, end, CITY_MIN_REPORTS, ids, start, end],
+        )
+        for service_id, city_id, blob in cursor.fetchall():
+            cities[service_id].append((city_id, _unpack(blob)))
+    return national, cities
+
+
+def _unpack(blob: bytes | memoryview) -> np.ndarray:
+    return np.frombuffer(bytes(blob), dtype=">i4").astype(np.int64).reshape(-1, 2)
+
+
+def _history_read_rows(ids: list[int], *, start: dt.datetime, end: dt.datetime) -> tuple[Series, CitySeries]:
+    """_history_read for other databases (SQLite in development): bucket rows, grouped here."""
+    seconds = BUCKET_MINUTES * 60
+    rows = _count_rows(
+        ServiceMinute._meta.db_table,
+        ["service_id"],
+        service_ids=ids,
+        start=start,
+        end=end,
+        per_seconds=seconds,
     )
-    cities = _by_service(
-        _count_rows(
-            CityMinute._meta.db_table,
-            ["service_id", "city_id"],
-            service_ids=service_ids,
-            start=start,
-            end=end,
-            per_seconds=seconds,
-        ),
-        columns=4,
-    )
-    incidents: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    by_series: dict[tuple[int, ...], list[tuple[int, int]]] = defaultdict(list)
+    for service_id, b, n in rows:
+        by_series[(service_id,)].append((b, n))
+    for service_id, city_id, b, n in _count_rows(
+        CityMinute._meta.db_table,
+        ["service_id", "city_id"],
+        service_ids=ids,
+        start=start,
+        end=end,
+        per_seconds=seconds,
+    ):
+        by_series[(service_id, city_id)].append((b, n))
+    national: Series = {}
+    cities: CitySeries = defaultdict(list)
+    for key, points in by_series.items():
+        table = np.array(points, dtype=np.int64).reshape(-1, 2)
+        if len(key) == 1:
+            national[key[0]] = table
+        elif table[:, 1].sum() >= CITY_MIN_REPORTS:
+            cities[key[0]].append((key[1], table))
+    return national, cities
+
+
+def _incident_spans(
+    ids: list[int], *, start: dt.datetime, end: dt.datetime
+) -> dict[int, list[tuple[int, int]]]:
+    """[first bucket, end bucket) of each earlier, not dismissed incident per service."""
+    spans: dict[int, list[tuple[int, int]]] = defaultdict(list)
     for service_id, started_at, resolved_at, last_elevated_at in (
-        Incident.objects.filter(service_id__in=service_ids, started_at__lt=end)
+        Incident.objects.filter(service_id__in=ids, started_at__lt=end)
         .filter(Q(resolved_at__isnull=True) | Q(resolved_at__gt=start))
         .exclude(status=Incident.Status.DISMISSED)
         .values_list("service_id", "started_at", "resolved_at", "last_elevated_at")
     ):
         until = resolved_at or last_elevated_at + _MINUTE
-        incidents[service_id].append(
+        spans[service_id].append(
             (
                 _epoch_minute(started_at) // BUCKET_MINUTES,
                 -(-_epoch_minute(until) // BUCKET_MINUTES),
             )
         )
+    return spans
 
-    rows: list[Baseline] = []
+
+def _baselines_build(
+    service_ids: list[int],
+    timezones: dict[int, str],
+    national: Series,
+    cities: CitySeries,
+    incidents: dict[int, list[tuple[int, int]]],
+    *,
+    first_bucket: int,
+    end_bucket: int,
+    built_at: dt.datetime,
+) -> list[Baseline]:
+    seconds = BUCKET_MINUTES * 60
+    # Services with the same time zone and history span are built together: the profile
+    # maths is vectorised across series, so one call for many services beats one each.
+    groups: dict[tuple[str, int], list[tuple[int, int | None, np.ndarray, np.ndarray, int]]] = defaultdict(
+        list
+    )
     for service_id in service_ids:
         history = national.get(service_id)  # (bucket, n) rows
         if history is None:
@@ -212,38 +300,39 @@ def _baselines_build(
         n_buckets = end_bucket - begin
         if n_buckets <= 0:
             continue
-        points = cities.get(service_id, np.zeros((0, 3), dtype=np.int64))  # (city, bucket, n) rows
-        city_ids, city_row = np.unique(points[:, 0], return_inverse=True)
-        city_totals = np.bincount(city_row, weights=points[:, 2], minlength=len(city_ids))
         hours = n_buckets * BUCKET_MINUTES / 60
-        kept = city_totals >= max(CITY_MIN_REPORTS, _BASELINE_PARAMS.floor_per_hour * hours)
-        kept_cities = [int(c) for c in city_ids[kept]]
-        # Matrix row of each city: 1 + its rank among the kept ones; 0 means "dropped".
-        row_of_city = np.where(kept, np.cumsum(kept), 0)[city_row]
-        matrix = np.zeros((1 + len(kept_cities), n_buckets))
-        idx = history[:, 0] - begin
-        inside = (idx >= 0) & (idx < n_buckets)
-        np.add.at(matrix[0], idx[inside], history[inside, 1])
-        idx = points[:, 1] - begin
-        inside = (idx >= 0) & (idx < n_buckets) & (row_of_city > 0)
-        np.add.at(matrix, (row_of_city[inside], idx[inside]), points[inside, 2])
+        min_reports = max(CITY_MIN_REPORTS, _BASELINE_PARAMS.floor_per_hour * hours)
+        rows_of: list[tuple[int | None, np.ndarray]] = [(None, history)]
+        for city_id, points in sorted(cities.get(service_id, ()), key=lambda item: item[0]):
+            inside = (points[:, 0] >= begin) & (points[:, 0] < end_bucket)
+            if points[inside, 1].sum() >= min_reports:
+                rows_of.append((city_id, points[inside]))
+        matrix = np.zeros((len(rows_of), n_buckets))
+        for row, (_, points) in enumerate(rows_of):
+            inside = (points[:, 0] >= begin) & (points[:, 0] < end_bucket)
+            matrix[row, points[inside, 0] - begin] = points[inside, 1]  # one row per bucket
         exclude = np.zeros(n_buckets, dtype=bool)
         for lo, hi in incidents.get(service_id, ()):
             exclude[max(lo - begin, 0) : max(hi - begin, 0)] = True
+        group = groups[(timezones[service_id], begin)]
+        for row, (city_id, _) in enumerate(rows_of):
+            group.append((service_id, city_id, matrix[row], exclude, int(matrix[row].sum())))
+
+    rows: list[Baseline] = []
+    for (timezone, begin), series in groups.items():
+        n_buckets = end_bucket - begin
         timestamps = (begin + np.arange(n_buckets)) * seconds
-        totals = matrix.sum(axis=1)
-        series = [None, *kept_cities]
         # Series are independent: build them in slices to bound the builder's working memory.
         for lo in range(0, len(series), PROFILE_SLICE):
-            hi = min(lo + PROFILE_SLICE, len(series))
+            part = series[lo : lo + PROFILE_SLICE]
             profile = detection.profile_build(
                 timestamps,
-                matrix[lo:hi],
+                np.stack([s[2] for s in part]),
                 bucket_minutes=BUCKET_MINUTES,
-                timezone=timezones[service_id],
-                exclude=np.broadcast_to(exclude, (hi - lo, n_buckets)),
+                timezone=timezone,
+                exclude=np.stack([s[3] for s in part]),
             )
-            for offset, city_id in enumerate(series[lo:hi]):
+            for offset, (service_id, city_id, _, _, total) in enumerate(part):
                 expected = profile.expected[offset]
                 if not np.isfinite(expected).any():
                     continue
@@ -252,27 +341,15 @@ def _baselines_build(
                         service_id=service_id,
                         city_id=city_id,
                         bucket_minutes=BUCKET_MINUTES,
-                        timezone=timezones[service_id],
+                        timezone=timezone,
                         expected=expected.astype("<f4").tobytes(),
                         alpha=float(profile.alpha[offset]),
                         beta=float(profile.beta[offset]),
-                        history_reports=int(totals[lo + offset]),
+                        history_reports=total,
                         built_at=built_at,
                     )
                 )
     return rows
-
-
-def _by_service(rows: list[tuple], *, columns: int) -> dict[int, np.ndarray]:
-    """Count rows (service_id, ..., bucket, n) as one int64 array per service, without the
-    service column: one numpy pass instead of a Python loop over millions of rows."""
-    if not rows:
-        return {}
-    table = np.array(rows, dtype=np.int64).reshape(-1, columns)
-    table = table[np.argsort(table[:, 0], kind="stable")]
-    services, starts = np.unique(table[:, 0], return_index=True)
-    ends = [*starts[1:], len(table)]
-    return {int(s): table[a:b, 1:] for s, a, b in zip(services, starts, ends, strict=True)}
 
 
 @dataclass(frozen=True, slots=True)
