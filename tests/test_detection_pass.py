@@ -176,6 +176,47 @@ def test_baselines_are_rebuilt_from_the_counts_leaving_earlier_outages_out(chatg
     assert not Baseline.objects.filter(city=tiny).exists()
 
 
+def test_the_rebuild_stores_what_the_detector_builds_from_the_same_buckets(chatgpt, on_postgres):
+    # Two services with different spans and a city: the database sums minutes into 5-minute
+    # buckets and packs them per series; the result must equal profile_build on the buckets.
+    from outages import detection
+    from outages.models import Service
+
+    other = Service.objects.create(slug="other", name="Other", timezone="America/New_York")
+    rng = np.random.default_rng(7)
+    spans = {chatgpt: 3 * 1440, other: 2 * 1440 + 90}
+    truth = {}
+    milan = city("Milano")
+    for service, minutes in spans.items():
+        start = T0 - minutes * MINUTE
+        counts = rng.poisson(2.0, minutes)
+        ServiceMinute.objects.bulk_create(
+            [
+                ServiceMinute(service=service, minute=start + i * MINUTE, count=int(c))
+                for i, c in enumerate(counts)
+                if c
+            ]
+        )
+        truth[service] = (start, counts)
+    put_counts(chatgpt, T0 - 2 * 1440 * MINUTE, 2 * 1440, 1, city=milan)
+
+    assert baselines_rebuild(now=T0) == 3
+
+    for service, (start, counts) in truth.items():
+        first = np.flatnonzero(counts)[0] // 5  # the series starts with its first report
+        buckets = counts[: len(counts) // 5 * 5].reshape(-1, 5).sum(axis=1)[first:]
+        epoch0 = int(start.timestamp()) + first * 300
+        profile = detection.profile_build(
+            epoch0 + 300 * np.arange(buckets.size), buckets, bucket_minutes=5, timezone=service.timezone
+        )
+        stored = Baseline.objects.get(service=service, city=None)
+        expected = np.frombuffer(bytes(stored.expected), dtype="<f4").reshape(7, 288)
+        np.testing.assert_allclose(expected, profile.expected.astype("<f4"), rtol=1e-6)
+        assert stored.alpha == pytest.approx(float(profile.alpha))
+        assert stored.history_reports == int(counts.sum())
+    assert Baseline.objects.get(service=chatgpt, city=milan).history_reports == 2 * 1440
+
+
 def test_rebuilding_twice_replaces_the_profiles(chatgpt):
     put_counts(chatgpt, T0 - dt.timedelta(days=2), 600, 2)
     baselines_rebuild(now=T0)
