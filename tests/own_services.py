@@ -374,3 +374,37 @@ def celery_worker(env: dict[str, str], log: Path, *, queue: str) -> Iterator[sub
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+@contextlib.contextmanager
+def celery_beat(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen]:
+    """A real beat on the database scheduler (the schedules in django-celery-beat's tables)."""
+    with log.open("ab") as sink:
+        process = subprocess.Popen(
+            [
+                PYTHON,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "beat",
+                "--loglevel",
+                "INFO",
+                "--schedule",
+                str(log.with_suffix(".schedule")),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=sink,
+            stderr=sink,
+        )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

@@ -25,6 +25,7 @@ from tests.own_services import (
     OwnPostgres,
     OwnRedis,
     app_env,
+    celery_beat,
     celery_worker,
     django_run,
     gunicorn,
@@ -297,4 +298,41 @@ def test_two_passes_at_once_detect_each_minute_once(own_database, redis_server, 
         )
     )
     assert done[0]["minutes"] == minutes
+    assert incidents(pg) == ["chatgpt"]
+
+
+def test_two_beat_schedulers_detect_each_minute_once(own_database, redis_server, tmp_path):
+    """Two real beats (every second instead of every minute, for a few seconds) and two
+    workers: many detect tasks, some at once; every minute is processed by exactly one."""
+    pg = own_database
+    env = app_env(database_url=pg.url, redis_url=redis_server.url, var_dir=tmp_path)
+    before = django_run(SPIKE_SETUP, env)
+    pg.psql("UPDATE django_celery_beat_periodictask SET enabled = (task = 'outages.tasks.detect')")
+    pg.psql(
+        "UPDATE django_celery_beat_intervalschedule SET every = 1 WHERE id = "
+        "(SELECT interval_id FROM django_celery_beat_periodictask WHERE task = 'outages.tasks.detect')"
+    )
+    queues = "ingest,detection,notifications"
+    workers = [tmp_path / "worker-1.log", tmp_path / "worker-2.log"]
+    beats = [tmp_path / "beat-1.log", tmp_path / "beat-2.log"]
+
+    def runs() -> list[dict]:
+        return [run for log in workers for run in task_results(log)]
+
+    with celery_worker(env, workers[0], queue=queues), celery_worker(env, workers[1], queue=queues):
+        with celery_beat(env, beats[0]), celery_beat(env, beats[1]):
+            assert wait_until(lambda: len(runs()) >= 12, timeout=60)
+        sent = sum(log.read_text().count("Sending due task") for log in beats)
+        assert wait_until(lambda: len(runs()) == sent, timeout=30)
+
+    assert all(log.read_text().count("Sending due task") >= 3 for log in beats)  # both beats ran
+    done = [run for run in runs() if run["minutes"]]
+    caught_up = pg.psql(
+        f"SELECT (extract(epoch FROM processed_through - '{before}'::timestamptz) / 60)::int "
+        "FROM outages_detectionwatermark"
+    )
+    # However many tasks, the minutes they processed add up to the minutes the watermark
+    # moved: none twice.
+    assert sum(run["minutes"] for run in done) == int(caught_up) >= 10
+    assert sum(run["opened"] for run in runs()) == 1
     assert incidents(pg) == ["chatgpt"]
