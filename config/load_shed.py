@@ -1,0 +1,64 @@
+"""Shed load before falling over: a request that waited too long in the queue in front of the
+app answers 503 + Retry-After at once instead of being worked on.
+
+nginx stamps each request with the time it arrived (`X-Request-Start: t=<seconds>`, see
+deploy/nginx.conf). When the workers fall behind, requests wait in nginx's and gunicorn's
+queues; one that has already waited LOAD_SHED_QUEUE_SECONDS is answered cheaply (no
+database, no cache), which drains the queue, and its client retries later as told. The
+header is only read behind a trusted proxy (TRUSTED_PROXY_COUNT > 0), which overwrites
+whatever the client sent; health checks and metrics are never shed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+logger = logging.getLogger(__name__)
+
+RETRY_AFTER_SECONDS = 5
+NEVER_SHED = ("/healthz", "/metrics")
+
+
+def queued_seconds(header: str, now: float) -> float | None:
+    """Seconds since the proxy's stamp (`t=1700000000.123`, or bare seconds); None if unreadable."""
+    raw = header.strip().removeprefix("t=")
+    try:
+        started = float(raw)
+    except ValueError:
+        return None
+    return now - started
+
+
+class LoadSheddingMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        limit = settings.LOAD_SHED_QUEUE_SECONDS
+        header = request.META.get("HTTP_X_REQUEST_START")
+        if limit and header and settings.TRUSTED_PROXY_COUNT and not request.path.startswith(NEVER_SHED):
+            waited = queued_seconds(header, time.time())
+            if waited is not None and waited > limit:
+                return self._shed(request, waited)
+        return self.get_response(request)
+
+    @staticmethod
+    def _shed(request: HttpRequest, waited: float) -> HttpResponse:
+        logger.warning("load shed: request waited %.1f s in the queue", waited)
+        if request.path.startswith("/api/"):
+            response: HttpResponse = JsonResponse(
+                {"error": "overloaded", "detail": "Too many requests right now; retry shortly."}, status=503
+            )
+        else:
+            response = HttpResponse(
+                "Downradar is very busy; please retry in a few seconds.",
+                status=503,
+                content_type="text/plain; charset=utf-8",
+            )
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
