@@ -266,6 +266,7 @@ def main() -> int:
             ingest.drop_database(args.database)
         server_errors = server.error_lines() if server else []
 
+    print(f"warm-up answers  {dict(sorted(warm['answers'].items()))} (not counted below)")
     ok = print_results(args, result, counted, uncounted, aggregated, incidents, sampler, privacy)
     print(f"load average (1 min) {load_before[0]:.2f} before, {os.getloadavg()[0]:.2f} after")
     if server_errors:
