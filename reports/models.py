@@ -17,8 +17,11 @@ class Report(models.Model):
     reports_aggregate shortly after; pages and detection read the counts.
     """
 
-    service = models.ForeignKey("outages.Service", on_delete=models.CASCADE, related_name="+")
-    problem = models.SlugField(max_length=30)
+    # No single-column indexes on service or problem: every query by service also bounds
+    # created_at (reports_report_service_time), and none filters raw rows by problem. Each index
+    # costs PostgreSQL work on every insert, the hottest write we have.
+    service = models.ForeignKey("outages.Service", on_delete=models.CASCADE, related_name="+", db_index=False)
+    problem = models.SlugField(max_length=30, db_index=False)
     created_at = models.DateTimeField()
     source = models.CharField(max_length=3, choices=Source.choices)
     city = models.ForeignKey("geo.City", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
