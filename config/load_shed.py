@@ -22,6 +22,8 @@ logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 5
 NEVER_SHED = ("/healthz", "/metrics")
+# Under overload every request would log a line: one summary per process this often instead.
+LOG_EVERY_SECONDS = 10.0
 
 
 def queued_seconds(header: str, now: float) -> float | None:
@@ -37,6 +39,8 @@ def queued_seconds(header: str, now: float) -> float | None:
 class LoadSheddingMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
+        self._shed_since_log = 0
+        self._logged_at = 0.0
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         limit = settings.LOAD_SHED_QUEUE_SECONDS
@@ -47,9 +51,18 @@ class LoadSheddingMiddleware:
                 return self._shed(request, waited)
         return self.get_response(request)
 
-    @staticmethod
-    def _shed(request: HttpRequest, waited: float) -> HttpResponse:
-        logger.warning("load shed: request waited %.1f s in the queue", waited)
+    def _shed(self, request: HttpRequest, waited: float) -> HttpResponse:
+        # Counted without a lock: the summary may be off by a few under threads, never wrong in kind.
+        self._shed_since_log += 1
+        now = time.monotonic()
+        if now - self._logged_at >= LOG_EVERY_SECONDS:
+            logger.warning(
+                "load shed: %d requests since the last report (the latest waited %.1f s in the queue)",
+                self._shed_since_log,
+                waited,
+            )
+            self._shed_since_log = 0
+            self._logged_at = now
         if request.path.startswith("/api/"):
             response: HttpResponse = JsonResponse(
                 {"error": "overloaded", "detail": "Too many requests right now; retry shortly."}, status=503
@@ -61,4 +74,5 @@ class LoadSheddingMiddleware:
                 content_type="text/plain; charset=utf-8",
             )
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        response._has_been_logged = True  # not one "Service Unavailable" line per request too
         return response

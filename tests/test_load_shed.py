@@ -59,3 +59,11 @@ def test_an_unreadable_stamp_is_ignored(client, behind_nginx):
     response = post_report(client, REPORT, HTTP_X_REQUEST_START="soon", HTTP_X_FORWARDED_FOR="93.56.1.1")
 
     assert response.status_code == 201
+
+
+def test_a_flood_of_shed_requests_logs_one_summary_line(client, behind_nginx, caplog):
+    for _ in range(20):
+        post_report(client, REPORT, **stamped(5))
+
+    lines = [r for r in caplog.records if r.levelname in ("WARNING", "ERROR")]
+    assert len(lines) == 1 and "load shed" in lines[0].getMessage()
