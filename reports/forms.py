@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from outages.models import ProblemType
@@ -19,6 +20,8 @@ class ReportForm(forms.Form):
     def __init__(self, *args, problem_types: list[ProblemType], **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["problem"].choices = [(problem.code, problem.display_label) for problem in problem_types]
+        # The page loads the proof-of-work solver only when the server will ask for a proof.
+        self.pow_required = settings.POW_DIFFICULTY > 0
 
     def is_bot(self) -> bool:
         return bool(self.cleaned_data.get("website"))

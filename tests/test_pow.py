@@ -113,11 +113,15 @@ def test_the_form_needs_the_proof_when_on_and_takes_a_solved_one(client, pow_on)
     assert Report.objects.count() == 1
 
 
-def test_the_form_page_loads_the_solver_from_our_static_files(client):
-    page = client.get("/s/chatgpt/").content.decode()
+def test_the_form_page_loads_the_solver_from_our_static_files_only_when_on(client, settings):
+    settings.POW_DIFFICULTY = 0
+    off = client.get("/s/chatgpt/").content.decode()
+    settings.POW_DIFFICULTY = 8
+    on = client.get("/s/chatgpt/").content.decode()
 
-    assert 'data-pow-url="/api/v1/pow/"' in page
-    assert "downradar/js/pow" in page and "<script>" not in page
+    assert "data-pow-url" not in off and "downradar/js/pow" not in off and "pow_challenge" not in off
+    assert 'data-pow-url="/api/v1/pow/"' in on
+    assert "downradar/js/pow" in on and "<script>" not in on
 
 
 def test_the_schema_documents_the_challenge_and_the_proof_fields(client):
