@@ -46,6 +46,17 @@ def wait_for_port(port: int, *, timeout: float = 15.0) -> None:
             time.sleep(0.05)
 
 
+def _terminate(process: subprocess.Popen, *, timeout: float = 15) -> None:
+    """SIGTERM, then SIGKILL if it does not exit in time."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def _as_postgres(command: list[str]) -> list[str]:
     # initdb and postgres refuse to run as root.
     return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
@@ -304,12 +315,7 @@ def gunicorn(env: dict[str, str], log: Path, *, workers: int = 1, threads: int =
                 time.sleep(0.1)
         yield Web(base=base, process=process, log=log)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        _terminate(process)
 
 
 def post_json(url: str, body: object, *, headers: dict[str, str] | None = None, timeout: float = 10):
@@ -367,13 +373,7 @@ def celery_worker(env: dict[str, str], log: Path, *, queue: str) -> Iterator[sub
             time.sleep(0.1)
         yield process
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        _terminate(process)
 
 
 @contextlib.contextmanager
@@ -401,10 +401,4 @@ def celery_beat(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen]:
     try:
         yield process
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        _terminate(process)
