@@ -6,6 +6,14 @@ noise, split over eight cities and an unattributed rest. On top: national outage
 outages (1-3 cities) of 3x-30x lasting 15 minutes to 4 hours, starting at any minute (some fall
 in the first week, which the detector only ever sees as history), news-driven bumps of
 1.3-1.5x for one to two hours, and stray blips of 2-5 reports on sparse services.
+
+With ``minutes=True`` every service also gets the same truth at one-minute resolution, for
+measuring the live pass (which scores a sliding 5-minute bucket every minute): the same
+schedule, levels and events, outages starting and ending at their exact minute, and noise drawn
+per minute from a separate generator (so the 5-minute series are unchanged). A minute with rate
+r gets Poisson(r * G), G ~ Gamma(shape 1 / (5 alpha), scale 5 alpha): five minutes of equal rate
+then sum to exactly the 5-minute model, Poisson(5 r * Gamma(1 / alpha, alpha)), and that holds
+for every 5-minute window, aligned with the buckets or not.
 """
 
 from __future__ import annotations
@@ -40,6 +48,9 @@ class Series:
     city_counts: np.ndarray  # (len(CITIES), T)
     events: tuple[Event, ...]
     mean_per_bucket: float
+    # With generate(minutes=True): the same truth per minute, (T * bucket_minutes,) and (C, ...).
+    minute_counts: np.ndarray | None = None
+    minute_city_counts: np.ndarray | None = None
 
 
 def _diurnal(minute_of_day: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -79,6 +90,7 @@ def generate_service(
     timezone: str,
     start: datetime,
     mean_per_bucket: float,
+    minute_rng: np.random.Generator | None = None,
 ) -> Series:
     n = days * 1440 // bucket_minutes
     ts = int(start.timestamp()) + np.arange(n) * bucket_minutes * 60
@@ -143,6 +155,9 @@ def generate_service(
             excess = tuple(float(reports if i == row else 0) for i in range(len(CITIES)))
             events.append(Event("blip", minute, minute + bucket_minutes, 0, cities, reports, excess))
     events.sort(key=lambda e: e.start_minute)
+    minute_counts = None
+    if minute_rng is not None:
+        minute_counts = _per_minute(minute_rng, base, shares, events, alpha, bucket_minutes)
     return Series(
         name=name,
         timestamps=ts,
@@ -150,7 +165,36 @@ def generate_service(
         city_counts=counts[: len(CITIES)],
         events=tuple(events),
         mean_per_bucket=mean_per_bucket,
+        minute_counts=None if minute_counts is None else minute_counts.sum(axis=0),
+        minute_city_counts=None if minute_counts is None else minute_counts[: len(CITIES)],
     )
+
+
+def _per_minute(
+    rng: np.random.Generator,
+    base: np.ndarray,
+    shares: np.ndarray,
+    events: list[Event],
+    alpha: float,
+    bucket_minutes: int,
+) -> np.ndarray:
+    """(rows, minutes) counts with the buckets' rates spread evenly over their minutes."""
+    b = bucket_minutes
+    mult = np.ones((len(shares), base.size * b))
+    rate = np.repeat(base, b)[None, :] / b * shares[:, None]
+    blips: list[Event] = []
+    for e in events:
+        if e.kind == "blip":
+            blips.append(e)
+            continue
+        rows = list(e.cities) if e.kind == "regional" else slice(None)
+        mult[rows, e.start_minute : e.end_minute] += e.multiplier - 1
+    rate = rate * mult
+    counts = rng.poisson(rate * rng.gamma(1 / (alpha * b), alpha * b, rate.shape)).astype(float)
+    for e in blips:
+        row = e.cities[0] if e.cities else len(shares) - 1
+        counts[row, e.start_minute + int(rng.integers(0, b))] += e.expected_excess
+    return counts
 
 
 def generate(
@@ -161,8 +205,12 @@ def generate(
     bucket_minutes: int = 5,
     timezone: str = "Europe/Rome",
     start: datetime = datetime(2026, 3, 9, tzinfo=UTC),
+    minutes: bool = False,
 ) -> list[Series]:
-    """Services from sparse (0.05 reports per bucket) to busy (200), log-uniformly."""
+    """Services from sparse (0.05 reports per bucket) to busy (200), log-uniformly.
+
+    ``minutes=True`` adds the per-minute counts (see the module docstring); the rest is identical.
+    """
     rng = np.random.default_rng(seed)
     sizes = np.exp(np.linspace(np.log(0.05), np.log(200), services))
     return [
@@ -174,6 +222,7 @@ def generate(
             timezone=timezone,
             start=start,
             mean_per_bucket=float(size),
+            minute_rng=np.random.default_rng([seed, i]) if minutes else None,
         )
         for i, size in enumerate(sizes)
     ]

@@ -554,6 +554,63 @@ def detect(
     return Detection(score=score, is_spike=score >= bar, excess=excess, window=window)
 
 
+def detect_sliding(
+    counts: np.ndarray | Sequence[float],
+    expected: np.ndarray | Sequence[float],
+    alpha: np.ndarray | float,
+    beta: np.ndarray | float | None = None,
+    *,
+    bucket_minutes: int,
+    params: DetectParams = DetectParams(),
+    threshold: np.ndarray | float | None = None,
+) -> Detection:
+    """``detect`` on sliding buckets, as the live pass runs it every minute.
+
+    ``counts`` and ``expected`` are per minute, (..., T). The result at minute t is the score of
+    the bucket of ``bucket_minutes`` ending at t (minutes t-b+1..t), with the buckets ending b,
+    2b, ... minutes earlier as its longer windows: one ``detect`` call per phase (t mod b).
+    ``alpha``, ``beta`` and ``threshold`` are (...,) or per minute (..., T). A bucket holding a
+    minute with NaN ``expected``, and the first b-1 minutes (no full bucket yet), score 0.
+    """
+    b = bucket_minutes
+    x = np.asarray(counts, dtype=float)
+    mu = np.asarray(expected, dtype=float)
+    known = np.isfinite(mu)
+    sums = _trailing_sum(np.where(np.isfinite(x), x, 0.0), b)
+    means = _trailing_sum(np.where(known, mu, 0.0), b)
+    unknown = _trailing_sum((~known).astype(float), b) > 0
+    unknown[..., : b - 1] = True
+    means = np.where(unknown, np.nan, means)
+
+    def phase_of(value, phase):
+        if value is None:
+            return None
+        v = np.asarray(value)
+        return v[..., phase::b] if v.ndim == x.ndim else v
+
+    out = Detection(
+        score=np.zeros(x.shape),
+        is_spike=np.zeros(x.shape, dtype=bool),
+        excess=np.zeros(x.shape),
+        window=np.zeros(x.shape, dtype=np.int64),
+    )
+    for phase in range(min(b, x.shape[-1])):
+        found = detect(
+            sums[..., phase::b],
+            means[..., phase::b],
+            phase_of(alpha, phase),
+            phase_of(beta, phase),
+            bucket_minutes=b,
+            params=params,
+            threshold=phase_of(threshold, phase),
+        )
+        out.score[..., phase::b] = found.score
+        out.is_spike[..., phase::b] = found.is_spike
+        out.excess[..., phase::b] = found.excess
+        out.window[..., phase::b] = found.window
+    return out
+
+
 def _per_bucket(value: np.ndarray | float, like: np.ndarray) -> np.ndarray:
     v = np.asarray(value, dtype=float)
     if v.ndim and v.ndim < like.ndim:
@@ -631,6 +688,44 @@ def cities_rank(
 # --- replay -------------------------------------------------------------------------------
 
 
+def replay_profiles(
+    timestamps: np.ndarray | Sequence[int],
+    series: np.ndarray,
+    *,
+    bucket_minutes: int,
+    timezone: str,
+    params: BaselineParams = BaselineParams(),
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Expected count, alpha and beta, each (N, T), for the rows of ``series`` (N, T), with the
+    profiles rebuilt at every local midnight from the days before it only (NaN on the first day).
+    """
+    series = np.atleast_2d(np.asarray(series, dtype=float))
+    day, weekday, slot = local_fields(timestamps, timezone=timezone, bucket_minutes=bucket_minutes)
+    expected = np.full(series.shape, np.nan)
+    alpha = np.full(series.shape, params.alpha_prior)
+    beta = np.full(series.shape, params.beta_prior)
+    day_starts = np.flatnonzero(np.r_[True, day[1:] != day[:-1]])
+    day_ends = np.r_[day_starts[1:], day.size]
+    for start, end in zip(day_starts, day_ends, strict=True):
+        if start == 0:
+            continue
+        lo = np.searchsorted(day, day[start] - params.history_days)
+        profile = _profile_from_fields(
+            day[lo:start],
+            weekday[lo:start],
+            slot[lo:start],
+            series[:, lo:start],
+            None,
+            bucket_minutes,
+            timezone,
+            params,
+        )
+        expected[:, start:end] = profile.expected[:, weekday[start:end], slot[start:end]]
+        alpha[:, start:end] = profile.alpha[:, None]
+        beta[:, start:end] = profile.beta[:, None]
+    return expected, alpha, beta
+
+
 def backtest(
     timestamps: np.ndarray | Sequence[int],
     counts: np.ndarray | Sequence[float],
@@ -645,29 +740,9 @@ def backtest(
     """Replay a regular series causally, rebuilding the profiles at every local midnight."""
     x = np.asarray(counts, dtype=float)
     series = x[None, :] if city_counts is None else np.vstack([x[None, :], city_counts])
-    day, weekday, slot = local_fields(timestamps, timezone=timezone, bucket_minutes=bucket_minutes)
-    expected = np.full(series.shape, np.nan)
-    alpha = np.full(series.shape, baseline_params.alpha_prior)
-    beta = np.full(series.shape, baseline_params.beta_prior)
-    day_starts = np.flatnonzero(np.r_[True, day[1:] != day[:-1]])
-    day_ends = np.r_[day_starts[1:], day.size]
-    for start, end in zip(day_starts, day_ends, strict=True):
-        if start == 0:
-            continue
-        lo = np.searchsorted(day, day[start] - baseline_params.history_days)
-        profile = _profile_from_fields(
-            day[lo:start],
-            weekday[lo:start],
-            slot[lo:start],
-            series[:, lo:start],
-            None,
-            bucket_minutes,
-            timezone,
-            baseline_params,
-        )
-        expected[:, start:end] = profile.expected[:, weekday[start:end], slot[start:end]]
-        alpha[:, start:end] = profile.alpha[:, None]
-        beta[:, start:end] = profile.beta[:, None]
+    expected, alpha, beta = replay_profiles(
+        timestamps, series, bucket_minutes=bucket_minutes, timezone=timezone, params=baseline_params
+    )
 
     national = detect(x, expected[0], alpha[0], beta[0], bucket_minutes=bucket_minutes, params=params)
     cities: list[list[str]] = [[] for _ in range(x.size)]

@@ -14,9 +14,11 @@ from outages.detection import (
     cities_detect,
     cities_rank,
     detect,
+    detect_sliding,
     local_fields,
     profile_build,
     profile_expected,
+    replay_profiles,
     status_tier,
 )
 
@@ -188,3 +190,66 @@ def test_score_maps_to_the_three_status_tiers():
         "outage",
         "outage",
     ]
+
+
+def test_sliding_buckets_score_the_aligned_ones_like_fixed_buckets_and_see_an_outage_sooner():
+    # Two hours of minutes, 4 reports a minute expected; a 3x outage from minute 63, the
+    # fourth minute of the bucket 60-64, which it moves only to 1.8x.
+    rng = np.random.default_rng(5)
+    expected = np.full(120, 4.0)
+    rate = expected.copy()
+    rate[63:] *= 3
+    minutes = rng.poisson(rate).astype(float)
+
+    live = detect_sliding(minutes, expected, 0.04, 0.01, bucket_minutes=BUCKET)
+    fixed = detect(
+        minutes.reshape(-1, BUCKET).sum(axis=1),
+        expected.reshape(-1, BUCKET).sum(axis=1),
+        0.04,
+        0.01,
+        bucket_minutes=BUCKET,
+    )
+
+    # The minute that closes a fixed bucket scores exactly that bucket ...
+    np.testing.assert_allclose(live.score[BUCKET - 1 :: BUCKET], fixed.score)
+    np.testing.assert_array_equal(live.is_spike[BUCKET - 1 :: BUCKET], fixed.is_spike)
+    # ... nothing is flagged before the outage, and the sliding bucket flags it before the
+    # first fixed bucket that does closes.
+    assert not live.is_spike[:63].any()
+    first_live = int(np.flatnonzero(live.is_spike)[0])
+    first_fixed_close = (int(np.flatnonzero(fixed.is_spike)[0]) + 1) * BUCKET - 1
+    assert 63 <= first_live < first_fixed_close
+    # No full bucket in the first four minutes; per-minute thresholds are honoured.
+    assert not live.score[: BUCKET - 1].any()
+    never = detect_sliding(minutes, expected, 0.04, 0.01, bucket_minutes=BUCKET, threshold=np.full(120, 99.0))
+    assert not never.is_spike.any()
+
+
+def test_sliding_buckets_are_causal_and_unknown_baselines_score_zero():
+    rng = np.random.default_rng(6)
+    expected = np.full(200, 2.0)
+    expected[:30] = np.nan  # no baseline yet
+    minutes = rng.poisson(np.where(np.arange(200) < 30, 50, 2)).astype(float)
+    changed = minutes.copy()
+    changed[150:] = 60
+
+    before = detect_sliding(minutes, expected, 0.04, 0.01, bucket_minutes=BUCKET)
+    after = detect_sliding(changed, expected, 0.04, 0.01, bucket_minutes=BUCKET)
+
+    assert not before.score[:34].any()  # every bucket touching the unknown minutes
+    np.testing.assert_array_equal(before.score[:150], after.score[:150])
+    assert after.is_spike[150:].any()
+
+
+def test_replayed_profiles_are_what_backtest_scores_against():
+    ts = _timestamps("2026-03-20", 10)
+    counts = _poisson(30 * _evening_shape(ts))
+
+    expected, alpha, beta = replay_profiles(ts, counts[None, :], bucket_minutes=BUCKET, timezone=ROME)
+    result = backtest(ts, counts, bucket_minutes=BUCKET, timezone=ROME)
+
+    np.testing.assert_array_equal(expected[0], result.baseline)
+    day, _, _ = local_fields(ts, timezone=ROME, bucket_minutes=BUCKET)
+    first_day = day == day[0]  # no history before the first local midnight
+    assert np.isnan(expected[0, first_day]).all() and np.isfinite(expected[0, ~first_day]).all()
+    assert (alpha >= beta).all()
