@@ -3,13 +3,15 @@ baseline and the services reported there.
 
 A city is hot because it is unusual for that city, not because it is big: the ratio is
 the window's count over the same clock window's average on the previous BASELINE_DAYS
-days. Two queries for any number of cities: the window's counts per city and service
-(with the cities' names and places), and the baseline counts per city, which are cached.
+days. A fixed number of queries for any number of cities: the window's counts per city
+and service (its closed slots cached, see BLOCK_MINUTES), the cities' names and places,
+and the baseline counts per city, which are cached.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from array import array
 from dataclasses import dataclass
 
 from django.core.cache import cache
@@ -58,67 +60,166 @@ class MapCity:
         return self.name_it if language[:2] == "it" and self.name_it else self.name_en
 
 
-# One round trip for any number of cities and services: the window's sums per city and
-# service (with the reports not yet folded into the counts, so a new one shows at once),
-# each city's total and its TOP_SERVICES services ranked, the city's names and place.
-_WINDOW_SQL = """
-    WITH pairs AS (
-        SELECT city_id, service_id, sum(n) AS n FROM (
-            SELECT city_id, service_id, sum(count) AS n FROM reports_cityminute
-            WHERE minute >= %(since)s AND minute <= %(now)s {service_filter}
-            GROUP BY city_id, service_id
-            UNION ALL
-            SELECT city_id, service_id, count(*) FROM reports_report
-            WHERE is_aggregated = false AND counted AND NOT abusive AND city_id IS NOT NULL
-              AND created_at >= %(since)s {service_filter}
-            GROUP BY city_id, service_id
-        ) AS parts
-        GROUP BY city_id, service_id
-    ), ranked AS (
-        SELECT city_id, service_id, n, sum(n) OVER (PARTITION BY city_id) AS total,
-               row_number() OVER (PARTITION BY city_id ORDER BY n DESC, service_id) AS rank
-        FROM pairs
-    )
-    SELECT ranked.city_id, city.name_en, city.name_it, city.country_code, city.latitude, city.longitude,
-           ranked.total, array_agg(service.slug ORDER BY ranked.rank),
-           array_agg(service.name ORDER BY ranked.rank), array_agg(ranked.n ORDER BY ranked.rank)
-    FROM ranked
-    JOIN geo_city AS city ON city.id = ranked.city_id
-    JOIN outages_service AS service ON service.id = ranked.service_id
-    WHERE ranked.rank <= %(top)s AND city.latitude IS NOT NULL AND city.longitude IS NOT NULL
-    GROUP BY ranked.city_id, ranked.total, city.id
-    ORDER BY ranked.total DESC, ranked.city_id
+# The window is summed in two parts (the sum equals the direct one, tests pin it):
+#
+# - the block: the whole BLOCK_MINUTES slots of the window that ended LIVE_MINUTES ago or
+#   more (the aggregation, every 10 s, has long folded their reports in), summed per city
+#   and service once and kept for BLOCK_SECONDS;
+# - the live part, read on every answer: the window's head and tail around the block
+#   (under 2 * BLOCK_MINUTES + LIVE_MINUTES of minute rows) and the reports not yet folded
+#   into the counts, so a new report shows at once.
+#
+# A late correction to a closed minute (review marking reports abusive subtracts them from
+# the counts) shows on the map within BLOCK_SECONDS (plus the shared answer's 20 s): the
+# block's key moves on with every slot and lives no longer than one. The block is not
+# made of hourly sums: the rows are sparse (330,000 city-minute rows in a day of all
+# services are 150,000 city-service pairs), so only the whole window's sums save work.
+BLOCK_MINUTES = 10
+BLOCK_SECONDS = BLOCK_MINUTES * 60
+LIVE_MINUTES = 3
+
+_BLOCK_SQL = """
+    SELECT city_id, service_id, sum(count) FROM reports_cityminute
+    WHERE minute >= %(start)s AND minute < %(end)s {service_filter}
+    GROUP BY city_id, service_id
 """
+
+_LIVE_SQL = """
+    SELECT city_id, service_id, sum(n) FROM (
+        SELECT city_id, service_id, count AS n FROM reports_cityminute
+        WHERE minute >= %(since)s AND minute < %(start)s {service_filter}
+        UNION ALL
+        SELECT city_id, service_id, count FROM reports_cityminute
+        WHERE minute >= %(end)s AND minute <= %(now)s {service_filter}
+        UNION ALL
+        SELECT city_id, service_id, 1 FROM reports_report
+        WHERE is_aggregated = false AND counted AND NOT abusive AND city_id IS NOT NULL
+          AND created_at >= %(since)s {service_filter}
+    ) AS parts
+    GROUP BY city_id, service_id
+"""
+
+# The names and places of the answer's cities and services, in one round trip.
+_NAMES_SQL = """
+    SELECT true, id, name_en, name_it, country_code, latitude, longitude FROM geo_city
+    WHERE id = ANY(%(cities)s) AND latitude IS NOT NULL AND longitude IS NOT NULL
+    UNION ALL
+    SELECT false, id, slug, name, '', NULL, NULL FROM outages_service WHERE id = ANY(%(services)s)
+"""
+
+# A block: city id -> (the city's total, its TOP_SERVICES (service id, n), and all its
+# (service id, n) most reports first, packed flat in an array of int64: unpickling 2,000
+# bytes values is nearly free, 150,000 small tuples are not; only the cities with live
+# reports unpack theirs).
+Block = dict[int, tuple[int, tuple[tuple[int, int], ...], bytes]]
+
+
+def _slot_bounds(since: dt.datetime, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """The whole BLOCK_MINUTES slots between since and LIVE_MINUTES before now: the start
+    rounded up, the end down."""
+    step = BLOCK_SECONDS
+    start = -(-int(since.timestamp()) // step) * step
+    end = int((now - dt.timedelta(minutes=LIVE_MINUTES)).timestamp()) // step * step
+    return dt.datetime.fromtimestamp(start, dt.UTC), dt.datetime.fromtimestamp(max(start, end), dt.UTC)
+
+
+def _block(
+    cursor, *, service_id: int | None, start: dt.datetime, end: dt.datetime, service_filter: str
+) -> Block:
+    key = f"map:block:{service_id or 'all'}:{int(start.timestamp())}:{int(end.timestamp())}"
+    block = cache.get(key)
+    if block is not None:
+        return block
+    cursor.execute(
+        _BLOCK_SQL.format(service_filter=service_filter), {"start": start, "end": end, "service": service_id}
+    )
+    pairs: dict[int, dict[int, int]] = {}
+    for city_id, service_id_, n in cursor.fetchall():
+        pairs.setdefault(city_id, {})[service_id_] = int(n)
+    block = {}
+    for city_id, counts in pairs.items():
+        ranked = sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
+        packed = array("q", [value for pair in ranked for value in pair]).tobytes()
+        block[city_id] = (sum(counts.values()), tuple(ranked[:TOP_SERVICES]), packed)
+    cache.set(key, block, BLOCK_SECONDS)
+    return block
+
+
+def _ranked(block: Block, live: dict[int, dict[int, int]]) -> list[tuple[int, int, list[tuple[int, int]]]]:
+    """(city id, total, its TOP_SERVICES (service id, n) most first), busiest city first:
+    the block plus the live part. Ties go to the lower id, as in SQL's ORDER BY n DESC, id."""
+    rows = []
+    for city_id in block.keys() | live.keys():
+        total, top, packed = block.get(city_id, (0, (), b""))
+        added = live.get(city_id)
+        if added is not None:
+            flat = array("q")
+            flat.frombytes(packed)
+            order = flat[0::2]
+            counts = dict(zip(order, flat[1::2], strict=True))
+            total += sum(added.values())
+            candidates = [(s, counts.get(s, 0) + n) for s, n in added.items()]
+            # The services without live reports keep their order: their first few suffice.
+            rest = 0
+            for s in order:
+                if rest == TOP_SERVICES:
+                    break
+                if s not in added:
+                    candidates.append((s, counts[s]))
+                    rest += 1
+            candidates.sort(key=lambda pair: (-pair[1], pair[0]))
+            top = candidates[:TOP_SERVICES]
+        rows.append((city_id, total, list(top)))
+    rows.sort(key=lambda row: (-row[1], row[0]))
+    return rows
 
 
 def map_cities(*, service: Service | None, minutes: int, now: dt.datetime) -> list[MapCity]:
     """Cities with reports in the last `minutes` (for one service, or all), busiest first.
-    Two queries: the window's sums with their cities and services, and the baselines
-    (cached, see city_baselines)."""
+    Two queries on every answer (the live part of the window, the names of the cities and
+    services), one more when the window's block is not cached, and the baselines (cached,
+    see city_baselines)."""
     since = now - dt.timedelta(minutes=minutes)
-    sql = _WINDOW_SQL.format(service_filter="AND service_id = %(service)s" if service is not None else "")
-    params = {"since": since, "now": now, "service": service.pk if service else None, "top": TOP_SERVICES}
+    service_id = service.pk if service is not None else None
+    service_filter = "AND service_id = %(service)s" if service is not None else ""
+    start, end = _slot_bounds(since, now)
     with read_connection(CityMinute).cursor() as cursor:  # the replica on public pages
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    if not rows:
-        return []
-    baselines = city_baselines(service_id=service.pk if service else None, minutes=minutes, now=now)
-    floor = BASELINE_FLOOR_PER_HOUR * minutes / 60
-    return [
-        MapCity(
-            city_id=city_id,
-            name_en=name_en,
-            name_it=name_it,
-            country_code=country,
-            latitude=lat,
-            longitude=lon,
-            count=int(total),
-            baseline=max(baselines.get(city_id, 0.0), floor),
-            services=[(slug, name, int(n)) for slug, name, n in zip(slugs, names, counts, strict=True)],
+        block = _block(cursor, service_id=service_id, start=start, end=end, service_filter=service_filter)
+        cursor.execute(
+            _LIVE_SQL.format(service_filter=service_filter),
+            {"since": since, "start": start, "end": end, "now": now, "service": service_id},
         )
-        for city_id, name_en, name_it, country, lat, lon, total, slugs, names, counts in rows
-    ]
+        live: dict[int, dict[int, int]] = {}
+        for city_id, service_id_, n in cursor.fetchall():
+            live.setdefault(city_id, {})[service_id_] = int(n)
+        rows = _ranked(block, live)
+        if not rows:
+            return []
+        services = {s for _, _, top in rows for s, _ in top}
+        cursor.execute(_NAMES_SQL, {"cities": [row[0] for row in rows], "services": list(services)})
+        names = {(is_city, id_): rest for is_city, id_, *rest in cursor.fetchall()}
+    baselines = city_baselines(service_id=service_id, minutes=minutes, now=now)
+    floor = BASELINE_FLOOR_PER_HOUR * minutes / 60
+    cities = []
+    for city_id, total, top in rows:
+        place = names.get((True, city_id))
+        if place is None:  # no place to draw it
+            continue
+        name_en, name_it, country, lat, lon = place
+        cities.append(
+            MapCity(
+                city_id=city_id,
+                name_en=name_en,
+                name_it=name_it,
+                country_code=country,
+                latitude=lat,
+                longitude=lon,
+                count=total,
+                baseline=max(baselines.get(city_id, 0.0), floor),
+                services=[(names[False, s][0], names[False, s][1], n) for s, n in top],
+            )
+        )
+    return cities
 
 
 def city_baselines(*, service_id: int | None, minutes: int, now: dt.datetime) -> dict[int, float]:
