@@ -13,14 +13,17 @@ not-yet-aggregated reports through a partial index).
 Then times repeated GETs through the Django test client (the whole middleware stack, with
 production settings, Redis as the cache) and prints p50/p95/max per URL: warm (the shared
 answers cached, as for nearly every visitor during an outage), cold (the shared answer
-missed before every request) and coldest (the whole cache emptied, the map's slow-moving
-baselines included).
+missed before every request), slot renewal (the map's cached 10-minute block of the window
+missed too, as once per slot) and coldest (the whole cache emptied, the map's slow-moving
+baselines included). As config/wsgi.py does in service, the start-up objects are frozen
+out of the garbage collector (gc.freeze()) before timing.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import os
 import statistics
 import sys
@@ -232,8 +235,8 @@ def page_rows() -> int:
     return incident.pk
 
 
-def measure(url: str, n: int, *, forget: str | None = None) -> list[float]:
-    """Times n GETs of url (after 3 warm-up ones). forget: a cache key pattern deleted
+def measure(url: str, n: int, *, forget: str | tuple[str, ...] | None = None) -> list[float]:
+    """Times n GETs of url (after 3 warm-up ones). forget: cache key patterns deleted
     before every request ("*" for the whole cache), to time the cache misses."""
     from django.core.cache import cache
     from django.test import Client
@@ -244,7 +247,8 @@ def measure(url: str, n: int, *, forget: str | None = None) -> list[float]:
         if forget == "*":
             cache.clear()
         elif forget:
-            cache.delete_pattern(forget)
+            for pattern in (forget,) if isinstance(forget, str) else forget:
+                cache.delete_pattern(pattern)
         started = time.perf_counter()
         response = client.get(url)
         elapsed = (time.perf_counter() - started) * 1000
@@ -300,6 +304,7 @@ def main() -> None:
 
     n = args.requests
     incident = page_rows()
+    gc.freeze()  # as config/wsgi.py does after start-up
     cold = max(20, n // 2)
     print("warm: the shared answers are in the cache, as for everyone but the first each few seconds")
     report("service page /s/chatgpt/", measure("/s/chatgpt/", n))
@@ -331,6 +336,11 @@ def main() -> None:
         measure("/api/v1/map/?service=chatgpt&minutes=1440", cold, forget="*map:response:*"),
     )
     report("home /", measure("/", cold, forget="*pages:hours:*"))
+    print("slot renewal: the shared answer and the map's block of closed slots missed (once per 10 min)")
+    renew = ("*map:response:*", "*map:block:*")
+    report("map API, all services, 1 h", measure("/api/v1/map/?minutes=60", cold, forget=renew))
+    report("map API, all services, 24 h", measure("/api/v1/map/?minutes=1440", 10, forget=renew))
+    report("map API, chatgpt, 24 h", measure("/api/v1/map/?service=chatgpt&minutes=1440", cold, forget=renew))
     print("coldest: the whole cache emptied before every request")
     report("service page /s/chatgpt/", measure("/s/chatgpt/", cold, forget="*"))
     report("map API, all services, 1 h", measure("/api/v1/map/?minutes=60", cold, forget="*"))
