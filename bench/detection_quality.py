@@ -260,23 +260,33 @@ HEADER = (
 )
 
 
-def _table(all_series: list[Series], detectors: dict[str, Callable[[Series], Flags]], step: int) -> None:
+def _table(
+    all_series: list[Series],
+    detectors: dict[str, Callable[[Series], Flags]],
+    step: int,
+    holds: tuple[int, ...] = (1,),
+) -> None:
+    """One row per detector (and per hold, in minutes: flags held that many steps, live only)."""
     print(HEADER)
     for name, run in detectors.items():
-        score = Score()
+        scores = {k: Score() for k in holds}
         started = time.process_time()
         for series in all_series:
             national, cities = run(series)
-            evaluate(series, national, cities, score, step=step)
-        score.seconds = time.process_time() - started
-        print(_row(name, score, live=step == 1), flush=True)
-        if name == "downradar":
-            for service, e in score.missed:
-                where = ", ".join(CITIES[i] for i in e.cities) or "national"
-                print(
-                    f"  missed: {service} {e.kind} ({where}) {e.multiplier:.1f}x "
-                    f"{e.end_minute - e.start_minute} min, +{e.expected_excess:.0f} reports expected"
-                )
+            for k, score in scores.items():
+                evaluate(series, detection.hold(national, k), detection.hold(cities, k), score, step=step)
+        seconds = time.process_time() - started
+        for k, score in scores.items():
+            score.seconds = seconds
+            label = name if k == 1 else f"{name}, held {k} min"
+            print(_row(label, score, live=step == 1), flush=True)
+            if name == "downradar":
+                for service, e in score.missed:
+                    where = ", ".join(CITIES[i] for i in e.cities) or "national"
+                    print(
+                        f"  missed: {service} {e.kind} ({where}) {e.multiplier:.1f}x "
+                        f"{e.end_minute - e.start_minute} min, +{e.expected_excess:.0f} reports expected"
+                    )
 
 
 def _minute_buckets(series: Series) -> Series:
@@ -300,6 +310,11 @@ def main() -> None:
         "fixed buckets and sliding buckets every minute, as the live pass (default: both)",
     )
     parser.add_argument("--no-adtk", action="store_true", help="skip the adtk rows (the slowest)")
+    parser.add_argument(
+        "--holds",
+        default="1,2",
+        help="live table: also rows with flags held this many minutes (comma-separated; 1 = as is)",
+    )
     args = parser.parse_args()
 
     live = args.mode in ("live", "both")
@@ -335,7 +350,7 @@ def main() -> None:
         _table([_minute_buckets(s) for s in all_series], fixed, BUCKET)
         print("\nPer-minute data, live: every minute the 5-minute bucket ending then (sliding):\n")
         sliding = {"downradar": ours_live} | {name: _sliding(rule) for name, rule in peers.items()}
-        _table(all_series, sliding, 1)
+        _table(all_series, sliding, 1, tuple(int(k) for k in args.holds.split(",")))
 
 
 if __name__ == "__main__":

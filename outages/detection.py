@@ -26,7 +26,15 @@ Public API
     ``cities_detect(...).is_spike[:, -1].any()`` tells whether to open an incident.
 ``cities_rank(names, detection, counts, expected, *, bucket=-1) -> list[CityHit]``
     Flagged cities at one bucket, most excess reports first.
+``detect_sliding(counts, expected, alpha, beta, *, bucket_minutes, ...) -> Detection``
+    ``detect`` on per-minute arrays, as the live pass runs it: at every minute the bucket
+    ending at that minute, with the buckets ending a bucket, two, ... earlier as its windows.
+``hold(flags, steps)``
+    Flags that held for ``steps`` consecutive steps (a sliding spike confirmed a minute later).
 ``status_tier(score, params=...) -> "ok" | "warning" | "outage"``
+``replay_profiles(timestamps, series, *, bucket_minutes, timezone)``
+    Expected counts, alpha and beta per bucket with the profiles rebuilt at every local
+    midnight from earlier data only (what ``backtest`` scores against).
 ``backtest(timestamps, counts, *, bucket_minutes, timezone, city_counts=None, ...)``
     Replays a series causally: the profile is rebuilt at every local midnight from earlier
     data only, as the nightly rebuild does in production.
@@ -608,6 +616,20 @@ def detect_sliding(
         out.is_spike[..., phase::b] = found.is_spike
         out.excess[..., phase::b] = found.excess
         out.window[..., phase::b] = found.window
+    return out
+
+
+def hold(flags: np.ndarray, steps: int) -> np.ndarray:
+    """True where ``flags`` is True at this step and the ``steps - 1`` before it (last axis).
+
+    On sliding buckets a spike held for two minutes is two overlapping buckets that both clear
+    the bar, which noise does far less often than once. Causal; the first steps are False.
+    """
+    f = np.asarray(flags, dtype=bool)
+    out = f.copy()
+    for j in range(1, steps):
+        out[..., j:] &= f[..., :-j]
+        out[..., :j] = False
     return out
 
 

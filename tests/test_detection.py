@@ -15,6 +15,7 @@ from outages.detection import (
     cities_rank,
     detect,
     detect_sliding,
+    hold,
     local_fields,
     profile_build,
     profile_expected,
@@ -253,3 +254,14 @@ def test_replayed_profiles_are_what_backtest_scores_against():
     first_day = day == day[0]  # no history before the first local midnight
     assert np.isnan(expected[0, first_day]).all() and np.isfinite(expected[0, ~first_day]).all()
     assert (alpha >= beta).all()
+
+
+def test_hold_keeps_only_flags_that_last():
+    flags = np.array([[True, False, True, True, True, False], [False, True, True, False, True, True]])
+
+    np.testing.assert_array_equal(hold(flags, 1), flags)
+    np.testing.assert_array_equal(
+        hold(flags, 2), [[False, False, False, True, True, False], [False, False, True, False, False, True]]
+    )
+    np.testing.assert_array_equal(hold(flags, 3)[0], [False, False, False, False, True, False])
+    assert not hold(flags, 3)[1].any()
