@@ -72,3 +72,14 @@ def test_reports_are_taken_and_the_failure_logged_when_redis_is_down(client, set
     assert statuses == [201, 201]
     assert "rate limit not applied: the cache is unreachable" in caplog.text
     assert "93.56.1.1" not in caplog.text
+
+
+def test_the_budget_still_counts_after_redis_loses_its_scripts(client, three_per_minute):
+    # The count is a Lua script run by its hash; a Redis restart (here SCRIPT FLUSH) forgets it.
+    from django_redis import get_redis_connection
+
+    statuses = [post_report(client, {"service": slug}).status_code for slug in SERVICES[:2]]
+    get_redis_connection("default").script_flush()
+    statuses += [post_report(client, {"service": slug}).status_code for slug in SERVICES[2:]]
+
+    assert statuses == [201, 201, 201, 429]
