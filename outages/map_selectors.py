@@ -156,16 +156,17 @@ def _ranked(block: Block, live: dict[int, dict[int, int]]) -> list[tuple[int, in
             flat = array("q")
             flat.frombytes(packed)
             order = flat[0::2]
-            counts = dict(zip(order, flat[1::2], strict=True))
             total += sum(added.values())
-            candidates = [(s, counts.get(s, 0) + n) for s, n in added.items()]
+            candidates = [
+                (s, n + flat[2 * order.index(s) + 1] if s in order else n) for s, n in added.items()
+            ]
             # The services without live reports keep their order: their first few suffice.
             rest = 0
-            for s in order:
+            for i, s in enumerate(order):
                 if rest == TOP_SERVICES:
                     break
                 if s not in added:
-                    candidates.append((s, counts[s]))
+                    candidates.append((s, flat[2 * i + 1]))
                     rest += 1
             candidates.sort(key=lambda pair: (-pair[1], pair[0]))
             top = candidates[:TOP_SERVICES]
