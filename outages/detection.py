@@ -500,6 +500,10 @@ def _trailing_sum(a: np.ndarray, w: int) -> np.ndarray:
     return out
 
 
+# The smallest tail probability a score reports: scores are capped at 300.
+MIN_TAIL = 1e-300
+
+
 def _log10_tail(x: np.ndarray, mean: np.ndarray, var: np.ndarray) -> np.ndarray:
     """-log10 P(X >= x) for X negative binomial with this mean and variance."""
     n = mean**2 / np.maximum(var - mean, 1e-9 * mean**2)
@@ -508,7 +512,9 @@ def _log10_tail(x: np.ndarray, mean: np.ndarray, var: np.ndarray) -> np.ndarray:
     # P(X >= k) = I_{1-p}(k, n): the regularised incomplete beta, computed in one call.
     with np.errstate(divide="ignore", invalid="ignore"):
         tail = special.betainc(np.maximum(k, 1e-12), n, 1 - p)
-        score = -np.log10(tail)
+        # A tail below what a float holds underflows to 0: the most surprising counts of all
+        # (hundreds of reports on a baseline of one) must score high, not fall to 0 as inf.
+        score = -np.log10(np.maximum(tail, MIN_TAIL))
     return np.where((k > 0) & np.isfinite(score), np.maximum(score, 0.0), 0.0)
 
 

@@ -94,6 +94,19 @@ def test_three_stray_reports_on_a_tiny_service_are_not_an_outage_but_a_real_one_
     assert loud.is_spike[100:112].any()
 
 
+def test_hundreds_of_reports_on_a_baseline_of_one_score_as_an_outage_not_zero():
+    # The tail probability underflows a float here; it once scored 0 ("ok") at the very peak.
+    expected = np.full(24, 1.1)
+    counts = np.full(24, 1.0)
+    counts[-4:] = [300, 400, 450, 400]
+
+    found = detect(counts, expected, 0.1, 0.02, bucket_minutes=BUCKET)
+
+    assert found.is_spike[-4:].all()
+    assert (found.score[-4:] >= 100).all()
+    assert status_tier(float(found.score[-1])) == "outage"
+
+
 def test_a_news_bump_of_one_and_a_half_times_for_two_hours_is_not_an_outage():
     ts = _timestamps("2026-01-05", 1)
     expected = np.full(ts.size, 100.0)
