@@ -16,11 +16,12 @@ import time
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
+
+from config.middleware import unavailable_response
 
 logger = logging.getLogger(__name__)
 
-RETRY_AFTER_SECONDS = 5
 NEVER_SHED = ("/healthz", "/metrics")
 # Under overload every request would log a line: one summary per process this often instead.
 LOG_EVERY_SECONDS = 10.0
@@ -63,16 +64,11 @@ class LoadSheddingMiddleware:
             )
             self._shed_since_log = 0
             self._logged_at = now
-        if request.path.startswith("/api/"):
-            response: HttpResponse = JsonResponse(
-                {"error": "overloaded", "detail": "Too many requests right now; retry shortly."}, status=503
-            )
-        else:
-            response = HttpResponse(
-                "Downradar is very busy; please retry in a few seconds.",
-                status=503,
-                content_type="text/plain; charset=utf-8",
-            )
-        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        response = unavailable_response(
+            request,
+            error="overloaded",
+            api_detail="Too many requests right now; retry shortly.",
+            page_text="Downradar is very busy; please retry in a few seconds.",
+        )
         response._has_been_logged = True  # not one "Service Unavailable" line per request too
         return response

@@ -13,6 +13,18 @@ logger = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 5
 
 
+def unavailable_response(
+    request: HttpRequest, *, error: str, api_detail: str, page_text: str
+) -> HttpResponse:
+    """503 + Retry-After: a JSON error on the API, a plain line on pages."""
+    if request.path.startswith("/api/"):
+        response: HttpResponse = JsonResponse({"error": error, "detail": api_detail}, status=503)
+    else:
+        response = HttpResponse(page_text, status=503, content_type="text/plain; charset=utf-8")
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
 class DatabaseUnavailableMiddleware:
     """A database that is down or restarting answers 503 + Retry-After, not a 500.
 
@@ -30,19 +42,12 @@ class DatabaseUnavailableMiddleware:
         if not isinstance(exception, OperationalError | InterfaceError):
             return None
         logger.warning("database unavailable: %s", type(exception).__name__)
-        if request.path.startswith("/api/"):
-            response: HttpResponse = JsonResponse(
-                {"error": "unavailable", "detail": "We cannot store reports right now; retry shortly."},
-                status=503,
-            )
-        else:
-            response = HttpResponse(
-                "Downradar is briefly unavailable; please retry in a few seconds.",
-                status=503,
-                content_type="text/plain; charset=utf-8",
-            )
-        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
-        return response
+        return unavailable_response(
+            request,
+            error="unavailable",
+            api_detail="We cannot store reports right now; retry shortly.",
+            page_text="Downradar is briefly unavailable; please retry in a few seconds.",
+        )
 
 
 class CSPMiddleware(BaseCSPMiddleware):
