@@ -810,11 +810,9 @@ def _score(
     rows: np.ndarray,
     threshold: np.ndarray | None = None,
 ) -> detection.Detection:
-    """The detector on sliding 5-minute buckets: the bucket ending at each minute, scored
-    with the buckets ending 5, 10, ... minutes earlier. One call per phase (minute mod 5),
-    on the `rows` that can score and the columns from SPIKE_HOLD_MINUTES - 1 before
-    LOOKBACK_MINUTES on (with the eleven buckets before them that the longest window reads);
-    the rest stays zero."""
+    """detection.detect_sliding on the `rows` that can score; the other rows, and the
+    columns before SPIKE_HOLD_MINUTES - 1 ahead of LOOKBACK_MINUTES (lookback only, no
+    complete history for the longest window), stay zero."""
     score = np.zeros(counts.shape)
     spike = np.zeros(counts.shape, dtype=bool)
     excess = np.zeros(counts.shape)
@@ -822,30 +820,20 @@ def _score(
     picked = np.flatnonzero(rows)
     if picked.size == 0:
         return detection.Detection(score, spike, excess, window)
-    sums = _trailing(counts[picked], BUCKET_MINUTES)
-    means = _trailing(expected_per_minute[picked], BUCKET_MINUTES)
-    reach = (max(detection.window_buckets(BUCKET_MINUTES, _DETECT_PARAMS)) - 1) * BUCKET_MINUTES
-    for phase in range(BUCKET_MINUTES):
-        cols = np.arange(phase, counts.shape[1], BUCKET_MINUTES)
-        # From the minutes before the first evaluated one that the spike hold looks back at.
-        evaluated = cols[cols >= LOOKBACK_MINUTES - (SPIKE_HOLD_MINUTES - 1)]
-        if evaluated.size == 0:
-            continue
-        cols = cols[cols >= evaluated[0] - reach]
-        found = detection.detect(
-            sums[:, cols],
-            means[:, cols],
-            alpha[picked],
-            beta[picked],
-            bucket_minutes=BUCKET_MINUTES,
-            params=_DETECT_PARAMS,
-            threshold=None if threshold is None else threshold[picked][:, cols],
-        )
-        grid = np.ix_(picked, cols)
-        score[grid] = found.score
-        spike[grid] = found.is_spike
-        excess[grid] = found.excess
-        window[grid] = found.window
+    found = detection.detect_sliding(
+        counts[picked],
+        expected_per_minute[picked],
+        alpha[picked],
+        beta[picked],
+        bucket_minutes=BUCKET_MINUTES,
+        params=_DETECT_PARAMS,
+        threshold=None if threshold is None else threshold[picked],
+    )
+    first = LOOKBACK_MINUTES - (SPIKE_HOLD_MINUTES - 1)
+    score[picked, first:] = found.score[:, first:]
+    spike[picked, first:] = found.is_spike[:, first:]
+    excess[picked, first:] = found.excess[:, first:]
+    window[picked, first:] = found.window[:, first:]
     return detection.Detection(score, spike, excess, window)
 
 
