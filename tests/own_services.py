@@ -202,18 +202,6 @@ class OwnRedis:
             self.process.wait(timeout=10)
         self.process = None
 
-    def keys_and_values(self) -> str:
-        """Every key and string value, for the privacy scan."""
-        import redis
-
-        client = redis.Redis(host="127.0.0.1", port=self.port)
-        parts = []
-        for key in client.scan_iter("*"):
-            parts.append(key.decode(errors="replace"))
-            if client.type(key) == b"string":
-                parts.append((client.get(key) or b"").decode(errors="replace"))
-        return "\n".join(parts)
-
 
 def app_env(*, database_url: str, redis_url: str | None, var_dir: Path, **extra: str) -> dict[str, str]:
     """Production-like settings for a child process, pointed at the given services."""
