@@ -109,12 +109,15 @@ MIDDLEWARE = [
     "config.middleware.CSPMiddleware",  # django-csp, skipping excluded paths
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "reports.middleware.ApiBodySizeLimitMiddleware",
+    # Django's locale, auth and messages middleware, skipped on the report intake endpoint
+    # only (config/page_middleware.py). Session and clickjacking keep their own paths:
+    # `check --deploy` looks for them by name.
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "config.page_middleware.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "config.page_middleware.AuthenticationMiddleware",
+    "config.page_middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

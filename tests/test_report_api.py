@@ -3,7 +3,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.urls import reverse
 
+from config.page_middleware import REPORT_INTAKE_PATH
 from reports.models import Report
 from tests.helpers import MILAN_IP, SYDNEY_IP, post_report
 
@@ -183,3 +185,30 @@ def test_json_answers_carry_no_csp_header_but_pages_still_do(client):
     assert "Content-Security-Policy" not in post_report(client, {"service": "chatgpt"})
     assert "Content-Security-Policy" not in client.get("/healthz")
     assert "script-src 'self'" in client.get("/")["Content-Security-Policy"]
+
+
+def test_the_page_middleware_skip_names_the_report_route():
+    assert reverse("api-report-create") == REPORT_INTAKE_PATH
+
+
+def test_report_intake_skips_page_middleware_and_pages_keep_it(client):
+    report = post_report(client, {"service": "chatgpt"}, HTTP_ACCEPT_LANGUAGE="it")
+    page = client.get("/", HTTP_ACCEPT_LANGUAGE="it")
+
+    assert report.status_code == 201
+    assert "Content-Language" not in report
+    assert report["Vary"] == "Accept"
+    assert page["Content-Language"] == "it"
+    assert "Accept-Language" in page["Vary"]
+
+
+def test_report_intake_answers_in_english_whatever_the_thread_served_before(client):
+    # LocaleMiddleware leaves the last request's language active in the thread; the
+    # intake endpoint, which skips it, must not answer in that language.
+    assert client.get("/", HTTP_ACCEPT_LANGUAGE="it")["Content-Language"] == "it"
+
+    response = post_report(client, {"problem": "login"}, HTTP_ACCEPT_LANGUAGE="it")
+
+    assert response.status_code == 400
+    assert response.json()["fields"]["service"] == ["This field is required."]
+
