@@ -161,6 +161,14 @@ else:
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 3, minimum=1)
     )
+    # The report insert asks for a server-side prepared statement (reports.services): parsed
+    # and planned once per connection, it costs PostgreSQL about half the CPU. Django turns
+    # preparing off (prepare_threshold=None), which makes psycopg ignore prepare=True too;
+    # psycopg's own default turns it back on. The ORM's client-side-binding cursors never
+    # prepare, so nothing else changes. Behind a pooler in transaction mode that cannot
+    # carry prepared statements (PgBouncer before 1.21), set it to false.
+    if env_bool("DATABASE_PREPARED_STATEMENTS", True):
+        DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", 5)
 
 # A streaming replica of the primary, for public page and API reads (config.db_router).
 # Unset: everything reads from DATABASE_URL.

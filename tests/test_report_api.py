@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 
 from config.page_middleware import REPORT_INTAKE_PATH
@@ -212,3 +213,13 @@ def test_report_intake_answers_in_english_whatever_the_thread_served_before(clie
     assert response.status_code == 400
     assert response.json()["fields"]["service"] == ["This field is required."]
 
+
+def test_the_report_insert_is_a_prepared_statement_on_postgresql(client):
+    # Django turns preparing off unless OPTIONS["prepare_threshold"] is set, and psycopg
+    # then ignores prepare=True without a word.
+    assert post_report(client, {"service": "chatgpt"}).status_code == 201
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        statements = [row[0] for row in cursor.fetchall()]
+    assert any("INSERT INTO reports_vote" in statement for statement in statements), statements
