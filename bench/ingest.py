@@ -217,6 +217,12 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
     parser.add_argument("--worker-class", default="gthread", choices=["sync", "gthread"])
     parser.add_argument("--threads", type=int, default=3, help="threads per gthread worker")
+    parser.add_argument(
+        "--http-parser",
+        default="auto",
+        choices=["auto", "fast", "python"],
+        help="gunicorn's HTTP parser: auto takes the C one (gunicorn_h1c) when installed",
+    )
     parser.add_argument("--database", default="downradar_bench_ingest")
     args = parser.parse_args()
     if args.connections < args.wrk_threads:
@@ -336,6 +342,17 @@ def migrate(env: dict[str, str]) -> None:
         raise BenchError(f"migrate failed:\n{result.stderr[-2000:]}")
 
 
+def http_parser_in_use(setting: str) -> str:
+    """Which parser gunicorn's "auto" resolves to: the C one when gunicorn_h1c imports."""
+    if setting != "auto":
+        return setting
+    try:
+        import gunicorn_h1c  # noqa: F401
+    except ImportError:
+        return "python"
+    return "fast"
+
+
 class Server:
     """gunicorn in its own process group, stopped with SIGTERM (then SIGKILL) on exit."""
 
@@ -359,6 +376,8 @@ class Server:
             self.args.worker_class,
             "--threads",
             str(self.args.threads),
+            "--http-parser",
+            self.args.http_parser,
             "--backlog",
             "2048",
             # No access log: it would only cost time (and must never hold client addresses).
@@ -546,6 +565,7 @@ def print_results(
     print(
         f"server: gunicorn {args.workers} x {args.worker_class}"
         + (f" ({args.threads} threads)" if args.worker_class == "gthread" else "")
+        + f", HTTP parser {args.http_parser} ({http_parser_in_use(args.http_parser)})"
         + f"; wrk {args.wrk_threads} threads, {args.connections} connections"
     )
     print(f"reports/s        {reports.rate:9.1f}   ({reports.answered} answered in {reports.span_s:.2f} s)")

@@ -15,6 +15,9 @@ bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() + 1))
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 threads = int(os.environ.get("GUNICORN_THREADS", "3"))
+# gunicorn_h1c's C parser (requirements.txt): "fast" refuses to start without it rather than
+# fall back to the slower pure-Python parser unnoticed. `--http-parser auto` overrides.
+http_parser = "fast"
 # Under a surge a stuck request must not hold a worker for long.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 20

@@ -282,6 +282,9 @@ def gunicorn(env: dict[str, str], log: Path, *, workers: int = 1, threads: int =
                 str(threads),
                 "--timeout",
                 "30",
+                # As in production (deploy/gunicorn.conf.py): the C parser, failing if missing.
+                "--http-parser",
+                "fast",
             ],
             cwd=ROOT,
             env=env,
