@@ -2,7 +2,7 @@
 
 POST /api/v1/reports/ is the one hot endpoint, and its answers depend on no user, language or
 flash message: the API has no authentication and its messages are English. Skipping these
-three layers there saves about 0.05 ms of a report's ~1.3 ms of worker CPU (docs/benchmarks.md,
+three layers there saves about 0.07 ms of a report's ~1.3 ms of worker CPU (docs/benchmarks.md,
 "Report ingest"). Every other path runs them exactly as before, and they keep Django's class
 names and bases, so the admin's middleware checks still find them.
 

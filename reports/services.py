@@ -152,8 +152,10 @@ def _report_insert_claiming_vote(report: Report, *, client_hash: str, now: dt.da
     now_epoch = int(now.timestamp())
     connection.ensure_connection()
     # A server-side prepared statement: psycopg binds the parameters itself and PostgreSQL
-    # parses and plans the statement once per connection, not per report. Django's error
-    # wrapping is kept, so a lost database still answers 503 (config.middleware).
+    # parses and plans the statement once per connection, not per report. That needs the
+    # connection's prepare_threshold set (config/settings.py): with Django's default, None,
+    # psycopg ignores prepare=True. Django's error wrapping is kept, so a lost database
+    # still answers 503 (config.middleware).
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(
             _INSERT_REPORT_CLAIMING_VOTE_SQL,
