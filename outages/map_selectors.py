@@ -102,10 +102,21 @@ _LIVE_SQL = """
 # The names and places of the answer's cities and services, in one round trip.
 _NAMES_SQL = """
     SELECT true, id, name_en, name_it, country_code, latitude, longitude FROM geo_city
-    WHERE id = ANY(%(cities)s) AND latitude IS NOT NULL AND longitude IS NOT NULL
+    WHERE {city_is_listed} AND latitude IS NOT NULL AND longitude IS NOT NULL
     UNION ALL
-    SELECT false, id, slug, name, '', NULL, NULL FROM outages_service WHERE id = ANY(%(services)s)
+    SELECT false, id, slug, name, '', NULL, NULL FROM outages_service WHERE {service_is_listed}
 """
+
+
+def _id_in(name: str, ids: list[int], *, vendor: str, params: dict) -> str:
+    """SQL for "id is one of `ids`", adding its parameters to `params`: one array parameter
+    on PostgreSQL (one plan whatever the count), an IN list on SQLite, which has no arrays."""
+    if vendor == "postgresql":
+        params[name] = ids
+        return f"id = ANY(%({name})s)"
+    params.update({f"{name}_{i}": id_ for i, id_ in enumerate(ids)})
+    return f"id IN ({', '.join(f'%({name}_{i})s' for i in range(len(ids)))})"
+
 
 # A block: city id -> (the city's total, its TOP_SERVICES (service id, n), and all its
 # (service id, n) most reports first, packed flat in an array of int64: unpickling 2,000
@@ -184,7 +195,8 @@ def map_cities(*, service: Service | None, minutes: int, now: dt.datetime) -> li
     service_id = service.pk if service is not None else None
     service_filter = "AND service_id = %(service)s" if service is not None else ""
     start, end = _slot_bounds(since, now)
-    with read_connection(CityMinute).cursor() as cursor:  # the replica on public pages
+    database = read_connection(CityMinute)  # the replica on public pages
+    with database.cursor() as cursor:
         block = _block(cursor, service_id=service_id, start=start, end=end, service_filter=service_filter)
         cursor.execute(
             _LIVE_SQL.format(service_filter=service_filter),
@@ -197,7 +209,12 @@ def map_cities(*, service: Service | None, minutes: int, now: dt.datetime) -> li
         if not rows:
             return []
         services = {s for _, _, top in rows for s, _ in top}
-        cursor.execute(_NAMES_SQL, {"cities": [row[0] for row in rows], "services": list(services)})
+        params: dict = {}
+        names_sql = _NAMES_SQL.format(
+            city_is_listed=_id_in("cities", [row[0] for row in rows], vendor=database.vendor, params=params),
+            service_is_listed=_id_in("services", sorted(services), vendor=database.vendor, params=params),
+        )
+        cursor.execute(names_sql, params)
         names = {(is_city, id_): rest for is_city, id_, *rest in cursor.fetchall()}
     baselines = city_baselines(service_id=service_id, minutes=minutes, now=now)
     floor = BASELINE_FLOOR_PER_HOUR * minutes / 60

@@ -171,12 +171,29 @@ _SUMS_SQL = """
 """
 _PENDING_SQL = """
     UNION ALL
-    SELECT 'pending', date_trunc('minute', created_at), problem, coalesce(city_id, 0), count(*)
+    SELECT 'pending', {minute_of_report}, problem, coalesce(city_id, 0), count(*)
     FROM reports_report
     WHERE is_aggregated = false AND counted AND NOT abusive
       AND service_id = %(service)s AND created_at >= %(since)s
     GROUP BY 2, 3, 4
 """
+
+
+# The minute a report was made in: SQLite (the embedded default) has no date_trunc.
+_MINUTE_OF_REPORT = {
+    "postgresql": "date_trunc('minute', created_at)",
+    "sqlite": "strftime('%%Y-%%m-%%d %%H:%%M:00', created_at)",
+}
+
+
+def _epoch_minute(minute: dt.datetime | str) -> int:
+    """Minutes since the epoch of a minute read by raw SQL: an aware datetime from
+    PostgreSQL, a naive UTC one (or its text) from SQLite."""
+    if isinstance(minute, str):
+        minute = dt.datetime.fromisoformat(minute)
+    if minute.tzinfo is None:
+        minute = minute.replace(tzinfo=dt.UTC)
+    return int(minute.timestamp()) // 60
 
 
 @dataclass(slots=True)
@@ -196,15 +213,18 @@ class _Sums:
 
 
 def _sums(service_id: int, start: dt.datetime, end: dt.datetime, *, pending_since=None) -> _Sums:
-    sql = _SUMS_SQL + (_PENDING_SQL if pending_since is not None else "")
-    with read_connection(ServiceMinute).cursor() as cursor:  # the replica on public pages
+    database = read_connection(ServiceMinute)  # the replica on public pages
+    sql = _SUMS_SQL
+    if pending_since is not None:
+        sql += _PENDING_SQL.format(minute_of_report=_MINUTE_OF_REPORT[database.vendor])
+    with database.cursor() as cursor:
         cursor.execute(sql, {"service": service_id, "start": start, "end": end, "since": pending_since})
         rows = cursor.fetchall()
     sums = _Sums(minutes={}, problems={}, cities={})
     for kind, minute, problem, city_id, n in rows:
         n = int(n)
         if kind == "minute" or kind == "pending":
-            epoch = int(minute.timestamp()) // 60
+            epoch = _epoch_minute(minute)
             sums.minutes[epoch] = sums.minutes.get(epoch, 0) + n
         if kind == "problem" or kind == "pending":
             sums.problems[problem] = sums.problems.get(problem, 0) + n

@@ -125,6 +125,52 @@ def test_the_embedded_default_boots_on_sqlite_and_accepts_a_report(tmp_path):
     assert (tmp_path / "var" / "downradar.sqlite3").exists()
 
 
+def get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+@pytest.mark.slow
+def test_the_embedded_default_serves_every_public_page_with_demo_data_on_sqlite(tmp_path):
+    # What `make run` gives a newcomer: SQLite, DEBUG on, the demo data (a week of history
+    # and the 31 March scenario with its open incidents) and one report not yet counted.
+    env = clean_env(tmp_path, DEBUG="true")
+    for command in (["migrate", "--no-input", "-v0"], ["demo_data"]):
+        subprocess.run(
+            [sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True, capture_output=True
+        )
+
+    with serving(env) as base:
+        assert post_json(f"{base}/api/v1/reports/", {"service": "chatgpt"})[0] == 201
+        incidents = json.loads(get(f"{base}/api/v1/incidents/")[1])
+        answers = {
+            path: get(f"{base}{path}")
+            for path in [
+                "/",
+                "/data.json",
+                "/s/chatgpt/",
+                "/s/chatgpt/data.json",
+                "/s/chatgpt/incidents.atom",
+                "/map/",
+                "/api/v1/map/",
+                "/api/v1/map/?service=chatgpt&minutes=1440",
+                "/api/v1/services/",
+                "/api/v1/services/chatgpt/",
+                "/api/v1/services/chatgpt/timeseries/",
+                "/api/v1/services/chatgpt/cities/",
+                f"/incidents/{incidents[0]['id']}/",
+            ]
+        }
+
+    assert {path: status for path, (status, _) in answers.items()} == dict.fromkeys(answers, 200)
+    assert "Milan" in answers["/s/chatgpt/"][1].decode()
+    chatgpt_cities = json.loads(answers["/api/v1/map/?service=chatgpt&minutes=1440"][1])["features"]
+    assert "Milan" in {feature["properties"]["name"] for feature in chatgpt_cities}
+
+
 @pytest.mark.slow
 def test_an_unreachable_database_answers_503_with_retry_after_quickly(tmp_path):
     # Nothing listens on port 9 (discard) here: the connection is refused at once.
