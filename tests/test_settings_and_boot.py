@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.own_services import gunicorn, migrate, post_json
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -65,60 +64,15 @@ def test_healthz_is_exempt_from_the_ssl_redirect(client, settings):
     assert client.get("/").status_code == 301
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextlib.contextmanager
-def serving(env: dict[str, str]):
-    """gunicorn on a free loopback port with `env`; yields its base URL."""
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/healthz", timeout=1)
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise
-                time.sleep(0.2)
-        yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-
-
-def post_json(url: str, body: dict) -> tuple[int, dict, dict]:
-    request = urllib.request.Request(
-        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, dict(response.headers), json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), json.loads(error.read())
-
-
 @pytest.mark.slow
 def test_the_embedded_default_boots_on_sqlite_and_accepts_a_report(tmp_path):
     env = clean_env(tmp_path, DEBUG="true")
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--no-input", "-v0"], cwd=ROOT, env=env, check=True
-    )
+    migrate(env)
 
-    with serving(env) as base:
-        status, _, body = post_json(f"{base}/api/v1/reports/", {"service": "chatgpt", "problem": "login"})
+    with gunicorn(env, tmp_path / "web.log") as web:
+        status, _, body, _ = post_json(
+            f"{web.base}/api/v1/reports/", {"service": "chatgpt", "problem": "login"}
+        )
 
     assert status == 201
     assert body["counted"] is True and body["location"] is None  # loopback has no place
@@ -138,12 +92,13 @@ def test_the_embedded_default_serves_every_public_page_with_demo_data_on_sqlite(
     # What `make run` gives a newcomer: SQLite, DEBUG on, the demo data (a week of history
     # and the 31 March scenario with its open incidents) and one report not yet counted.
     env = clean_env(tmp_path, DEBUG="true")
-    for command in (["migrate", "--no-input", "-v0"], ["demo_data"]):
-        subprocess.run(
-            [sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True, capture_output=True
-        )
+    migrate(env)
+    subprocess.run(
+        [sys.executable, "manage.py", "demo_data"], cwd=ROOT, env=env, check=True, capture_output=True
+    )
 
-    with serving(env) as base:
+    with gunicorn(env, tmp_path / "web.log") as web:
+        base = web.base
         assert post_json(f"{base}/api/v1/reports/", {"service": "chatgpt"})[0] == 201
         incidents = json.loads(get(f"{base}/api/v1/incidents/")[1])
         answers = {
@@ -181,10 +136,8 @@ def test_an_unreachable_database_answers_503_with_retry_after_quickly(tmp_path):
         DATABASE_URL="postgres://postgres@127.0.0.1:9/downradar",
     )
 
-    with serving(env) as base:
-        started = time.monotonic()
-        status, headers, body = post_json(f"{base}/api/v1/reports/", {"service": "chatgpt"})
-        elapsed = time.monotonic() - started
+    with gunicorn(env, tmp_path / "web.log") as web:
+        status, headers, body, elapsed = post_json(f"{web.base}/api/v1/reports/", {"service": "chatgpt"})
 
     assert status == 503
     assert body["error"] == "unavailable"
