@@ -26,7 +26,7 @@ from django.db.models.functions import TruncHour
 from config.db_router import read_connection
 from geo.models import City
 from outages.models import Incident, Service, ServiceStatus
-from outages.selectors import baseline_band
+from outages.selectors import baseline_band, epoch_seconds_sql
 from reports.models import ServiceMinute
 
 BUCKET_MINUTES = 15
@@ -160,7 +160,7 @@ def incident_timeseries(*, incident: Incident, now: dt.datetime) -> list[dict]:
 # pending part, also the reports not yet aggregated since `since`. Index-only scans on
 # (service_id, minute) INCLUDE (...) for the problem and city tables.
 _SUMS_SQL = """
-    SELECT 'minute', minute, '', 0, count FROM reports_serviceminute
+    SELECT 'minute', {minute_epoch} / 60, '', 0, count FROM reports_serviceminute
     WHERE service_id = %(service)s AND minute >= %(start)s AND minute < %(end)s
     UNION ALL
     SELECT 'problem', NULL, problem, 0, sum(count) FROM reports_problemminute
@@ -171,29 +171,12 @@ _SUMS_SQL = """
 """
 _PENDING_SQL = """
     UNION ALL
-    SELECT 'pending', {minute_of_report}, problem, coalesce(city_id, 0), count(*)
+    SELECT 'pending', {created_epoch} / 60, problem, coalesce(city_id, 0), count(*)
     FROM reports_report
     WHERE is_aggregated = false AND counted AND NOT abusive
       AND service_id = %(service)s AND created_at >= %(since)s
     GROUP BY 2, 3, 4
 """
-
-
-# The minute a report was made in: SQLite (the embedded default) has no date_trunc.
-_MINUTE_OF_REPORT = {
-    "postgresql": "date_trunc('minute', created_at)",
-    "sqlite": "strftime('%%Y-%%m-%%d %%H:%%M:00', created_at)",
-}
-
-
-def _epoch_minute(minute: dt.datetime | str) -> int:
-    """Minutes since the epoch of a minute read by raw SQL: an aware datetime from
-    PostgreSQL, a naive UTC one (or its text) from SQLite."""
-    if isinstance(minute, str):
-        minute = dt.datetime.fromisoformat(minute)
-    if minute.tzinfo is None:
-        minute = minute.replace(tzinfo=dt.UTC)
-    return int(minute.timestamp()) // 60
 
 
 @dataclass(slots=True)
@@ -214,9 +197,10 @@ class _Sums:
 
 def _sums(service_id: int, start: dt.datetime, end: dt.datetime, *, pending_since=None) -> _Sums:
     database = read_connection(ServiceMinute)  # the replica on public pages
-    sql = _SUMS_SQL
+    # Minutes as epoch integers, which SQLite (the embedded default) can compute too.
+    sql = _SUMS_SQL.format(minute_epoch=epoch_seconds_sql("minute", database.vendor))
     if pending_since is not None:
-        sql += _PENDING_SQL.format(minute_of_report=_MINUTE_OF_REPORT[database.vendor])
+        sql += _PENDING_SQL.format(created_epoch=epoch_seconds_sql("created_at", database.vendor))
     with database.cursor() as cursor:
         cursor.execute(sql, {"service": service_id, "start": start, "end": end, "since": pending_since})
         rows = cursor.fetchall()
@@ -224,8 +208,7 @@ def _sums(service_id: int, start: dt.datetime, end: dt.datetime, *, pending_sinc
     for kind, minute, problem, city_id, n in rows:
         n = int(n)
         if kind == "minute" or kind == "pending":
-            epoch = _epoch_minute(minute)
-            sums.minutes[epoch] = sums.minutes.get(epoch, 0) + n
+            sums.minutes[minute] = sums.minutes.get(minute, 0) + n
         if kind == "problem" or kind == "pending":
             sums.problems[problem] = sums.problems.get(problem, 0) + n
         if (kind == "city" or kind == "pending") and city_id:

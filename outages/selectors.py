@@ -18,6 +18,14 @@ INTAKE_CACHE_SECONDS = 30
 PROFILE_BUCKET_MINUTES = 5
 
 
+def epoch_seconds_sql(column: str, vendor: str) -> str:
+    """SQL for a timestamp column's whole seconds since the epoch, rounded down, on `vendor`'s
+    database: raw SQL reads group counts by it as plain integers on PostgreSQL and SQLite."""
+    if vendor == "postgresql":
+        return f"CAST(FLOOR(EXTRACT(EPOCH FROM {column})) AS BIGINT)"
+    return f"CAST(strftime('%%s', {column}) AS INTEGER)"
+
+
 @dataclass(frozen=True, slots=True)
 class IntakeService:
     service: Service

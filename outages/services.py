@@ -35,6 +35,7 @@ from outages.models import (
     ServiceStatus,
 )
 from outages.review.notifications import incidents_opened
+from outages.selectors import epoch_seconds_sql
 from reports.models import CityMinute, ProblemMinute, Report, ServiceMinute
 from reports.services import reports_aggregate_all
 
@@ -83,12 +84,6 @@ _MINUTE = dt.timedelta(minutes=1)
 # --- reading counts -------------------------------------------------------------------------
 
 
-def _epoch_sql(column: str) -> str:
-    if connection.vendor == "postgresql":
-        return f"CAST(EXTRACT(EPOCH FROM {column}) AS BIGINT)"
-    return f"CAST(strftime('%%s', {column}) AS INTEGER)"
-
-
 def _count_rows(
     table: str,
     keys: Sequence[str],
@@ -101,7 +96,7 @@ def _count_rows(
     """(*keys, epoch // per_seconds, count) for start <= minute < end, summed per bucket."""
     if not service_ids:
         return []
-    epoch = _epoch_sql("minute")
+    epoch = epoch_seconds_sql("minute", connection.vendor)
     key_sql = ", ".join(keys)
     adapt = connection.ops.adapt_datetimefield_value
     rows: list[tuple] = []
