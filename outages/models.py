@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from collections.abc import Mapping
 
@@ -114,17 +115,38 @@ class Baseline(models.Model):
 
 
 class ServiceStatus(models.Model):
-    """The latest detection result of a service, so pages and lists read one row."""
+    """A service's public status, with its reason, so every page, the API, the feeds and the
+    map read one row. Written by the detection pass and by every review action, both through
+    outages.status.public_status; `evidence` is what the counts alone said."""
 
     class Tier(models.TextChoices):
         OK = "ok", "No problems"
         WARNING = "warning", "Possible problems"
         OUTAGE = "outage", "Problems detected"
 
+    class Reason(models.TextChoices):
+        NORMAL = "normal", "Reports are at their usual level"
+        SPIKE = "spike", "Reports are well above the usual level"
+        REGIONAL = "regional", "Reports are up in some cities"
+        INCIDENT_OPEN = "incident_open", "An incident is open"
+        CONFIRMED = "confirmed", "A reviewer confirmed the outage"
+        FLOOD_SUSPECTED = "flood_suspected", "Most reports come from a few networks"
+        RECOVERING = "recovering", "Reports are back to normal; the incident closes after a quiet spell"
+
     service = models.OneToOneField(
         Service, on_delete=models.CASCADE, primary_key=True, related_name="current_status"
     )
     status = models.CharField(max_length=7, choices=Tier.choices, default=Tier.OK)
+    reason = models.CharField(max_length=15, choices=Reason.choices, default=Reason.NORMAL)
+    # The tier the last minute's counts gave on their own, and whether the flood rule held
+    # the spike back: kept so a review action can recompute the status without a pass.
+    evidence = models.CharField(max_length=7, choices=Tier.choices, default=Tier.OK)
+    regional = models.BooleanField(default=False)
+    flood = models.BooleanField(default=False)
+    # The open incident behind the status, if any ("Problems since 16:47").
+    incident = models.ForeignKey(
+        "outages.Incident", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     score = models.FloatField(default=0.0)
     # Reports and the baseline over the 15 minutes up to and including `minute`.
     count = models.PositiveIntegerField(default=0)
@@ -135,7 +157,7 @@ class ServiceStatus(models.Model):
         verbose_name_plural = "service statuses"
 
     def __str__(self) -> str:
-        return f"{self.service_id}: {self.status}"
+        return f"{self.service_id}: {self.status} ({self.reason})"
 
 
 class DetectionWatermark(models.Model):
@@ -149,29 +171,60 @@ class DetectionWatermark(models.Model):
         return f"{self.name} through {self.processed_through}"
 
 
+# The incident lifecycle's clock, kept here with the lifecycle so the live pass, review and
+# the backtest read one value.
+# An incident resolves after this many minutes without a spike or a warning-level score.
+RESOLVE_QUIET_MINUTES = 30
+# A spike this soon after an incident resolved re-opens it instead of opening another.
+REOPEN_MINUTES = 60
+_MINUTE = dt.timedelta(minutes=1)
+
+
+class IncidentQuerySet(models.QuerySet):
+    def public(self) -> IncidentQuerySet:
+        """The one visibility rule: the public never sees a dismissed incident. Merged-away
+        incidents are dismissed (with `review.merged_into` set), so they are hidden too."""
+        return self.exclude(status=Incident.Status.DISMISSED)
+
+    def ongoing(self) -> IncidentQuerySet:
+        return self.filter(resolved_at__isnull=True)
+
+
 class Incident(models.Model):
+    """A spike of one service, from the first minute of its evidence until a quiet spell.
+
+    Two separate facts: the lifecycle (ongoing while `resolved_at` is null; opened, extended,
+    resolved and re-opened by the methods below) and the review state (`status`: suspected
+    until a reviewer confirms or dismisses it). Detection never changes the review state, and
+    a confirmed incident that resolves stays confirmed.
+    """
+
     class Status(models.TextChoices):
         SUSPECTED = "suspected", "Suspected"
         CONFIRMED = "confirmed", "Confirmed"
         DISMISSED = "dismissed", "Dismissed"
-        RESOLVED = "resolved", "Resolved"
 
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="incidents")
     status = models.CharField(max_length=9, choices=Status.choices, default=Status.SUSPECTED)
+    # The first minute of the evidence that opened it (the start of the spiking window).
     started_at = models.DateTimeField()
     last_spike_at = models.DateTimeField()
     # The last minute reports were above the warning level: resolution waits for a quiet spell.
     last_elevated_at = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
-    # Reports in the busiest aligned 15-minute bucket of the incident, and its start.
+    # Reports in the busiest aligned 15-minute bucket of the incident, and when it began
+    # (never before started_at: a bucket that began earlier is dated from the start).
     peak_count = models.PositiveIntegerField(default=0)
     peak_at = models.DateTimeField()
     max_score = models.FloatField(default=0.0)
+    # Reports above the baseline over the incident; never below zero.
     excess_reports = models.FloatField(default=0.0)
     # Ranked [{"code": "login", "count": 120}, ...] over the incident.
     problems = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = IncidentQuerySet.as_manager()
 
     class Meta:
         ordering = ["-started_at"]
@@ -191,6 +244,85 @@ class Incident(models.Model):
     def __str__(self) -> str:
         return f"{self.service_id} {self.status} from {self.started_at:%Y-%m-%d %H:%M}"
 
+    # --- lifecycle ------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, *, service_id: int, evidence_from: dt.datetime, at: dt.datetime) -> Incident:
+        """A new, unsaved incident for a spike confirmed at `at` whose evidence began at
+        `evidence_from`: its window holds the reports that opened it."""
+        start = min(evidence_from, at)
+        return cls(
+            service_id=service_id,
+            status=cls.Status.SUSPECTED,
+            started_at=start,
+            last_spike_at=at,
+            last_elevated_at=at,
+            peak_at=start,
+        )
+
+    @property
+    def ongoing(self) -> bool:
+        return self.resolved_at is None
+
+    @property
+    def closes_at(self) -> dt.datetime:
+        """When an ongoing incident resolves if reports stay at their usual level."""
+        return self.last_elevated_at + dt.timedelta(minutes=RESOLVE_QUIET_MINUTES) + _MINUTE
+
+    def spike_continues_it(self, at: dt.datetime) -> bool:
+        """Whether a spike at `at` belongs to this incident: it is ongoing, or it resolved
+        so recently that the spike re-opens it rather than opening another."""
+        return self.resolved_at is None or at - self.resolved_at <= dt.timedelta(minutes=REOPEN_MINUTES)
+
+    def extend(self, *, at: dt.datetime, spike: bool, elevated: bool) -> None:
+        """Record minute `at` of an ongoing incident (re-opening it on a spike)."""
+        if spike:
+            self.resolved_at = None
+            self.last_spike_at = at
+        if spike or elevated:
+            self.last_elevated_at = max(self.last_elevated_at, at)
+
+    def resolve_if_quiet(self, at: dt.datetime) -> bool:
+        """Resolve at the end of its last elevated minute once `at` is RESOLVE_QUIET_MINUTES
+        past it; returns whether it resolved now."""
+        if self.resolved_at is not None:
+            return False
+        if at - self.last_elevated_at < dt.timedelta(minutes=RESOLVE_QUIET_MINUTES):
+            return False
+        self.resolved_at = self.last_elevated_at + _MINUTE
+        return True
+
+    def resolve(self, at: dt.datetime) -> None:
+        """End it now (a reviewer's decision); the review state is unchanged."""
+        if self.resolved_at is None:
+            self.resolved_at = at
+
+    def reopen(self, at: dt.datetime) -> None:
+        """Make it ongoing again; detection resolves it after a new quiet spell."""
+        self.resolved_at = None
+        self.last_elevated_at = max(self.last_elevated_at, at)
+
+    def record_minute(self, *, at: dt.datetime, score: float, excess: float) -> None:
+        """Add one minute of evidence: its score and its reports above the baseline."""
+        self.max_score = max(self.max_score, score)
+        self.excess_reports = max(0.0, self.excess_reports + excess)
+
+    def record_peak(self, *, count: int, bucket_start: dt.datetime) -> None:
+        """Keep the busiest aligned 15-minute bucket, dated inside the incident."""
+        if count > self.peak_count:
+            self.peak_count = count
+            self.peak_at = max(bucket_start, self.started_at)
+
+    # --- review state ---------------------------------------------------------------------
+
+    @property
+    def confirmed(self) -> bool:
+        return self.status == self.Status.CONFIRMED
+
+    @property
+    def dismissed(self) -> bool:
+        return self.status == self.Status.DISMISSED
+
     def problem_counts(self) -> Counter[str]:
         """`problems` as counts by code, to add to or subtract from."""
         return Counter({row["code"]: row["count"] for row in self.problems})
@@ -204,14 +336,23 @@ class Incident(models.Model):
         ]
 
 
+class IncidentCityQuerySet(models.QuerySet):
+    def listed(self) -> IncidentCityQuerySet:
+        """The cities an incident names: a city with no report in it is never listed."""
+        return self.filter(count__gt=0)
+
+
 class IncidentCity(models.Model):
-    """A city whose own series spiked during the incident, with its reports since then."""
+    """A city whose own series spiked during the incident, with its reports since the
+    incident began."""
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="cities")
     city = models.ForeignKey("geo.City", on_delete=models.CASCADE, related_name="+")
     count = models.PositiveIntegerField(default=0)
     excess = models.FloatField(default=0.0)
     first_flagged_at = models.DateTimeField()
+
+    objects = IncidentCityQuerySet.as_manager()
 
     class Meta:
         ordering = ["-excess", "city_id"]

@@ -26,7 +26,9 @@ from django.db import connection, transaction
 from django.db.models import Count, Q
 
 from outages import detection
+from outages.incidents import Tracked, incidents_track
 from outages.models import (
+    REOPEN_MINUTES,
     Baseline,
     DetectionWatermark,
     Incident,
@@ -36,6 +38,7 @@ from outages.models import (
 )
 from outages.review.notifications import incidents_opened
 from outages.selectors import epoch_seconds_sql
+from outages.status import status_apply
 from reports.models import CityMinute, ProblemMinute, Report, ServiceMinute
 from reports.services import reports_aggregate_all
 
@@ -45,14 +48,10 @@ BUCKET_MINUTES = 5
 # Minutes of counts read before the first minute evaluated: the detector's longest
 # window (60 minutes) ending at that minute.
 LOOKBACK_MINUTES = 60
-# An incident resolves after this many minutes without a spike or a warning-level score.
-RESOLVE_QUIET_MINUTES = 30
 # A spike counts once its sliding 5-minute bucket has cleared the bar two minutes running:
 # one overlapping bucket over the bar is noise far more often than two (bench/detection_quality.py,
 # live table: 0.131 -> 0.094 false alarms per series-week for one minute more delay).
 SPIKE_HOLD_MINUTES = 2
-# A spike this soon after an incident resolved re-opens it instead of opening another.
-REOPEN_MINUTES = 60
 # A live pass after a long stop catches up at most this far back.
 MAX_CATCHUP_MINUTES = 24 * 60
 # Reports are stamped when the request arrives; give in-flight requests this long to land.
@@ -511,28 +510,15 @@ def _watermark_advance(mark: DetectionWatermark, end: dt.datetime) -> None:
     mark.save(update_fields=["processed_through"])
 
 
-@dataclass
-class _Open:
-    """An incident being updated by the pass, with its cities and problems."""
-
-    incident: Incident
-    cities: dict[int, IncidentCity] = field(default_factory=dict)
-    problems: Counter = field(default_factory=Counter)
-    touched: bool = False
-    was_resolved: bool = False
-
-
 class _PassState:
     def __init__(self) -> None:
-        self.current: dict[int, _Open] = {}  # service_id -> its latest incident, if still relevant
-        self.retired: list[_Open] = []  # incidents this pass changed, then superseded by a new one
+        self.current: dict[int, Tracked] = {}  # service_id -> its latest incident, if still relevant
+        self.retired: list[Tracked] = []  # incidents this pass changed, then superseded by a new one
         self.timezones: dict[int, str] = {}
         self.not_ok: set[int] = set()
         self.statuses: dict[int, ServiceStatus] = {}
         self.evaluated: set[int] = set()
         self.without_baseline: set[int] = set()
-        # Services whose spike at the pass's last minute is a flood from a few networks.
-        self.flooded: set[int] = set()
         self.opened = 0
         self.resolved = 0
 
@@ -553,9 +539,8 @@ class _PassState:
             | Q(resolved_at__gte=first_minute - dt.timedelta(minutes=REOPEN_MINUTES))
         ).order_by("service_id", "started_at")
         for incident in recent:
-            state.current[incident.service_id] = _Open(
-                incident=incident,
-                problems=incident.problem_counts(),
+            state.current[incident.service_id] = Tracked(
+                incident=incident, problems=incident.problem_counts()
             )
         ids = [entry.incident.pk for entry in state.current.values()]
         by_incident = {entry.incident.pk: entry for entry in state.current.values()}
@@ -574,7 +559,7 @@ class _PassState:
         Incident.objects.bulk_update(
             [entry.incident for entry in old],
             [
-                "status",
+                "started_at",
                 "last_spike_at",
                 "last_elevated_at",
                 "resolved_at",
@@ -591,26 +576,35 @@ class _PassState:
         cities = []
         for entry in entries:
             for city in entry.cities.values():
+                if city.count <= 0:
+                    continue  # a city with no report in the incident is never named
                 city.pk = None
                 city.incident_id = entry.incident.pk
                 cities.append(city)
         IncidentCity.objects.bulk_create(cities, batch_size=1000)
         if self.statuses:
+            for service_id, row in self.statuses.items():
+                entry = self.current.get(service_id)
+                status_apply(row, entry.incident if entry is not None else None)
             ServiceStatus.objects.bulk_create(
                 list(self.statuses.values()),
                 update_conflicts=True,
                 unique_fields=["service"],
-                update_fields=["status", "score", "count", "baseline", "minute"],
+                update_fields=[
+                    "status",
+                    "reason",
+                    "evidence",
+                    "regional",
+                    "flood",
+                    "incident",
+                    "score",
+                    "count",
+                    "baseline",
+                    "minute",
+                ],
                 batch_size=1000,
             )
         return self.opened, self.resolved
-
-
-def _trailing(a: np.ndarray, w: int) -> np.ndarray:
-    c = np.cumsum(a, axis=-1)
-    out = c.copy()
-    out[..., w:] = c[..., w:] - c[..., :-w]
-    return out
 
 
 def _process_minutes(state: _PassState, first: int, last: int, *, final: bool) -> None:
@@ -652,15 +646,14 @@ def _process_minutes(state: _PassState, first: int, last: int, *, final: bool) -
 
     # Only a series with min_excess reports within the detector's longest window (an hour)
     # can score above zero: the others are not scored at all, and their profiles not read.
-    last_hour = _trailing(city_counts, LOOKBACK_MINUTES)
-    recent = last_hour > 0
+    last_hour = detection.trailing_sum(city_counts, LOOKBACK_MINUTES)
     in_incident = {(s, c) for s, entry in state.current.items() for c in entry.cities}
     city_scored = (last_hour[:, LOOKBACK_MINUTES:] >= _DETECT_PARAMS.min_excess).any(axis=1)
     city_needed = city_scored | np.fromiter(
         (pair in in_incident for pair in pairs), dtype=bool, count=len(pairs)
     )
     national_scored = (
-        _trailing(counts, LOOKBACK_MINUTES)[:, LOOKBACK_MINUTES:] >= _DETECT_PARAMS.min_excess
+        detection.trailing_sum(counts, LOOKBACK_MINUTES)[:, LOOKBACK_MINUTES:] >= _DETECT_PARAMS.min_excess
     ).any(axis=1)
 
     # Expected reports per minute: the profile's 5-minute slot value spread over its minutes.
@@ -700,136 +693,72 @@ def _process_minutes(state: _PassState, first: int, last: int, *, final: bool) -
                     city_alpha[i], city_beta[i] = city.alpha, city.beta
     expected = np.where(np.isfinite(expected), np.maximum(expected, 0.0), np.nan)
 
-    nat = _score(counts, expected, alpha, beta, rows=national_scored)
-    # A city is one test of many: the bar rises with the cities reporting in the last hour,
-    # and drops to the warning level where the national series already spikes
-    # (the rule of detection.cities_detect, applied to all services at once).
-    n_cities = np.zeros((len(services), n))
-    np.add.at(n_cities, pair_service, recent.astype(float))
-    bar = _DETECT_PARAMS.threshold + np.log10(np.maximum(n_cities, 1.0))[pair_service]
-    bar = np.where(nat.is_spike[pair_service], _DETECT_PARAMS.warning, bar)
-    cit = _score(city_counts, city_expected, city_alpha, city_beta, threshold=bar, rows=city_scored)
-    city_spike = detection.hold(cit.is_spike, SPIKE_HOLD_MINUTES) & recent
-    any_city = np.zeros((len(services), n), dtype=bool)
-    np.logical_or.at(any_city, pair_service, city_spike)
-
+    panel = detection.panel_detect(
+        counts,
+        expected,
+        alpha,
+        beta,
+        city_counts,
+        city_expected,
+        city_alpha,
+        city_beta,
+        pair_service,
+        first_minute=origin,
+        scored_from=LOOKBACK_MINUTES,
+        bucket_minutes=BUCKET_MINUTES,
+        hold_minutes=SPIKE_HOLD_MINUTES,
+        national_rows=national_scored,
+        city_rows=city_scored,
+        params=_DETECT_PARAMS,
+    )
     evaluated = slice(LOOKBACK_MINUTES, n)
-    flagged = detection.hold(nat.is_spike, SPIKE_HOLD_MINUTES) | any_city
     interesting = [
-        service_id
+        row_of[service_id]
         for service_id in services
-        if service_id in state.current or flagged[row_of[service_id], evaluated].any()
+        if service_id in state.current or panel.flagged[row_of[service_id], evaluated].any()
     ]
-    problems = _problem_counts(interesting, first, last)
-    # Reports since the start of the aligned 15-minute bucket holding each minute.
-    cumulative = np.cumsum(counts, axis=1)
-    idx = np.arange(n)
-    bucket_first = idx - (origin + idx) % 15
-    before = np.where(bucket_first > 0, cumulative[:, np.maximum(bucket_first - 1, 0)], 0.0)
-    aligned15 = cumulative - before
-    minute_excess = counts - np.nan_to_num(expected)
-    city_minute_excess = city_counts - np.nan_to_num(city_expected)
-    warning = _DETECT_PARAMS.warning
-    for service_id in interesting:
-        row = row_of[service_id]
-        service_pairs = pairs_by_service.get(service_id, [])
-        for j in range(LOOKBACK_MINUTES, n):
-            spike = bool(flagged[row, j])
-            entry = state.current.get(service_id)
-            is_open = entry is not None and entry.incident.resolved_at is None
-            moment = _from_epoch_minute(origin + j)
-            if spike and not _continues(entry, moment) and _is_flood(service_id, moment):
-                spike = False
-                if j == n - 1:
-                    state.flooded.add(service_id)
-            if not spike and not is_open:
-                continue
-            minute = _from_epoch_minute(origin + j)
-            if spike:
-                entry = _incident_touch(state, service_id, entry, minute)
-                entry.incident.last_spike_at = minute
-            incident = entry.incident
-            if spike or nat.score[row, j] >= warning:
-                incident.last_elevated_at = minute
-            elif minute - incident.last_elevated_at >= dt.timedelta(minutes=RESOLVE_QUIET_MINUTES):
-                incident.resolved_at = incident.last_elevated_at + _MINUTE
-                if incident.status in (Incident.Status.SUSPECTED, Incident.Status.CONFIRMED):
-                    incident.status = Incident.Status.RESOLVED
-                entry.touched = True
-                state.resolved += 1
-                continue
-            entry.touched = True
-            incident.max_score = max(incident.max_score, float(nat.score[row, j]))
-            incident.excess_reports += float(minute_excess[row, j])
-            if aligned15[row, j] > incident.peak_count:
-                incident.peak_count = int(aligned15[row, j])
-                incident.peak_at = _from_epoch_minute(origin + int(bucket_first[j]))
-            entry.problems.update(problems.get((service_id, origin + j), {}))
-            for i in service_pairs:
-                city_id = pairs[i][1]
-                city = entry.cities.get(city_id)
-                if city is None and city_spike[i, j]:
-                    city = entry.cities[city_id] = IncidentCity(city_id=city_id, first_flagged_at=minute)
-                if city is not None and recent[i, j]:
-                    city.count += int(city_counts[i, j])
-                    city.excess += float(city_minute_excess[i, j])
+    # Problems from the lookback on: an incident opened now counts the minutes of its evidence.
+    problems = _problem_counts([services[row] for row in interesting], origin, last)
+    tracked = incidents_track(
+        state.current,
+        panel,
+        services=services,
+        pairs=pairs,
+        first_minute=origin,
+        evaluate_from=LOOKBACK_MINUTES,
+        problems=problems,
+        is_flood=_is_flood,
+        warning=_DETECT_PARAMS.warning,
+        rows=interesting,
+    )
+    state.retired.extend(tracked.retired)
+    state.opened += tracked.opened
+    state.resolved += tracked.resolved
 
     if final:
         j = n - 1
         minute = _from_epoch_minute(last)
-        count15 = _trailing(counts, 15)[:, j]
-        expected15 = _trailing(expected, 15)[:, j]
+        count15 = detection.trailing_sum(counts, 15)[:, j]
+        expected15 = detection.trailing_sum(expected, 15)[:, j]
         for service_id in services:
             row = row_of[service_id]
-            tier = detection.status_tier(float(nat.score[row, j]))
-            if any_city[row, j] and tier == "ok":
-                tier = "warning"  # a regional outage: the national total may barely move
-            if service_id in state.flooded and tier == "outage":
-                tier = "warning"  # something is up, but bots do not make an outage
+            evidence = detection.status_tier(float(panel.score[row, j]))
+            regional = bool(panel.any_city[row, j])
+            # The flood verdict comes before any status is published: a spike from a few
+            # networks never shows as an outage, not even for the pass that first sees it.
+            flood = service_id in tracked.flooded_last or (
+                (evidence != ServiceStatus.Tier.OK or regional) and _is_flood(service_id, minute)
+            )
             state.statuses[service_id] = ServiceStatus(
                 service_id=service_id,
-                status=tier,
-                score=float(nat.score[row, j]),
+                evidence=evidence,
+                regional=regional,
+                flood=flood,
+                score=float(panel.score[row, j]),
                 count=int(count15[row]),
                 baseline=float(expected15[row]) if math.isfinite(expected15[row]) else None,
                 minute=minute,
             )
-
-
-def _score(
-    counts: np.ndarray,
-    expected_per_minute: np.ndarray,
-    alpha: np.ndarray,
-    beta: np.ndarray,
-    *,
-    rows: np.ndarray,
-    threshold: np.ndarray | None = None,
-) -> detection.Detection:
-    """detection.detect_sliding on the `rows` that can score; the other rows, and the
-    columns before SPIKE_HOLD_MINUTES - 1 ahead of LOOKBACK_MINUTES (lookback only, no
-    complete history for the longest window), stay zero."""
-    score = np.zeros(counts.shape)
-    spike = np.zeros(counts.shape, dtype=bool)
-    excess = np.zeros(counts.shape)
-    window = np.zeros(counts.shape, dtype=np.int64)
-    picked = np.flatnonzero(rows)
-    if picked.size == 0:
-        return detection.Detection(score, spike, excess, window)
-    found = detection.detect_sliding(
-        counts[picked],
-        expected_per_minute[picked],
-        alpha[picked],
-        beta[picked],
-        bucket_minutes=BUCKET_MINUTES,
-        params=_DETECT_PARAMS,
-        threshold=None if threshold is None else threshold[picked],
-    )
-    first = LOOKBACK_MINUTES - (SPIKE_HOLD_MINUTES - 1)
-    score[picked, first:] = found.score[:, first:]
-    spike[picked, first:] = found.is_spike[:, first:]
-    excess[picked, first:] = found.excess[:, first:]
-    window[picked, first:] = found.window[:, first:]
-    return detection.Detection(score, spike, excess, window)
 
 
 def _problem_counts(service_ids: list[int], first: int, last: int) -> dict[tuple[int, int], dict[str, int]]:
@@ -843,14 +772,6 @@ def _problem_counts(service_ids: list[int], first: int, last: int) -> dict[tuple
     ):
         found[(service_id, minute)][problem] = value
     return found
-
-
-def _continues(entry: _Open | None, minute: dt.datetime) -> bool:
-    """Whether a spike at `minute` extends or re-opens `entry` rather than opening a new one."""
-    if entry is None:
-        return False
-    resolved_at = entry.incident.resolved_at
-    return resolved_at is None or minute - resolved_at <= dt.timedelta(minutes=REOPEN_MINUTES)
 
 
 def _is_flood(service_id: int, minute: dt.datetime) -> bool:
@@ -878,33 +799,3 @@ def _is_flood(service_id: int, minute: dt.datetime) -> bool:
         return False
     top = sum(n for _, n in per_network.most_common(FLOOD_TOP_NETWORKS))
     return top >= FLOOD_SHARE * total
-
-
-def _incident_touch(state: _PassState, service_id: int, entry: _Open | None, minute: dt.datetime) -> _Open:
-    """The incident a spike at `minute` belongs to: the open one, one resolved moments ago
-    (re-opened), or a new one."""
-    if entry is not None:
-        incident = entry.incident
-        if incident.resolved_at is None:
-            return entry
-        if minute - incident.resolved_at <= dt.timedelta(minutes=REOPEN_MINUTES):
-            incident.resolved_at = None
-            if incident.status == Incident.Status.RESOLVED:
-                incident.status = Incident.Status.SUSPECTED
-            return entry
-    state.opened += 1
-    entry = _Open(
-        incident=Incident(
-            service_id=service_id,
-            status=Incident.Status.SUSPECTED,
-            started_at=minute,
-            last_spike_at=minute,
-            last_elevated_at=minute,
-            peak_at=minute,
-        )
-    )
-    if state.current.get(service_id) is not None and state.current[service_id].touched:
-        # The previous incident was changed in this pass too: keep it for saving.
-        state.retired.append(state.current[service_id])
-    state.current[service_id] = entry
-    return entry

@@ -24,6 +24,7 @@ from outages.page_selectors import (
     services_overview,
 )
 from outages.review.selectors import PublicIncident, public_incidents
+from outages.status import incident_state_text
 from reports.forms import ReportForm
 
 REFRESH_SECONDS = 60
@@ -35,19 +36,11 @@ STATUS_TEXT = {
     ServiceStatus.Tier.OUTAGE: _("Problems detected"),
 }
 STATUS_ICON = {ServiceStatus.Tier.OK: "✓", ServiceStatus.Tier.WARNING: "!", ServiceStatus.Tier.OUTAGE: "✕"}
-INCIDENT_STATUS_TEXT = {
-    Incident.Status.SUSPECTED: _("Suspected"),
-    Incident.Status.CONFIRMED: _("Confirmed"),
-    Incident.Status.DISMISSED: _("Dismissed"),
-    Incident.Status.RESOLVED: _("Resolved"),
-}
 RECENT_INCIDENTS = 5
 
 
 def _public_status_text(incident: PublicIncident) -> str:
-    if incident.resolved_at is not None:
-        return str(_("Resolved"))
-    return str(_("Confirmed outage") if incident.confirmed else _("Suspected"))
+    return incident_state_text(confirmed=incident.confirmed, ongoing=incident.resolved_at is None)
 
 
 WINDOW_LABELS = {60: _("1 hour"), 360: _("6 hours"), 1440: _("24 hours")}
@@ -208,9 +201,7 @@ def spike_map(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    incident = get_object_or_404(
-        Incident.objects.select_related("service").exclude(status=Incident.Status.DISMISSED), pk=pk
-    )
+    incident = get_object_or_404(Incident.objects.public().select_related("service"), pk=pk)
     now = timezone.now()
     end = incident.resolved_at or now
     labels = {problem.code: problem.display_label for problem in incident.service.problem_types.all()}
@@ -221,9 +212,9 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "incident": incident,
             "service": incident.service,
-            "status_text": INCIDENT_STATUS_TEXT[incident.status],
+            "status_text": incident_state_text(confirmed=incident.confirmed, ongoing=incident.ongoing),
             "duration_minutes": max(0, int((end - incident.started_at).total_seconds() // 60)),
-            "cities": list(incident.cities.select_related("city")[:20]),
+            "cities": list(incident.cities.listed().select_related("city")[:20]),
             "problems": [
                 {
                     "label": str(labels.get(row.get("code"), row.get("code"))),

@@ -62,7 +62,9 @@ def test_the_live_pass_processes_the_last_complete_minute(outage_day, time_machi
 
     assert (result.first_minute, result.last_minute, result.minutes) == (T0 + 2 * MINUTE, T0 + 2 * MINUTE, 1)
     assert DetectionWatermark.objects.get().processed_through == T0 + 2 * MINUTE
-    assert Incident.objects.get().started_at == T0 + 2 * MINUTE
+    # Confirmed at T0 + 2 (after the hold), the incident starts with its evidence at T0.
+    incident = Incident.objects.get()
+    assert (incident.started_at, incident.last_spike_at) == (T0, T0 + 2 * MINUTE)
 
 
 def test_a_second_pass_for_the_same_minute_changes_nothing(outage_day):
@@ -90,7 +92,8 @@ def test_missed_minutes_are_caught_up_with_the_same_result_as_minute_by_minute(o
 
     assert result.minutes == 68
     assert incident_summary(outage_day) == minute_by_minute
-    assert minute_by_minute[0][0] == "resolved"
+    assert minute_by_minute[0][0] == "suspected"
+    assert minute_by_minute[0][3] is not None  # resolved
     assert minute_by_minute[0][-1][0][1] > 250  # Milan's reports were counted in
     assert ServiceStatus.objects.values().get() == status
 

@@ -18,7 +18,7 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 
 @pytest.fixture
 def history(chatgpt):
-    confirmed = incident(chatgpt, status="resolved")
+    confirmed = incident(chatgpt, status="confirmed")
     IncidentReview.objects.create(
         incident=confirmed, confirmed_at=T0, public_note="Logins failed across Italy.", updated_at=T0
     )
@@ -42,8 +42,8 @@ def test_the_atom_feed_is_valid_and_lists_public_incidents_newest_first(client, 
     assert ids == [f"downradar-incident-{ongoing.pk}", f"downradar-incident-{confirmed.pk}"]
     assert f"downradar-incident-{dismissed.pk}" not in ids
     titles = [entry.find(f"{ATOM}title").text for entry in entries]
-    assert titles[0].startswith("Problems detected: ChatGPT") and titles[0].endswith("ongoing")
-    assert titles[1].startswith("Confirmed outage: ChatGPT")
+    assert titles[0].startswith("Suspected · ongoing: ChatGPT")
+    assert titles[1].startswith("Confirmed outage · resolved: ChatGPT")
     assert "Logins failed across Italy." in entries[1].find(f"{ATOM}summary").text
     for entry in entries:
         assert entry.find(f"{ATOM}updated").text

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from outages.models import Incident, IncidentCity, ServiceStatus
-from outages.services import RESOLVE_QUIET_MINUTES, detection_run_range, profile_cache_clear
+from outages.models import RESOLVE_QUIET_MINUTES, Incident, IncidentCity, ServiceStatus
+from outages.services import detection_run_range, profile_cache_clear
 from tests.detection_helpers import MINUTE, T0, city, flat_baseline, put_counts
 
 pytestmark = pytest.mark.django_db
@@ -63,7 +63,7 @@ def test_the_incident_resolves_after_a_quiet_spell_back_at_baseline(quiet_chatgp
     detection_run_range(start=T0 - dt.timedelta(minutes=30), end=T0 + 99 * MINUTE)
 
     incident = Incident.objects.get()
-    assert incident.status == "resolved"
+    assert (incident.status, incident.ongoing) == ("suspected", False)
     assert incident.resolved_at == incident.last_elevated_at + MINUTE
     assert incident.resolved_at - incident.last_spike_at < dt.timedelta(minutes=RESOLVE_QUIET_MINUTES)
     assert ServiceStatus.objects.get(service=quiet_chatgpt).status == "ok"
@@ -74,7 +74,7 @@ def test_a_new_spike_soon_after_resolution_reopens_the_same_incident(quiet_chatg
     put_counts(quiet_chatgpt, T0 + 10 * MINUTE, 50, 4)
     put_counts(quiet_chatgpt, T0 + 60 * MINUTE, 10, 40)
     detection_run_range(start=T0 - dt.timedelta(minutes=30), end=T0 + 55 * MINUTE)
-    assert Incident.objects.get().status == "resolved"
+    assert not Incident.objects.get().ongoing
 
     detection_run_range(start=T0 + 56 * MINUTE, end=T0 + 69 * MINUTE)
 
@@ -91,9 +91,9 @@ def test_a_spike_long_after_resolution_opens_a_new_incident(quiet_chatgpt):
 
     detection_run_range(start=T0 - dt.timedelta(minutes=30), end=T0 + 189 * MINUTE)
 
-    assert list(Incident.objects.order_by("started_at").values_list("status", flat=True)) == [
-        "resolved",
-        "suspected",
+    assert [(incident.status, incident.ongoing) for incident in Incident.objects.order_by("started_at")] == [
+        ("suspected", False),
+        ("suspected", True),
     ]
 
 

@@ -299,7 +299,7 @@ def test_incident_page_shows_status_peak_duration_cities_and_problems(client, ch
 
     html = page(client, f"/incidents/{incident.pk}/", "it")
 
-    assert "Confermato" in html and "in corso" in html
+    assert "Disservizio confermato · in corso" in html
     assert "55 minuti" in html
     assert "131 segnalazioni in 15 minuti" in html
     assert re.findall(r'<span class="label">(\w+)</span> <span class="country">', html) == [

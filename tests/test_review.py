@@ -144,9 +144,10 @@ def test_resolving_an_open_incident_stamps_the_minute(reviewer_client, chatgpt):
     _act(reviewer_client, ongoing.pk, action="resolve", note="back up")
 
     ongoing.refresh_from_db()
-    assert (ongoing.status, ongoing.resolved_at) == ("resolved", NOW)
+    assert (ongoing.status, ongoing.resolved_at) == ("suspected", NOW)
     row = ReviewAction.objects.get()
-    assert (row.kind, row.status_before, row.status_after) == ("resolve", "suspected", "resolved")
+    assert (row.kind, row.status_before, row.status_after) == ("resolve", "suspected", "suspected")
+    assert row.details == {"ongoing_before": True, "ongoing_after": False}
 
 
 def test_reopening_a_dismissed_incident_puts_it_back_in_the_queue(reviewer_client, flagged):
@@ -165,24 +166,24 @@ def test_reopening_a_dismissed_incident_puts_it_back_in_the_queue(reviewer_clien
 
 def test_an_older_incident_cannot_be_reopened_past_a_newer_one(reviewer_client, chatgpt, flagged):
     incident(chatgpt, started_at=T0 + dt.timedelta(hours=1))
-    _act(reviewer_client, flagged.pk, action="resolve")
+    assert not flagged.ongoing
 
     response = _act(reviewer_client, flagged.pk, action="reopen")
 
     assert response.status_code == 400
     assert "merge this one into it" in response.content.decode()
-    assert Incident.objects.get(pk=flagged.pk).status == "resolved"
-    # The resolve is logged, the refused reopen is not.
-    assert list(ReviewAction.objects.values_list("kind", flat=True)) == ["resolve"]
+    assert not Incident.objects.get(pk=flagged.pk).ongoing
+    # The refused reopen is not logged.
+    assert not ReviewAction.objects.exists()
 
 
 def test_an_action_that_does_not_fit_the_status_is_refused_and_not_logged(reviewer_client, chatgpt):
-    done = incident(chatgpt, status="resolved")
+    done = incident(chatgpt, status="suspected", resolved=True)
 
     response = _act(reviewer_client, done.pk, action="resolve")
 
     assert response.status_code == 400
-    assert "Cannot resolve an incident that is resolved" in response.content.decode()
+    assert "Cannot resolve an incident that is suspected and resolved" in response.content.decode()
     assert not ReviewAction.objects.exists()
 
 

@@ -9,6 +9,7 @@ from django.utils.feedgenerator import Atom1Feed
 
 from outages.models import Service
 from outages.review.selectors import PublicIncident, public_incidents
+from outages.status import incident_state_text
 
 
 class ServiceIncidentsRss(Feed):
@@ -28,14 +29,9 @@ class ServiceIncidentsRss(Feed):
         return public_incidents(service_id=service.pk, limit=30)
 
     def item_title(self, item: PublicIncident) -> str:
-        if item.confirmed:
-            state = "Confirmed outage"
-        elif item.resolved_at is None:
-            state = "Problems detected"
-        else:
-            state = "Possible outage"
+        state = incident_state_text(confirmed=item.confirmed, ongoing=item.resolved_at is None)
         when = f"{item.started_at:%Y-%m-%d %H:%M} UTC"
-        ended = f", resolved {item.resolved_at:%H:%M} UTC" if item.resolved_at else ", ongoing"
+        ended = f" to {item.resolved_at:%H:%M} UTC" if item.resolved_at else ""
         return f"{state}: {item.service_name} from {when}{ended}"
 
     def item_description(self, item: PublicIncident) -> str:

@@ -381,12 +381,7 @@ def public_incidents(*, service_id: int | None = None, limit: int = 50) -> list[
 
     For the service page, the incident list and the feeds: one query.
     """
-    incidents = (
-        Incident.objects.exclude(status=Status.DISMISSED)
-        .filter(Q(review__isnull=True) | Q(review__merged_into__isnull=True))
-        .select_related("service", "review")
-        .order_by("-started_at", "-pk")
-    )
+    incidents = Incident.objects.public().select_related("service", "review").order_by("-started_at", "-pk")
     if service_id is not None:
         incidents = incidents.filter(service_id=service_id)
     found = []
@@ -401,8 +396,7 @@ def public_incidents(*, service_id: int | None = None, limit: int = 50) -> list[
                 resolved_at=incident.resolved_at,
                 updated_at=incident.updated_at,
                 peak_count=incident.peak_count,
-                confirmed=incident.status == Status.CONFIRMED
-                or (review is not None and review.confirmed_at is not None),
+                confirmed=incident.confirmed,
                 public_note=review.public_note if review is not None else "",
             )
         )

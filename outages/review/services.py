@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
-from outages.models import DetectionWatermark, Incident, IncidentCity
+from outages.models import RESOLVE_QUIET_MINUTES, DetectionWatermark, Incident, IncidentCity
 from outages.review.models import DismissReason, IncidentReview, ReviewAction
-from outages.services import RESOLVE_QUIET_MINUTES, WATERMARK, floor_minute
+from outages.services import WATERMARK, floor_minute
+from outages.status import service_status_refresh
 from reports.hashing import network_hash_of_prefix
 from reports.models import Report, ServiceMinute
 from reports.services import minute_counts_subtract
@@ -28,13 +29,28 @@ Status = Incident.Status
 Kind = ReviewAction.Kind
 _MINUTE = dt.timedelta(minutes=1)
 
-# Which statuses each status action may start from.
-_ALLOWED_FROM: dict[str, set[str]] = {
-    Kind.CONFIRM: {Status.SUSPECTED, Status.DISMISSED, Status.RESOLVED},
-    Kind.DISMISS: {Status.SUSPECTED, Status.CONFIRMED, Status.RESOLVED},
-    Kind.RESOLVE: {Status.SUSPECTED, Status.CONFIRMED},
-    Kind.REOPEN: {Status.CONFIRMED, Status.DISMISSED, Status.RESOLVED},
-}
+_STATE_ACTIONS = (Kind.CONFIRM, Kind.DISMISS, Kind.RESOLVE, Kind.REOPEN)
+
+
+def action_allowed(incident: Incident, action: str) -> bool:
+    """Whether a review action applies to the incident's review state and lifecycle:
+    confirm and dismiss change the review state, resolve ends an ongoing incident, and
+    reopen puts a decided or resolved one back in the queue, ongoing."""
+    if action == Kind.CONFIRM:
+        return incident.status != Status.CONFIRMED
+    if action == Kind.DISMISS:
+        return incident.status != Status.DISMISSED
+    if action == Kind.RESOLVE:
+        return incident.ongoing and incident.status != Status.DISMISSED
+    if action == Kind.REOPEN:
+        return incident.status != Status.SUSPECTED or not incident.ongoing
+    return False
+
+
+def actions_allowed(incident: Incident) -> list[str]:
+    return [action for action in _STATE_ACTIONS if action_allowed(incident, action)]
+
+
 # What a reviewer may give as a dismissal reason (DUPLICATE is the merge's own).
 DISMISS_REASONS = [DismissReason.FALSE_ALARM, DismissReason.MEDIA, DismissReason.ABUSE]
 
@@ -73,7 +89,7 @@ def incident_act(
             note=note,
             public_note=public_note,
         )
-    if action not in _ALLOWED_FROM:
+    if action not in _STATE_ACTIONS:
         raise ReviewError(f"Unknown action {action!r}.")
     if action == Kind.DISMISS and reason not in DISMISS_REASONS:
         raise ReviewError("Say why the incident is dismissed: false alarm, media-driven or abuse.")
@@ -83,9 +99,10 @@ def incident_act(
         review = _review_for(incident, now)
         if review.merged_into_id is not None:
             raise ReviewError(f"This incident was merged into #{review.merged_into_id}; act on that one.")
-        before = incident.status
-        if before not in _ALLOWED_FROM[action]:
-            raise ReviewError(f"Cannot {action} an incident that is {before}.")
+        before, was_ongoing = incident.status, incident.ongoing
+        if not action_allowed(incident, action):
+            state = "ongoing" if incident.ongoing else "resolved"
+            raise ReviewError(f"Cannot {action} an incident that is {before} and {state}.")
         fields = ["status", "updated_at"]
         if action == Kind.CONFIRM:
             incident.status = Status.CONFIRMED
@@ -96,20 +113,30 @@ def incident_act(
             review.confirmed_at = None
             review.dismiss_reason = reason
         elif action == Kind.RESOLVE:
-            incident.status = Status.RESOLVED
-            if incident.resolved_at is None:
-                incident.resolved_at = floor_minute(now)
-                fields.append("resolved_at")
-        else:  # reopen: back in the queue for a decision
+            incident.resolve(floor_minute(now))
+            fields.append("resolved_at")
+        else:  # reopen: back in the queue for a decision, ongoing again
             incident.status = Status.SUSPECTED
             review.confirmed_at = None
             review.dismiss_reason = ""
-            if incident.resolved_at is not None:
+            if not incident.ongoing:
                 _reopen_timeline(incident, now)
                 fields += ["resolved_at", "last_elevated_at"]
         incident.save(update_fields=fields)
         _review_save(review, now=now, public_note=public_note)
-        _log(incident, actor, now, action, before, reason=reason, note=note, public_note=public_note)
+        lifecycle = {"ongoing_before": was_ongoing, "ongoing_after": incident.ongoing}
+        _log(
+            incident,
+            actor,
+            now,
+            action,
+            before,
+            reason=reason,
+            note=note,
+            public_note=public_note,
+            details=lifecycle if was_ongoing != incident.ongoing else None,
+        )
+        service_status_refresh(incident.service_id, now=now)
     return incident
 
 
@@ -125,9 +152,8 @@ def _reopen_timeline(incident: Incident, now: dt.datetime) -> None:
         raise ReviewError(
             f"A newer incident (#{newer}) exists for this service: merge this one into it instead."
         )
-    incident.resolved_at = None
-    # Detection resolves it again after RESOLVE_QUIET_MINUTES without a rise.
-    incident.last_elevated_at = max(incident.last_elevated_at, floor_minute(now))
+    # Detection resolves it again after a quiet spell.
+    incident.reopen(floor_minute(now))
 
 
 def _incident_merge(
@@ -213,6 +239,7 @@ def _incident_merge(
             public_note=public_note,
             details={"merged_from": source.pk},
         )
+        service_status_refresh(target.service_id, now=now)
     return target
 
 
@@ -298,6 +325,7 @@ def network_exclude(
             note=note,
             details={"network_hash": network_hash, "reports": len(rows), "uncounted": len(in_counts)},
         )
+        service_status_refresh(incident.service_id, now=now)
     return Exclusion(network_hash=network_hash, reports=len(rows), uncounted=len(in_counts))
 
 

@@ -1,0 +1,185 @@
+"""Spikes become incidents here, and only here: the live pass and `backtest` both feed a
+detection.Panel to `incidents_track`, which opens, extends, resolves and re-opens incidents
+through the lifecycle methods of outages.models.Incident. No database access: the live pass
+loads and saves the incidents around it, `backtest` keeps them unsaved.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from outages import detection
+from outages.models import Incident, IncidentCity
+
+_MINUTE = dt.timedelta(minutes=1)
+
+
+@dataclass
+class Tracked:
+    """A service's latest incident while the tracker updates it, with its cities and problems."""
+
+    incident: Incident
+    cities: dict[int, IncidentCity] = field(default_factory=dict)
+    problems: Counter = field(default_factory=Counter)
+    touched: bool = False
+
+
+@dataclass
+class TrackResult:
+    opened: int = 0
+    resolved: int = 0
+    # Incidents this run changed and then replaced by a newer one of the same service.
+    retired: list[Tracked] = field(default_factory=list)
+    # Services whose spike at the last minute the flood rule held back.
+    flooded_last: set[int] = field(default_factory=set)
+
+
+# (service row, minute index, the service's latest incident or None, opened at this minute,
+# flood verdict at this minute): backtest's per-minute record.
+MinuteHook = Callable[[int, int, "Tracked | None", bool, bool], None]
+
+
+def epoch_minute_at(minute: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(minute * 60, tz=dt.UTC)
+
+
+def incidents_track(
+    tracked: dict[int, Tracked],
+    panel: detection.Panel,
+    *,
+    services: Sequence[int],
+    pairs: Sequence[tuple[int, int]],
+    first_minute: int,
+    evaluate_from: int,
+    problems: Mapping[tuple[int, int], Mapping[str, int]],
+    is_flood: Callable[[int, dt.datetime], bool],
+    warning: float = detection.DetectParams().warning,
+    rows: Sequence[int] | None = None,
+    on_minute: MinuteHook | None = None,
+) -> TrackResult:
+    """Walk minutes evaluate_from..n-1 of the panel for the given service rows (default all)
+    and update `tracked` (service id -> latest incident) in place.
+
+    A held spike extends the service's ongoing incident, re-opens one resolved less than
+    REOPEN_MINUTES ago, or opens a new one whose window starts at the first minute of its
+    evidence; its figures then count those minutes too. A spike that would open an incident
+    but comes mostly from a few networks (`is_flood`) opens nothing.
+    """
+    result = TrackResult()
+    n = panel.score.shape[1]
+    pairs_of: dict[int, list[int]] = defaultdict(list)
+    row_of = {service_id: row for row, service_id in enumerate(services)}
+    for i, (service_id, _) in enumerate(pairs):
+        pairs_of[row_of[service_id]].append(i)
+    for row in range(len(services)) if rows is None else rows:
+        service_id = services[row]
+        for j in range(evaluate_from, n):
+            minute = epoch_minute_at(first_minute + j)
+            entry = tracked.get(service_id)
+            spike = bool(panel.flagged[row, j])
+            continues = entry is not None and entry.incident.spike_continues_it(minute)
+            flood = False
+            if spike and not continues and is_flood(service_id, minute):
+                spike, flood = False, True
+                if j == n - 1:
+                    result.flooded_last.add(service_id)
+            opened = False
+            if spike and not continues:
+                entry = _open(
+                    tracked, result, service_id, row, j, panel, first_minute, problems, pairs_of, pairs
+                )
+                opened = True
+            if entry is None or (not spike and not entry.incident.ongoing):
+                if on_minute is not None:
+                    on_minute(row, j, entry, False, flood)
+                continue
+            incident = entry.incident
+            elevated = spike or panel.score[row, j] >= warning
+            incident.extend(at=minute, spike=spike, elevated=elevated)
+            entry.touched = True
+            if not elevated and incident.resolve_if_quiet(minute):
+                result.resolved += 1
+            else:
+                _record(entry, row, j, panel, first_minute, problems, pairs_of[row], pairs)
+            if on_minute is not None:
+                on_minute(row, j, entry, opened, flood)
+    return result
+
+
+def _open(
+    tracked: dict[int, Tracked],
+    result: TrackResult,
+    service_id: int,
+    row: int,
+    j: int,
+    panel: detection.Panel,
+    first_minute: int,
+    problems: Mapping[tuple[int, int], Mapping[str, int]],
+    pairs_of: Mapping[int, list[int]],
+    pairs: Sequence[tuple[int, int]],
+) -> Tracked:
+    previous = tracked.get(service_id)
+    start = int(panel.evidence_from[row, j])
+    # The scoring window may begin with minutes still at the usual level: the evidence
+    # starts with the first minute above it.
+    while start < j and panel.excess[row, start] <= 0:
+        start += 1
+    if previous is not None and previous.incident.resolved_at is not None:
+        # Never reach back into the previous incident.
+        after = int(previous.incident.resolved_at.timestamp()) // 60 - first_minute
+        start = max(start, min(after, j))
+    incident = Incident.open(
+        service_id=service_id,
+        evidence_from=epoch_minute_at(first_minute + start),
+        at=epoch_minute_at(first_minute + j),
+    )
+    entry = Tracked(incident=incident)
+    if previous is not None and previous.touched:
+        result.retired.append(previous)
+    tracked[service_id] = entry
+    result.opened += 1
+    for k in range(start, j):
+        _record(entry, row, k, panel, first_minute, problems, pairs_of[row], pairs)
+    return entry
+
+
+def _record(
+    entry: Tracked,
+    row: int,
+    k: int,
+    panel: detection.Panel,
+    first_minute: int,
+    problems: Mapping[tuple[int, int], Mapping[str, int]],
+    service_pairs: Sequence[int],
+    pairs: Sequence[tuple[int, int]],
+) -> None:
+    """Add minute k to the incident's figures: score, excess, peak, problems and cities."""
+    incident = entry.incident
+    at = epoch_minute_at(first_minute + k)
+    incident.record_minute(at=at, score=float(panel.score[row, k]), excess=float(panel.excess[row, k]))
+    incident.record_peak(
+        count=int(panel.aligned15[row, k]),
+        bucket_start=epoch_minute_at(first_minute + int(panel.bucket15_first[k])),
+    )
+    entry.problems.update(problems.get((incident.service_id, first_minute + k), {}))
+    for i in service_pairs:
+        city_id = pairs[i][1]
+        city = entry.cities.get(city_id)
+        if city is None:
+            if not panel.city_spike[i, k]:
+                continue
+            # A city flagged later still counts its reports since the incident began.
+            since = max(int(incident.started_at.timestamp()) // 60 - first_minute, 0)
+            city = entry.cities[city_id] = IncidentCity(
+                city_id=city_id,
+                first_flagged_at=at,
+                count=int(np.sum(panel.city_counts[i, since:k])),
+                excess=float(np.sum(panel.city_excess[i, since:k])),
+            )
+        city.count += int(panel.city_counts[i, k])
+        city.excess = max(0.0, city.excess + float(panel.city_excess[i, k]))

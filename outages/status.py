@@ -1,0 +1,95 @@
+"""A service's public status: one function decides it, and one function stores it.
+
+`public_status` is pure: it takes what the counts say (the evidence), the service's latest
+incident and the flood verdict, and returns the status every surface shows, with its reason.
+The detection pass calls it every minute and each review action calls it again through
+`service_status_refresh`, so a reviewer's decision shows at once; pages, the API, the feeds
+and the map only read the stored row (ServiceStatus).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from outages.models import Incident, ServiceStatus
+
+Tier = ServiceStatus.Tier
+Reason = ServiceStatus.Reason
+_RANK = {Tier.OK: 0, Tier.WARNING: 1, Tier.OUTAGE: 2}
+
+
+@dataclass(frozen=True, slots=True)
+class PublicStatus:
+    status: str
+    reason: str
+    # The ongoing, non-dismissed incident behind it, if any.
+    incident: Incident | None
+
+
+def public_status(
+    *, evidence: str, regional: bool = False, flood: bool = False, incident: Incident | None = None
+) -> PublicStatus:
+    """The status the public sees and why.
+
+    - A confirmed, ongoing incident is an outage.
+    - A spike the flood rule holds back is at most a warning.
+    - An ongoing, non-dismissed incident keeps the status at least at warning until it
+      resolves ("recovering" once the reports are back to normal).
+    - A dismissed or resolved incident never colours the status: the counts alone do.
+    """
+    live = incident if incident is not None and incident.ongoing and not incident.dismissed else None
+    tier = evidence
+    if regional and tier == Tier.OK:
+        tier = Tier.WARNING  # a regional outage: the national total may barely move
+    if live is not None and live.confirmed:
+        return PublicStatus(Tier.OUTAGE, Reason.CONFIRMED, live)
+    if flood and tier != Tier.OK:
+        return PublicStatus(Tier.WARNING, Reason.FLOOD_SUSPECTED, live)
+    if tier == Tier.OUTAGE:
+        return PublicStatus(Tier.OUTAGE, Reason.SPIKE, live)
+    if live is not None:
+        if evidence == Tier.OK and not regional:
+            return PublicStatus(Tier.WARNING, Reason.RECOVERING, live)
+        return PublicStatus(Tier.WARNING, Reason.INCIDENT_OPEN, live)
+    if tier == Tier.WARNING:
+        return PublicStatus(
+            Tier.WARNING, Reason.REGIONAL if regional and evidence == Tier.OK else Reason.SPIKE, None
+        )
+    return PublicStatus(Tier.OK, Reason.NORMAL, None)
+
+
+def status_apply(row: ServiceStatus, incident: Incident | None) -> ServiceStatus:
+    """Set a status row's public fields from its evidence and the service's latest incident."""
+    found = public_status(evidence=row.evidence, regional=row.regional, flood=row.flood, incident=incident)
+    row.status, row.reason = found.status, found.reason
+    row.incident_id = found.incident.pk if found.incident is not None else None
+    return row
+
+
+def latest_incident(service_id: int) -> Incident | None:
+    return Incident.objects.filter(service_id=service_id).order_by("-started_at", "-pk").first()
+
+
+def service_status_refresh(service_id: int, *, now: dt.datetime) -> ServiceStatus:
+    """Recompute a service's stored status after a review action changed its incidents."""
+    row = ServiceStatus.objects.filter(service_id=service_id).first()
+    if row is None:
+        row = ServiceStatus(service_id=service_id, minute=now.replace(second=0, microsecond=0))
+    status_apply(row, latest_incident(service_id))
+    row.save()
+    return row
+
+
+def status_rank(status: str) -> int:
+    """Order of severity, for sorting lists (outage first)."""
+    return _RANK.get(status, -1)
+
+
+def incident_state_text(*, confirmed: bool, ongoing: bool) -> str:
+    """How every public surface names an incident's state: review state and lifecycle."""
+    from django.utils.translation import gettext as _
+
+    if confirmed:
+        return f"{_('Confirmed outage')} · {_('ongoing') if ongoing else _('resolved')}"
+    return f"{_('Suspected')} · {_('ongoing')}" if ongoing else _("Resolved")
