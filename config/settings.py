@@ -366,7 +366,7 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Downradar API",
     "DESCRIPTION": "Crowd-sourced outage reports: report a problem, read service status.",
-    "VERSION": "1.0.0",
+    "VERSION": "1.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # Swagger UI from our own static files: no CDN.
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from outages import selectors
 from outages.models import ProblemType, Service
+from outages.presenters import status_of
 from outages.serializers import (
     BucketSerializer,
     CitiesQuerySerializer,
@@ -55,15 +56,18 @@ def _service(slug: str) -> Service:
 
 def _status_fields(service: Service) -> dict[str, Any]:
     row = selectors.current_status(service)
+    view = status_of(service)
     return {
         "slug": service.slug,
         "name": service.name,
         "category": service.category,
-        "status": row.status if row else "ok",
+        "status": view.code,
+        "status_reason": view.reason,
+        "since": view.since,
         "score": round(row.score, 2) if row else 0.0,
-        "count": row.count if row else 0,
-        "baseline": None if row is None or row.baseline is None else round(row.baseline, 2),
-        "updated_at": row.minute if row else None,
+        "count": view.count,
+        "baseline": None if view.baseline is None else round(view.baseline, 2),
+        "updated_at": view.updated_at,
     }
 
 
@@ -92,7 +96,7 @@ class ServiceDetailApi(APIView):
         labels = {
             problem.code: problem.display_label for problem in ProblemType.objects.filter(service=service)
         }
-        incident = selectors.open_incident(service=service)
+        incident = status_of(service).incident
         payload = {
             **_status_fields(service),
             "home_url": service.home_url,
@@ -109,7 +113,13 @@ class ServiceDetailApi(APIView):
             "cities": selectors.service_cities(service=service, now=now, minutes=60, limit=TOP_CITIES),
             "incident": None
             if incident is None
-            else {"id": incident.pk, "status": incident.status, "started_at": incident.started_at},
+            else {
+                "id": incident.pk,
+                "status": incident.status,
+                "ongoing": incident.ongoing,
+                "started_at": incident.started_at,
+                "resolved_at": incident.resolved_at,
+            },
         }
         return Response(ServiceDetailSerializer(payload).data)
 
@@ -149,7 +159,7 @@ class ServiceCitiesApi(APIView):
 class IncidentListApi(APIView):
     @extend_schema(
         operation_id="incidents_list",
-        summary="Incidents, newest first, with their affected cities ranked",
+        summary="Public incidents (never dismissed or merged ones), newest first, with their affected cities",
         parameters=[IncidentsQuerySerializer],
         responses={200: IncidentSerializer(many=True), 400: BAD_QUERY},
     )
@@ -161,6 +171,9 @@ class IncidentListApi(APIView):
             if service_id is None:
                 raise exceptions.ValidationError({"service": [f"Unknown service {query['service']!r}."]})
         incidents = selectors.incidents_list(
-            service_id=service_id, status=query.get("status"), limit=query["limit"]
+            service_id=service_id,
+            status=query.get("status"),
+            ongoing=query.get("ongoing"),
+            limit=query["limit"],
         )
         return Response(IncidentSerializer(incidents, many=True).data)

@@ -61,7 +61,7 @@ def services_overview(*, now: dt.datetime, query: str = "") -> list[ServiceSumma
     """Active services with their status and a 24-hour sparkline, problems first, then by
     name. Two queries for any number of services, three when the past hours' sums are
     not cached."""
-    services = Service.objects.active().select_related("current_status").order_by("name")
+    services = Service.objects.active().select_related("current_status__incident").order_by("name")
     if query:
         services = services.filter(name__icontains=query)
     services = list(services)

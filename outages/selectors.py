@@ -67,7 +67,7 @@ def intake_cache_clear() -> None:
 
 def services_with_status():
     """Active services with their latest detection row (one query, a LEFT JOIN)."""
-    return Service.objects.active().select_related("current_status")
+    return Service.objects.active().select_related("current_status__incident")
 
 
 def service_with_status(slug: str) -> Service | None:
@@ -196,18 +196,19 @@ def service_cities(*, service: Service, now: dt.datetime, minutes: int, limit: i
     return found[:limit]
 
 
-def incidents_list(*, service_id: int | None = None, status: str | None = None, limit: int = 50):
-    """Incidents newest first with their service and ranked cities: two queries."""
-    incidents = Incident.objects.select_related("service").prefetch_related(
-        Prefetch("cities", queryset=IncidentCity.objects.select_related("city"))
+def incidents_list(
+    *, service_id: int | None = None, status: str | None = None, ongoing: bool | None = None, limit: int = 50
+):
+    """Public incidents newest first with their service and listed cities: two queries."""
+    incidents = (
+        Incident.objects.public()
+        .select_related("service")
+        .prefetch_related(Prefetch("cities", queryset=IncidentCity.objects.listed().select_related("city")))
     )
     if service_id is not None:
         incidents = incidents.filter(service_id=service_id)
     if status is not None:
         incidents = incidents.filter(status=status)
+    if ongoing is not None:
+        incidents = incidents.filter(resolved_at__isnull=ongoing)
     return incidents.order_by("-started_at", "-pk")[:limit]
-
-
-def open_incident(*, service: Service):
-
-    return Incident.objects.filter(service=service, resolved_at__isnull=True).order_by("-started_at").first()

@@ -23,8 +23,22 @@ class CitiesQuerySerializer(serializers.Serializer):
 
 class IncidentsQuerySerializer(serializers.Serializer):
     service = serializers.SlugField(required=False, help_text="A service's slug.")
-    status = serializers.ChoiceField(choices=Incident.Status.choices, required=False)
+    status = serializers.ChoiceField(
+        choices=[Incident.Status.SUSPECTED, Incident.Status.CONFIRMED],
+        required=False,
+        help_text="The review state. Dismissed (and merged) incidents are never public.",
+    )
+    ongoing = serializers.BooleanField(
+        required=False, default=None, allow_null=True, help_text="true: still going on; false: resolved."
+    )
     limit = serializers.IntegerField(default=50, min_value=1, max_value=200)
+
+    def to_internal_value(self, data):
+        if data.get("status") == Incident.Status.DISMISSED:
+            raise serializers.ValidationError(
+                {"status": ["Dismissed and merged incidents are not public; use suspected or confirmed."]}
+            )
+        return super().to_internal_value(data)
 
 
 class ServiceStatusSerializer(serializers.Serializer):
@@ -33,7 +47,19 @@ class ServiceStatusSerializer(serializers.Serializer):
     category = serializers.CharField()
     status = serializers.ChoiceField(
         choices=ServiceStatus.Tier.choices,
-        help_text="ok, warning (possible problems) or outage (problems detected).",
+        help_text="The public status, the same on every page and feed: ok, warning (possible problems) or "
+        "outage (problems detected). It follows the reports and the open incident: a confirmed, "
+        "ongoing incident is an outage; an ongoing one keeps at least warning until it resolves.",
+    )
+    status_reason = serializers.ChoiceField(
+        choices=ServiceStatus.Reason.choices,
+        help_text="Why: normal, spike (reports well above the usual level), regional (up in some cities), "
+        "incident_open, confirmed (a reviewer confirmed the ongoing incident), flood_suspected (most "
+        "reports from a few networks: at most warning) or recovering (reports back to normal, the "
+        "incident closes after a quiet spell).",
+    )
+    since = serializers.DateTimeField(
+        allow_null=True, help_text="Start of the ongoing incident behind the status, if any."
     )
     score = serializers.FloatField(help_text="Surprise of the recent reports: decimal digits, >= 0.")
     count = serializers.IntegerField(help_text="Reports in the last 15 minutes.")
@@ -65,8 +91,10 @@ class CityRowSerializer(serializers.Serializer):
 
 class IncidentRefSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    status = serializers.CharField()
+    status = serializers.ChoiceField(choices=Incident.Status.choices, help_text="The review state.")
+    ongoing = serializers.BooleanField()
     started_at = serializers.DateTimeField()
+    resolved_at = serializers.DateTimeField(allow_null=True)
 
 
 class ServiceDetailSerializer(ServiceStatusSerializer):
@@ -74,7 +102,9 @@ class ServiceDetailSerializer(ServiceStatusSerializer):
     status_page_url = serializers.URLField(allow_blank=True)
     problems = ProblemShareSerializer(many=True, help_text="Problem types in the last 24 hours.")
     cities = CityRowSerializer(many=True, help_text="Most affected cities in the last 60 minutes.")
-    incident = IncidentRefSerializer(allow_null=True, help_text="The open incident, if any.")
+    incident = IncidentRefSerializer(
+        allow_null=True, help_text="The ongoing public incident behind the status, if any."
+    )
 
 
 class BucketSerializer(serializers.Serializer):
@@ -92,7 +122,7 @@ class IncidentCitySerializer(serializers.Serializer):
     country = serializers.CharField(source="city.country_code")
     lat = serializers.FloatField(source="city.latitude", allow_null=True)
     lon = serializers.FloatField(source="city.longitude", allow_null=True)
-    count = serializers.IntegerField(help_text="Reports from the city since it was flagged.")
+    count = serializers.IntegerField(help_text="Reports from the city since the incident began.")
     excess = serializers.SerializerMethodField(help_text="Reports above the city's baseline.")
 
     def get_city_local(self, row) -> str:
@@ -105,12 +135,17 @@ class IncidentCitySerializer(serializers.Serializer):
 class IncidentSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     service = serializers.CharField(source="service.slug")
-    status = serializers.ChoiceField(choices=Incident.Status.choices)
-    started_at = serializers.DateTimeField()
+    status = serializers.ChoiceField(
+        choices=Incident.Status.choices,
+        help_text="The review state: suspected until a reviewer confirms it (dismissed ones are never "
+        "listed). Since API 1.1 it is never 'resolved': see resolved_at and ongoing.",
+    )
+    ongoing = serializers.BooleanField(help_text="True while the incident goes on (resolved_at is null).")
+    started_at = serializers.DateTimeField(help_text="The first minute of the reports that opened it.")
     last_spike_at = serializers.DateTimeField()
-    resolved_at = serializers.DateTimeField(allow_null=True)
+    resolved_at = serializers.DateTimeField(allow_null=True, help_text="Null while ongoing.")
     peak_count = serializers.IntegerField(help_text="Reports in the busiest 15-minute bucket.")
-    peak_at = serializers.DateTimeField(help_text="Start of that bucket.")
+    peak_at = serializers.DateTimeField(help_text="Start of that bucket, never before started_at.")
     excess_reports = serializers.SerializerMethodField(help_text="Reports above the baseline in all.")
     problems = serializers.ListField(child=serializers.DictField(), help_text='[{"code", "count"}], ranked.')
     cities = IncidentCitySerializer(many=True, help_text="Affected cities, most excess reports first.")

@@ -20,22 +20,15 @@ from outages.models import Incident, ProblemType, Service, ServiceStatus
 from outages.page_selectors import (
     incident_timeseries,
     service_numbers,
-    service_status_of,
     services_overview,
 )
+from outages.presenters import STATUS_ICON, status_payload, status_text
 from outages.review.selectors import PublicIncident, public_incidents
 from outages.status import incident_state_text
 from reports.forms import ReportForm
 
 REFRESH_SECONDS = 60
 
-# Colour is never the only signal: every status has words and a symbol too.
-STATUS_TEXT = {
-    ServiceStatus.Tier.OK: _("No problems"),
-    ServiceStatus.Tier.WARNING: _("Possible problems"),
-    ServiceStatus.Tier.OUTAGE: _("Problems detected"),
-}
-STATUS_ICON = {ServiceStatus.Tier.OK: "✓", ServiceStatus.Tier.WARNING: "!", ServiceStatus.Tier.OUTAGE: "✕"}
 RECENT_INCIDENTS = 5
 
 
@@ -60,7 +53,7 @@ def sparkline_points(values: list[int]) -> str:
 
 
 def _status(code: str) -> dict[str, str]:
-    return {"code": code, "text": str(STATUS_TEXT[code]), "icon": STATUS_ICON[code]}
+    return {"code": code, "text": status_text(code), "icon": STATUS_ICON[code]}
 
 
 @require_GET
@@ -108,7 +101,7 @@ def _service_numbers(service: Service, now: dt.datetime) -> dict:
     numbers = service_numbers(service=service, now=now)
     labels = {problem.code: problem.display_label for problem in service.problem_types.all()}
     return {
-        "status": _status(service_status_of(service)),
+        "status": status_payload(service),
         "count_last_hour": numbers.count_last_hour,
         "count_last_day": numbers.count_last_day,
         # The detector's own baseline and warning line, so the chart and the status agree.
@@ -132,7 +125,8 @@ def _service_numbers(service: Service, now: dt.datetime) -> dict:
 
 def _active_service(slug: str) -> Service:
     return get_object_or_404(
-        Service.objects.active().select_related("current_status").prefetch_related("problem_types"), slug=slug
+        Service.objects.active().select_related("current_status__incident").prefetch_related("problem_types"),
+        slug=slug,
     )
 
 

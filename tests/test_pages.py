@@ -9,6 +9,7 @@ from django.core.cache import cache
 
 from outages.models import Incident, IncidentCity, Service, ServiceStatus
 from outages.services import baselines_rebuild
+from outages.status import status_apply
 from reports.services import reports_aggregate
 from tests.pages_data import add_reports, city, outage_now, usual_week
 
@@ -23,9 +24,9 @@ def frozen(time_machine):
 
 
 def status(service: Service, tier: str, count: int = 0) -> None:
-    ServiceStatus.objects.update_or_create(
-        service=service, defaults={"status": tier, "count": count, "baseline": 3.0, "minute": NOW}
-    )
+    """The row a detection pass leaves when the counts alone say `tier`."""
+    row = ServiceStatus(service=service, evidence=tier, count=count, baseline=3.0, minute=NOW)
+    status_apply(row, None).save()
 
 
 def page(client, url: str, language: str = "en") -> str:
@@ -225,7 +226,17 @@ def test_service_data_json_refreshes_every_number_in_the_page_language(client, c
 
     data = client.get("/s/chatgpt/data.json", HTTP_ACCEPT_LANGUAGE="it").json()
 
-    assert data["status"] == {"code": "warning", "text": "Possibili problemi", "icon": "!"}
+    assert {key: data["status"][key] for key in ("code", "text", "icon", "reason")} == {
+        "code": "warning",
+        "text": "Possibili problemi",
+        "icon": "!",
+        "reason": "spike",
+    }
+    assert (
+        data["status"]["reason_text"]
+        == "Le segnalazioni sono molto sopra il normale per quest'ora del giorno."
+    )
+    assert data["status"]["window_text"] == "Ultimi 15 minuti: 0 segnalazioni, di solito circa 3."
     assert data["count_last_hour"] == 524
     assert [row["city"] for row in data["cities"]] == ["Milano", "Roma", "Napoli", "Bologna"]
     assert len(data["timeseries"]) == 96

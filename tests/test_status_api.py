@@ -60,6 +60,8 @@ def test_the_service_list_shows_each_service_s_status(client, outage, django_ass
         "name": "Sora",
         "category": "AI",
         "status": "ok",
+        "status_reason": "normal",
+        "since": None,
         "score": 0.0,
         "count": 0,
         "baseline": None,
@@ -70,7 +72,8 @@ def test_the_service_list_shows_each_service_s_status(client, outage, django_ass
 def test_a_service_shows_status_problems_cities_and_its_open_incident(
     client, outage, django_assert_num_queries
 ):
-    with django_assert_num_queries(7):
+    # The incident comes with the status row (one join), not from a query of its own.
+    with django_assert_num_queries(6):
         response = client.get("/api/v1/services/chatgpt/")
 
     assert response.status_code == 200
@@ -80,8 +83,15 @@ def test_a_service_shows_status_problems_cities_and_its_open_incident(
         {"code": "login", "label": "Login", "count": 120 * 4 + 11 * 40, "percent": 100}
     ]
     assert [row["city_local"] for row in body["cities"]] == ["Milano", "Roma"]
-    assert body["incident"]["id"] == Incident.objects.get().pk
-    assert body["incident"]["status"] == "suspected"
+    incident = Incident.objects.get()
+    assert body["status_reason"] == "spike"
+    assert moment(body["since"]) == incident.started_at
+    assert body["incident"]["id"] == incident.pk
+    assert (body["incident"]["status"], body["incident"]["ongoing"], body["incident"]["resolved_at"]) == (
+        "suspected",
+        True,
+        None,
+    )
 
 
 def test_the_timeseries_has_buckets_with_count_baseline_and_upper(client, outage, django_assert_num_queries):
@@ -166,6 +176,36 @@ def test_the_incident_list_runs_two_queries_however_many_incidents(client, outag
     assert ServiceStatus.objects.exists()
 
 
+def test_the_incident_list_hides_dismissed_and_merged_incidents_and_filters_on_ongoing(client, outage):
+    ongoing = Incident.objects.get()
+    resolved = Incident.objects.create(
+        service=ongoing.service,
+        status=Incident.Status.CONFIRMED,
+        started_at=T0 - dt.timedelta(hours=3),
+        last_spike_at=T0 - dt.timedelta(hours=3),
+        last_elevated_at=T0 - dt.timedelta(hours=3),
+        resolved_at=T0 - dt.timedelta(hours=2),
+        peak_at=T0 - dt.timedelta(hours=3),
+    )
+    Incident.objects.create(
+        service=ongoing.service,
+        status=Incident.Status.DISMISSED,
+        started_at=T0 - dt.timedelta(hours=5),
+        last_spike_at=T0 - dt.timedelta(hours=5),
+        last_elevated_at=T0 - dt.timedelta(hours=5),
+        peak_at=T0 - dt.timedelta(hours=5),
+    )
+
+    def listed(query: str) -> list[tuple]:
+        response = client.get(f"/api/v1/incidents/{query}")
+        assert response.status_code == 200
+        return [(row["id"], row["status"], row["ongoing"]) for row in response.json()]
+
+    assert listed("") == [(ongoing.pk, "suspected", True), (resolved.pk, "confirmed", False)]
+    assert listed("?ongoing=true") == [(ongoing.pk, "suspected", True)]
+    assert listed("?ongoing=false&status=confirmed") == [(resolved.pk, "confirmed", False)]
+
+
 @pytest.mark.parametrize(
     ("url", "field"),
     [
@@ -177,6 +217,8 @@ def test_the_incident_list_runs_two_queries_however_many_incidents(client, outag
         ("/api/v1/incidents/?status=open", "status"),
         ("/api/v1/incidents/?service=nope", "service"),
         ("/api/v1/incidents/?limit=-1", "limit"),
+        ("/api/v1/incidents/?status=dismissed", "status"),
+        ("/api/v1/incidents/?ongoing=maybe", "ongoing"),
     ],
 )
 def test_bad_query_parameters_answer_400_naming_the_field(client, chatgpt, url, field):

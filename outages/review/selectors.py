@@ -173,7 +173,9 @@ def _window(incident: Incident, now: dt.datetime) -> tuple[dt.datetime, dt.datet
 
 def _cities(incidents: list[Incident]) -> dict[int, list[tuple[str, int]]]:
     found: dict[int, list[tuple[str, int]]] = defaultdict(list)
-    for row in IncidentCity.objects.filter(incident_id__in=[i.pk for i in incidents]).select_related("city"):
+    for row in (
+        IncidentCity.objects.listed().filter(incident_id__in=[i.pk for i in incidents]).select_related("city")
+    ):
         found[row.incident_id].append((row.city.name_en, row.count))
     return found
 

@@ -14,9 +14,11 @@ import ipaddress
 from collections import Counter
 from dataclasses import dataclass
 
+import numpy as np
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
+from outages import detection
 from outages.models import RESOLVE_QUIET_MINUTES, DetectionWatermark, Incident, IncidentCity
 from outages.review.models import DismissReason, IncidentReview, ReviewAction
 from outages.services import WATERMARK, floor_minute
@@ -347,40 +349,47 @@ def network_prefix_parse(prefix: str) -> str:
 def _incident_subtract(incident: Incident, rows: list[tuple], processed: dt.datetime | None) -> None:
     if not rows:
         return
-    incident.excess_reports -= len(rows)
+    incident.excess_reports = max(0.0, incident.excess_reports - len(rows))
     problems = incident.problem_counts()
     problems.subtract(Counter(row[3] for row in rows))
     incident.set_problem_counts(problems)
     incident.peak_count, incident.peak_at = _peak(incident, processed)
     incident.save(update_fields=["excess_reports", "problems", "peak_count", "peak_at", "updated_at"])
+    # A city counts its reports since the incident began, so every excluded one comes off.
     for city in IncidentCity.objects.filter(incident=incident):
-        removed = sum(1 for row in rows if row[1] == city.city_id and row[4] >= city.first_flagged_at)
+        removed = sum(1 for row in rows if row[1] == city.city_id)
         if removed:
             city.count = max(city.count - removed, 0)
-            city.excess -= removed
+            city.excess = max(city.excess - removed, 0.0)
             city.save(update_fields=["count", "excess"])
 
 
 def _peak(incident: Incident, processed: dt.datetime | None) -> tuple[int, dt.datetime]:
-    """The busiest aligned 15-minute bucket of the incident, as detection measures it: a
-    bucket's reports up to the last minute the incident has been followed."""
-    first = incident.started_at - dt.timedelta(minutes=incident.started_at.minute % 15)
-    first = floor_minute(first)
+    """The busiest aligned 15-minute bucket of the incident, as detection measures it
+    (detection.aligned_running_sum): a bucket's reports up to the last minute the incident
+    has been followed, dated no earlier than the incident's start."""
+    first = floor_minute(incident.started_at - dt.timedelta(minutes=incident.started_at.minute % 15))
     if incident.resolved_at is not None:
         last = incident.last_elevated_at + (RESOLVE_QUIET_MINUTES - 1) * _MINUTE
         if processed is not None:
             last = min(last, processed)
     else:
         last = processed or incident.last_elevated_at
-    buckets: Counter = Counter()
+    first_minute = int(first.timestamp()) // 60
+    n = int(last.timestamp()) // 60 - first_minute + 1
+    if n <= 0:
+        return 0, incident.peak_at
+    counts = np.zeros(n)
     for minute, count in ServiceMinute.objects.filter(
         service_id=incident.service_id, minute__gte=first, minute__lte=last
     ).values_list("minute", "count"):
-        buckets[minute - dt.timedelta(minutes=minute.minute % 15)] += count
-    if not buckets:
-        return 0, incident.peak_at
-    peak_at = max(buckets, key=lambda start: (buckets[start], -start.timestamp()))
-    return buckets[peak_at], peak_at
+        counts[int(minute.timestamp()) // 60 - first_minute] += count
+    running, bucket_first = detection.aligned_running_sum(counts, first_minute)
+    # Minutes of the incident only; the bucket holding its start counts from the clock.
+    inside = int(incident.started_at.timestamp()) // 60 - first_minute
+    best = inside + int(np.argmax(running[inside:]))
+    start = dt.datetime.fromtimestamp((first_minute + int(bucket_first[best])) * 60, tz=dt.UTC)
+    return int(running[best]), max(start, incident.started_at)
 
 
 def _detection_lock() -> DetectionWatermark | None:

@@ -70,6 +70,8 @@
       banner.className = "banner status-" + data.status.code;
       banner.querySelector(".status-icon").textContent = data.status.icon;
       banner.querySelector(".status-text").textContent = data.status.text;
+      banner.querySelector(".banner-reason").textContent = data.status.reason_text;
+      banner.querySelector(".banner-detail").textContent = data.status.window_text;
       document.getElementById("count-last-hour").textContent = D.number(data.count_last_hour);
       document.getElementById("count-last-day").textContent = D.number(data.count_last_day);
       chart.data.labels = data.timeseries.map(function (r) { return D.time(r.start); });

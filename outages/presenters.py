@@ -1,0 +1,111 @@
+"""The public status in words: what every page, the page JSON and the API say about a
+service's status, from its one stored row (outages.status decides it)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from django.utils.translation import gettext as _
+
+from outages.models import RESOLVE_QUIET_MINUTES, Incident, Service, ServiceStatus
+
+Tier = ServiceStatus.Tier
+Reason = ServiceStatus.Reason
+
+# Colour is never the only signal: every status has words and a symbol too.
+STATUS_ICON = {Tier.OK: "✓", Tier.WARNING: "!", Tier.OUTAGE: "✕"}
+
+
+def status_text(code: str) -> str:
+    return {
+        Tier.OK: _("No problems"),
+        Tier.WARNING: _("Possible problems"),
+        Tier.OUTAGE: _("Problems detected"),
+    }[code]
+
+
+@dataclass(frozen=True, slots=True)
+class StatusView:
+    code: str
+    reason: str
+    incident: Incident | None
+    count: int
+    baseline: float | None
+    updated_at: dt.datetime | None
+
+    @property
+    def since(self) -> dt.datetime | None:
+        return self.incident.started_at if self.incident is not None else None
+
+    @property
+    def closes_at(self) -> dt.datetime | None:
+        if self.reason != Reason.RECOVERING or self.incident is None:
+            return None
+        return self.incident.closes_at
+
+
+def status_of(service: Service) -> StatusView:
+    """The stored status of a service loaded with select_related("current_status__incident");
+    a service the pass has not looked at yet has had no reports: ok."""
+    try:
+        row = service.current_status
+    except ServiceStatus.DoesNotExist:
+        return StatusView(Tier.OK, Reason.NORMAL, None, 0, None, None)
+    return StatusView(row.status, row.reason, row.incident, row.count, row.baseline, row.minute)
+
+
+def local_time(moment: dt.datetime, zone: str) -> str:
+    """ "17:02 CET": a time in the service's zone, named."""
+    local = moment.astimezone(ZoneInfo(zone))
+    return f"{local:%H:%M} {local.tzname()}"
+
+
+def reason_text(view: StatusView, service: Service) -> str:
+    """The reason in words, with its times, in the service's time zone."""
+    since = local_time(view.since, service.timezone) if view.since else ""
+    if view.reason == Reason.CONFIRMED:
+        return _("Problems since %(time)s. A reviewer confirmed the outage.") % {"time": since}
+    if view.reason == Reason.INCIDENT_OPEN:
+        return _("Problems since %(time)s.") % {"time": since}
+    if view.reason == Reason.RECOVERING:
+        return _(
+            "Problems since %(time)s. Reports are back to normal; the incident closes after "
+            "%(minutes)s quiet minutes (at %(closes)s)."
+        ) % {
+            "time": since,
+            "minutes": RESOLVE_QUIET_MINUTES,
+            "closes": local_time(view.closes_at, service.timezone),
+        }
+    if view.reason == Reason.FLOOD_SUSPECTED:
+        return _(
+            "Reports are up, but most of them come from a few networks: shown as possible problems "
+            "until more people report it."
+        )
+    if view.reason == Reason.REGIONAL:
+        return _("Reports are up in some cities, while the national total is near its usual level.")
+    if view.reason == Reason.SPIKE:
+        return _("Reports are well above what is normal at this time of day.")
+    return _("Reports are at the usual level for this time of day.")
+
+
+def status_payload(service: Service) -> dict:
+    """The status block of the service page and its JSON refresh."""
+    view = status_of(service)
+    usual = "" if view.baseline is None else f"{view.baseline:.0f}"
+    window = (
+        _("Last 15 minutes: %(count)s reports, usually about %(usual)s.")
+        % {"count": view.count, "usual": usual}
+        if usual
+        else _("Last 15 minutes: %(count)s reports.") % {"count": view.count}
+    )
+    return {
+        "code": view.code,
+        "text": status_text(view.code),
+        "icon": STATUS_ICON[view.code],
+        "reason": view.reason,
+        "reason_text": reason_text(view, service),
+        "window_text": window,
+        "updated": local_time(view.updated_at, service.timezone) if view.updated_at else "",
+    }
