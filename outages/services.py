@@ -44,24 +44,18 @@ from reports.services import reports_aggregate_all
 
 logger = logging.getLogger(__name__)
 
-BUCKET_MINUTES = 5
+BUCKET_MINUTES = detection.BUCKET_MINUTES
 # Minutes of counts read before the first minute evaluated: the detector's longest
 # window (60 minutes) ending at that minute.
 LOOKBACK_MINUTES = 60
-# A spike counts once its sliding 5-minute bucket has cleared the bar two minutes running:
-# one overlapping bucket over the bar is noise far more often than two (bench/detection_quality.py,
-# live table: 0.131 -> 0.094 false alarms per series-week for one minute more delay).
-SPIKE_HOLD_MINUTES = 2
+SPIKE_HOLD_MINUTES = detection.SPIKE_HOLD_MINUTES
 # A live pass after a long stop catches up at most this far back.
 MAX_CATCHUP_MINUTES = 24 * 60
 # Reports are stamped when the request arrives; give in-flight requests this long to land.
 GRACE_SECONDS = 5
 # Replays are processed a day at a time to bound memory.
 CHUNK_MINUTES = 1440
-# A city gets its own profile when it has at least this many reports in the history and
-# averages at least the detector's floor (floor_per_hour): below that its profile would be
-# the floor almost everywhere, which is what a city without a profile is scored against.
-CITY_MIN_REPORTS = 30
+CITY_MIN_REPORTS = detection.CITY_MIN_REPORTS
 # Series per call of the profile builder during a rebuild (memory: ~100 kB per series-week).
 PROFILE_SLICE = 256
 # Services whose profiles are replaced in one transaction during a rebuild.
@@ -300,7 +294,7 @@ def _baselines_build(
         if n_buckets <= 0:
             continue
         hours = n_buckets * BUCKET_MINUTES / 60
-        min_reports = max(CITY_MIN_REPORTS, _BASELINE_PARAMS.floor_per_hour * hours)
+        min_reports = detection.city_profile_min_reports(hours, _BASELINE_PARAMS)
         rows_of: list[tuple[int | None, np.ndarray]] = [(None, history)]
         for city_id, points in sorted(cities.get(service_id, ()), key=lambda item: item[0]):
             inside = (points[:, 0] >= begin) & (points[:, 0] < end_bucket)

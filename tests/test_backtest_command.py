@@ -40,12 +40,28 @@ def test_an_outage_on_the_last_day_is_flagged_and_nothing_before_it(tmp_path):
     call_command("backtest", str(source), output=str(out), timezone="Europe/Rome")
 
     rows = _read(out)
-    assert list(rows[0]) == ["timestamp", "count", "baseline", "score", "is_spike"]
+    assert list(rows[0]) == [
+        "timestamp",
+        "count",
+        "baseline",
+        "score",
+        "is_spike",
+        "status",
+        "incident",
+        "opened",
+    ]
     assert [r["timestamp"] for r in rows] == _stamps(n)
     spikes = [i for i, r in enumerate(rows) if r["is_spike"] == "true"]
     assert spikes and min(spikes) == n - 30
     assert rows[0]["baseline"] == ""  # no history yet on the first day
     assert float(rows[-1]["baseline"]) == pytest.approx(20, rel=0.15)
+    # One incident, from the outage's first bucket, opened once, an outage while it lasts.
+    assert [i for i, r in enumerate(rows) if r["opened"] == "true"] == [n - 30]
+    inside = [i for i, r in enumerate(rows) if r["incident"]]
+    assert {rows[i]["incident"] for i in inside} == {"1"} and inside[0] == n - 30
+    assert inside == list(range(n - 30, inside[-1] + 1))
+    assert {rows[i]["status"] for i in range(n - 30, n - 20)} == {"outage"}
+    assert {r["status"] for r in rows[: n - 30]} <= {"ok", "warning"}
 
 
 def test_long_input_names_the_cities_of_a_regional_outage(tmp_path):
@@ -65,11 +81,24 @@ def test_long_input_names_the_cities_of_a_regional_outage(tmp_path):
 
     result = _read(out)
     assert len(result) == n
-    assert list(result[0]) == ["timestamp", "count", "baseline", "score", "is_spike", "cities"]
+    assert list(result[0]) == [
+        "timestamp",
+        "count",
+        "baseline",
+        "score",
+        "is_spike",
+        "cities",
+        "status",
+        "incident",
+        "opened",
+    ]
     assert int(result[0]["count"]) == sum(r[2] for r in rows[:4])
     flagged = [r for r in result if r["is_spike"] == "true"]
     assert flagged and {r["cities"] for r in flagged} == {"Bologna"}
     assert result.index(flagged[0]) >= n - 12
+    # A regional outage: the national total barely moves, the status says warning.
+    assert {r["status"] for r in flagged} == {"warning"}
+    assert [r["opened"] for r in result].count("true") == 1
 
 
 @pytest.mark.parametrize(

@@ -4,10 +4,17 @@
 
 INPUT is ``timestamp,count`` or the long format ``timestamp,city,count`` (rows with an empty
 city count towards the total only). Timestamps are ISO 8601, ascending, one bucket size
-throughout (inferred; missing buckets count as zero reports); without an offset they are UTC.
-OUT has one row per input bucket: ``timestamp,count,baseline,score,is_spike`` and, for long
-input, ``cities``. The replay is causal: profiles are rebuilt at each local midnight from the
-data before it, as the nightly rebuild does in production (outages.detection.backtest).
+throughout (inferred: per minute, or 5, 15, ... minutes; missing buckets count as zero
+reports); without an offset they are UTC. A bucket longer than a minute is spread evenly
+over its minutes.
+
+The replay is the live pass on the file (outages.replay): every minute the sliding 5-minute
+bucket is scored against profiles rebuilt at each local midnight from the data before it,
+spikes are held, cities tested, and incidents opened, extended, resolved and re-opened by
+the live lifecycle. OUT has one row per input bucket:
+``timestamp,count,baseline,score,is_spike`` (and ``cities`` for long input), then ``status``
+(the public status at the bucket's last minute), ``incident`` (one number for every row of one
+incident, blank outside one) and ``opened`` (true on the row where an incident opens).
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 from django.core.management.base import BaseCommand, CommandError
 
-from outages import detection
+from outages.replay import replay_minutes
 
 
 @dataclass(frozen=True)
@@ -116,31 +123,62 @@ def series_read(stream: TextIO) -> Series:
     return Series(labels, ts, np.asarray(totals), names, city_counts, step // 60)
 
 
-def series_backtest(series: Series, *, timezone: str) -> detection.BacktestResult:
-    """Fill missing buckets with zero reports, run the detector, keep the input's buckets."""
-    step = series.bucket_minutes * 60
-    index = (series.timestamps - series.timestamps[0]) // step
-    full_ts = series.timestamps[0] + np.arange(index[-1] + 1) * step
-    counts = np.zeros(full_ts.size)
-    counts[index] = series.counts
-    city_counts = None
+@dataclass(frozen=True)
+class BacktestRows:
+    baseline: np.ndarray  # per input bucket
+    score: np.ndarray
+    is_spike: np.ndarray
+    cities: list[list[str]]
+    status: list[str]
+    incident: list[int | None]
+    opened: np.ndarray
+    incidents: int
+
+
+def series_backtest(series: Series, *, timezone: str) -> BacktestRows:
+    """Spread the buckets over their minutes (missing ones are zero), replay the minutes
+    through the live detector, and keep one row per input bucket."""
+    b = series.bucket_minutes
+    first_minute = int(series.timestamps[0]) // 60
+    index = (series.timestamps - series.timestamps[0]) // (b * 60)
+    n = int(index[-1] + 1) * b
+    minutes = np.zeros(n)
+    for i, count in zip(index, series.counts, strict=True):
+        minutes[i * b : (i + 1) * b] = count / b
+    city_minutes = None
     if series.city_counts is not None:
-        city_counts = np.zeros((series.city_counts.shape[0], full_ts.size))
-        city_counts[:, index] = series.city_counts
-    result = detection.backtest(
-        full_ts,
-        counts,
-        bucket_minutes=series.bucket_minutes,
-        timezone=timezone,
-        city_counts=city_counts,
-        city_names=series.city_names,
+        city_minutes = np.zeros((series.city_counts.shape[0], n))
+        for row, values in enumerate(series.city_counts):
+            for i, count in zip(index, values, strict=True):
+                city_minutes[row, i * b : (i + 1) * b] = count / b
+    found = replay_minutes(
+        first_minute, minutes, timezone=timezone, city_counts=city_minutes, city_names=series.city_names
     )
-    return detection.BacktestResult(
-        baseline=result.baseline[index],
-        score=result.score[index],
-        is_spike=result.is_spike[index],
-        cities=[result.cities[i] for i in index],
+    panel = found.panel
+    rows = BacktestRows(
+        baseline=np.array([found.expected[i * b : (i + 1) * b].sum() for i in index]),
+        score=np.array([panel.score[0, (i + 1) * b - 1] for i in index]),
+        is_spike=np.array([panel.flagged[0, i * b : (i + 1) * b].any() for i in index]),
+        cities=[_cities(found, i * b, (i + 1) * b) for i in index],
+        status=[found.status[(i + 1) * b - 1] for i in index],
+        incident=[_last_incident(found.incident[i * b : (i + 1) * b]) for i in index],
+        opened=np.array([found.opened[i * b : (i + 1) * b].any() for i in index]),
+        incidents=len(found.incidents),
     )
+    return rows
+
+
+def _cities(found, start: int, end: int) -> list[str]:
+    """Cities flagged in the bucket, most reports above their baseline first."""
+    panel = found.panel
+    flagged = np.flatnonzero(panel.city_spike[:, start:end].any(axis=1))
+    excess = panel.city_excess[:, start:end].sum(axis=1)
+    return [found.city_names[i] for i in sorted(flagged, key=lambda i: (-excess[i], found.city_names[i]))]
+
+
+def _last_incident(numbers: list[int | None]) -> int | None:
+    present = [number for number in numbers if number is not None]
+    return present[-1] if present else None
 
 
 def _number(value: float, digits: int) -> str:
@@ -151,11 +189,13 @@ def _number(value: float, digits: int) -> str:
     return f"{value:.{digits}f}"
 
 
-def rows_write(stream: TextIO, series: Series, result: detection.BacktestResult) -> None:
+def rows_write(stream: TextIO, series: Series, result: BacktestRows) -> None:
     writer = csv.writer(stream, lineterminator="\n")
     header = ["timestamp", "count", "baseline", "score", "is_spike"]
     long_format = series.city_counts is not None
-    writer.writerow([*header, "cities"] if long_format else header)
+    if long_format:
+        header.append("cities")
+    writer.writerow([*header, "status", "incident", "opened"])
     rows: Iterable[tuple] = zip(
         series.labels, series.counts, result.baseline, result.score, result.is_spike, strict=True
     )
@@ -163,6 +203,8 @@ def rows_write(stream: TextIO, series: Series, result: detection.BacktestResult)
         row = [label, _number(count, 3), _number(baseline, 3), f"{score:.2f}", str(bool(spike)).lower()]
         if long_format:
             row.append(";".join(result.cities[i]))
+        number = result.incident[i]
+        row += [result.status[i], "" if number is None else str(number), str(bool(result.opened[i])).lower()]
         writer.writerow(row)
 
 
@@ -195,5 +237,5 @@ class Command(BaseCommand):
         spikes = int(np.count_nonzero(result.is_spike))
         self.stdout.write(
             f"{len(series.labels)} buckets of {series.bucket_minutes} minutes, "
-            f"{spikes} flagged as spikes; written to {Path(output)}"
+            f"{spikes} flagged as spikes, {result.incidents} incidents; written to {Path(output)}"
         )

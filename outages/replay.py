@@ -1,0 +1,189 @@
+"""The live detector replayed on a per-minute series, with no database: `manage.py backtest`
+and bench/detection_quality.py call this, and it calls what the live pass calls.
+
+- Profiles are rebuilt at every local midnight from the days before it only, as the nightly
+  rebuild does (detection.replay_profiles); a city gets a profile of its own under the live
+  rule (detection.city_profile_min_reports), otherwise it is scored against the floor.
+- Every minute the sliding 5-minute bucket ending then is scored, spikes are held, cities
+  are tested against their bar (detection.panel_detect).
+- Spikes become incidents through outages.incidents.incidents_track, the live lifecycle;
+  each minute's public status comes from outages.status.public_status.
+
+What the replay cannot know: the networks behind the reports (a file has no addresses), so
+the flood rule has no evidence and never holds a spike back; and reviewers, so every
+incident stays suspected. Earlier incidents are not left out of the replayed history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from outages import detection
+from outages.incidents import Tracked, incidents_track
+from outages.models import Incident
+from outages.status import public_status
+
+_BASELINE = detection.BaselineParams()
+_DETECT = detection.DetectParams()
+
+
+@dataclass(frozen=True)
+class ReplayedIncident:
+    number: int
+    started_at: int  # epoch minute
+    opened_at: int  # epoch minute the live pass would have opened it (after the hold)
+    resolved_at: int | None  # epoch minute, None if still ongoing at the end
+    peak_count: int
+    peak_at: int  # epoch minute
+
+
+@dataclass(frozen=True)
+class Replay:
+    first_minute: int
+    expected: np.ndarray  # (n,) expected reports per minute, NaN without a profile
+    panel: detection.Panel
+    status: list[str]  # (n,) the public status each minute
+    incident: list[int | None]  # (n,) the number of the incident holding each minute
+    opened: np.ndarray  # (n,) bool: an incident opens at this minute
+    incidents: list[ReplayedIncident]
+    city_names: list[str]
+
+
+def replay_minutes(
+    first_minute: int,
+    counts: np.ndarray | Sequence[float],
+    *,
+    timezone: str,
+    city_counts: np.ndarray | None = None,
+    city_names: Sequence[str] = (),
+    hold_minutes: int = detection.SPIKE_HOLD_MINUTES,
+) -> Replay:
+    """Replay n minutes from epoch minute `first_minute` (counts (n,), city_counts (C, n))."""
+    x = np.asarray(counts, dtype=float)
+    n = x.size
+    cities = np.zeros((0, n)) if city_counts is None else np.atleast_2d(np.asarray(city_counts, dtype=float))
+    bucket = detection.BUCKET_MINUTES
+    expected, alpha, beta, city_expected, city_alpha, city_beta = _minute_profiles(
+        first_minute, x, cities, timezone=timezone, bucket=bucket
+    )
+    panel = detection.panel_detect(
+        x[None, :],
+        expected[None, :],
+        alpha[None, :],
+        beta[None, :],
+        cities,
+        city_expected,
+        city_alpha,
+        city_beta,
+        np.zeros(cities.shape[0], dtype=np.int64),
+        first_minute=first_minute,
+        scored_from=0,
+        bucket_minutes=bucket,
+        hold_minutes=hold_minutes,
+        params=_DETECT,
+    )
+    status: list[str] = [""] * n
+    opened = np.zeros(n, dtype=bool)
+    seen: list[Incident] = []
+
+    def on_minute(row: int, j: int, entry: Tracked | None, is_open: bool, flood: bool) -> None:
+        incident = entry.incident if entry is not None else None
+        if incident is not None and (not seen or seen[-1] is not incident):
+            seen.append(incident)
+        opened[j] = is_open
+        status[j] = public_status(
+            evidence=detection.status_tier(float(panel.score[0, j]), _DETECT),
+            regional=bool(panel.any_city[0, j]),
+            flood=flood,
+            incident=incident,
+        ).status
+
+    tracked: dict[int, Tracked] = {}
+    incidents_track(
+        tracked,
+        panel,
+        services=[0],
+        pairs=[(0, i) for i in range(cities.shape[0])],
+        first_minute=first_minute,
+        evaluate_from=0,
+        problems={},
+        is_flood=lambda service_id, minute: False,
+        warning=_DETECT.warning,
+        on_minute=on_minute,
+    )
+    number_of: list[int | None] = [None] * n
+    found = []
+    for number, incident in enumerate(seen, start=1):
+        start = _minute(incident.started_at) - first_minute
+        end = n if incident.resolved_at is None else _minute(incident.resolved_at) - first_minute
+        for j in range(max(start, 0), min(end, n)):
+            number_of[j] = number
+        found.append(
+            ReplayedIncident(
+                number=number,
+                started_at=_minute(incident.started_at),
+                opened_at=first_minute + int(np.flatnonzero(opened[max(start, 0) :])[0]) + max(start, 0),
+                resolved_at=None if incident.resolved_at is None else _minute(incident.resolved_at),
+                peak_count=incident.peak_count,
+                peak_at=_minute(incident.peak_at),
+            )
+        )
+    return Replay(
+        first_minute=first_minute,
+        expected=expected,
+        panel=panel,
+        status=status,
+        incident=number_of,
+        opened=opened,
+        incidents=found,
+        city_names=list(city_names),
+    )
+
+
+def _minute(moment) -> int:
+    return int(moment.timestamp()) // 60
+
+
+def _minute_profiles(first_minute: int, x: np.ndarray, cities: np.ndarray, *, timezone: str, bucket: int):
+    """Per-minute expected counts, alpha and beta of the series and its cities, from
+    profiles of aligned `bucket`-minute slots rebuilt at every local midnight."""
+    n = x.size
+    first_bucket = first_minute // bucket
+    index = (first_minute + np.arange(n)) // bucket - first_bucket
+    n_buckets = int(index[-1]) + 1 if n else 0
+    series = np.vstack([x[None, :], cities])
+    sums = np.zeros((series.shape[0], n_buckets))
+    np.add.at(sums, (slice(None), index), series)
+    timestamps = (first_bucket + np.arange(n_buckets)) * bucket * 60
+    expected, alpha, beta = detection.replay_profiles(
+        timestamps, sums, bucket_minutes=bucket, timezone=timezone, params=_BASELINE
+    )
+    # A city without enough history for a profile of its own is scored against the floor,
+    # as the live pass does (outages.services._baselines_build decides the same way), judged
+    # at each rebuild (local midnight) on the history the rebuild reads.
+    day, _, _ = detection.local_fields(timestamps, timezone=timezone, bucket_minutes=bucket)
+    day_start = np.searchsorted(day, day)  # index of the first bucket of each bucket's day
+    history_from = np.searchsorted(day, day - _BASELINE.history_days)
+    history_hours = (day_start - history_from) * bucket / 60
+    needed = np.array([detection.city_profile_min_reports(h, _BASELINE) for h in history_hours])
+    for row in range(1, series.shape[0]):
+        cumulative = np.concatenate([[0.0], np.cumsum(sums[row])])
+        eligible = cumulative[day_start] - cumulative[history_from] >= needed
+        expected[row] = np.where(eligible, expected[row], _BASELINE.floor_per_hour * bucket / 60)
+        alpha[row] = np.where(eligible, alpha[row], _BASELINE.alpha_prior)
+        beta[row] = np.where(eligible, beta[row], _BASELINE.beta_prior)
+    per_minute = expected[:, index] / bucket
+    per_minute = np.where(np.isfinite(per_minute), np.maximum(per_minute, 0.0), np.nan)
+    # Without a national profile (no history yet) the live pass scores none of the cities.
+    per_minute[1:, ~np.isfinite(per_minute[0])] = np.nan
+    return (
+        per_minute[0],
+        alpha[0, index],
+        beta[0, index],
+        per_minute[1:],
+        alpha[1:, index],
+        beta[1:, index],
+    )
