@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 from outages.api import BAD_QUERY, NOT_FOUND
 from outages.map_selectors import WINDOWS, map_cities
 from outages.models import Service
+from outages.presenters import status_of
 
 # How long one answer is shared: short next to the pages' one-minute refresh.
 MAP_CACHE_SECONDS = 20
@@ -85,6 +86,11 @@ class MapApi(APIView):
                 fields={
                     "type": serializers.CharField(default="FeatureCollection"),
                     "service": serializers.CharField(allow_null=True),
+                    "status": serializers.CharField(
+                        allow_null=True,
+                        help_text="The service's public status, as on its page; null for all.",
+                    ),
+                    "status_reason": serializers.CharField(allow_null=True),
                     "minutes": serializers.IntegerField(),
                     "generated_at": serializers.DateTimeField(),
                     "features": _feature,
@@ -99,6 +105,8 @@ class MapApi(APIView):
                 value={
                     "type": "FeatureCollection",
                     "service": "chatgpt",
+                    "status": "outage",
+                    "status_reason": "confirmed",
                     "minutes": 60,
                     "generated_at": "2025-03-31T17:00:00+00:00",
                     "features": [
@@ -128,7 +136,9 @@ class MapApi(APIView):
         slug = query.validated_data.get("service") or ""
         service = None
         if slug:
-            service = Service.objects.active().filter(slug=slug).first()
+            service = (
+                Service.objects.active().select_related("current_status__incident").filter(slug=slug).first()
+            )
             if service is None:
                 raise NotFound(f"No service {slug!r}.")
         minutes = int(query.validated_data["minutes"])
@@ -153,9 +163,12 @@ class MapApi(APIView):
     @staticmethod
     def _collection(service: Service | None, slug: str, minutes: int, language: str) -> dict:
         now = timezone.now()
+        status = status_of(service) if service is not None else None
         return {
             "type": "FeatureCollection",
             "service": slug or None,
+            "status": status.code if status else None,
+            "status_reason": status.reason if status else None,
             "minutes": minutes,
             "generated_at": now,
             "features": [
