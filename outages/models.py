@@ -4,6 +4,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Mapping
 
+import numpy as np
 from django.db import models
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
@@ -112,6 +113,15 @@ class Baseline(models.Model):
     def __str__(self) -> str:
         where = f" in city {self.city_id}" if self.city_id else ""
         return f"baseline of service {self.service_id}{where}"
+
+    @staticmethod
+    def decode(blob: bytes | memoryview, bucket_minutes: int) -> np.ndarray:
+        """A stored `expected` as its (7, slots) float32 array: the one place that reads it."""
+        return np.frombuffer(bytes(blob), dtype="<f4").reshape(7, 1440 // bucket_minutes)
+
+    @staticmethod
+    def encode(expected: np.ndarray) -> bytes:
+        return np.asarray(expected).astype("<f4").tobytes()
 
 
 class ServiceStatus(models.Model):

@@ -26,6 +26,7 @@ from django.db.models.functions import TruncHour
 from config.db_router import read_connection
 from geo.models import City
 from outages.models import Incident, Service, ServiceStatus
+from outages.presenters import status_of
 from outages.selectors import baseline_band, epoch_seconds_sql
 from reports.models import ServiceMinute
 
@@ -73,7 +74,7 @@ def services_overview(*, now: dt.datetime, query: str = "") -> list[ServiceSumma
     summaries = [
         ServiceSummary(
             service=service,
-            status=_status_of(service),
+            status=status_of(service).code,
             count=_current_count(service),
             sparkline=lines[service.pk],
         )
@@ -109,27 +110,8 @@ def _hour_sums(first_hour: dt.datetime, start: dt.datetime, end: dt.datetime | N
     ]
 
 
-def _status_row(service: Service) -> ServiceStatus | None:
-    try:
-        return service.current_status
-    except ServiceStatus.DoesNotExist:
-        return None
-
-
-def _status_of(service: Service) -> str:
-    row = _status_row(service)
-    # A service the detection pass has not looked at yet has had no reports: ok.
-    return row.status if row is not None else ServiceStatus.Tier.OK
-
-
 def _current_count(service: Service) -> int:
-    row = _status_row(service)
-    return row.count if row is not None else 0
-
-
-def service_status_of(service: Service) -> str:
-    """The status tier of a service loaded with select_related("current_status")."""
-    return _status_of(service)
+    return status_of(service).count
 
 
 def incident_timeseries(*, incident: Incident, now: dt.datetime) -> list[dict]:

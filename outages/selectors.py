@@ -84,7 +84,7 @@ def current_status(service: Service):
 
 def _expected_per_minute(blob: bytes, timezone_name: str, first_minute: int, n: int):
     """Expected reports in each of n minutes from epoch minute first_minute, from a stored profile."""
-    profile = np.frombuffer(bytes(blob), dtype="<f4").reshape(7, 1440 // PROFILE_BUCKET_MINUTES)
+    profile = Baseline.decode(blob, PROFILE_BUCKET_MINUTES)
     minutes = (first_minute + np.arange(n)) * 60
     _, weekday, slot = detection.local_fields(
         minutes, timezone=timezone_name, bucket_minutes=PROFILE_BUCKET_MINUTES

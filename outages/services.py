@@ -70,7 +70,6 @@ FLOOD_MINUTES = 15
 
 _BASELINE_PARAMS = detection.BaselineParams()
 _DETECT_PARAMS = detection.DetectParams()
-_SLOTS = 1440 // BUCKET_MINUTES
 _MINUTE = dt.timedelta(minutes=1)
 
 
@@ -335,7 +334,7 @@ def _baselines_build(
                         city_id=city_id,
                         bucket_minutes=BUCKET_MINUTES,
                         timezone=timezone,
-                        expected=expected.astype("<f4").tobytes(),
+                        expected=Baseline.encode(expected),
                         alpha=float(profile.alpha[offset]),
                         beta=float(profile.beta[offset]),
                         history_reports=total,
@@ -389,7 +388,7 @@ def _profiles_load(
         for service_id, city_id, built_at, blob, alpha, beta in Baseline.objects.filter(
             pk__in=stale[offset : offset + 2000]
         ).values_list("service_id", "city_id", "built_at", "expected", "alpha", "beta"):
-            expected = np.frombuffer(bytes(blob), dtype="<f4").reshape(7, _SLOTS)
+            expected = Baseline.decode(blob, BUCKET_MINUTES)
             _profiles[(service_id, city_id or 0)] = _StoredProfile(built_at, expected, alpha, beta)
     return {key: _profiles[key] for key in current if key in _profiles}
 

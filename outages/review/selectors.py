@@ -227,7 +227,7 @@ def _baseline(profile: tuple | None, start: dt.datetime, n: int) -> list[float |
     if profile is None:
         return [None] * n
     blob, bucket_minutes, timezone = profile
-    expected = np.frombuffer(bytes(blob), dtype="<f4").reshape(7, 1440 // bucket_minutes)
+    expected = Baseline.decode(blob, bucket_minutes)
     epochs = int(start.timestamp()) + np.arange(n) * CHART_BUCKET_MINUTES * 60
     _, weekday, slot = detection.local_fields(epochs, timezone=timezone, bucket_minutes=bucket_minutes)
     values = expected[weekday, slot] * CHART_BUCKET_MINUTES / bucket_minutes
