@@ -100,7 +100,7 @@ def _reset(shards: int, processed_through: dt.datetime) -> None:
 def _hold_back_cold_starts() -> None:
     from django.core.cache import cache
 
-    from outages.models import Service
+    from catalogue.models import Service
     from outages.tasks import COLD_START_RETRY_SECONDS
 
     for pk in Service.objects.values_list("pk", flat=True):
@@ -167,8 +167,8 @@ def main() -> None:
     _ensure_baselines()
     from django.db import connection
 
+    from catalogue.models import Service
     from config.celery import app
-    from outages.models import Service
 
     active = Service.objects.active().count()
     print(f"{active:,} active services; load average before: {os.getloadavg()[0]:.2f}", flush=True)

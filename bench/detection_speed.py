@@ -180,7 +180,8 @@ def run_detect(active: int) -> dict:
     _setup_django()
     from django.db import connection
 
-    from outages.models import DetectionWatermark, Incident, IncidentCity, Service, ServiceStatus
+    from catalogue.models import Service
+    from outages.models import DetectionWatermark, Incident, IncidentCity, ServiceStatus
     from outages.services import detection_run
 
     services = Service.objects.filter(slug__startswith="bench-").order_by("slug")

@@ -199,7 +199,8 @@ def page_rows() -> int:
     from django.db.models import Sum
     from django.utils import timezone
 
-    from outages.models import Baseline, Incident, Service, ServiceStatus
+    from catalogue.models import Service
+    from outages.models import Baseline, Incident, ServiceStatus
     from reports.models import ServiceMinute
 
     now = timezone.now()

@@ -37,7 +37,7 @@ PUBLIC_READ_VIEWS = frozenset(
         "subscriptions:feed-rss",
     }
 )
-REPLICA_APPS = frozenset({"geo", "reports", "outages"})
+REPLICA_APPS = frozenset({"catalogue", "geo", "reports", "outages"})
 
 _reads_from_replica: ContextVar[bool] = ContextVar("reads_from_replica", default=False)
 

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from config import metrics, views
@@ -66,6 +67,11 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     # Before admin.site.urls, so the admin's own login goes through the same limit.
     path("admin/login/", login_rate_limited(admin.site.login)),
+    # The catalogue moved to its own app: old admin addresses of services still work.
+    re_path(
+        r"^admin/outages/(?P<model>service|problemtype)/(?P<rest>.*)$",
+        RedirectView.as_view(url="/admin/catalogue/%(model)s/%(rest)s", query_string=True, permanent=True),
+    ),
     path("admin/", admin.site.urls),
 ]
 

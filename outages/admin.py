@@ -3,7 +3,8 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.utils import timezone
 
-from outages.models import Baseline, Incident, IncidentCity, ProblemType, Service, ServiceStatus
+from catalogue.models import ProblemType, Service
+from outages.models import Baseline, Incident, IncidentCity, ServiceStatus
 from outages.services import baselines_rebuild
 
 

@@ -13,8 +13,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from catalogue.models import ProblemType, Service
 from outages import selectors
-from outages.models import ProblemType, Service
 from outages.presenters import status_of
 from outages.serializers import (
     BucketSerializer,

@@ -16,9 +16,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from catalogue.models import Service
 from outages.api import BAD_QUERY, NOT_FOUND
 from outages.map_selectors import WINDOWS, map_cities
-from outages.models import Service
 from outages.presenters import status_of
 
 # How long one answer is shared: short next to the pages' one-minute refresh.

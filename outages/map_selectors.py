@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from django.core.cache import cache
 from django.db.models import Q, Sum
 
+from catalogue.models import Service
 from config.db_router import read_connection
 from geo.models import native_city_name
-from outages.models import Service
 from reports.models import CityMinute
 
 WINDOWS = (60, 360, 1440)

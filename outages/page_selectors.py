@@ -23,9 +23,10 @@ from django.core.cache import cache
 from django.db.models import Sum
 from django.db.models.functions import TruncHour
 
+from catalogue.models import Service
 from config.db_router import read_connection
 from geo.models import City
-from outages.models import Incident, Service, ServiceStatus
+from outages.models import Incident, ServiceStatus
 from outages.presenters import status_of
 from outages.selectors import baseline_band, epoch_seconds_sql
 from reports.models import ServiceMinute

@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 
 from django.utils.translation import gettext as _
 
-from outages.models import RESOLVE_QUIET_MINUTES, Incident, Service, ServiceStatus
+from catalogue.models import Service
+from outages.models import RESOLVE_QUIET_MINUTES, Incident, ServiceStatus
 
 Tier = ServiceStatus.Tier
 Reason = ServiceStatus.Reason

@@ -1,19 +1,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
-from dataclasses import dataclass
 
 import numpy as np
 from django.db.models import Prefetch, Sum
 from scipy import stats
 
+from catalogue.models import Service
 from geo.models import native_city_name
 from outages import detection
-from outages.models import Baseline, Incident, IncidentCity, ProblemType, Service, ServiceStatus
+from outages.models import Baseline, Incident, IncidentCity, ServiceStatus
 from reports.models import CityMinute, ServiceMinute
 
-INTAKE_CACHE_SECONDS = 30
 # The bucket of the stored profiles (outages.services.BUCKET_MINUTES).
 PROFILE_BUCKET_MINUTES = 5
 
@@ -24,40 +22,6 @@ def epoch_seconds_sql(column: str, vendor: str) -> str:
     if vendor == "postgresql":
         return f"CAST(FLOOR(EXTRACT(EPOCH FROM {column})) AS BIGINT)"
     return f"CAST(strftime('%%s', {column}) AS INTEGER)"
-
-
-@dataclass(frozen=True, slots=True)
-class IntakeService:
-    service: Service
-    problem_codes: tuple[str, ...]
-
-
-_intake_cache: dict[str, tuple[float, IntakeService | None]] = {}
-
-
-def intake_service(slug: str) -> IntakeService | None:
-    """The active service a report names, with its problem codes, or None.
-
-    Every report asks this, so each process keeps the answer for INTAKE_CACHE_SECONDS:
-    an admin's edit to the catalogue takes effect within that time.
-    """
-    now = time.monotonic()
-    cached = _intake_cache.get(slug)
-    if cached is not None and now - cached[0] < INTAKE_CACHE_SECONDS:
-        return cached[1]
-    service = Service.objects.active().filter(slug=slug).first()
-    intake = None
-    if service is not None:
-        codes = tuple(ProblemType.objects.filter(service=service).values_list("code", flat=True))
-        intake = IntakeService(service=service, problem_codes=codes)
-    if len(_intake_cache) > 10_000:  # unknown slugs must not grow it without bound
-        _intake_cache.clear()
-    _intake_cache[slug] = (now, intake)
-    return intake
-
-
-def intake_cache_clear() -> None:
-    _intake_cache.clear()
 
 
 # --- status, series and incidents for the API (outages.api) ---------------------------------

@@ -25,17 +25,10 @@ import numpy as np
 from django.db import connection, transaction
 from django.db.models import Count, Q
 
+from catalogue.models import Service
 from outages import detection
 from outages.incidents import Tracked, incidents_track
-from outages.models import (
-    REOPEN_MINUTES,
-    Baseline,
-    DetectionWatermark,
-    Incident,
-    IncidentCity,
-    Service,
-    ServiceStatus,
-)
+from outages.models import REOPEN_MINUTES, Baseline, DetectionWatermark, Incident, IncidentCity, ServiceStatus
 from outages.review.notifications import incidents_opened
 from outages.selectors import epoch_seconds_sql
 from outages.status import status_apply

@@ -8,8 +8,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
+from catalogue.models import Service
 from config.metrics import detection_pass_record
-from outages.models import Service
 from outages.services import WATERMARK, PassResult, baselines_rebuild, detection_run
 from reports.services import reports_aggregate_all
 

@@ -15,8 +15,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
+from catalogue.models import ProblemType, Service
 from outages.map_selectors import WINDOWS
-from outages.models import Incident, ProblemType, Service, ServiceStatus
+from outages.models import Incident, ServiceStatus
 from outages.page_selectors import (
     incident_timeseries,
     service_numbers,

@@ -24,9 +24,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from catalogue.models import DEFAULT_PROBLEM
+from catalogue.selectors import intake_service
 from geo.ip import IPAddress, client_ip
-from outages.models import DEFAULT_PROBLEM
-from outages.selectors import intake_service
 from reports.models import Source
 from reports.pow import PowRejected, challenge_issue, pow_check
 from reports.presenters import report_payload

@@ -4,7 +4,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from outages.models import ProblemType
+from catalogue.models import ProblemType
 
 
 class ReportForm(forms.Form):

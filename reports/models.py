@@ -20,7 +20,9 @@ class Report(models.Model):
     # No single-column indexes on service or problem: every query by service also bounds
     # created_at (reports_report_service_time), and none filters raw rows by problem. Each index
     # costs PostgreSQL work on every insert, the hottest write we have.
-    service = models.ForeignKey("outages.Service", on_delete=models.CASCADE, related_name="+", db_index=False)
+    service = models.ForeignKey(
+        "catalogue.Service", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     problem = models.SlugField(max_length=30, db_index=False)
     created_at = models.DateTimeField()
     source = models.CharField(max_length=3, choices=Source.choices)
@@ -61,7 +63,7 @@ class Vote(models.Model):
     concurrent duplicates cannot both count (reports.services._claim_vote).
     """
 
-    service = models.ForeignKey("outages.Service", on_delete=models.CASCADE, related_name="+")
+    service = models.ForeignKey("catalogue.Service", on_delete=models.CASCADE, related_name="+")
     client_hash = models.CharField(max_length=32)
     counted_at_epoch = models.BigIntegerField()
 
@@ -98,7 +100,7 @@ class MinuteCount(models.Model):
 
 
 class ServiceMinute(MinuteCount):
-    service = models.ForeignKey("outages.Service", on_delete=models.CASCADE, related_name="+")
+    service = models.ForeignKey("catalogue.Service", on_delete=models.CASCADE, related_name="+")
 
     class Meta:
         constraints = [
@@ -109,7 +111,7 @@ class ServiceMinute(MinuteCount):
 
 
 class CityMinute(MinuteCount):
-    service = models.ForeignKey("outages.Service", on_delete=models.CASCADE, related_name="+")
+    service = models.ForeignKey("catalogue.Service", on_delete=models.CASCADE, related_name="+")
     city = models.ForeignKey("geo.City", on_delete=models.CASCADE, related_name="+")
 
     class Meta:
@@ -127,7 +129,7 @@ class CityMinute(MinuteCount):
 
 
 class CountryMinute(MinuteCount):
-    service = models.ForeignKey("outages.Service", on_delete=models.CASCADE, related_name="+")
+    service = models.ForeignKey("catalogue.Service", on_delete=models.CASCADE, related_name="+")
     country_code = models.CharField(max_length=2)
 
     class Meta:
@@ -140,7 +142,7 @@ class CountryMinute(MinuteCount):
 
 
 class ProblemMinute(MinuteCount):
-    service = models.ForeignKey("outages.Service", on_delete=models.CASCADE, related_name="+")
+    service = models.ForeignKey("catalogue.Service", on_delete=models.CASCADE, related_name="+")
     problem = models.SlugField(max_length=30)
 
     class Meta:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from outages.models import DEFAULT_PROBLEM
+from catalogue.models import DEFAULT_PROBLEM
 
 
 class ReportInputSerializer(serializers.Serializer):

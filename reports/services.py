@@ -16,11 +16,11 @@ import psycopg
 from django.conf import settings
 from django.db import connection, transaction
 
+from catalogue.models import Service
 from geo.ip import IPAddress, network_of, parse_ip
 from geo.lookup import Location, locate
 from geo.models import City
 from geo.services import city_for_location
-from outages.models import Service
 from reports import hashing, partitions
 from reports.models import (
     CityMinute,

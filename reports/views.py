@@ -10,9 +10,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from catalogue.models import ProblemType
+from catalogue.selectors import intake_service
 from geo.ip import client_ip
-from outages.models import ProblemType
-from outages.selectors import intake_service
 from reports.forms import ReportForm
 from reports.models import Source
 from reports.pow import PowRejected, pow_check

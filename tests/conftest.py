@@ -4,8 +4,8 @@ import pytest
 from django.core.cache import cache
 from django.db import connection
 
+from catalogue.selectors import intake_cache_clear
 from geo.services import city_cache_clear
-from outages.selectors import intake_cache_clear
 from reports import hashing
 
 
@@ -40,7 +40,7 @@ def on_postgres(db):
 
 @pytest.fixture
 def chatgpt(db):
-    from outages.models import Service
+    from catalogue.models import Service
 
     return Service.objects.get(slug="chatgpt")
 

@@ -6,8 +6,9 @@ import datetime as dt
 
 import numpy as np
 
+from catalogue.models import Service
 from geo.models import City
-from outages.models import Baseline, Incident, Service
+from outages.models import Baseline, Incident
 from outages.services import BUCKET_MINUTES
 from reports.models import CityMinute, ProblemMinute, ServiceMinute
 

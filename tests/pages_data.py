@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from catalogue.models import Service
 from geo.models import City
-from outages.models import Service
 from reports.models import CityMinute, ProblemMinute, ServiceMinute
 
 # English name, Italian name, region, lat, lon.

@@ -6,7 +6,8 @@ import datetime as dt
 
 from django.contrib.auth.models import Group, User
 
-from outages.models import Incident, IncidentCity, Service
+from catalogue.models import Service
+from outages.models import Incident, IncidentCity
 from outages.review.models import REVIEWER_GROUP
 from tests.detection_helpers import T0
 

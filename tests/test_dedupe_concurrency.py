@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from outages.models import Service
+from catalogue.models import Service
 from reports.models import Report
 from reports.services import report_create
 

@@ -32,7 +32,7 @@ def test_the_admin_rebuilds_a_service_s_baselines_on_demand(admin_client, chatgp
     put_counts(chatgpt, T0 - dt.timedelta(days=2), 600, 2)
 
     response = admin_client.post(
-        "/admin/outages/service/", {"action": "rebuild_baselines", "_selected_action": [chatgpt.pk]}
+        "/admin/catalogue/service/", {"action": "rebuild_baselines", "_selected_action": [chatgpt.pk]}
     )
 
     assert response.status_code == 302
@@ -45,3 +45,10 @@ def test_an_incident_status_cannot_be_changed_in_the_admin_bypassing_the_audit_l
     from outages.models import Incident
 
     assert "status" in django_admin.site._registry[Incident].readonly_fields
+
+
+def test_the_old_admin_address_of_services_redirects_to_the_catalogue(admin_client):
+    response = admin_client.get("/admin/outages/service/?q=chat")
+
+    assert response.status_code == 301
+    assert response["Location"] == "/admin/catalogue/service/?q=chat"

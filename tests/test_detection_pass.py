@@ -182,8 +182,8 @@ def test_baselines_are_rebuilt_from_the_counts_leaving_earlier_outages_out(chatg
 def test_the_rebuild_stores_what_the_detector_builds_from_the_same_buckets(chatgpt, on_postgres):
     # Two services with different spans and a city: the database sums minutes into 5-minute
     # buckets and packs them per series; the result must equal profile_build on the buckets.
+    from catalogue.models import Service
     from outages import detection
-    from outages.models import Service
 
     other = Service.objects.create(slug="other", name="Other", timezone="America/New_York")
     rng = np.random.default_rng(7)

@@ -12,9 +12,10 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 from django.db import connections, transaction
 
+from catalogue.models import Service
 from config.celery import app
 from outages import services
-from outages.models import DetectionWatermark, Incident, Service, ServiceStatus
+from outages.models import DetectionWatermark, Incident, ServiceStatus
 from outages.services import detection_run, profile_cache_clear
 from outages.tasks import detect, detect_shard, shard_service_ids, shard_watermark
 from tests.detection_helpers import MINUTE, T0, flat_baseline, incident_summary, put_counts

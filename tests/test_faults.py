@@ -172,7 +172,8 @@ def process_alive(pid: int) -> bool:
 SPIKE_SETUP = """
 import datetime as dt
 from django.utils import timezone
-from outages.models import DetectionWatermark, Service
+from outages.models import DetectionWatermark
+from catalogue.models import Service
 from outages.services import WATERMARK, floor_minute
 from tests.detection_helpers import flat_baseline, put_counts
 

@@ -7,9 +7,9 @@ import yaml
 from django.core.cache import cache
 from django.db.models import Count, Sum
 
+from catalogue.models import Service
 from outages.api_map import MAP_CACHE_SECONDS
 from outages.map_selectors import BLOCK_SECONDS, WINDOWS, map_cities
-from outages.models import Service
 from reports.models import CityMinute, Report
 from tests.pages_data import add_reports, city, outage_now, usual_week
 

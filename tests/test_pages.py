@@ -7,7 +7,8 @@ import re
 import pytest
 from django.core.cache import cache
 
-from outages.models import Incident, IncidentCity, Service, ServiceStatus
+from catalogue.models import Service
+from outages.models import Incident, IncidentCity, ServiceStatus
 from outages.services import baselines_rebuild
 from outages.status import status_apply
 from reports.services import reports_aggregate

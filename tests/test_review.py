@@ -9,7 +9,8 @@ import time_machine
 from django.contrib.admin.sites import site as admin_site
 from django.test import RequestFactory
 
-from outages.models import Incident, Service
+from catalogue.models import Service
+from outages.models import Incident
 from outages.review.models import IncidentReview, ReviewAction
 from tests.detection_helpers import T0
 from tests.review_helpers import incident, plain_staff_user, reviewer_user

@@ -9,7 +9,7 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from outages.models import Service
+from catalogue.models import Service
 from outages.review.selectors import queue_items
 from reports.hashing import network_hash_of_prefix
 from reports.models import Report

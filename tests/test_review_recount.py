@@ -108,7 +108,7 @@ def test_a_later_incident_cannot_be_merged_into_an_earlier_one(reviewer_client, 
 
 
 def test_incidents_of_different_services_cannot_be_merged(reviewer_client, chatgpt):
-    from outages.models import Service
+    from catalogue.models import Service
 
     other = Service.objects.exclude(pk=chatgpt.pk).first()
     earlier = incident(chatgpt)

@@ -13,8 +13,9 @@ import time_machine
 from django.core.management import call_command
 from django.test import Client
 
+from catalogue.models import Service
 from geo.gazetteer import match_city
-from outages.models import Incident, Service
+from outages.models import Incident
 from reports.models import CityMinute, CountryMinute, Report
 from reports.simulator.places import ASIA
 

@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 
-from outages.models import Incident, IncidentCity, Service, ServiceStatus
+from catalogue.models import Service
+from outages.models import Incident, IncidentCity, ServiceStatus
 from outages.services import detection_run_range, profile_cache_clear
 from tests.detection_helpers import MINUTE, T0, city, flat_baseline, put_counts
 

@@ -99,7 +99,7 @@ def _new_token() -> str:
 class WebhookSubscription(models.Model):
     """Someone outside who wants a POST when a service has a new incident."""
 
-    service = models.ForeignKey("outages.Service", on_delete=models.CASCADE, related_name="webhooks")
+    service = models.ForeignKey("catalogue.Service", on_delete=models.CASCADE, related_name="webhooks")
     url = models.URLField(max_length=500)
     # Shown once on subscribing; the unsubscribe link carries it.
     token = models.CharField(max_length=40, unique=True, default=_new_token)

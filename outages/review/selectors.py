@@ -15,8 +15,9 @@ import numpy as np
 from django.core.paginator import Page, Paginator
 from django.db.models import Case, Count, IntegerField, Q, QuerySet, When
 
+from catalogue.models import Service
 from outages import detection
-from outages.models import Baseline, Incident, IncidentCity, Service
+from outages.models import Baseline, Incident, IncidentCity
 from outages.review.models import ReviewAction
 from reports.models import Report, ServiceMinute, Source
 

@@ -14,7 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from outages.models import Incident, Service
+from catalogue.models import Service
+from outages.models import Incident
 from outages.review import selectors
 from outages.review.forms import ActionForm, ExcludeNetworkForm, QueueFilterForm, SubscriptionForm
 from outages.review.models import REVIEW_PERMISSION, WebhookSubscription

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from outages.models import Incident, IncidentCity, Service, ServiceStatus
+from catalogue.models import Service
+from outages.models import Incident, IncidentCity, ServiceStatus
 from outages.services import baselines_rebuild
 from tests.pages_data import add_reports, city, outage_now, usual_week
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from outages.models import Service
+from catalogue.models import Service
 from outages.services import baselines_rebuild
 
 

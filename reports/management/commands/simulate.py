@@ -24,7 +24,8 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from outages.models import Incident, ProblemType, Service
+from catalogue.models import ProblemType, Service
+from outages.models import Incident
 from outages.services import baselines_rebuild, detection_run_range
 from reports.models import Source
 from reports.services import IncomingReport, reports_aggregate, reports_aggregate_all, reports_ingest_bulk
