@@ -79,7 +79,7 @@ def _ensure_baselines() -> None:
 
 
 def _watermark_names(shards: int) -> list[str]:
-    from outages.services import WATERMARK
+    from outages.detection_pass import WATERMARK
     from outages.tasks import shard_watermark
 
     return [WATERMARK] if shards == 1 else [shard_watermark(i, shards) for i in range(shards)]
@@ -140,8 +140,8 @@ class Worker:
 
 def _one_pass(worker: Worker, shards: int) -> dict:
     from config.celery import app
+    from outages.detection_pass import GRACE_SECONDS
     from outages.models import DetectionWatermark, Incident
-    from outages.services import GRACE_SECONDS
 
     # Start well inside a minute, so the pass has exactly one minute to do.
     while not 2 + GRACE_SECONDS <= worker.clock().second <= 40:

@@ -169,7 +169,7 @@ def _peak_mb() -> float:
 
 def run_rebuild() -> dict:
     _setup_django()
-    from outages.services import baselines_rebuild
+    from outages.baselines import baselines_rebuild
 
     started = time.monotonic()
     stored = baselines_rebuild(now=NOW)
@@ -181,8 +181,8 @@ def run_detect(active: int) -> dict:
     from django.db import connection
 
     from catalogue.models import Service
+    from outages.detection_pass import detection_run
     from outages.models import DetectionWatermark, Incident, IncidentCity, ServiceStatus
-    from outages.services import detection_run
 
     services = Service.objects.filter(slug__startswith="bench-").order_by("slug")
     keep = list(services.values_list("pk", flat=True)[:active])

@@ -95,7 +95,7 @@ def detection_pass_record(*, watermark: str, seconds: float) -> None:
 
 
 def _current_watermarks() -> list[str]:
-    from outages.services import WATERMARK
+    from outages.detection_pass import WATERMARK
     from outages.tasks import shard_watermark
 
     shards = settings.DETECTION_SHARDS

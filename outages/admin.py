@@ -4,8 +4,8 @@ from django.contrib import admin, messages
 from django.utils import timezone
 
 from catalogue.models import ProblemType, Service
+from outages.baselines import baselines_rebuild
 from outages.models import Baseline, Incident, IncidentCity, ServiceStatus
-from outages.services import baselines_rebuild
 
 
 class ProblemTypeInline(admin.TabularInline):

@@ -9,7 +9,7 @@ from django.db import models
 
 from catalogue.models import Service
 
-# --- detection: baselines, incidents, status (filled by outages.services) ------------------
+# --- detection: baselines, incidents, status (filled by outages.baselines and outages.detection_pass) ------------------
 
 
 class Baseline(models.Model):

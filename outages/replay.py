@@ -162,7 +162,7 @@ def _minute_profiles(first_minute: int, x: np.ndarray, cities: np.ndarray, *, ti
         timestamps, sums, bucket_minutes=bucket, timezone=timezone, params=_BASELINE
     )
     # A city without enough history for a profile of its own is scored against the floor,
-    # as the live pass does (outages.services._baselines_build decides the same way), judged
+    # as the live pass does (outages.baselines._baselines_build decides the same way), judged
     # at each rebuild (local midnight) on the history the rebuild reads.
     day, _, _ = detection.local_fields(timestamps, timezone=timezone, bucket_minutes=bucket)
     day_start = np.searchsorted(day, day)  # index of the first bucket of each bucket's day

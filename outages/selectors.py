@@ -12,7 +12,7 @@ from outages import detection
 from outages.models import Baseline, Incident, IncidentCity, ServiceStatus
 from reports.models import CityMinute, ServiceMinute
 
-# The bucket of the stored profiles (outages.services.BUCKET_MINUTES).
+# The bucket of the stored profiles (outages.baselines.BUCKET_MINUTES).
 PROFILE_BUCKET_MINUTES = 5
 
 

@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from catalogue.models import Service
 from config.metrics import detection_pass_record
-from outages.services import WATERMARK, PassResult, baselines_rebuild, detection_run
+from outages.baselines import baselines_rebuild
+from outages.detection_pass import WATERMARK, PassResult, detection_run
 from reports.services import reports_aggregate_all
 
 logger = logging.getLogger(__name__)

@@ -8,8 +8,8 @@ import numpy as np
 
 from catalogue.models import Service
 from geo.models import City
+from outages.baselines import BUCKET_MINUTES
 from outages.models import Baseline, Incident
-from outages.services import BUCKET_MINUTES
 from reports.models import CityMinute, ProblemMinute, ServiceMinute
 
 # A Tuesday; every test builds its own minutes around it.

@@ -7,9 +7,10 @@ import datetime as dt
 
 import pytest
 
-from outages import services
+from outages import detection_pass as services
+from outages.baselines import profile_cache_clear
+from outages.detection_pass import detection_run
 from outages.models import DetectionWatermark, Incident, ServiceStatus
-from outages.services import detection_run, profile_cache_clear
 from reports.models import Report
 from reports.services import reports_aggregate_all
 from tests.detection_helpers import MINUTE, T0, flat_baseline

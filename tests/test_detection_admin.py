@@ -4,8 +4,8 @@ import datetime as dt
 
 import pytest
 
+from outages.detection_pass import detection_run_range
 from outages.models import Baseline
-from outages.services import detection_run_range
 from tests.detection_helpers import MINUTE, T0, flat_baseline, put_counts
 
 pytestmark = pytest.mark.django_db

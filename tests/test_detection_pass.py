@@ -7,14 +7,10 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from outages import services
+from outages import detection_pass as services
+from outages.baselines import baselines_rebuild, profile_cache_clear
+from outages.detection_pass import detection_run, detection_run_range
 from outages.models import Baseline, DetectionWatermark, Incident, IncidentCity, ServiceStatus
-from outages.services import (
-    baselines_rebuild,
-    detection_run,
-    detection_run_range,
-    profile_cache_clear,
-)
 from reports.models import ServiceMinute
 from tests.detection_helpers import MINUTE, T0, city, flat_baseline, incident_summary, put_counts
 

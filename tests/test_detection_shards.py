@@ -14,9 +14,10 @@ from django.db import connections, transaction
 
 from catalogue.models import Service
 from config.celery import app
-from outages import services
+from outages import detection_pass as services
+from outages.baselines import profile_cache_clear
+from outages.detection_pass import detection_run
 from outages.models import DetectionWatermark, Incident, ServiceStatus
-from outages.services import detection_run, profile_cache_clear
 from outages.tasks import detect, detect_shard, shard_service_ids, shard_watermark
 from tests.detection_helpers import MINUTE, T0, flat_baseline, incident_summary, put_counts
 

@@ -13,9 +13,10 @@ from celery.contrib.testing.worker import start_worker
 from django.db import connections, transaction
 
 from config.celery import app
-from outages import services
+from outages import detection_pass as services
+from outages.baselines import profile_cache_clear
+from outages.detection_pass import detection_run
 from outages.models import DetectionWatermark, Incident, ServiceStatus
-from outages.services import detection_run, profile_cache_clear
 from outages.tasks import detect
 from tests.detection_helpers import MINUTE, T0, flat_baseline, put_counts
 

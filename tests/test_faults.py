@@ -174,7 +174,8 @@ import datetime as dt
 from django.utils import timezone
 from outages.models import DetectionWatermark
 from catalogue.models import Service
-from outages.services import WATERMARK, floor_minute
+from outages.minutes import floor_minute
+from outages.detection_pass import WATERMARK
 from tests.detection_helpers import flat_baseline, put_counts
 
 now = floor_minute(timezone.now())

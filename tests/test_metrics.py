@@ -18,9 +18,9 @@ import redis
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
-from outages import services
+from outages import detection_pass as services
+from outages.baselines import profile_cache_clear
 from outages.models import DetectionWatermark
-from outages.services import profile_cache_clear
 from outages.tasks import detect
 from tests.detection_helpers import MINUTE, T0, flat_baseline, put_counts
 from tests.helpers import post_report

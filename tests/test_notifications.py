@@ -11,10 +11,11 @@ import pytest
 from django.core import mail
 
 from config.celery import app as celery_app
+from outages.baselines import profile_cache_clear
+from outages.detection_pass import detection_run_range
 from outages.models import Incident
 from outages.review.models import Notification, WebhookSubscription
 from outages.review.notifications import incidents_opened, notifications_deliver, notifications_stalled
-from outages.services import detection_run_range, profile_cache_clear
 from tests.detection_helpers import MINUTE, T0, flat_baseline, put_counts
 from tests.review_helpers import incident, reviewer_user
 

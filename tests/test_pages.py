@@ -8,8 +8,8 @@ import pytest
 from django.core.cache import cache
 
 from catalogue.models import Service
+from outages.baselines import baselines_rebuild
 from outages.models import Incident, IncidentCity, ServiceStatus
-from outages.services import baselines_rebuild
 from outages.status import status_apply
 from reports.services import reports_aggregate
 from tests.pages_data import add_reports, city, outage_now, usual_week

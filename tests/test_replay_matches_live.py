@@ -10,9 +10,10 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
+from outages.baselines import baselines_rebuild, profile_cache_clear
+from outages.detection_pass import detection_run_range
 from outages.models import Incident
 from outages.replay import replay_minutes
-from outages.services import baselines_rebuild, detection_run_range, profile_cache_clear
 from reports.models import CityMinute, ServiceMinute
 from tests.detection_helpers import city
 

@@ -7,10 +7,11 @@ import datetime as dt
 import pytest
 import time_machine
 
+from outages.baselines import baselines_rebuild
+from outages.detection_pass import WATERMARK
 from outages.models import Baseline, DetectionWatermark, Incident, IncidentCity
 from outages.review.models import IncidentReview, ReviewAction
 from outages.review.selectors import public_incidents, queue_incidents
-from outages.services import WATERMARK, baselines_rebuild
 from reports.hashing import network_hash_of_prefix
 from reports.models import CityMinute, CountryMinute, ProblemMinute, Report, ServiceMinute
 from reports.services import reports_aggregate_all

@@ -7,8 +7,9 @@ import datetime as dt
 import pytest
 
 from catalogue.models import Service
+from outages.baselines import profile_cache_clear
+from outages.detection_pass import detection_run_range
 from outages.models import Incident, IncidentCity, ServiceStatus
-from outages.services import detection_run_range, profile_cache_clear
 from tests.detection_helpers import MINUTE, T0, city, flat_baseline, put_counts
 
 pytestmark = pytest.mark.django_db

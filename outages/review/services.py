@@ -19,9 +19,10 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from outages import detection
+from outages.detection_pass import WATERMARK
+from outages.minutes import floor_minute
 from outages.models import RESOLVE_QUIET_MINUTES, DetectionWatermark, Incident, IncidentCity
 from outages.review.models import DismissReason, IncidentReview, ReviewAction
-from outages.services import WATERMARK, floor_minute
 from outages.status import service_status_refresh
 from reports.hashing import network_hash_of_prefix
 from reports.models import Report, ServiceMinute

@@ -9,8 +9,8 @@ import pytest
 from django.utils import timezone
 
 from catalogue.models import Service
+from outages.baselines import baselines_rebuild
 from outages.models import Incident, IncidentCity, ServiceStatus
-from outages.services import baselines_rebuild
 from tests.pages_data import add_reports, city, outage_now, usual_week
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]

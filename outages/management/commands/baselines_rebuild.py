@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from catalogue.models import Service
-from outages.services import baselines_rebuild
+from outages.baselines import baselines_rebuild
 
 
 class Command(BaseCommand):

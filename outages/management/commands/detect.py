@@ -5,7 +5,7 @@ import datetime as dt
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from outages.services import detection_run, detection_run_range
+from outages.detection_pass import detection_run, detection_run_range
 
 
 def _moment(value: str) -> dt.datetime:

@@ -25,8 +25,9 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from catalogue.models import ProblemType, Service
+from outages.baselines import baselines_rebuild
+from outages.detection_pass import detection_run_range
 from outages.models import Incident
-from outages.services import baselines_rebuild, detection_run_range
 from reports.models import Source
 from reports.services import IncomingReport, reports_aggregate, reports_aggregate_all, reports_ingest_bulk
 from reports.simulator import places

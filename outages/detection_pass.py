@@ -1,15 +1,12 @@
-"""Detection, live side: baselines from the count tables, the detection pass, incidents.
+"""The live detection pass: every complete minute since the watermark, for every service.
 
-The maths is in outages.detection (pure, no database); this module feeds it arrays read
-from reports' minute counts and writes what it finds.
-
-The pass evaluates every minute: at minute m each series is a run of 5-minute buckets
-ending at m (m-4..m, m-9..m-5, ...), scored against the stored profiles. A replay over a
-range does the same for all its minutes at once, one numpy call per bucket phase, so a
-live pass and a replay of the same minute give the same result. Everything a pass writes
-(incidents, statuses, the watermark) is committed in one transaction; the watermark row
-is locked for the pass, so a second worker skips it and a killed worker leaves nothing
-half-done.
+It reads the minute counts, scores them against the stored profiles (outages.detection,
+pure), hands the result to outages.incidents (the incident lifecycle) and stores incidents
+and the public status (outages.status). Every minute is evaluated: at minute m each series
+is a run of 5-minute buckets ending at m (m-4..m, m-9..m-5, ...). Everything a pass writes
+(incidents, statuses, the watermark) is committed in one transaction; the watermark row is
+locked for the pass, so a second worker skips it and a killed worker leaves nothing
+half-done. A replay over a range does the same for all its minutes at once.
 """
 
 from __future__ import annotations
@@ -18,7 +15,7 @@ import datetime as dt
 import logging
 import math
 from collections import Counter, defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,10 +24,11 @@ from django.db.models import Count, Q
 
 from catalogue.models import Service
 from outages import detection
+from outages.baselines import profiles_load
 from outages.incidents import Tracked, incidents_track
-from outages.models import REOPEN_MINUTES, Baseline, DetectionWatermark, Incident, IncidentCity, ServiceStatus
+from outages.minutes import count_rows, epoch_minute, floor_minute, from_epoch_minute
+from outages.models import REOPEN_MINUTES, DetectionWatermark, Incident, IncidentCity, ServiceStatus
 from outages.review.notifications import incidents_opened
-from outages.selectors import epoch_seconds_sql
 from outages.status import status_apply
 from reports.models import CityMinute, ProblemMinute, Report, ServiceMinute
 from reports.services import reports_aggregate_all
@@ -48,11 +46,6 @@ MAX_CATCHUP_MINUTES = 24 * 60
 GRACE_SECONDS = 5
 # Replays are processed a day at a time to bound memory.
 CHUNK_MINUTES = 1440
-CITY_MIN_REPORTS = detection.CITY_MIN_REPORTS
-# Series per call of the profile builder during a rebuild (memory: ~100 kB per series-week).
-PROFILE_SLICE = 256
-# Services whose profiles are replaced in one transaction during a rebuild.
-REBUILD_BATCH = 100
 WATERMARK = "detection"
 # A spike only opens an incident when it comes from a crowd: if the three busiest networks
 # (/24 or /64) sent at least this share of the counted reports in the last FLOOD_MINUTES,
@@ -64,334 +57,6 @@ FLOOD_MINUTES = 15
 _BASELINE_PARAMS = detection.BaselineParams()
 _DETECT_PARAMS = detection.DetectParams()
 _MINUTE = dt.timedelta(minutes=1)
-
-
-# --- reading counts -------------------------------------------------------------------------
-
-
-def _count_rows(
-    table: str,
-    keys: Sequence[str],
-    *,
-    service_ids: Sequence[int],
-    start: dt.datetime,
-    end: dt.datetime,
-    per_seconds: int = 60,
-) -> list[tuple]:
-    """(*keys, epoch // per_seconds, count) for start <= minute < end, summed per bucket."""
-    if not service_ids:
-        return []
-    epoch = epoch_seconds_sql("minute", connection.vendor)
-    key_sql = ", ".join(keys)
-    adapt = connection.ops.adapt_datetimefield_value
-    rows: list[tuple] = []
-    with connection.cursor() as cursor:
-        for offset in range(0, len(service_ids), 500):
-            part = list(service_ids[offset : offset + 500])
-            cursor.execute(
-                f"SELECT {key_sql}, {epoch} / {per_seconds} AS b, SUM(count) FROM {table} "
-                f"WHERE service_id IN ({', '.join(['%s'] * len(part))}) AND minute >= %s AND minute < %s "
-                f"GROUP BY {key_sql}, b",
-                [*part, adapt(start), adapt(end)],
-            )
-            rows.extend(cursor.fetchall())
-    return rows
-
-
-def _epoch_minute(moment: dt.datetime) -> int:
-    return int(moment.timestamp()) // 60
-
-
-def _from_epoch_minute(minute: int) -> dt.datetime:
-    return dt.datetime.fromtimestamp(minute * 60, tz=dt.UTC)
-
-
-def floor_minute(moment: dt.datetime) -> dt.datetime:
-    return moment.replace(second=0, microsecond=0)
-
-
-# --- baselines ------------------------------------------------------------------------------
-
-
-def baselines_rebuild(*, service_ids: Iterable[int] | None = None, now: dt.datetime) -> int:
-    """Rebuild the profiles of the given (default: all active) services and their busier
-    cities from the last history_days of counts; returns the number of series stored.
-
-    Earlier incidents (other than dismissed ones) are left out of the history, so an outage
-    does not raise the baseline that should catch the next one. Safe to run at any time:
-    each batch of services is read, then replaced in one transaction.
-    """
-    services = Service.objects.active()
-    if service_ids is not None:
-        services = services.filter(pk__in=list(service_ids))
-    timezones = dict(services.values_list("pk", "timezone"))
-    end_bucket = _epoch_minute(now) // BUCKET_MINUTES
-    end = _from_epoch_minute(end_bucket * BUCKET_MINUTES)
-    start = end - dt.timedelta(days=_BASELINE_PARAMS.history_days)
-    ids = sorted(timezones)
-    if not ids:
-        return 0
-    stored = 0
-    for offset in range(0, len(ids), REBUILD_BATCH):
-        batch = ids[offset : offset + REBUILD_BATCH]
-        # Per batch, PostgreSQL's bucket aggregates stay small enough to hash in memory: one
-        # read for all services was slower (a hash of millions of groups) and bigger.
-        national, cities = _history_read(batch, start=start, end=end)
-        incidents = _incident_spans(batch, start=start, end=end)
-        rows = _baselines_build(
-            batch,
-            timezones,
-            national,
-            cities,
-            incidents,
-            first_bucket=_epoch_minute(start) // BUCKET_MINUTES,
-            end_bucket=end_bucket,
-            built_at=now,
-        )
-        with transaction.atomic():
-            Baseline.objects.filter(service_id__in=batch).delete()
-            Baseline.objects.bulk_create(rows, batch_size=500)
-        stored += len(rows)
-    return stored
-
-
-Series = dict[int, np.ndarray]  # service -> (k, 2) rows of (bucket, count)
-CitySeries = dict[int, list[tuple[int, np.ndarray]]]  # service -> [(city, (k, 2) rows)]
-
-
-def _history_read(ids: list[int], *, start: dt.datetime, end: dt.datetime) -> tuple[Series, CitySeries]:
-    """Bucket counts of the history, national and for the cities with at least
-    CITY_MIN_REPORTS reports (a city needs more to get a profile; see _baselines_build).
-
-    On PostgreSQL the database sums minutes into 5-minute buckets and packs each series into
-    one bytea of big-endian int4 pairs, read by numpy without a Python loop per bucket: one
-    row per series, not per bucket. Most (service, city) pairs have a handful of reports and
-    never get a profile, so their buckets are neither summed nor sent.
-    """
-    seconds = BUCKET_MINUTES * 60
-    if connection.vendor != "postgresql":
-        return _history_read_rows(ids, start=start, end=end)
-    bucket = f"(date_part('epoch', minute)::int8 / {seconds})::int4"
-    where = "service_id = ANY(%s) AND minute >= %s AND minute < %s"
-    pack = "string_agg(int4send(b) || int4send(n), ''::bytea)"
-    national: Series = {}
-    cities: CitySeries = defaultdict(list)
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL work_mem = '256MB'")  # the bucket GROUP BYs hash in memory
-        cursor.execute(
-            f"SELECT service_id, {pack} FROM (SELECT service_id, {bucket} AS b, SUM(count)::int4 AS n "
-            f"FROM {ServiceMinute._meta.db_table} WHERE {where} GROUP BY service_id, b) AS t "
-            "GROUP BY service_id",
-            [ids, start, end],
-        )
-        for service_id, blob in cursor.fetchall():
-            national[service_id] = _unpack(blob)
-        city_table = CityMinute._meta.db_table
-        cursor.execute(
-            f"WITH busy AS (SELECT service_id, city_id FROM {city_table} WHERE {where} "
-            "GROUP BY service_id, city_id HAVING SUM(count) >= %s) "
-            f"SELECT service_id, city_id, {pack} FROM (SELECT service_id, city_id, {bucket} AS b, "
-            f"SUM(count)::int4 AS n FROM {city_table} JOIN busy USING (service_id, city_id) "
-            f"WHERE {where} GROUP BY service_id, city_id, b) AS t GROUP BY service_id, city_id",
-            [ids, start, end, CITY_MIN_REPORTS, ids, start, end],
-        )
-        for service_id, city_id, blob in cursor.fetchall():
-            cities[service_id].append((city_id, _unpack(blob)))
-    return national, cities
-
-
-def _unpack(blob: bytes | memoryview) -> np.ndarray:
-    return np.frombuffer(bytes(blob), dtype=">i4").astype(np.int64).reshape(-1, 2)
-
-
-def _history_read_rows(ids: list[int], *, start: dt.datetime, end: dt.datetime) -> tuple[Series, CitySeries]:
-    """_history_read for other databases (SQLite in development): bucket rows, grouped here."""
-    seconds = BUCKET_MINUTES * 60
-    rows = _count_rows(
-        ServiceMinute._meta.db_table,
-        ["service_id"],
-        service_ids=ids,
-        start=start,
-        end=end,
-        per_seconds=seconds,
-    )
-    by_series: dict[tuple[int, ...], list[tuple[int, int]]] = defaultdict(list)
-    for service_id, b, n in rows:
-        by_series[(service_id,)].append((b, n))
-    for service_id, city_id, b, n in _count_rows(
-        CityMinute._meta.db_table,
-        ["service_id", "city_id"],
-        service_ids=ids,
-        start=start,
-        end=end,
-        per_seconds=seconds,
-    ):
-        by_series[(service_id, city_id)].append((b, n))
-    national: Series = {}
-    cities: CitySeries = defaultdict(list)
-    for key, points in by_series.items():
-        table = np.array(points, dtype=np.int64).reshape(-1, 2)
-        if len(key) == 1:
-            national[key[0]] = table
-        elif table[:, 1].sum() >= CITY_MIN_REPORTS:
-            cities[key[0]].append((key[1], table))
-    return national, cities
-
-
-def _incident_spans(
-    ids: list[int], *, start: dt.datetime, end: dt.datetime
-) -> dict[int, list[tuple[int, int]]]:
-    """[first bucket, end bucket) of each earlier, not dismissed incident per service."""
-    spans: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for service_id, started_at, resolved_at, last_elevated_at in (
-        Incident.objects.filter(service_id__in=ids, started_at__lt=end)
-        .filter(Q(resolved_at__isnull=True) | Q(resolved_at__gt=start))
-        .exclude(status=Incident.Status.DISMISSED)
-        .values_list("service_id", "started_at", "resolved_at", "last_elevated_at")
-    ):
-        until = resolved_at or last_elevated_at + _MINUTE
-        spans[service_id].append(
-            (
-                _epoch_minute(started_at) // BUCKET_MINUTES,
-                -(-_epoch_minute(until) // BUCKET_MINUTES),
-            )
-        )
-    return spans
-
-
-def _baselines_build(
-    service_ids: list[int],
-    timezones: dict[int, str],
-    national: Series,
-    cities: CitySeries,
-    incidents: dict[int, list[tuple[int, int]]],
-    *,
-    first_bucket: int,
-    end_bucket: int,
-    built_at: dt.datetime,
-) -> list[Baseline]:
-    seconds = BUCKET_MINUTES * 60
-    # Services with the same time zone and history span are built together: the profile
-    # maths is vectorised across series, so one call for many services beats one each.
-    groups: dict[tuple[str, int], list[tuple[int, int | None, np.ndarray, np.ndarray, int]]] = defaultdict(
-        list
-    )
-    for service_id in service_ids:
-        history = national.get(service_id)  # (bucket, n) rows
-        if history is None:
-            continue
-        # The series starts with its first report: earlier buckets are "no data", not zero.
-        begin = max(first_bucket, int(history[:, 0].min()))
-        n_buckets = end_bucket - begin
-        if n_buckets <= 0:
-            continue
-        hours = n_buckets * BUCKET_MINUTES / 60
-        min_reports = detection.city_profile_min_reports(hours, _BASELINE_PARAMS)
-        rows_of: list[tuple[int | None, np.ndarray]] = [(None, history)]
-        for city_id, points in sorted(cities.get(service_id, ()), key=lambda item: item[0]):
-            inside = (points[:, 0] >= begin) & (points[:, 0] < end_bucket)
-            if points[inside, 1].sum() >= min_reports:
-                rows_of.append((city_id, points[inside]))
-        matrix = np.zeros((len(rows_of), n_buckets))
-        for row, (_, points) in enumerate(rows_of):
-            inside = (points[:, 0] >= begin) & (points[:, 0] < end_bucket)
-            matrix[row, points[inside, 0] - begin] = points[inside, 1]  # one row per bucket
-        exclude = np.zeros(n_buckets, dtype=bool)
-        for lo, hi in incidents.get(service_id, ()):
-            exclude[max(lo - begin, 0) : max(hi - begin, 0)] = True
-        group = groups[(timezones[service_id], begin)]
-        for row, (city_id, _) in enumerate(rows_of):
-            group.append((service_id, city_id, matrix[row], exclude, int(matrix[row].sum())))
-
-    rows: list[Baseline] = []
-    for (timezone, begin), series in groups.items():
-        n_buckets = end_bucket - begin
-        timestamps = (begin + np.arange(n_buckets)) * seconds
-        # Series are independent: build them in slices to bound the builder's working memory.
-        for lo in range(0, len(series), PROFILE_SLICE):
-            part = series[lo : lo + PROFILE_SLICE]
-            profile = detection.profile_build(
-                timestamps,
-                np.stack([s[2] for s in part]),
-                bucket_minutes=BUCKET_MINUTES,
-                timezone=timezone,
-                exclude=np.stack([s[3] for s in part]),
-            )
-            for offset, (service_id, city_id, _, _, total) in enumerate(part):
-                expected = profile.expected[offset]
-                if not np.isfinite(expected).any():
-                    continue
-                rows.append(
-                    Baseline(
-                        service_id=service_id,
-                        city_id=city_id,
-                        bucket_minutes=BUCKET_MINUTES,
-                        timezone=timezone,
-                        expected=Baseline.encode(expected),
-                        alpha=float(profile.alpha[offset]),
-                        beta=float(profile.beta[offset]),
-                        history_reports=total,
-                        built_at=built_at,
-                    )
-                )
-    return rows
-
-
-@dataclass(frozen=True, slots=True)
-class _StoredProfile:
-    built_at: dt.datetime
-    expected: np.ndarray  # (7, slots) float32
-    alpha: float
-    beta: float
-
-
-# Profiles change once a night: each worker keeps the decoded ones and re-reads a series
-# only when its built_at moves. Keyed by (service_id, city_id or 0).
-_profiles: dict[tuple[int, int], _StoredProfile] = {}
-_PROFILE_CACHE_MAX = 200_000
-
-
-def profile_cache_clear() -> None:
-    _profiles.clear()
-
-
-def _profiles_load(
-    service_ids: Sequence[int], pairs: set[tuple[int, int]]
-) -> dict[tuple[int, int], _StoredProfile]:
-    """The national profiles of these services and those of these (service, city) pairs,
-    from the cache when current: a pass reads the series it scores, not every series."""
-    if not service_ids:
-        return {}
-    cities = sorted({city_id for _, city_id in pairs})
-    where = Q(city__isnull=True) | Q(city_id__in=cities) if len(cities) <= 20_000 else Q()
-    current: dict[tuple[int, int], tuple[int, dt.datetime]] = {}
-    for offset in range(0, len(service_ids), 2000):
-        for pk, service_id, city_id, built_at, bucket in (
-            Baseline.objects.filter(service_id__in=service_ids[offset : offset + 2000])
-            .filter(where)
-            .values_list("pk", "service_id", "city_id", "built_at", "bucket_minutes")
-        ):
-            if bucket == BUCKET_MINUTES and (city_id is None or (service_id, city_id) in pairs):
-                current[(service_id, city_id or 0)] = (pk, built_at)
-    stale = [pk for key, (pk, built_at) in current.items() if _cached_at(key) != built_at]
-    if len(_profiles) + len(stale) > _PROFILE_CACHE_MAX:
-        _profiles.clear()
-        stale = [pk for pk, _ in current.values()]
-    for offset in range(0, len(stale), 2000):
-        for service_id, city_id, built_at, blob, alpha, beta in Baseline.objects.filter(
-            pk__in=stale[offset : offset + 2000]
-        ).values_list("service_id", "city_id", "built_at", "expected", "alpha", "beta"):
-            expected = Baseline.decode(blob, BUCKET_MINUTES)
-            _profiles[(service_id, city_id or 0)] = _StoredProfile(built_at, expected, alpha, beta)
-    return {key: _profiles[key] for key in current if key in _profiles}
-
-
-def _cached_at(key: tuple[int, int]) -> dt.datetime | None:
-    cached = _profiles.get(key)
-    return cached.built_at if cached else None
-
-
-# --- the detection pass ---------------------------------------------------------------------
 
 
 @dataclass
@@ -467,13 +132,13 @@ def _detection_pass(
             return PassResult()
         state = _PassState.load(first_minute=first, service_ids=service_ids)
         result = PassResult(first_minute=first, last_minute=end)
-        chunk_start = _epoch_minute(first)
-        last = _epoch_minute(end)
+        chunk_start = epoch_minute(first)
+        last = epoch_minute(end)
         while chunk_start <= last:
             chunk_end = min(chunk_start + CHUNK_MINUTES - 1, last)
             _process_minutes(state, chunk_start, chunk_end, final=chunk_end == last)
             chunk_start = chunk_end + 1
-        result.minutes = last - _epoch_minute(first) + 1
+        result.minutes = last - epoch_minute(first) + 1
         result.services = len(state.evaluated)
         result.opened, result.resolved = state.save()
         result.without_baseline = sorted(state.without_baseline)
@@ -597,16 +262,16 @@ def _process_minutes(state: _PassState, first: int, last: int, *, final: bool) -
     """Evaluate epoch minutes first..last (inclusive) for every service that needs it."""
     origin = first - LOOKBACK_MINUTES  # index 0 of every array
     n = last - origin + 1
-    window_start, window_end = _from_epoch_minute(origin), _from_epoch_minute(last + 1)
+    window_start, window_end = from_epoch_minute(origin), from_epoch_minute(last + 1)
     active_ids = list(state.timezones)
-    national_rows = _count_rows(
+    national_rows = count_rows(
         ServiceMinute._meta.db_table,
         ["service_id"],
         service_ids=active_ids,
         start=window_start,
         end=window_end,
     )
-    city_rows = _count_rows(
+    city_rows = count_rows(
         CityMinute._meta.db_table,
         ["service_id", "city_id"],
         service_ids=active_ids,
@@ -643,7 +308,7 @@ def _process_minutes(state: _PassState, first: int, last: int, *, final: bool) -
     ).any(axis=1)
 
     # Expected reports per minute: the profile's 5-minute slot value spread over its minutes.
-    profiles = _profiles_load(services, {pairs[i] for i in np.flatnonzero(city_needed)})
+    profiles = profiles_load(services, {pairs[i] for i in np.flatnonzero(city_needed)})
     expected = np.full(counts.shape, np.nan)
     alpha = np.full(len(services), _BASELINE_PARAMS.alpha_prior)
     beta = np.full(len(services), _BASELINE_PARAMS.beta_prior)
@@ -723,7 +388,7 @@ def _process_minutes(state: _PassState, first: int, last: int, *, final: bool) -
 
     if final:
         j = n - 1
-        minute = _from_epoch_minute(last)
+        minute = from_epoch_minute(last)
         count15 = detection.trailing_sum(counts, 15)[:, j]
         expected15 = detection.trailing_sum(expected, 15)[:, j]
         for service_id in services:
@@ -749,12 +414,12 @@ def _process_minutes(state: _PassState, first: int, last: int, *, final: bool) -
 
 def _problem_counts(service_ids: list[int], first: int, last: int) -> dict[tuple[int, int], dict[str, int]]:
     found: dict[tuple[int, int], dict[str, int]] = defaultdict(dict)
-    for service_id, problem, minute, value in _count_rows(
+    for service_id, problem, minute, value in count_rows(
         ProblemMinute._meta.db_table,
         ["service_id", "problem"],
         service_ids=service_ids,
-        start=_from_epoch_minute(first),
-        end=_from_epoch_minute(last + 1),
+        start=from_epoch_minute(first),
+        end=from_epoch_minute(last + 1),
     ):
         found[(service_id, minute)][problem] = value
     return found
