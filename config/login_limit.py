@@ -16,6 +16,7 @@ from collections.abc import Callable
 from functools import wraps
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import HttpRequest, HttpResponse
 from django_ratelimit.core import get_usage
 
@@ -27,9 +28,19 @@ PER_CLIENT_RATE = "10/15m"
 PER_USERNAME_RATE = "30/h"
 
 
+def login_username(username: str) -> str:
+    """The account a login attempt is for, as Django's authentication sees it: the login form
+    strips whitespace and normalises to NFKC (AbstractBaseUser.normalize_username), so
+    "rtstaff ", "rtstaff" in fullwidth letters and "rtstaff" are one account and must share one budget;
+    casefolded as well, so case variants cannot buy more guesses either."""
+    return AbstractBaseUser.normalize_username(username.strip()).casefold()
+
+
 def _username_key(username: str) -> str:
     # The limiter's cache key must not hold a username in clear either.
-    digest = hmac.new(settings.SECRET_KEY.encode(), f"login|{username.lower()}".encode(), hashlib.sha256)
+    digest = hmac.new(
+        settings.SECRET_KEY.encode(), f"login|{login_username(username)}".encode(), hashlib.sha256
+    )
     return digest.hexdigest()[:32]
 
 
@@ -39,7 +50,7 @@ def _retry_after(request: HttpRequest) -> int | None:
     client = rate_limit_key(address) if address is not None else "unknown-client"
     budgets = [("login-client", client, PER_CLIENT_RATE)]
     username = request.POST.get("username", "")
-    if username:
+    if username.strip():
         budgets.append(("login-username", _username_key(username), PER_USERNAME_RATE))
     waits = []
     for group, key, rate in budgets:

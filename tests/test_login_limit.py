@@ -61,5 +61,28 @@ def test_many_clients_guessing_one_account_share_its_budget(client, reviewer, se
     assert answers[-1] == 429
 
 
+def test_whitespace_case_and_unicode_variants_of_a_username_share_its_budget(client, reviewer):
+    """An attacker cannot buy more guesses by spelling the name differently: Django's login
+    strips and NFKC-normalises it, so every variant below is the same account."""
+    per_username = int(login_limit.PER_USERNAME_RATE.split("/")[0])
+    variants = [
+        "reviewer",
+        "reviewer ",
+        " reviewer",
+        "REVIEWER",
+        "\uff52\uff45\uff56\uff49\uff45\uff57\uff45\uff52",
+        "Reviewer\t",
+    ]
+    answers = [
+        attempt(
+            client, "/accounts/login/", f"guess-{i}", username=variants[i % len(variants)], ip=f"151.38.{i}.7"
+        ).status_code
+        for i in range(per_username + 1)
+    ]
+
+    assert answers[:per_username] == [200] * per_username
+    assert answers[-1] == 429
+
+
 def test_looking_at_the_login_page_costs_nothing(client):
     assert all(client.get("/accounts/login/").status_code == 200 for _ in range(15))
