@@ -48,6 +48,14 @@ def env_int(name: str, default: int, *, minimum: int = 0) -> int:
     return value
 
 
+def env_networks(name: str, default: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    raw = env.str(name, default="") or default
+    try:
+        return tuple(ipaddress.ip_network(part.strip()) for part in raw.split(",") if part.strip())
+    except ValueError as error:
+        raise ImproperlyConfigured(f"{name} must be comma-separated networks (CIDR): {error}") from None
+
+
 def env_secret(name: str) -> str:
     """A secret from NAME, or from the file named by NAME_FILE (Docker/systemd secrets)."""
     value = env.str(name, default="")
@@ -297,6 +305,10 @@ CONTENT_SECURITY_POLICY = {
 # Client IP: 0 trusts REMOTE_ADDR only; N takes the address N hops from the right of
 # X-Forwarded-For (N = the number of reverse proxies in front of us that append to it).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+# X-Forwarded-For is read only from a connection that comes from one of these networks (the
+# proxies'); anyone else who reaches the app directly is their own REMOTE_ADDR and cannot
+# choose an address. Default: loopback, where nginx runs on the same host.
+TRUSTED_PROXY_NETWORKS = env_networks("TRUSTED_PROXY_NETWORKS", "127.0.0.0/8,::1/128")
 # A request that waited longer than this in the queues in front of the app (nginx's
 # X-Request-Start stamp, read only behind a trusted proxy) answers 503 + Retry-After at
 # once: load is shed before the server falls over. 0 turns it off.

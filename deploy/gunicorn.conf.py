@@ -8,7 +8,9 @@ import multiprocessing
 import os
 from pathlib import Path
 
-bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+# Loopback by default: nginx runs in front on the same host. Containers and other layouts
+# pass their own bind (deploy/docker-compose.yml).
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # gthread, (cores + 1) x 3 threads: measured best on 2 cores (docs/benchmarks.md, "Report
 # ingest"): 3 x 3 beat 4 x 2, 2 x 4 and 3 or 5 sync workers. Threads overlap a report's
 # waits on PostgreSQL and Redis, and gthread keeps connections alive, which sync does not.
@@ -74,3 +76,37 @@ def child_exit(server, worker):
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def _open_binds(binds: list[str]) -> list[str]:
+    """The TCP binds that other hosts can reach (not loopback, not a unix socket)."""
+    import ipaddress
+
+    found = []
+    for address in binds:
+        if address.startswith(("unix:", "fd://")):
+            continue
+        host = address.rsplit(":", 1)[0].strip("[]") if ":" in address else address
+        try:
+            if ipaddress.ip_address(host).is_loopback:
+                continue
+        except ValueError:
+            if host == "localhost":
+                continue
+        found.append(address)
+    return found
+
+
+def on_starting(server) -> None:
+    """Refuse to serve X-Forwarded-For from a socket anyone can reach, unless the proxies'
+    networks are named: a client connecting directly would choose its own address and walk
+    past dedupe, the rate limits and the login limit."""
+    proxies = int(os.environ.get("TRUSTED_PROXY_COUNT") or 0)
+    if proxies > 0 and not os.environ.get("TRUSTED_PROXY_NETWORKS"):
+        reachable = _open_binds(list(server.cfg.bind))
+        if reachable:
+            raise SystemExit(
+                f"TRUSTED_PROXY_COUNT={proxies} but gunicorn binds {', '.join(reachable)}, which is not "
+                "loopback: set TRUSTED_PROXY_NETWORKS to the proxies' networks (CIDR, comma-separated) "
+                "or bind 127.0.0.1"
+            )

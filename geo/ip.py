@@ -6,12 +6,14 @@ Nothing here stores or logs an address; callers hash what they keep (see reports
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 # Reports from one IPv4 /24 or one IPv6 /64 come from one household, office or carrier
 # pool: rate limits and abuse signals treat each as one network.
@@ -37,16 +39,23 @@ def parse_ip(raw: str | None) -> IPAddress | None:
     return address
 
 
-def client_ip_from_meta(meta: dict, trusted_proxy_count: int) -> IPAddress | None:
+def client_ip_from_meta(
+    meta: dict, trusted_proxy_count: int, trusted_networks: Sequence[IPNetwork] = ()
+) -> IPAddress | None:
     """The client's address: REMOTE_ADDR when no proxy is trusted, else the entry
     `trusted_proxy_count` hops from the right of X-Forwarded-For.
 
     Entries further left were written by the client itself and can be forged, so they
     are never read. django-ipware's proxy_count expects the proxies' own addresses in the
     header, which nginx's $proxy_add_x_forwarded_for does not add, hence this function.
+    The header is read only from a connection out of `trusted_networks` (the proxies):
+    a client that reaches the app directly is its own REMOTE_ADDR, whatever it sends.
     """
+    remote = parse_ip(meta.get("REMOTE_ADDR"))
     if trusted_proxy_count == 0:
-        return parse_ip(meta.get("REMOTE_ADDR"))
+        return remote
+    if trusted_networks and (remote is None or not any(remote in network for network in trusted_networks)):
+        return remote
     hops = [hop for hop in meta.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
     if len(hops) < trusted_proxy_count:
         return None
@@ -56,7 +65,7 @@ def client_ip_from_meta(meta: dict, trusted_proxy_count: int) -> IPAddress | Non
 def client_ip(request: HttpRequest) -> IPAddress | None:
     from django.conf import settings
 
-    return client_ip_from_meta(request.META, settings.TRUSTED_PROXY_COUNT)
+    return client_ip_from_meta(request.META, settings.TRUSTED_PROXY_COUNT, settings.TRUSTED_PROXY_NETWORKS)
 
 
 def network_of(address: IPAddress) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
