@@ -25,6 +25,24 @@ def unavailable_response(
     return response
 
 
+class NulBytesMiddleware:
+    """A NUL byte in the path or the query string answers 400: PostgreSQL cannot hold one in
+    a text value, so `/?q=%00` or `/unsubscribe/%00/` would otherwise reach the database and
+    fail with a 500. Form and JSON fields are checked by their own validation."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        query = request.META.get("QUERY_STRING", "")
+        if "\x00" in request.path or "%00" in query or "\x00" in query:
+            detail = "The address contains a NUL character (%00); remove it."
+            if request.path.startswith("/api/"):
+                return JsonResponse({"error": "invalid", "detail": detail}, status=400)
+            return HttpResponse(detail, status=400, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)
+
+
 class DatabaseUnavailableMiddleware:
     """A database that is down or restarting answers 503 + Retry-After, not a 500.
 

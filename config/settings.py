@@ -112,6 +112,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "config.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.NulBytesMiddleware",
     "config.load_shed.LoadSheddingMiddleware",
     "config.middleware.DatabaseUnavailableMiddleware",
     "config.db_router.ReplicaReadsMiddleware",
