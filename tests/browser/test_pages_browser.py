@@ -161,3 +161,32 @@ def test_the_report_form_works_from_the_keyboard(open_page, scenario):
 
     page.wait_for_url("**/#thanks")
     assert "Thank you" in page.locator("#thanks").inner_text()
+
+
+def test_a_city_name_with_markup_is_shown_as_text_in_the_map_tooltip(open_page, db):
+    """City names come from a database anyone can ship: the tooltip must not run them as HTML."""
+    from geo.models import City
+    from reports.models import CityMinute, ServiceMinute
+
+    now = timezone.now().replace(second=0, microsecond=0)
+    chatgpt = Service.objects.get(slug="chatgpt")
+    trap = City.objects.create(
+        country_code="IT",
+        region="",
+        name_en='<img src=x onerror="window.pwned=1">',
+        latitude=45.0,
+        longitude=9.0,
+    )
+    ServiceMinute.objects.create(service=chatgpt, minute=now, count=5)
+    CityMinute.objects.create(service=chatgpt, city=trap, minute=now, count=5)
+    page = open_page()
+    page.goto("/map/?service=chatgpt&minutes=60")
+    page.wait_for_selector('#spike-map[data-circles="1"]', state="attached")
+
+    page.locator("#spike-map path.city-circle").first.hover()
+    tooltip = page.locator(".leaflet-tooltip")
+    tooltip.wait_for()
+
+    assert tooltip.inner_text() == trap.name_en
+    assert tooltip.locator("img").count() == 0
+    assert page.evaluate("() => window.pwned === undefined")

@@ -76,7 +76,7 @@
           var marker = L.circleMarker([c[1], c[0]], {
             radius: radius(props.count), color: lvl.color, weight: 1, fillColor: lvl.color, fillOpacity: 0.55,
             className: "city-circle level-" + lvl.name
-          }).bindPopup(popupContent(props, labels)).bindTooltip(props.name);
+          }).bindPopup(popupContent(props, labels)).bindTooltip(D.el("span", null, props.name));  // as text: a city name is data, not markup
           circles.addLayer(marker);
           byId.push({ marker: marker, props: props, level: lvl });
         });
