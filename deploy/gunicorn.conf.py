@@ -34,34 +34,36 @@ accesslog = "-"
 errorlog = "-"
 # No remote-address field: client addresses are never logged.
 access_log_format = '"%(r)s" %(s)s %(b)s %(M)sms'
-# LOG_FORMAT=json (as for the app's own logs, config/settings.py): gunicorn's error and access
-# lines become JSON objects too, through the same address-redacting filter.
-if os.environ.get("LOG_FORMAT") == "json":
-    logconfig_dict = {
-        "version": 1,
-        "disable_existing_loggers": False,
-        "filters": {"no_addresses": {"()": "config.metrics_logging.NoAddressesFilter"}},
-        "formatters": {
-            "json": {
-                "()": "pythonjsonlogger.json.JsonFormatter",
-                "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
-                "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
-            }
+# gunicorn's own error and access lines go through the app's address-redacting filter in
+# every format: plain by default, JSON objects with LOG_FORMAT=json (as the app's own logs,
+# config/settings.py). Gunicorn's messages can name a peer ("Error handling request from ...").
+_JSON_LOGS = os.environ.get("LOG_FORMAT") == "json"
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"no_addresses": {"()": "config.metrics_logging.NoAddressesFilter"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
         },
-        "handlers": {
-            "console": {
-                "class": "logging.StreamHandler",
-                "formatter": "json",
-                "filters": ["no_addresses"],
-                "stream": "ext://sys.stdout",
-            }
-        },
-        "root": {"level": "INFO", "handlers": ["console"]},
-        "loggers": {
-            "gunicorn.error": {"level": "INFO", "handlers": ["console"], "propagate": False},
-            "gunicorn.access": {"level": "INFO", "handlers": ["console"], "propagate": False},
-        },
-    }
+        "plain": {"format": "%(asctime)s [%(process)d] [%(levelname)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if _JSON_LOGS else "plain",
+            "filters": ["no_addresses"],
+            "stream": "ext://sys.stdout",
+        }
+    },
+    "root": {"level": "INFO", "handlers": ["console"]},
+    "loggers": {
+        "gunicorn.error": {"level": "INFO", "handlers": ["console"], "propagate": False},
+        "gunicorn.access": {"level": "INFO", "handlers": ["console"], "propagate": False},
+    },
+}
 
 # Prometheus (config.metrics): each worker process writes its counters to files here and
 # /metrics sums them. Emptied at start so counters of a previous run are not summed in.

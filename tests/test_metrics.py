@@ -226,3 +226,49 @@ def test_gunicorn_workers_metrics_are_summed(tmp_path, on_postgres):
     }
     assert samples[("downradar_http_request_duration_seconds_count", (("view", "healthz"),))] == 30
     assert ("downradar_incidents_open", (("status", "suspected"),)) in samples
+
+
+@pytest.mark.parametrize("log_format", ["plain", "json"])
+def test_gunicorn_s_own_log_lines_carry_no_client_address(tmp_path, log_format):
+    """gunicorn logs a malformed request with the peer's address ("Invalid request from
+    ip=..."): its loggers go through the same redacting filter in every format."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = tmp_path / "gunicorn.log"
+    env = {
+        **os.environ,
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "GUNICORN_WORKERS": "1",
+        "LOG_FORMAT": log_format,
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus"),
+    }
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "config.wsgi"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+            raw.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+            raw.recv(1024)
+        time.sleep(0.5)
+    finally:
+        server.terminate()
+        server.wait(20)
+
+    text = log.read_text()
+    assert "Invalid request from" in text
+    assert "127.0.0.1" not in text
