@@ -36,8 +36,8 @@ from outages.models import (
 )
 from outages.review.notifications import incidents_opened
 from outages.selectors import epoch_seconds_sql
+from reports.aggregation import reports_aggregate_all
 from reports.models import CityMinute, ProblemMinute, Report, ServiceMinute
-from reports.services import reports_aggregate_all
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from config.metrics import detection_pass_record
 from outages.models import Service
 from outages.services import WATERMARK, PassResult, baselines_rebuild, detection_run
-from reports.services import reports_aggregate_all
+from reports.aggregation import reports_aggregate_all
 
 logger = logging.getLogger(__name__)
 

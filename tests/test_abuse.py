@@ -10,8 +10,8 @@ import pytest
 from outages import services
 from outages.models import DetectionWatermark, Incident, ServiceStatus
 from outages.services import detection_run, profile_cache_clear
+from reports.aggregation import reports_aggregate_all
 from reports.models import Report
-from reports.services import reports_aggregate_all
 from tests.detection_helpers import MINUTE, T0, flat_baseline
 from tests.helpers import post_report
 from tests.own_services import app_env, gunicorn, post_json

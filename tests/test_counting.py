@@ -5,9 +5,9 @@ import datetime as dt
 import pytest
 from django.db.models import Sum
 
+from reports.aggregation import reports_aggregate
 from reports.models import CityMinute, CountryMinute, ProblemMinute, Report, ServiceMinute
 from reports.selectors import city_counts, problem_shares, report_count
-from reports.services import reports_aggregate
 from tests.helpers import BOLOGNA_IP, MILAN_IP, SYDNEY_IP, post_report
 
 pytestmark = pytest.mark.django_db
@@ -86,13 +86,13 @@ def test_selectors_include_reports_not_yet_aggregated(client, frozen, chatgpt):
 
 def test_a_killed_aggregation_leaves_the_reports_pending(client, frozen, chatgpt, monkeypatch):
     post_report(client, {"service": "chatgpt"})
-    from reports import services
+    from reports import dialect
 
     def crash(*args, **kwargs):
         raise RuntimeError("worker killed")
 
     with monkeypatch.context() as patched:
-        patched.setattr(services, "_increment", crash)
+        patched.setattr(dialect, "counts_increment", crash)
         with pytest.raises(RuntimeError):
             reports_aggregate()
 

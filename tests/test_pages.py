@@ -9,7 +9,7 @@ from django.core.cache import cache
 
 from outages.models import Incident, IncidentCity, Service, ServiceStatus
 from outages.services import baselines_rebuild
-from reports.services import reports_aggregate
+from reports.aggregation import reports_aggregate
 from tests.pages_data import add_reports, city, outage_now, usual_week
 
 pytestmark = pytest.mark.django_db

@@ -20,9 +20,9 @@ from django.db import transaction
 from outages.models import DetectionWatermark, Incident, IncidentCity
 from outages.review.models import DismissReason, IncidentReview, ReviewAction
 from outages.services import RESOLVE_QUIET_MINUTES, WATERMARK, floor_minute
+from reports.aggregation import minute_counts_subtract
 from reports.hashing import network_hash_of_prefix
 from reports.models import Report, ServiceMinute
-from reports.services import minute_counts_subtract
 
 Status = Incident.Status
 Kind = ReviewAction.Kind
