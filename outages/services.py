@@ -35,8 +35,8 @@ from outages.models import (
     ServiceStatus,
 )
 from outages.review.notifications import incidents_opened
-from outages.selectors import epoch_seconds_sql
 from reports.aggregation import reports_aggregate_all
+from reports.counts import bucket_rows, minute_model
 from reports.models import CityMinute, ProblemMinute, Report, ServiceMinute
 
 logger = logging.getLogger(__name__)
@@ -94,23 +94,14 @@ def _count_rows(
     per_seconds: int = 60,
 ) -> list[tuple]:
     """(*keys, epoch // per_seconds, count) for start <= minute < end, summed per bucket."""
-    if not service_ids:
-        return []
-    epoch = epoch_seconds_sql("minute", connection.vendor)
-    key_sql = ", ".join(keys)
-    adapt = connection.ops.adapt_datetimefield_value
-    rows: list[tuple] = []
-    with connection.cursor() as cursor:
-        for offset in range(0, len(service_ids), 500):
-            part = list(service_ids[offset : offset + 500])
-            cursor.execute(
-                f"SELECT {key_sql}, {epoch} / {per_seconds} AS b, SUM(count) FROM {table} "
-                f"WHERE service_id IN ({', '.join(['%s'] * len(part))}) AND minute >= %s AND minute < %s "
-                f"GROUP BY {key_sql}, b",
-                [*part, adapt(start), adapt(end)],
-            )
-            rows.extend(cursor.fetchall())
-    return rows
+    return bucket_rows(
+        minute_model(table),
+        keys,
+        service_ids=service_ids,
+        start=start,
+        end=end,
+        per_seconds=per_seconds,
+    )
 
 
 def _epoch_minute(moment: dt.datetime) -> int:
