@@ -13,8 +13,6 @@ from collections.abc import Callable
 from contextvars import ContextVar
 
 from django.conf import settings
-from django.db import connections, router
-from django.db.backends.base.base import BaseDatabaseWrapper
 from django.http import HttpRequest, HttpResponse
 
 REPLICA = "replica"
@@ -79,9 +77,3 @@ class ReplicaReadsMiddleware:
             and request.resolver_match.view_name in PUBLIC_READ_VIEWS
         ):
             _reads_from_replica.set(True)
-
-
-def read_connection(model) -> BaseDatabaseWrapper:
-    """The connection raw-SQL selectors should read `model`'s table with: the one the
-    router picks for the ORM (the replica inside a public read view)."""
-    return connections[router.db_for_read(model)]

@@ -171,7 +171,7 @@ else:
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 3, minimum=1)
     )
-    # The report insert asks for a server-side prepared statement (reports.services): parsed
+    # The report insert asks for a server-side prepared statement (reports.dialect): parsed
     # and planned once per connection, it costs PostgreSQL about half the CPU. Django turns
     # preparing off (prepare_threshold=None), which makes psycopg ignore prepare=True too;
     # psycopg's own default turns it back on. The ORM's client-side-binding cursors never

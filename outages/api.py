@@ -26,6 +26,7 @@ from outages.serializers import (
     ServiceStatusSerializer,
     TimeseriesQuerySerializer,
 )
+from reports.counts import minute_end
 from reports.selectors import problem_shares
 from reports.serializers import ErrorSerializer
 
@@ -108,7 +109,9 @@ class ServiceDetailApi(APIView):
                     "count": share.count,
                     "percent": share.percent,
                 }
-                for share in problem_shares(service_id=service.pk, since=now - dt.timedelta(hours=24))
+                for share in problem_shares(
+                    service_id=service.pk, start=now - dt.timedelta(hours=24), end=minute_end(now)
+                )
             ],
             "cities": selectors.service_cities(service=service, now=now, minutes=60, limit=TOP_CITIES),
             "incident": None

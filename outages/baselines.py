@@ -17,8 +17,9 @@ from django.db.models import Q
 
 from catalogue.models import Service
 from outages import detection
-from outages.minutes import count_rows, epoch_minute, from_epoch_minute
+from outages.minutes import epoch_minute, from_epoch_minute
 from outages.models import Baseline, Incident
+from reports.counts import bucket_rows
 from reports.models import CityMinute, ServiceMinute
 
 BUCKET_MINUTES = detection.BUCKET_MINUTES
@@ -126,8 +127,8 @@ def _unpack(blob: bytes | memoryview) -> np.ndarray:
 def _history_read_rows(ids: list[int], *, start: dt.datetime, end: dt.datetime) -> tuple[Series, CitySeries]:
     """_history_read for other databases (SQLite in development): bucket rows, grouped here."""
     seconds = BUCKET_MINUTES * 60
-    rows = count_rows(
-        ServiceMinute._meta.db_table,
+    rows = bucket_rows(
+        ServiceMinute,
         ["service_id"],
         service_ids=ids,
         start=start,
@@ -137,8 +138,8 @@ def _history_read_rows(ids: list[int], *, start: dt.datetime, end: dt.datetime) 
     by_series: dict[tuple[int, ...], list[tuple[int, int]]] = defaultdict(list)
     for service_id, b, n in rows:
         by_series[(service_id,)].append((b, n))
-    for service_id, city_id, b, n in count_rows(
-        CityMinute._meta.db_table,
+    for service_id, city_id, b, n in bucket_rows(
+        CityMinute,
         ["service_id", "city_id"],
         service_ids=ids,
         start=start,

@@ -26,12 +26,13 @@ from catalogue.models import Service
 from outages import detection
 from outages.baselines import profiles_load
 from outages.incidents import Tracked, incidents_track
-from outages.minutes import count_rows, epoch_minute, floor_minute, from_epoch_minute
+from outages.minutes import epoch_minute, floor_minute, from_epoch_minute
 from outages.models import REOPEN_MINUTES, DetectionWatermark, Incident, IncidentCity, ServiceStatus
 from outages.review.notifications import incidents_opened
 from outages.status import status_apply
+from reports.aggregation import reports_aggregate_all
+from reports.counts import bucket_rows
 from reports.models import CityMinute, ProblemMinute, Report, ServiceMinute
-from reports.services import reports_aggregate_all
 
 logger = logging.getLogger(__name__)
 
@@ -264,15 +265,15 @@ def _process_minutes(state: _PassState, first: int, last: int, *, final: bool) -
     n = last - origin + 1
     window_start, window_end = from_epoch_minute(origin), from_epoch_minute(last + 1)
     active_ids = list(state.timezones)
-    national_rows = count_rows(
-        ServiceMinute._meta.db_table,
+    national_rows = bucket_rows(
+        ServiceMinute,
         ["service_id"],
         service_ids=active_ids,
         start=window_start,
         end=window_end,
     )
-    city_rows = count_rows(
-        CityMinute._meta.db_table,
+    city_rows = bucket_rows(
+        CityMinute,
         ["service_id", "city_id"],
         service_ids=active_ids,
         start=window_start,
@@ -414,8 +415,8 @@ def _process_minutes(state: _PassState, first: int, last: int, *, final: bool) -
 
 def _problem_counts(service_ids: list[int], first: int, last: int) -> dict[tuple[int, int], dict[str, int]]:
     found: dict[tuple[int, int], dict[str, int]] = defaultdict(dict)
-    for service_id, problem, minute, value in count_rows(
-        ProblemMinute._meta.db_table,
+    for service_id, problem, minute, value in bucket_rows(
+        ProblemMinute,
         ["service_id", "problem"],
         service_ids=service_ids,
         start=from_epoch_minute(first),

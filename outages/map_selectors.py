@@ -18,8 +18,8 @@ from django.core.cache import cache
 from django.db.models import Q, Sum
 
 from catalogue.models import Service
-from config.db_router import read_connection
 from geo.models import native_city_name
+from reports.counts import city_service_sums, minute_end, read_connection
 from reports.models import CityMinute
 
 WINDOWS = (60, 360, 1440)
@@ -78,27 +78,6 @@ BLOCK_MINUTES = 10
 BLOCK_SECONDS = BLOCK_MINUTES * 60
 LIVE_MINUTES = 3
 
-_BLOCK_SQL = """
-    SELECT city_id, service_id, sum(count) FROM reports_cityminute
-    WHERE minute >= %(start)s AND minute < %(end)s {service_filter}
-    GROUP BY city_id, service_id
-"""
-
-_LIVE_SQL = """
-    SELECT city_id, service_id, sum(n) FROM (
-        SELECT city_id, service_id, count AS n FROM reports_cityminute
-        WHERE minute >= %(since)s AND minute < %(start)s {service_filter}
-        UNION ALL
-        SELECT city_id, service_id, count FROM reports_cityminute
-        WHERE minute >= %(end)s AND minute <= %(now)s {service_filter}
-        UNION ALL
-        SELECT city_id, service_id, 1 FROM reports_report
-        WHERE is_aggregated = false AND counted AND NOT abusive AND city_id IS NOT NULL
-          AND created_at >= %(since)s {service_filter}
-    ) AS parts
-    GROUP BY city_id, service_id
-"""
-
 # The names and places of the answer's cities and services, in one round trip.
 _NAMES_SQL = """
     SELECT true, id, name_en, name_it, country_code, latitude, longitude FROM geo_city
@@ -134,19 +113,14 @@ def _slot_bounds(since: dt.datetime, now: dt.datetime) -> tuple[dt.datetime, dt.
     return dt.datetime.fromtimestamp(start, dt.UTC), dt.datetime.fromtimestamp(max(start, end), dt.UTC)
 
 
-def _block(
-    cursor, *, service_id: int | None, start: dt.datetime, end: dt.datetime, service_filter: str
-) -> Block:
+def _block(*, service_id: int | None, start: dt.datetime, end: dt.datetime) -> Block:
     key = f"map:block:{service_id or 'all'}:{int(start.timestamp())}:{int(end.timestamp())}"
     block = cache.get(key)
     if block is not None:
         return block
-    cursor.execute(
-        _BLOCK_SQL.format(service_filter=service_filter), {"start": start, "end": end, "service": service_id}
-    )
     pairs: dict[int, dict[int, int]] = {}
-    for city_id, service_id_, n in cursor.fetchall():
-        pairs.setdefault(city_id, {})[service_id_] = int(n)
+    for city_id, service_id_, n in city_service_sums(start=start, end=end, service_id=service_id):
+        pairs.setdefault(city_id, {})[service_id_] = n
     block = {}
     for city_id, counts in pairs.items():
         ranked = sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
@@ -193,22 +167,19 @@ def map_cities(*, service: Service | None, minutes: int, now: dt.datetime) -> li
     see city_baselines)."""
     since = now - dt.timedelta(minutes=minutes)
     service_id = service.pk if service is not None else None
-    service_filter = "AND service_id = %(service)s" if service is not None else ""
     start, end = _slot_bounds(since, now)
+    block = _block(service_id=service_id, start=start, end=end)
+    live: dict[int, dict[int, int]] = {}
+    for city_id, service_id_, n in city_service_sums(
+        start=since, end=minute_end(now), service_id=service_id, pending=True, leave_out=(start, end)
+    ):
+        live.setdefault(city_id, {})[service_id_] = n
+    rows = _ranked(block, live)
+    if not rows:
+        return []
+    services = {s for _, _, top in rows for s, _ in top}
     database = read_connection(CityMinute)  # the replica on public pages
     with database.cursor() as cursor:
-        block = _block(cursor, service_id=service_id, start=start, end=end, service_filter=service_filter)
-        cursor.execute(
-            _LIVE_SQL.format(service_filter=service_filter),
-            {"since": since, "start": start, "end": end, "now": now, "service": service_id},
-        )
-        live: dict[int, dict[int, int]] = {}
-        for city_id, service_id_, n in cursor.fetchall():
-            live.setdefault(city_id, {})[service_id_] = int(n)
-        rows = _ranked(block, live)
-        if not rows:
-            return []
-        services = {s for _, _, top in rows for s, _ in top}
         params: dict = {}
         names_sql = _NAMES_SQL.format(
             city_is_listed=_id_in("cities", [row[0] for row in rows], vendor=database.vendor, params=params),

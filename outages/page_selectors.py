@@ -20,15 +20,13 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.core.cache import cache
-from django.db.models import Sum
-from django.db.models.functions import TruncHour
 
 from catalogue.models import Service
-from config.db_router import read_connection
 from geo.models import City
 from outages.models import Incident, ServiceStatus
 from outages.presenters import status_of
-from outages.selectors import baseline_band, epoch_seconds_sql
+from outages.selectors import baseline_band
+from reports.counts import bucket_rows, minute_end, service_sums
 from reports.models import ServiceMinute
 
 BUCKET_MINUTES = 15
@@ -95,19 +93,16 @@ def _hourly_counts(now: dt.datetime) -> list[tuple[int, int, int]]:
     if past is None:
         past = _hour_sums(first_hour, first_hour, split)
         cache.set(key, past, PAST_HOURS_CACHE_SECONDS)
-    return past + _hour_sums(first_hour, split, None)
+    return past + _hour_sums(first_hour, split, first_hour + dt.timedelta(hours=24))
 
 
-def _hour_sums(first_hour: dt.datetime, start: dt.datetime, end: dt.datetime | None):
-    rows = ServiceMinute.objects.filter(minute__gte=start)
-    if end is not None:
-        rows = rows.filter(minute__lt=end)
+def _hour_sums(first_hour: dt.datetime, start: dt.datetime, end: dt.datetime) -> list[tuple[int, int, int]]:
+    origin = int(first_hour.timestamp()) // 3600
     return [
-        (row["service_id"], int((row["hour"] - first_hour).total_seconds() // 3600), row["n"])
-        for row in rows.annotate(hour=TruncHour("minute", tzinfo=dt.UTC))
-        .values("service_id", "hour")
-        .annotate(n=Sum("count"))
-        .order_by()
+        (service_id, hour - origin, n)
+        for service_id, hour, n in bucket_rows(
+            ServiceMinute, ["service_id"], service_ids=None, start=start, end=end, per_seconds=3600
+        )
     ]
 
 
@@ -122,15 +117,17 @@ def incident_timeseries(*, incident: Incident, now: dt.datetime) -> list[dict]:
     start = int(bucket_floor(incident.started_at - dt.timedelta(hours=1)).timestamp())
     end_at = min(now, (incident.resolved_at or now) + dt.timedelta(hours=1))
     end = int(bucket_floor(end_at).timestamp())
-    counts: dict[int, int] = {}
-    rows = ServiceMinute.objects.filter(
-        service_id=incident.service_id,
-        minute__gte=dt.datetime.fromtimestamp(start, tz=dt.UTC),
-        minute__lt=dt.datetime.fromtimestamp(end + per_bucket, tz=dt.UTC),
-    ).values_list("minute", "count")
-    for minute, count in rows:
-        epoch = int(minute.timestamp())
-        counts[epoch - epoch % per_bucket] = counts.get(epoch - epoch % per_bucket, 0) + count
+    counts = {
+        bucket * per_bucket: n
+        for bucket, n in bucket_rows(
+            ServiceMinute,
+            [],
+            service_ids=[incident.service_id],
+            start=dt.datetime.fromtimestamp(start, tz=dt.UTC),
+            end=dt.datetime.fromtimestamp(end + per_bucket, tz=dt.UTC),
+            per_seconds=per_bucket,
+        )
+    }
     return [
         {"start": dt.datetime.fromtimestamp(key, tz=dt.UTC).isoformat(), "count": counts.get(key, 0)}
         for key in range(start, end + per_bucket, per_bucket)
@@ -138,65 +135,6 @@ def incident_timeseries(*, incident: Incident, now: dt.datetime) -> list[dict]:
 
 
 # --- service page --------------------------------------------------------------------------
-
-# One round trip for a service's minutes, problems and cities over [start, end); with the
-# pending part, also the reports not yet aggregated since `since`. Index-only scans on
-# (service_id, minute) INCLUDE (...) for the problem and city tables.
-_SUMS_SQL = """
-    SELECT 'minute', {minute_epoch} / 60, '', 0, count FROM reports_serviceminute
-    WHERE service_id = %(service)s AND minute >= %(start)s AND minute < %(end)s
-    UNION ALL
-    SELECT 'problem', NULL, problem, 0, sum(count) FROM reports_problemminute
-    WHERE service_id = %(service)s AND minute >= %(start)s AND minute < %(end)s GROUP BY problem
-    UNION ALL
-    SELECT 'city', NULL, '', city_id, sum(count) FROM reports_cityminute
-    WHERE service_id = %(service)s AND minute >= %(start)s AND minute < %(end)s GROUP BY city_id
-"""
-_PENDING_SQL = """
-    UNION ALL
-    SELECT 'pending', {created_epoch} / 60, problem, coalesce(city_id, 0), count(*)
-    FROM reports_report
-    WHERE is_aggregated = false AND counted AND NOT abusive
-      AND service_id = %(service)s AND created_at >= %(since)s
-    GROUP BY 2, 3, 4
-"""
-
-
-@dataclass(slots=True)
-class _Sums:
-    minutes: dict[int, int]  # epoch minute -> reports
-    problems: dict[str, int]
-    cities: dict[int, int]
-
-    def add(self, other: _Sums) -> None:
-        for target, source in (
-            (self.minutes, other.minutes),
-            (self.problems, other.problems),
-            (self.cities, other.cities),
-        ):
-            for key, n in source.items():
-                target[key] = target.get(key, 0) + n
-
-
-def _sums(service_id: int, start: dt.datetime, end: dt.datetime, *, pending_since=None) -> _Sums:
-    database = read_connection(ServiceMinute)  # the replica on public pages
-    # Minutes as epoch integers, which SQLite (the embedded default) can compute too.
-    sql = _SUMS_SQL.format(minute_epoch=epoch_seconds_sql("minute", database.vendor))
-    if pending_since is not None:
-        sql += _PENDING_SQL.format(created_epoch=epoch_seconds_sql("created_at", database.vendor))
-    with database.cursor() as cursor:
-        cursor.execute(sql, {"service": service_id, "start": start, "end": end, "since": pending_since})
-        rows = cursor.fetchall()
-    sums = _Sums(minutes={}, problems={}, cities={})
-    for kind, minute, problem, city_id, n in rows:
-        n = int(n)
-        if kind == "minute" or kind == "pending":
-            sums.minutes[minute] = sums.minutes.get(minute, 0) + n
-        if kind == "problem" or kind == "pending":
-            sums.problems[problem] = sums.problems.get(problem, 0) + n
-        if (kind == "city" or kind == "pending") and city_id:
-            sums.cities[city_id] = sums.cities.get(city_id, 0) + n
-    return sums
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,18 +158,20 @@ def service_numbers(*, service: Service, now: dt.datetime) -> ServiceNumbers:
     split = now_minute - LIVE_MINUTES + 1  # minutes from here on are read live
     step = BUCKET_MINUTES
     first = (now_minute // step + 1 - DAY_BUCKETS) * step  # the chart's first minute
-    key = f"pages:service:{service.pk}:{now_minute}"
+    # v2: the cached value is a reports.counts.ServiceSums; a new shape takes a new key, so a
+    # deploy never unpickles what older code stored.
+    key = f"pages:service:v2:{service.pk}:{now_minute}"
     past = cache.get(key)
     if past is None:
-        sums = _sums(service.pk, _at(day_start), _at(split))
+        sums = service_sums(service.pk, start=_at(day_start), end=_at(split))
         expected, upper = baseline_band(
             service=service, first_minute=first, n=DAY_BUCKETS, bucket_minutes=step
         )
         past = (sums, _rounded(expected), _rounded(upper))
         cache.set(key, past, PAGE_CACHE_SECONDS)
     sums, expected, upper = past
-    sums = _Sums(minutes=dict(sums.minutes), problems=dict(sums.problems), cities=dict(sums.cities))
-    sums.add(_sums(service.pk, _at(split), _at(now_minute + 1), pending_since=_at(day_start)))
+    sums = sums.copy()
+    sums.add(service_sums(service.pk, start=_at(split), end=minute_end(now), pending_since=_at(day_start)))
 
     buckets = [0] * DAY_BUCKETS
     for minute, n in sums.minutes.items():

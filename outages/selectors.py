@@ -10,18 +10,11 @@ from catalogue.models import Service
 from geo.models import native_city_name
 from outages import detection
 from outages.models import Baseline, Incident, IncidentCity, ServiceStatus
+from reports.counts import bucket_rows, minute_rows
 from reports.models import CityMinute, ServiceMinute
 
 # The bucket of the stored profiles (outages.baselines.BUCKET_MINUTES).
 PROFILE_BUCKET_MINUTES = 5
-
-
-def epoch_seconds_sql(column: str, vendor: str) -> str:
-    """SQL for a timestamp column's whole seconds since the epoch, rounded down, on `vendor`'s
-    database: raw SQL reads group counts by it as plain integers on PostgreSQL and SQLite."""
-    if vendor == "postgresql":
-        return f"CAST(FLOOR(EXTRACT(EPOCH FROM {column})) AS BIGINT)"
-    return f"CAST(strftime('%%s', {column}) AS INTEGER)"
 
 
 # --- status, series and incidents for the API (outages.api) ---------------------------------
@@ -76,14 +69,16 @@ def service_timeseries_buckets(
     end_bucket = int(now.timestamp()) // step + 1
     n = hours * 60 // bucket_minutes
     first = (end_bucket - n) * bucket_minutes  # epoch minute
-    start = dt.datetime.fromtimestamp(first * 60, tz=dt.UTC)
     counts = np.zeros(n)
-    for minute, count in ServiceMinute.objects.filter(service=service, minute__gte=start).values_list(
-        "minute", "count"
+    for bucket, count in bucket_rows(
+        ServiceMinute,
+        [],
+        service_ids=[service.pk],
+        start=dt.datetime.fromtimestamp(first * 60, tz=dt.UTC),
+        end=dt.datetime.fromtimestamp(end_bucket * step, tz=dt.UTC),
+        per_seconds=step,
     ):
-        index = (int(minute.timestamp()) // 60 - first) // bucket_minutes
-        if 0 <= index < n:
-            counts[index] += count
+        counts[bucket - (end_bucket - n)] += count
     expected, upper = baseline_band(service=service, first_minute=first, n=n, bucket_minutes=bucket_minutes)
     return [
         {
@@ -116,9 +111,13 @@ def service_cities(*, service: Service, now: dt.datetime, minutes: int, limit: i
     first. Two queries."""
     last = int(now.timestamp()) // 60
     first = last - minutes + 1
-    start = dt.datetime.fromtimestamp(first * 60, tz=dt.UTC)
     rows = list(
-        CityMinute.objects.filter(service=service, minute__gte=start)
+        minute_rows(
+            CityMinute,
+            service_id=service.pk,
+            start=dt.datetime.fromtimestamp(first * 60, tz=dt.UTC),
+            end=dt.datetime.fromtimestamp((last + 1) * 60, tz=dt.UTC),
+        )
         .values("city_id", "city__name_en", "city__name_it", "city__country_code")
         .annotate(n=Sum("count"))
         .values_list(

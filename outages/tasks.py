@@ -12,7 +12,7 @@ from catalogue.models import Service
 from config.metrics import detection_pass_record
 from outages.baselines import baselines_rebuild
 from outages.detection_pass import WATERMARK, PassResult, detection_run
-from reports.services import reports_aggregate_all
+from reports.aggregation import reports_aggregate_all
 
 logger = logging.getLogger(__name__)
 

@@ -4,7 +4,9 @@ Well-formed reports (a JSON object with string slugs, sent as application/json t
 client) take a plain Django path: json.loads and a small check, no DRF negotiation,
 parsing or serializer per request, which was about a third of a report's CPU. Anything
 else goes to the DRF view, which answers exactly as before (its parse, media-type, field
-and method errors, the browsable API) and is what /api/schema/ documents.
+and method errors, the browsable API) and is what /api/schema/ documents. Both parse the
+body, then hand it to reports.intake.report_intake, which checks it in the same order as
+the web form's (client address, rate limit, service, proof of work, problem).
 """
 
 from __future__ import annotations
@@ -25,19 +27,17 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalogue.models import DEFAULT_PROBLEM
-from catalogue.selectors import intake_service
-from geo.ip import IPAddress, client_ip
+from geo.ip import client_ip
+from reports.intake import ReportRejected, report_intake
 from reports.models import Source
-from reports.pow import PowRejected, challenge_issue, pow_check
+from reports.pow import challenge_issue
 from reports.presenters import report_payload
-from reports.ratelimit import retry_after_seconds
 from reports.serializers import (
     ErrorSerializer,
     PowChallengeSerializer,
     ReportInputSerializer,
     ReportSerializer,
 )
-from reports.services import ReportRejected, report_create
 
 # ReportSerializer's created_at field, shared: to_representation keeps no state.
 _TIMESTAMP = ReportSerializer().fields["created_at"]
@@ -83,9 +83,6 @@ class ReportCreateApi(APIView):
     )
     def post(self, request: Request) -> Response:
         now = timezone.now()
-        refused, address = _admit(request, _drf_response)
-        if refused is not None:
-            return refused
         if not isinstance(request.data, dict):
             return _drf_response(
                 _error(
@@ -98,10 +95,10 @@ class ReportCreateApi(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         return _take(
+            request,
             service=data["service"],
             problem=data["problem"],
             proof=(data.get("pow_challenge"), data.get("pow_nonce")),
-            address=address,
             now=now,
             respond=_drf_response,
         )
@@ -117,17 +114,13 @@ class ReportCreateApi(APIView):
             fields = _plain_input(request)
             if fields is None:
                 return drf_view(request, *args, **kwargs)
-            now = timezone.now()
-            refused, address = _admit(request, _plain_response)
-            if refused is not None:
-                return refused
             service, problem, proof = fields
             return _take(
+                request,
                 service=service,
                 problem=problem,
                 proof=proof,
-                address=address,
-                now=now,
+                now=timezone.now(),
                 respond=_plain_response,
             )
 
@@ -195,48 +188,31 @@ def _no_constants(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
 
 
-def _admit(request: HttpRequest, respond: Respond) -> tuple[HttpResponse | None, IPAddress | None]:
-    """(a refusal, None) or (None, the client address), counting the rate limit."""
-    address = client_ip(request)
-    if address is None:
-        return respond(_error("no_client_address", "The client address could not be determined."), 400), None
-    retry_after = retry_after_seconds(request, address)
-    if retry_after is not None:
-        response = respond(
-            _error("rate_limited", f"Too many reports from your network; try again in {retry_after} s."), 429
-        )
-        response["Retry-After"] = str(retry_after)
-        return response, None
-    return None, address
-
-
 def _take(
+    request: HttpRequest,
     *,
     service: str,
     problem: str,
     proof: tuple[str | None, str | None],
-    address: IPAddress,
     now: dt.datetime,
     respond: Respond,
 ) -> HttpResponse:
     try:
-        pow_check(*proof)
-    except PowRejected as rejected:
-        return respond(_error(rejected.code, str(rejected)), rejected.status)
-    intake = intake_service(service)
-    if intake is None:
-        return respond(_error("unknown_service", f"No active service {service!r}; check the slug."), 404)
-    try:
-        outcome = report_create(
-            service=intake.service,
+        outcome = report_intake(
+            slug=service,
             problem=problem,
-            valid_problems=intake.problem_codes,
-            client_ip=address,
+            proof=proof,
+            address=client_ip(request),
             source=Source.API,
             now=now,
         )
     except ReportRejected as rejected:
-        return respond(_error(rejected.code, str(rejected), valid=rejected.valid), 400)
+        extra = {} if rejected.valid is None else {"valid": rejected.valid}
+        response = respond(_error(rejected.code, str(rejected), **extra), rejected.status)
+        if rejected.retry_after is not None:
+            response["Retry-After"] = str(rejected.retry_after)
+        return response
+    assert outcome is not None  # the API has no honeypot
     payload = report_payload(outcome)
     # The payload is plain data already; only the timestamp needs the serializer's
     # format. Building a ReportSerializer per request cost ~0.3 ms of CPU.

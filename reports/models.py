@@ -60,7 +60,7 @@ class Vote(models.Model):
     """The last counted report of one client for one service: one person, one vote.
 
     Claimed by a single INSERT ... ON CONFLICT DO UPDATE ... WHERE statement, so
-    concurrent duplicates cannot both count (reports.services._claim_vote).
+    concurrent duplicates cannot both count (reports.dialect.report_insert_claiming_vote).
     """
 
     service = models.ForeignKey("catalogue.Service", on_delete=models.CASCADE, related_name="+")

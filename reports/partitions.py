@@ -7,7 +7,7 @@ backfill of old reports lands there, and when the partition for that range is cr
 its rows are moved out of the default first (PostgreSQL refuses the new partition otherwise).
 
 A beat task (reports.tasks.partitions_maintain) keeps partitions created ahead; retention
-(reports.services.reports_purge_expired) drops whole daily report partitions once they are
+(reports.retention.reports_purge_expired) drops whole daily report partitions once they are
 past REPORT_RETENTION_DAYS. The count tables are never dropped: counts are kept.
 
 Primary keys are (id, partition key): PostgreSQL requires every unique constraint of a
@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 from django.db import OperationalError, connection, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
+
+from reports import dialect
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +81,7 @@ TABLES = [REPORTS, *COUNTS]
 
 
 def enabled(using: BaseDatabaseWrapper | None = None) -> bool:
-    return (using or connection).vendor == "postgresql"
+    return dialect.is_postgresql(using)
 
 
 def partitions(table: PartitionedTable) -> dict[dt.datetime, str]:

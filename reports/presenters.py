@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reports.services import ReportOutcome
+from reports.intake import ReportOutcome
 
 
 def report_payload(outcome: ReportOutcome) -> dict[str, Any]:

@@ -18,7 +18,6 @@ import zlib
 
 from django.conf import settings
 from django.core.cache import caches
-from django.http import HttpRequest
 from redis.exceptions import NoScriptError, RedisError
 
 from geo.ip import IPAddress
@@ -53,7 +52,7 @@ def window_end(subject: str, period: int, now: int) -> int:
     return end + period if end <= now else end
 
 
-def retry_after_seconds(request: HttpRequest, address: IPAddress) -> int | None:
+def retry_after_seconds(address: IPAddress) -> int | None:
     """Count this request against the client's budget; seconds to wait when it is spent."""
     limit, period = parse_rate(settings.REPORT_RATE_LIMIT)
     subject = rate_limit_key(address)

@@ -1,32 +1,19 @@
-"""Reads of the report counts for pages and the API (never COUNT(*) over raw reports,
-except the few rows not yet aggregated, so a new report shows at once)."""
+"""A service's report counts for the API: totals, problem shares, cities (read through
+reports.counts, so they include the reports not yet aggregated)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Sum
-
 from geo.models import City
-from reports.models import CityMinute, ProblemMinute, Report, ServiceMinute
+from reports import counts
+from reports.models import CityMinute, ProblemMinute, ServiceMinute
 
 
-def _pending(service_id: int, since: dt.datetime):
-    return Report.objects.filter(
-        is_aggregated=False,
-        counted=True,
-        abusive=False,
-        service_id=service_id,
-        created_at__gte=since,
-    )
-
-
-def report_count(*, service_id: int, since: dt.datetime) -> int:
-    counted = ServiceMinute.objects.filter(service_id=service_id, minute__gte=since).aggregate(
-        n=Sum("count")
-    )["n"]
-    return (counted or 0) + _pending(service_id, since).count()
+def report_count(*, service_id: int, start: dt.datetime, end: dt.datetime) -> int:
+    """Reports in [start, end). Two queries."""
+    return counts.totals(ServiceMinute, None, service_id=service_id, start=start, end=end).get(None, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,17 +23,9 @@ class ProblemShare:
     percent: int
 
 
-def problem_shares(*, service_id: int, since: dt.datetime) -> list[ProblemShare]:
-    totals: dict[str, int] = {}
-    rows = (
-        ProblemMinute.objects.filter(service_id=service_id, minute__gte=since)
-        .values("problem")
-        .annotate(n=Sum("count"))
-    )
-    for row in rows:
-        totals[row["problem"]] = totals.get(row["problem"], 0) + row["n"]
-    for row in _pending(service_id, since).values("problem").annotate(n=Count("id")):
-        totals[row["problem"]] = totals.get(row["problem"], 0) + row["n"]
+def problem_shares(*, service_id: int, start: dt.datetime, end: dt.datetime) -> list[ProblemShare]:
+    """Reports per problem in [start, end), most reported first. Two queries."""
+    totals = counts.totals(ProblemMinute, "problem", service_id=service_id, start=start, end=end)
     grand_total = sum(totals.values())
     return [
         ProblemShare(code=code, count=n, percent=round(100 * n / grand_total))
@@ -60,16 +39,9 @@ class CityCount:
     count: int
 
 
-def city_counts(*, service_id: int, since: dt.datetime, limit: int = 10) -> list[CityCount]:
-    totals: dict[int, int] = {}
-    for row in (
-        CityMinute.objects.filter(service_id=service_id, minute__gte=since)
-        .values("city_id")
-        .annotate(n=Sum("count"))
-    ):
-        totals[row["city_id"]] = row["n"]
-    for row in _pending(service_id, since).exclude(city=None).values("city_id").annotate(n=Count("id")):
-        totals[row["city_id"]] = totals.get(row["city_id"], 0) + row["n"]
+def city_counts(*, service_id: int, start: dt.datetime, end: dt.datetime, limit: int = 10) -> list[CityCount]:
+    """The `limit` cities with most reports in [start, end). Three queries."""
+    totals = counts.totals(CityMinute, "city_id", service_id=service_id, start=start, end=end)
     top = sorted(totals.items(), key=lambda item: -item[1])[:limit]
     cities = City.objects.in_bulk([city_id for city_id, _ in top])
     return [CityCount(city=cities[city_id], count=n) for city_id, n in top]

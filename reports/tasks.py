@@ -6,8 +6,9 @@ import time
 from celery import shared_task
 from django.utils import timezone
 
+from reports.aggregation import reports_aggregate
 from reports.partitions import partitions_ensure
-from reports.services import reports_aggregate, reports_purge_expired
+from reports.retention import reports_purge_expired
 
 logger = logging.getLogger(__name__)
 

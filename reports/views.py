@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import logging
-
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -14,77 +12,27 @@ from catalogue.models import ProblemType
 from catalogue.selectors import intake_service
 from geo.ip import client_ip
 from reports.forms import ReportForm
+from reports.intake import ReportRejected, report_intake
 from reports.models import Source
-from reports.pow import PowRejected, pow_check
-from reports.ratelimit import retry_after_seconds
-from reports.services import ReportRejected, report_create
-
-logger = logging.getLogger(__name__)
 
 
 @require_POST
 def report_submit(request: HttpRequest, slug: str) -> HttpResponse:
     """The service page's form. Post/redirect/get: the thank-you is shown on the service
     page, with the numbers that now include this report."""
-    intake = intake_service(slug)
-    if intake is None:
-        raise Http404(_("No such service."))
-    problem_types = list(ProblemType.objects.filter(service=intake.service))
-    form = ReportForm(request.POST, problem_types=problem_types)
-    address = client_ip(request)
-    if address is not None and (retry_after := retry_after_seconds(request, address)) is not None:
-        response = render(
-            request,
-            "reports/rate_limited.html",
-            {"service": intake.service, "retry_after": retry_after},
-            status=429,
-        )
-        response["Retry-After"] = str(retry_after)
-        return response
     try:
-        pow_check(request.POST.get("pow_challenge"), request.POST.get("pow_nonce"))
-    except PowRejected as rejected:
-        form.add_error(None, _("Your browser could not complete the anti-bot check; please try again."))
-        return render(
-            request,
-            "reports/form_invalid.html",
-            {"service": intake.service, "form": form},
-            status=rejected.status,
-        )
-    if not form.is_valid() or address is None:
-        if address is None:
-            form.add_error(
-                None,
-                _("We could not tell where your request came from; please try again."),
-            )
-        return render(
-            request,
-            "reports/form_invalid.html",
-            {"service": intake.service, "form": form},
-            status=400,
-        )
-    if form.is_bot():
-        logger.info("honeypot field filled; report discarded (service=%s)", slug)
-        messages.success(request, _("Thank you, your report was counted."))
-        return redirect(_thank_you_url(slug))
-    try:
-        outcome = report_create(
-            service=intake.service,
-            problem=form.cleaned_data["problem"],
-            valid_problems=intake.problem_codes,
-            client_ip=address,
+        outcome = report_intake(
+            slug=slug,
+            problem=request.POST.get("problem", ""),
+            proof=(request.POST.get("pow_challenge"), request.POST.get("pow_nonce")),
+            address=client_ip(request),
             source=Source.WEB,
             now=timezone.now(),
+            honeypot=bool(request.POST.get("website")),
         )
     except ReportRejected as rejected:
-        form.add_error("problem", str(rejected))
-        return render(
-            request,
-            "reports/form_invalid.html",
-            {"service": intake.service, "form": form},
-            status=400,
-        )
-    if outcome.counted:
+        return _refused(request, slug, rejected)
+    if outcome is None or outcome.counted:  # a bot that filled the honeypot is thanked too
         messages.success(request, _("Thank you, your report was counted."))
     else:
         messages.info(
@@ -92,6 +40,37 @@ def report_submit(request: HttpRequest, slug: str) -> HttpResponse:
             _("You already reported a problem in the last few minutes; your first report is counted."),
         )
     return redirect(_thank_you_url(slug))
+
+
+def _refused(request: HttpRequest, slug: str, rejected: ReportRejected) -> HttpResponse:
+    """The page for a refused report: the form again with what to fix."""
+    intake = intake_service(slug)
+    if intake is None:  # no page or form to show again for a service that does not exist
+        raise Http404(_("No such service."))
+    if rejected.code == "rate_limited":
+        response = render(
+            request,
+            "reports/rate_limited.html",
+            {"service": intake.service, "retry_after": rejected.retry_after},
+            status=rejected.status,
+        )
+        response["Retry-After"] = str(rejected.retry_after)
+        return response
+    form = ReportForm(request.POST, problem_types=list(ProblemType.objects.filter(service=intake.service)))
+    form.is_valid()  # the field errors, in the reader's language
+    if rejected.code == "no_client_address":
+        form.add_error(None, _("We could not tell where your request came from; please try again."))
+    elif rejected.code == "unknown_problem":
+        if "problem" not in form.errors:
+            form.add_error("problem", str(rejected))
+    else:  # the proof of work
+        form.add_error(None, _("Your browser could not complete the anti-bot check; please try again."))
+    return render(
+        request,
+        "reports/form_invalid.html",
+        {"service": intake.service, "form": form},
+        status=rejected.status,
+    )
 
 
 def _thank_you_url(slug: str) -> str:

@@ -11,8 +11,8 @@ from outages import detection_pass as services
 from outages.baselines import profile_cache_clear
 from outages.detection_pass import detection_run
 from outages.models import DetectionWatermark, Incident, ServiceStatus
+from reports.aggregation import reports_aggregate_all
 from reports.models import Report
-from reports.services import reports_aggregate_all
 from tests.detection_helpers import MINUTE, T0, flat_baseline
 from tests.helpers import post_report
 from tests.own_services import app_env, gunicorn, post_json

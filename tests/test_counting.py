@@ -5,9 +5,10 @@ import datetime as dt
 import pytest
 from django.db.models import Sum
 
+from reports.aggregation import reports_aggregate
+from reports.counts import minute_end
 from reports.models import CityMinute, CountryMinute, ProblemMinute, Report, ServiceMinute
 from reports.selectors import city_counts, problem_shares, report_count
-from reports.services import reports_aggregate
 from tests.helpers import BOLOGNA_IP, MILAN_IP, SYDNEY_IP, post_report
 
 pytestmark = pytest.mark.django_db
@@ -72,27 +73,27 @@ def test_selectors_include_reports_not_yet_aggregated(client, frozen, chatgpt):
     reports_aggregate()
     post_report(client, {"service": "chatgpt", "problem": "app"}, ip="93.56.1.2")
     post_report(client, {"service": "chatgpt", "problem": "app"}, ip=BOLOGNA_IP)
-    since = NOW - dt.timedelta(hours=1)
+    window = {"start": NOW - dt.timedelta(hours=1), "end": minute_end(NOW)}
 
-    assert report_count(service_id=chatgpt.pk, since=since) == 3
-    shares = problem_shares(service_id=chatgpt.pk, since=since)
+    assert report_count(service_id=chatgpt.pk, **window) == 3
+    shares = problem_shares(service_id=chatgpt.pk, **window)
     assert [(share.code, share.count, share.percent) for share in shares] == [
         ("app", 2, 67),
         ("login", 1, 33),
     ]
-    ranked = city_counts(service_id=chatgpt.pk, since=since)
+    ranked = city_counts(service_id=chatgpt.pk, **window)
     assert [(row.city.name_en, row.count) for row in ranked] == [("Milan", 2), ("Bologna", 1)]
 
 
 def test_a_killed_aggregation_leaves_the_reports_pending(client, frozen, chatgpt, monkeypatch):
     post_report(client, {"service": "chatgpt"})
-    from reports import services
+    from reports import dialect
 
     def crash(*args, **kwargs):
         raise RuntimeError("worker killed")
 
     with monkeypatch.context() as patched:
-        patched.setattr(services, "_increment", crash)
+        patched.setattr(dialect, "counts_increment", crash)
         with pytest.raises(RuntimeError):
             reports_aggregate()
 

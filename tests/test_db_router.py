@@ -48,7 +48,7 @@ def queries(client, method: str, url: str, **kwargs) -> tuple[int, list[str], li
         "/api/v1/services/",
         "/api/v1/services/chatgpt/timeseries/",
         "/s/chatgpt/incidents.atom",
-        "/s/chatgpt/",  # raw SQL, through config.db_router.read_connection
+        "/s/chatgpt/",  # raw SQL, through reports.counts.read_connection
         "/api/v1/map/",
     ],
 )

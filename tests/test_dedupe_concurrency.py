@@ -7,15 +7,15 @@ from django.db import connection
 from django.utils import timezone
 
 from catalogue.models import Service
+from geo.ip import parse_ip
+from reports.intake import report_create
 from reports.models import Report
-from reports.services import report_create
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 def test_twenty_simultaneous_reports_from_one_client_count_once(on_postgres):
     service = Service.objects.get(slug="chatgpt")
-    codes = ("app", "login", "website", "connection", "other")
     start = threading.Barrier(20)
     outcomes: list[bool] = []
     errors: list[BaseException] = []
@@ -26,8 +26,7 @@ def test_twenty_simultaneous_reports_from_one_client_count_once(on_postgres):
             outcome = report_create(
                 service=service,
                 problem="login",
-                valid_problems=codes,
-                client_ip="93.56.1.1",
+                address=parse_ip("93.56.1.1"),
                 source="api",
                 now=timezone.now(),
             )

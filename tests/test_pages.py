@@ -11,7 +11,7 @@ from catalogue.models import Service
 from outages.baselines import baselines_rebuild
 from outages.models import Incident, IncidentCity, ServiceStatus
 from outages.status import status_apply
-from reports.services import reports_aggregate
+from reports.aggregation import reports_aggregate
 from tests.pages_data import add_reports, city, outage_now, usual_week
 
 pytestmark = pytest.mark.django_db

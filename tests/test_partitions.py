@@ -10,8 +10,9 @@ from django.db import connection
 from django.utils import timezone
 
 from reports import partitions
+from reports.aggregation import reports_aggregate
 from reports.models import Report, ServiceMinute
-from reports.services import reports_aggregate, reports_purge_expired
+from reports.retention import reports_purge_expired
 from reports.tasks import partitions_maintain
 
 pytestmark = pytest.mark.django_db

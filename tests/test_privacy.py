@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 
-from reports.services import reports_aggregate
+from reports.aggregation import reports_aggregate
 from tests.helpers import post_report
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)

@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from reports.aggregation import reports_aggregate
 from reports.models import Report
-from reports.services import reports_aggregate
 
 pytestmark = pytest.mark.django_db
 

@@ -5,8 +5,9 @@ import datetime as dt
 import pytest
 from django.db.models import Sum
 
+from reports.aggregation import reports_aggregate
 from reports.models import DailySalt, Report, ServiceMinute, Vote
-from reports.services import reports_aggregate, reports_purge_expired
+from reports.retention import reports_purge_expired
 from reports.tasks import purge_expired
 from tests.helpers import BOLOGNA_IP, MILAN_IP, post_report
 

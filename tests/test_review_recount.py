@@ -12,9 +12,9 @@ from outages.detection_pass import WATERMARK
 from outages.models import Baseline, DetectionWatermark, Incident, IncidentCity
 from outages.review.models import IncidentReview, ReviewAction
 from outages.review.selectors import public_incidents, queue_incidents
+from reports.aggregation import reports_aggregate_all
 from reports.hashing import network_hash_of_prefix
 from reports.models import CityMinute, CountryMinute, ProblemMinute, Report, ServiceMinute
-from reports.services import reports_aggregate_all
 from tests.detection_helpers import MINUTE, T0, city
 from tests.review_helpers import incident, reviewer_user
 

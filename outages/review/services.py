@@ -24,9 +24,9 @@ from outages.minutes import floor_minute
 from outages.models import RESOLVE_QUIET_MINUTES, DetectionWatermark, Incident, IncidentCity
 from outages.review.models import DismissReason, IncidentReview, ReviewAction
 from outages.status import service_status_refresh
+from reports.aggregation import minute_counts_subtract
 from reports.hashing import network_hash_of_prefix
 from reports.models import Report, ServiceMinute
-from reports.services import minute_counts_subtract
 
 Status = Incident.Status
 Kind = ReviewAction.Kind

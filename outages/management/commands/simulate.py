@@ -28,8 +28,9 @@ from catalogue.models import ProblemType, Service
 from outages.baselines import baselines_rebuild
 from outages.detection_pass import detection_run_range
 from outages.models import Incident
+from reports import dialect
+from reports.aggregation import IncomingReport, reports_aggregate, reports_aggregate_all, reports_ingest_bulk
 from reports.models import Source
-from reports.services import IncomingReport, reports_aggregate, reports_aggregate_all, reports_ingest_bulk
 from reports.simulator import places
 from reports.simulator.crowd import KINDS, Batch, Crowd
 from reports.simulator.live import LiveResult, live_post
@@ -161,7 +162,7 @@ class Command(BaseCommand):
         # On PostgreSQL the counting runs beside the ingest, as the beat job does beside
         # live traffic: the database's work overlaps the Python work of the next batches.
         # SQLite takes one writer at a time, so it counts afterwards.
-        counting = _Aggregator() if connection.vendor == "postgresql" else None
+        counting = _Aggregator() if dialect.is_postgresql() else None
         if counting:
             counting.start()
         try:

@@ -1,0 +1,233 @@
+"""The one read model of report counts: the minute count tables, plus the reports not yet
+folded into them ("pending": counted, not abusive, not yet aggregated), so a report a
+person has just sent shows at once. Pages, map, API, review and detection read counts
+here and nowhere else; the write side is reports.aggregation.
+
+Every function takes its window explicitly, half-open: minutes (and pending reports'
+created_at) with start <= t < end. A window that ends now ends at minute_end(now), the end
+of the minute in progress. Raw SQL reads take their connection from read_connection, which
+follows the database router as the ORM does (the replica inside a public read view); table
+names come from the models' _meta.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db import connections, router
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import QuerySet
+
+from reports.dialect import epoch_seconds_sql
+from reports.models import CityMinute, CountryMinute, MinuteCount, ProblemMinute, Report, ServiceMinute
+
+MINUTE_MODELS: tuple[type[MinuteCount], ...] = (ServiceMinute, CityMinute, CountryMinute, ProblemMinute)
+_BY_TABLE = {model._meta.db_table: model for model in MINUTE_MODELS}
+_MINUTE = dt.timedelta(minutes=1)
+
+
+def _pending_sql(select: str, *, where: str = "", group_by: str = "") -> str:
+    """SELECT `select` over the pending reports created in [%(since)s, %(end)s): the one
+    place that says which reports count but are not in the minute tables yet."""
+    sql = (
+        f"SELECT {select} FROM {Report._meta.db_table} "
+        "WHERE is_aggregated = false AND counted AND NOT abusive "
+        f"AND created_at >= %(since)s AND created_at < %(end)s {where}"
+    )
+    return f"{sql} GROUP BY {group_by}" if group_by else sql
+
+
+def read_connection(model: type) -> BaseDatabaseWrapper:
+    """The connection raw SQL should read `model`'s table with: the one the router picks
+    for the ORM's reads of it (the replica inside a public read view)."""
+    return connections[router.db_for_read(model)]
+
+
+def minute_model(table: str) -> type[MinuteCount]:
+    return _BY_TABLE[table]
+
+
+def minute_end(now: dt.datetime) -> dt.datetime:
+    """The end of the minute in progress: a window ending `now` includes its minute."""
+    return now.replace(second=0, microsecond=0) + _MINUTE
+
+
+def _params(database: BaseDatabaseWrapper, **values) -> dict:
+    adapt = database.ops.adapt_datetimefield_value
+    return {name: adapt(value) if isinstance(value, dt.datetime) else value for name, value in values.items()}
+
+
+def minute_rows(
+    model: type[MinuteCount], *, start: dt.datetime, end: dt.datetime, service_id: int | None = None
+) -> QuerySet:
+    """The minute rows of `model` in [start, end), for one service or all, to group or
+    join further (minute counts only: no pending reports)."""
+    rows = model.objects.filter(minute__gte=start, minute__lt=end)
+    return rows if service_id is None else rows.filter(service_id=service_id)
+
+
+def bucket_rows(
+    model: type[MinuteCount],
+    keys: Sequence[str],
+    *,
+    service_ids: Sequence[int] | None,
+    start: dt.datetime,
+    end: dt.datetime,
+    per_seconds: int = 60,
+) -> list[tuple]:
+    """(*keys, epoch // per_seconds, count) for the minutes in [start, end), summed per
+    bucket, for `service_ids` (None: every service). Minute counts only: detection and the
+    series read closed minutes. One query per 500 services."""
+    if service_ids is not None and not service_ids:
+        return []
+    database = read_connection(model)
+    epoch = epoch_seconds_sql("minute", database.vendor)
+    columns = "".join(f"{key}, " for key in keys)
+    params = _params(database, start=start, end=end)
+    parts = (
+        [None] if service_ids is None else [service_ids[i : i + 500] for i in range(0, len(service_ids), 500)]
+    )
+    rows: list[tuple] = []
+    with database.cursor() as cursor:
+        for part in parts:
+            where = ""
+            if part is not None:
+                params.update({f"s{i}": service_id for i, service_id in enumerate(part)})
+                where = f"AND service_id IN ({', '.join(f'%(s{i})s' for i in range(len(part)))})"
+            cursor.execute(
+                f"SELECT {columns}{epoch} / {per_seconds} AS b, SUM(count) FROM {model._meta.db_table} "
+                f"WHERE minute >= %(start)s AND minute < %(end)s {where} GROUP BY {columns}b",
+                params,
+            )
+            rows.extend(cursor.fetchall())
+    return rows
+
+
+def totals(
+    model: type[MinuteCount], key: str | None, *, service_id: int, start: dt.datetime, end: dt.datetime
+) -> dict:
+    """One service's reports in [start, end) per `key` (a column of both `model` and
+    Report: "problem", "city_id"; None: one total under the key None), pending reports
+    included. Two queries: the minute sums, the pending ones."""
+    database = read_connection(model)
+    params = _params(database, service=service_id, start=start, since=start, end=end)
+    column = key or "NULL"
+    group_by = f" GROUP BY {key}" if key else ""
+    found: dict = {}
+    with database.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {column}, SUM(count) FROM {model._meta.db_table} "
+            f"WHERE service_id = %(service)s AND minute >= %(start)s AND minute < %(end)s{group_by}",
+            params,
+        )
+        minute_sums = cursor.fetchall()
+        cursor.execute(
+            _pending_sql(
+                f"{column}, COUNT(*)",
+                where="AND service_id = %(service)s" + (f" AND {key} IS NOT NULL" if key else ""),
+                group_by=key or "",
+            ),
+            params,
+        )
+        for value, n in [*minute_sums, *cursor.fetchall()]:
+            if n:
+                found[value] = found.get(value, 0) + int(n)
+    return found
+
+
+@dataclass(slots=True)
+class ServiceSums:
+    """A service's reports in a window: per epoch minute, per problem code, per city id."""
+
+    minutes: dict[int, int]
+    problems: dict[str, int]
+    cities: dict[int, int]
+
+    def add(self, other: ServiceSums) -> None:
+        for target, source in (
+            (self.minutes, other.minutes),
+            (self.problems, other.problems),
+            (self.cities, other.cities),
+        ):
+            for key, n in source.items():
+                target[key] = target.get(key, 0) + n
+
+    def copy(self) -> ServiceSums:
+        return ServiceSums(minutes=dict(self.minutes), problems=dict(self.problems), cities=dict(self.cities))
+
+
+def service_sums(
+    service_id: int, *, start: dt.datetime, end: dt.datetime, pending_since: dt.datetime | None = None
+) -> ServiceSums:
+    """A service's minutes, problems and cities in [start, end), in one round trip; with
+    pending_since, also the pending reports created in [pending_since, end) (a caller that
+    caches the older minutes reads these from its whole window: while the aggregation lags,
+    pending reports can be older than `start`). Index-only scans on (service_id, minute)
+    INCLUDE (...) for the problem and city tables."""
+    database = read_connection(ServiceMinute)
+    where = "WHERE service_id = %(service)s AND minute >= %(start)s AND minute < %(end)s"
+    # Minutes as epoch integers, which SQLite (the embedded default) can compute too.
+    sql = f"""
+        SELECT 'minute', {epoch_seconds_sql("minute", database.vendor)} / 60, '', 0, count
+        FROM {ServiceMinute._meta.db_table} {where}
+        UNION ALL
+        SELECT 'problem', NULL, problem, 0, sum(count) FROM {ProblemMinute._meta.db_table} {where}
+        GROUP BY problem
+        UNION ALL
+        SELECT 'city', NULL, '', city_id, sum(count) FROM {CityMinute._meta.db_table} {where}
+        GROUP BY city_id
+    """
+    if pending_since is not None:
+        sql += " UNION ALL " + _pending_sql(
+            f"'pending', {epoch_seconds_sql('created_at', database.vendor)} / 60, problem, "
+            "coalesce(city_id, 0), count(*)",
+            where="AND service_id = %(service)s",
+            group_by="2, 3, 4",
+        )
+    with database.cursor() as cursor:
+        cursor.execute(sql, _params(database, service=service_id, start=start, end=end, since=pending_since))
+        rows = cursor.fetchall()
+    sums = ServiceSums(minutes={}, problems={}, cities={})
+    for kind, minute, problem, city_id, n in rows:
+        n = int(n)
+        if kind == "minute" or kind == "pending":
+            sums.minutes[minute] = sums.minutes.get(minute, 0) + n
+        if kind == "problem" or kind == "pending":
+            sums.problems[problem] = sums.problems.get(problem, 0) + n
+        if (kind == "city" or kind == "pending") and city_id:
+            sums.cities[city_id] = sums.cities.get(city_id, 0) + n
+    return sums
+
+
+def city_service_sums(
+    *,
+    start: dt.datetime,
+    end: dt.datetime,
+    service_id: int | None = None,
+    pending: bool = False,
+    leave_out: tuple[dt.datetime, dt.datetime] | None = None,
+) -> list[tuple[int, int, int]]:
+    """(city id, service id, reports) in [start, end), for one service or all. Minutes in
+    `leave_out` (a part the caller has summed already) are not read; with `pending`, the
+    pending reports created in [start, end) that have a city are added. One query."""
+    database = read_connection(CityMinute)
+    service_filter = "AND service_id = %(service)s" if service_id is not None else ""
+    ranges = [(start, end)] if leave_out is None else [(start, leave_out[0]), (leave_out[1], end)]
+    params = _params(database, service=service_id, since=start, end=end)
+    parts = []
+    for i, (first, last) in enumerate(ranges):
+        params.update(_params(database, **{f"from{i}": first, f"to{i}": last}))
+        parts.append(
+            f"SELECT city_id, service_id, count AS n FROM {CityMinute._meta.db_table} "
+            f"WHERE minute >= %(from{i})s AND minute < %(to{i})s {service_filter}"
+        )
+    if pending:
+        parts.append(
+            _pending_sql("city_id, service_id, 1", where=f"AND city_id IS NOT NULL {service_filter}")
+        )
+    sql = f"SELECT city_id, service_id, sum(n) FROM ({' UNION ALL '.join(parts)}) AS parts GROUP BY city_id, service_id"
+    with database.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [(city_id, service_id_, int(n)) for city_id, service_id_, n in cursor.fetchall()]

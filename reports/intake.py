@@ -1,0 +1,136 @@
+"""Taking one report in: the checks every surface runs, in one order, and the store.
+
+The web form (reports.views) and the API (reports.api) only parse their input, call
+report_intake and render what it returns or raises. A request writes one Report row and
+claims the client's vote in one statement; reports.aggregation folds the row into the
+minute counts shortly after.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from catalogue.models import Service
+from catalogue.selectors import intake_service
+from geo.ip import IPAddress
+from geo.lookup import Location, locate
+from geo.models import City
+from geo.services import city_for_location
+from reports import dialect, hashing
+from reports.models import Report
+from reports.pow import PowRejected, pow_check
+from reports.ratelimit import retry_after_seconds
+
+logger = logging.getLogger(__name__)
+
+
+class ReportRejected(Exception):
+    """Input that cannot become a report: `code` (stable, machine-readable), the message
+    (what to fix) and the HTTP status the surfaces answer with."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        status: int = 400,
+        valid: Sequence[str] | None = None,
+        retry_after: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+        self.valid = None if valid is None else list(valid)  # the choices, for unknown_problem
+        self.retry_after = retry_after
+
+
+def no_client_address() -> ReportRejected:
+    return ReportRejected("no_client_address", "The client address could not be determined.")
+
+
+@dataclass(frozen=True, slots=True)
+class ReportOutcome:
+    report: Report
+    counted: bool
+    location: Location | None
+    city: City | None
+
+
+def dedupe_seconds() -> int:
+    return settings.REPORT_DEDUPE_MINUTES * 60
+
+
+def report_intake(
+    *,
+    slug: str,
+    problem: str,
+    proof: tuple[object, object],
+    address: IPAddress | None,
+    source: str,
+    now: dt.datetime,
+    honeypot: bool = False,
+) -> ReportOutcome | None:
+    """Check and store one report from the form or the API; None when it is discarded
+    unseen (a filled honeypot), which the surfaces thank like a counted one.
+
+    The order: a client address, its rate limit (counted before anything that reads the
+    database or the cache of proofs, so a flood costs one Redis call a request), a known
+    service, the proof of work (after the service, so a mistyped slug burns no solved
+    challenge), a valid problem, then the store. Raises ReportRejected."""
+    if address is None:
+        raise no_client_address()
+    retry_after = retry_after_seconds(address)
+    if retry_after is not None:
+        raise ReportRejected(
+            "rate_limited",
+            f"Too many reports from your network; try again in {retry_after} s.",
+            status=429,
+            retry_after=retry_after,
+        )
+    intake = intake_service(slug)
+    if intake is None:
+        raise ReportRejected("unknown_service", f"No active service {slug!r}; check the slug.", status=404)
+    try:
+        pow_check(*proof)
+    except PowRejected as rejected:
+        raise ReportRejected(rejected.code, str(rejected), status=rejected.status) from rejected
+    if problem not in intake.problem_codes:
+        raise ReportRejected(
+            "unknown_problem",
+            f"Unknown problem {problem!r}; choose one of: {', '.join(intake.problem_codes)}.",
+            valid=intake.problem_codes,
+        )
+    if honeypot:
+        logger.info("honeypot field filled; report discarded (service=%s)", slug)
+        return None
+    return report_create(service=intake.service, problem=problem, address=address, source=source, now=now)
+
+
+def report_create(
+    *, service: Service, problem: str, address: IPAddress, source: str, now: dt.datetime
+) -> ReportOutcome:
+    """Store one admitted report. Counted unless the same client reported this service
+    within REPORT_DEDUPE_MINUTES; placed in a city when the address can be located."""
+    location = locate(address)
+    city = city_for_location(location) if location else None
+    report = Report(
+        service=service,
+        problem=problem,
+        created_at=now,
+        source=source,
+        city=city,
+        country_code=location.country_code if location else "",
+        network_hash=hashing.network_hash(address),
+    )
+    dialect.report_insert_claiming_vote(
+        report,
+        client_hash=hashing.client_hash(address, day=now.date()),
+        now_epoch=int(now.timestamp()),
+        window=dedupe_seconds(),
+    )
+    return ReportOutcome(report=report, counted=report.counted, location=location, city=city)
