@@ -23,7 +23,7 @@ from outages.page_selectors import (
     service_status_of,
     services_overview,
 )
-from outages.review.selectors import PublicIncident, public_incidents
+from outages.public import PublicIncident, public_incidents
 from outages.status import incident_state_text
 from reports.forms import ReportForm
 

@@ -22,6 +22,7 @@ from geo.models import City
 from geo.services import city_for_location
 from outages.models import Service
 from reports import hashing, partitions
+from reports.minutes import floor_minute
 from reports.models import (
     CityMinute,
     CountryMinute,
@@ -379,7 +380,7 @@ def _minute_counts_apply(rows: Iterable[CountRow], operation) -> None:
     by_country: Counter = Counter()
     by_problem: Counter = Counter()
     for service_id, city_id, country_code, problem, created_at in rows:
-        minute = created_at.replace(second=0, microsecond=0)
+        minute = floor_minute(created_at)
         by_service[(service_id, minute)] += 1
         by_problem[(service_id, problem, minute)] += 1
         if city_id is not None:

@@ -7,9 +7,9 @@ import datetime as dt
 
 import pytest
 
-from outages import services
 from outages.models import DetectionWatermark, Incident, ServiceStatus
 from outages.services import detection_run, profile_cache_clear
+from outages.watermark import WATERMARK
 from reports.models import Report
 from reports.services import reports_aggregate_all
 from tests.detection_helpers import MINUTE, T0, flat_baseline
@@ -46,7 +46,7 @@ def quiet_service(chatgpt, settings):
     """ChatGPT on a quiet afternoon: half a report a minute is normal."""
     settings.REPORT_RATE_LIMIT = "30/h"
     flat_baseline(chatgpt, per_minute=0.5)
-    DetectionWatermark.objects.create(name=services.WATERMARK, processed_through=T0 - MINUTE)
+    DetectionWatermark.objects.create(name=WATERMARK, processed_through=T0 - MINUTE)
     return chatgpt
 
 

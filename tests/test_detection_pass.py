@@ -15,6 +15,7 @@ from outages.services import (
     detection_run_range,
     profile_cache_clear,
 )
+from outages.watermark import WATERMARK
 from reports.models import ServiceMinute
 from tests.detection_helpers import MINUTE, T0, city, flat_baseline, incident_summary, put_counts
 
@@ -46,7 +47,7 @@ def outage_day(chatgpt):
 
 
 def watermark(at: dt.datetime | None) -> None:
-    DetectionWatermark.objects.update_or_create(name=services.WATERMARK, defaults={"processed_through": at})
+    DetectionWatermark.objects.update_or_create(name=WATERMARK, defaults={"processed_through": at})
 
 
 def forget_results() -> None:

@@ -173,7 +173,8 @@ SPIKE_SETUP = """
 import datetime as dt
 from django.utils import timezone
 from outages.models import DetectionWatermark, Service
-from outages.services import WATERMARK, floor_minute
+from outages.watermark import WATERMARK
+from reports.minutes import floor_minute
 from tests.detection_helpers import flat_baseline, put_counts
 
 now = floor_minute(timezone.now())

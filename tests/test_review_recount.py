@@ -8,9 +8,11 @@ import pytest
 import time_machine
 
 from outages.models import Baseline, DetectionWatermark, Incident, IncidentCity
+from outages.public import public_incidents
 from outages.review.models import IncidentReview, ReviewAction
-from outages.review.selectors import public_incidents, queue_incidents
-from outages.services import WATERMARK, baselines_rebuild
+from outages.review.selectors import queue_incidents
+from outages.services import baselines_rebuild
+from outages.watermark import WATERMARK
 from reports.hashing import network_hash_of_prefix
 from reports.models import CityMinute, CountryMinute, ProblemMinute, Report, ServiceMinute
 from reports.services import reports_aggregate_all

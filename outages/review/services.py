@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
-from outages.models import RESOLVE_QUIET_MINUTES, DetectionWatermark, Incident, IncidentCity
+from outages.models import RESOLVE_QUIET_MINUTES, Incident, IncidentCity
 from outages.review.models import DismissReason, IncidentReview, ReviewAction
-from outages.services import WATERMARK, floor_minute
 from outages.status import service_status_refresh
+from outages.watermark import watermark_lock
 from reports.hashing import network_hash_of_prefix
+from reports.minutes import floor_minute
 from reports.models import Report, ServiceMinute
 from reports.services import minute_counts_subtract
 
@@ -94,7 +95,7 @@ def incident_act(
     if action == Kind.DISMISS and reason not in DISMISS_REASONS:
         raise ReviewError("Say why the incident is dismissed: false alarm, media-driven or abuse.")
     with transaction.atomic():
-        _detection_lock()
+        watermark_lock()
         incident = Incident.objects.select_for_update().get(pk=incident_id)
         review = _review_for(incident, now)
         if review.merged_into_id is not None:
@@ -175,7 +176,7 @@ def _incident_merge(
     if incident_id == target_id:
         raise ReviewError("An incident cannot be merged into itself.")
     with transaction.atomic():
-        _detection_lock()
+        watermark_lock()
         locked = {
             incident.pk: incident
             for incident in Incident.objects.select_for_update()
@@ -284,7 +285,7 @@ def network_exclude(
     network = network_prefix_parse(prefix)
     network_hash = network_hash_of_prefix(network)
     with transaction.atomic():
-        mark = _detection_lock()
+        mark = watermark_lock()
         incident = Incident.objects.select_for_update().get(pk=incident_id)
         review = _review_for(incident, now)
         if review.merged_into_id is not None:
@@ -381,11 +382,6 @@ def _peak(incident: Incident, processed: dt.datetime | None) -> tuple[int, dt.da
         return 0, incident.peak_at
     peak_at = max(buckets, key=lambda start: (buckets[start], -start.timestamp()))
     return buckets[peak_at], peak_at
-
-
-def _detection_lock() -> DetectionWatermark | None:
-    DetectionWatermark.objects.get_or_create(name=WATERMARK)
-    return DetectionWatermark.objects.select_for_update().filter(name=WATERMARK).first()
 
 
 def _review_for(incident: Incident, now: dt.datetime) -> IncidentReview:

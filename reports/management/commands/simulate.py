@@ -26,6 +26,7 @@ from django.utils.dateparse import parse_datetime
 
 from outages.models import Incident, ProblemType, Service
 from outages.services import baselines_rebuild, detection_run_range
+from outages.tasks import detection_pass_notify
 from reports.models import Source
 from reports.services import IncomingReport, reports_aggregate, reports_aggregate_all, reports_ingest_bulk
 from reports.simulator import places
@@ -196,7 +197,7 @@ class Command(BaseCommand):
         start, end = plan.detect_range
         started = time.monotonic()
         baselines_rebuild(now=start if plan.detect_from else end)
-        result = detection_run_range(start=start, end=end)
+        result = detection_pass_notify(lambda: detection_run_range(start=start, end=end))
         opened = Incident.objects.filter(started_at__gte=start, started_at__lte=end)
         self.stdout.write(
             f"detection over {result.minutes:,} minutes in {time.monotonic() - started:.1f} s: "

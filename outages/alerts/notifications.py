@@ -1,8 +1,9 @@
 """Telling people about new incidents: reviewers by email and, if configured, a
 Slack-compatible webhook; public subscribers by their own webhooks.
 
-The detection pass calls incidents_opened inside its transaction: one outbox row per
-incident and channel is inserted there (a unique constraint makes a second insert a
+The detection task calls incidents_opened with the ids the pass returns, in the pass's
+transaction (outages.tasks.detection_pass_notify): one outbox row per incident and channel is
+inserted there (a unique constraint makes a second insert a
 no-op), and a delivery task is queued once the transaction commits. Delivery claims each
 row with a conditional UPDATE, so however often it runs (retries, the sweep, a second
 worker) a row is sent once. A worker killed between sending and marking the row sent
@@ -31,8 +32,9 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from outages.alerts.models import Notification, WebhookSubscription
 from outages.models import Incident
-from outages.review.models import REVIEWER_GROUP, Notification, WebhookSubscription
+from outages.review.models import REVIEWER_GROUP
 
 logger = logging.getLogger(__name__)
 
@@ -48,10 +50,6 @@ HTTP_TIMEOUT_SECONDS = 5
 
 class DeliveryError(Exception):
     pass
-
-
-def incident_opened(*, incident_id: int) -> None:
-    incidents_opened(incident_ids=[incident_id])
 
 
 def incidents_opened(*, incident_ids: Iterable[int]) -> None:
@@ -92,7 +90,7 @@ def notifications_create(*, incident_ids: list[int]) -> int:
 
 
 def _queue_delivery(incident_ids: list[int]) -> None:
-    from outages.review import tasks
+    from outages.alerts import tasks
 
     for incident_id in incident_ids:
         try:
