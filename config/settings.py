@@ -98,6 +98,8 @@ INSTALLED_APPS = [
     "geo",
     "reports",
     "outages",
+    # Installed for its management command (setup_periodic_tasks): no models.
+    "config",
 ]
 
 MIDDLEWARE = [
