@@ -250,7 +250,12 @@ def migrate(env: dict[str, str]) -> None:
     """The schema and beat's schedule, as a deployment sets them up before beat starts."""
     for command in (["migrate", "--no-input", "-v0"], ["setup_periodic_tasks"]):
         subprocess.run(
-            [PYTHON, "manage.py", *command], cwd=ROOT, env=env, check=True, timeout=300, stdout=subprocess.DEVNULL
+            [PYTHON, "manage.py", *command],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            timeout=300,
+            stdout=subprocess.DEVNULL,
         )
 
 
