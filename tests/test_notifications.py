@@ -11,8 +11,9 @@ import pytest
 from django.core import mail
 
 from config.celery import app as celery_app
+from outages.alerts.delivery import notifications_deliver, notifications_stalled
 from outages.alerts.models import Notification, WebhookSubscription
-from outages.alerts.notifications import incidents_opened, notifications_deliver, notifications_stalled
+from outages.alerts.notifications import incidents_opened
 from outages.models import Incident
 from outages.services import detection_run_range, profile_cache_clear
 from outages.tasks import detection_pass_notify

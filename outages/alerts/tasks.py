@@ -6,7 +6,7 @@ import random
 from celery import shared_task
 from django.utils import timezone
 
-from outages.alerts.notifications import (
+from outages.alerts.delivery import (
     CLAIM_TIMEOUT,
     MAX_ATTEMPTS,
     notifications_deliver,
