@@ -36,7 +36,9 @@ def detection_pass_notify(run: Callable[[], PassResult]) -> PassResult:
 
     Detection knows nothing of notifications: it returns the ids, and this hands them on in
     the same transaction, so the outbox rows commit with the incidents (or not at all) and
-    delivery is queued only once they have committed (outages.alerts.notifications).
+    delivery is queued only once they have committed (outages.alerts.notifications). The
+    transaction also covers the aggregation the pass starts with: a pass that fails leaves
+    those reports pending for the next one, as it leaves its minutes.
     """
     with transaction.atomic():
         result = run()
