@@ -45,6 +45,7 @@ test-tools:
 
 demo-data: setup
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --no-input
+	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py setup_periodic_tasks
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py demo_data
 
 run: demo-data

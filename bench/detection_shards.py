@@ -78,20 +78,14 @@ def _ensure_baselines() -> None:
     subprocess.run([sys.executable, "-m", "bench.detection_speed", "--child", "rebuild"], check=True)
 
 
-def _watermark_names(shards: int) -> list[str]:
-    from outages.detection_pass import WATERMARK
-    from outages.tasks import shard_watermark
-
-    return [WATERMARK] if shards == 1 else [shard_watermark(i, shards) for i in range(shards)]
-
-
 def _reset(shards: int, processed_through: dt.datetime) -> None:
     from outages.models import DetectionWatermark, Incident, IncidentCity, ServiceStatus
+    from outages.watermark import current_watermarks
 
     IncidentCity.objects.all().delete()
     Incident.objects.all().delete()
     ServiceStatus.objects.all().delete()
-    for name in _watermark_names(shards):
+    for name in current_watermarks(shards):
         DetectionWatermark.objects.update_or_create(
             name=name, defaults={"processed_through": processed_through}
         )
@@ -142,13 +136,15 @@ def _one_pass(worker: Worker, shards: int) -> dict:
     from config.celery import app
     from outages.detection_pass import GRACE_SECONDS
     from outages.models import DetectionWatermark, Incident
+    from outages.watermark import current_watermarks
+    from reports.minutes import floor_minute
 
     # Start well inside a minute, so the pass has exactly one minute to do.
     while not 2 + GRACE_SECONDS <= worker.clock().second <= 40:
         time.sleep(0.2)
-    end = worker.clock().replace(second=0, microsecond=0) - dt.timedelta(minutes=1)
+    end = floor_minute(worker.clock()) - dt.timedelta(minutes=1)
     _reset(shards, end - dt.timedelta(minutes=1))
-    names = _watermark_names(shards)
+    names = current_watermarks(shards)
     started = time.monotonic()
     app.send_task("outages.tasks.detect")
     while time.monotonic() - started < PASS_TIMEOUT:

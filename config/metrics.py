@@ -27,7 +27,6 @@ import time
 from collections.abc import Callable, Iterator
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from prometheus_client import (
@@ -53,7 +52,6 @@ LATENCY = Histogram(
 )
 REPORT_VIEWS = {"api-report-create": "api", "report-submit": "form"}
 _API_OUTCOMES = {201: "accepted", 200: "duplicate", 429: "rate_limited"}
-_PASS_KEY = "metrics:detection-pass:{}"
 # kombu's Redis transport keeps priorities 3, 6 and 9 of a queue in lists of their own.
 _PRIORITY_SEPARATOR = "\x06\x16"
 _PRIORITY_STEPS = (3, 6, 9)
@@ -89,19 +87,6 @@ class RequestMetricsMiddleware:
         return response
 
 
-def detection_pass_record(*, watermark: str, seconds: float) -> None:
-    """Called by the detection tasks (other processes, other hosts): kept in the cache."""
-    cache.set(_PASS_KEY.format(watermark), seconds, 24 * 3600)
-
-
-def _current_watermarks() -> list[str]:
-    from outages.detection_pass import WATERMARK
-    from outages.tasks import shard_watermark
-
-    shards = settings.DETECTION_SHARDS
-    return [WATERMARK] if shards == 1 else [shard_watermark(i, shards) for i in range(shards)]
-
-
 _STATE_METRICS = (
     "downradar_detection_pass_seconds",
     "downradar_detection_lag_seconds",
@@ -120,14 +105,14 @@ class StateCollector(Collector):
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         from outages.models import DetectionWatermark, Incident
+        from outages.watermark import current_watermarks, pass_seconds
 
-        names = _current_watermarks()
+        names = current_watermarks(settings.DETECTION_SHARDS)
         seconds = GaugeMetricFamily(
             "downradar_detection_pass_seconds", "Duration of the last detection pass", labels=["watermark"]
         )
-        keys = {_PASS_KEY.format(name): name for name in names}
-        for key, value in cache.get_many(list(keys)).items():
-            seconds.add_metric([keys[key]], value)
+        for name, value in pass_seconds(names).items():
+            seconds.add_metric([name], value)
         yield seconds
 
         marks = list(

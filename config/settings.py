@@ -107,6 +107,8 @@ INSTALLED_APPS = [
     "geo",
     "reports",
     "outages",
+    # Installed for its management command (setup_periodic_tasks): no models.
+    "config",
 ]
 
 MIDDLEWARE = [
@@ -229,14 +231,14 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 # Task modules outside an app's tasks.py (autodiscovery finds only those).
-CELERY_IMPORTS = ["outages.review.tasks"]
+CELERY_IMPORTS = ["outages.alerts.tasks"]
 # Three queues, so each kind of work gets its own workers (deploy/): ingest side work
 # (aggregation, retention, partitions), notifications (email, webhooks) and detection.
 # `make run`'s single worker consumes all three.
 CELERY_TASK_DEFAULT_QUEUE = "ingest"
 CELERY_TASK_ROUTES = {
     "reports.tasks.*": {"queue": "ingest"},
-    "outages.review.tasks.*": {"queue": "notifications"},
+    "outages.review.tasks.*": {"queue": "notifications"},  # task names of outages.alerts.tasks
     "outages.tasks.*": {"queue": "detection"},
 }
 # Detection pass split into this many shards by service id (outages.tasks.detect_shard),
@@ -348,7 +350,7 @@ if POW_DIFFICULTY > 32:
 # Keys the hashes of client addresses and networks; defaults to SECRET_KEY.
 IP_HASH_KEY = env_secret("IP_HASH_KEY") or SECRET_KEY
 
-# Review (outages.review): who hears about a new incident, and how.
+# Notifications (outages.alerts): who hears about a new incident, and how.
 # Email goes through Django's backend; EMAIL_URL like smtp+tls://user:password@host:587
 # (unset: messages are written to the log). A secret, so EMAIL_URL_FILE works too.
 vars().update(environ.Env.email_url_config(env_secret("EMAIL_URL") or "consolemail://"))

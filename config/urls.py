@@ -11,7 +11,7 @@ from config.login_limit import login_rate_limited
 from outages import api as outage_api
 from outages import api_map
 from outages import views as outage_views
-from outages.review import urls as review_urls
+from outages.alerts import urls as alerts_urls
 from reports import api as report_api
 from reports import views as report_views
 
@@ -56,7 +56,7 @@ urlpatterns = [
     ),
     path("i18n/", include("django.conf.urls.i18n")),
     path("review/", include("outages.review.urls")),
-    path("", include(review_urls.public_patterns)),
+    path("", include(alerts_urls.public_patterns)),
     path(
         "accounts/login/",
         login_rate_limited(

@@ -99,5 +99,6 @@ class ServiceStatusAdmin(admin.ModelAdmin):
     readonly_fields = ["service", "status", "score", "count", "baseline", "minute"]
 
 
-# The review package registers its own (read-only) admins.
+# The review and alerts packages register their own (mostly read-only) admins.
+from outages.alerts import admin as alerts_admin  # noqa: E402,F401
 from outages.review import admin as review_admin  # noqa: E402,F401

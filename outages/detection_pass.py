@@ -19,19 +19,20 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import numpy as np
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count, Q
 
 from catalogue.models import Service
 from outages import detection
 from outages.baselines import profiles_load
 from outages.incidents import Tracked, incidents_track
-from outages.minutes import epoch_minute, floor_minute, from_epoch_minute
+from outages.minutes import epoch_minute, from_epoch_minute
 from outages.models import REOPEN_MINUTES, DetectionWatermark, Incident, IncidentCity, ServiceStatus
-from outages.review.notifications import incidents_opened
 from outages.status import status_apply
+from outages.watermark import WATERMARK, watermark_share
 from reports.aggregation import reports_aggregate_all
 from reports.counts import bucket_rows
+from reports.minutes import floor_minute
 from reports.models import CityMinute, ProblemMinute, Report, ServiceMinute
 
 logger = logging.getLogger(__name__)
@@ -47,7 +48,6 @@ MAX_CATCHUP_MINUTES = 24 * 60
 GRACE_SECONDS = 5
 # Replays are processed a day at a time to bound memory.
 CHUNK_MINUTES = 1440
-WATERMARK = "detection"
 # A spike only opens an incident when it comes from a crowd: if the three busiest networks
 # (/24 or /64) sent at least this share of the counted reports in the last FLOOD_MINUTES,
 # it is a flood (a few bots or one office), not an outage. Review shows the same signal.
@@ -69,6 +69,8 @@ class PassResult:
     opened: int = 0
     resolved: int = 0
     busy: bool = False
+    # The incidents this pass opened, for the caller to notify about (outages.tasks).
+    opened_ids: list[int] = field(default_factory=list)
     # Services with reports but no profile yet: not scored until their baselines are built.
     without_baseline: list[int] = field(default_factory=list)
 
@@ -111,7 +113,7 @@ def _detection_pass(
     with transaction.atomic():
         # Shards hold the main row shared: they run side by side, and review (which locks
         # it exclusively) waits for them or makes them skip a minute.
-        if watermark != WATERMARK and not _watermark_share(WATERMARK):
+        if watermark != WATERMARK and not watermark_share(WATERMARK):
             return PassResult(busy=True)
         # The lock is the claim: a second pass finds the row taken and leaves at once.
         # (SQLite has no row locks; its IMMEDIATE transactions queue the second pass
@@ -142,19 +144,10 @@ def _detection_pass(
         result.minutes = last - epoch_minute(first) + 1
         result.services = len(state.evaluated)
         result.opened, result.resolved = state.save()
+        result.opened_ids = state.opened_ids
         result.without_baseline = sorted(state.without_baseline)
         _watermark_advance(mark, end)
     return result
-
-
-def _watermark_share(name: str) -> bool:
-    DetectionWatermark.objects.get_or_create(name=name)
-    if connection.vendor != "postgresql":
-        return True
-    table = DetectionWatermark._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT 1 FROM {table} WHERE name = %s FOR SHARE SKIP LOCKED", [name])
-        return cursor.fetchone() is not None
 
 
 def _watermark_advance(mark: DetectionWatermark, end: dt.datetime) -> None:
@@ -173,6 +166,7 @@ class _PassState:
         self.without_baseline: set[int] = set()
         self.opened = 0
         self.resolved = 0
+        self.opened_ids: list[int] = []
 
     @classmethod
     def load(cls, *, first_minute: dt.datetime, service_ids: Collection[int] | None = None) -> _PassState:
@@ -207,7 +201,7 @@ class _PassState:
         for entry in entries:
             entry.incident.set_problem_counts(entry.problems)
         Incident.objects.bulk_create([entry.incident for entry in new])
-        incidents_opened(incident_ids=[entry.incident.pk for entry in new])  # notify after commit
+        self.opened_ids = [entry.incident.pk for entry in new]
         Incident.objects.bulk_update(
             [entry.incident for entry in old],
             [

@@ -1,4 +1,5 @@
-"""Epoch minutes: the one way outages converts and floors times to minutes."""
+"""Epoch minutes: how outages converts times to minutes and back (flooring a time is
+reports.minutes.floor_minute, which both apps use)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,3 @@ def epoch_minute(moment: dt.datetime) -> int:
 
 def from_epoch_minute(minute: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(minute * 60, tz=dt.UTC)
-
-
-def floor_minute(moment: dt.datetime) -> dt.datetime:
-    """The start of the minute holding `moment`: the one way every module floors a time."""
-    return moment.replace(second=0, microsecond=0)

@@ -310,4 +310,5 @@ class IncidentCity(models.Model):
         return f"city {self.city_id} in incident {self.incident_id}"
 
 
-from outages.review.models import IncidentReview, Notification, ReviewAction, WebhookSubscription  # noqa: E402,F401
+from outages.alerts.models import Notification, WebhookSubscription  # noqa: E402,F401
+from outages.review.models import IncidentReview, ReviewAction  # noqa: E402,F401

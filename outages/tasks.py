@@ -2,16 +2,19 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 from django.utils import timezone
 
 from catalogue.models import Service
-from config.metrics import detection_pass_record
+from outages.alerts.notifications import incidents_opened
 from outages.baselines import baselines_rebuild
-from outages.detection_pass import WATERMARK, PassResult, detection_run
+from outages.detection_pass import PassResult, detection_run
+from outages.watermark import WATERMARK, pass_seconds_record, shard_watermark
 from reports.aggregation import reports_aggregate_all
 
 logger = logging.getLogger(__name__)
@@ -21,17 +24,27 @@ logger = logging.getLogger(__name__)
 COLD_START_RETRY_SECONDS = 3600
 
 
-def shard_watermark(shard_index: int, shard_count: int) -> str:
-    """Each shard advances its own watermark row; a new shard count starts new rows."""
-    return f"{WATERMARK}:{shard_index}/{shard_count}"
-
-
 def shard_service_ids(shard_index: int, shard_count: int) -> list[int]:
     """The active services of one shard: by id modulo the count, so every service is in
     exactly one shard and a service stays in its shard as others are added."""
     return [
         pk for pk in Service.objects.active().values_list("pk", flat=True) if pk % shard_count == shard_index
     ]
+
+
+def detection_pass_notify(run: Callable[[], PassResult]) -> PassResult:
+    """Run a detection pass and queue the notifications of the incidents it opened.
+
+    Detection knows nothing of notifications: it returns the ids, and this hands them on in
+    the same transaction, so the outbox rows commit with the incidents (or not at all) and
+    delivery is queued only once they have committed (outages.alerts.notifications). The
+    transaction also covers the aggregation the pass starts with: a pass that fails leaves
+    those reports pending for the next one, as it leaves its minutes.
+    """
+    with transaction.atomic():
+        result = run()
+        incidents_opened(incident_ids=result.opened_ids)
+    return result
 
 
 @shared_task(name="outages.tasks.detect")
@@ -48,7 +61,7 @@ def detect() -> dict[str, object]:
             detect_shard.delay(shard_index=shard_index, shard_count=shard_count)
         return {"shards": shard_count}
     started = time.monotonic()
-    result = detection_run(now=timezone.now())
+    result = detection_pass_notify(lambda: detection_run(now=timezone.now()))
     _record(result, WATERMARK, started)
     return _summary(result)
 
@@ -59,8 +72,10 @@ def detect_shard(shard_index: int, shard_count: int) -> dict[str, object]:
         raise ValueError(f"shard {shard_index} of {shard_count} does not exist")
     watermark = shard_watermark(shard_index, shard_count)
     started = time.monotonic()
-    result = detection_run(
-        now=timezone.now(), service_ids=shard_service_ids(shard_index, shard_count), watermark=watermark
+    result = detection_pass_notify(
+        lambda: detection_run(
+            now=timezone.now(), service_ids=shard_service_ids(shard_index, shard_count), watermark=watermark
+        )
     )
     _record(result, watermark, started)
     return _summary(result)
@@ -68,7 +83,7 @@ def detect_shard(shard_index: int, shard_count: int) -> dict[str, object]:
 
 def _record(result: PassResult, watermark: str, started: float) -> None:
     if result.minutes:  # a pass that found nothing to do (busy, or done already) says nothing
-        detection_pass_record(watermark=watermark, seconds=time.monotonic() - started)
+        pass_seconds_record(watermark=watermark, seconds=time.monotonic() - started)
 
 
 def _summary(result: PassResult) -> dict[str, object]:

@@ -24,7 +24,7 @@ from outages.page_selectors import (
     services_overview,
 )
 from outages.presenters import STATUS_ICON, status_payload, status_text
-from outages.review.selectors import PublicIncident, public_incidents
+from outages.public import PublicIncident, public_incidents
 from outages.status import incident_state_text
 from reports.forms import ReportForm
 

@@ -247,9 +247,16 @@ def django_run(code: str, env: dict[str, str], *, timeout: float = 120) -> objec
 
 
 def migrate(env: dict[str, str]) -> None:
-    subprocess.run(
-        [PYTHON, "manage.py", "migrate", "--no-input", "-v0"], cwd=ROOT, env=env, check=True, timeout=300
-    )
+    """The schema and beat's schedule, as a deployment sets them up before beat starts."""
+    for command in (["migrate", "--no-input", "-v0"], ["setup_periodic_tasks"]):
+        subprocess.run(
+            [PYTHON, "manage.py", *command],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            timeout=300,
+            stdout=subprocess.DEVNULL,
+        )
 
 
 @dataclass

@@ -7,10 +7,10 @@ import datetime as dt
 
 import pytest
 
-from outages import detection_pass as services
 from outages.baselines import profile_cache_clear
 from outages.detection_pass import detection_run
 from outages.models import DetectionWatermark, Incident, ServiceStatus
+from outages.watermark import WATERMARK
 from reports.aggregation import reports_aggregate_all
 from reports.models import Report
 from tests.detection_helpers import MINUTE, T0, flat_baseline
@@ -47,7 +47,7 @@ def quiet_service(chatgpt, settings):
     """ChatGPT on a quiet afternoon: half a report a minute is normal."""
     settings.REPORT_RATE_LIMIT = "30/h"
     flat_baseline(chatgpt, per_minute=0.5)
-    DetectionWatermark.objects.create(name=services.WATERMARK, processed_through=T0 - MINUTE)
+    DetectionWatermark.objects.create(name=WATERMARK, processed_through=T0 - MINUTE)
     return chatgpt
 
 

@@ -11,6 +11,7 @@ from outages import detection_pass as services
 from outages.baselines import baselines_rebuild, profile_cache_clear
 from outages.detection_pass import detection_run, detection_run_range
 from outages.models import Baseline, DetectionWatermark, Incident, IncidentCity, ServiceStatus
+from outages.watermark import WATERMARK
 from reports.models import ServiceMinute
 from tests.detection_helpers import MINUTE, T0, city, flat_baseline, incident_summary, put_counts
 
@@ -42,7 +43,7 @@ def outage_day(chatgpt):
 
 
 def watermark(at: dt.datetime | None) -> None:
-    DetectionWatermark.objects.update_or_create(name=services.WATERMARK, defaults={"processed_through": at})
+    DetectionWatermark.objects.update_or_create(name=WATERMARK, defaults={"processed_through": at})
 
 
 def forget_results() -> None:

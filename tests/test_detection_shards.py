@@ -14,11 +14,11 @@ from django.db import connections, transaction
 
 from catalogue.models import Service
 from config.celery import app
-from outages import detection_pass as services
 from outages.baselines import profile_cache_clear
 from outages.detection_pass import detection_run
 from outages.models import DetectionWatermark, Incident, ServiceStatus
-from outages.tasks import detect, detect_shard, shard_service_ids, shard_watermark
+from outages.tasks import detect, detect_shard, shard_service_ids
+from outages.watermark import WATERMARK, shard_watermark
 from tests.detection_helpers import MINUTE, T0, flat_baseline, incident_summary, put_counts
 
 LIVE = T0 + 6 * MINUTE + dt.timedelta(seconds=10)
@@ -68,7 +68,7 @@ def test_every_active_service_is_in_exactly_one_shard():
 @pytest.mark.django_db
 def test_two_shards_decide_what_one_pass_decides(two_outages, time_machine):
     time_machine.move_to(LIVE, tick=False)
-    _watermarks(T0 - MINUTE, services.WATERMARK)
+    _watermarks(T0 - MINUTE, WATERMARK)
     detection_run(now=LIVE)
     single = [incident_summary(service) for service in two_outages]
     statuses = dict(ServiceStatus.objects.values_list("service_id", "status"))
@@ -107,13 +107,13 @@ def test_a_shard_that_does_not_exist_is_refused():
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_shard_skips_its_minute_while_review_holds_the_detection_lock(two_outages, on_postgres):
-    _watermarks(T0 - MINUTE, services.WATERMARK, shard_watermark(0, 2))
+    _watermarks(T0 - MINUTE, WATERMARK, shard_watermark(0, 2))
     claimed, release = threading.Event(), threading.Event()
 
     def review_action():
         try:
             with transaction.atomic():
-                DetectionWatermark.objects.select_for_update().get(name=services.WATERMARK)
+                DetectionWatermark.objects.select_for_update().get(name=WATERMARK)
                 claimed.set()
                 release.wait(10)
         finally:
@@ -151,7 +151,7 @@ def test_beat_s_task_fans_out_to_shards_run_side_by_side_by_a_real_worker(
             detect.apply_async(queue=queue)
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline:
-                marks = DetectionWatermark.objects.filter(name__startswith=f"{services.WATERMARK}:")
+                marks = DetectionWatermark.objects.filter(name__startswith=f"{WATERMARK}:")
                 if {m.processed_through for m in marks} == {T0 + 5 * MINUTE}:
                     break
                 time.sleep(0.1)

@@ -13,11 +13,11 @@ from celery.contrib.testing.worker import start_worker
 from django.db import connections, transaction
 
 from config.celery import app
-from outages import detection_pass as services
 from outages.baselines import profile_cache_clear
 from outages.detection_pass import detection_run
 from outages.models import DetectionWatermark, Incident, ServiceStatus
 from outages.tasks import detect
+from outages.watermark import WATERMARK
 from tests.detection_helpers import MINUTE, T0, flat_baseline, put_counts
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -36,7 +36,7 @@ def test_beat_s_task_runs_the_pass_in_a_real_worker(chatgpt, settings, time_mach
     flat_baseline(chatgpt, per_minute=4)
     put_counts(chatgpt, T0 - dt.timedelta(hours=1), 60, 4)
     put_counts(chatgpt, T0, 10, 40)
-    DetectionWatermark.objects.create(name=services.WATERMARK, processed_through=T0 - MINUTE)
+    DetectionWatermark.objects.create(name=WATERMARK, processed_through=T0 - MINUTE)
     time_machine.move_to(T0 + 6 * MINUTE + dt.timedelta(seconds=10), tick=False)
     queue = f"test-detect-{uuid.uuid4().hex[:8]}"  # no other worker on this Redis takes it
 
@@ -54,13 +54,13 @@ def test_beat_s_task_runs_the_pass_in_a_real_worker(chatgpt, settings, time_mach
 
 
 def test_a_second_pass_leaves_at_once_while_the_first_holds_the_minutes(chatgpt, on_postgres):
-    DetectionWatermark.objects.create(name=services.WATERMARK, processed_through=T0 - MINUTE)
+    DetectionWatermark.objects.create(name=WATERMARK, processed_through=T0 - MINUTE)
     claimed, release = threading.Event(), threading.Event()
 
     def first_pass():
         try:
             with transaction.atomic():
-                DetectionWatermark.objects.select_for_update().get(name=services.WATERMARK)
+                DetectionWatermark.objects.select_for_update().get(name=WATERMARK)
                 claimed.set()
                 release.wait(10)
         finally:

@@ -174,8 +174,12 @@ import datetime as dt
 from django.utils import timezone
 from outages.models import DetectionWatermark
 from catalogue.models import Service
-from outages.minutes import floor_minute
-from outages.detection_pass import WATERMARK
+from reports.minutes import floor_minute
+from outages.watermark import WATERMARK
+from outages.models import DetectionWatermark
+from catalogue.models import Service
+from outages.watermark import WATERMARK
+from reports.minutes import floor_minute
 from tests.detection_helpers import flat_baseline, put_counts
 
 now = floor_minute(timezone.now())

@@ -18,10 +18,10 @@ import redis
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
-from outages import detection_pass as services
 from outages.baselines import profile_cache_clear
 from outages.models import DetectionWatermark
 from outages.tasks import detect
+from outages.watermark import WATERMARK
 from tests.detection_helpers import MINUTE, T0, flat_baseline, put_counts
 from tests.helpers import post_report
 
@@ -109,7 +109,7 @@ def test_detection_pass_duration_lag_and_open_incidents_after_a_pass(client, cha
     flat_baseline(chatgpt, per_minute=4)
     put_counts(chatgpt, T0 - dt.timedelta(hours=1), 60, 4)
     put_counts(chatgpt, T0, 10, 40)
-    DetectionWatermark.objects.create(name=services.WATERMARK, processed_through=T0 - MINUTE)
+    DetectionWatermark.objects.create(name=WATERMARK, processed_through=T0 - MINUTE)
     time_machine.move_to(T0 + 6 * MINUTE + dt.timedelta(seconds=10), tick=False)
 
     detect()  # the beat task, run here: the pass through T0 + 5 minutes

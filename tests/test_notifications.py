@@ -11,11 +11,13 @@ import pytest
 from django.core import mail
 
 from config.celery import app as celery_app
+from outages.alerts.delivery import notifications_deliver, notifications_stalled
+from outages.alerts.models import Notification, WebhookSubscription
+from outages.alerts.notifications import incidents_opened
 from outages.baselines import profile_cache_clear
 from outages.detection_pass import detection_run_range
 from outages.models import Incident
-from outages.review.models import Notification, WebhookSubscription
-from outages.review.notifications import incidents_opened, notifications_deliver, notifications_stalled
+from outages.tasks import detection_pass_notify
 from tests.detection_helpers import MINUTE, T0, flat_baseline, put_counts
 from tests.review_helpers import incident, reviewer_user
 
@@ -83,10 +85,14 @@ def test_a_new_incident_emails_the_reviewers_once_even_when_detection_runs_twice
 ):
     reviewer_user()
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        detection_run_range(start=T0 - dt.timedelta(minutes=30), end=T0 + 9 * MINUTE)
+        detection_pass_notify(
+            lambda: detection_run_range(start=T0 - dt.timedelta(minutes=30), end=T0 + 9 * MINUTE)
+        )
     with django_capture_on_commit_callbacks(execute=True):
-        detection_run_range(start=T0 - dt.timedelta(minutes=30), end=T0 + 9 * MINUTE)
-        detection_run_range(start=T0 + 10 * MINUTE, end=T0 + 12 * MINUTE)
+        detection_pass_notify(
+            lambda: detection_run_range(start=T0 - dt.timedelta(minutes=30), end=T0 + 9 * MINUTE)
+        )
+        detection_pass_notify(lambda: detection_run_range(start=T0 + 10 * MINUTE, end=T0 + 12 * MINUTE))
 
     opened = Incident.objects.get()
     assert len(callbacks) == 1
@@ -96,6 +102,24 @@ def test_a_new_incident_emails_the_reviewers_once_even_when_detection_runs_twice
     assert "ChatGPT" in message.subject
     assert f"https://downradar.example.org/review/incidents/{opened.pk}/" in message.body
     assert Notification.objects.get().state == "sent"
+
+
+def test_a_pass_that_rolls_back_leaves_no_outbox_row_and_queues_nothing(
+    spiking_chatgpt, eager_tasks, django_capture_on_commit_callbacks
+):
+    reviewer_user()
+
+    def pass_then_crash():
+        detection_run_range(start=T0 - dt.timedelta(minutes=30), end=T0 + 9 * MINUTE)
+        raise RuntimeError("worker lost mid-pass")
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(RuntimeError):
+        detection_pass_notify(pass_then_crash)
+
+    assert not Incident.objects.exists()
+    assert not Notification.objects.exists()
+    assert callbacks == []
+    assert mail.outbox == []
 
 
 def test_a_repeated_hook_or_delivery_still_sends_one_message(chatgpt, hook_server, settings):
@@ -151,7 +175,7 @@ def test_a_failing_webhook_is_retried_and_then_sent_once(chatgpt, hook_server, s
 
 
 def test_the_task_retries_with_backoff_until_the_webhook_answers(chatgpt, hook_server, settings, eager_tasks):
-    from outages.review.tasks import deliver_notifications
+    from outages.alerts.tasks import deliver_notifications
 
     settings.REVIEW_WEBHOOK_URL = hook_server.url + "/reviewers"
     hook_server.statuses = [503, 502]

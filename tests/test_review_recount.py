@@ -8,10 +8,11 @@ import pytest
 import time_machine
 
 from outages.baselines import baselines_rebuild
-from outages.detection_pass import WATERMARK
 from outages.models import Baseline, DetectionWatermark, Incident, IncidentCity
+from outages.public import public_incidents
 from outages.review.models import IncidentReview, ReviewAction
-from outages.review.selectors import public_incidents, queue_incidents
+from outages.review.selectors import queue_incidents
+from outages.watermark import WATERMARK
 from reports.aggregation import reports_aggregate_all
 from reports.hashing import network_hash_of_prefix
 from reports.models import CityMinute, CountryMinute, ProblemMinute, Report, ServiceMinute

@@ -1,10 +1,10 @@
-"""Read-only admin for the audit log and the outbox: they are written by services only."""
+"""Read-only admin for the review state and the audit log: they are written by services only."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 
-from outages.review.models import IncidentReview, Notification, ReviewAction, WebhookSubscription
+from outages.review.models import IncidentReview, ReviewAction
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -31,19 +31,3 @@ class ReviewActionAdmin(ReadOnlyAdmin):
 class IncidentReviewAdmin(ReadOnlyAdmin):
     list_display = ["incident", "dismiss_reason", "confirmed_at", "merged_into", "updated_at"]
     list_filter = ["dismiss_reason"]
-
-
-@admin.register(Notification)
-class NotificationAdmin(ReadOnlyAdmin):
-    list_display = ["incident", "channel", "state", "attempts", "created_at", "sent_at"]
-    list_filter = ["channel", "state"]
-
-
-@admin.register(WebhookSubscription)
-class WebhookSubscriptionAdmin(admin.ModelAdmin):
-    list_display = ["service", "url", "is_active", "created_at"]
-    list_filter = ["is_active", "service"]
-    readonly_fields = ["service", "url", "token", "created_at"]
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False  # subscribing is the public form's job

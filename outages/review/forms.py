@@ -4,7 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from outages.models import Incident
-from outages.review.models import DismissReason, ReviewAction, WebhookSubscription
+from outages.review.models import DismissReason, ReviewAction
 from outages.review.services import DISMISS_REASONS
 
 Kind = ReviewAction.Kind
@@ -52,19 +52,4 @@ class ExcludeNetworkForm(forms.Form):
     note = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class SubscriptionForm(forms.ModelForm):
-    url = forms.URLField(max_length=500, assume_scheme="https", label=_("Webhook URL"))
-
-    class Meta:
-        model = WebhookSubscription
-        fields = ["url"]
-        help_texts = {"url": _("We POST JSON (Slack-compatible) to it when a new incident opens.")}
-
-    def clean_url(self) -> str:
-        url = self.cleaned_data["url"]
-        if not url.startswith("https://"):
-            raise forms.ValidationError(_("Use an https:// address."))
-        return url
-
-
-__all__ = ["ActionForm", "DismissReason", "ExcludeNetworkForm", "QueueFilterForm", "SubscriptionForm"]
+__all__ = ["ActionForm", "DismissReason", "ExcludeNetworkForm", "QueueFilterForm"]

@@ -1,4 +1,5 @@
-"""Review of incidents: decisions, the audit log, the notification outbox, subscriptions.
+"""Review of incidents: decisions and the audit log (the outbox and subscriptions are in
+outages.alerts.models).
 
 Loaded by outages.models (the last line there imports this module), so these are models
 of the `outages` app and live in its migrations.
@@ -10,7 +11,6 @@ import secrets
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
 
 REVIEW_PERMISSION = "outages.review_incidents"
 REVIEWER_GROUP = "reviewer"
@@ -93,77 +93,6 @@ class ReviewAction(models.Model):
 
 
 def _new_token() -> str:
+    # The token of outages.alerts.models.WebhookSubscription; defined here because
+    # migration 0005 names it here.
     return secrets.token_urlsafe(24)
-
-
-class WebhookSubscription(models.Model):
-    """Someone outside who wants a POST when a service has a new incident."""
-
-    service = models.ForeignKey("catalogue.Service", on_delete=models.CASCADE, related_name="webhooks")
-    url = models.URLField(max_length=500)
-    # Shown once on subscribing; the unsubscribe link carries it.
-    token = models.CharField(max_length=40, unique=True, default=_new_token)
-    is_active = models.BooleanField(default=True)
-    created_at = models.DateTimeField()
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["service", "url"], name="outages_webhooksubscription_key")
-        ]
-
-    def __str__(self) -> str:
-        return f"webhook for service {self.service_id}"
-
-
-class Notification(models.Model):
-    """The outbox: one row per incident and channel (and subscriber), created when the
-    incident opens; a delivery claims it with a conditional UPDATE, so a second
-    detection run, task retry or sweep cannot send it twice."""
-
-    class Channel(models.TextChoices):
-        EMAIL = "email", "Email to reviewers"
-        WEBHOOK = "webhook", "Reviewers' webhook"
-        SUBSCRIBER = "subscriber", "Subscriber's webhook"
-
-    class State(models.TextChoices):
-        PENDING = "pending", "Pending"
-        SENDING = "sending", "Sending"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed"
-
-    incident = models.ForeignKey("outages.Incident", on_delete=models.CASCADE, related_name="notifications")
-    channel = models.CharField(max_length=10, choices=Channel.choices)
-    subscription = models.ForeignKey(
-        WebhookSubscription, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
-    )
-    state = models.CharField(max_length=7, choices=State.choices, default=State.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
-    created_at = models.DateTimeField()
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["incident", "channel"],
-                condition=Q(subscription__isnull=True),
-                name="outages_notification_one_per_channel",
-            ),
-            models.UniqueConstraint(
-                fields=["incident", "subscription"],
-                condition=Q(subscription__isnull=False),
-                name="outages_notification_one_per_subscriber",
-            ),
-        ]
-        indexes = [
-            # The sweep: undelivered rows, oldest first.
-            models.Index(
-                fields=["created_at"],
-                condition=Q(state__in=["pending", "sending"]),
-                name="outages_notification_open",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.channel} for incident {self.incident_id}: {self.state}"

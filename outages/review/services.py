@@ -19,13 +19,13 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from outages import detection
-from outages.detection_pass import WATERMARK
-from outages.minutes import floor_minute
-from outages.models import RESOLVE_QUIET_MINUTES, DetectionWatermark, Incident, IncidentCity
+from outages.models import RESOLVE_QUIET_MINUTES, Incident, IncidentCity
 from outages.review.models import DismissReason, IncidentReview, ReviewAction
 from outages.status import service_status_refresh
+from outages.watermark import watermark_lock
 from reports.aggregation import minute_counts_subtract
 from reports.hashing import network_hash_of_prefix
+from reports.minutes import floor_minute
 from reports.models import Report, ServiceMinute
 
 Status = Incident.Status
@@ -97,7 +97,7 @@ def incident_act(
     if action == Kind.DISMISS and reason not in DISMISS_REASONS:
         raise ReviewError("Say why the incident is dismissed: false alarm, media-driven or abuse.")
     with transaction.atomic():
-        _detection_lock()
+        watermark_lock()
         incident = Incident.objects.select_for_update().get(pk=incident_id)
         review = _review_for(incident, now)
         if review.merged_into_id is not None:
@@ -178,7 +178,7 @@ def _incident_merge(
     if incident_id == target_id:
         raise ReviewError("An incident cannot be merged into itself.")
     with transaction.atomic():
-        _detection_lock()
+        watermark_lock()
         locked = {
             incident.pk: incident
             for incident in Incident.objects.select_for_update()
@@ -287,7 +287,7 @@ def network_exclude(
     network = network_prefix_parse(prefix)
     network_hash = network_hash_of_prefix(network)
     with transaction.atomic():
-        mark = _detection_lock()
+        mark = watermark_lock()
         incident = Incident.objects.select_for_update().get(pk=incident_id)
         review = _review_for(incident, now)
         if review.merged_into_id is not None:
@@ -391,11 +391,6 @@ def _peak(incident: Incident, processed: dt.datetime | None) -> tuple[int, dt.da
     best = inside + int(np.argmax(running[inside:]))
     start = dt.datetime.fromtimestamp((first_minute + int(bucket_first[best])) * 60, tz=dt.UTC)
     return int(running[best]), max(start, incident.started_at)
-
-
-def _detection_lock() -> DetectionWatermark | None:
-    DetectionWatermark.objects.get_or_create(name=WATERMARK)
-    return DetectionWatermark.objects.select_for_update().filter(name=WATERMARK).first()
 
 
 def _review_for(incident: Incident, now: dt.datetime) -> IncidentReview:

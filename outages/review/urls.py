@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from outages.review import feeds, views
+from outages.review import views
 
 app_name = "review"
 
@@ -11,14 +11,3 @@ urlpatterns = [
     path("incidents/<int:pk>/", views.incident_detail, name="incident"),
     path("incidents/<int:pk>/exclude-network/", views.exclude_network, name="exclude-network"),
 ]
-
-# Public: feeds and webhook subscriptions of a service; included at the site root.
-public_patterns = (
-    [
-        path("s/<slug:slug>/incidents.atom", feeds.ServiceIncidentsAtom(), name="feed-atom"),
-        path("s/<slug:slug>/incidents.rss", feeds.ServiceIncidentsRss(), name="feed-rss"),
-        path("s/<slug:slug>/subscribe/", views.subscribe, name="subscribe"),
-        path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
-    ],
-    "subscriptions",
-)

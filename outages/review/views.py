@@ -1,5 +1,4 @@
-"""The reviewer's pages (login and the review permission required) and the public
-subscription pages."""
+"""The reviewer's pages: login and the review permission required."""
 
 from __future__ import annotations
 
@@ -9,16 +8,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from catalogue.models import Service
 from outages.models import Incident
 from outages.review import selectors
-from outages.review.forms import ActionForm, ExcludeNetworkForm, QueueFilterForm, SubscriptionForm
-from outages.review.models import REVIEW_PERMISSION, WebhookSubscription
+from outages.review.forms import ActionForm, ExcludeNetworkForm, QueueFilterForm
+from outages.review.models import REVIEW_PERMISSION
 from outages.review.services import ReviewError, incident_act, network_exclude
 
 
@@ -129,45 +126,3 @@ def _incident_page(
         },
         status=status,
     )
-
-
-# --- public: webhook subscriptions ----------------------------------------------------------
-
-
-@require_http_methods(["GET", "POST"])
-def subscribe(request: HttpRequest, slug: str) -> HttpResponse:
-    service = get_object_or_404(Service.objects.active(), slug=slug)
-    form = SubscriptionForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        subscription, _created = WebhookSubscription.objects.get_or_create(
-            service=service,
-            url=form.cleaned_data["url"],
-            defaults={"created_at": timezone.now()},
-        )
-        if not subscription.is_active:
-            WebhookSubscription.objects.filter(pk=subscription.pk).update(is_active=True)
-        unsubscribe = request.build_absolute_uri(
-            reverse("subscriptions:unsubscribe", kwargs={"token": subscription.token})
-        )
-        return render(
-            request,
-            "review/subscribed.html",
-            {"service": service, "subscription": subscription, "unsubscribe_url": unsubscribe},
-            status=201,
-        )
-    return render(
-        request,
-        "review/subscribe.html",
-        {"service": service, "form": form},
-        status=400 if form.errors else 200,
-    )
-
-
-@require_http_methods(["GET", "POST"])
-def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
-    subscription = get_object_or_404(WebhookSubscription.objects.select_related("service"), token=token)
-    if request.method == "POST":
-        WebhookSubscription.objects.filter(pk=subscription.pk).update(is_active=False)
-        messages.success(request, _("Unsubscribed: that webhook will not be called again."))
-        return redirect("outages:service", slug=subscription.service.slug)
-    return render(request, "review/unsubscribe.html", {"subscription": subscription})

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from outages.detection_pass import detection_run, detection_run_range
+from outages.tasks import detection_pass_notify
 
 
 def _moment(value: str) -> dt.datetime:
@@ -32,9 +33,11 @@ class Command(BaseCommand):
         if start is None:
             if end is not None:
                 raise CommandError("--end needs --start")
-            result = detection_run(now=timezone.now())
+            result = detection_pass_notify(lambda: detection_run(now=timezone.now()))
         else:
-            result = detection_run_range(start=start, end=end or timezone.now())
+            result = detection_pass_notify(
+                lambda: detection_run_range(start=start, end=end or timezone.now())
+            )
         if result.busy:
             self.stdout.write("another detection pass is running; nothing done")
             return

@@ -28,6 +28,7 @@ from catalogue.models import ProblemType, Service
 from outages.baselines import baselines_rebuild
 from outages.detection_pass import detection_run_range
 from outages.models import Incident
+from outages.tasks import detection_pass_notify
 from reports import dialect
 from reports.aggregation import IncomingReport, reports_aggregate, reports_aggregate_all, reports_ingest_bulk
 from reports.models import Source
@@ -199,7 +200,7 @@ class Command(BaseCommand):
         start, end = plan.detect_range
         started = time.monotonic()
         baselines_rebuild(now=start if plan.detect_from else end)
-        result = detection_run_range(start=start, end=end)
+        result = detection_pass_notify(lambda: detection_run_range(start=start, end=end))
         opened = Incident.objects.filter(started_at__gte=start, started_at__lte=end)
         self.stdout.write(
             f"detection over {result.minutes:,} minutes in {time.monotonic() - started:.1f} s: "

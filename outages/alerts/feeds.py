@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
 
 from catalogue.models import Service
-from outages.review.selectors import PublicIncident, public_incidents
+from outages.public import PublicIncident, public_incidents
 from outages.status import incident_state_text
 
 

@@ -6,7 +6,7 @@ import random
 from celery import shared_task
 from django.utils import timezone
 
-from outages.review.notifications import (
+from outages.alerts.delivery import (
     CLAIM_TIMEOUT,
     MAX_ATTEMPTS,
     notifications_deliver,
@@ -23,6 +23,8 @@ def _backoff_seconds(retries: int) -> int:
     return base + random.randint(0, base // 4)
 
 
+# Task names are kept from when this module was outages.review.tasks: they are in the beat
+# table and in queued messages.
 @shared_task(name="outages.review.tasks.deliver_notifications", bind=True, max_retries=MAX_ATTEMPTS)
 def deliver_notifications(self, incident_id: int) -> dict[str, int]:
     """Queued after the transaction that opened the incident commits; safe to run twice."""

@@ -1,13 +1,9 @@
-"""Telling people about new incidents: reviewers by email and, if configured, a
-Slack-compatible webhook; public subscribers by their own webhooks.
+"""Sending the outbox (outages.alerts.notifications writes it).
 
-The detection pass calls incidents_opened inside its transaction: one outbox row per
-incident and channel is inserted there (a unique constraint makes a second insert a
-no-op), and a delivery task is queued once the transaction commits. Delivery claims each
-row with a conditional UPDATE, so however often it runs (retries, the sweep, a second
-worker) a row is sent once. A worker killed between sending and marking the row sent
-leaves it `sending`; the sweep retries it after CLAIM_TIMEOUT, so that one case can send
-twice: at-least-once, never silently lost.
+Delivery claims each row with a conditional UPDATE, so however often it runs (retries, the
+sweep, a second worker) a row is sent once. A worker killed between sending and marking
+the row sent leaves it `sending`; the sweep retries it after CLAIM_TIMEOUT, so that one
+case can send twice: at-least-once, never silently lost.
 """
 
 from __future__ import annotations
@@ -19,20 +15,18 @@ import logging
 import socket
 import urllib.error
 import urllib.request
-from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
-from django.db import transaction
 from django.db.models import F, Q
 from django.urls import reverse
-from django.utils import timezone
 
+from outages.alerts.models import Notification, WebhookSubscription
 from outages.models import Incident
-from outages.review.models import REVIEWER_GROUP, Notification, WebhookSubscription
+from outages.review.models import REVIEWER_GROUP
 
 logger = logging.getLogger(__name__)
 
@@ -48,57 +42,6 @@ HTTP_TIMEOUT_SECONDS = 5
 
 class DeliveryError(Exception):
     pass
-
-
-def incident_opened(*, incident_id: int) -> None:
-    incidents_opened(incident_ids=[incident_id])
-
-
-def incidents_opened(*, incident_ids: Iterable[int]) -> None:
-    """Queue the notifications of newly opened incidents. Call inside the transaction
-    that created them; nothing is sent if it rolls back."""
-    ids = sorted(set(incident_ids))
-    if not ids:
-        return
-    notifications_create(incident_ids=ids)
-    transaction.on_commit(lambda: _queue_delivery(ids))
-
-
-def notifications_create(*, incident_ids: list[int]) -> int:
-    """The outbox rows of these incidents; rows that exist already are left alone."""
-    now = timezone.now()
-    services = dict(Incident.objects.filter(pk__in=incident_ids).values_list("pk", "service_id"))
-    subscriptions: dict[int, list[int]] = {}
-    for pk, service_id in WebhookSubscription.objects.filter(
-        service_id__in=set(services.values()), is_active=True
-    ).values_list("pk", "service_id"):
-        subscriptions.setdefault(service_id, []).append(pk)
-    rows = []
-    for incident_id, service_id in services.items():
-        rows.append(Notification(incident_id=incident_id, channel=Channel.EMAIL, created_at=now))
-        if settings.REVIEW_WEBHOOK_URL:
-            rows.append(Notification(incident_id=incident_id, channel=Channel.WEBHOOK, created_at=now))
-        rows.extend(
-            Notification(
-                incident_id=incident_id,
-                channel=Channel.SUBSCRIBER,
-                subscription_id=subscription_id,
-                created_at=now,
-            )
-            for subscription_id in subscriptions.get(service_id, ())
-        )
-    # ON CONFLICT DO NOTHING on the partial unique constraints: one row per channel.
-    return len(Notification.objects.bulk_create(rows, ignore_conflicts=True))
-
-
-def _queue_delivery(incident_ids: list[int]) -> None:
-    from outages.review import tasks
-
-    for incident_id in incident_ids:
-        try:
-            tasks.deliver_notifications.delay(incident_id)
-        except Exception:  # the broker is down: the sweep delivers later
-            logger.exception("could not queue notifications of incident %s", incident_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,24 @@
+"""Admin for the outbox (read-only: written by services only) and the subscriptions."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from outages.alerts.models import Notification, WebhookSubscription
+from outages.review.admin import ReadOnlyAdmin
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    list_display = ["incident", "channel", "state", "attempts", "created_at", "sent_at"]
+    list_filter = ["channel", "state"]
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(admin.ModelAdmin):
+    list_display = ["service", "url", "is_active", "created_at"]
+    list_filter = ["is_active", "service"]
+    readonly_fields = ["service", "url", "token", "created_at"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False  # subscribing is the public form's job

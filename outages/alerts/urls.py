@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from outages.alerts import feeds, views
+
+# Public: feeds and webhook subscriptions of a service; included at the site root.
+public_patterns = (
+    [
+        path("s/<slug:slug>/incidents.atom", feeds.ServiceIncidentsAtom(), name="feed-atom"),
+        path("s/<slug:slug>/incidents.rss", feeds.ServiceIncidentsRss(), name="feed-rss"),
+        path("s/<slug:slug>/subscribe/", views.subscribe, name="subscribe"),
+        path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
+    ],
+    "subscriptions",
+)
