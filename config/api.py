@@ -1,12 +1,28 @@
-"""API-wide error handling: every error is a JSON body that says what to fix."""
+"""API-wide rules: every error is a JSON body that says what to fix, and every moment in
+JSON is UTC in ISO 8601 with a Z, to the second."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+
+def json_datetime(moment: dt.datetime) -> str:
+    """2026-12-02T16:00:00Z: the one format of a moment in the API, the pages' JSON and
+    webhooks. Display zones are for pages (outages.display_time), never for JSON."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class DateTimeField(serializers.DateTimeField):
+    """DRF's DateTimeField written with json_datetime; DRF's own writes the request's
+    current zone (settings.TIME_ZONE) as an offset."""
+
+    def to_representation(self, value: dt.datetime) -> str:
+        return json_datetime(value)
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

@@ -16,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api import DateTimeField, json_datetime
 from outages.api import BAD_QUERY, NOT_FOUND
 from outages.map_selectors import WINDOWS, map_cities
 from outages.models import Service
@@ -86,7 +87,7 @@ class MapApi(APIView):
                     "type": serializers.CharField(default="FeatureCollection"),
                     "service": serializers.CharField(allow_null=True),
                     "minutes": serializers.IntegerField(),
-                    "generated_at": serializers.DateTimeField(),
+                    "generated_at": DateTimeField(),
                     "features": _feature,
                 },
             ),
@@ -100,7 +101,7 @@ class MapApi(APIView):
                     "type": "FeatureCollection",
                     "service": "chatgpt",
                     "minutes": 60,
-                    "generated_at": "2025-03-31T17:00:00+00:00",
+                    "generated_at": "2025-03-31T17:00:00Z",
                     "features": [
                         {
                             "type": "Feature",
@@ -157,7 +158,7 @@ class MapApi(APIView):
             "type": "FeatureCollection",
             "service": slug or None,
             "minutes": minutes,
-            "generated_at": now,
+            "generated_at": json_datetime(now),
             "features": [
                 {
                     "type": "Feature",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from config.api import DateTimeField
 from outages.models import Incident, ServiceStatus
 
 TIMESERIES_BUCKETS = (1, 5, 15, 30, 60)
@@ -40,9 +41,7 @@ class ServiceStatusSerializer(serializers.Serializer):
     baseline = serializers.FloatField(
         allow_null=True, help_text="Reports expected in those 15 minutes; null before any history."
     )
-    updated_at = serializers.DateTimeField(
-        allow_null=True, help_text="The minute the status was computed for."
-    )
+    updated_at = DateTimeField(allow_null=True, help_text="The minute the status was computed for.")
 
 
 class ProblemShareSerializer(serializers.Serializer):
@@ -66,7 +65,7 @@ class CityRowSerializer(serializers.Serializer):
 class IncidentRefSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     status = serializers.CharField()
-    started_at = serializers.DateTimeField()
+    started_at = DateTimeField()
 
 
 class ServiceDetailSerializer(ServiceStatusSerializer):
@@ -78,7 +77,7 @@ class ServiceDetailSerializer(ServiceStatusSerializer):
 
 
 class BucketSerializer(serializers.Serializer):
-    start = serializers.DateTimeField()
+    start = DateTimeField()
     count = serializers.IntegerField()
     baseline = serializers.FloatField(allow_null=True, help_text="Reports expected in the bucket.")
     upper = serializers.FloatField(
@@ -106,11 +105,11 @@ class IncidentSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     service = serializers.CharField(source="service.slug")
     status = serializers.ChoiceField(choices=Incident.Status.choices)
-    started_at = serializers.DateTimeField()
-    last_spike_at = serializers.DateTimeField()
-    resolved_at = serializers.DateTimeField(allow_null=True)
+    started_at = DateTimeField()
+    last_spike_at = DateTimeField()
+    resolved_at = DateTimeField(allow_null=True)
     peak_count = serializers.IntegerField(help_text="Reports in the busiest 15-minute bucket.")
-    peak_at = serializers.DateTimeField(help_text="Start of that bucket.")
+    peak_at = DateTimeField(help_text="Start of that bucket.")
     excess_reports = serializers.SerializerMethodField(help_text="Reports above the baseline in all.")
     problems = serializers.ListField(child=serializers.DictField(), help_text='[{"code", "count"}], ranked.')
     cities = IncidentCitySerializer(many=True, help_text="Affected cities, most excess reports first.")

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
+from config.api import json_datetime
 from outages.map_selectors import WINDOWS
 from outages.models import Incident, ProblemType, Service, ServiceStatus
 from outages.page_selectors import (
@@ -119,7 +120,7 @@ def _service_numbers(service: Service, now: dt.datetime) -> dict:
         "count_last_hour": numbers.count_last_hour,
         "count_last_day": numbers.count_last_day,
         # The detector's own baseline and warning line, so the chart and the status agree.
-        "timeseries": [{**bucket, "start": bucket["start"].isoformat()} for bucket in numbers.timeseries],
+        "timeseries": [{**bucket, "start": json_datetime(bucket["start"])} for bucket in numbers.timeseries],
         "problems": [
             {"label": str(labels.get(code, code)), "count": count, "percent": percent}
             for code, count, percent in numbers.problems

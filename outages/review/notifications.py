@@ -31,6 +31,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from config.api import json_datetime
 from outages.models import Incident
 from outages.review.models import REVIEWER_GROUP, Notification, WebhookSubscription
 
@@ -227,7 +228,7 @@ def _facts(incident: Incident) -> dict[str, object]:
         "service": incident.service.slug,
         "service_name": incident.service.name,
         "status": incident.status,
-        "started_at": incident.started_at.isoformat(),
+        "started_at": json_datetime(incident.started_at),
         "peak_count": incident.peak_count,
     }
 
