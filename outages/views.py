@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from config.api import json_datetime
+from outages.display_time import page_time
 from outages.map_selectors import WINDOWS
 from outages.models import Incident, ProblemType, Service, ServiceStatus
 from outages.page_selectors import (
@@ -74,7 +75,8 @@ def _status(code: str) -> dict[str, str]:
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
-    summaries = services_overview(now=timezone.now(), query=query)
+    now = timezone.now()
+    summaries = services_overview(now=now, query=query)
     return render(
         request,
         "outages/home.html",
@@ -93,6 +95,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "data_url": reverse("outages:home-data"),
             "problems": sum(1 for row in summaries if row.status != ServiceStatus.Tier.OK),
             "refresh_seconds": REFRESH_SECONDS,
+            "page_time": page_time(now=now),
         },
     )
 
@@ -162,6 +165,7 @@ def service_detail(request: HttpRequest, slug: str) -> HttpResponse:
         **_map_context(),
         "data_url": reverse("outages:service-data", kwargs={"slug": slug}),
         "refresh_seconds": REFRESH_SECONDS,
+        "page_time": page_time(now=now, service=service),
     }
     return render(request, "outages/service_detail.html", context)
 
@@ -202,6 +206,7 @@ def spike_map(request: HttpRequest) -> HttpResponse:
             "windows": [(value, WINDOW_LABELS[value]) for value in WINDOWS],
             "api_url": reverse("api-map"),
             "refresh_seconds": REFRESH_SECONDS,
+            "page_time": page_time(now=timezone.now()),
             **_map_context(),
         },
     )
@@ -234,5 +239,6 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 for row in incident.problems
             ],
             "timeseries": incident_timeseries(incident=incident, now=now),
+            "page_time": page_time(now=now, service=incident.service),
         },
     )
