@@ -8,10 +8,10 @@ import re
 
 import pytest
 
-from outages.models import Incident
-from outages.services import detection_run_range, profile_cache_clear
-from tests.detection_helpers import MINUTE, T0, city, flat_baseline, put_counts
+from outages.models import Incident, ServiceStatus
+from tests.detection_helpers import MINUTE, T0, city, put_counts
 from tests.helpers import post_report
+from tests.review_helpers import incident
 
 pytestmark = pytest.mark.django_db
 
@@ -23,24 +23,18 @@ LOOKS_LIKE_A_MOMENT = re.compile(r"\d{4}-\d\d-\d\dT")
 
 @pytest.fixture(autouse=True)
 def _frozen(time_machine):
-    profile_cache_clear()
     time_machine.move_to(NOW, tick=False)
-    yield
-    profile_cache_clear()
 
 
 @pytest.fixture
 def outage(chatgpt):
-    """An open incident from T0 with counts, a status and a city, as test_status_api's."""
-    milan = city("Milan", name_it="Milano", lat=45.46, lon=9.19)
-    flat_baseline(chatgpt, per_minute=4)
-    flat_baseline(chatgpt, per_minute=2, city=milan)
-    start = T0 - dt.timedelta(hours=2)
-    put_counts(chatgpt, start, 120, 4)
-    put_counts(chatgpt, start, 120, 2, city=milan)
+    """An open incident from T0, its counts, a status and a city with reports."""
+    put_counts(chatgpt, T0, 11, 40, city=city("Milan", lat=45.46, lon=9.19))
     put_counts(chatgpt, T0, 11, 40)
-    put_counts(chatgpt, T0, 11, 30, city=milan)
-    detection_run_range(start=T0 - 30 * MINUTE, end=T0 + 9 * MINUTE)
+    ServiceStatus.objects.create(
+        service=chatgpt, status="outage", count=400, baseline=60.0, minute=T0 + 9 * MINUTE
+    )
+    incident(chatgpt, started_at=T0, resolved=False)
     return chatgpt
 
 

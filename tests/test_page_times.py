@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from outages.models import Incident, Service
+from outages.models import Service
 from tests.pages_data import outage_now
 from tests.review_helpers import incident as review_incident
 from tests.review_helpers import reviewer_user
@@ -82,9 +82,7 @@ def test_the_service_page_text_and_chart_data_name_the_service_zone_and_the_same
 
 
 def test_the_service_page_gives_recent_incidents_a_full_date_in_its_zone_in_italian_too(client, london):
-    Incident.objects.create(
-        service=london, started_at=NOW, last_spike_at=NOW, last_elevated_at=NOW, peak_at=NOW, peak_count=9
-    )
+    review_incident(london, started_at=NOW)
 
     assert "Monday 31 March 2025, 16:00 BST" in page(client, "/s/chatgpt/")
     italian = page(client, "/s/chatgpt/", "it")
@@ -94,22 +92,13 @@ def test_the_service_page_gives_recent_incidents_a_full_date_in_its_zone_in_ital
 
 def test_the_incident_page_shows_start_peak_and_chart_in_the_service_zone(client, london):
     outage_now(london, now=NOW)
-    incident = Incident.objects.create(
-        service=london,
-        status=Incident.Status.RESOLVED,
-        started_at=NOW - dt.timedelta(minutes=45),
-        last_spike_at=NOW,
-        last_elevated_at=NOW,
-        resolved_at=NOW,
-        peak_at=NOW - dt.timedelta(minutes=15),
-        peak_count=131,
-    )
+    incident = review_incident(london, started_at=NOW - dt.timedelta(minutes=45), minutes=45, peak_count=131)
 
     html = page(client, f"/incidents/{incident.pk}/")
 
     assert "ChatGPT incident of Monday 31 March 2025, 15:15 BST" in html
     assert "<dd>Monday 31 March 2025, 16:00 BST</dd>" in html  # resolved
-    assert "131 reports in 15 minutes · 15:45 BST" in html
+    assert "131 reports in 15 minutes · 15:15 BST" in html  # the peak, at the start
     series = json.loads(
         re.search(r'<script id="timeseries-data" type="application/json">(.*?)</script>', html)[1]
     )
