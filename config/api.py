@@ -1,4 +1,5 @@
-"""API-wide error handling: every error is a JSON body that says what to fix."""
+"""API-wide rule: every error is a JSON body that says what to fix (the format of a moment
+in JSON is reports.api_time, where the apps can reach it)."""
 
 from __future__ import annotations
 

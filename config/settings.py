@@ -381,7 +381,10 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Downradar API",
-    "DESCRIPTION": "Crowd-sourced outage reports: report a problem, read service status.",
+    "DESCRIPTION": (
+        "Crowd-sourced outage reports: report a problem, read service status. "
+        "Every date-time is UTC in ISO 8601 with a Z, to the second: 2026-12-02T16:00:00Z."
+    ),
     "VERSION": "1.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # Swagger UI from our own static files: no CDN.

@@ -20,6 +20,7 @@ from catalogue.models import Service
 from outages.api import BAD_QUERY, NOT_FOUND
 from outages.map_selectors import WINDOWS, map_cities
 from outages.presenters import status_of
+from reports.api_time import DateTimeField, json_datetime
 
 # How long one answer is shared: short next to the pages' one-minute refresh.
 MAP_CACHE_SECONDS = 20
@@ -92,7 +93,7 @@ class MapApi(APIView):
                     ),
                     "status_reason": serializers.CharField(allow_null=True),
                     "minutes": serializers.IntegerField(),
-                    "generated_at": serializers.DateTimeField(),
+                    "generated_at": DateTimeField(),
                     "features": _feature,
                 },
             ),
@@ -108,7 +109,7 @@ class MapApi(APIView):
                     "status": "outage",
                     "status_reason": "confirmed",
                     "minutes": 60,
-                    "generated_at": "2025-03-31T17:00:00+00:00",
+                    "generated_at": "2025-03-31T17:00:00Z",
                     "features": [
                         {
                             "type": "Feature",
@@ -170,7 +171,7 @@ class MapApi(APIView):
             "status": status.code if status else None,
             "status_reason": status.reason if status else None,
             "minutes": minutes,
-            "generated_at": now,
+            "generated_at": json_datetime(now),
             "features": [
                 {
                     "type": "Feature",

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from django.utils.translation import gettext as _
 
 from catalogue.models import Service
+from outages.display_time import time_text, zone_named
 from outages.models import RESOLVE_QUIET_MINUTES, Incident, ServiceStatus
 
 Tier = ServiceStatus.Tier
@@ -58,9 +58,8 @@ def status_of(service: Service) -> StatusView:
 
 
 def local_time(moment: dt.datetime, zone: str) -> str:
-    """ "17:02 CET": a time in the service's zone, named."""
-    local = moment.astimezone(ZoneInfo(zone))
-    return f"{local:%H:%M} {local.tzname()}"
+    """"17:02 CET": a time in the service's zone, named (outages.display_time)."""
+    return time_text(moment, zone_named(zone))
 
 
 def reason_text(view: StatusView, service: Service) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from outages.models import Incident, ServiceStatus
+from reports.api_time import DateTimeField
 
 TIMESERIES_BUCKETS = (1, 5, 15, 30, 60)
 
@@ -58,7 +59,7 @@ class ServiceStatusSerializer(serializers.Serializer):
         "reports from a few networks: at most warning) or recovering (reports back to normal, the "
         "incident closes after a quiet spell).",
     )
-    since = serializers.DateTimeField(
+    since = DateTimeField(
         allow_null=True, help_text="Start of the ongoing incident behind the status, if any."
     )
     score = serializers.FloatField(help_text="Surprise of the recent reports: decimal digits, >= 0.")
@@ -66,9 +67,7 @@ class ServiceStatusSerializer(serializers.Serializer):
     baseline = serializers.FloatField(
         allow_null=True, help_text="Reports expected in those 15 minutes; null before any history."
     )
-    updated_at = serializers.DateTimeField(
-        allow_null=True, help_text="The minute the status was computed for."
-    )
+    updated_at = DateTimeField(allow_null=True, help_text="The minute the status was computed for.")
 
 
 class ProblemShareSerializer(serializers.Serializer):
@@ -93,8 +92,8 @@ class IncidentRefSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     status = serializers.ChoiceField(choices=Incident.Status.choices, help_text="The review state.")
     ongoing = serializers.BooleanField()
-    started_at = serializers.DateTimeField()
-    resolved_at = serializers.DateTimeField(allow_null=True)
+    started_at = DateTimeField()
+    resolved_at = DateTimeField(allow_null=True)
 
 
 class ServiceDetailSerializer(ServiceStatusSerializer):
@@ -108,7 +107,7 @@ class ServiceDetailSerializer(ServiceStatusSerializer):
 
 
 class BucketSerializer(serializers.Serializer):
-    start = serializers.DateTimeField()
+    start = DateTimeField()
     count = serializers.IntegerField()
     baseline = serializers.FloatField(allow_null=True, help_text="Reports expected in the bucket.")
     upper = serializers.FloatField(
@@ -141,11 +140,11 @@ class IncidentSerializer(serializers.Serializer):
         "listed). Since API 1.1 it is never 'resolved': see resolved_at and ongoing.",
     )
     ongoing = serializers.BooleanField(help_text="True while the incident goes on (resolved_at is null).")
-    started_at = serializers.DateTimeField(help_text="The first minute of the reports that opened it.")
-    last_spike_at = serializers.DateTimeField()
-    resolved_at = serializers.DateTimeField(allow_null=True, help_text="Null while ongoing.")
+    started_at = DateTimeField(help_text="The first minute of the reports that opened it.")
+    last_spike_at = DateTimeField()
+    resolved_at = DateTimeField(allow_null=True, help_text="Null while ongoing.")
     peak_count = serializers.IntegerField(help_text="Reports in the busiest 15-minute bucket.")
-    peak_at = serializers.DateTimeField(help_text="Start of that bucket, never before started_at.")
+    peak_at = DateTimeField(help_text="Start of that bucket, never before started_at.")
     excess_reports = serializers.SerializerMethodField(help_text="Reports above the baseline in all.")
     problems = serializers.ListField(child=serializers.DictField(), help_text='[{"code", "count"}], ranked.')
     cities = IncidentCitySerializer(many=True, help_text="Affected cities, most excess reports first.")

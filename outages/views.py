@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from catalogue.models import ProblemType, Service
+from outages.display_time import page_time
 from outages.map_selectors import WINDOWS
 from outages.models import Incident, ServiceStatus
 from outages.page_selectors import (
@@ -26,6 +27,7 @@ from outages.page_selectors import (
 from outages.presenters import STATUS_ICON, status_payload, status_text
 from outages.public import PublicIncident, public_incidents
 from outages.status import incident_state_text
+from reports.api_time import json_datetime
 from reports.forms import ReportForm
 
 REFRESH_SECONDS = 60
@@ -60,7 +62,8 @@ def _status(code: str) -> dict[str, str]:
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
-    summaries = services_overview(now=timezone.now(), query=query)
+    now = timezone.now()
+    summaries = services_overview(now=now, query=query)
     return render(
         request,
         "outages/home.html",
@@ -79,6 +82,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "data_url": reverse("outages:home-data"),
             "problems": sum(1 for row in summaries if row.status != ServiceStatus.Tier.OK),
             "refresh_seconds": REFRESH_SECONDS,
+            "page_time": page_time(now=now),
         },
     )
 
@@ -106,7 +110,7 @@ def _service_numbers(service: Service, now: dt.datetime) -> dict:
         "count_last_hour": numbers.count_last_hour,
         "count_last_day": numbers.count_last_day,
         # The detector's own baseline and warning line, so the chart and the status agree.
-        "timeseries": [{**bucket, "start": bucket["start"].isoformat()} for bucket in numbers.timeseries],
+        "timeseries": [{**bucket, "start": json_datetime(bucket["start"])} for bucket in numbers.timeseries],
         "problems": [
             {"label": str(labels.get(code, code)), "count": count, "percent": percent}
             for code, count, percent in numbers.problems
@@ -149,6 +153,7 @@ def service_detail(request: HttpRequest, slug: str) -> HttpResponse:
         **_map_context(),
         "data_url": reverse("outages:service-data", kwargs={"slug": slug}),
         "refresh_seconds": REFRESH_SECONDS,
+        "page_time": page_time(now=now, service=service),
     }
     return render(request, "outages/service_detail.html", context)
 
@@ -189,6 +194,7 @@ def spike_map(request: HttpRequest) -> HttpResponse:
             "windows": [(value, WINDOW_LABELS[value]) for value in WINDOWS],
             "api_url": reverse("api-map"),
             "refresh_seconds": REFRESH_SECONDS,
+            "page_time": page_time(now=timezone.now()),
             **_map_context(),
         },
     )
@@ -219,5 +225,6 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 for row in incident.problems
             ],
             "timeseries": incident_timeseries(incident=incident, now=now),
+            "page_time": page_time(now=now, service=incident.service),
         },
     )

@@ -3,6 +3,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from catalogue.models import DEFAULT_PROBLEM
+from reports.api_time import DateTimeField
 
 
 class ReportInputSerializer(serializers.Serializer):
@@ -51,7 +52,7 @@ class ReportSerializer(serializers.Serializer):
     service = serializers.CharField()
     problem = serializers.CharField()
     counted = serializers.BooleanField(help_text="False for a repeat within the dedupe window.")
-    created_at = serializers.DateTimeField()
+    created_at = DateTimeField()
     location = LocationSerializer(allow_null=True)
 
 

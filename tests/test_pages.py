@@ -146,7 +146,7 @@ def test_service_chart_data_has_96_buckets_with_the_detectors_usual_range(client
     raw = re.search(r'<script id="timeseries-data" type="application/json">(.*?)</script>', html, re.S)[1]
     series = json.loads(raw)
     assert len(series) == 96
-    assert series[-1]["start"] == "2025-03-31T15:00:00+00:00"
+    assert series[-1]["start"] == "2025-03-31T15:00:00Z"
     # The band is the detector's stored baseline: the outage's 131 reports stand far above it.
     assert 0 < series[-2]["baseline"] < series[-2]["upper"] < series[-2]["count"] == 131
     assert all(bucket["baseline"] is not None for bucket in series)

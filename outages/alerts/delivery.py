@@ -27,6 +27,7 @@ from django.urls import reverse
 from outages.alerts.models import Notification, WebhookSubscription
 from outages.models import Incident
 from outages.review.models import REVIEWER_GROUP
+from reports.api_time import json_datetime
 
 logger = logging.getLogger(__name__)
 
@@ -170,7 +171,7 @@ def _facts(incident: Incident) -> dict[str, object]:
         "service": incident.service.slug,
         "service_name": incident.service.name,
         "status": incident.status,
-        "started_at": incident.started_at.isoformat(),
+        "started_at": json_datetime(incident.started_at),
         "peak_count": incident.peak_count,
     }
 

@@ -97,17 +97,18 @@ class WatchedPage:
 
 @pytest.fixture
 def open_page(browser, live_server) -> Iterator:
-    """open_page(language="en", width=1280) -> a Playwright page on the live server."""
+    """open_page(language="en", width=1280, timezone_id="Europe/Rome") -> a Playwright page
+    on the live server; timezone_id is the browser's own zone."""
     watched: list[WatchedPage] = []
     contexts = []
 
-    def _open(language: str = "en", width: int = 1280, height: int = 900):
+    def _open(language: str = "en", width: int = 1280, height: int = 900, timezone_id: str = "Europe/Rome"):
         context = browser.new_context(
             base_url=live_server.url,
             locale={"en": "en-GB", "it": "it-IT"}[language],
             extra_http_headers={"Accept-Language": language},
             viewport={"width": width, "height": height},
-            timezone_id="Europe/Rome",
+            timezone_id=timezone_id,
         )
         # Generous: the machine running the suite is often shared and busy.
         context.set_default_timeout(20000)

@@ -4,6 +4,7 @@ import datetime as dt
 import os
 import tempfile
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
@@ -71,6 +72,29 @@ def test_the_chart_draws_the_day_with_the_usual_range(open_page, scenario):
     page.wait_for_selector("#small-map path.city-circle")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENSHOTS / "service.png", full_page=True)
+
+
+def test_the_chart_labels_name_the_service_zone_not_the_browser_s_and_keep_it_on_refresh(open_page, scenario):
+    page = open_page(timezone_id="America/New_York")
+    page.clock.install()  # so the minute's refresh can be made to come now
+    page.goto("/s/chatgpt/")
+    page.wait_for_selector('#chart[data-points="96"]')
+
+    rome = ZoneInfo(scenario.timezone)
+    starts = page.locator("#chart-rows time").evaluate_all("rows => rows.map(r => r.dateTime)")
+    expected = [
+        f"{moment:%H:%M %Z}" for moment in (dt.datetime.fromisoformat(s).astimezone(rome) for s in starts)
+    ]
+    labels = "() => Chart.getChart('chart').data.labels"
+    assert page.evaluate(labels) == page.locator("#chart-rows time").all_text_contents() == expected
+    assert {label.split()[1] for label in expected} <= {"CET", "CEST"}
+
+    page.evaluate("document.querySelector('#chart-rows tr').dataset.stale = 'yes'")
+    page.clock.fast_forward("01:05")
+    page.wait_for_selector("#chart-rows tr:first-child:not([data-stale])", state="attached")
+    refreshed = page.evaluate(labels)
+    assert refreshed == page.locator("#chart-rows time").all_text_contents()
+    assert refreshed[-1] == expected[-1] or refreshed[-2] == expected[-1]  # a new bucket may have begun
 
 
 def test_the_map_shows_a_circle_for_each_city_and_its_numbers_on_click(open_page, scenario):

@@ -4,6 +4,8 @@
   var D = window.Downradar;
   var list = document.getElementById("services");
   if (!list || !list.dataset.url) { return; }
+  var updated = document.getElementById("updated-at");
+  var times = updated && D.zoned(updated);
   var WIDTH = 120, HEIGHT = 28;  // as outages.views.sparkline_points
 
   function points(values) {
@@ -25,6 +27,11 @@
         status.querySelector(".status-text").textContent = service.status.text;
         row.querySelector(".sparkline polyline").setAttribute("points", points(service.sparkline));
       });
+      if (updated) {
+        var now = new Date();
+        updated.dateTime = now.toISOString();
+        updated.textContent = times.time(now);
+      }
     }).catch(function () { /* keep the numbers we have; try again next minute */ });
   }
 

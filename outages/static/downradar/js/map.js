@@ -61,6 +61,8 @@
     var circles = L.layerGroup().addTo(map);
     var list = node.dataset.controls ? document.getElementById("map-list") : null;
     var status = document.getElementById("map-status");
+    var updated = list && document.getElementById("map-updated");
+    var times = updated && D.zoned(updated);
     var fitted = false;
 
     function load() {
@@ -98,6 +100,10 @@
               " ", D.el("span", "level level-" + x.level.name, D.number(Math.round(x.props.ratio * 10) / 10) + " " + labels.ratio));
             return li;
           }));
+        }
+        if (updated) {
+          updated.dateTime = data.generated_at;
+          updated.textContent = times.time(data.generated_at);
         }
         if (status) { status.textContent = ""; }
       }).catch(function () { if (status) { status.textContent = "…"; } });

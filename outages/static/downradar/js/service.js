@@ -7,6 +7,7 @@
   var source = document.getElementById("timeseries-data");
   if (!canvas || !source || !window.Chart) { return; }
   var series = JSON.parse(source.textContent);
+  var times = D.zoned(canvas);  // the page's zone, as the server's text
   var hasBand = series.length > 0 && series[0].baseline !== undefined;
   var styles = getComputedStyle(document.documentElement);
   var accent = styles.getPropertyValue("--accent").trim() || "#0b5cad";
@@ -35,7 +36,7 @@
 
   var chart = new window.Chart(canvas, {
     type: "line",
-    data: { labels: series.map(function (r) { return D.time(r.start); }), datasets: datasets(series) },
+    data: { labels: series.map(function (r) { return times.time(r.start); }), datasets: datasets(series) },
     options: {
       animation: false,
       maintainAspectRatio: false,
@@ -74,9 +75,18 @@
       banner.querySelector(".banner-detail").textContent = data.status.window_text;
       document.getElementById("count-last-hour").textContent = D.number(data.count_last_hour);
       document.getElementById("count-last-day").textContent = D.number(data.count_last_day);
-      chart.data.labels = data.timeseries.map(function (r) { return D.time(r.start); });
+      chart.data.labels = data.timeseries.map(function (r) { return times.time(r.start); });
       chart.data.datasets = datasets(data.timeseries);
       chart.update();
+      fillList(document.getElementById("chart-rows"), data.timeseries, function (r) {
+        var start = D.el("time", null, times.time(r.start));
+        start.dateTime = r.start;
+        var cell = D.el("td");
+        cell.append(start);
+        var row = D.el("tr");
+        row.append(cell, D.el("td", null, r.count));
+        return row;
+      });
       canvas.dataset.reports = String(data.timeseries.reduce(function (sum, r) { return sum + r.count; }, 0));
       fillList(document.getElementById("problems"), data.problems, function (p) {
         var li = D.el("li");
