@@ -83,10 +83,16 @@ def services_overview(*, now: dt.datetime, query: str = "") -> list[ServiceSumma
     return summaries
 
 
+def sparkline_start(now: dt.datetime) -> dt.datetime:
+    """The first minute of the home page's 24 clock hours (the hour now in progress is the last):
+    the same window as /api/v1/services/{slug}/timeseries/?hours=24&bucket=60."""
+    return now.replace(minute=0, second=0, microsecond=0) - dt.timedelta(hours=23)
+
+
 def _hourly_counts(now: dt.datetime) -> list[tuple[int, int, int]]:
     """(service id, hour index 0-23 oldest first, reports) over the last 24 clock hours,
     every active service. The whole hours before the live minutes come from the cache."""
-    first_hour = now.replace(minute=0, second=0, microsecond=0) - dt.timedelta(hours=23)
+    first_hour = sparkline_start(now)
     split = (now - dt.timedelta(minutes=LIVE_MINUTES)).replace(minute=0, second=0, microsecond=0)
     key = f"pages:hours:{int(first_hour.timestamp())}:{int(split.timestamp())}"
     past = cache.get(key)

@@ -23,6 +23,7 @@ from outages.page_selectors import (
     incident_timeseries,
     service_numbers,
     services_overview,
+    sparkline_start,
 )
 from outages.presenters import STATUS_ICON, status_payload, status_text
 from outages.public import PublicIncident, public_incidents
@@ -83,6 +84,8 @@ def home(request: HttpRequest) -> HttpResponse:
             "problems": sum(1 for row in summaries if row.status != ServiceStatus.Tier.OK),
             "refresh_seconds": REFRESH_SECONDS,
             "page_time": page_time(now=now),
+            # The sparklines' window, named on the page: not the service page's last 1,440 minutes.
+            "sparkline_since": sparkline_start(now),
         },
     )
 

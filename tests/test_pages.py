@@ -58,7 +58,8 @@ def test_home_draws_a_sparkline_of_the_last_24_hours(client, chatgpt):
     html = page(client, "/")
 
     row = html[html.index('data-slug="chatgpt"') :]
-    assert 'aria-label="7 reports in the last 24 hours"' in row[: row.index("</li>")]
+    # 24 clock hours: 18:00 CEST yesterday (16:00 UTC) to the hour in progress, named.
+    assert 'aria-label="7 reports in the 24 clock hours from 18:00 CEST"' in row[: row.index("</li>")]
 
 
 def test_home_search_finds_services_by_name(client):
