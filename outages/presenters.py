@@ -58,7 +58,7 @@ def status_of(service: Service) -> StatusView:
 
 
 def local_time(moment: dt.datetime, zone: str) -> str:
-    """"17:02 CET": a time in the service's zone, named (outages.display_time)."""
+    """ "17:02 CET": a time in the service's zone, named (outages.display_time)."""
     return time_text(moment, zone_named(zone))
 
 

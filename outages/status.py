@@ -13,6 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from outages.models import Incident, ServiceStatus
+from reports.minutes import floor_minute
 
 Tier = ServiceStatus.Tier
 Reason = ServiceStatus.Reason
@@ -75,7 +76,7 @@ def service_status_refresh(service_id: int, *, now: dt.datetime) -> ServiceStatu
     """Recompute a service's stored status after a review action changed its incidents."""
     row = ServiceStatus.objects.filter(service_id=service_id).first()
     if row is None:
-        row = ServiceStatus(service_id=service_id, minute=now.replace(second=0, microsecond=0))
+        row = ServiceStatus(service_id=service_id, minute=floor_minute(now))
     status_apply(row, latest_incident(service_id))
     row.save()
     return row

@@ -17,6 +17,7 @@ from geo.lookup import locate
 from geo.services import city_for_location
 from reports import dialect, hashing
 from reports.intake import ReportRejected, dedupe_seconds
+from reports.minutes import floor_minute
 from reports.models import CityMinute, CountryMinute, ProblemMinute, Report, ServiceMinute, Vote
 
 
@@ -161,7 +162,7 @@ def _minute_counts_apply(
     by_country: Counter = Counter()
     by_problem: Counter = Counter()
     for service_id, city_id, country_code, problem, created_at in rows:
-        minute = created_at.replace(second=0, microsecond=0)
+        minute = floor_minute(created_at)
         by_service[(service_id, minute)] += 1
         by_problem[(service_id, problem, minute)] += 1
         if city_id is not None:

@@ -21,6 +21,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import QuerySet
 
 from reports.dialect import epoch_seconds_sql
+from reports.minutes import floor_minute
 from reports.models import CityMinute, CountryMinute, MinuteCount, ProblemMinute, Report, ServiceMinute
 
 MINUTE_MODELS: tuple[type[MinuteCount], ...] = (ServiceMinute, CityMinute, CountryMinute, ProblemMinute)
@@ -51,7 +52,7 @@ def minute_model(table: str) -> type[MinuteCount]:
 
 def minute_end(now: dt.datetime) -> dt.datetime:
     """The end of the minute in progress: a window ending `now` includes its minute."""
-    return now.replace(second=0, microsecond=0) + _MINUTE
+    return floor_minute(now) + _MINUTE
 
 
 def _params(database: BaseDatabaseWrapper, **values) -> dict:
