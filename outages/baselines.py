@@ -17,6 +17,7 @@ from django.db.models import Q
 
 from catalogue.models import Service
 from outages import detection
+from outages.dialect import is_postgresql
 from outages.minutes import epoch_minute, from_epoch_minute
 from outages.models import Baseline, Incident
 from reports.counts import bucket_rows
@@ -89,7 +90,7 @@ def _history_read(ids: list[int], *, start: dt.datetime, end: dt.datetime) -> tu
     never get a profile, so their buckets are neither summed nor sent.
     """
     seconds = BUCKET_MINUTES * 60
-    if connection.vendor != "postgresql":
+    if not is_postgresql():
         return _history_read_rows(ids, start=start, end=end)
     bucket = f"(date_part('epoch', minute)::int8 / {seconds})::int4"
     where = "service_id = ANY(%s) AND minute >= %s AND minute < %s"

@@ -19,6 +19,7 @@ from django.db.models import Q, Sum
 
 from catalogue.models import Service
 from geo.models import native_city_name
+from outages.dialect import id_in_sql
 from reports.counts import city_service_sums, minute_end, read_connection
 from reports.models import CityMinute
 
@@ -85,16 +86,6 @@ _NAMES_SQL = """
     UNION ALL
     SELECT false, id, slug, name, '', NULL, NULL FROM outages_service WHERE {service_is_listed}
 """
-
-
-def _id_in(name: str, ids: list[int], *, vendor: str, params: dict) -> str:
-    """SQL for "id is one of `ids`", adding its parameters to `params`: one array parameter
-    on PostgreSQL (one plan whatever the count), an IN list on SQLite, which has no arrays."""
-    if vendor == "postgresql":
-        params[name] = ids
-        return f"id = ANY(%({name})s)"
-    params.update({f"{name}_{i}": id_ for i, id_ in enumerate(ids)})
-    return f"id IN ({', '.join(f'%({name}_{i})s' for i in range(len(ids)))})"
 
 
 # A block: city id -> (the city's total, its TOP_SERVICES (service id, n), and all its
@@ -182,8 +173,8 @@ def map_cities(*, service: Service | None, minutes: int, now: dt.datetime) -> li
     with database.cursor() as cursor:
         params: dict = {}
         names_sql = _NAMES_SQL.format(
-            city_is_listed=_id_in("cities", [row[0] for row in rows], vendor=database.vendor, params=params),
-            service_is_listed=_id_in("services", sorted(services), vendor=database.vendor, params=params),
+            city_is_listed=id_in_sql("cities", [row[0] for row in rows], using=database, params=params),
+            service_is_listed=id_in_sql("services", sorted(services), using=database, params=params),
         )
         cursor.execute(names_sql, params)
         names = {(is_city, id_): rest for is_city, id_, *rest in cursor.fetchall()}

@@ -9,8 +9,8 @@ duration of the last pass of each row is kept in the cache for /metrics.
 from __future__ import annotations
 
 from django.core.cache import cache
-from django.db import connection
 
+from outages.dialect import row_share_lock
 from outages.models import DetectionWatermark
 
 WATERMARK = "detection"
@@ -39,12 +39,7 @@ def watermark_lock() -> DetectionWatermark | None:
 def watermark_share(name: str) -> bool:
     """Hold the row shared without waiting: False if someone holds it exclusively."""
     DetectionWatermark.objects.get_or_create(name=name)
-    if connection.vendor != "postgresql":
-        return True
-    table = DetectionWatermark._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT 1 FROM {table} WHERE name = %s FOR SHARE SKIP LOCKED", [name])
-        return cursor.fetchone() is not None
+    return row_share_lock(DetectionWatermark._meta.db_table, "name", name)
 
 
 def pass_seconds_record(*, watermark: str, seconds: float) -> None:
