@@ -262,6 +262,20 @@ class Incident(models.Model):
 
     # --- review state ---------------------------------------------------------------------
 
+    def review_action_allowed(self, action: str) -> bool:
+        """Whether a reviewer's action applies to the review state and lifecycle: confirm and
+        dismiss change the review state, resolve ends an ongoing incident, and reopen puts a
+        decided or resolved one back in the queue, ongoing. (Merging is checked by review.)"""
+        if action == "confirm":
+            return self.status != self.Status.CONFIRMED
+        if action == "dismiss":
+            return self.status != self.Status.DISMISSED
+        if action == "resolve":
+            return self.ongoing and self.status != self.Status.DISMISSED
+        if action == "reopen":
+            return self.status != self.Status.SUSPECTED or not self.ongoing
+        return False
+
     @property
     def confirmed(self) -> bool:
         return self.status == self.Status.CONFIRMED

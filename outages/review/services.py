@@ -36,18 +36,8 @@ _STATE_ACTIONS = (Kind.CONFIRM, Kind.DISMISS, Kind.RESOLVE, Kind.REOPEN)
 
 
 def action_allowed(incident: Incident, action: str) -> bool:
-    """Whether a review action applies to the incident's review state and lifecycle:
-    confirm and dismiss change the review state, resolve ends an ongoing incident, and
-    reopen puts a decided or resolved one back in the queue, ongoing."""
-    if action == Kind.CONFIRM:
-        return incident.status != Status.CONFIRMED
-    if action == Kind.DISMISS:
-        return incident.status != Status.DISMISSED
-    if action == Kind.RESOLVE:
-        return incident.ongoing and incident.status != Status.DISMISSED
-    if action == Kind.REOPEN:
-        return incident.status != Status.SUSPECTED or not incident.ongoing
-    return False
+    """Whether a review action applies to the incident now (the rule is the model's)."""
+    return incident.review_action_allowed(action)
 
 
 def actions_allowed(incident: Incident) -> list[str]:
