@@ -12,7 +12,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/downradar
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 ARGS ?=
 
-.PHONY: setup run test lint messages test-tools demo-data clean
+.PHONY: setup run test lint messages test-tools demo-data clean stop-packaged-nginx
 
 setup: $(STAMP) messages
 
@@ -39,9 +39,15 @@ test-tools:
 		if [ "$$(id -u)" = 0 ]; then \
 			export DEBIAN_FRONTEND=noninteractive; \
 			apt-get install -y -q $$missing >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q $$missing >/dev/null; }; \
-			pkill -x nginx 2>/dev/null || true; \
+			$(MAKE) --no-print-directory stop-packaged-nginx; \
 		else echo "missing for the tests:$$missing (apt-get install -y$$missing as root)"; exit 1; fi; \
 	fi
+
+# Debian starts the nginx it just installed: stop that one service (by the PID file its unit
+# writes), never every nginx on the machine.
+stop-packaged-nginx:
+	@if [ -f /run/nginx.pid ] && [ "$$(cat /run/nginx.pid)" -gt 0 ] 2>/dev/null; then \
+		kill "$$(cat /run/nginx.pid)" 2>/dev/null || true; fi
 
 demo-data: setup
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --no-input

@@ -213,7 +213,16 @@ if REDIS_URL:
     DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
     CELERY_BROKER_URL = REDIS_URL
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Without Redis (`make run`), gunicorn's workers, Celery and beat still share one cache
+    # (the rate limits, the shared page answers), in files under var/: a per-process memory
+    # cache would give each worker its own report budget.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+            "KEY_PREFIX": "downradar",
+        }
+    }
     _broker_dir = VAR_DIR / "celery-broker"
     _broker_dir.mkdir(exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"

@@ -79,6 +79,20 @@ def test_the_embedded_default_boots_on_sqlite_and_accepts_a_report(tmp_path):
     assert (tmp_path / "var" / "downradar.sqlite3").exists()
 
 
+def test_without_redis_every_gunicorn_worker_spends_one_shared_report_budget(tmp_path):
+    """`make run` has no Redis: the budget lives in a cache all processes share (files under
+    var/), so three workers do not give a client three budgets."""
+    env = clean_env(tmp_path, DEBUG="true", REPORT_RATE_LIMIT="5/h")
+    migrate(env)
+    slugs = ["chatgpt", "sora", "whatsapp", "instagram", "facebook", "youtube", "netflix", "steam", "spotify"]
+
+    with gunicorn(env, tmp_path / "web.log", workers=3) as web:
+        answers = [post_json(f"{web.base}/api/v1/reports/", {"service": slug})[0] for slug in slugs]
+
+    assert answers[:5] == [201] * 5
+    assert set(answers[5:]) == {429}
+
+
 def get(url: str) -> tuple[int, bytes]:
     try:
         with urllib.request.urlopen(url, timeout=10) as response:
