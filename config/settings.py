@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "corsheaders",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -115,6 +116,8 @@ MIDDLEWARE = [
     "config.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.NulBytesMiddleware",
+    # Before CommonMiddleware, as django-cors-headers asks: the read API answers any origin.
+    "corsheaders.middleware.CorsMiddleware",
     "config.load_shed.LoadSheddingMiddleware",
     "config.middleware.DatabaseUnavailableMiddleware",
     "config.db_router.ReplicaReadsMiddleware",
@@ -375,6 +378,13 @@ WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", Fa
 
 RATELIMIT_FAIL_OPEN = True
 RATELIMIT_VIEW = "reports.views.rate_limited"
+
+# The read API may be called from any web page (status widgets, dashboards): GET, HEAD and
+# OPTIONS only, no cookies. Reporting stays same-origin: a cross-site POST is not allowed.
+CORS_ALLOW_ALL_ORIGINS = True
+CORS_ALLOW_METHODS = ["GET", "HEAD", "OPTIONS"]
+CORS_ALLOW_CREDENTIALS = False
+CORS_URLS_REGEX = r"^/api/v1/(?!reports/|pow/).*$"
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": [

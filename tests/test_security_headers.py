@@ -50,3 +50,16 @@ def test_the_admin_sends_anonymous_visitors_to_its_login(client):
 
     assert response.status_code == 302
     assert response["Location"].startswith("/admin/login/")
+
+
+def test_the_read_api_answers_any_origin_for_get_but_reporting_stays_same_origin(client):
+    read = client.get("/api/v1/services/", HTTP_ORIGIN="https://status.example")
+    preflight = client.options(
+        "/api/v1/reports/",
+        HTTP_ORIGIN="https://status.example",
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
+    )
+
+    assert read["Access-Control-Allow-Origin"] == "*"
+    assert "Access-Control-Allow-Credentials" not in read
+    assert "Access-Control-Allow-Origin" not in preflight
