@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from csp.constants import UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
@@ -51,7 +53,11 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(
         "api/docs/",
-        SpectacularSwaggerSplitView.as_view(url_name="api-schema"),
+        # Swagger UI sets style attributes from its script: on this page only, inline styles
+        # are allowed (scripts stay 'self' only).
+        csp_update({"style-src": [UNSAFE_INLINE]})(
+            SpectacularSwaggerSplitView.as_view(url_name="api-schema")
+        ),
         name="api-docs",
     ),
     path("i18n/", include("django.conf.urls.i18n")),
