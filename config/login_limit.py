@@ -18,6 +18,7 @@ from functools import wraps
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django_ratelimit.core import get_usage
 
 from geo.ip import client_ip
@@ -68,11 +69,7 @@ def login_rate_limited(view: Callable[..., HttpResponse]) -> Callable[..., HttpR
         if request.method == "POST":
             retry_after = _retry_after(request)
             if retry_after is not None:
-                response = HttpResponse(
-                    f"Too many login attempts; try again in {retry_after} s.",
-                    status=429,
-                    content_type="text/plain; charset=utf-8",
-                )
+                response = render(request, "429.html", {"retry_after": retry_after}, status=429)
                 response["Retry-After"] = str(retry_after)
                 return response
         return view(request, *args, **kwargs)

@@ -43,6 +43,25 @@ class NulBytesMiddleware:
         return self.get_response(request)
 
 
+class FriendlyErrorPagesMiddleware:
+    """A 405 from a page (Django answers it with an empty body) gets the site's own page,
+    which names the methods that work; the API keeps its JSON errors."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if response.status_code == 405 and not response.content and not request.path.startswith("/api/"):
+            from django.shortcuts import render
+
+            allowed = response.get("Allow", "")
+            page = render(request, "405.html", {"method": request.method, "allowed": allowed}, status=405)
+            page["Allow"] = allowed
+            return page
+        return response
+
+
 class DatabaseUnavailableMiddleware:
     """A database that is down or restarting answers 503 + Retry-After, not a 500.
 

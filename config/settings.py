@@ -116,6 +116,7 @@ MIDDLEWARE = [
     "config.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.NulBytesMiddleware",
+    "config.middleware.FriendlyErrorPagesMiddleware",
     # Before CommonMiddleware, as django-cors-headers asks: the read API answers any origin.
     "corsheaders.middleware.CorsMiddleware",
     "config.load_shed.LoadSheddingMiddleware",
@@ -378,6 +379,9 @@ WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", Fa
 
 RATELIMIT_FAIL_OPEN = True
 RATELIMIT_VIEW = "reports.views.rate_limited"
+
+# After logging in without a `next`, reviewers land on their queue (a page that exists).
+LOGIN_REDIRECT_URL = "/review/"
 
 # The read API may be called from any web page (status widgets, dashboards): GET, HEAD and
 # OPTIONS only, no cookies. Reporting stays same-origin: a cross-site POST is not allowed.
