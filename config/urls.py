@@ -23,6 +23,8 @@ outage_patterns = (
         path("s/<slug:slug>/", outage_views.service_detail, name="service"),
         path("data.json", outage_views.home_data, name="home-data"),
         path("s/<slug:slug>/data.json", outage_views.service_data, name="service-data"),
+        path("s/<slug:slug>/badge.svg", outage_views.service_badge, name="service-badge"),
+        path("s/<slug:slug>/embed/", outage_views.service_embed, name="service-embed"),
         path("map/", outage_views.spike_map, name="map"),
         path("incidents/<int:pk>/", outage_views.incident_detail, name="incident"),
     ],

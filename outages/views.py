@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import datetime as dt
 
+from csp.decorators import csp_replace
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET
 
 from catalogue.models import ProblemType, Service
@@ -231,3 +234,64 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "page_time": page_time(now=now, service=incident.service),
         },
     )
+
+
+# --- embeds: a badge and a widget that any site may show ------------------------------------
+
+EMBED_CACHE_SECONDS = 60
+BADGE_COLOUR = {
+    ServiceStatus.Tier.OK: "#1a7f37",
+    ServiceStatus.Tier.WARNING: "#9a6700",
+    ServiceStatus.Tier.OUTAGE: "#b42318",
+}
+
+
+def _text_width(text: str) -> int:
+    # Verdana 11 px averages about 7 px a character: enough for a badge, no font metrics.
+    return 12 + 7 * len(text)
+
+
+@require_GET
+def service_badge(request: HttpRequest, slug: str) -> HttpResponse:
+    """An SVG badge with the service's public status, the same as its page."""
+    service = _active_service(slug)
+    status = status_payload(service)
+    label_width = _text_width(service.name)
+    value_width = _text_width(f"{status['icon']} {status['text']}")
+    response = render(
+        request,
+        "outages/badge.svg",
+        {
+            "service": service,
+            "status": status,
+            "colour": BADGE_COLOUR[status["code"]],
+            "label_width": label_width,
+            "value_width": value_width,
+            "value_x": label_width + 6,
+            "width": label_width + value_width,
+        },
+        content_type="image/svg+xml; charset=utf-8",
+    )
+    patch_cache_control(response, public=True, max_age=EMBED_CACHE_SECONDS)
+    patch_vary_headers(response, ("Accept-Language",))
+    return response
+
+
+@xframe_options_exempt
+@csp_replace({"frame-ancestors": ["*"]})
+@require_GET
+def service_embed(request: HttpRequest, slug: str) -> HttpResponse:
+    """A small status widget for other sites to frame (the rest of the site may not be framed)."""
+    service = _active_service(slug)
+    response = render(
+        request,
+        "outages/embed.html",
+        {
+            "service": service,
+            "status": status_payload(service),
+            "page_url": request.build_absolute_uri(reverse("outages:service", kwargs={"slug": slug})),
+        },
+    )
+    patch_cache_control(response, public=True, max_age=EMBED_CACHE_SECONDS)
+    patch_vary_headers(response, ("Accept-Language",))
+    return response
