@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils import translation
+from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
 # The problem types every service offers unless an admin changes its list.
@@ -16,11 +17,37 @@ DEFAULT_PROBLEM_TYPES: dict[str, str] = {
     "other": _("Something else"),
 }
 DEFAULT_PROBLEM = "other"
+# The default catalogue's categories, translated; a category an admin adds shows as typed.
+CATEGORY_LABELS: dict[str, str] = {
+    "AI": _("AI"),
+    "Email": _("Email"),
+    "Gaming": _("Gaming"),
+    "Messaging": _("Messaging"),
+    "Music": _("Music"),
+    "Social": _("Social networks"),
+    "Telecom": _("Telecom operators"),
+    "Video": _("Video"),
+}
+
+
+def search_key(text: str) -> str:
+    """What a search compares: lower case, letters and digits only, so "Chat GPT", "chat-gpt"
+    and "chatgpt" are one query."""
+    return "".join(character for character in text.casefold() if character.isalnum())
 
 
 class ServiceQuerySet(models.QuerySet):
     def active(self) -> ServiceQuerySet:
         return self.filter(is_active=True)
+
+    def matching(self, query: str) -> ServiceQuerySet:
+        """Services whose name, slug or one of their aliases contains the query (compared by
+        search_key): "open ai" and "chat gpt" find ChatGPT, "psn" PlayStation Network."""
+        key = search_key(query)
+        if not key:
+            return self
+        aliased = ServiceAlias.objects.filter(key__contains=key).values("service_id")
+        return self.filter(models.Q(search_keys__contains=key) | models.Q(pk__in=aliased))
 
 
 class Service(models.Model):
@@ -33,6 +60,8 @@ class Service(models.Model):
     timezone = models.CharField(max_length=64, default="Europe/Rome")
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # search_key of the name and the slug, kept by save(): the search compares keys.
+    search_keys = models.CharField(max_length=250, blank=True, editable=False)
 
     objects = ServiceQuerySet.as_manager()
 
@@ -42,6 +71,39 @@ class Service(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        self.search_keys = f"{search_key(self.name)} {search_key(self.slug)}"
+        if "update_fields" in kwargs and kwargs["update_fields"] is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "search_keys"}
+        super().save(*args, **kwargs)
+
+    @property
+    def category_slug(self) -> str:
+        return slugify(self.category)
+
+    @property
+    def category_label(self) -> str:
+        return str(CATEGORY_LABELS.get(self.category, self.category))
+
+
+class ServiceAlias(models.Model):
+    """Another name people search a service by ("open ai", "psn"); edited in the admin."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="aliases")
+    alias = models.CharField(max_length=100)
+    key = models.CharField(max_length=100, editable=False, db_index=True)
+
+    class Meta:
+        verbose_name_plural = "service aliases"
+        constraints = [models.UniqueConstraint(fields=["service", "key"], name="catalogue_alias_unique")]
+
+    def __str__(self) -> str:
+        return self.alias
+
+    def save(self, *args, **kwargs) -> None:
+        self.key = search_key(self.alias)
+        super().save(*args, **kwargs)
 
 
 class ProblemType(models.Model):

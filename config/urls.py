@@ -26,6 +26,8 @@ outage_patterns = (
         path("s/<slug:slug>/badge.svg", outage_views.service_badge, name="service-badge"),
         path("s/<slug:slug>/embed/", outage_views.service_embed, name="service-embed"),
         path("map/", outage_views.spike_map, name="map"),
+        path("search/", outage_views.search, name="search"),
+        path("c/<slug:category>/", outage_views.category, name="category"),
         path("incidents/<int:pk>/", outage_views.incident_detail, name="incident"),
     ],
     "outages",

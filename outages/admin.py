@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.utils import timezone
 
-from catalogue.models import ProblemType, Service
+from catalogue.models import ProblemType, Service, ServiceAlias
 from outages.baselines import baselines_rebuild
 from outages.models import Baseline, Incident, IncidentCity, ServiceStatus
 
@@ -13,13 +13,19 @@ class ProblemTypeInline(admin.TabularInline):
     extra = 0
 
 
+class ServiceAliasInline(admin.TabularInline):
+    model = ServiceAlias
+    extra = 1
+    fields = ["alias"]
+
+
 @admin.register(Service)
 class ServiceAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "category", "timezone", "is_active"]
     list_filter = ["category", "is_active"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
-    inlines = [ProblemTypeInline]
+    inlines = [ProblemTypeInline, ServiceAliasInline]
 
 
 # --- detection ------------------------------------------------------------------------------

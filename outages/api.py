@@ -23,6 +23,7 @@ from outages.serializers import (
     IncidentSerializer,
     IncidentsQuerySerializer,
     ServiceDetailSerializer,
+    ServicesQuerySerializer,
     ServiceStatusSerializer,
     TimeseriesQuerySerializer,
 )
@@ -75,12 +76,16 @@ def _status_fields(service: Service) -> dict[str, Any]:
 class ServiceListApi(APIView):
     @extend_schema(
         operation_id="services_list",
-        summary="Every service with its current status",
-        responses={200: ServiceStatusSerializer(many=True)},
+        summary="Every service with its current status, or those matching ?q= (autocomplete)",
+        parameters=[ServicesQuerySerializer],
+        responses={200: ServiceStatusSerializer(many=True), 400: BAD_QUERY},
     )
     def get(self, request: Request) -> Response:
-        _query(request, serializers.Serializer)
-        rows = [_status_fields(service) for service in selectors.services_with_status()]
+        query = _query(request, ServicesQuerySerializer)
+        services = selectors.services_with_status()
+        if query.get("q"):
+            services = services.matching(query["q"])
+        rows = [_status_fields(service) for service in services]
         return Response(ServiceStatusSerializer(rows, many=True).data)
 
 

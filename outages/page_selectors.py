@@ -57,14 +57,16 @@ class ServiceSummary:
     sparkline: list[int]  # reports per hour over the last 24 hours, oldest first
 
 
-def services_overview(*, now: dt.datetime, query: str = "") -> list[ServiceSummary]:
+def services_overview(*, now: dt.datetime, query: str = "", category: str = "") -> list[ServiceSummary]:
     """Active services with their status and a 24-hour sparkline, problems first, then by
     name. Two queries for any number of services, three when the past hours' sums are
     not cached."""
     services = Service.objects.active().select_related("current_status__incident").order_by("name")
     if query:
-        services = services.filter(name__icontains=query)
+        services = services.matching(query)
     services = list(services)
+    if category:
+        services = [service for service in services if service.category_slug == category]
     lines: dict[int, list[int]] = {service.pk: [0] * 24 for service in services}
     if services:
         for service_id, hour, n in _hourly_counts(now):

@@ -22,6 +22,12 @@ class CitiesQuerySerializer(serializers.Serializer):
     limit = serializers.IntegerField(default=50, min_value=1, max_value=200)
 
 
+class ServicesQuerySerializer(serializers.Serializer):
+    q = serializers.CharField(
+        required=False, max_length=100, help_text='Name, slug or alias ("open ai", "psn"): for autocomplete.'
+    )
+
+
 class IncidentsQuerySerializer(serializers.Serializer):
     service = serializers.SlugField(required=False, help_text="A service's slug.")
     status = serializers.ChoiceField(

@@ -8,7 +8,7 @@ import datetime as dt
 
 from csp.decorators import csp_replace
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.templatetags.static import static
 from django.urls import reverse
@@ -63,16 +63,17 @@ def _status(code: str) -> dict[str, str]:
     return {"code": code, "text": status_text(code), "icon": STATUS_ICON[code]}
 
 
-@require_GET
-def home(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()
+def _overview_page(
+    request: HttpRequest, *, query: str = "", category: str = "", heading: str = ""
+) -> HttpResponse:
     now = timezone.now()
-    summaries = services_overview(now=now, query=query)
+    summaries = services_overview(now=now, query=query, category=category)
     return render(
         request,
         "outages/home.html",
         {
             "query": query,
+            "heading": heading,
             "summaries": [
                 {
                     "service": row.service,
@@ -91,6 +92,27 @@ def home(request: HttpRequest) -> HttpResponse:
             "sparkline_since": sparkline_start(now),
         },
     )
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    return _overview_page(request, query=request.GET.get("q", "").strip())
+
+
+@require_GET
+def search(request: HttpRequest) -> HttpResponse:
+    """Services by name, slug or alias ("open ai", "psn")."""
+    query = request.GET.get("q", "").strip()
+    return _overview_page(request, query=query, heading=_("Services matching “%(query)s”") % {"query": query})
+
+
+@require_GET
+def category(request: HttpRequest, category: str) -> HttpResponse:
+    services = Service.objects.active().only("category")
+    labels = {service.category_slug: service.category_label for service in services if service.category}
+    if category not in labels:
+        raise Http404(f"No category {category!r}.")
+    return _overview_page(request, category=category, heading=labels[category])
 
 
 @require_GET
