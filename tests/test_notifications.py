@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -52,6 +53,10 @@ def hook_server():
     yield server
     server.shutdown()
     server.server_close()
+
+
+def _confirmed_subscription(service, url: str) -> WebhookSubscription:
+    return WebhookSubscription.objects.create(service=service, url=url, created_at=T0)
 
 
 @pytest.fixture
@@ -244,3 +249,141 @@ def test_the_public_can_subscribe_with_https_and_unsubscribe(client, chatgpt):
     assert f"/unsubscribe/{subscription.token}/" in created.content.decode()
     client.post(f"/unsubscribe/{subscription.token}/")
     assert not WebhookSubscription.objects.get().is_active
+
+
+# --- the webhook transport: checked addresses, one lookup, a total deadline ------------------
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "10.0.0.1",
+        "127.0.0.1",
+        "::ffff:10.0.0.1",  # IPv4-mapped
+        "::ffff:127.0.0.1",
+        "::10.0.0.1",  # IPv4-compatible
+        "::127.0.0.1",
+        "::169.254.169.254",
+        "64:ff9b::a00:1",  # NAT64 of 10.0.0.1
+        "64:ff9b::7f00:1",  # NAT64 of 127.0.0.1
+        "64:ff9b::a9fe:a9fe",  # NAT64 of 169.254.169.254 (cloud metadata)
+        "64:ff9b:1::a00:1",  # local-use NAT64
+        "2002:a00:1::",  # 6to4 of 10.0.0.1
+        "2002:7f00:1::1",  # 6to4 of 127.0.0.1
+        "2002:c0a8:101::1",  # 6to4 of 192.168.1.1
+        "fd00::1",
+        "fe80::1",
+        "::1",
+    ],
+)
+def test_private_addresses_are_refused_in_every_ipv6_form_that_embeds_them(address):
+    from outages.alerts.delivery import webhook_address_allowed
+
+    assert webhook_address_allowed(address) is False
+
+
+@pytest.mark.parametrize("address", ["8.8.8.8", "64:ff9b::808:808", "2002:808:808::1", "2606:4700::1111"])
+def test_public_addresses_and_their_ipv6_forms_are_allowed(address):
+    from outages.alerts.delivery import webhook_address_allowed
+
+    assert webhook_address_allowed(address) is True
+
+
+def test_a_name_resolving_to_a_nat64_form_of_a_private_address_is_refused(monkeypatch, settings):
+    from outages.alerts import delivery
+
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
+    monkeypatch.setattr(delivery, "resolver", lambda host, port: ["64:ff9b::a00:1"])
+
+    with pytest.raises(delivery.DeliveryError, match="non-public address"):
+        delivery.webhook_url_check("https://hooks.downradar.test/x")
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.hosts.append(self.headers["Host"])
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_delivery_connects_to_the_address_it_checked_without_a_second_lookup(
+    chatgpt, settings, monkeypatch
+):
+    """The name resolves only through our hook (.test never resolves in DNS): a delivery
+    that looked it up again would fail."""
+    from outages.alerts import delivery
+
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
+    lookups = []
+
+    def resolver(host, port):
+        lookups.append((host, port))
+        return ["127.0.0.1"]
+
+    monkeypatch.setattr(delivery, "resolver", resolver)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    server.hosts = []
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    try:
+        _confirmed_subscription(chatgpt, f"http://hooks.downradar.test:{port}/mine")
+        opened = incident(chatgpt, resolved=False)
+        incidents_opened(incident_ids=[opened.pk])
+
+        result = notifications_deliver(incident_id=opened.pk, now=LATER)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    assert result.sent == 2  # the email and the subscriber
+    assert lookups == [("hooks.downradar.test", port)]
+    assert server.hosts == [f"hooks.downradar.test:{port}"]
+
+
+class _Trickle(BaseHTTPRequestHandler):
+    """Answers one byte every 0.2 s: each read succeeds well within the socket timeout.
+    Gives up after 6 s, so the code before the deadline finished too (and failed)."""
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        started = time.monotonic()
+        try:
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+            self.wfile.flush()
+            while time.monotonic() - started < 6:
+                self.wfile.write(b"z")
+                self.wfile.flush()
+                time.sleep(0.2)
+            self.wfile.write(b"\r\nContent-Length: 2\r\n\r\nok")
+        except OSError:
+            pass  # the client hung up: what the deadline does
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_slow_endpoint_that_trickles_bytes_is_cut_at_the_total_deadline(chatgpt, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
+    settings.WEBHOOK_DEADLINE_SECONDS = 1
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Trickle)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        _confirmed_subscription(chatgpt, f"http://127.0.0.1:{server.server_address[1]}/slow")
+        opened = incident(chatgpt, resolved=False)
+        incidents_opened(incident_ids=[opened.pk])
+
+        started = time.monotonic()
+        result = notifications_deliver(incident_id=opened.pk, now=LATER)
+        took = time.monotonic() - started
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    assert took < 2.5
+    assert result.retry == 1
+    row = Notification.objects.get(channel="subscriber")
+    assert (row.state, row.last_error) == ("pending", "webhook too slow: no complete answer in 1 s")
