@@ -29,12 +29,13 @@ LATER = T0 + dt.timedelta(hours=1)
 
 class _Hook(BaseHTTPRequestHandler):
     def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.server.received.append((self.path, self.headers["Content-Type"], json.loads(body)))
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.server.received.append((self.path, self.headers["Content-Type"], body))
         status = self.server.statuses.pop(0) if self.server.statuses else 200
         self.send_response(status)
         self.end_headers()
-        self.wfile.write(b"ok")
+        echo = self.server.echo and body.get("type") == "url_verification"
+        self.wfile.write(body["challenge"].encode() if echo else b"ok")
 
     def log_message(self, *args):
         pass
@@ -43,10 +44,11 @@ class _Hook(BaseHTTPRequestHandler):
 @pytest.fixture
 def hook_server():
     """A real HTTP server on 127.0.0.1 that records what it is sent; `statuses` are its
-    next answers (200 once they run out)."""
+    next answers (200 once they run out); with `echo` it answers a handshake's challenge."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
     server.received = []
     server.statuses = []
+    server.echo = False  # answer a handshake with its challenge
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     server.url = f"http://127.0.0.1:{server.server_address[1]}"
@@ -56,7 +58,7 @@ def hook_server():
 
 
 def _confirmed_subscription(service, url: str) -> WebhookSubscription:
-    return WebhookSubscription.objects.create(service=service, url=url, created_at=T0)
+    return WebhookSubscription.objects.create(service=service, url=url, created_at=T0, confirmed_at=T0)
 
 
 @pytest.fixture
@@ -209,9 +211,7 @@ def test_a_row_claimed_by_another_worker_is_left_alone(chatgpt):
 
 def test_subscribers_of_the_service_get_a_webhook_with_an_unsubscribe_link(chatgpt, hook_server, settings):
     settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
-    subscription = WebhookSubscription.objects.create(
-        service=chatgpt, url=hook_server.url + "/mine", created_at=T0
-    )
+    subscription = _confirmed_subscription(chatgpt, hook_server.url + "/mine")
     opened = incident(chatgpt, resolved=False)
     incidents_opened(incident_ids=[opened.pk])
 
@@ -227,7 +227,7 @@ def test_subscribers_of_the_service_get_a_webhook_with_an_unsubscribe_link(chatg
 
 def test_subscribers_webhooks_to_private_addresses_are_refused(chatgpt, hook_server, settings):
     settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
-    WebhookSubscription.objects.create(service=chatgpt, url=hook_server.url + "/internal", created_at=T0)
+    _confirmed_subscription(chatgpt, hook_server.url + "/internal")
     opened = incident(chatgpt, resolved=False)
     incidents_opened(incident_ids=[opened.pk])
 
@@ -387,3 +387,111 @@ def test_a_slow_endpoint_that_trickles_bytes_is_cut_at_the_total_deadline(chatgp
     assert result.retry == 1
     row = Notification.objects.get(channel="subscriber")
     assert (row.state, row.last_error) == ("pending", "webhook too slow: no complete answer in 1 s")
+
+
+# --- subscriptions: limits, the handshake, tokens --------------------------------------------
+
+
+def test_100_subscriptions_from_one_client_are_refused_past_the_limit(client, chatgpt, settings):
+    settings.WEBHOOK_MAX_PER_CLIENT = 5
+
+    answers = [
+        client.post("/s/chatgpt/subscribe/", {"url": f"https://example.org/hook/{i}"}) for i in range(100)
+    ]
+
+    assert [a.status_code for a in answers] == [201] * 5 + [429] * 95
+    assert "You already have 5 webhook subscriptions" in answers[-1].content.decode()
+    assert WebhookSubscription.objects.count() == 5
+    # The client is a keyed hash, never its address.
+    [key] = set(WebhookSubscription.objects.values_list("client_key", flat=True))
+    assert len(key) == 32 and "127.0.0.1" not in key
+
+
+def test_a_service_takes_subscriptions_up_to_its_limit(client, chatgpt, settings):
+    settings.WEBHOOK_MAX_PER_SERVICE = 3
+
+    answers = [
+        client.post(
+            "/s/chatgpt/subscribe/", {"url": f"https://example.org/{i}"}, REMOTE_ADDR=f"198.51.100.{i}"
+        )
+        for i in range(1, 5)
+    ]
+
+    assert [a.status_code for a in answers] == [201, 201, 201, 429]
+    assert "as many webhook subscriptions as it can take" in answers[-1].content.decode()
+
+
+def _subscribe_and_handshake(service, url, django_capture_on_commit_callbacks) -> WebhookSubscription:
+    from outages.alerts.subscriptions import subscription_create
+
+    with django_capture_on_commit_callbacks(execute=True):
+        subscription = subscription_create(service=service, url=url, client_key="k" * 32, now=T0)
+    subscription.refresh_from_db()
+    return subscription
+
+
+def test_an_endpoint_that_does_not_echo_the_challenge_gets_no_delivery(
+    chatgpt, hook_server, settings, eager_tasks, django_capture_on_commit_callbacks
+):
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
+    subscription = _subscribe_and_handshake(
+        chatgpt, hook_server.url + "/mine", django_capture_on_commit_callbacks
+    )
+    opened = incident(chatgpt, resolved=False)
+    incidents_opened(incident_ids=[opened.pk])
+
+    notifications_deliver(incident_id=opened.pk, now=LATER)
+
+    [(path, _, handshake)] = hook_server.received  # the challenge, and nothing else
+    assert path == "/mine"
+    assert handshake["type"] == "url_verification" and handshake["challenge"]
+    assert subscription.confirmed_at is None
+    assert not Notification.objects.filter(channel="subscriber").exists()
+
+
+def test_an_endpoint_that_echoes_the_challenge_is_confirmed_and_gets_incidents(
+    chatgpt, hook_server, settings, eager_tasks, django_capture_on_commit_callbacks
+):
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
+    hook_server.echo = True
+    subscription = _subscribe_and_handshake(
+        chatgpt, hook_server.url + "/mine", django_capture_on_commit_callbacks
+    )
+    opened = incident(chatgpt, resolved=False)
+    incidents_opened(incident_ids=[opened.pk])
+
+    notifications_deliver(incident_id=opened.pk, now=LATER)
+
+    assert subscription.confirmed_at is not None
+    assert [body.get("type", body.get("event")) for _, _, body in hook_server.received] == [
+        "url_verification",
+        "incident.opened",
+    ]
+
+
+def test_a_repeat_subscription_never_reveals_the_first_token(client, chatgpt):
+    url = {"url": "https://example.org/hook"}
+    client.post("/s/chatgpt/subscribe/", url)
+    first = WebhookSubscription.objects.get().token
+    WebhookSubscription.objects.update(confirmed_at=T0)
+
+    repeat = client.post("/s/chatgpt/subscribe/", url, REMOTE_ADDR="198.51.100.7")
+
+    assert repeat.status_code == 409
+    assert first not in repeat.content.decode()
+    assert "already gets ChatGPT" in repeat.content.decode()
+    assert WebhookSubscription.objects.get().token == first
+
+
+def test_an_unconfirmed_subscription_subscribed_again_gets_a_new_token_and_the_old_one_dies(client, chatgpt):
+    url = {"url": "https://example.org/hook"}
+    client.post("/s/chatgpt/subscribe/", url)
+    first = WebhookSubscription.objects.get().token
+
+    again = client.post("/s/chatgpt/subscribe/", url, REMOTE_ADDR="198.51.100.7")
+
+    assert again.status_code == 201
+    second = WebhookSubscription.objects.get().token
+    assert second != first
+    assert first not in again.content.decode() and f"/unsubscribe/{second}/" in again.content.decode()
+    assert client.get(f"/unsubscribe/{first}/").status_code == 404

@@ -14,6 +14,7 @@ import http.client
 import ipaddress
 import json
 import logging
+import secrets
 import socket
 import ssl
 import threading
@@ -121,11 +122,12 @@ def _send(row: Notification) -> None:
             )
     elif row.channel == Channel.WEBHOOK:
         if settings.REVIEW_WEBHOOK_URL:
-            _post_json(settings.REVIEW_WEBHOOK_URL, _review_payload(incident), check_address=False)
+            post_json(settings.REVIEW_WEBHOOK_URL, _review_payload(incident), check_address=False)
     else:
         subscription = row.subscription
-        if subscription is not None and subscription.is_active:
-            _post_json(subscription.url, _subscriber_payload(incident, subscription), check_address=True)
+        # Unsubscribed, or taken over and not confirmed again since the row was queued.
+        if subscription is not None and subscription.is_active and subscription.is_confirmed:
+            post_json(subscription.url, _subscriber_payload(incident, subscription), check_address=True)
 
 
 def reviewer_emails() -> list[str]:
@@ -198,6 +200,47 @@ def _subscriber_payload(incident: Incident, subscription: WebhookSubscription) -
         "incident": {**_facts(incident), "url": _public_url(incident)},
         "unsubscribe_url": unsubscribe,
     }
+
+
+# --- the subscription handshake --------------------------------------------------------------
+
+
+def subscription_verify(*, subscription_id: int, token: str, now: dt.datetime) -> bool:
+    """The handshake of outages.alerts.subscriptions: send the challenge; confirm the subscription if the endpoint echoes it. The token
+    pins the subscription as it was when queued: a handshake for a taken-over one is void."""
+    subscription = (
+        WebhookSubscription.objects.select_related("service")
+        .filter(pk=subscription_id, token=token, is_active=True, confirmed_at__isnull=True)
+        .first()
+    )
+    if subscription is None:
+        return False
+    challenge = secrets.token_urlsafe(32)
+    payload = {"type": "url_verification", "challenge": challenge, "service": subscription.service.slug}
+    try:
+        answer = post_json(subscription.url, payload, check_address=True)
+    except DeliveryError as exc:
+        logger.info("subscription %s not confirmed: %s", subscription_id, exc)
+        return False
+    if not _echoes(answer, challenge):
+        logger.info("subscription %s not confirmed: the answer did not echo the challenge", subscription_id)
+        return False
+    return bool(
+        WebhookSubscription.objects.filter(pk=subscription_id, token=token, confirmed_at__isnull=True).update(
+            confirmed_at=now
+        )
+    )
+
+
+def _echoes(answer: bytes, challenge: str) -> bool:
+    text = answer.decode("utf-8", "replace").strip()
+    if text == challenge:
+        return True
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return False
+    return isinstance(data, dict) and data.get("challenge") == challenge
 
 
 # --- the webhook transport ------------------------------------------------------------------
@@ -349,7 +392,7 @@ def webhook_call(target: WebhookTarget, body: bytes, *, headers: dict[str, str])
 _HEADERS = {"Content-Type": "application/json", "User-Agent": "Downradar-Webhook/1"}
 
 
-def _post_json(url: str, payload: dict[str, object], *, check_address: bool) -> bytes:
+def post_json(url: str, payload: dict[str, object], *, check_address: bool) -> bytes:
     target = webhook_url_check(url, check_address=check_address)
     status, answer = webhook_call(target, json.dumps(payload).encode(), headers=_HEADERS)
     # Redirects are not followed: one could point a subscriber's webhook at an address we
