@@ -421,11 +421,16 @@ def test_a_service_takes_subscriptions_up_to_its_limit(client, chatgpt, settings
     assert "as many webhook subscriptions as it can take" in answers[-1].content.decode()
 
 
-def _subscribe_and_handshake(service, url, django_capture_on_commit_callbacks) -> WebhookSubscription:
+def _subscribe_then_incident(service, url, capture_on_commit) -> WebhookSubscription:
+    """Subscribe through the service (the handshake runs after commit, as a worker would
+    run it), then open an incident and deliver its notifications."""
     from outages.alerts.subscriptions import subscription_create
 
-    with django_capture_on_commit_callbacks(execute=True):
+    with capture_on_commit(execute=True):
         subscription = subscription_create(service=service, url=url, client_key="k" * 32, now=T0)
+    opened = incident(service, resolved=False)
+    incidents_opened(incident_ids=[opened.pk])
+    notifications_deliver(incident_id=opened.pk, now=LATER)
     subscription.refresh_from_db()
     return subscription
 
@@ -434,13 +439,10 @@ def test_an_endpoint_that_does_not_echo_the_challenge_gets_no_delivery(
     chatgpt, hook_server, settings, eager_tasks, django_capture_on_commit_callbacks
 ):
     settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
-    subscription = _subscribe_and_handshake(
+
+    subscription = _subscribe_then_incident(
         chatgpt, hook_server.url + "/mine", django_capture_on_commit_callbacks
     )
-    opened = incident(chatgpt, resolved=False)
-    incidents_opened(incident_ids=[opened.pk])
-
-    notifications_deliver(incident_id=opened.pk, now=LATER)
 
     [(path, _, handshake)] = hook_server.received  # the challenge, and nothing else
     assert path == "/mine"
@@ -454,13 +456,10 @@ def test_an_endpoint_that_echoes_the_challenge_is_confirmed_and_gets_incidents(
 ):
     settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
     hook_server.echo = True
-    subscription = _subscribe_and_handshake(
+
+    subscription = _subscribe_then_incident(
         chatgpt, hook_server.url + "/mine", django_capture_on_commit_callbacks
     )
-    opened = incident(chatgpt, resolved=False)
-    incidents_opened(incident_ids=[opened.pk])
-
-    notifications_deliver(incident_id=opened.pk, now=LATER)
 
     assert subscription.confirmed_at is not None
     assert [body.get("type", body.get("event")) for _, _, body in hook_server.received] == [
