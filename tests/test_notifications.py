@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import ssl
+import subprocess
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -494,3 +496,55 @@ def test_an_unconfirmed_subscription_subscribed_again_gets_a_new_token_and_the_o
     assert second != first
     assert first not in again.content.decode() and f"/unsubscribe/{second}/" in again.content.decode()
     assert client.get(f"/unsubscribe/{first}/").status_code == 404
+
+
+@pytest.fixture
+def tls_hook(tmp_path, monkeypatch):
+    """An HTTPS server on 127.0.0.1 with a certificate for hooks.downradar.test only (made
+    with openssl), and deliveries trusting it; the name resolves through our hook alone."""
+    from outages.alerts import delivery
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-keyout", key, "-out", cert, "-subj", "/CN=hooks.downradar.test"),
+            *("-addext", "subjectAltName=DNS:hooks.downradar.test"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    server.hosts = []
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setattr(delivery, "tls_context", lambda: ssl.create_default_context(cafile=str(cert)))
+    server.lookups = []
+    monkeypatch.setattr(delivery, "resolver", lambda host, port: server.lookups.append(host) or ["127.0.0.1"])
+    server.port = server.server_address[1]
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_https_goes_to_the_checked_address_with_sni_and_certificate_for_the_name(tls_hook, settings):
+    from outages.alerts.delivery import post_json
+
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
+
+    post_json(f"https://hooks.downradar.test:{tls_hook.port}/x", {"a": 1}, check_address=True)
+
+    assert tls_hook.lookups == ["hooks.downradar.test"]
+    assert tls_hook.hosts == [f"hooks.downradar.test:{tls_hook.port}"]
+
+
+def test_https_to_a_name_the_certificate_does_not_cover_is_refused(tls_hook, settings):
+    from outages.alerts.delivery import DeliveryError, post_json
+
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
+
+    with pytest.raises(DeliveryError, match="CERTIFICATE_VERIFY_FAILED"):
+        post_json(f"https://other.downradar.test:{tls_hook.port}/x", {"a": 1}, check_address=True)
+    assert tls_hook.hosts == []
