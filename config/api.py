@@ -5,9 +5,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from rest_framework import exceptions, status
+from rest_framework import exceptions, parsers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSONParser, with JSON nested deeper than Python's recursion limit (about 1,000
+    levels) answered as malformed: the standard library raises RecursionError there, which
+    DRF does not catch (a 500)."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise exceptions.ParseError("nested too deeply") from None
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

@@ -376,6 +376,13 @@ REVIEW_NOTIFY_EMAILS = env.list("REVIEW_NOTIFY_EMAILS", default=[])
 REVIEW_WEBHOOK_URL = env_secret("REVIEW_WEBHOOK_URL")
 # Subscribers' webhooks must resolve to public addresses unless this is on (tests, LANs).
 WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", False)
+# Wall-clock cap on one webhook call (connect, TLS, request, answer), however slowly the
+# endpoint trickles bytes; each socket operation also times out after 5 s.
+WEBHOOK_DEADLINE_SECONDS = env_int("WEBHOOK_DEADLINE_SECONDS", 10, minimum=1)
+# Active subscriptions one client (keyed hash, never its address) may hold, over all
+# services; and that one service may have.
+WEBHOOK_MAX_PER_CLIENT = env_int("WEBHOOK_MAX_PER_CLIENT", 5, minimum=1)
+WEBHOOK_MAX_PER_SERVICE = env_int("WEBHOOK_MAX_PER_SERVICE", 1000, minimum=1)
 
 RATELIMIT_FAIL_OPEN = True
 RATELIMIT_VIEW = "reports.views.rate_limited"
@@ -395,7 +402,8 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # DRF's, with deep nesting a 400 (every view that parses a body uses it).
+    "DEFAULT_PARSER_CLASSES": ["config.api.JSONParser"],
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "UNAUTHENTICATED_USER": None,

@@ -161,7 +161,9 @@ def _plain_input(request: HttpRequest) -> tuple[str, str, tuple[str | None, str 
         # As DRF's JSONParser: UTF-8 only, no NaN or Infinity. The body stays readable for
         # the DRF view.
         data = json.loads(request.body.decode("utf-8"), parse_constant=_no_constants)
-    except ValueError:
+    except (ValueError, RecursionError):
+        # Nesting past the recursion limit (a few KiB at most, so the cost stays flat):
+        # the DRF view's parser answers it as malformed JSON, like any other bad body.
         return None
     if not isinstance(data, dict):
         return None

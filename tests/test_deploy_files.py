@@ -20,7 +20,17 @@ def compose() -> dict:
 
 
 def test_compose_has_every_part_of_the_system(compose):
-    assert set(compose["services"]) == {"web", "worker", "detector", "beat", "db", "broker", "cache", "nginx"}
+    assert set(compose["services"]) == {
+        "web",
+        "worker",
+        "notifier",
+        "detector",
+        "beat",
+        "db",
+        "broker",
+        "cache",
+        "nginx",
+    }
     broker = " ".join(compose["services"]["broker"]["command"])
     assert "--appendonly yes" in broker and "noeviction" in broker
     assert "--appendonly no" in " ".join(compose["services"]["cache"]["command"])
@@ -87,7 +97,8 @@ def test_gunicorn_config_is_valid_and_logs_no_addresses():
 
 
 @pytest.mark.parametrize(
-    "unit", ["downradar-web", "downradar-worker", "downradar-detector", "downradar-beat"]
+    "unit",
+    ["downradar-web", "downradar-worker", "downradar-notifier", "downradar-detector", "downradar-beat"],
 )
 def test_systemd_units_name_existing_entry_points(unit):
     text = (DEPLOY / "systemd" / f"{unit}.service").read_text()
@@ -127,8 +138,9 @@ def test_every_task_queue_has_workers_in_compose_and_systemd(compose):
     ]
     for workers in (in_compose, in_systemd):
         assert set().union(*workers) == routed
-        # Detection has workers of its own: a notification backlog cannot delay it.
-        assert {"detection"} in workers
+        # Every queue has workers of its own: a notification backlog (slow webhooks) can
+        # delay neither detection nor aggregation.
+        assert sorted(workers, key=sorted) == [{"detection"}, {"ingest"}, {"notifications"}]
 
 
 def test_make_run_s_single_worker_consumes_every_queue():

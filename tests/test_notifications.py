@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import ssl
+import subprocess
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -28,12 +31,13 @@ LATER = T0 + dt.timedelta(hours=1)
 
 class _Hook(BaseHTTPRequestHandler):
     def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.server.received.append((self.path, self.headers["Content-Type"], json.loads(body)))
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.server.received.append((self.path, self.headers["Content-Type"], body))
         status = self.server.statuses.pop(0) if self.server.statuses else 200
         self.send_response(status)
         self.end_headers()
-        self.wfile.write(b"ok")
+        echo = self.server.echo and body.get("type") == "url_verification"
+        self.wfile.write(body["challenge"].encode() if echo else b"ok")
 
     def log_message(self, *args):
         pass
@@ -42,16 +46,21 @@ class _Hook(BaseHTTPRequestHandler):
 @pytest.fixture
 def hook_server():
     """A real HTTP server on 127.0.0.1 that records what it is sent; `statuses` are its
-    next answers (200 once they run out)."""
+    next answers (200 once they run out); with `echo` it answers a handshake's challenge."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
     server.received = []
     server.statuses = []
+    server.echo = False  # answer a handshake with its challenge
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     server.url = f"http://127.0.0.1:{server.server_address[1]}"
     yield server
     server.shutdown()
     server.server_close()
+
+
+def _confirmed_subscription(service, url: str) -> WebhookSubscription:
+    return WebhookSubscription.objects.create(service=service, url=url, created_at=T0, confirmed_at=T0)
 
 
 @pytest.fixture
@@ -204,9 +213,7 @@ def test_a_row_claimed_by_another_worker_is_left_alone(chatgpt):
 
 def test_subscribers_of_the_service_get_a_webhook_with_an_unsubscribe_link(chatgpt, hook_server, settings):
     settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
-    subscription = WebhookSubscription.objects.create(
-        service=chatgpt, url=hook_server.url + "/mine", created_at=T0
-    )
+    subscription = _confirmed_subscription(chatgpt, hook_server.url + "/mine")
     opened = incident(chatgpt, resolved=False)
     incidents_opened(incident_ids=[opened.pk])
 
@@ -222,7 +229,7 @@ def test_subscribers_of_the_service_get_a_webhook_with_an_unsubscribe_link(chatg
 
 def test_subscribers_webhooks_to_private_addresses_are_refused(chatgpt, hook_server, settings):
     settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
-    WebhookSubscription.objects.create(service=chatgpt, url=hook_server.url + "/internal", created_at=T0)
+    _confirmed_subscription(chatgpt, hook_server.url + "/internal")
     opened = incident(chatgpt, resolved=False)
     incidents_opened(incident_ids=[opened.pk])
 
@@ -244,3 +251,300 @@ def test_the_public_can_subscribe_with_https_and_unsubscribe(client, chatgpt):
     assert f"/unsubscribe/{subscription.token}/" in created.content.decode()
     client.post(f"/unsubscribe/{subscription.token}/")
     assert not WebhookSubscription.objects.get().is_active
+
+
+# --- the webhook transport: checked addresses, one lookup, a total deadline ------------------
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "10.0.0.1",
+        "127.0.0.1",
+        "::ffff:10.0.0.1",  # IPv4-mapped
+        "::ffff:127.0.0.1",
+        "::10.0.0.1",  # IPv4-compatible
+        "::127.0.0.1",
+        "::169.254.169.254",
+        "64:ff9b::a00:1",  # NAT64 of 10.0.0.1
+        "64:ff9b::7f00:1",  # NAT64 of 127.0.0.1
+        "64:ff9b::a9fe:a9fe",  # NAT64 of 169.254.169.254 (cloud metadata)
+        "64:ff9b:1::a00:1",  # local-use NAT64
+        "2002:a00:1::",  # 6to4 of 10.0.0.1
+        "2002:7f00:1::1",  # 6to4 of 127.0.0.1
+        "2002:c0a8:101::1",  # 6to4 of 192.168.1.1
+        "fd00::1",
+        "fe80::1",
+        "::1",
+    ],
+)
+def test_private_addresses_are_refused_in_every_ipv6_form_that_embeds_them(address):
+    from outages.alerts.delivery import webhook_address_allowed
+
+    assert webhook_address_allowed(address) is False
+
+
+@pytest.mark.parametrize("address", ["8.8.8.8", "64:ff9b::808:808", "2002:808:808::1", "2606:4700::1111"])
+def test_public_addresses_and_their_ipv6_forms_are_allowed(address):
+    from outages.alerts.delivery import webhook_address_allowed
+
+    assert webhook_address_allowed(address) is True
+
+
+def test_a_name_resolving_to_a_nat64_form_of_a_private_address_is_refused(monkeypatch, settings):
+    from outages.alerts import delivery
+
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
+    monkeypatch.setattr(delivery, "resolver", lambda host, port: ["64:ff9b::a00:1"])
+
+    with pytest.raises(delivery.DeliveryError, match="non-public address"):
+        delivery.webhook_url_check("https://hooks.downradar.test/x")
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.hosts.append(self.headers["Host"])
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_delivery_connects_to_the_address_it_checked_without_a_second_lookup(
+    chatgpt, settings, monkeypatch
+):
+    """The name resolves only through our hook (.test never resolves in DNS): a delivery
+    that looked it up again would fail."""
+    from outages.alerts import delivery
+
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
+    lookups = []
+
+    def resolver(host, port):
+        lookups.append((host, port))
+        return ["127.0.0.1"]
+
+    monkeypatch.setattr(delivery, "resolver", resolver)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    server.hosts = []
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    try:
+        _confirmed_subscription(chatgpt, f"http://hooks.downradar.test:{port}/mine")
+        opened = incident(chatgpt, resolved=False)
+        incidents_opened(incident_ids=[opened.pk])
+
+        result = notifications_deliver(incident_id=opened.pk, now=LATER)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    assert result.sent == 2  # the email and the subscriber
+    assert lookups == [("hooks.downradar.test", port)]
+    assert server.hosts == [f"hooks.downradar.test:{port}"]
+
+
+class _Trickle(BaseHTTPRequestHandler):
+    """Answers one byte every 0.2 s: each read succeeds well within the socket timeout.
+    Gives up after 6 s, so the code before the deadline finished too (and failed)."""
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        started = time.monotonic()
+        try:
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+            self.wfile.flush()
+            while time.monotonic() - started < 6:
+                self.wfile.write(b"z")
+                self.wfile.flush()
+                time.sleep(0.2)
+            self.wfile.write(b"\r\nContent-Length: 2\r\n\r\nok")
+        except OSError:
+            pass  # the client hung up: what the deadline does
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_slow_endpoint_that_trickles_bytes_is_cut_at_the_total_deadline(chatgpt, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
+    settings.WEBHOOK_DEADLINE_SECONDS = 1
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Trickle)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        _confirmed_subscription(chatgpt, f"http://127.0.0.1:{server.server_address[1]}/slow")
+        opened = incident(chatgpt, resolved=False)
+        incidents_opened(incident_ids=[opened.pk])
+
+        started = time.monotonic()
+        result = notifications_deliver(incident_id=opened.pk, now=LATER)
+        took = time.monotonic() - started
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    assert took < 2.5
+    assert result.retry == 1
+    row = Notification.objects.get(channel="subscriber")
+    assert (row.state, row.last_error) == ("pending", "webhook too slow: no complete answer in 1 s")
+
+
+# --- subscriptions: limits, the handshake, tokens --------------------------------------------
+
+
+def test_100_subscriptions_from_one_client_are_refused_past_the_limit(client, chatgpt, settings):
+    settings.WEBHOOK_MAX_PER_CLIENT = 5
+
+    answers = [
+        client.post("/s/chatgpt/subscribe/", {"url": f"https://example.org/hook/{i}"}) for i in range(100)
+    ]
+
+    assert [a.status_code for a in answers] == [201] * 5 + [429] * 95
+    assert "You already have 5 webhook subscriptions" in answers[-1].content.decode()
+    assert WebhookSubscription.objects.count() == 5
+    # The client is a keyed hash, never its address.
+    [key] = set(WebhookSubscription.objects.values_list("client_key", flat=True))
+    assert len(key) == 32 and "127.0.0.1" not in key
+
+
+def test_a_service_takes_subscriptions_up_to_its_limit(client, chatgpt, settings):
+    settings.WEBHOOK_MAX_PER_SERVICE = 3
+
+    answers = [
+        client.post(
+            "/s/chatgpt/subscribe/", {"url": f"https://example.org/{i}"}, REMOTE_ADDR=f"198.51.100.{i}"
+        )
+        for i in range(1, 5)
+    ]
+
+    assert [a.status_code for a in answers] == [201, 201, 201, 429]
+    assert "as many webhook subscriptions as it can take" in answers[-1].content.decode()
+
+
+def _subscribe_then_incident(service, url, capture_on_commit) -> WebhookSubscription:
+    """Subscribe through the service (the handshake runs after commit, as a worker would
+    run it), then open an incident and deliver its notifications."""
+    from outages.alerts.subscriptions import subscription_create
+
+    with capture_on_commit(execute=True):
+        subscription = subscription_create(service=service, url=url, client_key="k" * 32, now=T0)
+    opened = incident(service, resolved=False)
+    incidents_opened(incident_ids=[opened.pk])
+    notifications_deliver(incident_id=opened.pk, now=LATER)
+    subscription.refresh_from_db()
+    return subscription
+
+
+def test_an_endpoint_that_does_not_echo_the_challenge_gets_no_delivery(
+    chatgpt, hook_server, settings, eager_tasks, django_capture_on_commit_callbacks
+):
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
+
+    subscription = _subscribe_then_incident(
+        chatgpt, hook_server.url + "/mine", django_capture_on_commit_callbacks
+    )
+
+    [(path, _, handshake)] = hook_server.received  # the challenge, and nothing else
+    assert path == "/mine"
+    assert handshake["type"] == "url_verification" and handshake["challenge"]
+    assert subscription.confirmed_at is None
+    assert not Notification.objects.filter(channel="subscriber").exists()
+
+
+def test_an_endpoint_that_echoes_the_challenge_is_confirmed_and_gets_incidents(
+    chatgpt, hook_server, settings, eager_tasks, django_capture_on_commit_callbacks
+):
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
+    hook_server.echo = True
+
+    subscription = _subscribe_then_incident(
+        chatgpt, hook_server.url + "/mine", django_capture_on_commit_callbacks
+    )
+
+    assert subscription.confirmed_at is not None
+    assert [body.get("type", body.get("event")) for _, _, body in hook_server.received] == [
+        "url_verification",
+        "incident.opened",
+    ]
+
+
+def test_a_repeat_subscription_never_reveals_the_first_token(client, chatgpt):
+    url = {"url": "https://example.org/hook"}
+    client.post("/s/chatgpt/subscribe/", url)
+    first = WebhookSubscription.objects.get().token
+    WebhookSubscription.objects.update(confirmed_at=T0)
+
+    repeat = client.post("/s/chatgpt/subscribe/", url, REMOTE_ADDR="198.51.100.7")
+
+    assert repeat.status_code == 409
+    assert first not in repeat.content.decode()
+    assert "already gets ChatGPT" in repeat.content.decode()
+    assert WebhookSubscription.objects.get().token == first
+
+
+def test_an_unconfirmed_subscription_subscribed_again_gets_a_new_token_and_the_old_one_dies(client, chatgpt):
+    url = {"url": "https://example.org/hook"}
+    client.post("/s/chatgpt/subscribe/", url)
+    first = WebhookSubscription.objects.get().token
+
+    again = client.post("/s/chatgpt/subscribe/", url, REMOTE_ADDR="198.51.100.7")
+
+    assert again.status_code == 201
+    second = WebhookSubscription.objects.get().token
+    assert second != first
+    assert first not in again.content.decode() and f"/unsubscribe/{second}/" in again.content.decode()
+    assert client.get(f"/unsubscribe/{first}/").status_code == 404
+
+
+@pytest.fixture
+def tls_hook(tmp_path, monkeypatch):
+    """An HTTPS server on 127.0.0.1 with a certificate for hooks.downradar.test only (made
+    with openssl), and deliveries trusting it; the name resolves through our hook alone."""
+    from outages.alerts import delivery
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-keyout", key, "-out", cert, "-subj", "/CN=hooks.downradar.test"),
+            *("-addext", "subjectAltName=DNS:hooks.downradar.test"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    server.hosts = []
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setattr(delivery, "tls_context", lambda: ssl.create_default_context(cafile=str(cert)))
+    server.lookups = []
+    monkeypatch.setattr(delivery, "resolver", lambda host, port: server.lookups.append(host) or ["127.0.0.1"])
+    server.port = server.server_address[1]
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_https_goes_to_the_checked_address_with_sni_and_certificate_for_the_name(tls_hook, settings):
+    from outages.alerts.delivery import post_json
+
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
+
+    post_json(f"https://hooks.downradar.test:{tls_hook.port}/x", {"a": 1}, check_address=True)
+
+    assert tls_hook.lookups == ["hooks.downradar.test"]
+    assert tls_hook.hosts == [f"hooks.downradar.test:{tls_hook.port}"]
+
+
+def test_https_to_a_name_the_certificate_does_not_cover_is_refused(tls_hook, settings):
+    from outages.alerts.delivery import DeliveryError, post_json
+
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
+
+    with pytest.raises(DeliveryError, match="CERTIFICATE_VERIFY_FAILED"):
+        post_json(f"https://other.downradar.test:{tls_hook.port}/x", {"a": 1}, check_address=True)
+    assert tls_hook.hosts == []

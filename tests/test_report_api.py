@@ -95,6 +95,19 @@ def test_malformed_or_non_object_json_is_400(client, body):
     assert Report.objects.count() == 0
 
 
+def test_json_nested_2000_deep_is_a_400_in_the_api_s_error_shape(client):
+    body = "[" * 2000 + "]" * 2000  # 4,000 bytes: under the body limit, past the recursion limit
+
+    response = client.post(reverse("api-report-create"), body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "malformed_json",
+        "detail": "The body is not valid JSON: nested too deeply",
+    }
+    assert Report.objects.count() == 0
+
+
 def test_missing_service_field_is_400_naming_the_field(client):
     response = post_report(client, {"problem": "login"})
 

@@ -16,9 +16,9 @@ class NotificationAdmin(ReadOnlyAdmin):
 
 @admin.register(WebhookSubscription)
 class WebhookSubscriptionAdmin(admin.ModelAdmin):
-    list_display = ["service", "url", "is_active", "created_at"]
+    list_display = ["service", "url", "is_active", "confirmed_at", "created_at"]
     list_filter = ["is_active", "service"]
-    readonly_fields = ["service", "url", "token", "created_at"]
+    readonly_fields = ["service", "url", "token", "client_key", "confirmed_at", "created_at"]
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False  # subscribing is the public form's job

@@ -8,13 +8,18 @@ case can send twice: at-least-once, never silently lost.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import http.client
 import ipaddress
 import json
 import logging
+import secrets
 import socket
-import urllib.error
-import urllib.request
+import ssl
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -117,11 +122,12 @@ def _send(row: Notification) -> None:
             )
     elif row.channel == Channel.WEBHOOK:
         if settings.REVIEW_WEBHOOK_URL:
-            _post_json(settings.REVIEW_WEBHOOK_URL, _review_payload(incident), check_address=False)
+            post_json(settings.REVIEW_WEBHOOK_URL, _review_payload(incident), check_address=False)
     else:
         subscription = row.subscription
-        if subscription is not None and subscription.is_active:
-            _post_json(subscription.url, _subscriber_payload(incident, subscription), check_address=True)
+        # Unsubscribed, or taken over and not confirmed again since the row was queued.
+        if subscription is not None and subscription.is_active and subscription.is_confirmed:
+            post_json(subscription.url, _subscriber_payload(incident, subscription), check_address=True)
 
 
 def reviewer_emails() -> list[str]:
@@ -196,45 +202,202 @@ def _subscriber_payload(incident: Incident, subscription: WebhookSubscription) -
     }
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    # A redirect could point a subscriber's webhook at an address we refuse to call.
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None
+# --- the subscription handshake --------------------------------------------------------------
 
 
-_opener = urllib.request.build_opener(_NoRedirects)
-
-
-def _post_json(url: str, payload: dict[str, object], *, check_address: bool) -> None:
-    if check_address:
-        webhook_url_check(url)
-    request = urllib.request.Request(
-        url,
-        data=json.dumps(payload).encode(),
-        headers={"Content-Type": "application/json", "User-Agent": "Downradar-Webhook/1"},
-        method="POST",
+def subscription_verify(*, subscription_id: int, token: str, now: dt.datetime) -> bool:
+    """The handshake of outages.alerts.subscriptions: send the challenge; confirm the subscription if the endpoint echoes it. The token
+    pins the subscription as it was when queued: a handshake for a taken-over one is void."""
+    subscription = (
+        WebhookSubscription.objects.select_related("service")
+        .filter(pk=subscription_id, token=token, is_active=True, confirmed_at__isnull=True)
+        .first()
     )
+    if subscription is None:
+        return False
+    challenge = secrets.token_urlsafe(32)
+    payload = {"type": "url_verification", "challenge": challenge, "service": subscription.service.slug}
     try:
-        with _opener.open(request, timeout=HTTP_TIMEOUT_SECONDS) as response:
-            response.read(1024)
-    except urllib.error.HTTPError as exc:
-        raise DeliveryError(f"HTTP {exc.code} from the webhook") from None
-    except (urllib.error.URLError, OSError) as exc:
-        raise DeliveryError(f"webhook unreachable: {exc}") from None
+        answer = post_json(subscription.url, payload, check_address=True)
+    except DeliveryError as exc:
+        logger.info("subscription %s not confirmed: %s", subscription_id, exc)
+        return False
+    if not _echoes(answer, challenge):
+        logger.info("subscription %s not confirmed: the answer did not echo the challenge", subscription_id)
+        return False
+    return bool(
+        WebhookSubscription.objects.filter(pk=subscription_id, token=token, confirmed_at__isnull=True).update(
+            confirmed_at=now
+        )
+    )
 
 
-def webhook_url_check(url: str) -> None:
-    """Refuse URLs that are not http(s) or resolve to private, loopback or link-local
-    addresses: anyone can subscribe, and we must not be made to call our own network."""
+def _echoes(answer: bytes, challenge: str) -> bool:
+    text = answer.decode("utf-8", "replace").strip()
+    if text == challenge:
+        return True
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return False
+    return isinstance(data, dict) and data.get("challenge") == challenge
+
+
+# --- the webhook transport ------------------------------------------------------------------
+#
+# The host is resolved once (`resolver`), every address it resolves to is checked, and the
+# connection goes to the checked address: a second lookup at connect time could answer
+# differently (DNS rebinding). The stdlib's http.client does the HTTP; only its connect()
+# is ours (TCP to the checked address, TLS with SNI and certificate check for the name), so
+# the Host header, SNI and certificate all name the host of the URL. urllib3 would need the
+# same override plus private hooks to reach the raw socket that the deadline cuts.
+
+Resolver = Callable[[str, int], list[str]]
+
+
+def _getaddrinfo(host: str, port: int) -> list[str]:
+    return [info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
+
+
+# The one lookup of a webhook's host (tests point it at a resolver of their own).
+resolver: Resolver = _getaddrinfo
+# TLS: the system's CAs, the chain and the host name checked (tests trust their own CA).
+tls_context: Callable[[], ssl.SSLContext] = ssl.create_default_context
+
+# NAT64 prefixes (RFC 6052 well-known, RFC 8215 local use): a NAT64 gateway forwards
+# 64:ff9b::a00:1 to 10.0.0.1.
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookTarget:
+    """A webhook URL with the address it was checked at: the one to connect to."""
+
+    host: str
+    port: int
+    address: str
+    tls: bool
+    path: str
+
+
+def webhook_address_allowed(address: str) -> bool:
+    """May a subscriber's webhook be called at this address? Public unicast only, and an
+    IPv6 address that embeds an IPv4 one (IPv4-mapped or -compatible, NAT64, 6to4, Teredo)
+    is judged by what it embeds too: 64:ff9b::7f00:1 reaches 127.0.0.1 through a gateway."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    if ip.version == 6 and ip in _NAT64_LOCAL:
+        return False  # a local NAT64: its embedding depends on the site, so never
+    candidates = [ip, *_embedded_ipv4(ip)] if ip.version == 6 else [ip]
+    return all(c.is_global and not c.is_multicast for c in candidates)
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    embedded = []
+    if ip.ipv4_mapped is not None:
+        embedded.append(ip.ipv4_mapped)
+    if ip.sixtofour is not None:
+        embedded.append(ip.sixtofour)
+    if ip.teredo is not None:
+        embedded.extend(ip.teredo)
+    if ip in _NAT64 or ip in _IPV4_COMPATIBLE:
+        embedded.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    return embedded
+
+
+def webhook_url_check(url: str, *, check_address: bool = True) -> WebhookTarget:
+    """Resolve the URL's host once and pick the address to call. Subscribers' URLs
+    (check_address) must resolve to public addresses only: anyone can subscribe, and we
+    must not be made to call our own network."""
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise DeliveryError("webhook URLs must be http or https")
-    if settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES:
-        return
+    tls = parts.scheme == "https"
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
+        port = parts.port or (443 if tls else 80)
+    except ValueError:
+        raise DeliveryError("the webhook URL has a bad port") from None
+    try:
+        addresses = resolver(parts.hostname, port)
     except OSError as exc:
         raise DeliveryError(f"cannot resolve {parts.hostname}: {exc}") from None
-    for info in infos:
-        if not ipaddress.ip_address(info[4][0]).is_global:
-            raise DeliveryError(f"{parts.hostname} resolves to a non-public address")
+    if not addresses:
+        raise DeliveryError(f"cannot resolve {parts.hostname}")
+    any_address = not check_address or settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES
+    if not any_address and not all(webhook_address_allowed(address) for address in addresses):
+        raise DeliveryError(f"{parts.hostname} resolves to a non-public address")
+    path = parts.path or "/"
+    return WebhookTarget(
+        host=parts.hostname,
+        port=port,
+        address=addresses[0],
+        tls=tls,
+        path=f"{path}?{parts.query}" if parts.query else path,
+    )
+
+
+class _PinnedConnection(http.client.HTTPConnection):
+    """http.client, connecting to the checked address instead of looking the host up."""
+
+    def __init__(self, target: WebhookTarget, *, timeout: float) -> None:
+        super().__init__(target.host, target.port, timeout=timeout)
+        self.target = target
+        self.raw: socket.socket | None = None
+
+    def connect(self) -> None:
+        self.raw = socket.create_connection((self.target.address, self.target.port), self.timeout)
+        if self.target.tls:
+            self.sock = tls_context().wrap_socket(self.raw, server_hostname=self.target.host)
+        else:
+            self.sock = self.raw
+
+    def cut(self) -> None:
+        # From the deadline's timer thread: shutting the raw socket down wakes any blocked
+        # read or write, whatever http.client or TLS is in the middle of.
+        if self.raw is not None:
+            with contextlib.suppress(OSError):
+                self.raw.shutdown(socket.SHUT_RDWR)
+
+
+def webhook_call(target: WebhookTarget, body: bytes, *, headers: dict[str, str]) -> tuple[int, bytes]:
+    """POST body to the target; (status, first KiB of the answer). Never longer than
+    WEBHOOK_DEADLINE_SECONDS in all: socket timeouts are per operation, so an endpoint that
+    trickles a byte every few seconds would hold a worker for as long as it liked."""
+    deadline = float(settings.WEBHOOK_DEADLINE_SECONDS)
+    started = time.monotonic()
+    connection = _PinnedConnection(target, timeout=min(HTTP_TIMEOUT_SECONDS, deadline))
+    timer = threading.Timer(deadline, connection.cut)
+    timer.daemon = True
+    timer.start()
+    try:
+        connection.request("POST", target.path, body=body, headers=headers)
+        response = connection.getresponse()
+        answer = response.read(1024)
+        status = response.status
+    except (OSError, http.client.HTTPException) as exc:
+        if time.monotonic() - started >= deadline:
+            raise DeliveryError(f"webhook too slow: no complete answer in {deadline:g} s") from None
+        raise DeliveryError(f"webhook unreachable: {exc}") from None
+    finally:
+        timer.cancel()
+        connection.close()
+    if time.monotonic() - started >= deadline:
+        raise DeliveryError(f"webhook too slow: no complete answer in {deadline:g} s")
+    return status, answer
+
+
+_HEADERS = {"Content-Type": "application/json", "User-Agent": "Downradar-Webhook/1"}
+
+
+def post_json(url: str, payload: dict[str, object], *, check_address: bool) -> bytes:
+    target = webhook_url_check(url, check_address=check_address)
+    status, answer = webhook_call(target, json.dumps(payload).encode(), headers=_HEADERS)
+    # Redirects are not followed: one could point a subscriber's webhook at an address we
+    # refuse to call.
+    if not 200 <= status < 300:
+        raise DeliveryError(f"HTTP {status} from the webhook")
+    return answer

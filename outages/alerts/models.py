@@ -21,14 +21,32 @@ class WebhookSubscription(models.Model):
     token = models.CharField(max_length=40, unique=True, default=_new_token)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField()
+    # Who subscribed, for the per-client limit: reports.hashing.rate_limit_key of the
+    # client's address (a keyed HMAC, never the address itself).
+    client_key = models.CharField(max_length=32, blank=True, default="")
+    # Set when the endpoint echoed our challenge (outages.alerts.subscriptions); until
+    # then it gets no deliveries.
+    confirmed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["service", "url"], name="outages_webhooksubscription_key")
         ]
+        indexes = [
+            # The per-client limit: active subscriptions WHERE client_key = %s.
+            models.Index(
+                fields=["client_key"],
+                condition=Q(is_active=True),
+                name="outages_webhook_client_active",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"webhook for service {self.service_id}"
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.confirmed_at is not None
 
 
 class Notification(models.Model):

@@ -41,7 +41,7 @@ def notifications_create(*, incident_ids: list[int]) -> int:
     services = dict(Incident.objects.filter(pk__in=incident_ids).values_list("pk", "service_id"))
     subscriptions: dict[int, list[int]] = {}
     for pk, service_id in WebhookSubscription.objects.filter(
-        service_id__in=set(services.values()), is_active=True
+        service_id__in=set(services.values()), is_active=True, confirmed_at__isnull=False
     ).values_list("pk", "service_id"):
         subscriptions.setdefault(service_id, []).append(pk)
     rows = []

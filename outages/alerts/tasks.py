@@ -11,6 +11,7 @@ from outages.alerts.delivery import (
     MAX_ATTEMPTS,
     notifications_deliver,
     notifications_stalled,
+    subscription_verify,
 )
 
 logger = logging.getLogger(__name__)
@@ -32,6 +33,13 @@ def deliver_notifications(self, incident_id: int) -> dict[str, int]:
     if result.retry:
         raise self.retry(countdown=_backoff_seconds(self.request.retries))
     return {"sent": result.sent, "failed": result.failed}
+
+
+@shared_task(name="outages.review.tasks.verify_subscription")
+def verify_subscription(subscription_id: int, token: str) -> bool:
+    """Queued after a subscription commits: the challenge its endpoint must echo. Not
+    retried: subscribing again sends a new one."""
+    return subscription_verify(subscription_id=subscription_id, token=token, now=timezone.now())
 
 
 @shared_task(name="outages.review.tasks.notifications_sweep")

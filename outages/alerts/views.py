@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -11,36 +12,52 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from catalogue.models import Service
+from geo.ip import client_ip
 from outages.alerts.forms import SubscriptionForm
 from outages.alerts.models import WebhookSubscription
+from outages.alerts.subscriptions import SubscriptionRefused, subscription_create
+from reports.hashing import rate_limit_key
 
 
 @require_http_methods(["GET", "POST"])
 def subscribe(request: HttpRequest, slug: str) -> HttpResponse:
     service = get_object_or_404(Service.objects.active(), slug=slug)
     form = SubscriptionForm(request.POST or None)
+    status = 200
     if request.method == "POST" and form.is_valid():
-        subscription, _created = WebhookSubscription.objects.get_or_create(
-            service=service,
-            url=form.cleaned_data["url"],
-            defaults={"created_at": timezone.now()},
-        )
-        if not subscription.is_active:
-            WebhookSubscription.objects.filter(pk=subscription.pk).update(is_active=True)
-        unsubscribe = request.build_absolute_uri(
-            reverse("subscriptions:unsubscribe", kwargs={"token": subscription.token})
-        )
-        return render(
-            request,
-            "review/subscribed.html",
-            {"service": service, "subscription": subscription, "unsubscribe_url": unsubscribe},
-            status=201,
-        )
+        address = client_ip(request)
+        try:
+            if address is None:
+                raise SubscriptionRefused(_("We could not tell where your request came from."), status=400)
+            subscription = subscription_create(
+                service=service,
+                url=form.cleaned_data["url"],
+                client_key=rate_limit_key(address),
+                now=timezone.now(),
+            )
+        except SubscriptionRefused as refused:
+            form.add_error(None, str(refused))
+            status = refused.status
+        else:
+            unsubscribe = request.build_absolute_uri(
+                reverse("subscriptions:unsubscribe", kwargs={"token": subscription.token})
+            )
+            return render(
+                request,
+                "review/subscribed.html",
+                {"service": service, "subscription": subscription, "unsubscribe_url": unsubscribe},
+                status=201,
+            )
     return render(
         request,
         "review/subscribe.html",
-        {"service": service, "form": form},
-        status=400 if form.errors else 200,
+        {
+            "service": service,
+            "form": form,
+            "max_per_client": settings.WEBHOOK_MAX_PER_CLIENT,
+            "deadline": settings.WEBHOOK_DEADLINE_SECONDS,
+        },
+        status=400 if status == 200 and form.errors else status,
     )
 
 
