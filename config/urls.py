@@ -14,6 +14,7 @@ from outages import api as outage_api
 from outages import api_map
 from outages import views as outage_views
 from outages.alerts import urls as alerts_urls
+from outages.alerts.feeds import AllIncidentsAtom
 from reports import api as report_api
 from reports import views as report_views
 
@@ -28,6 +29,8 @@ outage_patterns = (
         path("map/", outage_views.spike_map, name="map"),
         path("search/", outage_views.search, name="search"),
         path("c/<slug:category>/", outage_views.category, name="category"),
+        path("incidents/", outage_views.incident_list, name="incidents"),
+        path("incidents.atom", AllIncidentsAtom(), name="incidents-atom"),
         path("incidents/<int:pk>/", outage_views.incident_detail, name="incident"),
     ],
     "outages",

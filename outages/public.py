@@ -6,7 +6,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from outages.models import Incident
+from django.db.models import Q, QuerySet
+from django.utils.text import slugify
+
+from catalogue.models import Service
+from outages.models import Incident, IncidentCity
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,28 +27,58 @@ class PublicIncident:
     public_note: str
 
 
+def public_incident_query(
+    *,
+    service_id: int | None = None,
+    category: str = "",
+    country: str = "",
+    day: dt.date | None = None,
+    ongoing: bool | None = None,
+    zone: dt.tzinfo = dt.UTC,
+) -> QuerySet[Incident]:
+    """Public incidents newest first, filtered: a category by its slug, a country by the
+    country of an affected city, a day (in `zone`) on which the incident was going on."""
+    incidents = Incident.objects.public().select_related("service", "review").order_by("-started_at", "-pk")
+    if service_id is not None:
+        incidents = incidents.filter(service_id=service_id)
+    if category:
+        slugs = {
+            slugify(name): name for name in Service.objects.values_list("category", flat=True).distinct()
+        }
+        incidents = incidents.filter(service__category=slugs.get(category, "\x01"))
+    if country:
+        incidents = incidents.filter(
+            pk__in=IncidentCity.objects.listed().filter(city__country_code=country).values("incident_id")
+        )
+    if day is not None:
+        start = dt.datetime.combine(day, dt.time(), tzinfo=zone)
+        end = start + dt.timedelta(days=1)
+        incidents = incidents.filter(started_at__lt=end).filter(
+            Q(resolved_at__isnull=True) | Q(resolved_at__gt=start)
+        )
+    if ongoing is not None:
+        incidents = incidents.filter(resolved_at__isnull=ongoing)
+    return incidents
+
+
+def as_public(incident: Incident) -> PublicIncident:
+    review = getattr(incident, "review", None)
+    return PublicIncident(
+        pk=incident.pk,
+        service_slug=incident.service.slug,
+        service_name=incident.service.name,
+        started_at=incident.started_at,
+        resolved_at=incident.resolved_at,
+        updated_at=incident.updated_at,
+        peak_count=incident.peak_count,
+        confirmed=incident.confirmed,
+        public_note=review.public_note if review is not None else "",
+    )
+
+
 def public_incidents(*, service_id: int | None = None, limit: int = 50) -> list[PublicIncident]:
     """Incidents the public may see, newest first: never dismissed or merged-away ones.
 
     For the service page, the incident list and the feeds: one query.
     """
-    incidents = Incident.objects.public().select_related("service", "review").order_by("-started_at", "-pk")
-    if service_id is not None:
-        incidents = incidents.filter(service_id=service_id)
-    found = []
-    for incident in incidents[:limit]:
-        review = getattr(incident, "review", None)
-        found.append(
-            PublicIncident(
-                pk=incident.pk,
-                service_slug=incident.service.slug,
-                service_name=incident.service.name,
-                started_at=incident.started_at,
-                resolved_at=incident.resolved_at,
-                updated_at=incident.updated_at,
-                peak_count=incident.peak_count,
-                confirmed=incident.confirmed,
-                public_note=review.public_note if review is not None else "",
-            )
-        )
-    return found
+    return [as_public(incident) for incident in public_incident_query(service_id=service_id)[:limit]]

@@ -8,6 +8,7 @@ import datetime as dt
 
 from csp.decorators import csp_replace
 from django.conf import settings
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.templatetags.static import static
@@ -20,6 +21,7 @@ from django.views.decorators.http import require_GET
 
 from catalogue.models import ProblemType, Service
 from outages.display_time import page_time
+from outages.forms import IncidentFilterForm
 from outages.map_selectors import WINDOWS
 from outages.models import Incident, ServiceStatus
 from outages.page_selectors import (
@@ -29,7 +31,7 @@ from outages.page_selectors import (
     sparkline_start,
 )
 from outages.presenters import STATUS_ICON, status_payload, status_text
-from outages.public import PublicIncident, public_incidents
+from outages.public import PublicIncident, as_public, public_incident_query, public_incidents
 from outages.status import incident_state_text
 from reports.api_time import json_datetime
 from reports.forms import ReportForm
@@ -317,3 +319,46 @@ def service_embed(request: HttpRequest, slug: str) -> HttpResponse:
     patch_cache_control(response, public=True, max_age=EMBED_CACHE_SECONDS)
     patch_vary_headers(response, ("Accept-Language",))
     return response
+
+
+# --- all outages ----------------------------------------------------------------------------
+
+INCIDENTS_PER_PAGE = 25
+
+
+@require_GET
+def incident_list(request: HttpRequest) -> HttpResponse:
+    """Every public incident, newest first, filtered by service, category, country, day and
+    state; paginated, with its Atom feed (same filters) at /incidents.atom."""
+    form = IncidentFilterForm(request.GET or None)
+    now = timezone.now()
+    times = page_time(now=now)
+    if form.is_bound and not form.is_valid():
+        incidents = Incident.objects.none()
+        status = 400
+    else:
+        incidents = public_incident_query(**(form.query() if form.is_bound else {}), zone=times.zone)
+        status = 200
+    paged = Paginator(incidents, INCIDENTS_PER_PAGE).get_page(request.GET.get("page"))
+    rows = [
+        {
+            "incident": as_public(incident),
+            "status_text": incident_state_text(confirmed=incident.confirmed, ongoing=incident.ongoing),
+        }
+        for incident in paged.object_list
+    ]
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "outages/incidents.html",
+        {
+            "form": form,
+            "rows": rows,
+            "page": paged,
+            "filters": query.urlencode(),
+            "services": Service.objects.active().only("slug", "name"),
+            "page_time": times,
+        },
+        status=status,
+    )

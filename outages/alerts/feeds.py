@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from django.contrib.syndication.views import Feed
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
 
 from catalogue.models import Service
-from outages.public import PublicIncident, public_incidents
+from outages.forms import IncidentFilterForm
+from outages.public import PublicIncident, as_public, public_incident_query, public_incidents
 from outages.status import incident_state_text
 
 
@@ -58,3 +60,32 @@ class ServiceIncidentsAtom(ServiceIncidentsRss):
 
     def subtitle(self, service: Service) -> str:
         return self.description(service)
+
+
+class AllIncidentsAtom(Feed):
+    """Every public incident, newest first, with the list page's filters (/incidents.atom)."""
+
+    feed_type = Atom1Feed
+    title = "All outages · Downradar"
+    subtitle = "Outages detected from user reports, across every service."
+    limit = 50
+
+    def get_object(self, request):
+        form = IncidentFilterForm(request.GET or None)
+        if form.is_bound and not form.is_valid():
+            raise Http404("Unknown filter: " + "; ".join(f"{k}: {v[0]}" for k, v in form.errors.items()))
+        return form.query() if form.is_bound else {}
+
+    def link(self, query) -> str:
+        return reverse("outages:incidents")
+
+    def items(self, query) -> list[PublicIncident]:
+        return [as_public(incident) for incident in public_incident_query(**query)[: self.limit]]
+
+    item_title = ServiceIncidentsRss.item_title
+    item_description = ServiceIncidentsRss.item_description
+    item_link = ServiceIncidentsRss.item_link
+    item_guid = ServiceIncidentsRss.item_guid
+    item_guid_is_permalink = False
+    item_pubdate = ServiceIncidentsRss.item_pubdate
+    item_updateddate = ServiceIncidentsRss.item_updateddate
