@@ -105,4 +105,19 @@
   }
 
   D.every(page.dataset.refresh, refresh);
+
+  // Share: the system's share sheet where there is one, else copy the address.
+  var share = document.querySelector("a.share");
+  if (share) {
+    share.addEventListener("click", function (event) {
+      event.preventDefault();
+      if (navigator.share) {
+        navigator.share({ title: document.title, url: share.href }).catch(function () {});
+      } else if (navigator.clipboard) {
+        navigator.clipboard.writeText(share.href).then(function () {
+          share.textContent = share.dataset.copied || share.textContent;
+        }).catch(function () {});
+      }
+    });
+  }
 })();
