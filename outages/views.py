@@ -182,8 +182,6 @@ def service_detail(request: HttpRequest, slug: str) -> HttpResponse:
         ],
         **_map_context(),
         "data_url": reverse("outages:service-data", kwargs={"slug": slug}),
-        # The page's own address, to copy or hand to the system's share sheet (no third party).
-        "share_url": request.build_absolute_uri(reverse("outages:service", kwargs={"slug": slug})),
         "refresh_seconds": REFRESH_SECONDS,
         "page_time": page_time(now=now, service=service),
     }
