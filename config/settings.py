@@ -389,6 +389,7 @@ RATELIMIT_VIEW = "reports.views.rate_limited"
 
 # After logging in without a `next`, reviewers land on their queue (a page that exists).
 LOGIN_REDIRECT_URL = "/review/"
+LOGOUT_REDIRECT_URL = "/"
 
 # The read API may be called from any web page (status widgets, dashboards): GET, HEAD and
 # OPTIONS only, no cookies. Reporting stays same-origin: a cross-site POST is not allowed.

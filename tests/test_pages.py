@@ -403,7 +403,10 @@ def test_footer_credits_db_ip_when_the_bundled_database_is_in_use(client, settin
 def test_the_service_page_links_its_feeds_alerts_share_and_embed(client, chatgpt):
     html = page(client, "/s/chatgpt/")
 
-    assert '<link rel="alternate" type="application/atom+xml"' in html and 'href="/s/chatgpt/incidents.atom"' in html
+    assert (
+        '<link rel="alternate" type="application/atom+xml"' in html
+        and 'href="/s/chatgpt/incidents.atom"' in html
+    )
     assert '<link rel="alternate" type="application/rss+xml"' in html
     assert 'href="/s/chatgpt/subscribe/"' in html and 'href="/s/chatgpt/embed/"' in html
     # Relative: the script hands the absolute address (a.href) to the share sheet or clipboard.

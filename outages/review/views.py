@@ -15,8 +15,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from outages.models import Incident
 from outages.review import selectors
 from outages.review.forms import ActionForm, ExcludeNetworkForm, QueueFilterForm
-from outages.review.models import REVIEW_PERMISSION
-from outages.review.services import ReviewError, incident_act, network_exclude
+from outages.review.models import REVIEW_PERMISSION, ReviewAction
+from outages.review.services import ReviewError, actions_allowed, incident_act, network_exclude
 
 
 def reviewer_required(view: Callable) -> Callable:
@@ -111,6 +111,7 @@ def _incident_page(
 ) -> HttpResponse:
     incident = get_object_or_404(Incident.objects.select_related("service", "review"), pk=pk)
     [item] = selectors.queue_items([incident], now=timezone.now())
+    candidates = selectors.merge_candidates(incident)
     review = getattr(incident, "review", None)
     return render(
         request,
@@ -120,7 +121,13 @@ def _incident_page(
             "incident": incident,
             "review": review,
             "audit": selectors.incident_audit(pk),
-            "merge_candidates": selectors.merge_candidates(incident),
+            "merge_candidates": candidates,
+            # Only the actions that apply to this incident now are offered; merge only with
+            # something to merge into (the service refuses the others anyway).
+            "allowed_actions": [
+                (kind, ReviewAction.Kind(kind).label)
+                for kind in [*actions_allowed(incident), *([ReviewAction.Kind.MERGE] if candidates else [])]
+            ],
             "action_form": action_form or ActionForm(),
             "exclude_form": exclude_form or ExcludeNetworkForm(),
         },
