@@ -252,9 +252,9 @@ def page_cities(page: str, heading: str) -> tuple[str, dict[str, int]]:
     section = page[page.index(f"<h2>{heading}</h2>") :]
     section = section[: section.index("</section>")]
     counts = {
-        name: int(count)
+        name: int(count.replace(",", ""))
         for name, count in re.findall(
-            r'<span class="label">(.*?)</span> <span class="country">\(\w+\)</span> <span class="count">(\d+)</span>',
+            r'<span class="label">(.*?)</span> <span class="country">\(\w+\)</span> <span class="count">([\d,]+)</span>',
             section,
         )
     }
@@ -585,7 +585,9 @@ def test_home_and_the_service_page_each_count_the_window_they_name(client, day):
     page = html(client, "/s/chatgpt/")
 
     shown = int(
-        re.search(r'<strong id="count-last-day">(\d+)</strong> reports in the last 24 hours', page)[1]
+        re.search(r'<strong id="count-last-day">([\d,]+)</strong> reports in the last 24 hours', page)[
+            1
+        ].replace(",", "")
     )
     assert shown == data["count_last_day"]
     hours = api(client, "/api/v1/services/chatgpt/timeseries/?hours=24&bucket=60")

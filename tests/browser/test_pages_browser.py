@@ -214,3 +214,20 @@ def test_a_city_name_with_markup_is_shown_as_text_in_the_map_tooltip(open_page, 
     assert tooltip.inner_text() == trap.name_en
     assert tooltip.locator("img").count() == 0
     assert page.evaluate("() => window.pwned === undefined")
+
+
+def test_numbers_keep_their_format_after_the_live_refresh_in_italian(open_page, scenario):
+    """1.251 stays 1.251: the server and the page's script group digits the same way."""
+    add_reports(scenario, at=timezone.now() - dt.timedelta(minutes=2), cities={"Milan": 1200})
+    page = open_page(language="it")
+    page.clock.install()
+    page.goto("/s/chatgpt/")
+    served = page.locator("#count-last-hour").inner_text()
+    assert "." in served  # over a thousand, grouped as Italian writes it
+
+    page.evaluate("document.getElementById('count-last-hour').dataset.stale = 'yes'")
+    page.evaluate("document.getElementById('count-last-hour').textContent = ''")
+    page.clock.fast_forward("01:05")
+    page.locator("#count-last-hour").filter(has_text=served).wait_for()
+
+    assert page.locator("#count-last-hour").inner_text() == served

@@ -3,7 +3,9 @@
 (function () {
   "use strict";
   var lang = document.documentElement.lang || "en";
-  var numberFormat = new Intl.NumberFormat(lang);
+  // Grouping always, as the server writes numbers (Django's intcomma): Italian CLDR would leave
+  // 1251 ungrouped but write 12.510, so a refreshed number would change its look.
+  var numberFormat = new Intl.NumberFormat(lang, { useGrouping: "always" });
 
   function part(format, date, type) {
     var found = format.formatToParts(date).filter(function (p) { return p.type === type; })[0];

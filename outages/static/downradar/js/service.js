@@ -84,7 +84,7 @@
         var cell = D.el("td");
         cell.append(start);
         var row = D.el("tr");
-        row.append(cell, D.el("td", null, r.count));
+        row.append(cell, D.el("td", null, D.number(r.count)));
         return row;
       });
       canvas.dataset.reports = String(data.timeseries.reduce(function (sum, r) { return sum + r.count; }, 0));
