@@ -231,3 +231,29 @@ def test_numbers_keep_their_format_after_the_live_refresh_in_italian(open_page, 
     page.locator("#count-last-hour").filter(has_text=served).wait_for()
 
     assert page.locator("#count-last-hour").inner_text() == served
+
+
+def test_the_search_button_lines_up_with_its_field(open_page, db):
+    page = open_page()
+    page.goto("/")
+
+    field = page.locator("form.search input[type=search]").bounding_box()
+    button = page.locator("form.search button").bounding_box()
+
+    assert abs(field["y"] - button["y"]) < 1 and abs(field["height"] - button["height"]) < 1
+
+
+def test_one_report_on_the_map_is_one_report_not_one_reports(open_page, db):
+    from geo.models import City
+    from reports.models import CityMinute, ServiceMinute
+
+    now = timezone.now().replace(second=0, microsecond=0)
+    chatgpt = Service.objects.get(slug="chatgpt")
+    lone = City.objects.create(country_code="IT", region="", name_en="Lecce", latitude=40.35, longitude=18.17)
+    ServiceMinute.objects.create(service=chatgpt, minute=now, count=1)
+    CityMinute.objects.create(service=chatgpt, city=lone, minute=now, count=1)
+    page = open_page(language="it")
+    page.goto("/map/?service=chatgpt&minutes=60")
+    page.wait_for_selector('#spike-map[data-circles="1"]', state="attached")
+
+    assert page.locator("#map-list .count").first.inner_text() == "1 segnalazione"

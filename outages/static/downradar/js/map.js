@@ -21,12 +21,15 @@
     return outlinesCache[url];
   }
 
+  // English and Italian both use the singular for exactly one.
+  function reportsWord(count, labels) { return count === 1 ? labels.report : labels.reports; }
+
   function popupContent(props, labels) {
     var box = D.el("div", "map-popup");
     box.append(D.el("strong", null, props.name + " (" + props.country + ")"));
     var facts = D.el("p");
     facts.append(
-      D.el("span", null, D.number(props.count) + " " + labels.reports), D.el("br"),
+      D.el("span", null, D.number(props.count) + " " + reportsWord(props.count, labels)), D.el("br"),
       D.el("span", null, labels.usual + ": " + D.number(Math.round(props.baseline * 10) / 10)), D.el("br"),
       D.el("span", null, D.number(Math.round(props.ratio * 10) / 10) + " " + labels.ratio)
     );
@@ -42,7 +45,8 @@
 
   function setup(node) {
     var labels = {
-      reports: node.dataset.labelReports || "reports", usual: node.dataset.labelUsual || "usual",
+      reports: node.dataset.labelReports || "reports", report: node.dataset.labelReport || "report",
+      usual: node.dataset.labelUsual || "usual",
       ratio: node.dataset.labelRatio || "×", services: node.dataset.labelServices || "Services"
     };
     var map = L.map(node, { worldCopyJump: true, minZoom: 2, maxZoom: 10 }).setView([42.5, 12.5], 5);
@@ -96,7 +100,7 @@
               map.setView(x.marker.getLatLng(), Math.max(map.getZoom(), 6));
               x.marker.openPopup();
             });
-            li.append(button, " ", D.el("span", "count", D.number(x.props.count) + " " + labels.reports),
+            li.append(button, " ", D.el("span", "count", D.number(x.props.count) + " " + reportsWord(x.props.count, labels)),
               " ", D.el("span", "level level-" + x.level.name, D.number(Math.round(x.props.ratio * 10) / 10) + " " + labels.ratio));
             return li;
           }));
