@@ -71,6 +71,8 @@ class PassResult:
     busy: bool = False
     # The incidents this pass opened, for the caller to notify about (outages.tasks).
     opened_ids: list[int] = field(default_factory=list)
+    # The incidents this pass resolved (still resolved at its end), for the same caller.
+    resolved_ids: list[int] = field(default_factory=list)
     # Services with reports but no profile yet: not scored until their baselines are built.
     without_baseline: list[int] = field(default_factory=list)
 
@@ -145,6 +147,13 @@ def _detection_pass(
         result.services = len(state.evaluated)
         result.opened, result.resolved = state.save()
         result.opened_ids = state.opened_ids
+        result.resolved_ids = sorted(
+            {
+                incident.pk
+                for incident in state.resolved_incidents
+                if incident.pk and incident.resolved_at is not None
+            }
+        )
         result.without_baseline = sorted(state.without_baseline)
         _watermark_advance(mark, end)
     return result
@@ -167,6 +176,7 @@ class _PassState:
         self.opened = 0
         self.resolved = 0
         self.opened_ids: list[int] = []
+        self.resolved_incidents: list[Incident] = []
 
     @classmethod
     def load(cls, *, first_minute: dt.datetime, service_ids: Collection[int] | None = None) -> _PassState:
@@ -378,6 +388,7 @@ def _process_minutes(state: _PassState, first: int, last: int, *, final: bool) -
         rows=interesting,
     )
     state.retired.extend(tracked.retired)
+    state.resolved_incidents.extend(tracked.resolved_incidents)
     state.opened += tracked.opened
     state.resolved += tracked.resolved
 

@@ -33,6 +33,8 @@ class Tracked:
 class TrackResult:
     opened: int = 0
     resolved: int = 0
+    # The incidents that resolved in this run (their events are mailed to subscribers).
+    resolved_incidents: list[Incident] = field(default_factory=list)
     # Incidents this run changed and then replaced by a newer one of the same service.
     retired: list[Tracked] = field(default_factory=list)
     # Services whose spike at the last minute the flood rule held back.
@@ -104,6 +106,7 @@ def incidents_track(
             entry.touched = True
             if not elevated and incident.resolve_if_quiet(minute):
                 result.resolved += 1
+                result.resolved_incidents.append(incident)
             else:
                 _record(entry, row, j, panel, first_minute, problems, pairs_of[row], pairs)
             if on_minute is not None:

@@ -118,6 +118,10 @@ class DetectionWatermark(models.Model):
         return f"{self.name} through {self.processed_through}"
 
 
+# Who reviews: the permission and the group that holds it (outages.review, outages.alerts).
+REVIEW_PERMISSION = "outages.review_incidents"
+REVIEWER_GROUP = "reviewer"
+
 # The incident lifecycle's clock, kept here with the lifecycle so the live pass, review and
 # the backtest read one value.
 # An incident resolves after this many minutes without a spike or a warning-level score.
@@ -324,5 +328,5 @@ class IncidentCity(models.Model):
         return f"city {self.city_id} in incident {self.incident_id}"
 
 
-from outages.alerts.models import Notification, WebhookSubscription  # noqa: E402,F401
+from outages.alerts.models import EmailAlert, EmailSubscription, Notification, WebhookSubscription  # noqa: E402,F401
 from outages.review.models import IncidentReview, ReviewAction  # noqa: E402,F401

@@ -11,6 +11,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalogue.models import Service
+from outages.alerts.email import email_alerts_queue
+from outages.alerts.models import EmailAlert
 from outages.alerts.notifications import incidents_opened
 from outages.baselines import baselines_rebuild
 from outages.detection_pass import PassResult, detection_run
@@ -44,6 +46,8 @@ def detection_pass_notify(run: Callable[[], PassResult]) -> PassResult:
     with transaction.atomic():
         result = run()
         incidents_opened(incident_ids=result.opened_ids)
+        email_alerts_queue(incident_ids=result.opened_ids, event=EmailAlert.Event.OPENED)
+        email_alerts_queue(incident_ids=result.resolved_ids, event=EmailAlert.Event.RESOLVED)
     return result
 
 

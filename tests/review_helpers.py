@@ -7,8 +7,7 @@ import datetime as dt
 from django.contrib.auth.models import Group, User
 
 from catalogue.models import Service
-from outages.models import Incident, IncidentCity
-from outages.review.models import REVIEWER_GROUP
+from outages.models import REVIEWER_GROUP, Incident, IncidentCity
 from tests.detection_helpers import T0
 
 

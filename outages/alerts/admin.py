@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from outages.admin_base import ReadOnlyAdmin
 from outages.alerts.models import Notification, WebhookSubscription
-from outages.review.admin import ReadOnlyAdmin
 
 
 @admin.register(Notification)

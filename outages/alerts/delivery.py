@@ -30,8 +30,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 
 from outages.alerts.models import Notification, WebhookSubscription
-from outages.models import Incident
-from outages.review.models import REVIEWER_GROUP
+from outages.models import REVIEWER_GROUP, Incident
 from reports.api_time import json_datetime
 
 logger = logging.getLogger(__name__)

@@ -19,3 +19,7 @@ class SubscriptionForm(forms.ModelForm):
         if not url.startswith("https://"):
             raise forms.ValidationError(_("Use an https:// address."))
         return url
+
+
+class EmailAlertForm(forms.Form):
+    email = forms.EmailField(max_length=254, label=_("Email address"))

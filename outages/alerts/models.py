@@ -6,10 +6,15 @@ of the `outages` app and live in its migrations.
 
 from __future__ import annotations
 
+import secrets
+
 from django.db import models
 from django.db.models import Q
 
-from outages.review.models import _new_token
+
+def new_token() -> str:
+    """An unguessable token for an unsubscribe or confirmation link."""
+    return secrets.token_urlsafe(24)
 
 
 class WebhookSubscription(models.Model):
@@ -18,7 +23,7 @@ class WebhookSubscription(models.Model):
     service = models.ForeignKey("catalogue.Service", on_delete=models.CASCADE, related_name="webhooks")
     url = models.URLField(max_length=500)
     # Shown once on subscribing; the unsubscribe link carries it.
-    token = models.CharField(max_length=40, unique=True, default=_new_token)
+    token = models.CharField(max_length=40, unique=True, default=new_token)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField()
     # Who subscribed, for the per-client limit: reports.hashing.rate_limit_key of the
@@ -101,3 +106,62 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} for incident {self.incident_id}: {self.state}"
+
+
+class EmailSubscription(models.Model):
+    """Someone who wants an email when a service has an incident: confirmed by a link sent
+    to the address first (double opt-in); every alert carries a one-click unsubscribe."""
+
+    service = models.ForeignKey(
+        "catalogue.Service", on_delete=models.CASCADE, related_name="email_subscriptions"
+    )
+    email = models.EmailField()
+    confirm_token = models.CharField(max_length=40, unique=True, default=new_token)
+    # The unsubscribe link carries it (List-Unsubscribe and the footer of every alert).
+    token = models.CharField(max_length=40, unique=True, default=new_token)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField()
+    # The language the alerts are written in: the page's when subscribing.
+    language = models.CharField(max_length=8, default="en")
+    # The per-client limit, as for webhooks: a keyed HMAC, never the address.
+    client_key = models.CharField(max_length=32, blank=True, default="")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["service", "email"], name="outages_emailsubscription_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"email alerts for service {self.service_id}"
+
+
+class EmailAlert(models.Model):
+    """The email outbox: one row per subscriber, incident and event, so an event is mailed once."""
+
+    class Event(models.TextChoices):
+        OPENED = "opened", "Incident opened"
+        CONFIRMED = "confirmed", "Confirmed by a reviewer"
+        RESOLVED = "resolved", "Resolved"
+
+    subscription = models.ForeignKey(EmailSubscription, on_delete=models.CASCADE, related_name="alerts")
+    incident = models.ForeignKey("outages.Incident", on_delete=models.CASCADE, related_name="email_alerts")
+    event = models.CharField(max_length=9, choices=Event.choices)
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "incident", "event"], name="outages_emailalert_once"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["created_at"], condition=Q(sent_at__isnull=True), name="outages_emailalert_open"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} of incident {self.incident_id} to subscription {self.subscription_id}"

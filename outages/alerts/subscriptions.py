@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from catalogue.models import Service
 from outages.alerts import tasks
 from outages.alerts.models import WebhookSubscription
-from outages.review.models import _new_token
+from outages.alerts.models import new_token as _new_token
 
 logger = logging.getLogger(__name__)
 

@@ -13,6 +13,7 @@ from outages.alerts.delivery import (
     notifications_stalled,
     subscription_verify,
 )
+from outages.alerts.email_delivery import email_alerts_send
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +48,15 @@ def notifications_sweep() -> int:
     """Beat, every few minutes: deliveries whose task was never queued (broker down at
     commit) or whose worker died."""
     incident_ids = notifications_stalled(now=timezone.now())
+    send_email_alerts.delay()  # email alerts a broker outage kept from their task
     for incident_id in incident_ids:
         deliver_notifications.delay(incident_id)
     if incident_ids:
         logger.info("notifications: re-queued %d incidents", len(incident_ids))
     return len(incident_ids)
+
+
+@shared_task(name="outages.review.tasks.send_email_alerts")
+def send_email_alerts() -> int:
+    """Queued after an incident's event commits; the sweep below sends any it missed."""
+    return email_alerts_send()

@@ -11,6 +11,9 @@ public_patterns = (
         path("s/<slug:slug>/incidents.rss", feeds.ServiceIncidentsRss(), name="feed-rss"),
         path("s/<slug:slug>/subscribe/", views.subscribe, name="subscribe"),
         path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
+        path("s/<slug:slug>/subscribe/email/", views.email_subscribe, name="email-subscribe"),
+        path("alerts/confirm/<str:token>/", views.email_confirm, name="email-confirm"),
+        path("alerts/unsubscribe/<str:token>/", views.email_unsubscribe_view, name="email-unsubscribe"),
     ],
     "subscriptions",
 )

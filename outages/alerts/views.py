@@ -9,12 +9,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
 
 from catalogue.models import Service
 from geo.ip import client_ip
-from outages.alerts.forms import SubscriptionForm
-from outages.alerts.models import WebhookSubscription
+from outages.alerts.email import email_subscription_confirm, email_subscription_create, email_unsubscribe
+from outages.alerts.forms import EmailAlertForm, SubscriptionForm
+from outages.alerts.models import EmailSubscription, WebhookSubscription
 from outages.alerts.subscriptions import SubscriptionRefused, subscription_create
 from reports.hashing import rate_limit_key
 
@@ -54,6 +56,7 @@ def subscribe(request: HttpRequest, slug: str) -> HttpResponse:
         {
             "service": service,
             "form": form,
+            "email_form": EmailAlertForm(),
             "max_per_client": settings.WEBHOOK_MAX_PER_CLIENT,
             "deadline": settings.WEBHOOK_DEADLINE_SECONDS,
         },
@@ -69,3 +72,61 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         messages.success(request, _("Unsubscribed: that webhook will not be called again."))
         return redirect("outages:service", slug=subscription.service.slug)
     return render(request, "review/unsubscribe.html", {"subscription": subscription})
+
+
+@require_POST
+def email_subscribe(request: HttpRequest, slug: str) -> HttpResponse:
+    service = get_object_or_404(Service.objects.active(), slug=slug)
+    form = EmailAlertForm(request.POST)
+    status = 400
+    if form.is_valid():
+        address = client_ip(request)
+        try:
+            if address is None:
+                raise SubscriptionRefused(_("We could not tell where your request came from."), status=400)
+            email_subscription_create(
+                service=service,
+                email=form.cleaned_data["email"],
+                client_key=rate_limit_key(address),
+                now=timezone.now(),
+            )
+        except SubscriptionRefused as refused:
+            form.add_error(None, str(refused))
+            status = refused.status
+        else:
+            return render(request, "review/email_pending.html", {"service": service}, status=202)
+    return render(
+        request,
+        "review/subscribe.html",
+        {
+            "service": service,
+            "form": SubscriptionForm(),
+            "email_form": form,
+            "max_per_client": settings.WEBHOOK_MAX_PER_CLIENT,
+            "deadline": settings.WEBHOOK_DEADLINE_SECONDS,
+        },
+        status=status,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def email_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """GET shows a button (mail scanners open links), POST confirms."""
+    subscription = get_object_or_404(EmailSubscription.objects.select_related("service"), confirm_token=token)
+    confirmed = subscription.confirmed_at is not None
+    if request.method == "POST":
+        email_subscription_confirm(token, now=timezone.now())
+        confirmed = True
+    return render(
+        request, "review/email_confirm.html", {"subscription": subscription, "confirmed": confirmed}
+    )
+
+
+@csrf_exempt  # RFC 8058 one-click: the mail client POSTs "List-Unsubscribe=One-Click", with no cookie
+@require_http_methods(["GET", "POST"])
+def email_unsubscribe_view(request: HttpRequest, token: str) -> HttpResponse:
+    subscription = get_object_or_404(EmailSubscription.objects.select_related("service"), token=token)
+    done = request.method == "POST"
+    if done:
+        email_unsubscribe(token)
+    return render(request, "review/email_unsubscribe.html", {"subscription": subscription, "done": done})

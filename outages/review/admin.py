@@ -4,18 +4,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from outages.admin_base import ReadOnlyAdmin
 from outages.review.models import IncidentReview, ReviewAction
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(ReviewAction)

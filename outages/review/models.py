@@ -7,13 +7,10 @@ of the `outages` app and live in its migrations.
 
 from __future__ import annotations
 
-import secrets
-
 from django.conf import settings
 from django.db import models
 
-REVIEW_PERMISSION = "outages.review_incidents"
-REVIEWER_GROUP = "reviewer"
+from outages.alerts.models import new_token
 
 
 class DismissReason(models.TextChoices):
@@ -92,7 +89,5 @@ class ReviewAction(models.Model):
         return f"{self.kind} on incident {self.incident_id} by {self.actor_name}"
 
 
-def _new_token() -> str:
-    # The token of outages.alerts.models.WebhookSubscription; defined here because
-    # migration 0005 names it here.
-    return secrets.token_urlsafe(24)
+# The token of the alerts models lives with them; migration 0005 names it here.
+_new_token = new_token

@@ -19,6 +19,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from outages import detection
+from outages.alerts.email import email_alerts_queue
+from outages.alerts.models import EmailAlert
 from outages.models import RESOLVE_QUIET_MINUTES, Incident, IncidentCity
 from outages.review.models import DismissReason, IncidentReview, ReviewAction
 from outages.status import service_status_refresh
@@ -130,6 +132,10 @@ def incident_act(
             details=lifecycle if was_ongoing != incident.ongoing else None,
         )
         service_status_refresh(incident.service_id, now=now)
+        if action == Kind.CONFIRM:
+            email_alerts_queue(incident_ids=[incident.pk], event=EmailAlert.Event.CONFIRMED)
+        elif action == Kind.RESOLVE:
+            email_alerts_queue(incident_ids=[incident.pk], event=EmailAlert.Event.RESOLVED)
     return incident
 
 

@@ -12,10 +12,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from outages.models import Incident
+from outages.models import REVIEW_PERMISSION, Incident
 from outages.review import selectors
 from outages.review.forms import ActionForm, ExcludeNetworkForm, QueueFilterForm
-from outages.review.models import REVIEW_PERMISSION, ReviewAction
+from outages.review.models import ReviewAction
 from outages.review.services import ReviewError, actions_allowed, incident_act, network_exclude
 
 
