@@ -29,9 +29,11 @@ BASELINE_DAYS = 7
 # rows, so it is kept for a while (per service and window, keyed by the clock slot):
 # longer windows move more slowly and cost more to read.
 BASELINE_CACHE_SECONDS = {60: 600, 360: 1800, 1440: 3600}
-# A city with no history has a baseline of this many reports per hour, so one stray report
-# in a new city is not a thousandfold spike.
-BASELINE_FLOOR_PER_HOUR = 0.5
+# A city's usual count never drops below this many reports in a window, so one stray
+# report in a new city is not a thousandfold spike. Not scaled with the window: a floor of
+# half a report an hour made "the usual" 12 over 24 hours, above most small cities' real
+# usual, which then read 0.2-0.9x on a normal day.
+BASELINE_FLOOR_REPORTS = 0.5
 TOP_SERVICES = 5
 
 
@@ -179,7 +181,7 @@ def map_cities(*, service: Service | None, minutes: int, now: dt.datetime) -> li
         cursor.execute(names_sql, params)
         names = {(is_city, id_): rest for is_city, id_, *rest in cursor.fetchall()}
     baselines = city_baselines(service_id=service_id, minutes=minutes, now=now)
-    floor = BASELINE_FLOOR_PER_HOUR * minutes / 60
+    floor = BASELINE_FLOOR_REPORTS
     cities = []
     for city_id, total, top in rows:
         place = names.get((True, city_id))

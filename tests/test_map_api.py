@@ -259,3 +259,13 @@ def test_the_window_summed_in_cached_slots_equals_the_direct_sum(client, chatgpt
     time_machine.move_to(later, tick=False)
     for service, minutes in questions:
         assert chunked_map(service, minutes, later) == direct_map(service, minutes, later), (service, minutes)
+
+
+def test_over_24_hours_a_small_city_on_a_normal_day_reads_its_own_usual_not_a_floor(client, chatgpt):
+    """Three reports a day in Bologna, every day: the 24-hour map says 1x, not 0.25x."""
+    for day in range(0, 8):
+        add_reports(chatgpt, at=NOW - dt.timedelta(days=day, hours=2), cities={"Bologna": 3})
+
+    bologna = features(client, "?service=chatgpt&minutes=1440")["Bologna"]["properties"]
+
+    assert (bologna["count"], bologna["baseline"], bologna["ratio"]) == (3, 3.0, 1.0)
