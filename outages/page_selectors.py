@@ -150,7 +150,7 @@ class ServiceNumbers:
     count_last_hour: int
     count_last_day: int
     timeseries: list[dict]  # 96 buckets: start, count, baseline, upper
-    problems: list[tuple[str, int, int]]  # (code, reports, percent), most reported first
+    problems: list[tuple[str, int]]  # (code, reports), most reported first
     cities: list[tuple[City, int]]  # the TOP_CITIES most affected, most reports first
 
 
@@ -186,7 +186,6 @@ def service_numbers(*, service: Service, now: dt.datetime) -> ServiceNumbers:
         index = (minute - first) // step
         if 0 <= index < DAY_BUCKETS:
             buckets[index] += n
-    total = sum(sums.problems.values())
     top = sorted(sums.cities.items(), key=lambda item: (-item[1], item[0]))[:TOP_CITIES]
     cities = City.objects.in_bulk([city_id for city_id, _ in top])
     return ServiceNumbers(
@@ -202,8 +201,7 @@ def service_numbers(*, service: Service, now: dt.datetime) -> ServiceNumbers:
             for index in range(DAY_BUCKETS)
         ],
         problems=[
-            (code, n, round(100 * n / total))
-            for code, n in sorted(sums.problems.items(), key=lambda item: (-item[1], item[0]))
+            (code, n) for code, n in sorted(sums.problems.items(), key=lambda item: (-item[1], item[0]))
         ],
         cities=[(cities[city_id], n) for city_id, n in top if city_id in cities],
     )

@@ -109,3 +109,14 @@ def status_payload(service: Service) -> dict:
         "window_text": window,
         "updated": local_time(view.updated_at, service.timezone) if view.updated_at else "",
     }
+
+
+def problem_rows(counts: list[tuple[str, int]], labels: dict[str, str]) -> list[dict]:
+    """Problems as the pages list them: label, reports and their share (percent), most first."""
+    total = sum(count for _, count in counts) or 1
+    ranked = sorted(counts, key=lambda item: (-item[1], item[0]))
+    return [
+        {"label": str(labels.get(code, code)), "count": count, "percent": round(100 * count / total)}
+        for code, count in ranked
+        if count > 0
+    ]

@@ -30,7 +30,7 @@ from outages.page_selectors import (
     services_overview,
     sparkline_start,
 )
-from outages.presenters import STATUS_ICON, status_payload, status_text
+from outages.presenters import STATUS_ICON, problem_rows, status_of, status_payload, status_text
 from outages.public import PublicIncident, as_public, public_incident_query, public_incidents
 from outages.status import incident_state_text
 from reports.api_time import json_datetime
@@ -141,10 +141,7 @@ def _service_numbers(service: Service, now: dt.datetime) -> dict:
         "count_last_day": numbers.count_last_day,
         # The detector's own baseline and warning line, so the chart and the status agree.
         "timeseries": [{**bucket, "start": json_datetime(bucket["start"])} for bucket in numbers.timeseries],
-        "problems": [
-            {"label": str(labels.get(code, code)), "count": count, "percent": percent}
-            for code, count, percent in numbers.problems
-        ],
+        "problems": problem_rows(numbers.problems, labels),
         "cities": [
             {
                 "city": city.local_name(),
@@ -175,6 +172,8 @@ def service_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "service": service,
         "form": ReportForm(problem_types=problem_types),
         "numbers": numbers,
+        # The ongoing incident's own problems, beside the last 24 hours'.
+        "incident_problems": _incident_problems(service),
         # What the public may see: no dismissed or merged-away incidents, reviewers' public notes.
         "incidents": [
             {"incident": incident, "status_text": _public_status_text(incident)}
@@ -186,6 +185,14 @@ def service_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "page_time": page_time(now=now, service=service),
     }
     return render(request, "outages/service_detail.html", context)
+
+
+def _incident_problems(service: Service) -> list[dict]:
+    incident = status_of(service).incident
+    if incident is None:
+        return []
+    labels = {problem.code: problem.display_label for problem in service.problem_types.all()}
+    return problem_rows([(row["code"], row["count"]) for row in incident.problems], labels)
 
 
 @require_GET
@@ -236,7 +243,6 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
     now = timezone.now()
     end = incident.resolved_at or now
     labels = {problem.code: problem.display_label for problem in incident.service.problem_types.all()}
-    total_problems = sum(row.get("count", 0) for row in incident.problems) or 1
     return render(
         request,
         "outages/incident_detail.html",
@@ -246,14 +252,7 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "status_text": incident_state_text(confirmed=incident.confirmed, ongoing=incident.ongoing),
             "duration_minutes": max(0, int((end - incident.started_at).total_seconds() // 60)),
             "cities": list(incident.cities.listed().select_related("city")[:20]),
-            "problems": [
-                {
-                    "label": str(labels.get(row.get("code"), row.get("code"))),
-                    "count": row.get("count", 0),
-                    "percent": round(100 * row.get("count", 0) / total_problems),
-                }
-                for row in incident.problems
-            ],
+            "problems": problem_rows([(row["code"], row["count"]) for row in incident.problems], labels),
             "timeseries": incident_timeseries(incident=incident, now=now),
             "page_time": page_time(now=now, service=incident.service),
         },

@@ -411,3 +411,27 @@ def test_the_service_page_links_its_feeds_alerts_share_and_embed(client, chatgpt
     assert 'href="/s/chatgpt/subscribe/"' in html and 'href="/s/chatgpt/embed/"' in html
     # Relative: the script hands the absolute address (a.href) to the share sheet or clipboard.
     assert 'class="share" href="/s/chatgpt/"' in html
+
+
+def test_the_service_page_lists_the_ongoing_incident_s_problems_beside_the_last_24_hours(client, chatgpt):
+    outage_now(chatgpt, now=NOW)
+    ongoing = Incident.objects.create(
+        service=chatgpt,
+        started_at=NOW,
+        last_spike_at=NOW,
+        last_elevated_at=NOW,
+        peak_at=NOW,
+        problems=[{"code": "app", "count": 30}, {"code": "login", "count": 10}],
+    )
+    row = ServiceStatus(service=chatgpt, evidence="outage", count=40, baseline=3.0, minute=NOW)
+    status_apply(row, ongoing).save()
+
+    html = page(client, "/s/chatgpt/")
+
+    section = html[html.index('id="incident-problems"') :]
+    section = section[: section.index("</ul>")]
+    assert re.findall(r'<span class="label">(\w+)</span> <span class="percent">(\d+)%', section) == [
+        ("App", "75"),
+        ("Login", "25"),
+    ]
+    assert "Since the current incident began" in html and 'id="problems"' in html
