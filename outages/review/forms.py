@@ -45,6 +45,11 @@ class ActionForm(forms.Form):
 
 
 class ExcludeNetworkForm(forms.Form):
+    # Its own ids: it shares the incident page with ActionForm, which has a `note` too.
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("auto_id", "exclude_%s")
+        super().__init__(*args, **kwargs)
+
     prefix = forms.CharField(
         max_length=64,
         help_text=_("A /24 (IPv4) or /64 (IPv6) network, e.g. 93.56.1.0/24."),
