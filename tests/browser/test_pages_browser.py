@@ -12,6 +12,7 @@ from django.utils import timezone
 from catalogue.models import Service
 from outages.baselines import baselines_rebuild
 from outages.models import Incident, IncidentCity, ServiceStatus
+from outages.status import status_apply
 from tests.pages_data import add_reports, city, outage_now, usual_week
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -37,10 +38,14 @@ def scenario():
     add_reports(
         Service.objects.get(slug="sora"), at=now - dt.timedelta(minutes=20), cities={"Milan": 9, "Turin": 3}
     )
-    ServiceStatus.objects.create(service=chatgpt, status="outage", count=131, baseline=4.0, minute=now)
-    ServiceStatus.objects.create(
-        service=Service.objects.get(slug="sora"), status="warning", count=12, baseline=3.0, minute=now
-    )
+    # As a detection pass leaves them: the counts' tier, and the status decided from it.
+    status_apply(
+        ServiceStatus(service=chatgpt, evidence="outage", count=131, baseline=4.0, minute=now), None
+    ).save()
+    sora = Service.objects.get(slug="sora")
+    status_apply(
+        ServiceStatus(service=sora, evidence="warning", count=12, baseline=3.0, minute=now), None
+    ).save()
     return chatgpt
 
 
