@@ -21,20 +21,25 @@ from outages.alerts.subscriptions import SubscriptionRefused, subscription_creat
 from reports.hashing import rate_limit_key
 
 
+def _client_key(request: HttpRequest) -> str:
+    """Who subscribes, for the per-client limits: a keyed HMAC of the address, never the address."""
+    address = client_ip(request)
+    if address is None:
+        raise SubscriptionRefused(_("We could not tell where your request came from."), status=400)
+    return rate_limit_key(address)
+
+
 @require_http_methods(["GET", "POST"])
 def subscribe(request: HttpRequest, slug: str) -> HttpResponse:
     service = get_object_or_404(Service.objects.active(), slug=slug)
     form = SubscriptionForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():
-        address = client_ip(request)
         try:
-            if address is None:
-                raise SubscriptionRefused(_("We could not tell where your request came from."), status=400)
             subscription = subscription_create(
                 service=service,
                 url=form.cleaned_data["url"],
-                client_key=rate_limit_key(address),
+                client_key=_client_key(request),
                 now=timezone.now(),
             )
         except SubscriptionRefused as refused:
@@ -80,14 +85,11 @@ def email_subscribe(request: HttpRequest, slug: str) -> HttpResponse:
     form = EmailAlertForm(request.POST)
     status = 400
     if form.is_valid():
-        address = client_ip(request)
         try:
-            if address is None:
-                raise SubscriptionRefused(_("We could not tell where your request came from."), status=400)
             email_subscription_create(
                 service=service,
                 email=form.cleaned_data["email"],
-                client_key=rate_limit_key(address),
+                client_key=_client_key(request),
                 now=timezone.now(),
             )
         except SubscriptionRefused as refused:
