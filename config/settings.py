@@ -326,6 +326,9 @@ BUNDLED_GEOIP_PATH = (
     else ""
 )
 GEOIP_PATH = env.str("GEOIP_PATH", default=BUNDLED_GEOIP_PATH)
+# Operators (AS name, number, announced prefix): a GeoLite2-ASN, GeoIP2-ISP or DB-IP ASN
+# .mmdb; unset, the IPv4+IPv6 table bundled in geoip2fast (names and prefixes, no numbers).
+GEOIP_ASN_PATH = env.str("GEOIP_ASN_PATH", default="")
 
 # Maps: country outlines ship with the site; a tile layer is optional, e.g.
 # MAP_TILE_URL=https://tile.example.org/{z}/{x}/{y}.png (unset: outlines only, nothing external).
