@@ -17,11 +17,10 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-
-from dataclasses import dataclass
 
 from geo.ip import IPAddress, network_of, site_of, voter_of
 from geo.operators import operator_of
