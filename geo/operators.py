@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,3 +97,25 @@ def operator_of(address: IPAddress | None) -> Operator | None:
     if not name or found.is_private:
         return None
     return Operator(asn=None, name=name[:100], prefix=getattr(found, "asn_cidr", "") or "")
+
+
+_LEGAL_SUFFIXES = re.compile(
+    r"[\s,]+(s\.?p\.?a\.?|s\.?r\.?l\.?|gmbh|inc\.?|ltd\.?|llc|plc|b\.?v\.?|s\.?a\.?s?\.?|ag|as|ab|oy|co\.?)$",
+    re.IGNORECASE,
+)
+
+
+def display_name(name: str) -> str:
+    """An operator's name as people say it: "Vodafone Italia S.p.A." -> "Vodafone Italia"."""
+    short = name.strip()
+    while True:
+        trimmed = _LEGAL_SUFFIXES.sub("", short).strip(" ,.")
+        if trimmed == short or not trimmed:
+            return short
+        short = trimmed
+
+
+def brand(name: str) -> str:
+    """The operator's brand, its first word: "Vodafone Italia" -> "Vodafone"."""
+    words = display_name(name).split()
+    return words[0] if words else name
