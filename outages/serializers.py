@@ -42,6 +42,17 @@ class IncidentsQuerySerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+class OperatorSerializer(serializers.Serializer):
+    asn = serializers.IntegerField(
+        allow_null=True, help_text="AS number; null when the ASN table has names only."
+    )
+    name = serializers.CharField(help_text="The operator (ISP), e.g. Vodafone Italia.")
+    share = serializers.FloatField(help_text="Its share of the recent reports, 0-1.")
+    usual_share = serializers.FloatField(
+        allow_null=True, help_text="Its usual share of this service's reports, 0-1; null before any history."
+    )
+
+
 class ServiceStatusSerializer(serializers.Serializer):
     slug = serializers.SlugField()
     name = serializers.CharField()
@@ -56,8 +67,9 @@ class ServiceStatusSerializer(serializers.Serializer):
         choices=ServiceStatus.Reason.choices,
         help_text="Why: normal, spike (reports well above the usual level), regional (up in some cities), "
         "incident_open, confirmed (a reviewer confirmed the ongoing incident), flood_suspected (most "
-        "reports from a few networks: at most warning) or recovering (reports back to normal, the "
-        "incident closes after a quiet spell).",
+        "reports from a few networks: at most warning), isp (most reports from one operator's customers, "
+        "far above its usual share: likely that operator's problem, at most warning; see operator) or "
+        "recovering (reports back to normal, the incident closes after a quiet spell).",
     )
     since = DateTimeField(
         allow_null=True, help_text="Start of the ongoing incident behind the status, if any."
@@ -68,6 +80,9 @@ class ServiceStatusSerializer(serializers.Serializer):
         allow_null=True, help_text="Reports expected in those 15 minutes; null before any history."
     )
     updated_at = DateTimeField(allow_null=True, help_text="The minute the status was computed for.")
+    operator = OperatorSerializer(
+        allow_null=True, help_text="With status_reason isp: the operator the reports come from; else null."
+    )
 
 
 class ProblemShareSerializer(serializers.Serializer):
