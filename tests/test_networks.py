@@ -15,9 +15,11 @@ from outages import detection
 from outages.baselines import profile_cache_clear
 from outages.detection_pass import detection_run
 from outages.models import DetectionWatermark, Incident, NetworkMix, ServiceStatus
+from outages.review.models import ReviewAction
 from outages.watermark import WATERMARK
 from reports import hashing
 from reports.aggregation import reports_aggregate_all
+from reports.models import Report
 from tests.detection_helpers import MINUTE, T0, flat_baseline
 from tests.helpers import post_report
 from tests.own_services import app_env, django_run, gunicorn, post_json
@@ -273,12 +275,7 @@ def test_a_spike_from_hosting_operators_the_service_never_hears_from_is_a_flood(
 @pytest.mark.django_db
 def test_600_reports_from_300_24s_of_one_operators_16_open_no_incident(client, quiet_service, time_machine):
     # Vodafone Italia's 2.33.0.0/16: two addresses in each of 300 /24s.
-    addresses = [f"2.33.{i}.{j}" for i in range(150) for j in (10, 11)] + [
-        f"2.33.{150 + i}.{j}" for i in range(75) for j in (10, 11, 12, 13)
-    ]
-    addresses = sorted(set(addresses))[:600]
-
-    statuses = send_over_ten_minutes(client, time_machine, addresses)
+    statuses = send_over_ten_minutes(client, time_machine, vodafone_16_flood())
     detect_after_the_burst(time_machine)
 
     assert statuses.count(201) == 600
@@ -354,3 +351,50 @@ def test_an_outage_confined_to_vodafone_is_reported_as_a_likely_isp_problem(
     assert body["operator"] == {"asn": None, "name": "Vodafone Italia", "share": 1.0, "usual_share": 0.25}
     page = client.get("/s/chatgpt/").content.decode()
     assert "Most reports come from Vodafone Italia customers: this may be a Vodafone problem" in page
+
+
+def vodafone_16_flood() -> list[str]:
+    """600 addresses of Vodafone Italia's 2.33.0.0/16, in 300 /24s (the issue's attack)."""
+    return [f"2.33.{i}.{j}" for i in range(150) for j in (10, 11)] + [
+        f"2.33.{150 + i}.{j}" for i in range(75) for j in (10, 11, 12, 13)
+    ]
+
+
+@pytest.mark.django_db
+def test_one_exclude_action_by_operator_removes_the_16_flood_that_opened_an_incident(
+    client, chatgpt, settings, time_machine
+):
+    from tests.review_helpers import reviewer_user
+
+    # No learned mix yet (a new service): the verdict cannot compare, the flood opens an incident.
+    settings.REPORT_RATE_LIMIT = "30/h"
+    flat_baseline(chatgpt, per_minute=0.5)
+    DetectionWatermark.objects.create(name=WATERMARK, processed_through=T0 - MINUTE)
+    send_over_ten_minutes(client, time_machine, vodafone_16_flood())
+    detect_after_the_burst(time_machine)
+    incident = Incident.objects.get(service=chatgpt)
+    client.force_login(reviewer_user())
+
+    response = client.post(
+        f"/review/incidents/{incident.pk}/exclude-network/", {"prefix": "operator:Vodafone Italia S.p.A."}
+    )
+
+    assert response.status_code == 302
+    assert (
+        Report.objects.filter(service=chatgpt, abusive=False, created_at__gte=incident.started_at).count()
+        == 0
+    )
+    assert ReviewAction.objects.filter(kind="exclude_network").count() == 1
+
+
+@pytest.mark.django_db
+def test_the_review_signals_show_operators_against_their_usual_share(client, quiet_service, time_machine):
+    from outages.review.selectors import queue_items
+
+    crowd = spread("2.32.0.0/12", 75, step=53) + spread("37.176.0.0/13", 75, step=23)
+    send_over_ten_minutes(client, time_machine, crowd)
+    detect_after_the_burst(time_machine)
+
+    (item,) = queue_items([Incident.objects.get(service=quiet_service)], now=T0 + 12 * MINUTE)
+    assert item.signals.operators == 1 and item.signals.prefixes == 2
+    assert item.signals.top_operators == [("Vodafone Italia S.p.A.", 1.0, 0.25)]
