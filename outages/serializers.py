@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from outages.models import Incident, ServiceStatus
+from outages.presenters import operator_fields
 from reports.api_time import DateTimeField
 
 TIMESERIES_BUCKETS = (1, 5, 15, 30, 60)
@@ -163,6 +165,14 @@ class IncidentSerializer(serializers.Serializer):
     excess_reports = serializers.SerializerMethodField(help_text="Reports above the baseline in all.")
     problems = serializers.ListField(child=serializers.DictField(), help_text='[{"code", "count"}], ranked.')
     cities = IncidentCitySerializer(many=True, help_text="Affected cities, most excess reports first.")
+    operator = serializers.SerializerMethodField(
+        help_text="When most reports come from one operator's customers, far above its usual share: "
+        '{"asn", "name", "share", "usual_share"}; else null.'
+    )
 
     def get_excess_reports(self, incident) -> int:
         return max(round(incident.excess_reports), 0)
+
+    @extend_schema_field(OperatorSerializer(allow_null=True))
+    def get_operator(self, incident) -> dict | None:
+        return operator_fields(incident.operator)

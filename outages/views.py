@@ -25,7 +25,7 @@ from outages.page_selectors import (
     services_overview,
     sparkline_start,
 )
-from outages.presenters import STATUS_ICON, status_payload, status_text
+from outages.presenters import STATUS_ICON, isp_text, status_payload, status_text
 from outages.public import PublicIncident, public_incidents
 from outages.status import incident_state_text
 from reports.api_time import json_datetime
@@ -229,5 +229,6 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
             ],
             "timeseries": incident_timeseries(incident=incident, now=now),
             "page_time": page_time(now=now, service=incident.service),
+            "isp_text": isp_text(incident.operator),
         },
     )

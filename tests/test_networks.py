@@ -398,3 +398,25 @@ def test_the_review_signals_show_operators_against_their_usual_share(client, qui
     (item,) = queue_items([Incident.objects.get(service=quiet_service)], now=T0 + 12 * MINUTE)
     assert item.signals.operators == 1 and item.signals.prefixes == 2
     assert item.signals.top_operators == [("Vodafone Italia S.p.A.", 1.0, 0.25)]
+
+
+@pytest.mark.django_db
+def test_one_operator_concentrated_in_several_services_spikes_is_likely_an_isp_problem(
+    client, quiet_service, time_machine
+):
+    other = Service.objects.exclude(pk=quiet_service.pk).filter(is_active=True).first()
+    flat_baseline(other, per_minute=0.5)
+    usual_mix(other)
+    crowd = spread("2.32.0.0/12", 75, step=53) + spread("37.176.0.0/13", 75, step=23)
+    for i, ip in enumerate(crowd):
+        time_machine.move_to(T0 + dt.timedelta(seconds=600 * i / len(crowd)), tick=False)
+        post_report(client, REPORT, ip=ip)
+        post_report(client, {"service": other.slug, "problem": "login"}, ip=ip)
+    detect_after_the_burst(time_machine)
+
+    incident = Incident.objects.get(service=quiet_service)
+    assert incident.operator["services"] == 2
+    page = client.get(f"/incidents/{incident.pk}/").content.decode()
+    assert "likely an ISP problem (Vodafone Italia, 2 services)" in page
+    api = client.get("/api/v1/incidents/", {"service": "chatgpt"}).json()
+    assert api[0]["operator"] == {"asn": None, "name": "Vodafone Italia", "share": 1.0, "usual_share": 0.25}
