@@ -13,14 +13,12 @@ from catalogue.models import Service
 from geo.models import City
 from outages import detection
 from outages.baselines import profile_cache_clear
-from outages.detection_pass import detection_run
 from outages.models import DetectionWatermark, Incident, NetworkMix, ServiceStatus
 from outages.review.models import ReviewAction
 from outages.watermark import WATERMARK
 from reports import hashing
-from reports.aggregation import reports_aggregate_all
 from reports.models import Report
-from tests.detection_helpers import MINUTE, T0, flat_baseline
+from tests.detection_helpers import MINUTE, T0, detect_after_the_burst, flat_baseline, send_over_ten_minutes
 from tests.helpers import post_report
 from tests.own_services import app_env, django_run, gunicorn, post_json
 
@@ -157,20 +155,6 @@ def quiet_service(chatgpt, settings):
     return chatgpt
 
 
-def send_over_ten_minutes(client, time_machine, addresses: list[str], body=REPORT) -> list[int]:
-    statuses = []
-    for i, ip in enumerate(addresses):
-        time_machine.move_to(T0 + dt.timedelta(seconds=600 * i / len(addresses)), tick=False)
-        statuses.append(post_report(client, body, ip=ip).status_code)
-    return statuses
-
-
-def detect_after_the_burst(time_machine) -> None:
-    reports_aggregate_all()
-    time_machine.move_to(T0 + 12 * MINUTE, tick=False)
-    detection_run(now=T0 + 12 * MINUTE)
-
-
 def spread(prefix: str, count: int, *, step: int) -> list[str]:
     """count addresses of prefix, one in each of count /24s, step /24s apart."""
     network = ipaddress.ip_network(prefix)
@@ -251,7 +235,7 @@ def test_seven_hosting_networks_times_30_reports_open_no_incident(client, quiet_
     addresses = [f"{prefix}::{i + 1:x}" for prefix in hosting for i in range(30)]
     addresses += [f"37.160.9.{i + 1}" for i in range(30)]  # Scaleway's IPv4 /24
 
-    send_over_ten_minutes(client, time_machine, addresses)
+    send_over_ten_minutes(client, time_machine, addresses, REPORT)
     detect_after_the_burst(time_machine)
 
     assert not Incident.objects.filter(service=quiet_service).exists()
@@ -275,7 +259,7 @@ def test_a_spike_from_hosting_operators_the_service_never_hears_from_is_a_flood(
 @pytest.mark.django_db
 def test_600_reports_from_300_24s_of_one_operators_16_open_no_incident(client, quiet_service, time_machine):
     # Vodafone Italia's 2.33.0.0/16: two addresses in each of 300 /24s.
-    statuses = send_over_ten_minutes(client, time_machine, vodafone_16_flood())
+    statuses = send_over_ten_minutes(client, time_machine, vodafone_16_flood(), REPORT)
     detect_after_the_burst(time_machine)
 
     assert statuses.count(201) == 600
@@ -317,7 +301,7 @@ def test_a_regional_outage_in_rome_over_its_operators_opens_an_incident(
     DetectionWatermark.objects.create(name=WATERMARK, processed_through=T0 - MINUTE)
     crowd = [ip for addresses in ROME.values() for ip in addresses]
 
-    send_over_ten_minutes(client, time_machine, crowd)
+    send_over_ten_minutes(client, time_machine, crowd, REPORT)
     detect_after_the_burst(time_machine)
 
     incident = Incident.objects.get(service=chatgpt)
@@ -333,7 +317,7 @@ def test_an_outage_confined_to_vodafone_is_reported_as_a_likely_isp_problem(
     # 150 Vodafone Italia customers across its prefixes, where it usually has 25%.
     crowd = spread("2.32.0.0/12", 75, step=53) + spread("37.176.0.0/13", 75, step=23)
 
-    send_over_ten_minutes(client, time_machine, crowd)
+    send_over_ten_minutes(client, time_machine, crowd, REPORT)
     detect_after_the_burst(time_machine)
 
     status = ServiceStatus.objects.get(service=quiet_service)
@@ -370,7 +354,7 @@ def test_one_exclude_action_by_operator_removes_the_16_flood_that_opened_an_inci
     settings.REPORT_RATE_LIMIT = "30/h"
     flat_baseline(chatgpt, per_minute=0.5)
     DetectionWatermark.objects.create(name=WATERMARK, processed_through=T0 - MINUTE)
-    send_over_ten_minutes(client, time_machine, vodafone_16_flood())
+    send_over_ten_minutes(client, time_machine, vodafone_16_flood(), REPORT)
     detect_after_the_burst(time_machine)
     incident = Incident.objects.get(service=chatgpt)
     client.force_login(reviewer_user())
@@ -392,7 +376,7 @@ def test_the_review_signals_show_operators_against_their_usual_share(client, qui
     from outages.review.selectors import queue_items
 
     crowd = spread("2.32.0.0/12", 75, step=53) + spread("37.176.0.0/13", 75, step=23)
-    send_over_ten_minutes(client, time_machine, crowd)
+    send_over_ten_minutes(client, time_machine, crowd, REPORT)
     detect_after_the_burst(time_machine)
 
     (item,) = queue_items([Incident.objects.get(service=quiet_service)], now=T0 + 12 * MINUTE)
