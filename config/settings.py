@@ -340,6 +340,9 @@ BUNDLED_GEOIP_PATH = (
     else ""
 )
 GEOIP_PATH = env.str("GEOIP_PATH", default=BUNDLED_GEOIP_PATH)
+# Operators (AS name, number, announced prefix): a GeoLite2-ASN, GeoIP2-ISP or DB-IP ASN
+# .mmdb; unset, the IPv4+IPv6 table bundled in geoip2fast (names and prefixes, no numbers).
+GEOIP_ASN_PATH = env.str("GEOIP_ASN_PATH", default="")
 
 # Maps: country outlines ship with the site; a tile layer is optional, e.g.
 # MAP_TILE_URL=https://tile.example.org/{z}/{x}/{y}.png (unset: outlines only, nothing external).
@@ -350,10 +353,16 @@ MAP_TILE_ATTRIBUTION = env.str("MAP_TILE_ATTRIBUTION", default="")
 REPORT_DEDUPE_MINUTES = env_int("REPORT_DEDUPE_MINUTES", 15, minimum=1)
 REPORT_RETENTION_DAYS = env_int("REPORT_RETENTION_DAYS", 90, minimum=1)
 REPORT_RATE_LIMIT = env.str("REPORT_RATE_LIMIT", default="30/h")
-if not re.fullmatch(r"[1-9]\d*/\d*[smhd]", REPORT_RATE_LIMIT):
-    raise ImproperlyConfigured(
-        f"REPORT_RATE_LIMIT must look like 30/h or 5/10m (count/[n]unit), got {REPORT_RATE_LIMIT!r}"
-    )
+# One budget shared by every client of an IPv6 /48 (one site: 65,536 /64s), so it is one
+# larger budget and not 65,536. IPv4 has no shared budget: a /24 may be a mobile carrier's
+# NAT pool in a big outage.
+REPORT_SITE_RATE_LIMIT = env.str("REPORT_SITE_RATE_LIMIT", default="120/h")
+for _name, _rate in (
+    ("REPORT_RATE_LIMIT", REPORT_RATE_LIMIT),
+    ("REPORT_SITE_RATE_LIMIT", REPORT_SITE_RATE_LIMIT),
+):
+    if not re.fullmatch(r"[1-9]\d*/\d*[smhd]", _rate):
+        raise ImproperlyConfigured(f"{_name} must look like 30/h or 5/10m (count/[n]unit), got {_rate!r}")
 REPORT_MAX_BODY_BYTES = 4096
 # Proof of work on the report form and API (reports.pow): the leading zero bits of
 # sha256(challenge + nonce) a client must find per report. 0 (the default) turns it off;

@@ -19,6 +19,9 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 # pool: rate limits and abuse signals treat each as one network.
 IPV4_NETWORK_PREFIX = 24
 IPV6_NETWORK_PREFIX = 64
+# One IPv6 site (an office, a hosting customer, a block of an ISP's pool): the level above
+# the /64 at which floods from one place are grouped and rate limits share a budget.
+IPV6_SITE_PREFIX = 48
 
 
 def parse_ip(raw: str | None) -> IPAddress | None:
@@ -71,6 +74,19 @@ def client_ip(request: HttpRequest) -> IPAddress | None:
 def network_of(address: IPAddress) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
     prefix = IPV4_NETWORK_PREFIX if address.version == 4 else IPV6_NETWORK_PREFIX
     return ipaddress.ip_network((address, prefix), strict=False)
+
+
+def site_of(address: IPAddress) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    """The /48 of an IPv6 address; an IPv4 address's /24 (its network_of) otherwise."""
+    if address.version == 4:
+        return network_of(address)
+    return ipaddress.ip_network((address, IPV6_SITE_PREFIX), strict=False)
+
+
+def voter_of(address: IPAddress) -> IPAddress | ipaddress.IPv6Network:
+    """Who gets one vote: an IPv4 address (a carrier-grade NAT /24 holds many unrelated
+    people), an IPv6 /64 (one household: its devices pick addresses freely inside it)."""
+    return address if address.version == 4 else network_of(address)
 
 
 def is_public(address: IPAddress) -> bool:

@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 
 from catalogue.models import ProblemType, Service
 from outages import selectors
-from outages.presenters import status_of
+from outages.presenters import operator_fields, status_of
 from outages.serializers import (
     BucketSerializer,
     CitiesQuerySerializer,
@@ -70,6 +70,7 @@ def _status_fields(service: Service) -> dict[str, Any]:
         "count": view.count,
         "baseline": None if view.baseline is None else round(view.baseline, 2),
         "updated_at": view.updated_at,
+        "operator": operator_fields(view.operator),
     }
 
 

@@ -13,15 +13,15 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 
 from catalogue.models import Service
 from outages import detection
 from outages.dialect import is_postgresql
 from outages.minutes import epoch_minute, from_epoch_minute
-from outages.models import Baseline, Incident
+from outages.models import Baseline, Incident, NetworkMix
 from reports.counts import bucket_rows
-from reports.models import CityMinute, ServiceMinute
+from reports.models import CityMinute, Report, ServiceMinute
 
 BUCKET_MINUTES = detection.BUCKET_MINUTES
 CITY_MIN_REPORTS = detection.CITY_MIN_REPORTS
@@ -29,6 +29,10 @@ CITY_MIN_REPORTS = detection.CITY_MIN_REPORTS
 PROFILE_SLICE = 256
 # Services whose profiles are replaced in one transaction during a rebuild.
 REBUILD_BATCH = 100
+
+# A service's usual operator mix is learned from at least this many counted reports with a
+# known operator; with fewer the flood verdict compares nothing with it.
+MIX_MIN_REPORTS = 100
 
 _BASELINE_PARAMS = detection.BaselineParams()
 _MINUTE = dt.timedelta(minutes=1)
@@ -69,11 +73,49 @@ def baselines_rebuild(*, service_ids: Iterable[int] | None = None, now: dt.datet
             end_bucket=end_bucket,
             built_at=now,
         )
+        mixes = network_mixes_build(batch, start=start, end=end, built_at=now)
         with transaction.atomic():
             Baseline.objects.filter(service_id__in=batch).delete()
             Baseline.objects.bulk_create(rows, batch_size=500)
+            NetworkMix.objects.filter(service_id__in=batch).delete()
+            NetworkMix.objects.bulk_create(mixes, batch_size=1000)
         stored += len(rows)
     return stored
+
+
+def network_mixes_build(
+    ids: list[int], *, start: dt.datetime, end: dt.datetime, built_at: dt.datetime
+) -> list[NetworkMix]:
+    """Each service's usual operator and prefix shares over its history's counted reports
+    (reports_report_service_time), for the flood verdict."""
+    history = Report.objects.filter(
+        service_id__in=ids, created_at__gte=start, created_at__lt=end, counted=True, abusive=False
+    )
+    rows: list[NetworkMix] = []
+    for level, column in ((NetworkMix.Level.OPERATOR, "asn_name"), (NetworkMix.Level.PREFIX, "prefix_hash")):
+        counts: dict[int, dict[str, int]] = defaultdict(dict)
+        for service_id, key, n in (
+            history.exclude(**{column: ""})
+            .values("service_id", column)
+            .annotate(n=Count("id"))
+            .values_list("service_id", column, "n")
+        ):
+            counts[service_id][key] = n
+        for service_id, per_key in counts.items():
+            if sum(per_key.values()) < MIX_MIN_REPORTS:
+                continue
+            rows.extend(
+                NetworkMix(
+                    service_id=service_id,
+                    level=level,
+                    key=key,
+                    share=share,
+                    reports=per_key[key],
+                    built_at=built_at,
+                )
+                for key, share in detection.usual_mix(per_key).items()
+            )
+    return rows
 
 
 Series = dict[int, np.ndarray]  # service -> (k, 2) rows of (bucket, count)

@@ -20,14 +20,22 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Q
 
 from catalogue.models import Service
+from geo.operators import display_name
 from outages import detection
 from outages.baselines import profiles_load
 from outages.incidents import Tracked, incidents_track
 from outages.minutes import epoch_minute, from_epoch_minute
-from outages.models import REOPEN_MINUTES, DetectionWatermark, Incident, IncidentCity, ServiceStatus
+from outages.models import (
+    REOPEN_MINUTES,
+    DetectionWatermark,
+    Incident,
+    IncidentCity,
+    NetworkMix,
+    ServiceStatus,
+)
 from outages.status import status_apply
 from outages.watermark import WATERMARK, watermark_share
 from reports.aggregation import reports_aggregate_all
@@ -48,11 +56,8 @@ MAX_CATCHUP_MINUTES = 24 * 60
 GRACE_SECONDS = 5
 # Replays are processed a day at a time to bound memory.
 CHUNK_MINUTES = 1440
-# A spike only opens an incident when it comes from a crowd: if the three busiest networks
-# (/24 or /64) sent at least this share of the counted reports in the last FLOOD_MINUTES,
-# it is a flood (a few bots or one office), not an outage. Review shows the same signal.
-FLOOD_TOP_NETWORKS = 3
-FLOOD_SHARE = 0.5
+# The flood verdict (outages.detection.flood_verdict) reads the counted reports of the last
+# FLOOD_MINUTES behind a spike. Review shows the same signals.
 FLOOD_MINUTES = 15
 
 _BASELINE_PARAMS = detection.BaselineParams()
@@ -177,6 +182,14 @@ class _PassState:
         self.resolved = 0
         self.opened_ids: list[int] = []
         self.resolved_incidents: list[Incident] = []
+        self.verdicts: dict[tuple[int, dt.datetime], detection.FloodVerdict] = {}
+
+    def verdict(self, service_id: int, minute: dt.datetime) -> detection.FloodVerdict:
+        key = (service_id, minute)
+        found = self.verdicts.get(key)
+        if found is None:
+            found = self.verdicts[key] = flood_verdict_at(service_id, minute)
+        return found
 
     @classmethod
     def load(cls, *, first_minute: dt.datetime, service_ids: Collection[int] | None = None) -> _PassState:
@@ -224,6 +237,7 @@ class _PassState:
                 "max_score",
                 "excess_reports",
                 "problems",
+                "operator",
                 "updated_at",
             ],
             batch_size=500,
@@ -252,6 +266,7 @@ class _PassState:
                     "evidence",
                     "regional",
                     "flood",
+                    "operator",
                     "incident",
                     "score",
                     "count",
@@ -383,7 +398,7 @@ def _process_minutes(state: _PassState, first: int, last: int, *, final: bool) -
         first_minute=origin,
         evaluate_from=LOOKBACK_MINUTES,
         problems=problems,
-        is_flood=_is_flood,
+        is_flood=lambda service_id, minute: state.verdict(service_id, minute).flood,
         warning=_DETECT_PARAMS.warning,
         rows=interesting,
     )
@@ -397,20 +412,42 @@ def _process_minutes(state: _PassState, first: int, last: int, *, final: bool) -
         minute = from_epoch_minute(last)
         count15 = detection.trailing_sum(counts, 15)[:, j]
         expected15 = detection.trailing_sum(expected, 15)[:, j]
+        verdicts: dict[int, detection.FloodVerdict] = {}
         for service_id in services:
             row = row_of[service_id]
             evidence = detection.status_tier(float(panel.score[row, j]))
             regional = bool(panel.any_city[row, j])
+            entry = state.current.get(service_id)
+            if (
+                evidence != ServiceStatus.Tier.OK
+                or regional
+                or (entry is not None and entry.incident.ongoing)
+            ):
+                verdicts[service_id] = state.verdict(service_id, minute)
+        isp_services = Counter(v.isp.name for v in verdicts.values() if v.isp is not None and not v.flood)
+        for service_id in services:
+            row = row_of[service_id]
+            evidence = detection.status_tier(float(panel.score[row, j]))
+            regional = bool(panel.any_city[row, j])
+            verdict = verdicts.get(service_id, detection.FloodVerdict())
             # The flood verdict comes before any status is published: a spike from a few
             # networks never shows as an outage, not even for the pass that first sees it.
             flood = service_id in tracked.flooded_last or (
-                (evidence != ServiceStatus.Tier.OK or regional) and _is_flood(service_id, minute)
+                (evidence != ServiceStatus.Tier.OK or regional) and verdict.flood
             )
+            operator = None
+            if verdict.isp is not None and not flood:
+                operator = operator_public(verdict.isp, services=isp_services[verdict.isp.name])
+                entry = state.current.get(service_id)
+                if entry is not None and entry.incident.ongoing:
+                    entry.incident.operator = operator
+                    entry.touched = True
             state.statuses[service_id] = ServiceStatus(
                 service_id=service_id,
                 evidence=evidence,
                 regional=regional,
                 flood=flood,
+                operator=operator,
                 score=float(panel.score[row, j]),
                 count=int(count15[row]),
                 baseline=float(expected15[row]) if math.isfinite(expected15[row]) else None,
@@ -431,28 +468,49 @@ def _problem_counts(service_ids: list[int], first: int, last: int) -> dict[tuple
     return found
 
 
-def _is_flood(service_id: int, minute: dt.datetime) -> bool:
-    """Whether the counted reports behind a spike at `minute` come mostly from a few networks.
+def spike_reports(service_id: int, minute: dt.datetime) -> list[detection.SpikeReport]:
+    """The counted reports of the FLOOD_MINUTES up to `minute`, as the flood verdict takes
+    them. Read from the report rows (reports_report_service_time); none there (counts loaded
+    without rows, or past retention) means no evidence of a flood."""
+    rows = Report.objects.filter(
+        service_id=service_id,
+        counted=True,
+        abusive=False,
+        created_at__gte=minute - dt.timedelta(minutes=FLOOD_MINUTES - 1),
+        created_at__lt=minute + _MINUTE,
+    ).values_list("network_hash", "network48_hash", "prefix_hash", "asn_name", "asn")
+    return [
+        detection.SpikeReport(network=network, site=site, prefix=prefix, operator=operator, asn=asn)
+        for network, site, prefix, operator, asn in rows
+    ]
 
-    Read from the report rows (reports_report_service_time); none there (counts loaded
-    without rows, or past retention) means no evidence of a flood.
-    """
-    per_network = Counter(
-        dict(
-            Report.objects.filter(
-                service_id=service_id,
-                counted=True,
-                abusive=False,
-                created_at__gte=minute - dt.timedelta(minutes=FLOOD_MINUTES - 1),
-                created_at__lt=minute + _MINUTE,
-            )
-            .values("network_hash")
-            .annotate(n=Count("id"))
-            .values_list("network_hash", "n")
-        )
+
+def usual_mixes(service_id: int) -> tuple[dict[str, float], dict[str, float]]:
+    """The service's usual operator and prefix shares (NetworkMix), empty before the first
+    rebuild that had reports with operators."""
+    operators: dict[str, float] = {}
+    prefixes: dict[str, float] = {}
+    for level, key, share in NetworkMix.objects.filter(service_id=service_id).values_list(
+        "level", "key", "share"
+    ):
+        (operators if level == NetworkMix.Level.OPERATOR else prefixes)[key] = share
+    return operators, prefixes
+
+
+def flood_verdict_at(service_id: int, minute: dt.datetime) -> detection.FloodVerdict:
+    """The flood verdict on the reports behind a service's spike at `minute`."""
+    operators, prefixes = usual_mixes(service_id)
+    return detection.flood_verdict(
+        spike_reports(service_id, minute), usual_operators=operators, usual_prefixes=prefixes
     )
-    total = sum(per_network.values())
-    if total == 0:
-        return False
-    top = sum(n for _, n in per_network.most_common(FLOOD_TOP_NETWORKS))
-    return top >= FLOOD_SHARE * total
+
+
+def operator_public(share: detection.OperatorShare, *, services: int = 1) -> dict:
+    """The operator as the API, the incident and the pages name it (field names: a contract)."""
+    return {
+        "asn": share.asn,
+        "name": display_name(share.name),
+        "share": round(share.share, 3),
+        "usual_share": None if share.usual_share is None else round(share.usual_share, 3),
+        "services": services,
+    }

@@ -79,6 +79,7 @@ class ServiceStatus(models.Model):
         CONFIRMED = "confirmed", "A reviewer confirmed the outage"
         FLOOD_SUSPECTED = "flood_suspected", "Most reports come from a few networks"
         RECOVERING = "recovering", "Reports are back to normal; the incident closes after a quiet spell"
+        ISP = "isp", "Most reports come from one operator's customers"
 
     service = models.OneToOneField(
         Service, on_delete=models.CASCADE, primary_key=True, related_name="current_status"
@@ -90,6 +91,10 @@ class ServiceStatus(models.Model):
     evidence = models.CharField(max_length=7, choices=Tier.choices, default=Tier.OK)
     regional = models.BooleanField(default=False)
     flood = models.BooleanField(default=False)
+    # The operator a spike is concentrated on, far above its usual share (an ISP's problem):
+    # {"asn", "name", "share", "usual_share"} (the API's contract), plus "services": how many
+    # services' spikes it is concentrated in at once. Null otherwise.
+    operator = models.JSONField(null=True, blank=True)
     # The open incident behind the status, if any ("Problems since 16:47").
     incident = models.ForeignKey(
         "outages.Incident", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -105,6 +110,31 @@ class ServiceStatus(models.Model):
 
     def __str__(self) -> str:
         return f"{self.service_id}: {self.status} ({self.reason})"
+
+
+class NetworkMix(models.Model):
+    """A service's usual mix of operators and announced prefixes: each one's share of its
+    counted reports over the baseline history, rebuilt with the baselines. The flood verdict
+    compares a spike's mix with it (outages.detection.flood_verdict)."""
+
+    class Level(models.TextChoices):
+        OPERATOR = "operator", "Operator"
+        PREFIX = "prefix", "Announced prefix"
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
+    level = models.CharField(max_length=8, choices=Level.choices)
+    key = models.CharField(max_length=100)  # the operator's name or the prefix's hash
+    share = models.FloatField()
+    reports = models.PositiveIntegerField()
+    built_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["service", "level", "key"], name="outages_networkmix_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} {self.share:.0%} of service {self.service_id}"
 
 
 class DetectionWatermark(models.Model):
@@ -172,6 +202,9 @@ class Incident(models.Model):
     excess_reports = models.FloatField(default=0.0)
     # Ranked [{"code": "login", "count": 120}, ...] over the incident.
     problems = models.JSONField(default=list, blank=True)
+    # The operator its spike is concentrated on when it looks like an ISP's problem:
+    # {"asn", "name", "share", "usual_share", "services"}, as on ServiceStatus.
+    operator = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

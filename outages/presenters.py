@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 
 from catalogue.models import Service
+from geo.operators import brand
 from outages.display_time import time_text, zone_named
 from outages.models import RESOLVE_QUIET_MINUTES, Incident, ServiceStatus
 
@@ -35,6 +36,8 @@ class StatusView:
     count: int
     baseline: float | None
     updated_at: dt.datetime | None
+    # The operator an ISP-like spike is concentrated on (ServiceStatus.operator), or None.
+    operator: dict | None = None
 
     @property
     def since(self) -> dt.datetime | None:
@@ -54,7 +57,7 @@ def status_of(service: Service) -> StatusView:
         row = service.current_status
     except ServiceStatus.DoesNotExist:
         return StatusView(Tier.OK, Reason.NORMAL, None, 0, None, None)
-    return StatusView(row.status, row.reason, row.incident, row.count, row.baseline, row.minute)
+    return StatusView(row.status, row.reason, row.incident, row.count, row.baseline, row.minute, row.operator)
 
 
 def local_time(moment: dt.datetime, zone: str) -> str:
@@ -83,11 +86,34 @@ def reason_text(view: StatusView, service: Service) -> str:
             "Reports are up, but most of them come from a few networks: shown as possible problems "
             "until more people report it."
         )
+    if view.reason == Reason.ISP and view.operator:
+        return _("Most reports come from %(operator)s customers: this may be a %(brand)s problem") % {
+            "operator": view.operator["name"],
+            "brand": brand(view.operator["name"]),
+        }
     if view.reason == Reason.REGIONAL:
         return _("Reports are up in some cities, while the national total is near its usual level.")
     if view.reason == Reason.SPIKE:
         return _("Reports are well above what is normal at this time of day.")
     return _("Reports are at the usual level for this time of day.")
+
+
+def operator_fields(operator: dict | None) -> dict | None:
+    """The operator as the API names it: {"asn", "name", "share", "usual_share"} (a contract)."""
+    if not operator:
+        return None
+    return {key: operator.get(key) for key in ("asn", "name", "share", "usual_share")}
+
+
+def isp_text(operator: dict | None) -> str:
+    """What the incident and the review queue say when one operator is concentrated in
+    several services' spikes at once; "" otherwise."""
+    if not operator or operator.get("services", 1) < 2:
+        return ""
+    return _("likely an ISP problem (%(operator)s, %(services)s services)") % {
+        "operator": operator["name"],
+        "services": operator["services"],
+    }
 
 
 def status_payload(service: Service) -> dict:

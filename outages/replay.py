@@ -10,7 +10,7 @@ and bench/detection_quality.py call this, and it calls what the live pass calls.
   each minute's public status comes from outages.status.public_status.
 
 What the replay cannot know: the networks behind the reports (a file has no addresses), so
-the flood rule has no evidence and never holds a spike back; and reviewers, so every
+the flood verdict (detection.flood_verdict) has no evidence and never holds a spike back; and reviewers, so every
 incident stays suspected. Earlier incidents are not left out of the replayed history.
 """
 
@@ -28,6 +28,7 @@ from outages.status import public_status
 
 _BASELINE = detection.BaselineParams()
 _DETECT = detection.DetectParams()
+_NO_NETWORKS = detection.flood_verdict([], usual_operators={}, usual_prefixes={})
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,8 @@ def replay_minutes(
         first_minute=first_minute,
         evaluate_from=0,
         problems={},
-        is_flood=lambda service_id, minute: False,
+        # The one verdict, on what a file knows of the networks: nothing, so no flood.
+        is_flood=lambda service_id, minute: _NO_NETWORKS.flood,
         warning=_DETECT.warning,
         on_minute=on_minute,
     )

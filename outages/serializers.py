@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from outages.models import Incident, ServiceStatus
+from outages.presenters import operator_fields
 from reports.api_time import DateTimeField
 
 TIMESERIES_BUCKETS = (1, 5, 15, 30, 60)
@@ -48,6 +50,17 @@ class IncidentsQuerySerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+class OperatorSerializer(serializers.Serializer):
+    asn = serializers.IntegerField(
+        allow_null=True, help_text="AS number; null when the ASN table has names only."
+    )
+    name = serializers.CharField(help_text="The operator (ISP), e.g. Vodafone Italia.")
+    share = serializers.FloatField(help_text="Its share of the recent reports, 0-1.")
+    usual_share = serializers.FloatField(
+        allow_null=True, help_text="Its usual share of this service's reports, 0-1; null before any history."
+    )
+
+
 class ServiceStatusSerializer(serializers.Serializer):
     slug = serializers.SlugField()
     name = serializers.CharField()
@@ -62,8 +75,9 @@ class ServiceStatusSerializer(serializers.Serializer):
         choices=ServiceStatus.Reason.choices,
         help_text="Why: normal, spike (reports well above the usual level), regional (up in some cities), "
         "incident_open, confirmed (a reviewer confirmed the ongoing incident), flood_suspected (most "
-        "reports from a few networks: at most warning) or recovering (reports back to normal, the "
-        "incident closes after a quiet spell).",
+        "reports from a few networks: at most warning), isp (most reports from one operator's customers, "
+        "far above its usual share: likely that operator's problem, at most warning; see operator) or "
+        "recovering (reports back to normal, the incident closes after a quiet spell).",
     )
     since = DateTimeField(
         allow_null=True, help_text="Start of the ongoing incident behind the status, if any."
@@ -74,6 +88,9 @@ class ServiceStatusSerializer(serializers.Serializer):
         allow_null=True, help_text="Reports expected in those 15 minutes; null before any history."
     )
     updated_at = DateTimeField(allow_null=True, help_text="The minute the status was computed for.")
+    operator = OperatorSerializer(
+        allow_null=True, help_text="With status_reason isp: the operator the reports come from; else null."
+    )
 
 
 class ProblemShareSerializer(serializers.Serializer):
@@ -154,6 +171,14 @@ class IncidentSerializer(serializers.Serializer):
     excess_reports = serializers.SerializerMethodField(help_text="Reports above the baseline in all.")
     problems = serializers.ListField(child=serializers.DictField(), help_text='[{"code", "count"}], ranked.')
     cities = IncidentCitySerializer(many=True, help_text="Affected cities, most excess reports first.")
+    operator = serializers.SerializerMethodField(
+        help_text="When most reports come from one operator's customers, far above its usual share: "
+        '{"asn", "name", "share", "usual_share"}; else null.'
+    )
 
     def get_excess_reports(self, incident) -> int:
         return max(round(incident.excess_reports), 0)
+
+    @extend_schema_field(OperatorSerializer(allow_null=True))
+    def get_operator(self, incident) -> dict | None:
+        return operator_fields(incident.operator)

@@ -29,12 +29,19 @@ class PublicStatus:
 
 
 def public_status(
-    *, evidence: str, regional: bool = False, flood: bool = False, incident: Incident | None = None
+    *,
+    evidence: str,
+    regional: bool = False,
+    flood: bool = False,
+    isp: bool = False,
+    incident: Incident | None = None,
 ) -> PublicStatus:
     """The status the public sees and why.
 
     - A confirmed, ongoing incident is an outage.
     - A spike the flood rule holds back is at most a warning.
+    - A spike concentrated on one operator far above its usual share (`isp`) is a warning:
+      most likely that operator's problem, not the service's.
     - An ongoing, non-dismissed incident keeps the status at least at warning until it
       resolves ("recovering" once the reports are back to normal).
     - A dismissed or resolved incident never colours the status: the counts alone do.
@@ -47,6 +54,8 @@ def public_status(
         return PublicStatus(Tier.OUTAGE, Reason.CONFIRMED, live)
     if flood and tier != Tier.OK:
         return PublicStatus(Tier.WARNING, Reason.FLOOD_SUSPECTED, live)
+    if isp and (tier != Tier.OK or live is not None):
+        return PublicStatus(Tier.WARNING, Reason.ISP, live)
     if tier == Tier.OUTAGE:
         return PublicStatus(Tier.OUTAGE, Reason.SPIKE, live)
     if live is not None:
@@ -62,7 +71,13 @@ def public_status(
 
 def status_apply(row: ServiceStatus, incident: Incident | None) -> ServiceStatus:
     """Set a status row's public fields from its evidence and the service's latest incident."""
-    found = public_status(evidence=row.evidence, regional=row.regional, flood=row.flood, incident=incident)
+    found = public_status(
+        evidence=row.evidence,
+        regional=row.regional,
+        flood=row.flood,
+        isp=row.operator is not None,
+        incident=incident,
+    )
     row.status, row.reason = found.status, found.reason
     row.incident_id = found.incident.pk if found.incident is not None else None
     return row

@@ -30,7 +30,7 @@ from outages.page_selectors import (
     services_overview,
     sparkline_start,
 )
-from outages.presenters import STATUS_ICON, problem_rows, status_of, status_payload, status_text
+from outages.presenters import STATUS_ICON, isp_text, problem_rows, status_of, status_payload, status_text
 from outages.public import PublicIncident, as_public, public_incident_query, public_incidents
 from outages.status import incident_state_text
 from reports.api_time import json_datetime
@@ -255,6 +255,7 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "problems": problem_rows([(row["code"], row["count"]) for row in incident.problems], labels),
             "timeseries": incident_timeseries(incident=incident, now=now),
             "page_time": page_time(now=now, service=incident.service),
+            "isp_text": isp_text(incident.operator),
         },
     )
 

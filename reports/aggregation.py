@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from django.db import connection, transaction
 
-from geo.ip import network_of, parse_ip
+from geo.ip import parse_ip
 from geo.lookup import locate
 from geo.services import city_for_location
 from reports import dialect, hashing
@@ -82,10 +82,7 @@ def _ingest_batch(batch: list[IncomingReport]) -> int:
         counted = previous is None or previous <= epoch - window
         if counted:
             last_counted[(incoming.service_id, client)] = epoch
-        prefix = str(network_of(address))
-        network = network_hashes.get(prefix)
-        if network is None:
-            network = network_hashes[prefix] = hashing.network_hash_of_prefix(prefix)
+        network = hashing.network_identity(address, cache=network_hashes)
         values.append(
             (
                 incoming.service_id,
@@ -94,7 +91,11 @@ def _ingest_batch(batch: list[IncomingReport]) -> int:
                 incoming.source,
                 city.pk if city else None,
                 location.country_code if location else "",
-                network,
+                network.network_hash,
+                network.network48_hash,
+                network.prefix_hash,
+                network.asn,
+                network.asn_name,
                 counted,
                 False,
                 not counted,
@@ -104,7 +105,7 @@ def _ingest_batch(batch: list[IncomingReport]) -> int:
     with transaction.atomic():
         dialect.votes_upsert(votes)
         dialect.reports_insert_bulk(values)
-    return sum(row[7] for row in values)
+    return sum(row[11] for row in values)
 
 
 def reports_aggregate(*, batch_size: int = 20_000) -> int:

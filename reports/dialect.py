@@ -47,9 +47,9 @@ _INSERT_REPORT_CLAIMING_VOTE_SQL = f"""
     claim AS (SELECT EXISTS (SELECT FROM vote) AS counted)
     INSERT INTO {Report._meta.db_table} (
         service_id, problem, created_at, source, city_id, country_code, network_hash,
-        counted, abusive, is_aggregated
+        network48_hash, prefix_hash, asn, asn_name, counted, abusive, is_aggregated
     )
-    SELECT %s, %s, %s, %s, %s, %s, %s, counted, false, NOT counted FROM claim
+    SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, counted, false, NOT counted FROM claim
     RETURNING id, counted
 """
 
@@ -90,6 +90,10 @@ def report_insert_claiming_vote(report: Report, *, client_hash: str, now_epoch: 
                 report.city_id,
                 report.country_code,
                 report.network_hash,
+                report.network48_hash,
+                report.prefix_hash,
+                report.asn,
+                report.asn_name,
             ],
             prepare=True,
         )
@@ -112,6 +116,10 @@ REPORT_COLUMNS = (
     "city_id",
     "country_code",
     "network_hash",
+    "network48_hash",
+    "prefix_hash",
+    "asn",
+    "asn_name",
     "counted",
     "abusive",
     "is_aggregated",

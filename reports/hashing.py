@@ -3,9 +3,12 @@
 - client hash: HMAC(key, daily salt + address). Dedupe needs it for minutes; the salt
   is random, rotated every UTC day and deleted after two, so a stored hash cannot be
   linked to an address (or to the same person on another day) once its salt is gone.
-- network hash: HMAC(key, "/24 or /64 prefix"). Stable, so review can count distinct
-  networks, see how new they are and exclude one; it never reveals the prefix.
-- rate-limit key: HMAC(key, address, or /64 for IPv6), so cache keys hold no address.
+  The client is the IPv4 address or the IPv6 /64 (geo.ip.voter_of): one household.
+- network hashes: HMAC(key, "/24 or /64 prefix"), of the IPv6 /48 (the site; for IPv4 the
+  /24 again) and of the announced prefix (geo.operators). Stable, so review can count
+  distinct networks at each level, see how new they are and exclude one; they never reveal
+  the prefix.
+- rate-limit keys: HMAC(key, address or /64) and HMAC(key, /48), so cache keys hold no address.
 """
 
 from __future__ import annotations
@@ -14,11 +17,13 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from geo.ip import IPAddress, network_of
+from geo.ip import IPAddress, network_of, site_of, voter_of
+from geo.operators import operator_of
 from reports.models import DailySalt
 
 HASH_LENGTH = 32  # hex characters: 128 bits
@@ -52,7 +57,7 @@ def _daily_salt_get_or_create(day: dt.date) -> str:
 
 
 def client_hash(address: IPAddress, *, day: dt.date) -> str:
-    return _digest(f"client|{daily_salt(day)}|{address}")
+    return _digest(f"client|{daily_salt(day)}|{voter_of(address)}")
 
 
 def network_hash(address: IPAddress) -> str:
@@ -66,5 +71,42 @@ def network_hash_of_prefix(prefix: str) -> str:
 def rate_limit_key(address: IPAddress) -> str:
     # One IPv6 /64 is one subscriber; IPv4 clients are limited per address because a
     # carrier-grade NAT /24 holds many unrelated people.
-    subject = network_of(address) if address.version == 6 else address
-    return _digest(f"ratelimit|{subject}")
+    return _digest(f"ratelimit|{voter_of(address)}")
+
+
+def rate_limit_site_key(address: IPAddress) -> str | None:
+    """The budget shared by an IPv6 /48, so a /48 is one budget and not 65,536; None for
+    IPv4, whose /24 is already one of few (and may be a whole mobile carrier's pool)."""
+    return None if address.version == 4 else _digest(f"ratelimit-site|{site_of(address)}")
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkIdentity:
+    """What a report keeps of where it came from: hashes at each level, and its operator."""
+
+    network_hash: str  # the /24 or /64
+    network48_hash: str  # the IPv6 /48; for IPv4 the /24 again
+    prefix_hash: str  # the announced prefix; "" when not known
+    asn: int | None
+    asn_name: str
+
+
+def network_identity(address: IPAddress, *, cache: dict[str, str] | None = None) -> NetworkIdentity:
+    """The report's network hashes and operator. `cache` (prefix -> hash) spares bulk
+    callers one HMAC per report."""
+    memo = {} if cache is None else cache
+
+    def hashed(prefix: str) -> str:
+        found = memo.get(prefix)
+        if found is None:
+            found = memo[prefix] = network_hash_of_prefix(prefix)
+        return found
+
+    operator = operator_of(address)
+    return NetworkIdentity(
+        network_hash=hashed(str(network_of(address))),
+        network48_hash=hashed(str(site_of(address))),
+        prefix_hash=hashed(f"as|{operator.prefix}") if operator and operator.prefix else "",
+        asn=operator.asn if operator else None,
+        asn_name=operator.name if operator else "",
+    )

@@ -118,6 +118,7 @@ def report_create(
     within REPORT_DEDUPE_MINUTES; placed in a city when the address can be located."""
     location = locate(address)
     city = city_for_location(location) if location else None
+    network = hashing.network_identity(address)
     report = Report(
         service=service,
         problem=problem,
@@ -125,7 +126,11 @@ def report_create(
         source=source,
         city=city,
         country_code=location.country_code if location else "",
-        network_hash=hashing.network_hash(address),
+        network_hash=network.network_hash,
+        network48_hash=network.network48_hash,
+        prefix_hash=network.prefix_hash,
+        asn=network.asn,
+        asn_name=network.asn_name,
     )
     dialect.report_insert_claiming_vote(
         report,

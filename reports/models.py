@@ -31,6 +31,14 @@ class Report(models.Model):
     # HMAC of the client's /24 or /64 under a stable key: lets review group and exclude
     # networks without revealing them.
     network_hash = models.CharField(max_length=32)
+    # The same for the IPv6 /48 (for IPv4, the /24 again) and for the announced prefix
+    # ("" when unknown): the levels the flood verdict and review group networks at.
+    network48_hash = models.CharField(max_length=32, blank=True, default="", db_default="")
+    prefix_hash = models.CharField(max_length=32, blank=True, default="", db_default="")
+    # The operator announcing the address: it describes an ISP, not a person, so it is kept
+    # plainly. The bundled table names operators without numbers, hence asn may be null.
+    asn = models.PositiveIntegerField(null=True, blank=True)
+    asn_name = models.CharField(max_length=100, blank=True, default="", db_default="")
     # False for a repeat from the same client within the dedupe window: kept as evidence
     # for abuse review, never counted.
     counted = models.BooleanField(default=True)

@@ -1,4 +1,5 @@
-"""Flood control: one budget per client across all services, counted in the cache.
+"""Flood control: one budget per client across all services, and one per its IPv6 /48
+(REPORT_SITE_RATE_LIMIT) so a /48 is one larger budget, not 65,536; counted in the cache.
 
 A fixed window per client (its end offset by a hash of the key, so windows do not all
 roll over at once), counted with one Redis command: a small Lua script (EVALSHA) that
@@ -21,19 +22,23 @@ from django.core.cache import caches
 from redis.exceptions import NoScriptError, RedisError
 
 from geo.ip import IPAddress
-from reports.hashing import rate_limit_key
+from reports.hashing import rate_limit_key, rate_limit_site_key
 
 logger = logging.getLogger(__name__)
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 # The key outlives its window by a little, so a late INCR never starts a fresh count.
 _EXPIRY_FUDGE_SECONDS = 5
-# KEYS[1] the counter, ARGV[1] its TTL. One command instead of a two-command pipeline: about
+# KEYS[i] a counter, ARGV[i] its TTL; returns the new counts. One command instead of a two-command pipeline: about
 # 20 us less client CPU per report (redis-py packs, sends and parses once). The script is
 # loaded on first use and again whenever Redis has lost it (a restart, SCRIPT FLUSH).
 _COUNT_SCRIPT = """
-redis.call('SET', KEYS[1], 0, 'EX', ARGV[1], 'NX')
-return redis.call('INCR', KEYS[1])
+local counts = {}
+for i, key in ipairs(KEYS) do
+  redis.call('SET', key, 0, 'EX', ARGV[i], 'NX')
+  counts[i] = redis.call('INCR', key)
+end
+return counts
 """
 _COUNT_SHA = hashlib.sha1(_COUNT_SCRIPT.encode()).hexdigest()
 
@@ -53,35 +58,50 @@ def window_end(subject: str, period: int, now: int) -> int:
 
 
 def retry_after_seconds(address: IPAddress) -> int | None:
-    """Count this request against the client's budget; seconds to wait when it is spent."""
-    limit, period = parse_rate(settings.REPORT_RATE_LIMIT)
-    subject = rate_limit_key(address)
+    """Count this request against the client's budget and its /48's; seconds to wait when
+    either is spent."""
     now = int(time.time())
-    end = window_end(subject, period, now)
-    count = _count(f"rl:reports:{limit}/{period}:{subject}:{end}", ttl=period + _EXPIRY_FUDGE_SECONDS)
-    if count is None or count <= limit:
+    budgets = [(rate_limit_key(address), settings.REPORT_RATE_LIMIT, "reports")]
+    site = rate_limit_site_key(address)
+    if site is not None:
+        budgets.append((site, settings.REPORT_SITE_RATE_LIMIT, "site"))
+    keys, limits, ends, ttls = [], [], [], []
+    for subject, rate, kind in budgets:
+        limit, period = parse_rate(rate)
+        end = window_end(subject, period, now)
+        keys.append(f"rl:{kind}:{limit}/{period}:{subject}:{end}")
+        limits.append(limit)
+        ends.append(end)
+        ttls.append(period + _EXPIRY_FUDGE_SECONDS)
+    counts = _count(keys, ttls=ttls)
+    if counts is None:
         return None
-    return max(1, end - now)
+    waits = [end - now for count, limit, end in zip(counts, limits, ends, strict=True) if count > limit]
+    return max(1, max(waits)) if waits else None
 
 
-def _count(key: str, *, ttl: int) -> int | None:
-    """Add one to `key` and return the new count; None when the cache is unreachable."""
+def _count(keys: list[str], *, ttls: list[int]) -> list[int] | None:
+    """Add one to each of `keys` and return the new counts; None when the cache is unreachable."""
     cache = caches["default"]
     client = _redis_client(cache)
     if client is None:
-        if cache.add(key, 1, ttl):
-            return 1
-        try:
-            return cache.incr(key)
-        except ValueError:  # expired between add and incr: let this one through
-            return None
-    full_key = cache.make_key(key)
+        counts = []
+        for key, ttl in zip(keys, ttls, strict=True):
+            if cache.add(key, 1, ttl):
+                counts.append(1)
+                continue
+            try:
+                counts.append(cache.incr(key))
+            except ValueError:  # expired between add and incr: let this one through
+                counts.append(0)
+        return counts
+    full_keys = [cache.make_key(key) for key in keys]
     try:
         try:
-            return client.evalsha(_COUNT_SHA, 1, full_key, ttl)
+            return client.evalsha(_COUNT_SHA, len(keys), *full_keys, *ttls)
         except NoScriptError:
             client.script_load(_COUNT_SCRIPT)
-            return client.evalsha(_COUNT_SHA, 1, full_key, ttl)
+            return client.evalsha(_COUNT_SHA, len(keys), *full_keys, *ttls)
     except RedisError as exc:
         logger.warning("rate limit not applied: the cache is unreachable (%s)", type(exc).__name__)
         return None

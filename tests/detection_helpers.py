@@ -91,3 +91,24 @@ def incident_summary(service: Service) -> list[tuple]:
         )
         for incident in Incident.objects.filter(service=service).order_by("started_at")
     ]
+
+
+def send_over_ten_minutes(client, time_machine, addresses: list[str], body: dict) -> list[int]:
+    """One report per address, spread evenly over the ten minutes from T0, through the API."""
+    from tests.helpers import post_report
+
+    statuses = []
+    for i, ip in enumerate(addresses):
+        time_machine.move_to(T0 + dt.timedelta(seconds=600 * i / len(addresses)), tick=False)
+        statuses.append(post_report(client, body, ip=ip).status_code)
+    return statuses
+
+
+def detect_after_the_burst(time_machine) -> None:
+    """Count the burst and run the live pass two minutes after its ten minutes."""
+    from outages.detection_pass import detection_run
+    from reports.aggregation import reports_aggregate_all
+
+    reports_aggregate_all()
+    time_machine.move_to(T0 + 12 * MINUTE, tick=False)
+    detection_run(now=T0 + 12 * MINUTE)

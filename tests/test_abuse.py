@@ -3,18 +3,13 @@ X-Forwarded-For cannot be used to dodge the per-client limits."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
 from outages.baselines import profile_cache_clear
-from outages.detection_pass import detection_run
 from outages.models import DetectionWatermark, Incident, ServiceStatus
 from outages.watermark import WATERMARK
-from reports.aggregation import reports_aggregate_all
 from reports.models import Report
-from tests.detection_helpers import MINUTE, T0, flat_baseline
-from tests.helpers import post_report
+from tests.detection_helpers import MINUTE, T0, detect_after_the_burst, flat_baseline, send_over_ten_minutes
 from tests.own_services import app_env, gunicorn, post_json
 
 REPORT = {"service": "chatgpt", "problem": "login"}
@@ -25,21 +20,6 @@ def _fresh_profiles():
     profile_cache_clear()
     yield
     profile_cache_clear()
-
-
-def send_over_ten_minutes(client, time_machine, addresses: list[str]) -> list[int]:
-    """One report per address, spread evenly over the ten minutes from T0, through the API."""
-    statuses = []
-    for i, ip in enumerate(addresses):
-        time_machine.move_to(T0 + dt.timedelta(seconds=600 * i / len(addresses)), tick=False)
-        statuses.append(post_report(client, REPORT, ip=ip).status_code)
-    return statuses
-
-
-def detect_after_the_burst(time_machine) -> None:
-    reports_aggregate_all()
-    time_machine.move_to(T0 + 12 * MINUTE, tick=False)
-    detection_run(now=T0 + 12 * MINUTE)
 
 
 @pytest.fixture
@@ -58,7 +38,7 @@ def test_a_bot_flood_of_1000_reports_from_three_networks_opens_no_incident(
     # Three /24s: 762 distinct addresses, each used once or twice.
     flood = [f"151.38.{1 + k % 3}.{1 + (k // 3) % 254}" for k in range(1000)]
 
-    statuses = send_over_ten_minutes(client, time_machine, flood)
+    statuses = send_over_ten_minutes(client, time_machine, flood, REPORT)
     detect_after_the_burst(time_machine)
 
     assert statuses.count(201) == 762 and statuses.count(200) == 238  # all taken, repeats not counted
@@ -71,7 +51,7 @@ def test_a_bot_flood_of_1000_reports_from_three_networks_opens_no_incident(
 def test_150_reports_from_150_networks_open_an_incident(client, quiet_service, time_machine):
     crowd = [f"93.{56 + i // 100}.{i % 100}.10" for i in range(150)]
 
-    statuses = send_over_ten_minutes(client, time_machine, crowd)
+    statuses = send_over_ten_minutes(client, time_machine, crowd, REPORT)
     detect_after_the_burst(time_machine)
 
     assert statuses == [201] * 150

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from reports.models import Report
 from tests.helpers import post_report
 
 pytestmark = pytest.mark.django_db
@@ -83,3 +84,31 @@ def test_the_budget_still_counts_after_redis_loses_its_scripts(client, three_per
     statuses += [post_report(client, {"service": slug}).status_code for slug in SERVICES[2:]]
 
     assert statuses == [201, 201, 201, 429]
+
+
+@pytest.mark.django_db
+def test_the_64s_of_one_ipv6_48_share_one_budget(client, chatgpt, settings):
+    settings.REPORT_RATE_LIMIT = "30/h"
+    settings.REPORT_SITE_RATE_LIMIT = "40/h"
+    # 50 clients of one /48, one report each: each /64 is within its own budget.
+    statuses = [
+        post_report(client, {"service": "chatgpt", "problem": "login"}, ip=f"2a01:4f8:1:{k:x}::1").status_code
+        for k in range(50)
+    ]
+
+    assert statuses.count(429) == 10 and statuses[:40] == [201] * 40
+
+
+@pytest.mark.django_db
+def test_one_64_gets_one_counted_report_per_dedupe_window(client, chatgpt, settings):
+    settings.REPORT_RATE_LIMIT = "100/h"
+    # Thirty addresses of one /64: one household, one vote.
+    statuses = [
+        post_report(
+            client, {"service": "chatgpt", "problem": "login"}, ip=f"2a02:b000:7:9::{k + 1:x}"
+        ).status_code
+        for k in range(30)
+    ]
+
+    assert statuses == [201] + [200] * 29
+    assert Report.objects.filter(counted=True).count() == 1

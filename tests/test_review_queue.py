@@ -164,5 +164,5 @@ def test_the_queue_takes_a_fixed_number_of_queries_whatever_it_shows(reviewer_cl
     six = _queue_queries(reviewer_client)
 
     # session, user, permissions (2), services for the filter, count, page, cities,
-    # minute counts, baselines, network signals, network newness, incidents nearby.
-    assert two == six == 13
+    # minute counts, baselines, network signals, usual operator mix, network newness, incidents nearby.
+    assert two == six == 14

@@ -223,8 +223,8 @@ def test_excluding_twice_changes_nothing_more(reviewer_client, chatgpt, flooded)
     assert [row.details["reports"] for row in ReviewAction.objects.all()] == [30, 0]
 
 
-@pytest.mark.parametrize("prefix", ["93.56.0.0/16", "not an address", "2001:db8::/48"])
-def test_only_a_24_or_a_64_can_be_excluded(reviewer_client, flooded, prefix):
+@pytest.mark.parametrize("prefix", ["93.56.0.0/16", "not an address", "2001:db8::/40", "operator:"])
+def test_only_a_level_the_signals_show_can_be_excluded(reviewer_client, flooded, prefix):
     response = reviewer_client.post(f"/review/incidents/{flooded.pk}/exclude-network/", {"prefix": prefix})
 
     assert response.status_code == 400

@@ -270,3 +270,22 @@ def test_scenario_at_now_puts_the_peak_at_now_and_nothing_after_it():
 def test_unknown_scenario_names_the_known_ones():
     with pytest.raises(KeyError, match="chatgpt-2025-03-31"):
         scenario_get("nope")
+
+
+def test_an_isp_outage_draws_every_reporter_from_the_operators_networks_on_several_services():
+    from reports.simulator.crowd import _Columns
+    from reports.simulator.scenarios import ISP_PREFIXES, isp_outage
+
+    crowd = Crowd(SERVICES, seed=4)
+    out = _Columns()
+    start = datetime(2026, 3, 9, 18, 0, tzinfo=ZoneInfo("Europe/Rome"))
+    for outage in isp_outage("Vodafone Italia", start, dict.fromkeys(SERVICES[:3], 200)):
+        crowd.incident(outage, out)
+    batch = crowd.batch(out)
+
+    vodafone = [ipaddress.ip_network(prefix) for prefix in ISP_PREFIXES["Vodafone Italia"]]
+    reports = list(batch)
+    assert len(reports) > 300 and {report.kind for report in reports} == {"isp"}
+    assert {report.service for report in reports} == set(SERVICES[:3])
+    assert all(any(ipaddress.ip_address(r.client_ip) in net for net in vodafone) for r in reports)
+    assert len(set(batch.place.tolist())) > 3  # across the country, not one city

@@ -68,6 +68,7 @@ def test_the_service_list_shows_each_service_s_status(client, outage, django_ass
         "count": 0,
         "baseline": None,
         "updated_at": None,
+        "operator": None,
     }
 
 

@@ -51,8 +51,11 @@ class ExcludeNetworkForm(forms.Form):
         super().__init__(*args, **kwargs)
 
     prefix = forms.CharField(
-        max_length=64,
-        help_text=_("A /24 (IPv4) or /64 (IPv6) network, e.g. 93.56.1.0/24."),
+        max_length=120,
+        help_text=_(
+            "A network at any level the signals show: a /24, /64 or /48 (e.g. 93.56.1.0/24), a hash "
+            "from the signals, or operator:<name> for this incident's reports from that operator."
+        ),
     )
     note = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
 

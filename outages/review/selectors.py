@@ -18,7 +18,8 @@ from django.db.models import Case, Count, IntegerField, Q, QuerySet, When
 
 from catalogue.models import Service
 from outages import detection
-from outages.models import Baseline, Incident, IncidentCity
+from outages.models import Baseline, Incident, IncidentCity, NetworkMix
+from outages.presenters import isp_text
 from outages.review.models import ReviewAction
 from reports.models import Report, ServiceMinute, Source
 
@@ -47,6 +48,19 @@ class Signals:
     new_network_share: float = 0.0
     # [(hash prefix, reports, is_new)] for the three busiest networks.
     top_networks: list[tuple[str, int, bool]] = field(default_factory=list)
+    # Distinct IPv6 /48s (IPv4 /24s), announced prefixes and operators behind the reports.
+    sites: int = 0
+    prefixes: int = 0
+    operators: int = 0
+    # The busiest operators: (name, share of the reports, usual share or None before any
+    # history); "Exclude network" takes "operator:<name>" for one of them.
+    top_operators: list[tuple[str, float, float | None]] = field(default_factory=list)
+    # The busiest sites and prefixes: (hash prefix, reports), excludable by that hash.
+    top_sites: list[tuple[str, int]] = field(default_factory=list)
+    top_prefixes: list[tuple[str, int]] = field(default_factory=list)
+    # "likely an ISP problem (Vodafone Italia, 4 services)" when the pass found the operator
+    # concentrated in several services' spikes at once.
+    isp_text: str = ""
 
 
 @dataclass
@@ -244,10 +258,13 @@ def _signals(incidents: list[Incident], windows: dict) -> dict[int, Signals]:
         start, end = windows[incident.pk]
         in_window[incident.pk] = Q(service_id=incident.service_id, created_at__gte=start, created_at__lt=end)
     per_network: dict[int, Counter] = defaultdict(Counter)
+    per_site: dict[int, Counter] = defaultdict(Counter)
+    per_prefix: dict[int, Counter] = defaultdict(Counter)
+    per_operator: dict[int, Counter] = defaultdict(Counter)
     api: Counter = Counter()
     rows = (
         Report.objects.filter(_any(in_window.values()), counted=True, abusive=False)
-        .values("network_hash", "source")
+        .values("network_hash", "network48_hash", "prefix_hash", "asn_name", "source")
         .annotate(**{f"i{pk}": Count("id", filter=q) for pk, q in in_window.items()})
     )
     for row in rows:
@@ -255,8 +272,18 @@ def _signals(incidents: list[Incident], windows: dict) -> dict[int, Signals]:
             n = row[f"i{incident.pk}"]
             if n:
                 per_network[incident.pk][row["network_hash"]] += n
+                per_site[incident.pk][row["network48_hash"] or row["network_hash"]] += n
+                if row["prefix_hash"]:
+                    per_prefix[incident.pk][row["prefix_hash"]] += n
+                if row["asn_name"]:
+                    per_operator[incident.pk][row["asn_name"]] += n
                 if row["source"] == Source.API:
                     api[incident.pk] += n
+    usual: dict[int, dict[str, float]] = defaultdict(dict)
+    for service_id, key, share in NetworkMix.objects.filter(
+        service_id__in={incident.service_id for incident in incidents}, level=NetworkMix.Level.OPERATOR
+    ).values_list("service_id", "key", "share"):
+        usual[service_id][key] = share
 
     before = {}
     for incident in incidents:
@@ -296,6 +323,20 @@ def _signals(incidents: list[Incident], windows: dict) -> dict[int, Signals]:
             api_share=api[incident.pk] / total,
             new_network_share=sum(n for h, n in checked if h not in known) / total,
             top_networks=[(h[:8], n, h not in known) for h, n in top],
+            sites=len(per_site[incident.pk]),
+            prefixes=len(per_prefix[incident.pk]),
+            operators=len(per_operator[incident.pk]),
+            top_operators=[
+                (
+                    name,
+                    n / total,
+                    usual[incident.service_id].get(name, 0.0) if usual[incident.service_id] else None,
+                )
+                for name, n in per_operator[incident.pk].most_common(3)
+            ],
+            top_sites=[(h[:8], n) for h, n in per_site[incident.pk].most_common(3)],
+            top_prefixes=[(h[:8], n) for h, n in per_prefix[incident.pk].most_common(3)],
+            isp_text=isp_text(incident.operator),
         )
     return found
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import re
 from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Q
 
 from outages import detection
 from outages.alerts.email import email_alerts_queue
@@ -273,15 +275,16 @@ def network_exclude(
     now: dt.datetime,
     note: str = "",
 ) -> Exclusion:
-    """Mark the reports of one network (/24 or /64) in the incident's window as abusive.
+    """Mark the reports of one network in the incident's window as abusive, at any level the
+    signals show (network_filter): a /24, /64 or /48, a hash the signals show (of a /24 or
+    /64, a /48 or an announced prefix), or "operator:<name>" for this incident only.
 
     Reports already in the minute counts are subtracted from them in the database, so
     detection and the next baseline rebuild never see them; reports still waiting to be
     counted are skipped by reports_aggregate. The incident's excess, peak, problems and
     cities are corrected by what was taken out.
     """
-    network = network_prefix_parse(prefix)
-    network_hash = network_hash_of_prefix(network)
+    chosen, network_hash = network_filter(prefix)
     with transaction.atomic():
         mark = watermark_lock()
         incident = Incident.objects.select_for_update().get(pk=incident_id)
@@ -297,9 +300,9 @@ def network_exclude(
                 service_id=incident.service_id,
                 created_at__gte=incident.started_at,
                 created_at__lt=until,
-                network_hash=network_hash,
                 abusive=False,
             )
+            .filter(chosen)
             .values_list("id", "city_id", "country_code", "problem", "created_at", "counted", "is_aggregated")
         )
         Report.objects.filter(id__in=[row[0] for row in rows]).update(abusive=True)
@@ -326,6 +329,39 @@ def network_exclude(
         )
         service_status_refresh(incident.service_id, now=now)
     return Exclusion(network_hash=network_hash, reports=len(rows), uncounted=len(in_counts))
+
+
+_HASH = re.compile(r"[0-9a-f]{8,32}")
+
+
+def network_filter(text: str) -> tuple[Q, str]:
+    """The reports a reviewer means by `text`, and what the audit log keeps of it: a /24 or
+    /64 (as network_hash), an IPv6 /48 (network48_hash), a hash or its first 8+ characters as
+    the signals show it (any level), or "operator:<name>" (the operator as the signals name it)."""
+    value = text.strip()
+    if value.lower().startswith("operator:"):
+        name = value.split(":", 1)[1].strip()
+        if not name:
+            raise ReviewError(
+                "Name the operator as the signals show it, e.g. operator:Vodafone Italia S.p.A."
+            )
+        return Q(asn_name=name), f"operator:{name}"
+    if _HASH.fullmatch(value.lower()):
+        digest = value.lower()
+        return (
+            Q(network_hash__startswith=digest)
+            | Q(network48_hash__startswith=digest)
+            | Q(prefix_hash__startswith=digest)
+        ), digest
+    if ":" in value and value.endswith("/48"):
+        try:
+            site = ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise ReviewError(f"{text!r} is not an IPv6 /48 like 2001:db8:1::/48.") from None
+        digest = network_hash_of_prefix(str(site))
+        return Q(network48_hash=digest), digest
+    digest = network_hash_of_prefix(network_prefix_parse(value))
+    return Q(network_hash=digest), digest
 
 
 def network_prefix_parse(prefix: str) -> str:

@@ -12,6 +12,7 @@ floods (many reports from a handful of networks).
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -25,7 +26,7 @@ from reports.simulator.places import AddressPool, Place, ip_strings, places_load
 
 PROBLEMS: tuple[str, ...] = ("app", "login", "website", "connection", "other")
 BLOCK_SECONDS = 15 * 60
-KINDS: tuple[str, ...] = ("normal", "outage", "media", "flood")
+KINDS: tuple[str, ...] = ("normal", "outage", "media", "flood", "isp")
 
 # Hourly shapes in local time (0h..23h) and weekday shapes (Monday..Sunday); normalised below.
 HOURLY: dict[str, tuple[float, ...]] = {
@@ -114,8 +115,11 @@ class Outage:
     regions: Mapping[str, Sequence[str]] = field(default_factory=dict)
     city_shares: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     problems: Mapping[str, float] | None = None
-    kind: str = "outage"  # or "media": a bump from press coverage, not a failure
+    kind: str = "outage"  # or "media": a bump from press coverage, not a failure; "isp"
     label: str = ""
+    # An ISP's outage ("isp"): only that operator's customers report, so their addresses
+    # are drawn from the city networks inside the operator's announced prefixes.
+    operator_prefixes: tuple[str, ...] = ()
 
     @property
     def peak_at(self) -> datetime:
@@ -259,7 +263,7 @@ class Crowd:
         self.places: tuple[Place, ...] = tuple(places if places is not None else places_load())
         self.volume = volume
         self.rng = np.random.default_rng(seed)
-        self._pools: dict[int, AddressPool] = {}
+        self._pools: dict[object, AddressPool] = {}  # by place, or (place, operator prefixes)
         self.country = np.array([place.country_code for place in self.places])
         self.place_weight = np.array([place.weight for place in self.places], dtype=np.float64)
         self.timezones = sorted({place.timezone for place in self.places})
@@ -401,8 +405,37 @@ class Crowd:
             members, shares = self._places_in(
                 country_code, outage.regions.get(country_code, ()), outage.city_shares.get(country_code)
             )
+            if outage.operator_prefixes:
+                members, shares = self._operator_places(members, shares, outage.operator_prefixes)
             place = self.rng.choice(members, size=total, p=shares)
-            out.add(seconds, number, self._problems(mix, total), place, KINDS.index(outage.kind))
+            address = None
+            if outage.operator_prefixes:
+                address = np.empty(total, dtype=np.int64)
+                for index in np.unique(place):
+                    rows = np.flatnonzero(place == index)
+                    address[rows] = self._operator_pool(int(index), outage.operator_prefixes).draw(len(rows))
+            out.add(seconds, number, self._problems(mix, total), place, KINDS.index(outage.kind), address)
+
+    def _operator_networks(self, place: int, prefixes: tuple[str, ...]) -> tuple[str, ...]:
+        within = [ipaddress.IPv4Network(prefix) for prefix in prefixes]
+        return tuple(
+            cidr
+            for cidr in self.places[place].networks
+            if any(ipaddress.IPv4Network(cidr).subnet_of(prefix) for prefix in within)
+        )
+
+    def _operator_places(self, members: np.ndarray, shares: np.ndarray, prefixes: tuple[str, ...]):
+        """The places with networks of the operator, their shares renormalised."""
+        keep = np.array([bool(self._operator_networks(int(index), prefixes)) for index in members])
+        if not keep.any():
+            raise ValueError(f"no sampled city has networks in {list(prefixes)}")
+        return members[keep], shares[keep] / shares[keep].sum()
+
+    def _operator_pool(self, place: int, prefixes: tuple[str, ...]) -> AddressPool:
+        key = (place, prefixes)
+        if key not in self._pools:
+            self._pools[key] = AddressPool(self._operator_networks(place, prefixes), self.rng)
+        return self._pools[key]
 
     def _flood(self, flood: Flood, number: int, out: _Columns) -> None:
         members, _ = self._places_in(flood.country_code, shares=None)

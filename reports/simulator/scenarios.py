@@ -6,7 +6,7 @@ named event at its real date, or shifted so that its peak is happening now.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -51,6 +51,35 @@ def baseline_italy(slug: str, volume: float = 1.0) -> float:
 
 
 # -- random history ------------------------------------------------------------------------
+
+
+# Italian operators and their announced IPv4 prefixes (GeoLite2 ASN, in geoip2fast's table):
+# an ISP outage draws its reporters from these.
+ISP_PREFIXES = {
+    "Vodafone Italia": ("2.32.0.0/12", "37.176.0.0/13", "109.112.0.0/13"),
+    "Telecom Italia": ("79.0.0.0/11", "87.0.0.0/12", "82.48.0.0/14"),
+    "Wind Tre": ("151.16.0.0/12", "62.98.0.0/16"),
+    "Fastweb": ("93.32.0.0/12", "93.56.0.0/13"),
+}
+
+
+def isp_outage(operator: str, start: datetime, peaks: Mapping[str, float]) -> tuple[Outage, ...]:
+    """One operator's customers cannot reach anything: a spike on several services at once
+    (`peaks`: service -> extra reports per 15 minutes), every report from its networks."""
+    return tuple(
+        Outage(
+            service=slug,
+            start=start,
+            peaks={"IT": round(peak)},
+            rise=10,
+            plateau=40,
+            decay=20,
+            kind="isp",
+            operator_prefixes=ISP_PREFIXES[operator],
+            label=f"ISP outage: {operator}",
+        )
+        for slug, peak in peaks.items()
+    )
 
 
 def incidents_random(
@@ -111,6 +140,15 @@ def incidents_random(
                 kind="media",
                 label="media bump",
             )
+        )
+    for _ in range(rng.poisson(0.05 * scale)):
+        operator = str(rng.choice(sorted(ISP_PREFIXES)))
+        hit = [
+            services[int(i)]
+            for i in rng.choice(len(services), size=min(4, len(services)), replace=False, p=weights)
+        ]
+        incidents.extend(
+            isp_outage(operator, moment(), {slug: baseline_italy(slug, volume) * 8 + 30 for slug in hit})
         )
     for _ in range(rng.poisson(0.1 * scale)):
         reports, networks, city = (
