@@ -116,6 +116,18 @@ def isp_text(operator: dict | None) -> str:
     }
 
 
+# This many services' incidents starting together, across operators, point at a provider they share.
+SHARED_PROVIDER_SERVICES = 3
+
+
+def shared_provider_text(*, services_together: int, operator: dict | None) -> str:
+    """What the incident and the review queue say when many services spike at once and no
+    one operator explains it: "likely a shared provider (5 services)"; "" otherwise."""
+    if services_together < SHARED_PROVIDER_SERVICES or isp_text(operator):
+        return ""
+    return _("likely a shared provider (%(services)s services at once)") % {"services": services_together}
+
+
 def status_payload(service: Service) -> dict:
     """The status block of the service page and its JSON refresh."""
     view = status_of(service)

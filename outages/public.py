@@ -61,6 +61,25 @@ def public_incident_query(
     return incidents
 
 
+# Incidents of other services that started this close to one "spiked with it".
+TOGETHER = dt.timedelta(minutes=15)
+
+
+def services_spiking_with(incident: Incident) -> int:
+    """How many services, this one included, had a public incident start within TOGETHER of it."""
+    others = (
+        Incident.objects.public()
+        .filter(
+            started_at__gte=incident.started_at - TOGETHER, started_at__lte=incident.started_at + TOGETHER
+        )
+        .exclude(service_id=incident.service_id)
+        .values("service_id")
+        .distinct()
+        .count()
+    )
+    return 1 + others
+
+
 def as_public(incident: Incident) -> PublicIncident:
     review = getattr(incident, "review", None)
     return PublicIncident(

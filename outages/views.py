@@ -30,8 +30,22 @@ from outages.page_selectors import (
     services_overview,
     sparkline_start,
 )
-from outages.presenters import STATUS_ICON, isp_text, problem_rows, status_of, status_payload, status_text
-from outages.public import PublicIncident, as_public, public_incident_query, public_incidents
+from outages.presenters import (
+    STATUS_ICON,
+    isp_text,
+    problem_rows,
+    shared_provider_text,
+    status_of,
+    status_payload,
+    status_text,
+)
+from outages.public import (
+    PublicIncident,
+    as_public,
+    public_incident_query,
+    public_incidents,
+    services_spiking_with,
+)
 from outages.status import incident_state_text
 from reports.api_time import json_datetime
 from reports.forms import ReportForm
@@ -256,6 +270,9 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "timeseries": incident_timeseries(incident=incident, now=now),
             "page_time": page_time(now=now, service=incident.service),
             "isp_text": isp_text(incident.operator),
+            "shared_provider_text": shared_provider_text(
+                services_together=services_spiking_with(incident), operator=incident.operator
+            ),
         },
     )
 

@@ -326,12 +326,13 @@ def test_incident_page_shows_status_peak_duration_cities_and_problems(client, ch
     assert sum(row["count"] for row in json.loads(raw)) == 524
 
 
-def test_incident_page_runs_four_queries_however_many_cities(client, chatgpt, django_assert_num_queries):
+def test_incident_page_runs_five_queries_however_many_cities(client, chatgpt, django_assert_num_queries):
     incident = Incident.objects.create(
         service=chatgpt, started_at=NOW, last_spike_at=NOW, last_elevated_at=NOW, peak_at=NOW, peak_count=9
     )
-    # The incident with its service, the problem types, the cities, the timeline.
-    with django_assert_num_queries(4):
+    # The incident with its service, the problem types, the cities, the timeline, and how
+    # many services spiked with it (the shared-provider hint).
+    with django_assert_num_queries(5):
         client.get(f"/incidents/{incident.pk}/")
     outage_now(chatgpt, now=NOW)
     for rank, name in enumerate(["Milan", "Rome", "Naples", "Bologna", "Turin"]):
@@ -339,7 +340,7 @@ def test_incident_page_runs_four_queries_however_many_cities(client, chatgpt, dj
             incident=incident, city=city(name), count=9 - rank, excess=5, first_flagged_at=NOW
         )
 
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         html = page(client, f"/incidents/{incident.pk}/")
     assert "Turin" in html
 

@@ -19,7 +19,8 @@ from django.db.models import Case, Count, IntegerField, Q, QuerySet, When
 from catalogue.models import Service
 from outages import detection
 from outages.models import Baseline, Incident, IncidentCity, NetworkMix
-from outages.presenters import isp_text
+from outages.presenters import isp_text, shared_provider_text
+from outages.public import TOGETHER
 from outages.review.models import ReviewAction
 from reports.models import Report, ServiceMinute, Source
 
@@ -31,8 +32,6 @@ CHART_AFTER = dt.timedelta(minutes=30)
 CHART_MAX = dt.timedelta(hours=6)
 # A network is "new" when it sent this service no report in this long before the incident.
 NETWORK_MEMORY = dt.timedelta(days=7)
-# Other services whose incidents started this close to this one's are "spiking with it".
-TOGETHER = dt.timedelta(minutes=15)
 # Newness is checked for an incident's busiest networks only (an IN list per incident).
 NEWNESS_NETWORKS = 2000
 PAGE_SIZE = 25
@@ -71,6 +70,12 @@ class QueueItem:
     chart: Chart
     signals: Signals
     together: list[tuple[str, str]]  # (service name, status) of incidents starting near this one
+
+    @property
+    def shared_provider_text(self) -> str:
+        # This incident's service and the others that spiked with it.
+        services = 1 + len({name for name, _ in self.together})
+        return shared_provider_text(services_together=services, operator=self.incident.operator)
 
     @property
     def problems(self) -> list[dict[str, object]]:
