@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from outages import detection
+from outages.minutes import epoch_minute, from_epoch_minute
 from outages.models import Incident, IncidentCity
-
-_MINUTE = dt.timedelta(minutes=1)
 
 
 @dataclass
@@ -44,10 +43,6 @@ class TrackResult:
 # (service row, minute index, the service's latest incident or None, opened at this minute,
 # flood verdict at this minute): backtest's per-minute record.
 MinuteHook = Callable[[int, int, "Tracked | None", bool, bool], None]
-
-
-def epoch_minute_at(minute: int) -> dt.datetime:
-    return dt.datetime.fromtimestamp(minute * 60, tz=dt.UTC)
 
 
 def incidents_track(
@@ -81,7 +76,7 @@ def incidents_track(
     for row in range(len(services)) if rows is None else rows:
         service_id = services[row]
         for j in range(evaluate_from, n):
-            minute = epoch_minute_at(first_minute + j)
+            minute = from_epoch_minute(first_minute + j)
             entry = tracked.get(service_id)
             spike = bool(panel.flagged[row, j])
             continues = entry is not None and entry.incident.spike_continues_it(minute)
@@ -134,12 +129,12 @@ def _open(
         start += 1
     if previous is not None and previous.incident.resolved_at is not None:
         # Never reach back into the previous incident.
-        after = int(previous.incident.resolved_at.timestamp()) // 60 - first_minute
+        after = epoch_minute(previous.incident.resolved_at) - first_minute
         start = max(start, min(after, j))
     incident = Incident.open(
         service_id=service_id,
-        evidence_from=epoch_minute_at(first_minute + start),
-        at=epoch_minute_at(first_minute + j),
+        evidence_from=from_epoch_minute(first_minute + start),
+        at=from_epoch_minute(first_minute + j),
     )
     entry = Tracked(incident=incident)
     if previous is not None and previous.touched:
@@ -163,11 +158,11 @@ def _record(
 ) -> None:
     """Add minute k to the incident's figures: score, excess, peak, problems and cities."""
     incident = entry.incident
-    at = epoch_minute_at(first_minute + k)
+    at = from_epoch_minute(first_minute + k)
     incident.record_minute(at=at, score=float(panel.score[row, k]), excess=float(panel.excess[row, k]))
     incident.record_peak(
         count=int(panel.aligned15[row, k]),
-        bucket_start=epoch_minute_at(first_minute + int(panel.bucket15_first[k])),
+        bucket_start=from_epoch_minute(first_minute + int(panel.bucket15_first[k])),
     )
     entry.problems.update(problems.get((incident.service_id, first_minute + k), {}))
     for i in service_pairs:
@@ -177,7 +172,7 @@ def _record(
             if not panel.city_spike[i, k]:
                 continue
             # A city flagged later still counts its reports since the incident began.
-            since = max(int(incident.started_at.timestamp()) // 60 - first_minute, 0)
+            since = max(epoch_minute(incident.started_at) - first_minute, 0)
             city = entry.cities[city_id] = IncidentCity(
                 city_id=city_id,
                 first_flagged_at=at,

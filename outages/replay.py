@@ -23,6 +23,7 @@ import numpy as np
 
 from outages import detection
 from outages.incidents import Tracked, incidents_track
+from outages.minutes import epoch_minute
 from outages.models import Incident
 from outages.status import public_status
 
@@ -119,18 +120,18 @@ def replay_minutes(
     number_of: list[int | None] = [None] * n
     found = []
     for number, incident in enumerate(seen, start=1):
-        start = _minute(incident.started_at) - first_minute
-        end = n if incident.resolved_at is None else _minute(incident.resolved_at) - first_minute
+        start = epoch_minute(incident.started_at) - first_minute
+        end = n if incident.resolved_at is None else epoch_minute(incident.resolved_at) - first_minute
         for j in range(max(start, 0), min(end, n)):
             number_of[j] = number
         found.append(
             ReplayedIncident(
                 number=number,
-                started_at=_minute(incident.started_at),
+                started_at=epoch_minute(incident.started_at),
                 opened_at=first_minute + int(np.flatnonzero(opened[max(start, 0) :])[0]) + max(start, 0),
-                resolved_at=None if incident.resolved_at is None else _minute(incident.resolved_at),
+                resolved_at=None if incident.resolved_at is None else epoch_minute(incident.resolved_at),
                 peak_count=incident.peak_count,
-                peak_at=_minute(incident.peak_at),
+                peak_at=epoch_minute(incident.peak_at),
             )
         )
     return Replay(
@@ -143,10 +144,6 @@ def replay_minutes(
         incidents=found,
         city_names=list(city_names),
     )
-
-
-def _minute(moment) -> int:
-    return int(moment.timestamp()) // 60
 
 
 def _minute_profiles(first_minute: int, x: np.ndarray, cities: np.ndarray, *, timezone: str, bucket: int):
