@@ -57,7 +57,6 @@ def _service(slug: str) -> Service:
 
 
 def _status_fields(service: Service) -> dict[str, Any]:
-    row = selectors.current_status(service)
     view = status_of(service)
     return {
         "slug": service.slug,
@@ -66,7 +65,7 @@ def _status_fields(service: Service) -> dict[str, Any]:
         "status": view.code,
         "status_reason": view.reason,
         "since": view.since,
-        "score": round(row.score, 2) if row else 0.0,
+        "score": round(view.score, 2),
         "count": view.count,
         "baseline": None if view.baseline is None else round(view.baseline, 2),
         "updated_at": view.updated_at,

@@ -53,7 +53,6 @@ def bucket_floor(moment: dt.datetime, minutes: int = BUCKET_MINUTES) -> dt.datet
 class ServiceSummary:
     service: Service
     status: str
-    count: int  # reports over the last 15 minutes, as the detection pass saw them
     sparkline: list[int]  # reports per hour over the last 24 hours, oldest first
 
 
@@ -76,7 +75,6 @@ def services_overview(*, now: dt.datetime, query: str = "", category: str = "") 
         ServiceSummary(
             service=service,
             status=status_of(service).code,
-            count=_current_count(service),
             sparkline=lines[service.pk],
         )
         for service in services
@@ -112,10 +110,6 @@ def _hour_sums(first_hour: dt.datetime, start: dt.datetime, end: dt.datetime) ->
             ServiceMinute, ["service_id"], service_ids=None, start=start, end=end, per_seconds=3600
         )
     ]
-
-
-def _current_count(service: Service) -> int:
-    return status_of(service).count
 
 
 def incident_timeseries(*, incident: Incident, now: dt.datetime) -> list[dict]:

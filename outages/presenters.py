@@ -38,6 +38,7 @@ class StatusView:
     updated_at: dt.datetime | None
     # The operator an ISP-like spike is concentrated on (ServiceStatus.operator), or None.
     operator: dict | None = None
+    score: float = 0.0
 
     @property
     def since(self) -> dt.datetime | None:
@@ -57,7 +58,9 @@ def status_of(service: Service) -> StatusView:
         row = service.current_status
     except ServiceStatus.DoesNotExist:
         return StatusView(Tier.OK, Reason.NORMAL, None, 0, None, None)
-    return StatusView(row.status, row.reason, row.incident, row.count, row.baseline, row.minute, row.operator)
+    return StatusView(
+        row.status, row.reason, row.incident, row.count, row.baseline, row.minute, row.operator, row.score
+    )
 
 
 def local_time(moment: dt.datetime, zone: str) -> str:

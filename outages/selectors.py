@@ -9,7 +9,7 @@ from scipy import stats
 from catalogue.models import Service
 from geo.models import native_city_name
 from outages import detection
-from outages.models import Baseline, Incident, IncidentCity, ServiceStatus
+from outages.models import Baseline, Incident, IncidentCity
 from reports.counts import bucket_rows, minute_rows
 from reports.models import CityMinute, ServiceMinute
 
@@ -29,14 +29,6 @@ def services_with_status():
 
 def service_with_status(slug: str) -> Service | None:
     return services_with_status().filter(slug=slug).first()
-
-
-def current_status(service: Service):
-    """The service's ServiceStatus, or None before its first detection pass."""
-    try:
-        return service.current_status
-    except ServiceStatus.DoesNotExist:
-        return None
 
 
 def _expected_per_minute(blob: bytes, timezone_name: str, first_minute: int, n: int):
