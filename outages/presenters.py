@@ -28,6 +28,11 @@ def status_text(code: str) -> str:
     }[code]
 
 
+def status_badge(code: str) -> dict[str, str]:
+    """A status as every list and banner shows it: its code, its words and its symbol."""
+    return {"code": code, "text": status_text(code), "icon": STATUS_ICON[code]}
+
+
 @dataclass(frozen=True, slots=True)
 class StatusView:
     code: str
@@ -142,9 +147,7 @@ def status_payload(service: Service) -> dict:
         else _("Last 15 minutes: %(count)s reports.") % {"count": view.count}
     )
     return {
-        "code": view.code,
-        "text": status_text(view.code),
-        "icon": STATUS_ICON[view.code],
+        **status_badge(view.code),
         "reason": view.reason,
         "reason_text": reason_text(view, service),
         "window_text": window,

@@ -31,13 +31,12 @@ from outages.page_selectors import (
     sparkline_start,
 )
 from outages.presenters import (
-    STATUS_ICON,
     isp_text,
     problem_rows,
     shared_provider_text,
+    status_badge,
     status_of,
     status_payload,
-    status_text,
 )
 from outages.public import (
     PublicIncident,
@@ -75,10 +74,6 @@ def sparkline_points(values: list[int]) -> str:
     )
 
 
-def _status(code: str) -> dict[str, str]:
-    return {"code": code, "text": status_text(code), "icon": STATUS_ICON[code]}
-
-
 def _overview_page(
     request: HttpRequest, *, query: str = "", category: str = "", heading: str = ""
 ) -> HttpResponse:
@@ -93,7 +88,7 @@ def _overview_page(
             "summaries": [
                 {
                     "service": row.service,
-                    "status": _status(row.status),
+                    "status": status_badge(row.status),
                     "sparkline": row.sparkline,
                     "points": sparkline_points(row.sparkline),
                     "last_day": sum(row.sparkline),
@@ -137,7 +132,7 @@ def home_data(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {
             "services": [
-                {"slug": row.service.slug, "status": _status(row.status), "sparkline": row.sparkline}
+                {"slug": row.service.slug, "status": status_badge(row.status), "sparkline": row.sparkline}
                 for row in summaries
             ]
         }
