@@ -40,6 +40,12 @@ class ServiceQuerySet(models.QuerySet):
     def active(self) -> ServiceQuerySet:
         return self.filter(is_active=True)
 
+    def in_category(self, slug: str) -> ServiceQuerySet:
+        """Services whose category reads `slug` in an address (/c/telecom/): the one rule
+        from a category to its slug is Service.category_slug."""
+        names = {name for name in self.values_list("category", flat=True).distinct() if slugify(name) == slug}
+        return self.filter(category__in=names)
+
     def matching(self, query: str) -> ServiceQuerySet:
         """Services whose name, slug or one of their aliases contains the query (compared by
         search_key): "open ai" and "chat gpt" find ChatGPT, "psn" PlayStation Network."""
@@ -80,7 +86,7 @@ class Service(models.Model):
 
     @property
     def category_slug(self) -> str:
-        return slugify(self.category)
+        return slugify(self.category)  # ServiceQuerySet.in_category reads slugs the same way
 
     @property
     def category_label(self) -> str:

@@ -63,9 +63,9 @@ def services_overview(*, now: dt.datetime, query: str = "", category: str = "") 
     services = Service.objects.active().select_related("current_status__incident").order_by("name")
     if query:
         services = services.matching(query)
-    services = list(services)
     if category:
-        services = [service for service in services if service.category_slug == category]
+        services = services.in_category(category)
+    services = list(services)
     lines: dict[int, list[int]] = {service.pk: [0] * 24 for service in services}
     if services:
         for service_id, hour, n in _hourly_counts(now):

@@ -7,7 +7,6 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
-from django.utils.text import slugify
 
 from catalogue.models import Service
 from outages.models import Incident, IncidentCity
@@ -42,10 +41,7 @@ def public_incident_query(
     if service_id is not None:
         incidents = incidents.filter(service_id=service_id)
     if category:
-        slugs = {
-            slugify(name): name for name in Service.objects.values_list("category", flat=True).distinct()
-        }
-        incidents = incidents.filter(service__category=slugs.get(category, "\x01"))
+        incidents = incidents.filter(service__in=Service.objects.in_category(category))
     if country:
         incidents = incidents.filter(
             pk__in=IncidentCity.objects.listed().filter(city__country_code=country).values("incident_id")

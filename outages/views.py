@@ -119,11 +119,10 @@ def search(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def category(request: HttpRequest, category: str) -> HttpResponse:
-    services = Service.objects.active().only("category")
-    labels = {service.category_slug: service.category_label for service in services if service.category}
-    if category not in labels:
+    example = Service.objects.active().in_category(category).only("category").first()
+    if example is None:
         raise Http404(f"No category {category!r}.")
-    return _overview_page(request, category=category, heading=labels[category])
+    return _overview_page(request, category=category, heading=example.category_label)
 
 
 @require_GET
