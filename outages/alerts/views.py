@@ -29,6 +29,24 @@ def _client_key(request: HttpRequest) -> str:
     return rate_limit_key(address)
 
 
+def _subscribe_page(
+    request: HttpRequest, service: Service, *, form: SubscriptionForm, email_form: EmailAlertForm, status: int
+) -> HttpResponse:
+    """The subscribe page with both forms, either one carrying its errors."""
+    return render(
+        request,
+        "review/subscribe.html",
+        {
+            "service": service,
+            "form": form,
+            "email_form": email_form,
+            "max_per_client": settings.WEBHOOK_MAX_PER_CLIENT,
+            "deadline": settings.WEBHOOK_DEADLINE_SECONDS,
+        },
+        status=status,
+    )
+
+
 @require_http_methods(["GET", "POST"])
 def subscribe(request: HttpRequest, slug: str) -> HttpResponse:
     service = get_object_or_404(Service.objects.active(), slug=slug)
@@ -55,16 +73,11 @@ def subscribe(request: HttpRequest, slug: str) -> HttpResponse:
                 {"service": service, "subscription": subscription, "unsubscribe_url": unsubscribe},
                 status=201,
             )
-    return render(
+    return _subscribe_page(
         request,
-        "review/subscribe.html",
-        {
-            "service": service,
-            "form": form,
-            "email_form": EmailAlertForm(),
-            "max_per_client": settings.WEBHOOK_MAX_PER_CLIENT,
-            "deadline": settings.WEBHOOK_DEADLINE_SECONDS,
-        },
+        service,
+        form=form,
+        email_form=EmailAlertForm(),
         status=400 if status == 200 and form.errors else status,
     )
 
@@ -97,18 +110,7 @@ def email_subscribe(request: HttpRequest, slug: str) -> HttpResponse:
             status = refused.status
         else:
             return render(request, "review/email_pending.html", {"service": service}, status=202)
-    return render(
-        request,
-        "review/subscribe.html",
-        {
-            "service": service,
-            "form": SubscriptionForm(),
-            "email_form": form,
-            "max_per_client": settings.WEBHOOK_MAX_PER_CLIENT,
-            "deadline": settings.WEBHOOK_DEADLINE_SECONDS,
-        },
-        status=status,
-    )
+    return _subscribe_page(request, service, form=SubscriptionForm(), email_form=form, status=status)
 
 
 @require_http_methods(["GET", "POST"])
