@@ -12,12 +12,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 from outages.models import Incident, ServiceStatus
 from reports.minutes import floor_minute
 
 Tier = ServiceStatus.Tier
 Reason = ServiceStatus.Reason
-_RANK = {Tier.OK: 0, Tier.WARNING: 1, Tier.OUTAGE: 2}
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,15 +98,8 @@ def service_status_refresh(service_id: int, *, now: dt.datetime) -> ServiceStatu
     return row
 
 
-def status_rank(status: str) -> int:
-    """Order of severity, for sorting lists (outage first)."""
-    return _RANK.get(status, -1)
-
-
 def incident_state_text(*, confirmed: bool, ongoing: bool) -> str:
     """How every public surface names an incident's state: review state and lifecycle."""
-    from django.utils.translation import gettext as _
-
     if confirmed:
         return f"{_('Confirmed outage')} · {_('ongoing') if ongoing else _('resolved')}"
     return f"{_('Suspected')} · {_('ongoing')}" if ongoing else _("Resolved")

@@ -22,10 +22,8 @@ from django.db.models import QuerySet
 
 from reports.dialect import epoch_seconds_sql
 from reports.minutes import floor_minute
-from reports.models import CityMinute, CountryMinute, MinuteCount, ProblemMinute, Report, ServiceMinute
+from reports.models import CityMinute, MinuteCount, ProblemMinute, Report, ServiceMinute
 
-MINUTE_MODELS: tuple[type[MinuteCount], ...] = (ServiceMinute, CityMinute, CountryMinute, ProblemMinute)
-_BY_TABLE = {model._meta.db_table: model for model in MINUTE_MODELS}
 _MINUTE = dt.timedelta(minutes=1)
 
 
@@ -44,10 +42,6 @@ def read_connection(model: type) -> BaseDatabaseWrapper:
     """The connection raw SQL should read `model`'s table with: the one the router picks
     for the ORM's reads of it (the replica inside a public read view)."""
     return connections[router.db_for_read(model)]
-
-
-def minute_model(table: str) -> type[MinuteCount]:
-    return _BY_TABLE[table]
 
 
 def minute_end(now: dt.datetime) -> dt.datetime:
