@@ -68,14 +68,9 @@ def status_of(service: Service) -> StatusView:
     )
 
 
-def local_time(moment: dt.datetime, zone: str) -> str:
-    """ "17:02 CET": a time in the service's zone, named (outages.display_time)."""
-    return time_text(moment, zone_named(zone))
-
-
 def reason_text(view: StatusView, service: Service) -> str:
     """The reason in words, with its times, in the service's time zone."""
-    since = local_time(view.since, service.timezone) if view.since else ""
+    since = time_text(view.since, zone_named(service.timezone)) if view.since else ""
     if view.reason == Reason.CONFIRMED:
         return _("Problems since %(time)s. A reviewer confirmed the outage.") % {"time": since}
     if view.reason == Reason.INCIDENT_OPEN:
@@ -87,7 +82,7 @@ def reason_text(view: StatusView, service: Service) -> str:
         ) % {
             "time": since,
             "minutes": RESOLVE_QUIET_MINUTES,
-            "closes": local_time(view.closes_at, service.timezone),
+            "closes": time_text(view.closes_at, zone_named(service.timezone)),
         }
     if view.reason == Reason.FLOOD_SUSPECTED:
         return _(
@@ -151,7 +146,7 @@ def status_payload(service: Service) -> dict:
         "reason": view.reason,
         "reason_text": reason_text(view, service),
         "window_text": window,
-        "updated": local_time(view.updated_at, service.timezone) if view.updated_at else "",
+        "updated": time_text(view.updated_at, zone_named(service.timezone)) if view.updated_at else "",
     }
 
 
