@@ -105,6 +105,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "django_countries",  # ISO 3166 country names, translated (the country selector)
     "catalogue",
     "geo",
     "reports",
@@ -153,6 +154,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "geo.context_processors.geolocation_attribution",
+                "geo.context_processors.country_selector",
             ],
         },
     },
@@ -268,6 +270,8 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("it", _("Italian"))]
+# The country selector's choice is remembered like the language (geo/countries.py).
+COUNTRY_COOKIE_NAME = "downradar_country"
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("TIME_ZONE", default="Europe/Rome")
 USE_I18N = True

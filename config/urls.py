@@ -10,6 +10,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from config import metrics, views
 from config.login_limit import login_rate_limited
+from geo import views as geo_views
 from outages import api as outage_api
 from outages import api_map
 from outages import views as outage_views
@@ -68,6 +69,7 @@ urlpatterns = [
         name="api-docs",
     ),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("i18n/setcountry/", geo_views.set_country, name="set_country"),
     path("review/", include("outages.review.urls")),
     path("", include(alerts_urls.public_patterns)),
     path(
