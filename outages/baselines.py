@@ -73,7 +73,8 @@ def baselines_rebuild(*, service_ids: Iterable[int] | None = None, now: dt.datet
             end_bucket=end_bucket,
             built_at=now,
         )
-        mixes = network_mixes_build(batch, start=start, end=end, built_at=now)
+        spikes = _incident_spans(batch, start=start, end=end, dismissed_too=True)
+        mixes = network_mixes_build(batch, start=start, end=end, built_at=now, spikes=spikes)
         with transaction.atomic():
             Baseline.objects.filter(service_id__in=batch).delete()
             Baseline.objects.bulk_create(rows, batch_size=500)
@@ -84,13 +85,30 @@ def baselines_rebuild(*, service_ids: Iterable[int] | None = None, now: dt.datet
 
 
 def network_mixes_build(
-    ids: list[int], *, start: dt.datetime, end: dt.datetime, built_at: dt.datetime
+    ids: list[int],
+    *,
+    start: dt.datetime,
+    end: dt.datetime,
+    built_at: dt.datetime,
+    spikes: dict[int, list[tuple[int, int]]] | None = None,
 ) -> list[NetworkMix]:
     """Each service's usual operator and prefix shares over its history's counted reports
-    (reports_report_service_time), for the flood verdict."""
+    (reports_report_service_time), for the flood verdict.
+
+    The reports of its earlier incidents (`spikes`, dismissed ones included) are left out: the
+    usual mix is what quiet days look like, and a past flood or ISP outage folded into it would
+    make the next one from the same operator look usual.
+    """
     history = Report.objects.filter(
         service_id__in=ids, created_at__gte=start, created_at__lt=end, counted=True, abusive=False
     )
+    for service_id, spans in (spikes or {}).items():
+        for first_bucket, end_bucket in spans:
+            history = history.exclude(
+                service_id=service_id,
+                created_at__gte=from_epoch_minute(first_bucket * BUCKET_MINUTES),
+                created_at__lt=from_epoch_minute(end_bucket * BUCKET_MINUTES),
+            )
     rows: list[NetworkMix] = []
     for level, column in ((NetworkMix.Level.OPERATOR, "asn_name"), (NetworkMix.Level.PREFIX, "prefix_hash")):
         counts: dict[int, dict[str, int]] = defaultdict(dict)
@@ -202,15 +220,18 @@ def _history_read_rows(ids: list[int], *, start: dt.datetime, end: dt.datetime) 
 
 
 def _incident_spans(
-    ids: list[int], *, start: dt.datetime, end: dt.datetime
+    ids: list[int], *, start: dt.datetime, end: dt.datetime, dismissed_too: bool = False
 ) -> dict[int, list[tuple[int, int]]]:
-    """[first bucket, end bucket) of each earlier, not dismissed incident per service."""
+    """[first bucket, end bucket) of each earlier incident per service; dismissed ones only
+    when `dismissed_too`."""
     spans: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for service_id, started_at, resolved_at, last_elevated_at in (
-        Incident.objects.filter(service_id__in=ids, started_at__lt=end)
-        .filter(Q(resolved_at__isnull=True) | Q(resolved_at__gt=start))
-        .exclude(status=Incident.Status.DISMISSED)
-        .values_list("service_id", "started_at", "resolved_at", "last_elevated_at")
+    incidents = Incident.objects.filter(service_id__in=ids, started_at__lt=end).filter(
+        Q(resolved_at__isnull=True) | Q(resolved_at__gt=start)
+    )
+    if not dismissed_too:
+        incidents = incidents.exclude(status=Incident.Status.DISMISSED)
+    for service_id, started_at, resolved_at, last_elevated_at in incidents.values_list(
+        "service_id", "started_at", "resolved_at", "last_elevated_at"
     ):
         until = resolved_at or last_elevated_at + _MINUTE
         spans[service_id].append(
