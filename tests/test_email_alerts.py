@@ -4,13 +4,9 @@ one-click unsubscribe (RFC 8058)."""
 
 from __future__ import annotations
 
-import email
-import re
-import socket
 from email.message import Message
 
 import pytest
-from aiosmtpd.controller import Controller
 from django.utils import timezone
 
 from geo.models import City
@@ -21,39 +17,22 @@ from outages.models import IncidentCity
 from outages.review.services import incident_act
 from outages.tasks import detection_pass_notify
 from tests.review_helpers import incident, reviewer_user
+from tests.smtp import link_in, smtp_inbox
 
 pytestmark = pytest.mark.django_db
 
 
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(email.message_from_bytes(envelope.content))
-        return "250 OK"
+SITE_URL = "https://downradar.example"
 
 
 @pytest.fixture
 def inbox(settings):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    settings.SITE_URL = "https://downradar.example"
-    yield handler
-    controller.stop()
+    with smtp_inbox(settings, site_url=SITE_URL) as handler:
+        yield handler
 
 
 def link(message: Message, path: str) -> str:
-    body = message.get_payload(decode=True).decode()
-    return re.search(rf"https://downradar\.example({path}[A-Za-z0-9_-]+/)", body)[1]
+    return link_in(message, SITE_URL, path).removeprefix(SITE_URL)
 
 
 def subscribe(client, django_capture_on_commit_callbacks, address="ada@example.org", language="en"):

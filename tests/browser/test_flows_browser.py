@@ -1,0 +1,150 @@
+"""What a visitor does beyond reading a page, in Chromium: follow a service by email and get
+its alerts, find a service by another name, show its badge and embed it on another site."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.utils import timezone
+
+from catalogue.models import Service
+from geo.models import City
+from outages.alerts.models import EmailSubscription
+from outages.alerts.tasks import send_email_alerts
+from outages.detection_pass import PassResult
+from outages.models import IncidentCity
+from outages.tasks import detection_pass_notify
+from tests.review_helpers import incident
+from tests.smtp import body_of, link_in, smtp_inbox
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+
+@contextmanager
+def other_site(html: str) -> Iterator[str]:
+    """A page of another origin (127.0.0.1 beside the live server's localhost)."""
+
+    class Page(BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = html.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def inbox(settings, live_server):
+    with smtp_inbox(settings, site_url=live_server.url) as handler:
+        yield handler
+
+
+def open_incident_in(service: Service, cities: dict[str, str]):
+    ongoing = incident(service, started_at=timezone.now(), resolved=False)
+    for name_en, name_it in cities.items():
+        city = City.objects.create(
+            name_en=name_en, name_it=name_it, country_code="IT", region="", latitude=45.0, longitude=9.0
+        )
+        IncidentCity.objects.create(
+            incident=ongoing, city=city, count=60, excess=50, first_flagged_at=ongoing.started_at
+        )
+    detection_pass_notify(lambda: PassResult(opened_ids=[ongoing.pk]))
+    send_email_alerts.apply()
+    return ongoing
+
+
+def test_follow_a_service_by_email_confirm_from_the_mail_and_get_its_alert(open_page, inbox, live_server):
+    chatgpt = Service.objects.get(slug="chatgpt")
+    page = open_page()
+    page.goto("/s/chatgpt/")
+    page.get_by_role("link", name="Get alerts").click()
+    page.get_by_label("Email").fill("ada@example.org")
+    page.get_by_role("button", name="Email me").click()
+    assert page.get_by_role("heading", name="Check your inbox").is_visible()
+
+    [confirmation] = inbox.wait_for(1)
+    assert confirmation["To"] == "ada@example.org"
+    page.goto(link_in(confirmation, live_server.url, "/alerts/confirm/"))
+    assert EmailSubscription.objects.get().confirmed_at is None  # opening the link confirms nothing
+    page.get_by_role("button", name="Yes, email me about ChatGPT").click()
+    assert page.get_by_role("heading", name="Alerts confirmed").is_visible()
+
+    open_incident_in(chatgpt, {"Milan": "Milano", "Rome": "Roma"})
+
+    alert = inbox.wait_for(2)[1]
+    assert alert["Subject"].startswith("ChatGPT: problems")
+    assert "Most affected cities: Milan, Rome." in body_of(alert)
+    unsubscribe = re.search(r"<(http[^>]+)>", alert["List-Unsubscribe"])[1]
+    page.goto(unsubscribe)
+    page.get_by_role("button", name="Unsubscribe").click()
+    assert page.get_by_role("heading", name="Unsubscribed").is_visible()
+    assert not EmailSubscription.objects.get().is_active
+
+
+def test_an_italian_visitor_follows_in_italian_and_is_alerted_in_italian(open_page, inbox, live_server):
+    page = open_page("it")
+    page.goto("/s/chatgpt/subscribe/")
+    page.get_by_label("Email").fill("bice@example.org")
+    page.locator("form[action$='/subscribe/email/'] button").click()
+    [confirmation] = inbox.wait_for(1)
+    assert "Conferma gli avvisi per ChatGPT" in confirmation["Subject"]
+    page.goto(link_in(confirmation, live_server.url, "/alerts/confirm/"))
+    page.locator("main form button").click()
+
+    open_incident_in(Service.objects.get(slug="chatgpt"), {"Milan": "Milano", "Naples": "Napoli"})
+
+    assert "Milano, Napoli" in body_of(inbox.wait_for(2)[1])
+
+
+@pytest.mark.parametrize(
+    ("typed", "found"), [("chat gpt", "ChatGPT"), ("open ai", "ChatGPT"), ("psn", "PlayStation Network")]
+)
+def test_a_service_is_found_by_another_name(open_page, typed, found):
+    page = open_page()
+    page.goto("/")
+    page.get_by_role("searchbox").fill(typed)
+    page.get_by_role("button", name="Search").click()
+    page.wait_for_url(re.compile(r"/search/\?q="))
+    results = page.locator("#services .service-name")
+    assert found in results.all_inner_texts()
+    results.filter(has_text=found).first.click()
+    assert page.get_by_role("heading", level=1).inner_text().strip().startswith(found)
+
+
+def test_the_badge_shows_the_status_and_the_embed_can_be_framed_by_another_site(open_page, live_server):
+    page = open_page()
+    badge = page.goto("/s/chatgpt/badge.svg")
+    assert badge.headers["content-type"].startswith("image/svg+xml")
+    assert "max-age" in badge.headers["cache-control"]
+    drawn = page.locator("svg").text_content()
+    assert "ChatGPT" in drawn
+    assert page.locator("svg").bounding_box()["width"] > 50
+
+    # Another site (another origin, served by its own server), framing the widget: it must
+    # load and show the status.
+    blog = open_page()
+    with other_site(
+        f'<!doctype html><title>A blog</title><iframe title="status" src="{live_server.url}/s/chatgpt/embed/" width="400" height="80"></iframe>'
+    ) as blog_url:
+        blog.route(f"{blog_url}**", lambda route: route.continue_())  # allowed: it is the test's own
+        blog.goto(blog_url)
+        frame = blog.frame_locator("iframe")
+        assert frame.locator(".status-text").inner_text().startswith("ChatGPT:")
