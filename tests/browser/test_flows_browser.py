@@ -120,7 +120,7 @@ def test_an_italian_visitor_follows_in_italian_and_is_alerted_in_italian(open_pa
 def test_a_service_is_found_by_another_name(open_page, typed, found):
     page = open_page()
     page.goto("/")
-    page.get_by_role("searchbox").fill(typed)
+    page.get_by_label("Find a service").fill(typed)
     page.get_by_role("button", name="Search").click()
     page.wait_for_url(re.compile(r"/search/\?q="))
     results = page.locator("#services .service-name")
@@ -148,3 +148,20 @@ def test_the_badge_shows_the_status_and_the_embed_can_be_framed_by_another_site(
         blog.goto(blog_url)
         frame = blog.frame_locator("iframe")
         assert frame.locator(".status-text").inner_text().startswith("ChatGPT:")
+
+
+def test_the_search_field_suggests_services_by_alias_and_a_pick_opens_its_page(open_page):
+    page = open_page()
+    page.goto("/")
+    with page.expect_response(lambda response: "/api/v1/services/?q=" in response.url):
+        page.get_by_label("Find a service").press_sequentially("open a")
+    suggestions = page.locator("#service-suggestions option")
+    suggestions.first.wait_for(state="attached")
+    assert "ChatGPT" in [option.get_attribute("value") for option in suggestions.all()]
+
+    # What the browser does when a suggestion is picked from the list.
+    page.evaluate(
+        """() => { const field = document.getElementById("q"); field.value = "ChatGPT";
+        field.dispatchEvent(new InputEvent("input", {inputType: "insertReplacementText", bubbles: true})); }"""
+    )
+    page.wait_for_url("**/s/chatgpt/")
