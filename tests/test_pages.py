@@ -78,8 +78,9 @@ def test_home_is_in_italian_when_the_browser_asks(client, chatgpt):
 
 
 def test_home_runs_the_same_queries_for_any_number_of_services(client, chatgpt, django_assert_num_queries):
-    # The services with their status, the live hour's sums and the past hours' sums...
-    with django_assert_num_queries(3):
+    # The services with their status, the live hour's sums, the past hours' sums and the
+    # countries of the selector...
+    with django_assert_num_queries(4):
         client.get("/")
     # ...which are then shared from the cache.
     with django_assert_num_queries(2):
@@ -90,7 +91,7 @@ def test_home_runs_the_same_queries_for_any_number_of_services(client, chatgpt, 
         add_reports(service, at=NOW - dt.timedelta(hours=index % 24), cities={"Rome": 2})
     cache.clear()
 
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):
         html = page(client, "/")
     with django_assert_num_queries(2):
         client.get("/")
@@ -153,10 +154,11 @@ def test_service_chart_data_has_96_buckets_with_the_detectors_usual_range(client
     assert all(bucket["baseline"] is not None for bucket in series)
 
 
-SERVICE_PAGE_QUERIES = (
-    7  # service and status, problem types, past sums, baseline, live sums, cities, incidents
+SERVICE_PAGE_QUERIES = 8  # service and status, problem types, past sums, baseline, live sums,
+# cities, incidents, and the countries of the selector
+SERVICE_PAGE_QUERIES_CACHED = (
+    5  # the past minutes' sums, the baseline band and the countries come from the cache
 )
-SERVICE_PAGE_QUERIES_CACHED = 5  # the past minutes' sums and the baseline band come from the cache
 
 
 def test_service_page_runs_the_same_queries_for_any_number_of_cities(
@@ -331,8 +333,9 @@ def test_incident_page_runs_five_queries_however_many_cities(client, chatgpt, dj
         service=chatgpt, started_at=NOW, last_spike_at=NOW, last_elevated_at=NOW, peak_at=NOW, peak_count=9
     )
     # The incident with its service, the problem types, the cities, the timeline, and how
-    # many services spiked with it (the shared-provider hint).
-    with django_assert_num_queries(5):
+    # many services spiked with it (the shared-provider hint); the first page also reads the
+    # countries of the selector, which are then cached.
+    with django_assert_num_queries(6):
         client.get(f"/incidents/{incident.pk}/")
     outage_now(chatgpt, now=NOW)
     for rank, name in enumerate(["Milan", "Rome", "Naples", "Bologna", "Turin"]):

@@ -78,7 +78,7 @@ def test_an_unknown_problem_from_the_form_is_a_400_with_the_form_again(client):
 def test_the_form_works_in_italian(client):
     page = client.get("/s/chatgpt/", HTTP_ACCEPT_LANGUAGE="it", **MILAN).content.decode()
 
-    assert '<html lang="it">' in page
+    assert '<html lang="it" ' in page
 
 
 def test_an_unknown_service_page_is_404(client):
