@@ -46,3 +46,19 @@ def test_a_name_with_markup_draws_letters_only():
     assert "<script" not in svg and "<x" not in svg
     assert ">SA</text>" in svg
     assert svg.count("<svg") == 1 and 'aria-hidden="true"' in svg
+
+
+@pytest.mark.django_db
+def test_every_service_row_and_the_service_page_carry_its_own_icon(client):
+    from catalogue.models import Service
+
+    home = client.get("/").content.decode()
+    services = list(Service.objects.all())
+    assert services
+    for service in services:
+        row = home.split(f'data-slug="{service.slug}"', 1)[1].split("</li>", 1)[0]
+        assert str(icon_svg(name=service.name, slug=service.slug, size=24)) in row
+
+    page = client.get("/s/chatgpt/").content.decode()
+    heading = page.split("<h1>", 1)[1].split("</h1>", 1)[0]
+    assert heading.startswith('<svg class="service-icon"') and heading.endswith("ChatGPT")

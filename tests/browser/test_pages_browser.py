@@ -142,7 +142,9 @@ def test_the_italian_pages_say_milano(open_page, scenario):
 def test_home_lists_problems_first_and_fits_a_phone(open_page, scenario):
     page = open_page()
     page.goto("/")
-    assert page.locator(".service-name").first.inner_text() == "ChatGPT"
+    first = page.locator(".service-row").first
+    assert first.get_by_role("link", name="ChatGPT", exact=True).count() == 1  # the icon is aria-hidden
+    assert first.locator(".service-name svg.service-icon").count() == 1
     assert page.locator(".service-row").first.locator(".status-text").inner_text() == "Problems detected"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENSHOTS / "home.png")
