@@ -10,9 +10,18 @@ from outages.review.models import IncidentReview, ReviewAction
 
 @admin.register(ReviewAction)
 class ReviewActionAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "incident", "kind", "actor_name", "status_before", "status_after", "reason"]
+    list_display = [
+        "created_at",
+        "incident",
+        "comment",
+        "kind",
+        "actor_name",
+        "status_before",
+        "status_after",
+        "reason",
+    ]
     list_filter = ["kind", "reason"]
-    list_select_related = ["incident"]
+    list_select_related = ["incident", "comment"]
     search_fields = ["actor_name", "note", "incident__service__slug"]
     date_hierarchy = "created_at"
 
