@@ -154,9 +154,9 @@ def test_service_chart_data_has_96_buckets_with_the_detectors_usual_range(client
 
 
 SERVICE_PAGE_QUERIES = (
-    7  # service and status, problem types, past sums, baseline, live sums, cities, incidents
+    8  # service and status, problem types, past sums, baseline, live sums, cities, incidents, comments
 )
-SERVICE_PAGE_QUERIES_CACHED = 5  # the past minutes' sums and the baseline band come from the cache
+SERVICE_PAGE_QUERIES_CACHED = 6  # the past minutes' sums and the baseline band come from the cache
 
 
 def test_service_page_runs_the_same_queries_for_any_number_of_cities(
@@ -181,8 +181,8 @@ def test_service_page_runs_the_same_queries_for_any_number_of_cities(
         '<strong id="count-last-hour">525</strong>' in html
         and '<strong id="count-last-hour">525</strong>' in again
     )
-    # The refresh reads the same numbers without the incidents.
-    with django_assert_num_queries(SERVICE_PAGE_QUERIES_CACHED - 1):
+    # The refresh reads the same numbers without the incidents and comments.
+    with django_assert_num_queries(SERVICE_PAGE_QUERIES_CACHED - 2):
         client.get("/s/chatgpt/data.json")
 
 
