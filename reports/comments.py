@@ -24,12 +24,14 @@ COMMENT_MAX_LENGTH = Comment._meta.get_field("text").max_length
 PENDING_PER_NETWORK = 3
 PENDING_CAP_WINDOW = dt.timedelta(days=1)
 
+# No nested repeats: a 280-character comment of dots, dashes or @ takes as long to check as
+# any other (about 0.1 ms; the textbook domain pattern took 2-4 ms on those).
 _LINK = re.compile(
     r"""
-    [a-z][a-z0-9+.-]*://          # any scheme: http://, https://, ftp://
+    ://                         # any scheme: http://, https://, ftp://
     | \bwww\.
-    | [^\s@]+@[^\s@]+\.[^\s@]+    # an e-mail address
-    | \b(?:[a-z0-9-]+\.)+[a-z]{2,63}\b   # a bare domain: example.com, t.co
+    | [^\s@]@[^\s@]+\.[^\s@]      # an e-mail address
+    | [a-z0-9-]\.[a-z]{2,63}\b    # the end of a bare domain: example.com, t.co
     """,
     re.IGNORECASE | re.VERBOSE,
 )
