@@ -389,6 +389,17 @@ def test_the_review_list_reads_a_page_in_a_fixed_number_of_queries(reviewer_clie
     assert len(many) == len(few)
 
 
+def test_staff_can_read_but_not_change_comments_and_their_audit_in_the_admin(admin_client, chatgpt):
+    comment = comment_of(chatgpt, "login fails")
+
+    assert "login fails" in admin_client.get("/admin/reports/comment/").content.decode()
+    assert admin_client.get(f"/admin/reports/comment/{comment.pk}/change/").status_code == 200
+    assert (
+        admin_client.post(f"/admin/reports/comment/{comment.pk}/delete/", {"post": "yes"}).status_code == 403
+    )
+    assert admin_client.get("/admin/outages/reviewaction/").status_code == 200
+
+
 def test_the_review_queue_and_header_link_to_the_comments(reviewer_client):
     page = reviewer_client.get("/review/").content.decode()
 
