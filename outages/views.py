@@ -48,6 +48,7 @@ from outages.public import (
 from outages.status import incident_state_text
 from reports.api_time import json_datetime
 from reports.forms import ReportForm
+from reports.selectors import approved_comments
 
 REFRESH_SECONDS = 60
 
@@ -182,6 +183,7 @@ def service_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "numbers": numbers,
         # The ongoing incident's own problems, beside the last 24 hours'.
         "incident_problems": _incident_problems(service),
+        "comments": approved_comments(service_id=service.pk),
         # What the public may see: no dismissed or merged-away incidents, reviewers' public notes.
         "incidents": [
             {"incident": incident, "status_text": _public_status_text(incident)}

@@ -5,10 +5,21 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from catalogue.models import ProblemType
+from reports.comments import COMMENT_MAX_LENGTH
 
 
 class ReportForm(forms.Form):
     problem = forms.ChoiceField(label=_("What is not working?"), widget=forms.RadioSelect)
+    # Checked by reports.comments.comment_clean in the intake, as the API's; maxlength only
+    # spares people typing past the limit.
+    comment = forms.CharField(
+        required=False,
+        label=_("Comment (optional)"),
+        help_text=_("A few words others will see once a reviewer approves them; no links."),
+        widget=forms.Textarea(
+            attrs={"rows": 2, "maxlength": COMMENT_MAX_LENGTH, "aria-describedby": "id_comment_help"}
+        ),
+    )
     # Honeypot: hidden from people by CSS and from assistive tech by aria-hidden; bots
     # that fill every field give themselves away.
     website = forms.CharField(

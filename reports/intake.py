@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.conf import settings
 
@@ -22,7 +22,8 @@ from geo.lookup import Location, locate
 from geo.models import City
 from geo.services import city_for_location
 from reports import dialect, hashing
-from reports.models import Report
+from reports.comments import CommentInvalid, comment_add, comment_clean
+from reports.models import Comment, Report
 from reports.pow import PowRejected, pow_check
 from reports.ratelimit import retry_after_seconds
 
@@ -59,6 +60,9 @@ class ReportOutcome:
     counted: bool
     location: Location | None
     city: City | None
+    # The comment stored with the report, pending review; None when none was sent or it was
+    # not kept (a repeat report, or its network's share of pending comments is used up).
+    comment: Comment | None = None
 
 
 def dedupe_seconds() -> int:
@@ -74,14 +78,19 @@ def report_intake(
     source: str,
     now: dt.datetime,
     honeypot: bool = False,
+    comment: str = "",
+    language: str = "",
 ) -> ReportOutcome | None:
-    """Check and store one report from the form or the API; None when it is discarded
-    unseen (a filled honeypot), which the surfaces thank like a counted one.
+    """Check and store one report from the form or the API, with its optional comment;
+    None when it is discarded unseen (a filled honeypot), which the surfaces thank like a
+    counted one.
 
     The order: a client address, its rate limit (counted before anything that reads the
     database or the cache of proofs, so a flood costs one Redis call a request), a known
-    service, the proof of work (after the service, so a mistyped slug burns no solved
-    challenge), a valid problem, then the store. Raises ReportRejected."""
+    service, the comment (before the proof, so a comment to fix burns no solved challenge),
+    the proof of work (after the service, so a mistyped slug burns none either), a valid
+    problem, then the store. An invalid comment refuses the whole request before anything
+    is stored, so a report is never half taken. Raises ReportRejected."""
     if address is None:
         raise no_client_address()
     retry_after = retry_after_seconds(address)
@@ -96,6 +105,10 @@ def report_intake(
     if intake is None:
         raise ReportRejected("unknown_service", f"No active service {slug!r}; check the slug.", status=404)
     try:
+        comment = comment_clean(comment)
+    except CommentInvalid as invalid:
+        raise ReportRejected("invalid_comment", str(invalid)) from invalid
+    try:
         pow_check(*proof)
     except PowRejected as rejected:
         raise ReportRejected(rejected.code, str(rejected), status=rejected.status) from rejected
@@ -108,7 +121,11 @@ def report_intake(
     if honeypot:
         logger.info("honeypot field filled; report discarded (service=%s)", slug)
         return None
-    return report_create(service=intake.service, problem=problem, address=address, source=source, now=now)
+    outcome = report_create(service=intake.service, problem=problem, address=address, source=source, now=now)
+    if comment and outcome.counted:  # a repeat's comment would dodge the dedupe
+        stored = comment_add(report=outcome.report, text=comment, language=language, now=now)
+        return replace(outcome, comment=stored)
+    return outcome
 
 
 def report_create(

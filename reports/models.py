@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -168,3 +169,53 @@ class ProblemMinute(MinuteCount):
                 name="reports_problemminute_service",
             )
         ]
+
+
+class Comment(models.Model):
+    """A short message sent with a counted report, shown on the service page once a
+    reviewer approves it (reports.comments takes it in, outages.review decides).
+
+    It keeps what the page and review show of its report (service, problem, city, time)
+    and the report's network hash for the per-network cap; never an address. report_id is
+    a plain number, not a foreign key: reports are partitioned by day (their key is
+    (id, created_at)) and whole days are dropped by retention, while comments stay.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        HIDDEN = "hidden", "Hidden"
+
+    report_id = models.BigIntegerField()
+    service = models.ForeignKey("catalogue.Service", on_delete=models.CASCADE, related_name="+")
+    problem = models.SlugField(max_length=30, db_index=False)
+    city = models.ForeignKey("geo.City", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # The report's /24 or /64 hash (reports.hashing): the cap on pending comments is per network.
+    network_hash = models.CharField(max_length=32)
+    text = models.CharField(max_length=280)
+    # The language the page was shown in when the comment was sent ("" when not known).
+    language = models.CharField(max_length=8, blank=True)
+    created_at = models.DateTimeField()
+    state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        indexes = [
+            # The service page: its approved comments, newest first.
+            models.Index(fields=["service", "state", "-created_at"], name="reports_comment_service"),
+            # The review lists: every pending (or approved) comment, newest first.
+            models.Index(fields=["state", "-created_at"], name="reports_comment_state"),
+            # reports.comments.comment_add: a network's pending comments for a service.
+            models.Index(
+                fields=["service", "network_hash", "created_at"],
+                condition=Q(state="pending"),
+                name="reports_comment_pending_net",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.state} comment on {self.service_id} at {self.created_at:%Y-%m-%d %H:%M}"

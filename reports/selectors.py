@@ -1,14 +1,15 @@
 """A service's report counts for the API: totals, problem shares, cities (read through
-reports.counts, so they include the reports not yet aggregated)."""
+reports.counts, so they include the reports not yet aggregated); its approved comments."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 
+from catalogue.models import ProblemType
 from geo.models import City
 from reports import counts
-from reports.models import CityMinute, ProblemMinute, ServiceMinute
+from reports.models import CityMinute, Comment, ProblemMinute, ServiceMinute
 
 
 def report_count(*, service_id: int, start: dt.datetime, end: dt.datetime) -> int:
@@ -45,3 +46,30 @@ def city_counts(*, service_id: int, start: dt.datetime, end: dt.datetime, limit:
     top = sorted(totals.items(), key=lambda item: -item[1])[:limit]
     cities = City.objects.in_bulk([city_id for city_id, _ in top])
     return [CityCount(city=cities[city_id], count=n) for city_id, n in top]
+
+
+# The service page shows this many approved comments.
+PUBLIC_COMMENTS = 10
+
+
+def approved_comments(*, service_id: int, limit: int = PUBLIC_COMMENTS) -> list[Comment]:
+    """The service page's comments: approved, newest first, each with its problem_label.
+    Two queries."""
+    comments = list(
+        Comment.objects.filter(service_id=service_id, state=Comment.State.APPROVED).order_by(
+            "-created_at", "-id"
+        )[:limit]
+    )
+    return with_problem_labels(comments)
+
+
+def with_problem_labels(comments: list[Comment]) -> list[Comment]:
+    """Set each comment's problem_label (its service's label for the problem, translated
+    for the default types). One query."""
+    labels = {
+        (problem.service_id, problem.code): problem.display_label
+        for problem in ProblemType.objects.filter(service_id__in={comment.service_id for comment in comments})
+    }
+    for comment in comments:
+        comment.problem_label = labels.get((comment.service_id, comment.problem), comment.problem)
+    return comments

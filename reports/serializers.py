@@ -1,9 +1,29 @@
 from __future__ import annotations
 
 from rest_framework import serializers
+from rest_framework.fields import ProhibitNullCharactersValidator
 
 from catalogue.models import DEFAULT_PROBLEM
 from reports.api_time import DateTimeField
+
+
+class CommentField(serializers.CharField):
+    """Any string, as sent: reports.comments.comment_clean (in the intake) checks it for both
+    API paths and the form, so DRF's own length and NUL checks would only answer the same
+    mistakes differently."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(allow_blank=True, trim_whitespace=False, **kwargs)
+        self.validators = [
+            validator
+            for validator in self.validators
+            if not isinstance(validator, ProhibitNullCharactersValidator)
+        ]
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):  # DRF would take 5 as "5"
+            self.fail("invalid")
+        return data
 
 
 class ReportInputSerializer(serializers.Serializer):
@@ -23,6 +43,13 @@ class ReportInputSerializer(serializers.Serializer):
         max_length=64,
         help_text="Only when proof of work is on: sha256(pow_challenge + pow_nonce) starts with "
         "`difficulty` zero bits.",
+    )
+    comment = CommentField(
+        required=False,
+        help_text="Optional, shown on the service page once a reviewer approves it: at most 280 "
+        "characters, no links, e-mail addresses, markup or control characters (else 400 "
+        "invalid_comment and nothing is stored). Kept only with a counted report, and a few a day "
+        "per network.",
     )
 
 
@@ -54,6 +81,11 @@ class ReportSerializer(serializers.Serializer):
     counted = serializers.BooleanField(help_text="False for a repeat within the dedupe window.")
     created_at = DateTimeField()
     location = LocationSerializer(allow_null=True)
+    comment_stored = serializers.BooleanField(
+        required=False,
+        help_text="Only when a comment was sent: true when it was kept for review, false when not "
+        "(a repeat report, or the network's comments for today are used up).",
+    )
 
 
 class ErrorSerializer(serializers.Serializer):

@@ -29,6 +29,8 @@ def report_submit(request: HttpRequest, slug: str) -> HttpResponse:
             source=Source.WEB,
             now=timezone.now(),
             honeypot=bool(request.POST.get("website")),
+            comment=request.POST.get("comment", ""),
+            language=getattr(request, "LANGUAGE_CODE", ""),
         )
     except ReportRejected as rejected:
         return _refused(request, slug, rejected)
@@ -39,6 +41,16 @@ def report_submit(request: HttpRequest, slug: str) -> HttpResponse:
             request,
             _("You already reported a problem in the last few minutes; your first report is counted."),
         )
+    if outcome is not None and request.POST.get("comment", "").strip():
+        if outcome.comment is not None:
+            messages.info(request, _("Your comment will be shown once a reviewer approves it."))
+        else:
+            messages.info(
+                request,
+                _(
+                    "Your comment was not kept: only a first report can carry one, and a few a day per network."
+                ),
+            )
     return redirect(_thank_you_url(slug))
 
 
@@ -60,6 +72,8 @@ def _refused(request: HttpRequest, slug: str, rejected: ReportRejected) -> HttpR
     form.is_valid()  # the field errors, in the reader's language
     if rejected.code == "no_client_address":
         form.add_error(None, _("We could not tell where your request came from; please try again."))
+    elif rejected.code == "invalid_comment":
+        form.add_error("comment", str(rejected))
     elif rejected.code == "unknown_problem":
         if "problem" not in form.errors:
             form.add_error("problem", str(rejected))

@@ -154,10 +154,10 @@ def test_service_chart_data_has_96_buckets_with_the_detectors_usual_range(client
     assert all(bucket["baseline"] is not None for bucket in series)
 
 
-SERVICE_PAGE_QUERIES = 8  # service and status, problem types, past sums, baseline, live sums,
-# cities, incidents, and the countries of the selector
+SERVICE_PAGE_QUERIES = 9  # service and status, problem types, past sums, baseline, live sums,
+# cities, incidents, approved comments, and the countries of the selector
 SERVICE_PAGE_QUERIES_CACHED = (
-    5  # the past minutes' sums, the baseline band and the countries come from the cache
+    6  # the past minutes' sums, the baseline band and the countries come from the cache
 )
 
 
@@ -183,8 +183,8 @@ def test_service_page_runs_the_same_queries_for_any_number_of_cities(
         '<strong id="count-last-hour">525</strong>' in html
         and '<strong id="count-last-hour">525</strong>' in again
     )
-    # The refresh reads the same numbers without the incidents.
-    with django_assert_num_queries(SERVICE_PAGE_QUERIES_CACHED - 1):
+    # The refresh reads the same numbers without the incidents and comments.
+    with django_assert_num_queries(SERVICE_PAGE_QUERIES_CACHED - 2):
         client.get("/s/chatgpt/data.json")
 
 

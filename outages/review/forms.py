@@ -5,7 +5,8 @@ from django.utils.translation import gettext_lazy as _
 
 from outages.models import Incident
 from outages.review.models import DismissReason, ReviewAction
-from outages.review.services import DISMISS_REASONS
+from outages.review.services import COMMENT_DECISIONS, DISMISS_REASONS
+from reports.models import Comment
 
 Kind = ReviewAction.Kind
 
@@ -60,4 +61,18 @@ class ExcludeNetworkForm(forms.Form):
     note = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
 
 
-__all__ = ["ActionForm", "DismissReason", "ExcludeNetworkForm", "QueueFilterForm"]
+class CommentActionForm(forms.Form):
+    """One click on a comment (one `comment` value) or the bulk buttons (the ticked ones)."""
+
+    action = forms.ChoiceField(choices=[(kind.value, kind.label) for kind in COMMENT_DECISIONS])
+    comment = forms.ModelMultipleChoiceField(
+        queryset=Comment.objects.all(), error_messages={"required": _("Tick at least one comment.")}
+    )
+    # The list to go back to.
+    state = forms.ChoiceField(
+        choices=[(state, state) for state in (Comment.State.PENDING, Comment.State.APPROVED)],
+        required=False,
+    )
+
+
+__all__ = ["ActionForm", "CommentActionForm", "DismissReason", "ExcludeNetworkForm", "QueueFilterForm"]

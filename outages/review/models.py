@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 
 from outages.alerts.models import new_token
 
@@ -59,9 +60,18 @@ class ReviewAction(models.Model):
         MERGE = "merge", "Merge"
         ABSORB = "absorb", "Absorb a merged incident"
         EXCLUDE_NETWORK = "exclude_network", "Exclude a network"
+        COMMENT_APPROVE = "comment_approve", "Approve a comment"
+        COMMENT_REJECT = "comment_reject", "Reject a comment"
+        COMMENT_HIDE = "comment_hide", "Hide a comment"
 
+    # What was acted on: an incident, or a comment (the comment_* kinds).
     # PROTECT: an incident with a review history cannot be deleted, and neither can its log.
-    incident = models.ForeignKey("outages.Incident", on_delete=models.PROTECT, related_name="review_actions")
+    incident = models.ForeignKey(
+        "outages.Incident", null=True, blank=True, on_delete=models.PROTECT, related_name="review_actions"
+    )
+    comment = models.ForeignKey(
+        "reports.Comment", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -80,13 +90,20 @@ class ReviewAction(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(incident__isnull=False) | Q(comment__isnull=False),
+                name="outages_reviewaction_has_subject",
+            )
+        ]
         indexes = [
             # The incident page: its log, oldest first.
             models.Index(fields=["incident", "created_at"], name="outages_reviewaction_incident"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} on incident {self.incident_id} by {self.actor_name}"
+        subject = f"incident {self.incident_id}" if self.incident_id else f"comment {self.comment_id}"
+        return f"{self.kind} on {subject} by {self.actor_name}"
 
 
 # The token of the alerts models lives with them; migration 0005 names it here.

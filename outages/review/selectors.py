@@ -1,5 +1,5 @@
-"""Reads for the review queue and the incident review page (what the public sees is in
-outages.public).
+"""Reads for the review queue, the incident review page and the comments to review (what
+the public sees is in outages.public).
 
 The queue shows a page of incidents with their charts and manipulation signals in a
 fixed number of queries, whatever the page size (tests/test_review_queue.py pins it).
@@ -22,7 +22,8 @@ from outages.models import Baseline, Incident, IncidentCity, NetworkMix
 from outages.presenters import isp_text, shared_provider_text
 from outages.public import TOGETHER
 from outages.review.models import ReviewAction
-from reports.models import Report, ServiceMinute, Source
+from reports.models import Comment, Report, ServiceMinute, Source
+from reports.selectors import with_problem_labels
 
 Status = Incident.Status
 _MINUTE = dt.timedelta(minutes=1)
@@ -407,3 +408,19 @@ def merge_candidates(incident: Incident) -> QuerySet[Incident]:
 
 def review_services() -> QuerySet[Service]:
     return Service.objects.order_by("name").only("pk", "name")
+
+
+# --- comments -------------------------------------------------------------------------------
+
+COMMENT_PAGE_SIZE = 50
+
+
+def review_comments(*, state: str, page: int | str = 1, per_page: int = COMMENT_PAGE_SIZE) -> Page:
+    """A page of comments in `state` (pending, or approved for hiding), newest first, with
+    their service, city and problem label. Four queries, whatever the page size."""
+    comments = (
+        Comment.objects.filter(state=state).select_related("service", "city").order_by("-created_at", "-id")
+    )
+    paged = Paginator(comments, per_page).get_page(page)
+    paged.object_list = with_problem_labels(list(paged.object_list))
+    return paged

@@ -1,5 +1,6 @@
 """Reviewers' actions on incidents: confirm, dismiss, resolve, reopen, merge, exclude a
-network. Each one writes its audit row in the same transaction as the change.
+network; and on comments: approve, reject, hide. Each one writes its audit row in the same
+transaction as the change.
 
 Every action first locks the detection watermark: a detection pass holds that lock while
 it rewrites the incidents it tracks from what it read at its start, so an action taken
@@ -13,6 +14,7 @@ import datetime as dt
 import ipaddress
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,7 +32,7 @@ from outages.watermark import watermark_lock
 from reports.aggregation import minute_counts_subtract
 from reports.hashing import network_hash_of_prefix
 from reports.minutes import floor_minute
-from reports.models import Report, ServiceMinute
+from reports.models import Comment, Report, ServiceMinute
 
 Status = Incident.Status
 Kind = ReviewAction.Kind
@@ -462,3 +464,46 @@ def _log(
         public_note=public_note.strip(),
         details=details or {},
     )
+
+
+# The comment decisions: the state each applies to and the state it leaves.
+COMMENT_DECISIONS = {
+    Kind.COMMENT_APPROVE: (Comment.State.PENDING, Comment.State.APPROVED),
+    Kind.COMMENT_REJECT: (Comment.State.PENDING, Comment.State.REJECTED),
+    Kind.COMMENT_HIDE: (Comment.State.APPROVED, Comment.State.HIDDEN),
+}
+
+
+def comments_review(
+    *, comment_ids: Iterable[int], action: str, actor: AbstractBaseUser, now: dt.datetime
+) -> int:
+    """Approve or reject pending comments, or hide approved ones, logging one ReviewAction
+    each; returns how many changed. A comment no longer in the state the action applies to
+    (another reviewer was quicker) is left as it is.
+
+    No watermark lock: comments never touch counts or incidents."""
+    decision = COMMENT_DECISIONS.get(action)
+    if decision is None:
+        raise ReviewError(f"Unknown comment action {action!r}.")
+    before, after = decision
+    with transaction.atomic():
+        changed = list(
+            Comment.objects.select_for_update()
+            .filter(pk__in=list(comment_ids), state=before)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        Comment.objects.filter(pk__in=changed).update(state=after, reviewed_at=now, reviewed_by=actor)
+        ReviewAction.objects.bulk_create(
+            ReviewAction(
+                comment_id=comment_id,
+                actor=actor,
+                actor_name=actor.get_username(),
+                created_at=now,
+                kind=action,
+                status_before=before,
+                status_after=after,
+            )
+            for comment_id in changed
+        )
+    return len(changed)

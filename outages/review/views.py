@@ -8,15 +8,24 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from outages.models import REVIEW_PERMISSION, Incident
 from outages.review import selectors
-from outages.review.forms import ActionForm, ExcludeNetworkForm, QueueFilterForm
+from outages.review.forms import ActionForm, CommentActionForm, ExcludeNetworkForm, QueueFilterForm
 from outages.review.models import ReviewAction
-from outages.review.services import ReviewError, actions_allowed, incident_act, network_exclude
+from outages.review.services import (
+    ReviewError,
+    actions_allowed,
+    comments_review,
+    incident_act,
+    network_exclude,
+)
+from reports.models import Comment
 
 
 def reviewer_required(view: Callable) -> Callable:
@@ -131,5 +140,54 @@ def _incident_page(
             "action_form": action_form or ActionForm(),
             "exclude_form": exclude_form or ExcludeNetworkForm(),
         },
+        status=status,
+    )
+
+
+_COMMENT_DONE = {
+    ReviewAction.Kind.COMMENT_APPROVE: gettext_noop("Comments approved: %(count)d."),
+    ReviewAction.Kind.COMMENT_REJECT: gettext_noop("Comments rejected: %(count)d."),
+    ReviewAction.Kind.COMMENT_HIDE: gettext_noop("Comments hidden: %(count)d."),
+}
+
+
+@require_GET
+@reviewer_required
+def comments(request: HttpRequest) -> HttpResponse:
+    """The comments waiting for review (?state=approved: the shown ones, to hide)."""
+    return _comments_page(request, state=request.GET.get("state", ""), page=request.GET.get("page") or 1)
+
+
+@require_POST
+@reviewer_required
+def comments_act(request: HttpRequest) -> HttpResponse:
+    form = CommentActionForm(request.POST)
+    if not form.is_valid():
+        return _comments_page(request, state=request.POST.get("state", ""), form=form, status=400)
+    data = form.cleaned_data
+    changed = comments_review(
+        comment_ids=[comment.pk for comment in data["comment"]],
+        action=data["action"],
+        actor=request.user,
+        now=timezone.now(),
+    )
+    messages.success(request, _(_COMMENT_DONE[data["action"]]) % {"count": changed})
+    url = reverse("review:comments")
+    return redirect(f"{url}?state=approved" if data["state"] == Comment.State.APPROVED else url)
+
+
+def _comments_page(
+    request: HttpRequest,
+    *,
+    state: str,
+    page: int | str = 1,
+    form: CommentActionForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    state = Comment.State.APPROVED if state == Comment.State.APPROVED else Comment.State.PENDING
+    return render(
+        request,
+        "review/comments.html",
+        {"page": selectors.review_comments(state=state, page=page), "state": state, "form": form},
         status=status,
     )
