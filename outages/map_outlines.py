@@ -1,9 +1,11 @@
-"""The maps' country outlines, drawn without bands across the world.
+"""The maps' country outlines, drawn without bands across the world, each with its ISO code.
 
 Natural Earth cuts the countries that cross the 180° meridian (Russia's Chukotka, Fiji): a
 ring runs to 180 and goes on from -180. Leaflet joins such points with a straight line across
 the whole map, so those rings are unwrapped here instead: longitudes past the meridian go on
 beyond 180 (or below -180), and each part of a country sits next to its largest part.
+Each outline also gets its country's ISO 3166-1 alpha-2 code (`properties.iso`, from the
+atlas' numeric id), so a map can open on the selected country even before it has reports.
 
 Run once on the shipped file, after converting it (see outages/static/vendor/README.md):
 
@@ -17,10 +19,14 @@ import sys
 from itertools import pairwise
 from pathlib import Path
 
+from django_countries.data import ALT_CODES
+
 Ring = list[list[float]]
 Polygon = list[Ring]
 
 TURN = 360
+# ISO 3166-1 numeric -> alpha-2: the world atlas names countries by number ("380" is Italy).
+ALPHA2_OF_NUMERIC = {numeric: alpha2 for alpha2, (_, numeric) in ALT_CODES.items()}
 
 
 def _moved(ring: Ring, turns: list[int]) -> Ring:
@@ -81,19 +87,25 @@ def continuous_geometry(geometry: dict | None) -> dict | None:
     return geometry
 
 
-def continuous_outlines(collection: dict) -> dict:
-    return {
-        **collection,
-        "features": [
-            {**feature, "geometry": continuous_geometry(feature["geometry"])}
-            for feature in collection["features"]
-        ],
-    }
+def country_code_of(feature: dict) -> str | None:
+    """The outline's ISO alpha-2 code; None for places without one (Kosovo, N. Cyprus)."""
+    number = str(feature.get("id") or "")
+    return ALPHA2_OF_NUMERIC.get(int(number)) if number.isdigit() else None
+
+
+def drawable_outlines(collection: dict) -> dict:
+    """The outlines as the maps load them: continuous longitudes and an ISO code each."""
+    features = []
+    for feature in collection["features"]:
+        properties = {**feature["properties"], "iso": country_code_of(feature)}
+        geometry = continuous_geometry(feature["geometry"])
+        features.append({**feature, "properties": properties, "geometry": geometry})
+    return {**collection, "features": features}
 
 
 def main(path: str) -> None:
     source = Path(path)
-    outlines = continuous_outlines(json.loads(source.read_text(encoding="utf-8")))
+    outlines = drawable_outlines(json.loads(source.read_text(encoding="utf-8")))
     source.write_text(json.dumps(outlines, separators=(",", ":"), ensure_ascii=False), encoding="utf-8")
 
 

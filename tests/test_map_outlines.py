@@ -1,4 +1,4 @@
-"""The shipped country outlines, and the unwrapping that keeps Russia and Fiji from drawing
+"""The shipped country outlines (with their ISO codes), and the unwrapping that keeps Russia and Fiji from drawing
 bands across the map (outages/map_outlines.py), on the real Natural Earth shapes."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from outages.map_outlines import continuous_geometry, continuous_outlines, continuous_ring
+from outages.map_outlines import continuous_geometry, continuous_ring, drawable_outlines
 
 OUTLINES = Path(__file__).resolve().parents[1] / "outages/static/downradar/geo/countries-110m.geojson"
 
@@ -66,7 +66,7 @@ def test_a_country_across_the_180th_meridian_becomes_one_continuous_shape(shippe
 
 
 def test_the_shipped_outlines_are_already_continuous(shipped):
-    assert continuous_outlines(shipped) == shipped
+    assert drawable_outlines(shipped) == shipped
     for name in ("Russia", "Fiji"):
         assert widest_step(country(shipped, name)) < 20, name
     assert (
@@ -80,3 +80,16 @@ def test_a_ring_around_the_pole_is_left_as_it_is(shipped):
 
     assert continuous_ring(ring) == ring
     assert continuous_geometry(antarctica) == antarctica
+
+
+def test_each_outline_carries_its_country_s_iso_code(shipped):
+    codes = {f["properties"]["name"]: f["properties"]["iso"] for f in shipped["features"]}
+
+    assert (codes["Italy"], codes["Russia"], codes["Fiji"], codes["United States of America"]) == (
+        "IT",
+        "RU",
+        "FJ",
+        "US",
+    )
+    assert codes["Kosovo"] is None  # no ISO 3166 code of its own
+    assert sum(code is not None for code in codes.values()) == len(codes) - 3

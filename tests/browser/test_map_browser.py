@@ -73,6 +73,16 @@ def test_without_a_country_the_map_shows_the_world_and_names_on_hover_only(open_
     assert page.locator("#spike-map .leaflet-tooltip.city-label").count() == 0
 
 
+def test_a_country_without_reports_opens_on_its_outline(open_page, italy_and_paris):
+    page = open_page()
+    page.goto("/map/?country=JP&service=chatgpt&minutes=60")
+
+    page.wait_for_selector('#spike-map[data-circles="0"][data-outlines="drawn"]', state="attached")
+    page.wait_for_function("() => document.getElementById('spike-map').dataset.zoom !== '2'")
+    lat, lon = center(page)
+    assert 28 < lat < 46 and 128 < lon < 147, (lat, lon)
+
+
 def test_the_service_page_map_has_the_legend_and_the_heat_toggle(open_page, italy_and_paris):
     page = open_page(language="it")
     page.goto("/s/chatgpt/?country=IT")

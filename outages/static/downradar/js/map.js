@@ -72,8 +72,10 @@
     } else {
       map.attributionControl.addAttribution("Natural Earth");
     }
+    var countryShape = null;  // the selected country's outline, once drawn
+    var cities = [];
     outlines(node.dataset.outlines).then(function (geo) {
-      L.geoJSON(geo, {
+      var drawn = L.geoJSON(geo, {
         interactive: false,
         style: function (feature) {
           return {
@@ -82,7 +84,11 @@
           };
         }
       }).addTo(map).bringToBack();
+      drawn.eachLayer(function (shape) {
+        if (node.dataset.country && shape.feature.properties.iso === node.dataset.country) { countryShape = shape; }
+      });
       node.dataset.outlines = "drawn";
+      if (!cities.length) { openView(); }
     }).catch(function () { /* circles still work without outlines */ });
 
     var circles = L.layerGroup().addTo(map);
@@ -91,7 +97,6 @@
     var updated = list && document.getElementById("map-updated");
     var times = updated && D.zoned(updated);
     var fitted = false;
-    var cities = [];
     var heat = null;
     var heatToggle = document.querySelector('input[data-heat-for="' + node.id + '"]');
 
@@ -127,10 +132,14 @@
     }
     map.on("zoomend", labelCities);
 
+    // The selected country's cities with reports, else its outline's box; the world without one.
     function openView() {
       if (!node.dataset.country) { return; }
+      var fit = { maxZoom: 6, animate: false };
       if (cities.length) {
-        map.fitBounds(L.featureGroup(cities.map(function (x) { return x.marker; })).getBounds().pad(0.3), { maxZoom: 6, animate: false });
+        map.fitBounds(L.featureGroup(cities.map(function (x) { return x.marker; })).getBounds().pad(0.3), fit);
+      } else if (countryShape) {
+        map.fitBounds(countryShape.getBounds(), fit);
       }
     }
 
