@@ -106,6 +106,15 @@ def test_the_heat_toggle_adds_and_removes_a_heat_canvas(open_page, italy_and_par
     heat.wait_for(state="attached")
     assert heat.count() == 1
     assert heat.evaluate("canvas => canvas.width > 0 && canvas.height > 0")
+    # Drawn over the land, not under its fill, and the circles still take the clicks.
+    panes = page.evaluate(
+        """() => ['outlines', 'overlay'].map(name => Number(getComputedStyle(
+            document.querySelector('#spike-map .leaflet-' + name + '-pane')).zIndex))"""
+    )
+    assert panes[0] < panes[1]
+    assert heat.evaluate("canvas => canvas.closest('.leaflet-overlay-pane') !== null")
+    page.locator("#spike-map path.city-circle").first.click()
+    assert "Milan (IT)" in page.locator("#spike-map .leaflet-popup-content").inner_text()
     page.get_by_label("Heat map").uncheck()
     assert heat.count() == 0
 

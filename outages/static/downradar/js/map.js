@@ -72,18 +72,22 @@
     } else {
       map.attributionControl.addAttribution("Natural Earth");
     }
+    // The outlines are the background: a pane of their own under the circles and the heat
+    // layer (whose canvas would otherwise sit under the land's fill). See site.css.
+    map.createPane("outlines");
     var countryShape = null;  // the selected country's outline, once drawn
     var cities = [];
     outlines(node.dataset.outlines).then(function (geo) {
       var drawn = L.geoJSON(geo, {
         interactive: false,
+        pane: "outlines",
         style: function (feature) {
           return {
             color: "#8c959f", weight: 0.8, fillColor: "#eef1f4", fillOpacity: node.dataset.tiles ? 0 : 1,
             className: outlineClass(feature)
           };
         }
-      }).addTo(map).bringToBack();
+      }).addTo(map);
       drawn.eachLayer(function (shape) {
         if (node.dataset.country && shape.feature.properties.iso === node.dataset.country) { countryShape = shape; }
       });
@@ -108,8 +112,10 @@
       });
     }
 
+    // maxZoom 0: leaflet.heat would otherwise halve every intensity per zoom level below its
+    // maxZoom, and a country's busiest city would barely show.
     function showHeat(on) {
-      if (on && !heat) { heat = L.heatLayer(heatPoints(), { radius: 25, blur: 18, max: 1, minOpacity: 0.25 }).addTo(map); }
+      if (on && !heat) { heat = L.heatLayer(heatPoints(), { radius: 25, blur: 18, max: 1, maxZoom: 0, minOpacity: 0.25 }).addTo(map); }
       if (!on && heat) { map.removeLayer(heat); heat = null; }
     }
 
