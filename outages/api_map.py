@@ -6,7 +6,8 @@ from django.core.cache import cache
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
-from django.utils.translation import get_language
+from django.utils.formats import number_format
+from django.utils.translation import get_language, ngettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -17,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalogue.models import Service
+from geo.countries import UnknownCountry, api_country
 from outages.api import BAD_QUERY, NOT_FOUND
 from outages.map_selectors import WINDOWS, map_cities
 from outages.presenters import status_of
@@ -24,6 +26,12 @@ from reports.api_time import DateTimeField, json_datetime
 
 # How long one answer is shared: short next to the pages' one-minute refresh.
 MAP_CACHE_SECONDS = 20
+
+
+def reports_text(count: int) -> str:
+    """ "1 report", "1.250 segnalazioni": the number grouped as the pages write it."""
+    number = number_format(count, force_grouping=True)
+    return ngettext("%(count)s report", "%(count)s reports", count) % {"count": number}
 
 
 class MapQuerySerializer(serializers.Serializer):
@@ -51,6 +59,9 @@ _feature = inline_serializer(
                 ),
                 "country": serializers.CharField(),
                 "count": serializers.IntegerField(help_text="Reports in the window"),
+                "count_text": serializers.CharField(
+                    help_text='The count in words, in the request\'s language ("1 report", "2 reports").'
+                ),
                 "baseline": serializers.FloatField(help_text="This city's usual reports for such a window"),
                 "ratio": serializers.FloatField(help_text="count / baseline"),
                 "services": inline_serializer(
@@ -73,12 +84,17 @@ class MapApi(APIView):
         operation_id="map_cities",
         summary="Cities with reports, as GeoJSON points",
         description=(
-            "Every city with reports in the last `minutes` for one service (or all), busiest first, "
-            "with its count, its own baseline for such a window and their ratio. City names follow "
-            "Accept-Language (en, it)."
+            "Every city with reports in the last `minutes` for one service (or all), in one "
+            "country (or worldwide), busiest first, with its count, its own baseline for such a "
+            "window and their ratio. City names follow Accept-Language (en, it)."
         ),
         parameters=[
             OpenApiParameter("service", OpenApiTypes.STR, description="service slug; omit for all"),
+            OpenApiParameter(
+                "country",
+                OpenApiTypes.STR,
+                description="ISO 3166-1 alpha-2 code (IT); omit, or 'all', for worldwide",
+            ),
             OpenApiParameter("minutes", OpenApiTypes.INT, enum=list(WINDOWS), default=60),
         ],
         responses={
@@ -87,6 +103,7 @@ class MapApi(APIView):
                 fields={
                     "type": serializers.CharField(default="FeatureCollection"),
                     "service": serializers.CharField(allow_null=True),
+                    "country": serializers.CharField(allow_null=True, help_text="null for worldwide"),
                     "status": serializers.CharField(
                         allow_null=True,
                         help_text="The service's public status, as on its page; null for all.",
@@ -106,6 +123,7 @@ class MapApi(APIView):
                 value={
                     "type": "FeatureCollection",
                     "service": "chatgpt",
+                    "country": "IT",
                     "status": "outage",
                     "status_reason": "confirmed",
                     "minutes": 60,
@@ -120,6 +138,7 @@ class MapApi(APIView):
                                 "name": "Milano",
                                 "country": "IT",
                                 "count": 412,
+                                "count_text": "412 reports",
                                 "baseline": 11.3,
                                 "ratio": 36.5,
                                 "services": [{"slug": "chatgpt", "name": "ChatGPT", "count": 412}],
@@ -134,6 +153,10 @@ class MapApi(APIView):
     def get(self, request: Request) -> Response:
         query = MapQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
+        try:
+            country = api_country(request)
+        except UnknownCountry as exc:
+            return Response({"error": "invalid_country", "detail": str(exc)}, status=400)
         slug = query.validated_data.get("service") or ""
         service = None
         if slug:
@@ -144,16 +167,16 @@ class MapApi(APIView):
                 raise NotFound(f"No service {slug!r}.")
         minutes = int(query.validated_data["minutes"])
         # Everyone asks the same question during an outage: the answer is shared for a few
-        # seconds, per service, window and language (the names differ by language), as the
-        # JSON itself, so a shared answer costs no work but sending it.
+        # seconds, per service, country, window and language (the names differ by language),
+        # as the JSON itself, so a shared answer costs no work but sending it.
         language = get_language() or "en"
         slot = int(timezone.now().timestamp()) // MAP_CACHE_SECONDS
-        key = f"map:response:{slug or '-'}:{minutes}:{language}:{slot}"
+        key = f"map:response:{slug or '-'}:{country or '-'}:{minutes}:{language}:{slot}"
         if request.accepted_renderer.format != "json":  # the browsable API, for people
-            return Response(self._collection(service, slug, minutes, language))
+            return Response(self._collection(service, slug, country, minutes, language))
         body = cache.get(key)
         if body is None:
-            body = JSONRenderer().render(self._collection(service, slug, minutes, language))
+            body = JSONRenderer().render(self._collection(service, slug, country, minutes, language))
             cache.set(key, body, MAP_CACHE_SECONDS)
         response = HttpResponse(body, content_type="application/json")
         response["Cache-Control"] = f"public, max-age={MAP_CACHE_SECONDS}"
@@ -162,12 +185,13 @@ class MapApi(APIView):
         return response
 
     @staticmethod
-    def _collection(service: Service | None, slug: str, minutes: int, language: str) -> dict:
+    def _collection(service: Service | None, slug: str, country: str, minutes: int, language: str) -> dict:
         now = timezone.now()
         status = status_of(service) if service is not None else None
         return {
             "type": "FeatureCollection",
             "service": slug or None,
+            "country": country or None,
             "status": status.code if status else None,
             "status_reason": status.reason if status else None,
             "minutes": minutes,
@@ -185,11 +209,12 @@ class MapApi(APIView):
                         "name": row.local_name(language),
                         "country": row.country_code,
                         "count": row.count,
+                        "count_text": reports_text(row.count),
                         "baseline": round(row.baseline, 2),
                         "ratio": round(row.ratio, 2),
                         "services": [{"slug": s, "name": name, "count": n} for s, name, n in row.services],
                     },
                 }
-                for row in map_cities(service=service, minutes=minutes, now=now)
+                for row in map_cities(service=service, minutes=minutes, now=now, country=country)
             ],
         }

@@ -18,6 +18,7 @@ from django.core.cache import cache
 from django.db.models import Q, Sum
 
 from catalogue.models import Service
+from geo.countries import WORLDWIDE
 from geo.models import native_city_name
 from outages.dialect import id_in_sql
 from reports.counts import city_service_sums, minute_end, read_connection
@@ -29,10 +30,11 @@ BASELINE_DAYS = 7
 # rows, so it is kept for a while (per service and window, keyed by the clock slot):
 # longer windows move more slowly and cost more to read.
 BASELINE_CACHE_SECONDS = {60: 600, 360: 1800, 1440: 3600}
-# A city's usual count never drops below this many reports in a window, so one stray
-# report in a new city is not a thousandfold spike. Not scaled with the window: a floor of
-# half a report an hour made "the usual" 12 over 24 hours, above most small cities' real
-# usual, which then read 0.2-0.9x on a normal day.
+# The usual count of a city with no reports in the baseline days, so one stray report in a
+# new city is not an infinite spike. Only for those: a city with history is measured
+# against its own usual, however small (a floor for every city, half a report an hour,
+# made "the usual" 12 over 24 hours and most cities read 0.2-0.9x on a normal day). Not
+# scaled with the window, for the same reason.
 BASELINE_FLOOR_REPORTS = 0.5
 TOP_SERVICES = 5
 
@@ -84,7 +86,7 @@ LIVE_MINUTES = 3
 # The names and places of the answer's cities and services, in one round trip.
 _NAMES_SQL = """
     SELECT true, id, name_en, name_it, country_code, latitude, longitude FROM geo_city
-    WHERE {city_is_listed} AND latitude IS NOT NULL AND longitude IS NOT NULL
+    WHERE {city_is_listed} AND {city_is_in_country} AND latitude IS NOT NULL AND longitude IS NOT NULL
     UNION ALL
     SELECT false, id, slug, name, '', NULL, NULL FROM outages_service WHERE {service_is_listed}
 """
@@ -153,11 +155,14 @@ def _ranked(block: Block, live: dict[int, dict[int, int]]) -> list[tuple[int, in
     return rows
 
 
-def map_cities(*, service: Service | None, minutes: int, now: dt.datetime) -> list[MapCity]:
-    """Cities with reports in the last `minutes` (for one service, or all), busiest first.
-    Two queries on every answer (the live part of the window, the names of the cities and
-    services), one more when the window's block is not cached, and the baselines (cached,
-    see city_baselines)."""
+def map_cities(
+    *, service: Service | None, minutes: int, now: dt.datetime, country: str = WORLDWIDE
+) -> list[MapCity]:
+    """Cities with reports in the last `minutes` (for one service, or all; in one country,
+    or worldwide), busiest first. Two queries on every answer (the live part of the window,
+    the names of the cities and services), one more when the window's block is not cached,
+    and the baselines (cached, see city_baselines). The counts are summed for every country
+    (the block is shared); the names query keeps the country's cities only."""
     since = now - dt.timedelta(minutes=minutes)
     service_id = service.pk if service is not None else None
     start, end = _slot_bounds(since, now)
@@ -173,15 +178,15 @@ def map_cities(*, service: Service | None, minutes: int, now: dt.datetime) -> li
     services = {s for _, _, top in rows for s, _ in top}
     database = read_connection(CityMinute)  # the replica on public pages
     with database.cursor() as cursor:
-        params: dict = {}
+        params: dict = {"country": country} if country else {}
         names_sql = _NAMES_SQL.format(
+            city_is_in_country="country_code = %(country)s" if country else "true",
             city_is_listed=id_in_sql("cities", [row[0] for row in rows], using=database, params=params),
             service_is_listed=id_in_sql("services", sorted(services), using=database, params=params),
         )
         cursor.execute(names_sql, params)
         names = {(is_city, id_): rest for is_city, id_, *rest in cursor.fetchall()}
     baselines = city_baselines(service_id=service_id, minutes=minutes, now=now)
-    floor = BASELINE_FLOOR_REPORTS
     cities = []
     for city_id, total, top in rows:
         place = names.get((True, city_id))
@@ -197,7 +202,7 @@ def map_cities(*, service: Service | None, minutes: int, now: dt.datetime) -> li
                 latitude=lat,
                 longitude=lon,
                 count=total,
-                baseline=max(baselines.get(city_id, 0.0), floor),
+                baseline=baselines.get(city_id, BASELINE_FLOOR_REPORTS),
                 services=[(names[False, s][0], names[False, s][1], n) for s, n in top],
             )
         )

@@ -5,12 +5,13 @@ import datetime as dt
 import pytest
 import yaml
 from django.core.cache import cache
-from django.db.models import Count, Sum
+from django.db.models import Count, F, Sum
 
 from catalogue.models import Service
+from geo.models import City
 from outages.api_map import MAP_CACHE_SECONDS
 from outages.map_selectors import BLOCK_SECONDS, WINDOWS, map_cities
-from reports.models import CityMinute, Report
+from reports.models import CityMinute, Report, ServiceMinute
 from tests.pages_data import add_reports, city, outage_now, usual_week
 
 pytestmark = pytest.mark.django_db
@@ -174,11 +175,19 @@ def test_the_map_endpoint_is_in_the_openapi_schema(client):
     schema = yaml.safe_load(client.get("/api/schema/").content)
 
     operation = schema["paths"]["/api/v1/map/"]["get"]
-    assert {parameter["name"] for parameter in operation["parameters"]} == {"service", "minutes"}
+    assert {parameter["name"] for parameter in operation["parameters"]} == {"service", "minutes", "country"}
     properties = schema["components"]["schemas"]["MapCityProperties"]["properties"]
-    assert {"city", "city_local", "name", "country", "count", "baseline", "ratio", "services"} <= set(
-        properties
-    )
+    assert {
+        "city",
+        "city_local",
+        "name",
+        "country",
+        "count",
+        "count_text",
+        "baseline",
+        "ratio",
+        "services",
+    } <= set(properties)
 
 
 def direct_map(service: Service | None, minutes: int, now: dt.datetime) -> list[tuple]:
@@ -269,3 +278,89 @@ def test_over_24_hours_a_small_city_on_a_normal_day_reads_its_own_usual_not_a_fl
     bologna = features(client, "?service=chatgpt&minutes=1440")["Bologna"]["properties"]
 
     assert (bologna["count"], bologna["baseline"], bologna["ratio"]) == (3, 3.0, 1.0)
+
+
+# --- one country, plurals, the usual over 24 hours ----------------------------------------
+
+
+def abroad(service: Service, *, at: dt.datetime, name: str, country: str, lat: float, lon: float, n: int):
+    """Reports in one minute from a city outside Italy (tests.pages_data knows Italian ones)."""
+    place, _ = City.objects.get_or_create(
+        country_code=country, region="", name_en=name, defaults={"latitude": lat, "longitude": lon}
+    )
+    minute = at.replace(second=0, microsecond=0)
+    row, created = ServiceMinute.objects.get_or_create(service=service, minute=minute, defaults={"count": n})
+    if not created:
+        ServiceMinute.objects.filter(pk=row.pk).update(count=F("count") + n)
+    CityMinute.objects.create(service=service, city=place, minute=minute, count=n)
+
+
+def test_a_country_keeps_only_its_own_cities(client, chatgpt):
+    outage_now(chatgpt, now=NOW)
+    abroad(chatgpt, at=NOW - dt.timedelta(minutes=5), name="Paris", country="FR", lat=48.85, lon=2.35, n=500)
+
+    assert list(features(client, "?service=chatgpt")) == ["Paris", "Milan", "Rome", "Naples", "Bologna"]
+    assert list(features(client, "?service=chatgpt&country=it")) == ["Milan", "Rome", "Naples", "Bologna"]
+    assert list(features(client, "?service=chatgpt&country=FR")) == ["Paris"]
+    assert features(client, "?country=DE") == {}
+    assert list(features(client, "?country=all")) == ["Paris", "Milan", "Rome", "Naples", "Bologna"]
+    body = client.get("/api/v1/map/?country=FR").json()
+    assert body["country"] == "FR"
+    assert client.get("/api/v1/map/").json()["country"] is None
+
+
+@pytest.mark.parametrize("value", ["ZZ", "Italy", "I", "<b>"])
+def test_a_bad_country_answers_400_with_a_json_error(client, value):
+    response = client.get("/api/v1/map/", {"country": value})
+
+    assert response.status_code == 400
+    body = response.json()
+    assert body["error"] == "invalid_country"
+    assert "two-letter ISO 3166 code" in body["detail"]
+
+
+def test_the_shared_answer_is_one_per_country(client, chatgpt, django_assert_num_queries):
+    add_reports(chatgpt, at=NOW - dt.timedelta(minutes=5), cities={"Milan": 3})
+    abroad(chatgpt, at=NOW - dt.timedelta(minutes=5), name="Paris", country="FR", lat=48.85, lon=2.35, n=7)
+    assert list(features(client, "?country=IT")) == ["Milan"]
+
+    # France is not Italy's shared answer: it is worked out (the names query at least).
+    with django_assert_num_queries(2):
+        assert list(features(client, "?country=FR")) == ["Paris"]
+    with django_assert_num_queries(0):
+        assert list(features(client, "?country=IT")) == ["Milan"]
+        assert list(features(client, "?country=FR")) == ["Paris"]
+
+
+def test_over_24_hours_a_normal_day_reads_about_1x_and_a_spike_city_its_real_ratio(client, chatgpt):
+    """A week of ordinary days, at different hours, then today: Milan and Rome as usual,
+    Naples ten times its usual, Turin (two reports a week) with three today."""
+    usual = {"Milan": 40, "Rome": 24, "Naples": 8}
+    for day in range(0, 8):
+        for hour, share in ((1, 0.25), (9, 0.5), (20, 0.25)):
+            at = NOW - dt.timedelta(days=day, hours=hour)
+            add_reports(chatgpt, at=at, cities={name: int(n * share) for name, n in usual.items()})
+    add_reports(chatgpt, at=NOW - dt.timedelta(days=2, hours=3), cities={"Turin": 1})
+    add_reports(chatgpt, at=NOW - dt.timedelta(days=5, hours=3), cities={"Turin": 1})
+    add_reports(chatgpt, at=NOW - dt.timedelta(hours=2), cities={"Naples": 72, "Turin": 3})
+
+    cities = {
+        name: (row["properties"]["count"], row["properties"]["baseline"], row["properties"]["ratio"])
+        for name, row in features(client, "?service=chatgpt&minutes=1440").items()
+    }
+
+    assert cities["Milan"] == (40, 40.0, 1.0)
+    assert cities["Rome"] == (24, 24.0, 1.0)
+    assert cities["Naples"] == (80, 8.0, 10.0)
+    # Its own usual, however small, not a floor: 3 against 2/7.
+    assert cities["Turin"] == (3, 0.29, 10.5)
+
+
+def test_the_counts_are_worded_with_the_right_plural_in_each_language(client, chatgpt):
+    add_reports(chatgpt, at=NOW - dt.timedelta(minutes=5), cities={"Milan": 1, "Rome": 2, "Naples": 1250})
+
+    english = {name: row["properties"]["count_text"] for name, row in features(client).items()}
+    italian = {name: row["properties"]["count_text"] for name, row in features(client, language="it").items()}
+
+    assert english == {"Naples": "1,250 reports", "Rome": "2 reports", "Milan": "1 report"}
+    assert italian == {"Naples": "1.250 segnalazioni", "Rome": "2 segnalazioni", "Milan": "1 segnalazione"}

@@ -6,6 +6,7 @@ const geo = topojson.feature(topo, topo.objects.countries);
 const round = (c) => Array.isArray(c[0]) ? c.map(round) : [Math.round(c[0] * 100) / 100, Math.round(c[1] * 100) / 100];
 geo.features = geo.features.map((f) => ({
   type: 'Feature',
+  id: f.id,
   properties: { name: f.properties.name },
   geometry: f.geometry && { type: f.geometry.type, coordinates: round(f.geometry.coordinates) },
 }));
