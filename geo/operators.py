@@ -53,6 +53,11 @@ def _source() -> geoip2.database.Reader | asn_table.AsnTable:
         ) from None
 
 
+def table_in_use() -> bool:
+    """True when operators come from the bundled table, whose CC BY 4.0 data pages credit."""
+    return not settings.GEOIP_ASN_PATH
+
+
 def warm_up() -> None:
     """Open the source now (before gunicorn forks, not during the first report)."""
     _source()

@@ -141,6 +141,22 @@ def test_a_tarball_whose_digest_differs_from_the_registry_s_is_refused(tmp_path)
         asn_table.download(tarball.as_uri(), wrong)
 
 
+@pytest.mark.parametrize(
+    ("label", "asn"),
+    [("Vodafone Italia", 30722), ("Telecom Italia", 3269), ("Wind Tre", 1267), ("Fastweb", 12874)],
+)
+def test_the_simulator_s_isp_prefixes_belong_to_their_operators(label, asn):
+    from reports.simulator.scenarios import ISP_PREFIXES
+
+    for prefix in ISP_PREFIXES[label]:
+        network = ipaddress.ip_network(prefix)
+        step = network.num_addresses // 256
+        for address in [network[i * step + 1] for i in range(256)] + [network[-2]]:
+            found = operators.operator_of(address)
+            assert found.asn == asn, address
+            assert operators.display_name(found.name).casefold() == label.casefold()
+
+
 def test_a_geolite2_asn_database_gives_the_as_number(settings):
     settings.GEOIP_ASN_PATH = ASN_TEST_FILE
     found = lookup("1.128.0.1")
@@ -172,3 +188,13 @@ def test_a_report_from_ipv6_keeps_its_as_number(client, chatgpt):
 
     assert response.status_code == 201
     assert Report.objects.values_list("asn", "asn_name").get() == (12874, "Fastweb SpA")
+
+
+@pytest.mark.django_db
+def test_the_footer_credits_the_table_s_sources_while_it_is_in_use(client, settings):
+    credit = '<a href="https://www.routeviews.org/">RouteViews</a>, <a href="https://www.nro.net/">NRO</a>'
+    italian = client.get("/", HTTP_ACCEPT_LANGUAGE="it").content.decode()
+    assert credit in italian and "Operatori di rete:" in italian
+
+    settings.GEOIP_ASN_PATH = ASN_TEST_FILE
+    assert credit not in client.get("/").content.decode()
