@@ -23,6 +23,7 @@ import base64
 import bisect
 import csv
 import hashlib
+import heapq
 import io
 import ipaddress
 import json
@@ -87,20 +88,30 @@ def read_ranges(tarball: bytes) -> dict[int, list[tuple[int, int, int, str]]]:
             if extracted is None:
                 raise TableError(f"{member} missing from the {PACKAGE} tarball")
             text = io.TextIOWrapper(extracted, encoding="utf-8", newline="")
-            rows = sorted((int(r[0]), int(r[1]), int(r[2]), r[3].strip()) for r in csv.reader(text) if r)
+            rows = [(int(r[0]), int(r[1]), int(r[2]), r[3].strip()) for r in csv.reader(text) if r]
             ranges[version] = without_overlaps(rows)
     return ranges
 
 
 def without_overlaps(rows: list[tuple[int, int, int, str]]) -> list[tuple[int, int, int, str]]:
-    """Sorted rows, a range that runs into the next one cut short where the next begins
-    (the upstream IPv4 file has one such pair: the more specific, later range wins)."""
+    """The rows sorted with no two ranges overlapping: where a range begins inside an earlier
+    one, it wins (it is the more specific; the upstream IPv4 file has one such pair) and the
+    earlier one keeps what lies before it and, after it, what no other range claims."""
+    pending = [(start, end, asn, name, False) for start, end, asn, name in rows]
+    heapq.heapify(pending)
     kept: list[tuple[int, int, int, str]] = []
-    for start, end, asn, name in rows:
+    while pending:
+        start, end, asn, name, leftover = heapq.heappop(pending)
         if kept and kept[-1][1] >= start:
-            previous = kept.pop()
-            if previous[0] < start:
-                kept.append((previous[0], start - 1, previous[2], previous[3]))
+            if leftover:  # an outer range's tail gives way to whatever began inside it
+                if end > kept[-1][1]:
+                    heapq.heappush(pending, (kept[-1][1] + 1, end, asn, name, True))
+                continue
+            earlier = kept.pop()
+            if earlier[0] < start:
+                kept.append((earlier[0], start - 1, earlier[2], earlier[3]))
+            if earlier[1] > end:
+                heapq.heappush(pending, (end + 1, earlier[1], earlier[2], earlier[3], True))
         kept.append((start, end, asn, name))
     return kept
 

@@ -100,10 +100,21 @@ def test_the_installed_table_is_the_pinned_version():
     assert asn_table.AsnTable().version == asn_table.VERSION
 
 
+def test_a_range_inside_another_wins_and_the_outer_one_keeps_both_sides():
+    rows = [(100, 199, 64500, "Outer"), (150, 160, 64501, "Inner"), (155, 170, 64502, "Across")]
+
+    assert asn_table.without_overlaps(rows) == [
+        (100, 149, 64500, "Outer"),
+        (150, 154, 64501, "Inner"),
+        (155, 170, 64502, "Across"),
+        (171, 199, 64500, "Outer"),
+    ]
+
+
 def test_a_built_table_keeps_each_range_and_cuts_an_overlap_short(tmp_path):
     ranges = {
         4: asn_table.without_overlaps(
-            [(100, 199, 64500, "First"), (150, 299, 64501, "Second"), (400, 400, 64500, "First")]
+            [(150, 299, 64501, "Second"), (100, 199, 64500, "First"), (400, 400, 64500, "First")]
         ),
         6: [(2**125, 2**125 + 2**64 + 5, 64502, "Wide"), (2**125 + 2**64 + 6, 2**126, 64503, "Ünïcode")],
     }
