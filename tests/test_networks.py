@@ -223,15 +223,21 @@ def post_form(
         return error.code, error.read().decode()
 
 
-@pytest.mark.slow
-def test_one_ipv6_60_split_into_12_64s_over_http_opens_no_incident(own_database, own_redis, tmp_path):
-    env = app_env(
+@pytest.fixture
+def behind_nginx(own_database, own_redis, tmp_path) -> dict[str, str]:
+    """The app's environment on its own database and Redis, behind one proxy, at 30 reports an hour."""
+    return app_env(
         database_url=own_database.url,
         redis_url=own_redis.url,
         var_dir=tmp_path,
         TRUSTED_PROXY_COUNT="1",
         REPORT_RATE_LIMIT="30/h",
     )
+
+
+@pytest.mark.slow
+def test_one_ipv6_60_split_into_12_64s_over_http_opens_no_incident(behind_nginx, tmp_path):
+    env = behind_nginx
     with gunicorn(env, tmp_path / "web.log") as web:
         answers = [
             post_json(f"{web.base}/api/v1/reports/", REPORT, headers={"X-Forwarded-For": address})[0]
@@ -246,16 +252,8 @@ def test_one_ipv6_60_split_into_12_64s_over_http_opens_no_incident(own_database,
 
 
 @pytest.mark.slow
-def test_one_ipv6_60_split_into_12_64s_through_the_web_form_opens_no_incident(
-    own_database, own_redis, tmp_path
-):
-    env = app_env(
-        database_url=own_database.url,
-        redis_url=own_redis.url,
-        var_dir=tmp_path,
-        TRUSTED_PROXY_COUNT="1",
-        REPORT_RATE_LIMIT="30/h",
-    )
+def test_one_ipv6_60_split_into_12_64s_through_the_web_form_opens_no_incident(behind_nginx, tmp_path):
+    env = behind_nginx
     with gunicorn(env, tmp_path / "web.log") as web:
         cookies = http.cookiejar.CookieJar(policy=BehindTlsProxy())
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(cookies))
