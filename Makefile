@@ -12,9 +12,9 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/downradar
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 ARGS ?=
 
-.PHONY: setup run test lint messages test-tools demo-data clean stop-packaged-nginx
+.PHONY: setup run test lint messages asn-table test-tools demo-data clean stop-packaged-nginx
 
-setup: $(STAMP) messages
+setup: $(STAMP) messages asn-table
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ $(STAMP): requirements.txt requirements-dev.txt
 messages: $(STAMP)
 	@command -v msgfmt >/dev/null || { echo "msgfmt missing: apt-get install gettext"; exit 1; }
 	@if ls locale/*/LC_MESSAGES/django.po >/dev/null 2>&1; then $(BIN)/python manage.py compilemessages --verbosity 0; fi
+
+# The IP -> AS number table (geo/data/asn/asn.bin, not committed): downloaded from the npm
+# registry and checked against its sha512. Skipped when the file's stamp matches the pin.
+asn-table: $(STAMP)
+	$(BIN)/python -m geo.asn_table
 
 # Debian packages only the tests need: chromium for tests/browser (Playwright's own browser
 # download does not work here) and nginx for `nginx -t` on deploy/nginx.conf.
@@ -69,4 +74,4 @@ lint: setup
 	$(BIN)/ruff format --check .
 
 clean:
-	rm -rf $(VENV) staticfiles var
+	rm -rf $(VENV) staticfiles var geo/data/asn

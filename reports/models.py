@@ -37,7 +37,7 @@ class Report(models.Model):
     network48_hash = models.CharField(max_length=32, blank=True, default="", db_default="")
     prefix_hash = models.CharField(max_length=32, blank=True, default="", db_default="")
     # The operator announcing the address: it describes an ISP, not a person, so it is kept
-    # plainly. The bundled table names operators without numbers, hence asn may be null.
+    # plainly. asn is null only when a GEOIP_ASN_PATH .mmdb names an operator without its number.
     asn = models.PositiveIntegerField(null=True, blank=True)
     asn_name = models.CharField(max_length=100, blank=True, default="", db_default="")
     # False for a repeat from the same client within the dedupe window: kept as evidence

@@ -53,8 +53,9 @@ def baseline_italy(slug: str, volume: float = 1.0) -> float:
 # -- random history ------------------------------------------------------------------------
 
 
-# Italian operators and their announced IPv4 prefixes (GeoLite2 ASN, in geoip2fast's table):
-# an ISP outage draws its reporters from these.
+# Italian operators and IPv4 prefixes they announce (AS30722, AS3269, AS1267, AS12874 in the
+# ASN table, geo/asn_table.py; tests/test_operators.py checks): an ISP outage draws its
+# reporters from these.
 ISP_PREFIXES = {
     "Vodafone Italia": ("2.32.0.0/12", "37.176.0.0/13", "109.112.0.0/13"),
     "Telecom Italia": ("79.0.0.0/11", "87.0.0.0/12", "82.48.0.0/14"),
