@@ -30,12 +30,11 @@ BASELINE_DAYS = 7
 # rows, so it is kept for a while (per service and window, keyed by the clock slot):
 # longer windows move more slowly and cost more to read.
 BASELINE_CACHE_SECONDS = {60: 600, 360: 1800, 1440: 3600}
-# The usual count of a city with no reports in the baseline days, so one stray report in a
-# new city is not an infinite spike. Only for those: a city with history is measured
-# against its own usual, however small (a floor for every city, half a report an hour,
-# made "the usual" 12 over 24 hours and most cities read 0.2-0.9x on a normal day). Not
-# scaled with the window, for the same reason.
-BASELINE_FLOOR_REPORTS = 0.5
+# A city's ratio is its count over its own usual, but never over less than one report: in a
+# window that usually holds a fraction of one, a single stray report is noise, not a 7x spike,
+# and a city without history is not an infinite one. (A floor in the baseline itself, 12
+# over 24 hours, once made most cities read 0.2-0.9x on a normal day.)
+MIN_USUAL_REPORTS = 1.0
 TOP_SERVICES = 5
 
 
@@ -55,7 +54,7 @@ class MapCity:
 
     @property
     def ratio(self) -> float:
-        return self.count / self.baseline
+        return self.count / max(self.baseline, MIN_USUAL_REPORTS)
 
     @property
     def native_name(self) -> str:
@@ -202,7 +201,7 @@ def map_cities(
                 latitude=lat,
                 longitude=lon,
                 count=total,
-                baseline=baselines.get(city_id, BASELINE_FLOOR_REPORTS),
+                baseline=baselines.get(city_id, 0.0),
                 services=[(names[False, s][0], names[False, s][1], n) for s, n in top],
             )
         )

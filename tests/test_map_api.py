@@ -56,12 +56,13 @@ def test_a_city_is_hot_when_unusual_for_itself_not_when_big(client, chatgpt):
     assert cities["Bologna"]["properties"]["ratio"] == 10.0
 
 
-def test_a_city_without_history_gets_a_floor_not_an_infinite_ratio(client, chatgpt):
-    add_reports(chatgpt, at=NOW - dt.timedelta(minutes=10), cities={"Turin": 1})
+def test_a_city_without_history_is_read_against_one_report_not_an_infinite_ratio(client, chatgpt):
+    add_reports(chatgpt, at=NOW - dt.timedelta(minutes=10), cities={"Turin": 1, "Bologna": 6})
 
-    turin = features(client, "?service=chatgpt&minutes=60")["Turin"]["properties"]
+    cities = features(client, "?service=chatgpt&minutes=60")
 
-    assert turin["baseline"] == 0.5 and turin["ratio"] == 2.0
+    assert cities["Turin"]["properties"]["baseline"] == 0.0 and cities["Turin"]["properties"]["ratio"] == 1.0
+    assert cities["Bologna"]["properties"]["ratio"] == 6.0
 
 
 def test_all_services_adds_them_up_and_lists_each_city_s_services(client, chatgpt):
@@ -352,8 +353,8 @@ def test_over_24_hours_a_normal_day_reads_about_1x_and_a_spike_city_its_real_rat
     assert cities["Milan"] == (40, 40.0, 1.0)
     assert cities["Rome"] == (24, 24.0, 1.0)
     assert cities["Naples"] == (80, 8.0, 10.0)
-    # Its own usual, however small, not a floor: 3 against 2/7.
-    assert cities["Turin"] == (3, 0.29, 10.5)
+    # Its own usual is 2/7 of a report: three today read against one report, not 10.5x.
+    assert cities["Turin"] == (3, 0.29, 3.0)
 
 
 def test_the_counts_are_worded_with_the_right_plural_in_each_language(client, chatgpt):
