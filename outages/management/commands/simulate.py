@@ -3,6 +3,8 @@
     simulate --days 28 [--services chatgpt sora ...] [--seed N]
     simulate --scenario chatgpt-2025-03-31 [--at now | --at 2025-03-31T17:00+02:00]
     simulate --live --url http://127.0.0.1:8000 --rate 200 --duration 60
+    simulate --demo                      # `make run`: top the demo's history up to now
+    simulate --demo --live --target http://127.0.0.1:8000 [--speed 60]   # its crowd
 
 Backfill goes through reports_ingest_bulk and reports_aggregate_all, the same rules as a
 live report (geolocation, hashing, dedupe, counting), then runs detection over the period.
@@ -11,7 +13,9 @@ live report (geolocation, hashing, dedupe, counting), then runs detection over t
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
+import secrets
 import sys
 import threading
 import time
@@ -19,33 +23,49 @@ from collections import Counter
 from dataclasses import replace
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from catalogue.models import ProblemType, Service
 from outages.baselines import baselines_rebuild
+from outages.demo import DEMO_REVIEWER, demo_reviewer_ensure, demo_reviews_apply
 from outages.detection_pass import detection_run_range
 from outages.models import Incident
 from outages.tasks import detection_pass_notify
 from reports import dialect
 from reports.aggregation import IncomingReport, reports_aggregate, reports_aggregate_all, reports_ingest_bulk
-from reports.models import Source
+from reports.models import Report, Source
 from reports.simulator import places
 from reports.simulator.crowd import KINDS, Batch, Crowd
-from reports.simulator.live import LiveResult, live_post
-from reports.simulator.scenarios import ROME, SCENARIOS, Plan, plan_backfill, scenario_get
+from reports.simulator.demo import (
+    DEMO_EVENT_SERVICES,
+    DemoCrowd,
+    DemoSchedule,
+    ReviewStep,
+    demo_posts,
+    detection_start,
+)
+from reports.simulator.live import LiveResult, live_post, live_stream
+from reports.simulator.scenarios import ROME, SCENARIOS, Plan, incidents_random, plan_backfill, scenario_get
 
 # Simulated reports are marked as such where the model has a mark for them.
 SOURCE = getattr(Source, "SIMULATED", Source.API)
+# Where `--demo` tells the demo's crowd when its history ends and its schedule began.
+DEMO_CLOCK_FILE = "demo-clock.json"
+# A crowd started this long after the history was loaded starts at its own now: it does not
+# send a backlog of reports the server would stamp all at once.
+DEMO_CATCH_UP = dt.timedelta(minutes=15)
 
 
 class Command(BaseCommand):
     help = "Simulate a crowd of reporters: backfill history, replay a scenario, or post to a live server."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--days", type=float, default=28, help="days of history (default 28)")
+        parser.add_argument("--days", type=float, help="days of history (default 28; with --demo, 7)")
         parser.add_argument("--services", nargs="+", metavar="SLUG", help="default: every active service")
         parser.add_argument("--seed", type=int, default=1, help="same seed, same reports (default 1)")
         parser.add_argument("--volume", type=float, default=1.0, help="scale normal traffic (default 1)")
@@ -60,9 +80,32 @@ class Command(BaseCommand):
             help="replay detection over the last N days only (default: the whole backfill, or a scenario's day)",
         )
         parser.add_argument("--live", action="store_true", help="post reports to a running server")
-        parser.add_argument("--url", default="http://127.0.0.1:8000", help="with --live: the server")
+        parser.add_argument(
+            "--url", "--target", dest="url", default="http://127.0.0.1:8000", help="with --live: the server"
+        )
         parser.add_argument("--rate", type=float, default=200, help="with --live: reports per second")
-        parser.add_argument("--duration", type=float, default=60, help="with --live: seconds to run")
+        parser.add_argument(
+            "--duration",
+            type=float,
+            help="with --live: seconds to run (default 60; with --demo, until stopped)",
+        )
+        parser.add_argument(
+            "--demo",
+            action="store_true",
+            help="the living demo: alone, top its history up to now (what `make run` loads); "
+            "with --live, be its crowd: normal life and the demo's events, posted in real time",
+        )
+        parser.add_argument(
+            "--speed",
+            type=float,
+            default=1.0,
+            help="with --demo --live: simulated minutes per real minute (default 1; the server "
+            "still stamps each report when it arrives)",
+        )
+        parser.add_argument(
+            "--reviewer-password",
+            help="with --demo: the demo reviewer's password (default: a new random one)",
+        )
         parser.add_argument("--workers", type=int, default=16, help="with --live: concurrent connections")
         parser.add_argument(
             "--build-places",
@@ -73,7 +116,13 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         if options["build_places"]:
             return self._build_places()
+        if options["days"] is None:
+            options["days"] = 7 if options["demo"] else 28
         slugs = self._slugs(options)
+        if options["demo"] and options["live"]:
+            return self._demo_live(slugs, options)
+        if options["demo"]:
+            return self._demo_history(slugs, options)
         if options["live"]:
             return self._live(slugs, options)
         now = timezone.now()
@@ -214,8 +263,10 @@ class Command(BaseCommand):
             )
 
     def _live(self, slugs: list[str], options) -> None:
-        if options["rate"] <= 0 or options["duration"] <= 0:
+        duration = 60.0 if options["duration"] is None else options["duration"]
+        if options["rate"] <= 0 or duration <= 0:
             raise CommandError("--rate and --duration must be positive")
+        options = {**options, "duration": duration}
         count = math.ceil(options["rate"] * options["duration"])
         services, problems, client_ips = Crowd(slugs, seed=options["seed"]).sample(count)
         self.stdout.write(
@@ -244,6 +295,114 @@ class Command(BaseCommand):
             progress=progress,
         )
         self.stdout.write(("\n" if tty else "") + result.summary())
+
+    # -- the living demo -------------------------------------------------------------------
+
+    def _demo_history(self, slugs: list[str], options) -> None:
+        """History up to now: a week on a fresh database, else the gap since the last report,
+        with the demo's schedule anchored at now, so its ChatGPT outage is in progress."""
+        now = timezone.now()
+        days = options["days"]
+        last = Report.objects.aggregate(last=Max("created_at"))["last"]
+        start = now - dt.timedelta(days=days)
+        if last is not None:
+            start = max(start, min(last, now))
+        schedule = DemoSchedule(anchor=now, volume=options["volume"])
+        detect_from = max(start, detection_start(schedule))
+        history: tuple = ()
+        if last is None:
+            # A believable week on the services the demo's own events leave alone: the
+            # others keep a clean baseline and a clean operator mix.
+            quiet = [slug for slug in slugs if slug not in DEMO_EVENT_SERVICES]
+            history = incidents_random(
+                quiet, start, detect_from, seed=options["seed"], volume=options["volume"]
+            )
+        earlier = tuple(incident for incident in schedule.history_incidents() if incident.start >= start)
+        plan = Plan(
+            services=tuple(slugs),
+            start=start,
+            end=now,
+            incidents=history + earlier + schedule.incidents(start, now),
+            until=now,
+            detect_from=detect_from,
+        )
+        self.stdout.write(
+            f"Demo history from {start.astimezone(ROME):%Y-%m-%d %H:%M} to {now.astimezone(ROME):%H:%M} "
+            f"(Italian time), {'a fresh load' if last is None else 'topped up since the last report'}"
+        )
+        self._backfill(plan, {**options, "no_detect": False})
+        clock = {"anchor": now.isoformat(), "loaded_until": now.isoformat(), "volume": options["volume"]}
+        (settings.VAR_DIR / DEMO_CLOCK_FILE).write_text(json.dumps(clock))
+        password = options["reviewer_password"] or secrets.token_urlsafe(9)
+        demo_reviewer_ensure(password=password)
+        self.stdout.write(
+            f"Demo reviewer: log in at /accounts/login/ as {DEMO_REVIEWER}, password {password} "
+            "(the review queue is /review/)"
+        )
+
+    def _demo_clock(self, now: dt.datetime) -> tuple[dt.datetime, dt.datetime, float]:
+        """The schedule's anchor, where the crowd starts, and the volume; from the history's
+        clock file, or now for a server whose history the demo did not load."""
+        try:
+            clock = json.loads((settings.VAR_DIR / DEMO_CLOCK_FILE).read_text())
+            anchor = dt.datetime.fromisoformat(clock["anchor"])
+            loaded_until = dt.datetime.fromisoformat(clock["loaded_until"])
+            volume = float(clock.get("volume", 1.0))
+        except (OSError, ValueError, KeyError, TypeError):
+            self.stderr.write("no demo history on this machine (simulate --demo): the schedule starts now")
+            return now, now, 1.0
+        start = loaded_until if dt.timedelta(0) <= now - loaded_until <= DEMO_CATCH_UP else now
+        return anchor, start, volume
+
+    def _demo_live(self, slugs: list[str], options) -> None:
+        speed, duration = options["speed"], options["duration"]
+        if speed <= 0 or (duration is not None and duration <= 0):
+            raise CommandError("--speed and --duration must be positive")
+        now = timezone.now()
+        anchor, start, volume = self._demo_clock(now)
+        schedule = DemoSchedule(anchor=anchor, volume=volume)
+        offered = self._offered(slugs)
+        crowd = DemoCrowd(slugs, schedule, seed=options["seed"] + int(anchor.timestamp()) // 60)
+        posts = demo_posts(
+            crowd,
+            start=start,
+            speed=speed,
+            problem_of=lambda slug, problem: problem if problem in offered.get(slug, (problem,)) else "other",
+        )
+        reviewer = User.objects.filter(username=DEMO_REVIEWER).first()
+        self.stdout.write(
+            f"demo crowd: {len(slugs)} services from {start.astimezone(ROME):%H:%M} Italian time, "
+            f"schedule of {schedule.first_cycle.astimezone(ROME):%H:%M}, x{speed:g}, posting to {options['url']} "
+            f"(the server must trust one proxy hop: TRUSTED_PROXY_COUNT=1)"
+            + ("" if reviewer else f"; no {DEMO_REVIEWER} account, so no review actions")
+        )
+        done: set[ReviewStep] = set()
+        began = time.monotonic()
+        last_line = [began]
+
+        def tick(result: LiveResult) -> None:
+            sim_now = start + dt.timedelta(seconds=(time.monotonic() - began) * speed)
+            if reviewer is not None:
+                steps = schedule.reviews(sim_now - dt.timedelta(hours=1), sim_now)
+                for line in demo_reviews_apply(steps, reviewer=reviewer, now=sim_now, done=done):
+                    self.stdout.write(line)
+                connection.close()  # hours between steps: no connection held open meanwhile
+            if time.monotonic() - last_line[0] >= 60:
+                last_line[0] = time.monotonic()
+                self.stdout.write(f"{sim_now.astimezone(ROME):%H:%M} {result.summary()}")
+
+        result = live_stream(
+            url=options["url"], posts=posts, duration=duration, workers=options["workers"], progress=tick
+        )
+        self.stdout.write(result.summary())
+
+    def _offered(self, slugs: list[str]) -> dict[str, set[str]]:
+        offered: dict[str, set[str]] = {}
+        for slug, code in ProblemType.objects.filter(service__slug__in=slugs).values_list(
+            "service__slug", "code"
+        ):
+            offered.setdefault(slug, set()).add(code)
+        return offered
 
 
 class _Aggregator(threading.Thread):
