@@ -449,7 +449,10 @@ class Crowd:
             raise ValueError(f"no sampled city called {flood.city} in {flood.country_code}")
         place = matches[0]
         pool = self._pool(place)
-        chosen = self.rng.choice(len(pool.starts), size=min(flood.networks, len(pool.starts)), replace=False)
+        # The flood's networks follow from the flood itself, not the draw: drawn again for
+        # another window of time (the live demo), it comes from the same few networks.
+        picker = np.random.default_rng([int(flood.start.timestamp()), flood.reports, flood.networks])
+        chosen = picker.choice(len(pool.starts), size=min(flood.networks, len(pool.starts)), replace=False)
         networks = self.rng.choice(chosen, size=flood.reports)
         seconds = flood.start.timestamp() + np.sort(self.rng.random(flood.reports)) * flood.minutes * 60
         problem = np.full(flood.reports, PROBLEMS.index("other"), dtype=np.int8)

@@ -8,10 +8,12 @@ living:
   bucket (Italy ~1,251) is the 15 minutes just before the cycle start, and reports keep
   coming, decaying, for about an hour more: ~1.5 h from first report to last;
 - + 3 min: a regional outage of iliad in Sicily and Calabria;
-- + 6 min: an ISP outage: Vodafone Italia's customers report four services at once;
+- + 6 min: an ISP outage: Fastweb's customers report three services at once;
 - + 9 min: a media bump on Netflix (a new series, people asking "is it down?");
-- + 12 min: a flood on Spotify, 600 reports from three networks in Milan;
-- and the reviewer's schedule: confirm ChatGPT at + 4 min, dismiss the flood at + 20 min.
+- + 12 min: a flood on Spotify, 600 reports from three networks in Milan (held back by the
+  flood rule: a warning, never an incident);
+- and the reviewer's schedule: confirm ChatGPT at + 4 min, dismiss Netflix's media bump
+  at + 25 min.
 
 Three hours before the first cycle a short PlayStation Network outage has come and gone, so
 the history holds a resolved incident too.
@@ -33,7 +35,8 @@ CYCLE = timedelta(hours=3)
 # to a window are those that started this much before it.
 LONGEST_EVENT = timedelta(hours=3)
 OUTAGE_LEAD = timedelta(minutes=30)  # the ChatGPT outage began this long before the cycle start
-ISP_SERVICES = ("whatsapp", "instagram", "youtube", "netflix")
+ISP_SERVICES = ("instagram", "youtube", "facebook")
+REGIONAL_REGIONS = ("Sicily", "Calabria")
 # Every service the demo's events touch: the random history leaves them alone, so their
 # baselines and usual operator mix are clean and each event reads as what it is.
 DEMO_EVENT_SERVICES = frozenset(
@@ -85,28 +88,31 @@ def _cycle_incidents(start: datetime, *, volume: float) -> tuple[Incident, ...]:
         label="Sora outage (31 March 2025, replayed)",
         **shape,
     )
+    # An Italian operator's mobile network down in two regions: its incident names only their
+    # cities. (With the simulator's volumes a regional outage this size also moves the
+    # national count; a smaller one would be too few reports to tell from noise.)
     regional = Outage(
         service="iliad",
         start=start + timedelta(minutes=3),
-        peaks={"IT": 60},
+        peaks={"IT": 30},
         rise=5,
         plateau=25,
         decay=10.0,
-        regions={"IT": ("Sicily", "Calabria")},
-        label="regional outage in Sicily and Calabria",
+        regions={"IT": REGIONAL_REGIONS},
+        label=f"regional outage in {' and '.join(REGIONAL_REGIONS)}",
     )
     isp = isp_outage(
-        "Vodafone Italia",
+        "Fastweb",
         start + timedelta(minutes=6),
         {slug: baseline_italy(slug, volume) * 8 + 30 for slug in ISP_SERVICES},
     )
     media = Outage(
         service="netflix",
         start=start + timedelta(minutes=9),
-        peaks={"IT": round(baseline_italy("netflix", volume) * 3 + 10)},
-        rise=10,
-        plateau=20,
-        decay=20.0,
+        peaks={"IT": round(baseline_italy("netflix", volume) * 6 + 25)},
+        rise=5,
+        plateau=10,
+        decay=5.0,
         kind="media",
         label="media bump",
     )
@@ -131,11 +137,11 @@ def _cycle_reviews(start: datetime) -> tuple[ReviewStep, ...]:
             note="Demo reviewer: reports from every region and abroad, all problems at once.",
         ),
         ReviewStep(
-            at=start + timedelta(minutes=20),
-            service="spotify",
+            at=start + timedelta(minutes=25),
+            service="netflix",
             action="dismiss",
-            reason="abuse",
-            note="Demo reviewer: hundreds of reports from three networks in Milan.",
+            reason="media",
+            note="Demo reviewer: a new series out today; people ask whether it is down, nothing fails.",
         ),
     )
 
