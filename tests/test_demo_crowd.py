@@ -89,8 +89,10 @@ def _between(rows, start: dt.datetime, end: dt.datetime):
     return [row for row in rows if start <= row[0] <= end]
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
-def test_the_demo_lives_its_outage_for_its_real_length_and_plays_every_event(on_postgres):
+def test_the_demo_lives_its_outage_for_its_real_length_and_plays_every_event(on_postgres, settings, tmp_path):
+    settings.VAR_DIR = tmp_path  # the crowd's clock file
     statuses = _run_demo()
 
     # ChatGPT: in progress at start, an outage for its real length (about an hour and a

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections import Counter
 from io import StringIO
@@ -15,7 +16,7 @@ from django.test import Client
 
 from catalogue.models import Service
 from geo.gazetteer import match_city
-from outages.models import Incident
+from outages.models import Incident, ServiceStatus
 from reports.models import CityMinute, CountryMinute, Report
 from reports.simulator.places import ASIA
 
@@ -135,6 +136,41 @@ def test_the_31_march_2025_scenario_holds_through_counting_detection_and_the_api
     )
     assert countries["US"] > 100
     assert any(countries[code] > 20 for code in ASIA)
+
+
+# -- the living demo ------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_a_second_demo_load_tops_the_history_up_to_now_with_the_outage_in_progress_again(settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    with time_machine.travel(NOW, tick=False):
+        call_command("demo_data", "--days", "0.5", stdout=StringIO())
+    later = NOW + dt.timedelta(hours=5)  # make run stopped at NOW, started again now
+    with time_machine.travel(later, tick=False):
+        output = StringIO()
+        call_command("demo_data", stdout=output)
+
+    assert "topped up since the last report" in output.getvalue()
+    # Normal life fills the five hours the demo was off: no hour without reports.
+    hours = {
+        report.replace(minute=0, second=0, microsecond=0)
+        for report in Report.objects.filter(created_at__gte=NOW, created_at__lt=later).values_list(
+            "created_at", flat=True
+        )
+    }
+    assert len(hours) == 5
+    # Only the gap: the day before NOW was not loaded twice.
+    assert not Report.objects.filter(created_at__lt=NOW - dt.timedelta(days=0.5, hours=1)).exists()
+    # The ChatGPT outage is in progress again, anchored at the new now, and detection and the
+    # stored status have caught up to it.
+    incident = Incident.objects.filter(service__slug="chatgpt").order_by("-started_at").first()
+    assert incident.peak_at > NOW + dt.timedelta(hours=4) and incident.resolved_at is None
+    status = ServiceStatus.objects.get(service__slug="chatgpt")
+    assert status.status == "outage" and status.minute >= later - dt.timedelta(minutes=2)
+    clock = json.loads((tmp_path / "demo-clock.json").read_text())
+    assert dt.datetime.fromisoformat(clock["anchor"]) == later
 
 
 # -- live mode ------------------------------------------------------------------------------
