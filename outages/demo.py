@@ -11,7 +11,7 @@ from django.contrib.auth.models import Group, User
 
 from catalogue.models import Service
 from outages.models import REVIEWER_GROUP, Incident
-from outages.review.services import action_allowed, incident_act
+from outages.review.services import ReviewError, action_allowed, incident_act
 from outages.status import latest_incident
 from reports.simulator.demo import ReviewStep
 
@@ -46,18 +46,21 @@ def demo_reviews_apply(
             if now >= step.at + step.patience:
                 done.add(step)
             continue
+        if action_allowed(incident, step.action):
+            try:
+                incident_act(
+                    incident_id=incident.pk,
+                    action=step.action,
+                    actor=reviewer,
+                    now=now,
+                    reason=step.reason,
+                    note=step.note,
+                )
+            except ReviewError:
+                pass  # someone else decided in the meantime: theirs stands
+            else:
+                decided.append(f"{DEMO_REVIEWER}: {step.action} {step.service} incident #{incident.pk}")
         done.add(step)
-        if not action_allowed(incident, step.action):
-            continue
-        incident_act(
-            incident_id=incident.pk,
-            action=step.action,
-            actor=reviewer,
-            now=now,
-            reason=step.reason,
-            note=step.note,
-        )
-        decided.append(f"{DEMO_REVIEWER}: {step.action} {step.service} incident #{incident.pk}")
     return decided
 
 

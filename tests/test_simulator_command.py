@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import json
 import re
 from collections import Counter
@@ -16,8 +17,11 @@ from django.test import Client
 
 from catalogue.models import Service
 from geo.gazetteer import match_city
+from geo.lookup import locate
+from geo.operators import warm_up as operators_warm_up
 from outages.models import Incident, ServiceStatus
 from reports.models import CityMinute, CountryMinute, Report
+from reports.simulator.demo import DEMO_EVENT_SERVICES
 from reports.simulator.places import ASIA
 
 ROME = ZoneInfo("Europe/Rome")
@@ -176,12 +180,19 @@ def test_a_second_demo_load_tops_the_history_up_to_now_with_the_outage_in_progre
 # -- live mode ------------------------------------------------------------------------------
 
 
+def _warm_up_server() -> None:
+    """What config/wsgi.py does before gunicorn serves: the live server runs in this process."""
+    match_city("Milan", "IT", None, None)
+    operators_warm_up()
+    locate(ipaddress.ip_address("93.56.1.1"))
+
+
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_live_mode_posts_the_number_of_reports_it_says(live_server, settings):
     settings.TRUSTED_PROXY_COUNT = 1
-    # The server runs in this process: build the gazetteer index once here, not in four
-    # request threads at once (each would build it, and their database connects time out).
-    match_city("Milan", "IT", None, None)
+    # The server runs in this process: build the gazetteer index and load the tables once
+    # here, not in every request thread at once (on a busy machine they time out).
+    _warm_up_server()
     output = simulate(
         "--live",
         "--url",
@@ -203,3 +214,30 @@ def test_live_mode_posts_the_number_of_reports_it_says(live_server, settings):
     # The server saw 80 different people in real cities, not the test client's loopback.
     assert Report.objects.filter(city=None).count() == 0
     assert Service.objects.filter(slug__in=["chatgpt", "whatsapp"]).count() == 2
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_demo_crowd_posts_its_outage_through_the_api_from_real_people(live_server, settings, tmp_path):
+    settings.TRUSTED_PROXY_COUNT = 1
+    settings.VAR_DIR = tmp_path
+    _warm_up_server()
+    # The history was loaded a minute ago: the crowd carries on from there.
+    loaded = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+    clock = {"anchor": loaded.isoformat(), "loaded_until": loaded.isoformat()}
+    (tmp_path / "demo-clock.json").write_text(json.dumps(clock))
+
+    output = simulate(
+        "--demo", "--live", "--target", live_server.url, "--duration", "8", "--speed", "15", "--workers", "4"
+    )
+
+    summary = re.search(r"posted (\d+) reports .*status codes: ([^;]*); connection errors: 0", output)
+    assert summary is not None, output
+    assert set(re.findall(r"(\d+): \d+", summary[2])) <= {"200", "201"}, output
+    posted = int(summary[1])
+    assert posted > 20 and Report.objects.count() == posted
+    # The ChatGPT outage in progress outnumbers any service's everyday life, and every report
+    # came from a person in a real city, not from the crowd's loopback address.
+    by_service = Counter(Report.objects.values_list("service__slug", flat=True))
+    quiet = [slug for slug in by_service if slug not in DEMO_EVENT_SERVICES]
+    assert all(by_service["chatgpt"] > 3 * by_service[slug] for slug in quiet), by_service
+    assert Report.objects.filter(city=None).count() == 0

@@ -12,6 +12,7 @@ from __future__ import annotations
 import http.client
 import json
 import math
+import socket
 import threading
 import time
 from collections import Counter
@@ -39,6 +40,21 @@ class LiveResult:
             f"posted {self.posted} reports in {self.elapsed:.1f} s ({self.rate:.0f}/s); "
             f"status codes: {codes or 'none'}; connection errors: {self.errors}"
         )
+
+
+def server_wait(url: str, *, timeout: float) -> bool:
+    """Wait until the server accepts connections (honcho starts the crowd beside it)."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection((parts.hostname, port), timeout=2).close()
+            return True
+        except OSError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.5)
 
 
 @dataclass(frozen=True, slots=True)

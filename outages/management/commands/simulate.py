@@ -25,7 +25,7 @@ from dataclasses import replace
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -49,7 +49,7 @@ from reports.simulator.demo import (
     demo_posts,
     detection_start,
 )
-from reports.simulator.live import LiveResult, live_post, live_stream
+from reports.simulator.live import LiveResult, live_post, live_stream, server_wait
 from reports.simulator.scenarios import ROME, SCENARIOS, Plan, incidents_random, plan_backfill, scenario_get
 
 # Simulated reports are marked as such where the model has a mark for them.
@@ -376,6 +376,8 @@ class Command(BaseCommand):
             f"(the server must trust one proxy hop: TRUSTED_PROXY_COUNT=1)"
             + ("" if reviewer else f"; no {DEMO_REVIEWER} account, so no review actions")
         )
+        if not server_wait(options["url"], timeout=60):
+            self.stderr.write(f"{options['url']} does not answer yet; posting anyway")
         done: set[ReviewStep] = set()
         began = time.monotonic()
         last_line = [began]
@@ -384,9 +386,15 @@ class Command(BaseCommand):
             sim_now = start + dt.timedelta(seconds=(time.monotonic() - began) * speed)
             if reviewer is not None:
                 steps = schedule.reviews(sim_now - dt.timedelta(hours=1), sim_now)
-                for line in demo_reviews_apply(steps, reviewer=reviewer, now=sim_now, done=done):
-                    self.stdout.write(line)
-                connection.close()  # hours between steps: no connection held open meanwhile
+                try:
+                    for line in demo_reviews_apply(steps, reviewer=reviewer, now=sim_now, done=done):
+                        self.stdout.write(line)
+                except DatabaseError as error:
+                    # A busy database (SQLite under make run): the step is tried again next tick.
+                    # Never end the crowd over it: honcho would stop all of make run with it.
+                    self.stderr.write(f"demo reviewer: {error}; trying again")
+                finally:
+                    connection.close()  # hours between steps: no connection held open meanwhile
             if time.monotonic() - last_line[0] >= 60:
                 last_line[0] = time.monotonic()
                 self.stdout.write(f"{sim_now.astimezone(ROME):%H:%M} {result.summary()}")
