@@ -177,6 +177,35 @@ def test_a_second_demo_load_tops_the_history_up_to_now_with_the_outage_in_progre
     assert dt.datetime.fromisoformat(clock["anchor"]) == later
 
 
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_a_demo_started_again_minutes_later_carries_on_with_its_outage_without_loading_it_twice(
+    settings, tmp_path
+):
+    settings.VAR_DIR = tmp_path
+    with time_machine.travel(NOW, tick=False):
+        call_command("demo_data", "--days", "0.5", stdout=StringIO())
+    peak = _italy_peak("chatgpt")
+    with time_machine.travel(NOW + dt.timedelta(minutes=10), tick=False):
+        output = StringIO()
+        call_command("demo_data", stdout=output)
+
+    assert "carrying on with the demo's schedule of 12:00" in output.getvalue()
+    # The outage's first half hour was loaded once: the peak bucket is what it was.
+    assert _italy_peak("chatgpt") == peak
+    assert abs(peak[1] - 1251) <= 0.1 * 1251
+    assert Incident.objects.filter(service__slug="chatgpt", resolved_at=None).count() == 1
+
+
+def _italy_peak(slug: str) -> tuple[dt.datetime, int]:
+    buckets: Counter = Counter()
+    for minute, count in CountryMinute.objects.filter(service__slug=slug, country_code="IT").values_list(
+        "minute", "count"
+    ):
+        buckets[minute.replace(minute=minute.minute - minute.minute % 15)] += count
+    return max(buckets.items(), key=lambda item: item[1])
+
+
 # -- live mode ------------------------------------------------------------------------------
 
 

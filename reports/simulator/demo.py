@@ -35,6 +35,9 @@ CYCLE = timedelta(hours=3)
 # to a window are those that started this much before it.
 LONGEST_EVENT = timedelta(hours=3)
 OUTAGE_LEAD = timedelta(minutes=30)  # the ChatGPT outage began this long before the cycle start
+# A demo started again this soon after its cycle began carries on with that cycle (its outage
+# still has a while to run); later, the schedule starts over at the new now.
+RESUME_WITHIN = timedelta(minutes=30)
 ISP_SERVICES = ("instagram", "youtube", "facebook")
 REGIONAL_REGIONS = ("Sicily", "Calabria")
 # Every service the demo's events touch: the random history leaves them alone, so their
@@ -154,6 +157,10 @@ class DemoSchedule:
     @property
     def first_cycle(self) -> datetime:
         return cycle_start(self.anchor)
+
+    def resumes_at(self, moment: datetime) -> bool:
+        """Whether a demo started again at `moment` should carry on with this schedule."""
+        return self.first_cycle <= moment < self.first_cycle + RESUME_WITHIN
 
     def _cycles(self, start: datetime, end: datetime) -> range:
         """Numbers of the cycles whose events may touch [start, end)."""

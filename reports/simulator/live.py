@@ -12,7 +12,6 @@ from __future__ import annotations
 import http.client
 import json
 import math
-import socket
 import threading
 import time
 from collections import Counter
@@ -43,18 +42,23 @@ class LiveResult:
 
 
 def server_wait(url: str, *, timeout: float) -> bool:
-    """Wait until the server accepts connections (honcho starts the crowd beside it)."""
+    """Wait until the server answers HTTP (honcho starts the crowd beside it, and gunicorn
+    listens before its workers have loaded the app)."""
     parts = urlsplit(url)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    connection_class = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
     deadline = time.monotonic() + timeout
     while True:
+        connection = connection_class(parts.hostname, parts.port, timeout=5)
         try:
-            socket.create_connection((parts.hostname, port), timeout=2).close()
+            connection.request("GET", parts.path.rstrip("/") + "/healthz")
+            connection.getresponse().read()
             return True
-        except OSError:
+        except (OSError, http.client.HTTPException):
             if time.monotonic() >= deadline:
                 return False
-            time.sleep(0.5)
+            time.sleep(1)
+        finally:
+            connection.close()
 
 
 @dataclass(frozen=True, slots=True)

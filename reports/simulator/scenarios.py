@@ -30,6 +30,7 @@ class Plan:
     end: datetime  # ...to here
     incidents: tuple[Incident, ...]
     until: datetime | None = None  # nothing at or after this moment (a scenario shifted to now)
+    since: datetime | None = None  # nothing before this moment (a history topped up from here)
     detect_from: datetime | None = None  # where detection starts; default: the start
 
     @property
@@ -41,7 +42,7 @@ class Plan:
         out = crowd.normal(self.start, self.end)
         for incident in self.incidents:
             crowd.incident(incident, out)
-        return crowd.batch(out, until=self.until)
+        return crowd.batch(out, until=self.until, since=self.since)
 
 
 def baseline_italy(slug: str, volume: float = 1.0) -> float:

@@ -299,15 +299,26 @@ class Command(BaseCommand):
     # -- the living demo -------------------------------------------------------------------
 
     def _demo_history(self, slugs: list[str], options) -> None:
-        """History up to now: a week on a fresh database, else the gap since the last report,
-        with the demo's schedule anchored at now, so its ChatGPT outage is in progress."""
+        """History up to now: a week on a fresh database, else the gap since the last report.
+        The schedule is anchored at now, so its ChatGPT outage is in progress, unless the
+        last run's cycle has just begun: then it carries on, its outage still running."""
         now = timezone.now()
         days = options["days"]
         last = Report.objects.aggregate(last=Max("created_at"))["last"]
         start = now - dt.timedelta(days=days)
+        since = None
         if last is not None:
             start = max(start, min(last, now))
-        schedule = DemoSchedule(anchor=now, volume=options["volume"])
+            since = start  # what is before the last report was loaded (or sent) already
+        previous = self._demo_clock_read()
+        resumed = previous is not None and last is not None and previous[3].resumes_at(now)
+        schedule = previous[3] if resumed else DemoSchedule(anchor=now, volume=options["volume"])
+        if resumed:
+            # What the last load generated ends at its `loaded_until`, a little after its
+            # last report: carry on from there.
+            since = start = max(start, min(previous[1], now))
+        elif last is not None:
+            since = None  # a new cycle: its outage's first half hour belongs to the new history
         detect_from = max(start, detection_start(schedule))
         history: tuple = ()
         if last is None:
@@ -324,14 +335,21 @@ class Command(BaseCommand):
             end=now,
             incidents=history + earlier + schedule.incidents(start, now),
             until=now,
+            since=since,
             detect_from=detect_from,
         )
         self.stdout.write(
             f"Demo history from {start.astimezone(ROME):%Y-%m-%d %H:%M} to {now.astimezone(ROME):%H:%M} "
-            f"(Italian time), {'a fresh load' if last is None else 'topped up since the last report'}"
+            f"(Italian time), {'a fresh load' if last is None else 'topped up since the last report'}, "
+            f"{'carrying on with' if resumed else 'starting'} the demo's schedule of "
+            f"{schedule.first_cycle.astimezone(ROME):%H:%M}"
         )
         self._backfill(plan, {**options, "no_detect": False})
-        clock = {"anchor": now.isoformat(), "loaded_until": now.isoformat(), "volume": options["volume"]}
+        clock = {
+            "anchor": schedule.anchor.isoformat(),
+            "loaded_until": now.isoformat(),
+            "volume": schedule.volume,
+        }
         (settings.VAR_DIR / DEMO_CLOCK_FILE).write_text(json.dumps(clock))
         password = options["reviewer_password"] or secrets.token_urlsafe(9)
         demo_reviewer_ensure(password=password)
@@ -340,29 +358,36 @@ class Command(BaseCommand):
             "(the review queue is /review/)"
         )
 
-    def _demo_clock(self, now: dt.datetime) -> tuple[dt.datetime, dt.datetime, float]:
-        """The schedule's anchor, where the crowd starts, and the volume; from the history's
-        clock file, or now for a server whose history the demo did not load."""
+    def _demo_clock_read(self) -> tuple[dt.datetime, dt.datetime, float, DemoSchedule] | None:
+        """Anchor, end of the loaded history, volume and schedule from the clock file."""
         try:
             clock = json.loads((settings.VAR_DIR / DEMO_CLOCK_FILE).read_text())
             anchor = dt.datetime.fromisoformat(clock["anchor"])
             loaded_until = dt.datetime.fromisoformat(clock["loaded_until"])
             volume = float(clock.get("volume", 1.0))
         except (OSError, ValueError, KeyError, TypeError):
+            return None
+        return anchor, loaded_until, volume, DemoSchedule(anchor=anchor, volume=volume)
+
+    def _demo_clock(self, now: dt.datetime) -> tuple[DemoSchedule, dt.datetime]:
+        """The schedule and where the crowd starts: from the history's clock file, or now for
+        a server whose history the demo did not load."""
+        found = self._demo_clock_read()
+        if found is None:
             self.stderr.write("no demo history on this machine (simulate --demo): the schedule starts now")
-            return now, now, 1.0
+            return DemoSchedule(anchor=now), now
+        _, loaded_until, _, schedule = found
         start = loaded_until if dt.timedelta(0) <= now - loaded_until <= DEMO_CATCH_UP else now
-        return anchor, start, volume
+        return schedule, start
 
     def _demo_live(self, slugs: list[str], options) -> None:
         speed, duration = options["speed"], options["duration"]
         if speed <= 0 or (duration is not None and duration <= 0):
             raise CommandError("--speed and --duration must be positive")
         now = timezone.now()
-        anchor, start, volume = self._demo_clock(now)
-        schedule = DemoSchedule(anchor=anchor, volume=volume)
+        schedule, start = self._demo_clock(now)
         offered = self._offered(slugs)
-        crowd = DemoCrowd(slugs, schedule, seed=options["seed"] + int(anchor.timestamp()) // 60)
+        crowd = DemoCrowd(slugs, schedule, seed=options["seed"] + int(start.timestamp()) // 60)
         posts = demo_posts(
             crowd,
             start=start,
