@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -303,22 +303,21 @@ class Command(BaseCommand):
         The schedule is anchored at now, so its ChatGPT outage is in progress, unless the
         last run's cycle has just begun: then it carries on, its outage still running."""
         now = timezone.now()
-        days = options["days"]
         last = Report.objects.aggregate(last=Max("created_at"))["last"]
-        start = now - dt.timedelta(days=days)
-        since = None
-        if last is not None:
-            start = max(start, min(last, now))
-            since = start  # what is before the last report was loaded (or sent) already
+        start = now - dt.timedelta(days=options["days"])
         previous = self._demo_clock_read()
-        resumed = previous is not None and last is not None and previous[3].resumes_at(now)
-        schedule = previous[3] if resumed else DemoSchedule(anchor=now, volume=options["volume"])
+        resumed = last is not None and previous is not None and previous.schedule.resumes_at(now)
         if resumed:
-            # What the last load generated ends at its `loaded_until`, a little after its
-            # last report: carry on from there.
-            since = start = max(start, min(previous[1], now))
-        elif last is not None:
-            since = None  # a new cycle: its outage's first half hour belongs to the new history
+            # The last run's cycle, from where it left off (its load's end, or the crowd's last
+            # report): nothing it loaded or sent is loaded again.
+            schedule = previous.schedule
+            start = since = max(start, min(max(last, previous.loaded_until), now))
+        else:
+            # A new cycle. Normal life from the last report on, if any; the cycle's events in
+            # full, its outage's first half hour included.
+            schedule, since = DemoSchedule(anchor=now, volume=options["volume"]), None
+            if last is not None:
+                start = max(start, min(last, now))
         detect_from = max(start, detection_start(schedule))
         history: tuple = ()
         if last is None:
@@ -358,16 +357,17 @@ class Command(BaseCommand):
             "(the review queue is /review/)"
         )
 
-    def _demo_clock_read(self) -> tuple[dt.datetime, dt.datetime, float, DemoSchedule] | None:
-        """Anchor, end of the loaded history, volume and schedule from the clock file."""
+    def _demo_clock_read(self) -> _DemoClock | None:
         try:
             clock = json.loads((settings.VAR_DIR / DEMO_CLOCK_FILE).read_text())
-            anchor = dt.datetime.fromisoformat(clock["anchor"])
-            loaded_until = dt.datetime.fromisoformat(clock["loaded_until"])
-            volume = float(clock.get("volume", 1.0))
+            schedule = DemoSchedule(
+                anchor=dt.datetime.fromisoformat(clock["anchor"]), volume=float(clock.get("volume", 1.0))
+            )
+            return _DemoClock(
+                schedule=schedule, loaded_until=dt.datetime.fromisoformat(clock["loaded_until"])
+            )
         except (OSError, ValueError, KeyError, TypeError):
             return None
-        return anchor, loaded_until, volume, DemoSchedule(anchor=anchor, volume=volume)
 
     def _demo_clock(self, now: dt.datetime) -> tuple[DemoSchedule, dt.datetime]:
         """The schedule and where the crowd starts: from the history's clock file, or now for
@@ -376,9 +376,8 @@ class Command(BaseCommand):
         if found is None:
             self.stderr.write("no demo history on this machine (simulate --demo): the schedule starts now")
             return DemoSchedule(anchor=now), now
-        _, loaded_until, _, schedule = found
-        start = loaded_until if dt.timedelta(0) <= now - loaded_until <= DEMO_CATCH_UP else now
-        return schedule, start
+        recent = dt.timedelta(0) <= now - found.loaded_until <= DEMO_CATCH_UP
+        return found.schedule, found.loaded_until if recent else now
 
     def _demo_live(self, slugs: list[str], options) -> None:
         speed, duration = options["speed"], options["duration"]
@@ -436,6 +435,14 @@ class Command(BaseCommand):
         ):
             offered.setdefault(slug, set()).add(code)
         return offered
+
+
+@dataclass(frozen=True, slots=True)
+class _DemoClock:
+    """What `simulate --demo` leaves for the crowd and the next load (var/demo-clock.json)."""
+
+    schedule: DemoSchedule
+    loaded_until: dt.datetime
 
 
 class _Aggregator(threading.Thread):
