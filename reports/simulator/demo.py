@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 
 from reports.simulator.crowd import BLOCK_SECONDS, Batch, Crowd, Flood, Incident, Outage
 from reports.simulator.live import Post
-from reports.simulator.scenarios import CHATGPT_PEAKS, ITALY_TOP_CITIES, baseline_italy, isp_outage
+from reports.simulator.scenarios import baseline_italy, chatgpt_and_sora_outages, isp_outage
 
 CYCLE = timedelta(hours=3)
 # Long enough for any demo event to have ended: the incidents that may still add reports
@@ -71,25 +71,10 @@ def cycle_start(anchor: datetime) -> datetime:
 
 
 def _cycle_incidents(start: datetime, *, volume: float) -> tuple[Incident, ...]:
-    outage_start = start - OUTAGE_LEAD
     # Rise 15, plateau 15 (one whole bucket), then a tail that keeps the outage plain for
     # about an hour more, as on 31 March, when it lasted about an hour and a half.
-    shape = {"start": outage_start, "rise": 15, "plateau": 15, "decay": 10.0}
-    chatgpt = Outage(
-        service="chatgpt",
-        peaks=CHATGPT_PEAKS,
-        city_shares={"IT": ITALY_TOP_CITIES},
-        problems={"website": 0.45, "login": 0.35, "app": 0.15, "other": 0.05},
-        label="ChatGPT outage (31 March 2025, replayed)",
-        **shape,
-    )
-    sora = Outage(
-        service="sora",
-        peaks={"IT": 160, "US": 60, "GB": 8, "DE": 6, "IN": 10, "JP": 6},
-        city_shares={"IT": ITALY_TOP_CITIES},
-        problems={"website": 0.55, "login": 0.25, "app": 0.15, "other": 0.05},
-        label="Sora outage (31 March 2025, replayed)",
-        **shape,
+    chatgpt, sora = chatgpt_and_sora_outages(
+        start=start - OUTAGE_LEAD, rise=15, plateau=15, decay=10.0, label="31 March 2025, replayed"
     )
     # An Italian operator's mobile network down in two regions: its incident names only their
     # cities. (With the simulator's volumes a regional outage this size also moves the
