@@ -19,10 +19,9 @@ DEMO_REVIEWER = "demo-reviewer"
 
 
 def demo_reviewer_ensure(*, password: str) -> User:
-    """The demo reviewer, in the reviewer group, with this password (set on every load)."""
-    user, _ = User.objects.get_or_create(
-        username=DEMO_REVIEWER, defaults={"email": "demo-reviewer@localhost"}
-    )
+    """The demo reviewer, in the reviewer group, with this password (set on every load).
+    No email address: the reviewers' incident mail is not sent to a demo account."""
+    user, _ = User.objects.get_or_create(username=DEMO_REVIEWER, defaults={"email": ""})
     user.set_password(password)
     user.save()
     user.groups.add(Group.objects.get(name=REVIEWER_GROUP))
