@@ -20,9 +20,10 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.db.models import Sum
 
-from catalogue.models import ProblemType, Service
+from catalogue.models import Service
 from outages.demo import DEMO_REVIEWER, demo_reviews_apply
 from outages.detection_pass import GRACE_SECONDS, detection_run
+from outages.management.commands.simulate import problem_mapper
 from outages.models import Incident, IncidentCity, ServiceStatus
 from outages.review.models import ReviewAction
 from reports.aggregation import IncomingReport, reports_ingest_bulk
@@ -38,12 +39,12 @@ STEP = 3  # minutes between detection passes (each pass evaluates every minute s
 SIMULATED_MINUTES = 75
 
 
-def _ingest(batch, services: dict[str, int], offered: dict[int, set[str]]) -> None:
+def _ingest(batch, services: dict[str, int], problem_of) -> None:
     reports_ingest_bulk(
         reports=(
             IncomingReport(
                 service_id=services[report.service],
-                problem=report.problem if report.problem in offered[services[report.service]] else "other",
+                problem=problem_of(report.service, report.problem),
                 client_ip=report.client_ip,
                 created_at=report.created_at,
                 source=Source.SIMULATED,
@@ -59,9 +60,7 @@ def _run_demo() -> dict[str, list[tuple[dt.datetime, str, str, str]]]:
     with time_machine.travel(NOW, tick=False):
         call_command("demo_data", "--days", "1", "--reviewer-password", "demo-pw-1", stdout=StringIO())
     services = dict(Service.objects.values_list("slug", "pk"))
-    offered: dict[int, set[str]] = defaultdict(set)
-    for service_id, code in ProblemType.objects.values_list("service_id", "code"):
-        offered[service_id].add(code)
+    problem_of = problem_mapper(services)
     schedule = DemoSchedule(anchor=NOW)
     crowd = DemoCrowd(list(services), schedule, seed=7)
     reviewer = User.objects.get(username=DEMO_REVIEWER)
@@ -69,7 +68,7 @@ def _run_demo() -> dict[str, list[tuple[dt.datetime, str, str, str]]]:
     done: set = set()
     for minute in range(STEP, SIMULATED_MINUTES + 1, STEP):
         moment = NOW + minute * MINUTE
-        _ingest(crowd.window(moment - STEP * MINUTE, moment), services, offered)
+        _ingest(crowd.window(moment - STEP * MINUTE, moment), services, problem_of)
         with time_machine.travel(moment + dt.timedelta(seconds=GRACE_SECONDS), tick=False):
             detection_run(now=moment + dt.timedelta(seconds=GRACE_SECONDS))
             demo_reviews_apply(

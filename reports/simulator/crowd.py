@@ -485,11 +485,9 @@ class Crowd:
             column[order] for column in (seconds, service, problem, place, kind, address)
         )
         if until is not None or since is not None:
-            keep = np.ones(len(seconds), dtype=bool)
-            if until is not None:
-                keep &= seconds < until.timestamp()
-            if since is not None:
-                keep &= seconds >= since.timestamp()
+            low = -np.inf if since is None else since.timestamp()
+            high = np.inf if until is None else until.timestamp()
+            keep = (seconds >= low) & (seconds < high)
             seconds, service, problem, place, kind, address = (
                 column[keep] for column in (seconds, service, problem, place, kind, address)
             )

@@ -41,11 +41,15 @@ class LiveResult:
         )
 
 
+def _connection_class(scheme: str) -> type[http.client.HTTPConnection]:
+    return http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
+
+
 def server_wait(url: str, *, timeout: float) -> bool:
     """Wait until the server answers HTTP (honcho starts the crowd beside it, and gunicorn
     listens before its workers have loaded the app)."""
     parts = urlsplit(url)
-    connection_class = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    connection_class = _connection_class(parts.scheme)
     deadline = time.monotonic() + timeout
     while True:
         connection = connection_class(parts.hostname, parts.port, timeout=5)
@@ -117,7 +121,7 @@ def live_stream(
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise ValueError(f"not an http(s) URL: {url!r}")
-    connection_class = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    connection_class = _connection_class(parts.scheme)
     path = parts.path.rstrip("/") + PATH
     result = LiveResult()
     lock = threading.Lock()

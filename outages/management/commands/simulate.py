@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 from django.conf import settings
@@ -187,11 +188,7 @@ class Command(BaseCommand):
 
     def _backfill(self, plan: Plan, options) -> None:
         services = {service.slug: service for service in Service.objects.filter(slug__in=plan.services)}
-        offered: dict[int, set[str]] = {}
-        for service_id, code in ProblemType.objects.filter(service__in=services.values()).values_list(
-            "service_id", "code"
-        ):
-            offered.setdefault(service_id, set()).add(code)
+        problem_of = problem_mapper(plan.services)
 
         started = time.monotonic()
         batch = plan.generate(seed=options["seed"], volume=options["volume"])
@@ -216,7 +213,7 @@ class Command(BaseCommand):
         if counting:
             counting.start()
         try:
-            counted = reports_ingest_bulk(reports=self._incoming(batch, services, offered))
+            counted = reports_ingest_bulk(reports=self._incoming(batch, services, problem_of))
         finally:
             aggregated = counting.stop() if counting else 0
         aggregated += reports_aggregate_all()
@@ -227,15 +224,13 @@ class Command(BaseCommand):
         if not options["no_detect"]:
             self._detect(plan)
 
-    def _incoming(self, batch: Batch, services: dict[str, Service], offered: dict[int, set[str]]):
+    def _incoming(self, batch: Batch, services: dict[str, Service], problem_of: ProblemOf):
         for chunk in batch.chunks(5000):
             for report in chunk:
                 service = services[report.service]
-                problems = offered.get(service.pk, ())
-                problem = report.problem if report.problem in problems or not problems else "other"
                 yield IncomingReport(
                     service_id=service.pk,
-                    problem=problem,
+                    problem=problem_of(report.service, report.problem),
                     client_ip=report.client_ip,
                     created_at=report.created_at,
                     source=SOURCE,
@@ -385,13 +380,12 @@ class Command(BaseCommand):
             raise CommandError("--speed and --duration must be positive")
         now = timezone.now()
         schedule, start = self._demo_clock(now)
-        offered = self._offered(slugs)
         crowd = DemoCrowd(slugs, schedule, seed=options["seed"] + int(start.timestamp()) // 60)
         posts = demo_posts(
             crowd,
             start=start,
             speed=speed,
-            problem_of=lambda slug, problem: problem if problem in offered.get(slug, (problem,)) else "other",
+            problem_of=problem_mapper(slugs),
         )
         reviewer = User.objects.filter(username=DEMO_REVIEWER).first()
         self.stdout.write(
@@ -428,13 +422,24 @@ class Command(BaseCommand):
         )
         self.stdout.write(result.summary())
 
-    def _offered(self, slugs: list[str]) -> dict[str, set[str]]:
-        offered: dict[str, set[str]] = {}
-        for slug, code in ProblemType.objects.filter(service__slug__in=slugs).values_list(
-            "service__slug", "code"
-        ):
-            offered.setdefault(slug, set()).add(code)
-        return offered
+
+ProblemOf = Callable[[str, str], str]
+
+
+def problem_mapper(slugs: Iterable[str]) -> ProblemOf:
+    """(service, simulated problem) -> a problem the service offers: "other" for one it does
+    not (a service with no problem types of its own takes any)."""
+    offered: dict[str, set[str]] = {}
+    for slug, code in ProblemType.objects.filter(service__slug__in=list(slugs)).values_list(
+        "service__slug", "code"
+    ):
+        offered.setdefault(slug, set()).add(code)
+
+    def problem_of(slug: str, problem: str) -> str:
+        codes = offered.get(slug)
+        return problem if not codes or problem in codes else "other"
+
+    return problem_of
 
 
 @dataclass(frozen=True, slots=True)
