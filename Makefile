@@ -59,8 +59,11 @@ demo-data: setup
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py setup_periodic_tasks
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py demo_data
 
+# The crowd process posts to the local server with each simulated person's address in
+# X-Forwarded-For, as nginx would: the server trusts one proxy hop, from loopback only.
+# A browser on this machine sends no such header and is taken at its own address.
 run: demo-data
-	DEBUG=$${DEBUG:-true} $(BIN)/honcho start -f Procfile
+	DEBUG=$${DEBUG:-true} TRUSTED_PROXY_COUNT=1 TRUSTED_PROXY_NETWORKS=127.0.0.1/32 $(BIN)/honcho start -f Procfile
 
 test: setup test-tools
 	@bash tests/ensure_services.sh

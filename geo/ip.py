@@ -53,6 +53,8 @@ def client_ip_from_meta(
     header, which nginx's $proxy_add_x_forwarded_for does not add, hence this function.
     The header is read only from a connection out of `trusted_networks` (the proxies):
     a client that reaches the app directly is its own REMOTE_ADDR, whatever it sends.
+    A trusted peer that sends no header at all is no proxy but a client on the proxy's
+    host (a browser on 127.0.0.1 beside `make run`): it is its REMOTE_ADDR too.
     """
     remote = parse_ip(meta.get("REMOTE_ADDR"))
     if trusted_proxy_count == 0:
@@ -60,6 +62,8 @@ def client_ip_from_meta(
     if trusted_networks and (remote is None or not any(remote in network for network in trusted_networks)):
         return remote
     hops = [hop for hop in meta.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
+    if not hops:
+        return remote
     if len(hops) < trusted_proxy_count:
         return None
     return parse_ip(hops[-trusted_proxy_count])

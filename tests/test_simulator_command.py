@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
+import json
 import re
 from collections import Counter
 from io import StringIO
@@ -15,8 +17,11 @@ from django.test import Client
 
 from catalogue.models import Service
 from geo.gazetteer import match_city
-from outages.models import Incident
+from geo.lookup import locate
+from geo.operators import warm_up as operators_warm_up
+from outages.models import Incident, ServiceStatus
 from reports.models import CityMinute, CountryMinute, Report
+from reports.simulator.demo import DEMO_EVENT_SERVICES
 from reports.simulator.places import ASIA
 
 ROME = ZoneInfo("Europe/Rome")
@@ -137,15 +142,86 @@ def test_the_31_march_2025_scenario_holds_through_counting_detection_and_the_api
     assert any(countries[code] > 20 for code in ASIA)
 
 
+# -- the living demo ------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_a_second_demo_load_tops_the_history_up_to_now_with_the_outage_in_progress_again(settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    with time_machine.travel(NOW, tick=False):
+        call_command("demo_data", "--days", "0.5", stdout=StringIO())
+    later = NOW + dt.timedelta(hours=5)  # make run stopped at NOW, started again now
+    with time_machine.travel(later, tick=False):
+        output = StringIO()
+        call_command("demo_data", stdout=output)
+
+    assert "topped up since the last report" in output.getvalue()
+    # Normal life fills the five hours the demo was off: no hour without reports.
+    hours = {
+        report.replace(minute=0, second=0, microsecond=0)
+        for report in Report.objects.filter(created_at__gte=NOW, created_at__lt=later).values_list(
+            "created_at", flat=True
+        )
+    }
+    assert len(hours) == 5
+    # Only the gap: the day before NOW was not loaded twice.
+    assert not Report.objects.filter(created_at__lt=NOW - dt.timedelta(days=0.5, hours=1)).exists()
+    # The ChatGPT outage is in progress again, anchored at the new now, and detection and the
+    # stored status have caught up to it.
+    incident = Incident.objects.filter(service__slug="chatgpt").order_by("-started_at").first()
+    assert incident.peak_at > NOW + dt.timedelta(hours=4) and incident.resolved_at is None
+    status = ServiceStatus.objects.get(service__slug="chatgpt")
+    assert status.status == "outage" and status.minute >= later - dt.timedelta(minutes=2)
+    clock = json.loads((tmp_path / "demo-clock.json").read_text())
+    assert dt.datetime.fromisoformat(clock["anchor"]) == later
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_a_demo_started_again_minutes_later_carries_on_with_its_outage_without_loading_it_twice(
+    settings, tmp_path
+):
+    settings.VAR_DIR = tmp_path
+    with time_machine.travel(NOW, tick=False):
+        call_command("demo_data", "--days", "0.5", stdout=StringIO())
+    peak = _italy_peak("chatgpt")
+    with time_machine.travel(NOW + dt.timedelta(minutes=10), tick=False):
+        output = StringIO()
+        call_command("demo_data", stdout=output)
+
+    assert "carrying on with the demo's schedule of 12:00" in output.getvalue()
+    # The outage's first half hour was loaded once: the peak bucket is what it was.
+    assert _italy_peak("chatgpt") == peak
+    assert abs(peak[1] - 1251) <= 0.1 * 1251
+    assert Incident.objects.filter(service__slug="chatgpt", resolved_at=None).count() == 1
+
+
+def _italy_peak(slug: str) -> tuple[dt.datetime, int]:
+    buckets: Counter = Counter()
+    for minute, count in CountryMinute.objects.filter(service__slug=slug, country_code="IT").values_list(
+        "minute", "count"
+    ):
+        buckets[minute.replace(minute=minute.minute - minute.minute % 15)] += count
+    return max(buckets.items(), key=lambda item: item[1])
+
+
 # -- live mode ------------------------------------------------------------------------------
+
+
+def _warm_up_server() -> None:
+    """What config/wsgi.py does before gunicorn serves: the live server runs in this process."""
+    match_city("Milan", "IT", None, None)
+    operators_warm_up()
+    locate(ipaddress.ip_address("93.56.1.1"))
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_live_mode_posts_the_number_of_reports_it_says(live_server, settings):
     settings.TRUSTED_PROXY_COUNT = 1
-    # The server runs in this process: build the gazetteer index once here, not in four
-    # request threads at once (each would build it, and their database connects time out).
-    match_city("Milan", "IT", None, None)
+    # The server runs in this process: build the gazetteer index and load the tables once
+    # here, not in every request thread at once (on a busy machine they time out).
+    _warm_up_server()
     output = simulate(
         "--live",
         "--url",
@@ -167,3 +243,30 @@ def test_live_mode_posts_the_number_of_reports_it_says(live_server, settings):
     # The server saw 80 different people in real cities, not the test client's loopback.
     assert Report.objects.filter(city=None).count() == 0
     assert Service.objects.filter(slug__in=["chatgpt", "whatsapp"]).count() == 2
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_demo_crowd_posts_its_outage_through_the_api_from_real_people(live_server, settings, tmp_path):
+    settings.TRUSTED_PROXY_COUNT = 1
+    settings.VAR_DIR = tmp_path
+    _warm_up_server()
+    # The history was loaded a minute ago: the crowd carries on from there.
+    loaded = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+    clock = {"anchor": loaded.isoformat(), "loaded_until": loaded.isoformat()}
+    (tmp_path / "demo-clock.json").write_text(json.dumps(clock))
+
+    output = simulate(
+        "--demo", "--live", "--target", live_server.url, "--duration", "8", "--speed", "15", "--workers", "4"
+    )
+
+    summary = re.search(r"posted (\d+) reports .*status codes: ([^;]*); connection errors: 0", output)
+    assert summary is not None, output
+    assert set(re.findall(r"(\d+): \d+", summary[2])) <= {"200", "201"}, output
+    posted = int(summary[1])
+    assert posted > 20 and Report.objects.count() == posted
+    # The ChatGPT outage in progress outnumbers any service's everyday life, and every report
+    # came from a person in a real city, not from the crowd's loopback address.
+    by_service = Counter(Report.objects.values_list("service__slug", flat=True))
+    quiet = [slug for slug in by_service if slug not in DEMO_EVENT_SERVICES]
+    assert all(by_service["chatgpt"] > 3 * by_service[slug] for slug in quiet), by_service
+    assert Report.objects.filter(city=None).count() == 0

@@ -29,6 +29,26 @@ def test_the_proxy_on_loopback_still_names_the_client():
     assert str(client_ip_from_meta(meta, 1, LOOPBACK)) == "151.38.7.7"
 
 
+def test_a_trusted_peer_without_x_forwarded_for_is_the_client_itself():
+    # A browser on the machine that runs `make run`: it connects from loopback, the
+    # proxies' network, but it is no proxy and sends no header.
+    assert str(client_ip_from_meta({"REMOTE_ADDR": "127.0.0.1"}, 1, LOOPBACK)) == "127.0.0.1"
+    assert str(client_ip_from_meta({"REMOTE_ADDR": "::1", "HTTP_X_FORWARDED_FOR": " "}, 1, LOOPBACK)) == "::1"
+
+
+@pytest.mark.django_db
+def test_a_browser_on_loopback_reports_behind_make_runs_proxy_settings(client, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    settings.TRUSTED_PROXY_NETWORKS = [ipaddress.ip_network("127.0.0.1/32")]
+
+    response = client.post(
+        "/api/v1/reports/", {"service": "chatgpt"}, content_type="application/json", REMOTE_ADDR="127.0.0.1"
+    )
+
+    assert response.status_code == 201, response.content
+    assert response.json()["counted"] is True
+
+
 @pytest.mark.django_db
 def test_reports_from_one_direct_client_share_its_dedupe_whatever_it_forges(client, settings):
     settings.TRUSTED_PROXY_COUNT = 1

@@ -264,6 +264,7 @@ class Crowd:
         self.volume = volume
         self.rng = np.random.default_rng(seed)
         self._pools: dict[object, AddressPool] = {}  # by place, or (place, operator prefixes)
+        self._operator_cidrs: dict[tuple[int, tuple[str, ...]], tuple[str, ...]] = {}
         self.country = np.array([place.country_code for place in self.places])
         self.place_weight = np.array([place.weight for place in self.places], dtype=np.float64)
         self.timezones = sorted({place.timezone for place in self.places})
@@ -417,12 +418,16 @@ class Crowd:
             out.add(seconds, number, self._problems(mix, total), place, KINDS.index(outage.kind), address)
 
     def _operator_networks(self, place: int, prefixes: tuple[str, ...]) -> tuple[str, ...]:
-        within = [ipaddress.IPv4Network(prefix) for prefix in prefixes]
-        return tuple(
-            cidr
-            for cidr in self.places[place].networks
-            if any(ipaddress.IPv4Network(cidr).subnet_of(prefix) for prefix in within)
-        )
+        # Cached: the live demo draws an ISP outage again for every window it sends.
+        key = (place, prefixes)
+        if key not in self._operator_cidrs:
+            within = [ipaddress.IPv4Network(prefix) for prefix in prefixes]
+            self._operator_cidrs[key] = tuple(
+                cidr
+                for cidr in self.places[place].networks
+                if any(ipaddress.IPv4Network(cidr).subnet_of(prefix) for prefix in within)
+            )
+        return self._operator_cidrs[key]
 
     def _operator_places(self, members: np.ndarray, shares: np.ndarray, prefixes: tuple[str, ...]):
         """The places with networks of the operator, their shares renormalised."""
@@ -444,7 +449,10 @@ class Crowd:
             raise ValueError(f"no sampled city called {flood.city} in {flood.country_code}")
         place = matches[0]
         pool = self._pool(place)
-        chosen = self.rng.choice(len(pool.starts), size=min(flood.networks, len(pool.starts)), replace=False)
+        # The flood's networks follow from the flood itself, not the draw: drawn again for
+        # another window of time (the live demo), it comes from the same few networks.
+        picker = np.random.default_rng([int(flood.start.timestamp()), flood.reports, flood.networks])
+        chosen = picker.choice(len(pool.starts), size=min(flood.networks, len(pool.starts)), replace=False)
         networks = self.rng.choice(chosen, size=flood.reports)
         seconds = flood.start.timestamp() + np.sort(self.rng.random(flood.reports)) * flood.minutes * 60
         problem = np.full(flood.reports, PROBLEMS.index("other"), dtype=np.int8)
@@ -464,8 +472,9 @@ class Crowd:
             self._pools[place] = AddressPool(self.places[place].networks, self.rng)
         return self._pools[place]
 
-    def batch(self, out: _Columns, *, until: datetime | None = None) -> Batch:
-        """Sort by time, drop what is after `until`, and give everyone without one an address.
+    def batch(self, out: _Columns, *, until: datetime | None = None, since: datetime | None = None) -> Batch:
+        """Sort by time, drop what is at or after `until` (or before `since`), and give
+        everyone without one an address.
 
         Addresses are handed out in time order per city, so within a city nobody repeats
         until its pool is used up (tens of thousands of addresses in a big city).
@@ -475,8 +484,10 @@ class Crowd:
         seconds, service, problem, place, kind, address = (
             column[order] for column in (seconds, service, problem, place, kind, address)
         )
-        if until is not None:
-            keep = seconds < until.timestamp()
+        if until is not None or since is not None:
+            low = -np.inf if since is None else since.timestamp()
+            high = np.inf if until is None else until.timestamp()
+            keep = (seconds >= low) & (seconds < high)
             seconds, service, problem, place, kind, address = (
                 column[keep] for column in (seconds, service, problem, place, kind, address)
             )

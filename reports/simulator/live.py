@@ -1,4 +1,5 @@
-"""A load generator: posts simulated reports to a running server at a fixed rate.
+"""A load generator: posts simulated reports to a running server, at a fixed rate or each
+at its own time (the living demo's crowd).
 
 Each report is `{"service": slug, "problem": code}` to POST /api/v1/reports/ with its
 person's address in X-Forwarded-For, for a server started with TRUSTED_PROXY_COUNT=1.
@@ -10,10 +11,11 @@ from __future__ import annotations
 
 import http.client
 import json
+import math
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -39,6 +41,38 @@ class LiveResult:
         )
 
 
+def _connection_class(scheme: str) -> type[http.client.HTTPConnection]:
+    return http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
+
+
+def server_wait(url: str, *, timeout: float) -> bool:
+    """Wait until the server answers HTTP (honcho starts the crowd beside it, and gunicorn
+    listens before its workers have loaded the app)."""
+    parts = urlsplit(url)
+    connection_class = _connection_class(parts.scheme)
+    deadline = time.monotonic() + timeout
+    while True:
+        connection = connection_class(parts.hostname, parts.port, timeout=5)
+        try:
+            connection.request("GET", parts.path.rstrip("/") + "/healthz")
+            connection.getresponse().read()
+            return True
+        except (OSError, http.client.HTTPException):
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(1)
+        finally:
+            connection.close()
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    due: float  # seconds after the start of the run
+    service: str
+    problem: str
+    client_ip: str
+
+
 def live_post(
     *,
     url: str,
@@ -56,21 +90,47 @@ def live_post(
     A server slower than `rate` gets fewer than rate x duration reports, and the result
     says how many it got. Requests in flight at the deadline are waited for (`timeout`).
     """
+    total = min(len(services), len(problems), len(client_ips))
+    posts = (
+        Post(index / rate, services[index], problems[index], client_ips[index]) for index in range(total)
+    )
+    return live_stream(
+        url=url,
+        posts=posts,
+        duration=duration,
+        workers=workers,
+        timeout=timeout,
+        progress=(lambda result: progress(result, total)) if progress else None,
+    )
+
+
+def live_stream(
+    *,
+    url: str,
+    posts: Iterator[Post],
+    duration: float | None = None,
+    workers: int = 16,
+    timeout: float = 10.0,
+    progress: Callable[[LiveResult], None] | None = None,
+) -> LiveResult:
+    """Post each report at its `due` time (seconds after the start, in order) until the
+    posts run out or `duration` seconds have passed (None: for ever).
+
+    `progress` is called about once a second from the calling thread.
+    """
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise ValueError(f"not an http(s) URL: {url!r}")
-    connection_class = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    connection_class = _connection_class(parts.scheme)
     path = parts.path.rstrip("/") + PATH
-    total = min(len(services), len(problems), len(client_ips))
     result = LiveResult()
     lock = threading.Lock()
-    next_index = iter(range(total))
     started = time.monotonic()
-    deadline = started + duration
+    deadline = math.inf if duration is None else started + duration
 
-    def take() -> int | None:
+    def take() -> Post | None:
         with lock:
-            return next(next_index, None)
+            return next(posts, None)
 
     def record(status: int) -> None:
         with lock:
@@ -82,14 +142,16 @@ def live_post(
 
     def work() -> None:
         connection = None
-        while (index := take()) is not None:
-            due = started + index / rate
+        while (post := take()) is not None:
+            due = started + post.due
+            if due >= deadline:
+                return
             if (wait := due - time.monotonic()) > 0:
                 time.sleep(wait)
             if time.monotonic() >= deadline:
                 return  # behind schedule and out of time: what was not sent stays unsent
-            body = json.dumps({"service": services[index], "problem": problems[index]})
-            headers = {"Content-Type": "application/json", "X-Forwarded-For": client_ips[index]}
+            body = json.dumps({"service": post.service, "problem": post.problem})
+            headers = {"Content-Type": "application/json", "X-Forwarded-For": post.client_ip}
             for attempt in range(2):
                 reused = connection is not None
                 try:
@@ -123,6 +185,6 @@ def live_post(
         if progress:
             with lock:
                 result.elapsed = time.monotonic() - started
-                progress(result, total)
+            progress(result)
     result.elapsed = time.monotonic() - started
     return result

@@ -30,6 +30,7 @@ class Plan:
     end: datetime  # ...to here
     incidents: tuple[Incident, ...]
     until: datetime | None = None  # nothing at or after this moment (a scenario shifted to now)
+    since: datetime | None = None  # nothing before this moment (a history topped up from here)
     detect_from: datetime | None = None  # where detection starts; default: the start
 
     @property
@@ -41,7 +42,7 @@ class Plan:
         out = crowd.normal(self.start, self.end)
         for incident in self.incidents:
             crowd.incident(incident, out)
-        return crowd.batch(out, until=self.until)
+        return crowd.batch(out, until=self.until, since=self.since)
 
 
 def baseline_italy(slug: str, volume: float = 1.0) -> float:
@@ -236,19 +237,18 @@ CHATGPT_PEAKS = {
 ITALY_TOP_CITIES = {"Milan": 0.25, "Rome": 0.17, "Naples": 0.09, "Bologna": 0.065}
 
 
-def _chatgpt_2025_03_31() -> Scenario:
-    # Downdetector Italy: reports rose suddenly and reached 1,251 around 17:00 CEST (the clocks
-    # had gone forward the day before), most from Milano, Roma, Napoli and Bologna, in that
-    # order; reports also came from the United States and Asia. The shape puts the whole
-    # plateau in the 17:00-17:15 bucket: the buckets either side hold 50% and 81% of it.
-    start = datetime(2025, 3, 31, 16, 45, tzinfo=ROME)
-    shape = {"start": start, "rise": 15, "plateau": 15, "decay": 35.0}
+def chatgpt_and_sora_outages(
+    *, start: datetime, rise: int, plateau: int, decay: float, label: str = "31 March 2025"
+) -> tuple[Outage, Outage]:
+    """ChatGPT and Sora down together as on 31 March 2025, in a given shape: the scenario
+    replays its real one, the living demo (reports.simulator.demo) a longer tail."""
+    shape = {"start": start, "rise": rise, "plateau": plateau, "decay": decay}
     chatgpt = Outage(
         service="chatgpt",
         peaks=CHATGPT_PEAKS,
         city_shares={"IT": ITALY_TOP_CITIES},
         problems={"website": 0.45, "login": 0.35, "app": 0.15, "other": 0.05},
-        label="ChatGPT outage, 31 March 2025",
+        label=f"ChatGPT outage, {label}",
         **shape,
     )
     sora = Outage(
@@ -256,9 +256,19 @@ def _chatgpt_2025_03_31() -> Scenario:
         peaks={"IT": 160, "US": 60, "GB": 8, "DE": 6, "IN": 10, "JP": 6},
         city_shares={"IT": ITALY_TOP_CITIES},
         problems={"website": 0.55, "login": 0.25, "app": 0.15, "other": 0.05},
-        label="Sora outage, 31 March 2025",
+        label=f"Sora outage, {label}",
         **shape,
     )
+    return chatgpt, sora
+
+
+def _chatgpt_2025_03_31() -> Scenario:
+    # Downdetector Italy: reports rose suddenly and reached 1,251 around 17:00 CEST (the clocks
+    # had gone forward the day before), most from Milano, Roma, Napoli and Bologna, in that
+    # order; reports also came from the United States and Asia. The shape puts the whole
+    # plateau in the 17:00-17:15 bucket: the buckets either side hold 50% and 81% of it.
+    start = datetime(2025, 3, 31, 16, 45, tzinfo=ROME)
+    chatgpt, sora = chatgpt_and_sora_outages(start=start, rise=15, plateau=15, decay=35.0)
     return Scenario(
         name="chatgpt-2025-03-31",
         description="ChatGPT and Sora down in the afternoon of 31 March 2025; Italy peaks at 1,251 around 17:00 CEST",

@@ -3,6 +3,8 @@
     simulate --days 28 [--services chatgpt sora ...] [--seed N]
     simulate --scenario chatgpt-2025-03-31 [--at now | --at 2025-03-31T17:00+02:00]
     simulate --live --url http://127.0.0.1:8000 --rate 200 --duration 60
+    simulate --demo                      # `make run`: top the demo's history up to now
+    simulate --demo --live --target http://127.0.0.1:8000 [--speed 60]   # its crowd
 
 Backfill goes through reports_ingest_bulk and reports_aggregate_all, the same rules as a
 live report (geolocation, hashing, dedupe, counting), then runs detection over the period.
@@ -11,41 +13,60 @@ live report (geolocation, hashing, dedupe, counting), then runs detection over t
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
+import secrets
 import sys
 import threading
 import time
 from collections import Counter
-from dataclasses import replace
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import connection
+from django.db import DatabaseError, connection
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from catalogue.models import ProblemType, Service
 from outages.baselines import baselines_rebuild
+from outages.demo import DEMO_REVIEWER, demo_reviewer_ensure, demo_reviews_apply
 from outages.detection_pass import detection_run_range
 from outages.models import Incident
 from outages.tasks import detection_pass_notify
 from reports import dialect
 from reports.aggregation import IncomingReport, reports_aggregate, reports_aggregate_all, reports_ingest_bulk
-from reports.models import Source
+from reports.models import Report, Source
 from reports.simulator import places
 from reports.simulator.crowd import KINDS, Batch, Crowd
-from reports.simulator.live import LiveResult, live_post
-from reports.simulator.scenarios import ROME, SCENARIOS, Plan, plan_backfill, scenario_get
+from reports.simulator.demo import (
+    DEMO_EVENT_SERVICES,
+    DemoCrowd,
+    DemoSchedule,
+    ReviewStep,
+    demo_posts,
+    detection_start,
+)
+from reports.simulator.live import LiveResult, live_post, live_stream, server_wait
+from reports.simulator.scenarios import ROME, SCENARIOS, Plan, incidents_random, plan_backfill, scenario_get
 
 # Simulated reports are marked as such where the model has a mark for them.
 SOURCE = getattr(Source, "SIMULATED", Source.API)
+# Where `--demo` tells the demo's crowd when its history ends and its schedule began.
+DEMO_CLOCK_FILE = "demo-clock.json"
+# A crowd started this long after the history was loaded starts at its own now: it does not
+# send a backlog of reports the server would stamp all at once.
+DEMO_CATCH_UP = dt.timedelta(minutes=15)
 
 
 class Command(BaseCommand):
     help = "Simulate a crowd of reporters: backfill history, replay a scenario, or post to a live server."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--days", type=float, default=28, help="days of history (default 28)")
+        parser.add_argument("--days", type=float, help="days of history (default 28; with --demo, 7)")
         parser.add_argument("--services", nargs="+", metavar="SLUG", help="default: every active service")
         parser.add_argument("--seed", type=int, default=1, help="same seed, same reports (default 1)")
         parser.add_argument("--volume", type=float, default=1.0, help="scale normal traffic (default 1)")
@@ -60,9 +81,32 @@ class Command(BaseCommand):
             help="replay detection over the last N days only (default: the whole backfill, or a scenario's day)",
         )
         parser.add_argument("--live", action="store_true", help="post reports to a running server")
-        parser.add_argument("--url", default="http://127.0.0.1:8000", help="with --live: the server")
+        parser.add_argument(
+            "--url", "--target", dest="url", default="http://127.0.0.1:8000", help="with --live: the server"
+        )
         parser.add_argument("--rate", type=float, default=200, help="with --live: reports per second")
-        parser.add_argument("--duration", type=float, default=60, help="with --live: seconds to run")
+        parser.add_argument(
+            "--duration",
+            type=float,
+            help="with --live: seconds to run (default 60; with --demo, until stopped)",
+        )
+        parser.add_argument(
+            "--demo",
+            action="store_true",
+            help="the living demo: alone, top its history up to now (what `make run` loads); "
+            "with --live, be its crowd: normal life and the demo's events, posted in real time",
+        )
+        parser.add_argument(
+            "--speed",
+            type=float,
+            default=1.0,
+            help="with --demo --live: simulated minutes per real minute (default 1; the server "
+            "still stamps each report when it arrives)",
+        )
+        parser.add_argument(
+            "--reviewer-password",
+            help="with --demo: the demo reviewer's password (default: a new random one)",
+        )
         parser.add_argument("--workers", type=int, default=16, help="with --live: concurrent connections")
         parser.add_argument(
             "--build-places",
@@ -73,7 +117,13 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         if options["build_places"]:
             return self._build_places()
+        if options["days"] is None:
+            options["days"] = 7 if options["demo"] else 28
         slugs = self._slugs(options)
+        if options["demo"] and options["live"]:
+            return self._demo_live(slugs, options)
+        if options["demo"]:
+            return self._demo_history(slugs, options)
         if options["live"]:
             return self._live(slugs, options)
         now = timezone.now()
@@ -138,11 +188,7 @@ class Command(BaseCommand):
 
     def _backfill(self, plan: Plan, options) -> None:
         services = {service.slug: service for service in Service.objects.filter(slug__in=plan.services)}
-        offered: dict[int, set[str]] = {}
-        for service_id, code in ProblemType.objects.filter(service__in=services.values()).values_list(
-            "service_id", "code"
-        ):
-            offered.setdefault(service_id, set()).add(code)
+        problem_of = problem_mapper(plan.services)
 
         started = time.monotonic()
         batch = plan.generate(seed=options["seed"], volume=options["volume"])
@@ -167,7 +213,7 @@ class Command(BaseCommand):
         if counting:
             counting.start()
         try:
-            counted = reports_ingest_bulk(reports=self._incoming(batch, services, offered))
+            counted = reports_ingest_bulk(reports=self._incoming(batch, services, problem_of))
         finally:
             aggregated = counting.stop() if counting else 0
         aggregated += reports_aggregate_all()
@@ -178,15 +224,13 @@ class Command(BaseCommand):
         if not options["no_detect"]:
             self._detect(plan)
 
-    def _incoming(self, batch: Batch, services: dict[str, Service], offered: dict[int, set[str]]):
+    def _incoming(self, batch: Batch, services: dict[str, Service], problem_of: ProblemOf):
         for chunk in batch.chunks(5000):
             for report in chunk:
                 service = services[report.service]
-                problems = offered.get(service.pk, ())
-                problem = report.problem if report.problem in problems or not problems else "other"
                 yield IncomingReport(
                     service_id=service.pk,
-                    problem=problem,
+                    problem=problem_of(report.service, report.problem),
                     client_ip=report.client_ip,
                     created_at=report.created_at,
                     source=SOURCE,
@@ -214,8 +258,10 @@ class Command(BaseCommand):
             )
 
     def _live(self, slugs: list[str], options) -> None:
-        if options["rate"] <= 0 or options["duration"] <= 0:
+        duration = 60.0 if options["duration"] is None else options["duration"]
+        if options["rate"] <= 0 or duration <= 0:
             raise CommandError("--rate and --duration must be positive")
+        options = {**options, "duration": duration}
         count = math.ceil(options["rate"] * options["duration"])
         services, problems, client_ips = Crowd(slugs, seed=options["seed"]).sample(count)
         self.stdout.write(
@@ -244,6 +290,164 @@ class Command(BaseCommand):
             progress=progress,
         )
         self.stdout.write(("\n" if tty else "") + result.summary())
+
+    # -- the living demo -------------------------------------------------------------------
+
+    def _demo_history(self, slugs: list[str], options) -> None:
+        """History up to now: a week on a fresh database, else the gap since the last report.
+        The schedule is anchored at now, so its ChatGPT outage is in progress, unless the
+        last run's cycle has just begun: then it carries on, its outage still running."""
+        now = timezone.now()
+        last = Report.objects.aggregate(last=Max("created_at"))["last"]
+        start = now - dt.timedelta(days=options["days"])
+        previous = self._demo_clock_read()
+        resumed = last is not None and previous is not None and previous.schedule.resumes_at(now)
+        if resumed:
+            # The last run's cycle, from where it left off (its load's end, or the crowd's last
+            # report): nothing it loaded or sent is loaded again.
+            schedule = previous.schedule
+            start = since = max(start, min(max(last, previous.loaded_until), now))
+        else:
+            # A new cycle. Normal life from the last report on, if any; the cycle's events in
+            # full, its outage's first half hour included.
+            schedule, since = DemoSchedule(anchor=now, volume=options["volume"]), None
+            if last is not None:
+                start = max(start, min(last, now))
+        detect_from = max(start, detection_start(schedule))
+        history: tuple = ()
+        if last is None:
+            # A believable week on the services the demo's own events leave alone: the
+            # others keep a clean baseline and a clean operator mix.
+            quiet = [slug for slug in slugs if slug not in DEMO_EVENT_SERVICES]
+            history = incidents_random(
+                quiet, start, detect_from, seed=options["seed"], volume=options["volume"]
+            )
+        earlier = tuple(incident for incident in schedule.history_incidents() if incident.start >= start)
+        plan = Plan(
+            services=tuple(slugs),
+            start=start,
+            end=now,
+            incidents=history + earlier + schedule.incidents(start, now),
+            until=now,
+            since=since,
+            detect_from=detect_from,
+        )
+        self.stdout.write(
+            f"Demo history from {start.astimezone(ROME):%Y-%m-%d %H:%M} to {now.astimezone(ROME):%H:%M} "
+            f"(Italian time), {'a fresh load' if last is None else 'topped up since the last report'}, "
+            f"{'carrying on with' if resumed else 'starting'} the demo's schedule of "
+            f"{schedule.first_cycle.astimezone(ROME):%H:%M}"
+        )
+        self._backfill(plan, {**options, "no_detect": False})
+        clock = {
+            "anchor": schedule.anchor.isoformat(),
+            "loaded_until": now.isoformat(),
+            "volume": schedule.volume,
+        }
+        (settings.VAR_DIR / DEMO_CLOCK_FILE).write_text(json.dumps(clock))
+        password = options["reviewer_password"] or secrets.token_urlsafe(9)
+        demo_reviewer_ensure(password=password)
+        self.stdout.write(
+            f"Demo reviewer: log in at /accounts/login/ as {DEMO_REVIEWER}, password {password} "
+            "(the review queue is /review/)"
+        )
+
+    def _demo_clock_read(self) -> _DemoClock | None:
+        try:
+            clock = json.loads((settings.VAR_DIR / DEMO_CLOCK_FILE).read_text())
+            schedule = DemoSchedule(
+                anchor=dt.datetime.fromisoformat(clock["anchor"]), volume=float(clock.get("volume", 1.0))
+            )
+            return _DemoClock(
+                schedule=schedule, loaded_until=dt.datetime.fromisoformat(clock["loaded_until"])
+            )
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def _demo_clock(self, now: dt.datetime) -> tuple[DemoSchedule, dt.datetime]:
+        """The schedule and where the crowd starts: from the history's clock file, or now for
+        a server whose history the demo did not load."""
+        found = self._demo_clock_read()
+        if found is None:
+            self.stderr.write("no demo history on this machine (simulate --demo): the schedule starts now")
+            return DemoSchedule(anchor=now), now
+        recent = dt.timedelta(0) <= now - found.loaded_until <= DEMO_CATCH_UP
+        return found.schedule, found.loaded_until if recent else now
+
+    def _demo_live(self, slugs: list[str], options) -> None:
+        speed, duration = options["speed"], options["duration"]
+        if speed <= 0 or (duration is not None and duration <= 0):
+            raise CommandError("--speed and --duration must be positive")
+        now = timezone.now()
+        schedule, start = self._demo_clock(now)
+        crowd = DemoCrowd(slugs, schedule, seed=options["seed"] + int(start.timestamp()) // 60)
+        posts = demo_posts(
+            crowd,
+            start=start,
+            speed=speed,
+            problem_of=problem_mapper(slugs),
+        )
+        reviewer = User.objects.filter(username=DEMO_REVIEWER).first()
+        self.stdout.write(
+            f"demo crowd: {len(slugs)} services from {start.astimezone(ROME):%H:%M} Italian time, "
+            f"schedule of {schedule.first_cycle.astimezone(ROME):%H:%M}, x{speed:g}, posting to {options['url']} "
+            f"(the server must trust one proxy hop: TRUSTED_PROXY_COUNT=1)"
+            + ("" if reviewer else f"; no {DEMO_REVIEWER} account, so no review actions")
+        )
+        if not server_wait(options["url"], timeout=60):
+            self.stderr.write(f"{options['url']} does not answer yet; posting anyway")
+        done: set[ReviewStep] = set()
+        began = time.monotonic()
+        last_line = [began]
+
+        def tick(result: LiveResult) -> None:
+            sim_now = start + dt.timedelta(seconds=(time.monotonic() - began) * speed)
+            if reviewer is not None:
+                steps = schedule.reviews(sim_now - dt.timedelta(hours=1), sim_now)
+                try:
+                    for line in demo_reviews_apply(steps, reviewer=reviewer, now=sim_now, done=done):
+                        self.stdout.write(line)
+                except DatabaseError as error:
+                    # A busy database (SQLite under make run): the step is tried again next tick.
+                    # Never end the crowd over it: honcho would stop all of make run with it.
+                    self.stderr.write(f"demo reviewer: {error}; trying again")
+                finally:
+                    connection.close()  # hours between steps: no connection held open meanwhile
+            if time.monotonic() - last_line[0] >= 60:
+                last_line[0] = time.monotonic()
+                self.stdout.write(f"{sim_now.astimezone(ROME):%H:%M} {result.summary()}")
+
+        result = live_stream(
+            url=options["url"], posts=posts, duration=duration, workers=options["workers"], progress=tick
+        )
+        self.stdout.write(result.summary())
+
+
+ProblemOf = Callable[[str, str], str]
+
+
+def problem_mapper(slugs: Iterable[str]) -> ProblemOf:
+    """(service, simulated problem) -> a problem the service offers: "other" for one it does
+    not (a service with no problem types of its own takes any)."""
+    offered: dict[str, set[str]] = {}
+    for slug, code in ProblemType.objects.filter(service__slug__in=list(slugs)).values_list(
+        "service__slug", "code"
+    ):
+        offered.setdefault(slug, set()).add(code)
+
+    def problem_of(slug: str, problem: str) -> str:
+        codes = offered.get(slug)
+        return problem if not codes or problem in codes else "other"
+
+    return problem_of
+
+
+@dataclass(frozen=True, slots=True)
+class _DemoClock:
+    """What `simulate --demo` leaves for the crowd and the next load (var/demo-clock.json)."""
+
+    schedule: DemoSchedule
+    loaded_until: dt.datetime
 
 
 class _Aggregator(threading.Thread):

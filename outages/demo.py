@@ -1,0 +1,74 @@
+"""The living demo's reviewer: an account anyone running `make run` can log in with, and
+the decisions the demo takes with it on a schedule (reports.simulator.demo), through the
+same review service a person's click goes through, each one audited as theirs would be."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from django.contrib.auth.models import Group, User
+
+from catalogue.models import Service
+from outages.models import REVIEWER_GROUP, Incident
+from outages.review.services import ReviewError, action_allowed, incident_act
+from outages.status import latest_incident
+from reports.simulator.demo import ReviewStep
+
+DEMO_REVIEWER = "demo-reviewer"
+
+
+def demo_reviewer_ensure(*, password: str) -> User:
+    """The demo reviewer, in the reviewer group, with this password (set on every load).
+    No email address: the reviewers' incident mail is not sent to a demo account."""
+    user, _ = User.objects.get_or_create(username=DEMO_REVIEWER, defaults={"email": ""})
+    user.set_password(password)
+    user.save()
+    user.groups.add(Group.objects.get(name=REVIEWER_GROUP))
+    return user
+
+
+def demo_reviews_apply(
+    steps: Iterable[ReviewStep], *, reviewer: User, now: dt.datetime, done: set[ReviewStep]
+) -> list[str]:
+    """Take each step that is due and not in `done`; returns what was decided, to print.
+
+    A step waits (until its patience runs out) for its service's incident to be opened;
+    one whose decision is already taken, by anyone, is simply done.
+    """
+    decided = []
+    for step in steps:
+        if step in done or step.at > now:
+            continue
+        incident = _incident_for(step)
+        if incident is None:
+            if now >= step.at + step.patience:
+                done.add(step)
+            continue
+        if action_allowed(incident, step.action):
+            try:
+                incident_act(
+                    incident_id=incident.pk,
+                    action=step.action,
+                    actor=reviewer,
+                    now=now,
+                    reason=step.reason,
+                    note=step.note,
+                )
+            except ReviewError:
+                pass  # someone else decided in the meantime: theirs stands
+            else:
+                decided.append(f"{DEMO_REVIEWER}: {step.action} {step.service} incident #{incident.pk}")
+        done.add(step)
+    return decided
+
+
+def _incident_for(step: ReviewStep) -> Incident | None:
+    """The service's latest incident, if the event the step is about can be behind it."""
+    service_id = Service.objects.filter(slug=step.service).values_list("pk", flat=True).first()
+    incident = latest_incident(service_id) if service_id is not None else None
+    if incident is None or (
+        incident.resolved_at is not None and incident.resolved_at < step.at - step.patience
+    ):
+        return None
+    return incident

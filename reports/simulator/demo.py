@@ -1,0 +1,230 @@
+"""The living demo: what happens, and when, for as long as `make run` runs.
+
+Pure: no ORM, no settings, no clock. Everything is placed relative to an anchor (the moment
+`demo_data` loaded history up to) and repeats every CYCLE, so a demo left running keeps
+living:
+
+- cycle start - 30 min: the 31 March 2025 ChatGPT outage begins (and Sora's); its peak
+  bucket (Italy ~1,251) is the 15 minutes just before the cycle start, and reports keep
+  coming, decaying, for about an hour more: ~1.5 h from first report to last;
+- + 3 min: a regional outage of iliad in Sicily and Calabria;
+- + 6 min: an ISP outage: Fastweb's customers report three services at once;
+- + 9 min: a media bump on Netflix (a new series, people asking "is it down?");
+- + 12 min: a flood on Spotify, 600 reports from three networks in Milan (held back by the
+  flood rule: a warning, never an incident);
+- and the reviewer's schedule: confirm ChatGPT at + 4 min, dismiss Netflix's media bump
+  at + 25 min.
+
+Three hours before the first cycle a short PlayStation Network outage has come and gone, so
+the history holds a resolved incident too.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from reports.simulator.crowd import BLOCK_SECONDS, Batch, Crowd, Flood, Incident, Outage
+from reports.simulator.live import Post
+from reports.simulator.scenarios import baseline_italy, chatgpt_and_sora_outages, isp_outage
+
+CYCLE = timedelta(hours=3)
+# Long enough for any demo event to have ended: the incidents that may still add reports
+# to a window are those that started this much before it.
+LONGEST_EVENT = timedelta(hours=3)
+OUTAGE_LEAD = timedelta(minutes=30)  # the ChatGPT outage began this long before the cycle start
+# A demo started again this soon after its cycle began carries on with that cycle (its outage
+# still has a while to run); later, the schedule starts over at the new now.
+RESUME_WITHIN = timedelta(minutes=30)
+ISP_SERVICES = ("instagram", "youtube", "facebook")
+REGIONAL_REGIONS = ("Sicily", "Calabria")
+# Every service the demo's events touch: the random history leaves them alone, so their
+# baselines and usual operator mix are clean and each event reads as what it is.
+DEMO_EVENT_SERVICES = frozenset(
+    {"chatgpt", "sora", "iliad", "netflix", "spotify", "playstation-network", *ISP_SERVICES}
+)
+# Detection replays the last hours of the history (the demo's events and the resolved
+# outage before them); the baselines are built from everything before.
+DETECT_HOURS_BEFORE = timedelta(hours=4)
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewStep:
+    """A reviewer's decision on a service's incident, taken at `at` (or as soon after as
+    the incident exists, until `at + patience`)."""
+
+    at: datetime
+    service: str
+    action: str  # a ReviewAction kind: "confirm", "dismiss"
+    reason: str = ""  # a dismissal reason: "abuse", "media", "false_alarm"
+    note: str = ""
+    patience: timedelta = timedelta(minutes=20)
+
+
+def cycle_start(anchor: datetime) -> datetime:
+    """The first cycle starts at the 15-minute boundary at or before the anchor, so the
+    ChatGPT peak fills one whole bucket."""
+    seconds = math.floor(anchor.timestamp() / BLOCK_SECONDS) * BLOCK_SECONDS
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def _cycle_incidents(start: datetime, *, volume: float) -> tuple[Incident, ...]:
+    # Rise 15, plateau 15 (one whole bucket), then a tail that keeps the outage plain for
+    # about an hour more, as on 31 March, when it lasted about an hour and a half.
+    chatgpt, sora = chatgpt_and_sora_outages(
+        start=start - OUTAGE_LEAD, rise=15, plateau=15, decay=10.0, label="31 March 2025, replayed"
+    )
+    # An Italian operator's mobile network down in two regions: its incident names only their
+    # cities. (With the simulator's volumes a regional outage this size also moves the
+    # national count; a smaller one would be too few reports to tell from noise.)
+    regional = Outage(
+        service="iliad",
+        start=start + timedelta(minutes=3),
+        peaks={"IT": 30},
+        rise=5,
+        plateau=25,
+        decay=10.0,
+        regions={"IT": REGIONAL_REGIONS},
+        label=f"regional outage in {' and '.join(REGIONAL_REGIONS)}",
+    )
+    isp = isp_outage(
+        "Fastweb",
+        start + timedelta(minutes=6),
+        {slug: baseline_italy(slug, volume) * 8 + 30 for slug in ISP_SERVICES},
+    )
+    media = Outage(
+        service="netflix",
+        start=start + timedelta(minutes=9),
+        peaks={"IT": round(baseline_italy("netflix", volume) * 6 + 25)},
+        rise=5,
+        plateau=10,
+        decay=5.0,
+        kind="media",
+        label="media bump",
+    )
+    flood = Flood(
+        service="spotify",
+        start=start + timedelta(minutes=12),
+        reports=600,
+        minutes=10,
+        city="Milan",
+        networks=3,
+        label="flood: 600 reports from 3 networks in Milan",
+    )
+    return (chatgpt, sora, regional, *isp, media, flood)
+
+
+def _cycle_reviews(start: datetime) -> tuple[ReviewStep, ...]:
+    return (
+        ReviewStep(
+            at=start + timedelta(minutes=4),
+            service="chatgpt",
+            action="confirm",
+            note="Demo reviewer: reports from every region and abroad, all problems at once.",
+        ),
+        ReviewStep(
+            at=start + timedelta(minutes=25),
+            service="netflix",
+            action="dismiss",
+            reason="media",
+            note="Demo reviewer: a new series out today; people ask whether it is down, nothing fails.",
+        ),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DemoSchedule:
+    anchor: datetime
+    volume: float = 1.0
+
+    @property
+    def first_cycle(self) -> datetime:
+        return cycle_start(self.anchor)
+
+    def resumes_at(self, moment: datetime) -> bool:
+        """Whether a demo started again at `moment` should carry on with this schedule."""
+        return self.first_cycle <= moment < self.first_cycle + RESUME_WITHIN
+
+    def _cycles(self, start: datetime, end: datetime) -> range:
+        """Numbers of the cycles whose events may touch [start, end)."""
+        origin = self.first_cycle
+        first = math.floor((start - LONGEST_EVENT - origin) / CYCLE)
+        last = math.floor((end + OUTAGE_LEAD - origin) / CYCLE)
+        return range(max(first, 0), last + 1)
+
+    def history_incidents(self) -> tuple[Incident, ...]:
+        """What happened before the first cycle: a short outage, resolved by now."""
+        return (
+            Outage(
+                service="playstation-network",
+                start=self.first_cycle - timedelta(hours=3),
+                peaks={"IT": 90, "US": 25, "GB": 5},
+                rise=5,
+                plateau=15,
+                decay=5.0,
+                label="PlayStation Network outage, resolved",
+            ),
+        )
+
+    def incidents(self, start: datetime, end: datetime) -> tuple[Incident, ...]:
+        """The events of every cycle that may add reports between start and end."""
+        found: list[Incident] = []
+        for number in self._cycles(start, end):
+            found.extend(_cycle_incidents(self.first_cycle + number * CYCLE, volume=self.volume))
+        return tuple(incident for incident in found if incident.start < end and incident.end > start)
+
+    def reviews(self, start: datetime, end: datetime) -> tuple[ReviewStep, ...]:
+        """The reviewer's steps due between start and end (still within their patience)."""
+        steps = [
+            step
+            for number in self._cycles(start, end)
+            for step in _cycle_reviews(self.first_cycle + number * CYCLE)
+        ]
+        return tuple(step for step in steps if step.at < end and step.at + step.patience > start)
+
+
+def detection_start(schedule: DemoSchedule) -> datetime:
+    return schedule.first_cycle - DETECT_HOURS_BEFORE
+
+
+class DemoCrowd:
+    """Normal life for every service plus the schedule's events, a window at a time.
+
+    One Crowd (one seed) for the whole run, so its address pools keep handing out new
+    addresses: a simulated person does not come back within the dedupe window.
+    """
+
+    def __init__(self, services: Sequence[str], schedule: DemoSchedule, *, seed: int, places=None) -> None:
+        self.schedule = schedule
+        self.crowd = Crowd(services, seed=seed, volume=schedule.volume, places=places)
+
+    def window(self, start: datetime, end: datetime) -> Batch:
+        """The reports sent between start and end, in time order."""
+        out = self.crowd.normal(start, end)
+        for incident in self.schedule.incidents(start, end):
+            self.crowd.incident(incident, out)
+        return self.crowd.batch(out, since=start, until=end)
+
+
+def demo_posts(
+    crowd: DemoCrowd,
+    *,
+    start: datetime,
+    speed: float = 1.0,
+    window: timedelta = timedelta(minutes=1),
+    problem_of: Callable[[str, str], str] = lambda service, problem: problem,
+) -> Iterator[Post]:
+    """The crowd's reports from `start` on, for ever, each due `speed` times sooner than
+    its simulated time (1: real time). Drawn a window at a time, as they are taken."""
+    moment = start
+    while True:
+        for report in crowd.window(moment, moment + window):
+            yield Post(
+                due=(report.created_at - start).total_seconds() / speed,
+                service=report.service,
+                problem=problem_of(report.service, report.problem),
+                client_ip=report.client_ip,
+            )
+        moment += window
