@@ -83,11 +83,12 @@ def service_timeseries_buckets(
     ]
 
 
-def baseline_band(*, service: Service, first_minute: int, n: int, bucket_minutes: int):
+def baseline_band(*, service: Service, first_minute: int, n: int, bucket_minutes: int, country: str = ""):
     """The detector's expected count and warning line for n buckets from epoch minute
-    first_minute, from the stored profile (NaN without one). One query."""
+    first_minute, from the stored profile of the service (worldwide) or of the service in
+    `country` (NaN without one). One query."""
     baseline = (
-        Baseline.objects.filter(service=service, city=None)
+        Baseline.objects.filter(service=service, city=None, country_code=country)
         .values_list("expected", "alpha", "timezone")
         .first()
     )

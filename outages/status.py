@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
-from outages.models import Incident, ServiceStatus
+from outages.models import Incident, ServiceCountryStatus, ServiceStatus
 from reports.minutes import floor_minute
 
 Tier = ServiceStatus.Tier
@@ -84,17 +84,39 @@ def status_apply(row: ServiceStatus, incident: Incident | None) -> ServiceStatus
     return row
 
 
+def country_status_apply(row: ServiceCountryStatus, incident: Incident | None) -> ServiceCountryStatus:
+    """Set a country status row's public fields from its own counts' evidence and the
+    service's latest incident. The same rule as the worldwide status, except that the
+    incident counts only where the country's own reports are up: an outage confined to Italy
+    leaves the United States ok."""
+    found = public_status(
+        evidence=row.evidence,
+        flood=row.flood,
+        incident=incident if row.evidence != Tier.OK else None,
+    )
+    row.status, row.reason = found.status, found.reason
+    row.incident_id = found.incident.pk if found.incident is not None else None
+    return row
+
+
 def latest_incident(service_id: int) -> Incident | None:
     return Incident.objects.filter(service_id=service_id).order_by("-started_at", "-pk").first()
 
 
 def service_status_refresh(service_id: int, *, now: dt.datetime) -> ServiceStatus:
-    """Recompute a service's stored status after a review action changed its incidents."""
+    """Recompute a service's stored statuses (worldwide and per country) after a review
+    action changed its incidents."""
     row = ServiceStatus.objects.filter(service_id=service_id).first()
     if row is None:
         row = ServiceStatus(service_id=service_id, minute=floor_minute(now))
-    status_apply(row, latest_incident(service_id))
+    incident = latest_incident(service_id)
+    status_apply(row, incident)
     row.save()
+    countries = [
+        country_status_apply(country, incident)
+        for country in ServiceCountryStatus.objects.filter(service_id=service_id)
+    ]
+    ServiceCountryStatus.objects.bulk_update(countries, ["status", "reason", "incident"])
     return row
 
 
