@@ -120,6 +120,11 @@ class ServiceStatus(models.Model):
         return f"{self.service_id}: {self.status} ({self.reason})"
 
 
+# Where outages.selectors.services_with_status puts a service's status row in the country
+# asked for (a list of zero or one), for outages.presenters.status_of.
+COUNTRY_STATUS_ATTRIBUTE = "status_in_country"
+
+
 class ServiceCountryStatus(models.Model):
     """A service's public status in one country, beside the worldwide ServiceStatus: written
     by the detection pass for the countries with reports in its window (outages.status decides

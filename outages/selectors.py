@@ -9,7 +9,7 @@ from scipy import stats
 from catalogue.models import Service
 from geo.models import native_city_name
 from outages import detection
-from outages.models import Baseline, Incident, IncidentCity
+from outages.models import COUNTRY_STATUS_ATTRIBUTE, Baseline, Incident, IncidentCity, ServiceCountryStatus
 from reports.counts import bucket_rows, minute_rows
 from reports.models import CityMinute, ServiceMinute
 
@@ -22,13 +22,24 @@ PROFILE_BUCKET_MINUTES = 5
 # (tests/test_status_api.py pins them).
 
 
-def services_with_status():
-    """Active services with their latest detection row (one query, a LEFT JOIN)."""
-    return Service.objects.active().select_related("current_status__incident")
+def services_with_status(country: str = ""):
+    """Active services with their latest detection row (one query, a LEFT JOIN), and with
+    their status row in `country` when given (one more query, whatever the number of
+    services); outages.presenters.status_of reads them."""
+    services = Service.objects.active().select_related("current_status__incident")
+    if country:
+        services = services.prefetch_related(
+            Prefetch(
+                "country_statuses",
+                queryset=ServiceCountryStatus.objects.filter(country_code=country).select_related("incident"),
+                to_attr=COUNTRY_STATUS_ATTRIBUTE,
+            )
+        )
+    return services
 
 
-def service_with_status(slug: str) -> Service | None:
-    return services_with_status().filter(slug=slug).first()
+def service_with_status(slug: str, country: str = "") -> Service | None:
+    return services_with_status(country).filter(slug=slug).first()
 
 
 def _expected_per_minute(blob: bytes, timezone_name: str, first_minute: int, n: int):

@@ -444,8 +444,9 @@ def test_each_incident_is_named_the_same_way_on_its_page_the_service_page_and_th
 
 
 def test_the_italian_pages_and_feeds_name_the_states_in_the_same_words(client, day):
-    on_page = dict(page_incidents(html(client, "/s/chatgpt/", "it")))
-    code, text, _ = banner(html(client, "/s/chatgpt/", "it"))
+    # Worldwide: Italian alone would show Italy.
+    on_page = dict(page_incidents(html(client, "/s/chatgpt/?country=all", "it")))
+    code, text, _ = banner(html(client, "/s/chatgpt/?country=all", "it"))
     root = ET.fromstring(client.get("/s/chatgpt/incidents.atom", HTTP_ACCEPT_LANGUAGE="it").content)
     atom = {
         int(entry.find(f"{ATOM}id").text.rsplit("-", 1)[1]): entry.find(f"{ATOM}title").text
