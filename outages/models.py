@@ -219,6 +219,12 @@ class IncidentQuerySet(models.QuerySet):
     def ongoing(self) -> IncidentQuerySet:
         return self.filter(resolved_at__isnull=True)
 
+    def in_country(self, country: str) -> IncidentQuerySet:
+        """The incidents with a listed city in `country` (the list and API's ?country=)."""
+        return self.filter(
+            pk__in=IncidentCity.objects.listed().filter(city__country_code=country).values("incident_id")
+        )
+
 
 class Incident(models.Model):
     """A spike of one service, from the first minute of its evidence until a quiet spell.
