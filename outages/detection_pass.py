@@ -23,6 +23,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from catalogue.models import Service
+from geo.models import City
 from geo.operators import display_name
 from outages import detection
 from outages.baselines import country_profiles_load, profiles_load
@@ -288,9 +289,24 @@ class _PassState:
         return self.opened, self.resolved
 
     def _country_statuses_save(self) -> None:
+        named = {
+            city.city_id
+            for entry in self.current.values()
+            for city in entry.cities.values()
+            if city.count > 0
+        }
+        country_of = (
+            dict(City.objects.filter(pk__in=named).values_list("pk", "country_code")) if named else {}
+        )
         for row in self.country_statuses:
             entry = self.current.get(row.service_id)
-            country_status_apply(row, entry.incident if entry is not None else None)
+            if entry is None:
+                country_status_apply(row, None)
+                continue
+            countries = {
+                country_of[city.city_id] for city in entry.cities.values() if city.city_id in country_of
+            }
+            country_status_apply(row, entry.incident, countries)
         ServiceCountryStatus.objects.bulk_create(
             self.country_statuses,
             update_conflicts=True,

@@ -10,6 +10,7 @@ and the map only read the stored row (ServiceStatus).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
@@ -84,19 +85,23 @@ def status_apply(row: ServiceStatus, incident: Incident | None) -> ServiceStatus
     return row
 
 
-def country_status_apply(row: ServiceCountryStatus, incident: Incident | None) -> ServiceCountryStatus:
+def country_status_apply(
+    row: ServiceCountryStatus, incident: Incident | None, incident_countries: Collection[str] = ()
+) -> ServiceCountryStatus:
     """Set a country status row's public fields from its own counts' evidence and the
     service's latest incident. The same rule as the worldwide status, except that the
-    incident counts only where the country's own reports are up: an outage confined to Italy
-    leaves the United States ok."""
-    found = public_status(
-        evidence=row.evidence,
-        flood=row.flood,
-        incident=incident if row.evidence != Tier.OK else None,
-    )
+    incident counts only in a country it names a city of (`incident_countries`) or whose own
+    reports are up: an outage confined to Italy leaves the United States ok."""
+    concerned = row.evidence != Tier.OK or row.country_code in incident_countries
+    found = public_status(evidence=row.evidence, flood=row.flood, incident=incident if concerned else None)
     row.status, row.reason = found.status, found.reason
     row.incident_id = found.incident.pk if found.incident is not None else None
     return row
+
+
+def incident_countries(incident: Incident) -> set[str]:
+    """The countries of the cities an incident names."""
+    return set(incident.cities.listed().values_list("city__country_code", flat=True))
 
 
 def latest_incident(service_id: int) -> Incident | None:
@@ -112,8 +117,9 @@ def service_status_refresh(service_id: int, *, now: dt.datetime) -> ServiceStatu
     incident = latest_incident(service_id)
     status_apply(row, incident)
     row.save()
+    named = incident_countries(incident) if incident is not None else set()
     countries = [
-        country_status_apply(country, incident)
+        country_status_apply(country, incident, named)
         for country in ServiceCountryStatus.objects.filter(service_id=service_id)
     ]
     ServiceCountryStatus.objects.bulk_update(countries, ["status", "reason", "incident"])
