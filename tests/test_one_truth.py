@@ -37,12 +37,12 @@ from geo.models import City
 from outages.baselines import profile_cache_clear
 from outages.detection_pass import detection_run, detection_run_range
 from outages.models import Incident
-from outages.review.services import incident_act
 from outages.presenters import status_text
+from outages.review.services import incident_act
 from reports.models import CityMinute, CountryMinute, ProblemMinute, ServiceMinute
 from tests.detection_helpers import city, flat_baseline
-from tests.test_country_status import country_baseline
 from tests.review_helpers import reviewer_user
+from tests.test_country_status import country_baseline
 
 pytestmark = pytest.mark.django_db
 
