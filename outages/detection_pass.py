@@ -179,6 +179,7 @@ class _PassState:
         self.not_ok: set[int] = set()
         self.statuses: dict[int, ServiceStatus] = {}
         self.country_statuses: list[ServiceCountryStatus] = []
+        self.service_ids: list[int] | None = None  # a shard's services; None: every service
         self.status_minute: dt.datetime | None = None
         self.evaluated: set[int] = set()
         self.without_baseline: set[int] = set()
@@ -198,6 +199,7 @@ class _PassState:
     @classmethod
     def load(cls, *, first_minute: dt.datetime, service_ids: Collection[int] | None = None) -> _PassState:
         state = cls()
+        state.service_ids = None if service_ids is None else list(service_ids)
         services = Service.objects.active()
         statuses = ServiceStatus.objects.exclude(status=ServiceStatus.Tier.OK)
         incidents = Incident.objects.all()
@@ -325,9 +327,10 @@ class _PassState:
             batch_size=1000,
         )
         # A country without reports in the window has no row: ok, as before its first report.
-        ServiceCountryStatus.objects.filter(service_id__in=list(self.timezones)).exclude(
-            minute=self.status_minute
-        ).delete()
+        stale = ServiceCountryStatus.objects.exclude(minute=self.status_minute)
+        if self.service_ids is not None:
+            stale = stale.filter(service_id__in=self.service_ids)
+        stale.delete()
 
 
 def _process_minutes(state: _PassState, first: int, last: int, *, final: bool) -> None:
