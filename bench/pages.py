@@ -90,8 +90,9 @@ def load(reports: int, days: int) -> None:
         cur.execute(
             """
             INSERT INTO outages_service (slug, name, category, home_url, status_page_url, timezone,
-                                         is_active, created_at)
-            SELECT 'bench-' || i, 'Bench service ' || i, 'Bench', '', '', 'Europe/Rome', true, now()
+                                         is_active, created_at, search_keys)
+            SELECT 'bench-' || i, 'Bench service ' || i, 'Bench', '', '', 'Europe/Rome', true, now(),
+                   'benchservice' || i || ' bench' || i
             FROM generate_series(1, 185) AS i
             ON CONFLICT (slug) DO NOTHING
             """

@@ -5,6 +5,10 @@ incident and the flood verdict, and returns the status every surface shows, with
 The detection pass calls it every minute and each review action calls it again through
 `service_status_refresh`, so a reviewer's decision shows at once; pages, the API, the feeds
 and the map only read the stored row (ServiceStatus).
+
+The same rule gives the status in each country with reports lately (ServiceCountryStatus,
+`country_status_apply`), from that country's own counts against its own profile; every
+surface shown for a country reads it through outages.presenters.status_of(service, country).
 """
 
 from __future__ import annotations
