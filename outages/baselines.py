@@ -413,17 +413,7 @@ def profiles_load(
                 continue
             if bucket == BUCKET_MINUTES and (city_id is None or (service_id, city_id) in pairs):
                 current[(service_id, city_id or 0)] = (pk, built_at)
-    stale = [pk for key, (pk, built_at) in current.items() if _cached_at(key) != built_at]
-    if len(_profiles) + len(stale) > _PROFILE_CACHE_MAX:
-        _profiles.clear()
-        stale = [pk for pk, _ in current.values()]
-    for offset in range(0, len(stale), 2000):
-        for service_id, city_id, built_at, blob, alpha, beta in Baseline.objects.filter(
-            pk__in=stale[offset : offset + 2000]
-        ).values_list("service_id", "city_id", "built_at", "expected", "alpha", "beta"):
-            expected = Baseline.decode(blob, BUCKET_MINUTES)
-            _profiles[(service_id, city_id or 0)] = _StoredProfile(built_at, expected, alpha, beta)
-    return {key: _profiles[key] for key in current if key in _profiles}
+    return _from_cache(current)
 
 
 def country_profiles_load(pairs: set[tuple[int, str]]) -> dict[tuple[int, str], _StoredProfile]:
@@ -441,16 +431,24 @@ def country_profiles_load(pairs: set[tuple[int, str]]) -> dict[tuple[int, str], 
     ):
         if bucket == BUCKET_MINUTES and (service_id, code) in pairs:
             current[(service_id, code)] = (pk, built_at)
-    stale = [pk for key, (pk, built_at) in current.items() if _cached_at(key) != built_at]
+    return _from_cache(current)
+
+
+def _from_cache(current: dict[tuple, tuple[int, dt.datetime]]) -> dict:
+    """The profiles of `current` (key -> the stored row's pk and built_at), decoding only
+    those the cache lacks or holds from an older build."""
+    stale = {pk: key for key, (pk, built_at) in current.items() if _cached_at(key) != built_at}
     if len(_profiles) + len(stale) > _PROFILE_CACHE_MAX:
         _profiles.clear()
-        stale = [pk for pk, _ in current.values()]
-    for service_id, code, built_at, blob, alpha, beta in Baseline.objects.filter(pk__in=stale).values_list(
-        "service_id", "country_code", "built_at", "expected", "alpha", "beta"
-    ):
-        _profiles[(service_id, code)] = _StoredProfile(
-            built_at, Baseline.decode(blob, BUCKET_MINUTES), alpha, beta
-        )
+        stale = {pk: key for key, (pk, _) in current.items()}
+    pks = list(stale)
+    for offset in range(0, len(pks), 2000):
+        for pk, built_at, blob, alpha, beta in Baseline.objects.filter(
+            pk__in=pks[offset : offset + 2000]
+        ).values_list("pk", "built_at", "expected", "alpha", "beta"):
+            _profiles[stale[pk]] = _StoredProfile(
+                built_at, Baseline.decode(blob, BUCKET_MINUTES), alpha, beta
+            )
     return {key: _profiles[key] for key in current if key in _profiles}
 
 

@@ -536,7 +536,6 @@ def _country_evidence(state: _PassState, services: list[int], *, last: int) -> l
     for service_id, code, minute, value in rows:
         counts[pair_of[(service_id, code)], minute - origin] += value
     profiles = country_profiles_load(set(pairs))
-    national = profiles_load(sorted({service_id for service_id, _ in pairs}), set())
     expected = np.full(counts.shape, np.nan)
     alpha = np.full(len(pairs), _BASELINE_PARAMS.alpha_prior)
     beta = np.full(len(pairs), _BASELINE_PARAMS.beta_prior)
@@ -544,7 +543,7 @@ def _country_evidence(state: _PassState, services: list[int], *, last: int) -> l
     minutes_epoch = (origin + np.arange(n)) * 60
     fields = {}
     for i, (service_id, code) in enumerate(pairs):
-        if (service_id, 0) not in national:
+        if service_id in state.without_baseline:
             continue  # the service is not scored before its first baseline, nor its countries
         zone = state.timezones[service_id]
         if zone not in fields:
