@@ -53,11 +53,12 @@ def ensure_database() -> None:
 
 
 def load(reports: int, days: int) -> None:
-    from django.db import connection
+    from django.db import connection, transaction
 
     started = time.monotonic()
     tables = ["reports_cityminute", "reports_serviceminute", "reports_problemminute"]
-    with connection.cursor() as cur:
+    # One transaction: a load that fails half-way leaves the keys and indexes it dropped.
+    with transaction.atomic(), connection.cursor() as cur:
         cur.execute(
             "TRUNCATE reports_cityminute, reports_serviceminute, reports_problemminute, "
             "reports_countryminute, reports_report"
