@@ -53,12 +53,11 @@ def ensure_database() -> None:
 
 
 def load(reports: int, days: int) -> None:
-    from django.db import connection, transaction
+    from django.db import connection
 
     started = time.monotonic()
     tables = ["reports_cityminute", "reports_serviceminute", "reports_problemminute"]
-    # One transaction: a load that fails half-way leaves the keys and indexes it dropped.
-    with transaction.atomic(), connection.cursor() as cur:
+    with connection.cursor() as cur:
         cur.execute(
             "TRUNCATE reports_cityminute, reports_serviceminute, reports_problemminute, "
             "reports_countryminute, reports_report"
