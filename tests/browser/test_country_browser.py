@@ -36,10 +36,6 @@ def italy_down():
     now = timezone.now()
     chatgpt = Service.objects.get(slug="chatgpt")
     usual_week(chatgpt, now=now, cities={"Milan": 4, "Rome": 3}, minutes=240)
-    CountryMinute.objects.bulk_create(  # the usual week was all Italian
-        CountryMinute(service=chatgpt, country_code="IT", minute=minute, count=count)
-        for minute, count in ServiceMinute.objects.filter(service=chatgpt).values_list("minute", "count")
-    )
     baselines_rebuild(service_ids=[chatgpt.pk], now=now)
     minute = (now - dt.timedelta(minutes=2)).replace(second=0, microsecond=0)
     add_reports(chatgpt, at=minute, cities={"Milan": 50, "Rome": 30})
@@ -63,12 +59,7 @@ def italy_down():
     )
     ServiceMinute.objects.filter(service=chatgpt, minute=minute).update(count=87)
     CityMinute.objects.create(service=chatgpt, city=mountain_view, minute=minute, count=7)
-    CountryMinute.objects.bulk_create(
-        [
-            CountryMinute(service=chatgpt, country_code="IT", minute=minute, count=80),
-            CountryMinute(service=chatgpt, country_code="US", minute=minute, count=7),
-        ]
-    )
+    CountryMinute.objects.create(service=chatgpt, country_code="US", minute=minute, count=7)
     status_apply(
         ServiceStatus(service=chatgpt, evidence="outage", count=87, baseline=4.0, minute=now), None
     ).save()
