@@ -2,6 +2,7 @@
 counted in PostgreSQL.
 
     .venv/bin/python bench/pages.py [--reports 10000000] [--days 30] [--requests 200] [--reload]
+                                    [--country IT]
 
 Creates (once) a separate database `downradar_bench_pages` on the local PostgreSQL, migrates
 it, and writes the minute count rows of N reports straight in with SQL: spread over `--days`
@@ -9,6 +10,10 @@ and over the catalogue plus 185 synthetic services (skewed, a few big ones) and 
 (skewed, coordinates around Italy), plus a ChatGPT outage in four cities during the last
 hour. The per-report table is left empty: pages read the count tables only (and the
 not-yet-aggregated reports through a partial index).
+
+The country counts (CountryMinute) are summed from the city rows. With `--country IT` the
+home page, the service page and its JSON are timed for that country as well (its own
+counts, cities, problems and stored status).
 
 Then times repeated GETs through the Django test client (the whole middleware stack, with
 production settings, Redis as the cache) and prints p50/p95/max per URL: warm (the shared
@@ -33,7 +38,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-BENCH_DB = "downradar_bench_pages"
+# A branch with migrations of its own can keep its own copy: BENCH_PAGES_DB=... (a name).
+BENCH_DB = os.environ.get("BENCH_PAGES_DB", "downradar_bench_pages")
 SERVER = "postgres://postgres@127.0.0.1:5432"
 
 
@@ -84,8 +90,9 @@ def load(reports: int, days: int) -> None:
         cur.execute(
             """
             INSERT INTO outages_service (slug, name, category, home_url, status_page_url, timezone,
-                                         is_active, created_at)
-            SELECT 'bench-' || i, 'Bench service ' || i, 'Bench', '', '', 'Europe/Rome', true, now()
+                                         is_active, created_at, search_keys)
+            SELECT 'bench-' || i, 'Bench service ' || i, 'Bench', '', '', 'Europe/Rome', true, now(),
+                   'benchservice' || i || ' bench' || i
             FROM generate_series(1, 185) AS i
             ON CONFLICT (slug) DO NOTHING
             """
@@ -191,6 +198,29 @@ def load(reports: int, days: int) -> None:
     print(f"loaded {total:,} reports as {rows:,} city-minute rows in {time.monotonic() - started:.0f} s")
 
 
+def country_rows() -> None:
+    """The per-country minute counts, as the aggregation writes them beside the city rows:
+    summed from the city rows (every report here has a city). Idempotent."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("SELECT EXISTS (SELECT 1 FROM reports_countryminute)")
+        if cur.fetchone()[0]:
+            return
+        started = time.monotonic()
+        cur.execute(
+            """
+            INSERT INTO reports_countryminute (service_id, country_code, minute, count)
+            SELECT row.service_id, city.country_code, row.minute, sum(row.count)
+            FROM reports_cityminute AS row JOIN geo_city AS city ON city.id = row.city_id
+            GROUP BY row.minute, row.service_id, city.country_code
+            ORDER BY row.minute
+            """
+        )
+        cur.execute("VACUUM ANALYZE reports_countryminute")
+    print(f"summed the country minute rows in {time.monotonic() - started:.0f} s")
+
+
 def page_rows() -> int:
     """What the pages show besides counts, as a running installation has them: ChatGPT's
     stored baseline (flat, at its average rate), the statuses, and an incident in progress.
@@ -200,7 +230,7 @@ def page_rows() -> int:
     from django.utils import timezone
 
     from catalogue.models import Service
-    from outages.models import Baseline, Incident, ServiceStatus
+    from outages.models import Baseline, Incident, ServiceCountryStatus, ServiceStatus
     from reports.models import ServiceMinute
 
     now = timezone.now()
@@ -222,6 +252,11 @@ def page_rows() -> int:
     )
     ServiceStatus.objects.update_or_create(
         service=chatgpt, defaults={"status": "outage", "count": 1365, "baseline": 240.0, "minute": now}
+    )
+    ServiceCountryStatus.objects.update_or_create(
+        service=chatgpt,
+        country_code="IT",
+        defaults={"status": "outage", "evidence": "outage", "count": 1365, "baseline": 240.0, "minute": now},
     )
     incident = Incident.objects.filter(service=chatgpt).first() or Incident.objects.create(
         service=chatgpt,
@@ -275,6 +310,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--reload", action="store_true", help="reload the counts even if present")
     parser.add_argument(
+        "--country", default="", help="also time the home and service pages for this country (IT)"
+    )
+    parser.add_argument(
         "--load-only",
         action="store_true",
         help="load the counts and stop (the load needs no quiet machine: run it under a shared lock)",
@@ -300,8 +338,10 @@ def main() -> None:
         load(args.reports, args.days)
     else:
         print(f"using the {present:,} reports already counted in {BENCH_DB} (--reload to rebuild)")
+    country_rows()
     if args.load_only:
         return
+    country = f"?country={args.country}" if args.country else ""
 
     n = args.requests
     incident = page_rows()
@@ -317,6 +357,10 @@ def main() -> None:
         "map API, chatgpt, 24 h (service page map)", measure("/api/v1/map/?service=chatgpt&minutes=1440", n)
     )
     report("home /", measure("/", n))
+    if country:
+        report(f"service page /s/chatgpt/{country}", measure(f"/s/chatgpt/{country}", n))
+        report(f"service data, {args.country}", measure(f"/s/chatgpt/data.json{country}", n))
+        report(f"home /{country}", measure(f"/{country}", n))
     report("incident page", measure(f"/incidents/{incident}/", n))
     report("map page /map/", measure("/map/", n))
     print("cold: the shared answer missed (the map's slow-moving baselines still cached)")
@@ -337,6 +381,12 @@ def main() -> None:
         measure("/api/v1/map/?service=chatgpt&minutes=1440", cold, forget="*map:response:*"),
     )
     report("home /", measure("/", cold, forget="*pages:hours:*"))
+    if country:
+        report(
+            f"service page /s/chatgpt/{country}",
+            measure(f"/s/chatgpt/{country}", cold, forget="*pages:service:*"),
+        )
+        report(f"home /{country}", measure(f"/{country}", cold, forget="*pages:hours:*"))
     print("slot renewal: the shared answer and the map's block of closed slots missed (once per 10 min)")
     renew = ("*map:response:*", "*map:block:*")
     report("map API, all services, 1 h", measure("/api/v1/map/?minutes=60", cold, forget=renew))
@@ -344,6 +394,8 @@ def main() -> None:
     report("map API, chatgpt, 24 h", measure("/api/v1/map/?service=chatgpt&minutes=1440", cold, forget=renew))
     print("coldest: the whole cache emptied before every request")
     report("service page /s/chatgpt/", measure("/s/chatgpt/", cold, forget="*"))
+    if country:
+        report(f"service page /s/chatgpt/{country}", measure(f"/s/chatgpt/{country}", cold, forget="*"))
     report("map API, all services, 1 h", measure("/api/v1/map/?minutes=60", cold, forget="*"))
     report("map API, chatgpt, 1 h", measure("/api/v1/map/?service=chatgpt&minutes=60", cold, forget="*"))
     report("map API, chatgpt, 24 h", measure("/api/v1/map/?service=chatgpt&minutes=1440", cold, forget="*"))

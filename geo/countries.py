@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.cache import cache
-from django.http import HttpRequest
+from django.http import HttpRequest, JsonResponse
 from django.utils.translation import get_language
 from django_countries import countries
 
@@ -96,6 +96,11 @@ def api_country(request: HttpRequest) -> str:
     """The country a read API, badge or embed answers for: `?country=` or worldwide."""
     requested = requested_country(request)
     return WORLDWIDE if requested is None else requested
+
+
+def invalid_country_response(error: UnknownCountry) -> JsonResponse:
+    """The 400 every read API, JSON, badge and embed answers a bad ?country= with."""
+    return JsonResponse({"error": "invalid_country", "detail": str(error)}, status=400)
 
 
 SELECTABLE_CACHE_SECONDS = 600

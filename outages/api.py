@@ -14,12 +14,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalogue.models import ProblemType, Service
+from geo.countries import UnknownCountry, api_country, invalid_country_response
 from outages import selectors
 from outages.presenters import operator_fields, status_of
 from outages.serializers import (
     BucketSerializer,
     CitiesQuerySerializer,
     CityRowSerializer,
+    CountryQuerySerializer,
     IncidentSerializer,
     IncidentsQuerySerializer,
     ServiceDetailSerializer,
@@ -49,19 +51,30 @@ def _query(request: Request, serializer_class: type[serializers.Serializer]) -> 
     return serializer.validated_data
 
 
-def _service(slug: str) -> Service:
-    service = selectors.service_with_status(slug)
+def _service(slug: str, country: str = "") -> Service:
+    service = selectors.service_with_status(slug, country)
     if service is None:
         raise exceptions.NotFound(f"No active service {slug!r}; check the slug.")
     return service
 
 
-def _status_fields(service: Service) -> dict[str, Any]:
-    view = status_of(service)
+class ReadApi(APIView):
+    """A read API answering for ?country= (geo.countries.api_country): a bad code is a 400
+    invalid_country, as on the page JSON, the badge and the embed."""
+
+    def handle_exception(self, exc):
+        if isinstance(exc, UnknownCountry):
+            return invalid_country_response(exc)
+        return super().handle_exception(exc)
+
+
+def _status_fields(service: Service, country: str = "") -> dict[str, Any]:
+    view = status_of(service, country)
     return {
         "slug": service.slug,
         "name": service.name,
         "category": service.category,
+        "country": country,
         "status": view.code,
         "status_reason": view.reason,
         "since": view.since,
@@ -73,7 +86,7 @@ def _status_fields(service: Service) -> dict[str, Any]:
     }
 
 
-class ServiceListApi(APIView):
+class ServiceListApi(ReadApi):
     @extend_schema(
         operation_id="services_list",
         summary="Every service with its current status, or those matching ?q= (autocomplete)",
@@ -82,29 +95,32 @@ class ServiceListApi(APIView):
     )
     def get(self, request: Request) -> Response:
         query = _query(request, ServicesQuerySerializer)
-        services = selectors.services_with_status()
+        country = api_country(request)
+        services = selectors.services_with_status(country)
         if query.get("q"):
             services = services.matching(query["q"])
-        rows = [_status_fields(service) for service in services]
+        rows = [_status_fields(service, country) for service in services]
         return Response(ServiceStatusSerializer(rows, many=True).data)
 
 
-class ServiceDetailApi(APIView):
+class ServiceDetailApi(ReadApi):
     @extend_schema(
         operation_id="services_retrieve",
         summary="A service's status, problems, most affected cities and open incident",
+        parameters=[CountryQuerySerializer],
         responses={200: ServiceDetailSerializer, 404: NOT_FOUND, 400: BAD_QUERY},
     )
     def get(self, request: Request, slug: str) -> Response:
-        _query(request, serializers.Serializer)
-        service = _service(slug)
+        _query(request, CountryQuerySerializer)
+        country = api_country(request)
+        service = _service(slug, country)
         now = timezone.now()
         labels = {
             problem.code: problem.display_label for problem in ProblemType.objects.filter(service=service)
         }
-        incident = status_of(service).incident
+        incident = status_of(service, country).incident
         payload = {
-            **_status_fields(service),
+            **_status_fields(service, country),
             "home_url": service.home_url,
             "status_page_url": service.status_page_url,
             "problems": [
@@ -115,10 +131,15 @@ class ServiceDetailApi(APIView):
                     "percent": share.percent,
                 }
                 for share in problem_shares(
-                    service_id=service.pk, start=now - dt.timedelta(hours=24), end=minute_end(now)
+                    service_id=service.pk,
+                    start=now - dt.timedelta(hours=24),
+                    end=minute_end(now),
+                    country=country,
                 )
             ],
-            "cities": selectors.service_cities(service=service, now=now, minutes=60, limit=TOP_CITIES),
+            "cities": selectors.service_cities(
+                service=service, now=now, minutes=60, limit=TOP_CITIES, country=country
+            ),
             "incident": None
             if incident is None
             else {
@@ -132,7 +153,7 @@ class ServiceDetailApi(APIView):
         return Response(ServiceDetailSerializer(payload).data)
 
 
-class ServiceTimeseriesApi(APIView):
+class ServiceTimeseriesApi(ReadApi):
     @extend_schema(
         operation_id="services_timeseries",
         summary="Reports per bucket against the baseline; the last bucket is in progress",
@@ -141,14 +162,19 @@ class ServiceTimeseriesApi(APIView):
     )
     def get(self, request: Request, slug: str) -> Response:
         query = _query(request, TimeseriesQuerySerializer)
+        country = api_country(request)
         service = _service(slug)
         buckets = selectors.service_timeseries_buckets(
-            service=service, now=timezone.now(), hours=query["hours"], bucket_minutes=query["bucket"]
+            service=service,
+            now=timezone.now(),
+            hours=query["hours"],
+            bucket_minutes=query["bucket"],
+            country=country,
         )
         return Response(BucketSerializer(buckets, many=True).data)
 
 
-class ServiceCitiesApi(APIView):
+class ServiceCitiesApi(ReadApi):
     @extend_schema(
         operation_id="services_cities",
         summary="Cities reporting in the last minutes, most excess reports first",
@@ -157,14 +183,19 @@ class ServiceCitiesApi(APIView):
     )
     def get(self, request: Request, slug: str) -> Response:
         query = _query(request, CitiesQuerySerializer)
+        country = api_country(request)
         service = _service(slug)
         rows = selectors.service_cities(
-            service=service, now=timezone.now(), minutes=query["minutes"], limit=query["limit"]
+            service=service,
+            now=timezone.now(),
+            minutes=query["minutes"],
+            limit=query["limit"],
+            country=country,
         )
         return Response(CityRowSerializer(rows, many=True).data)
 
 
-class IncidentListApi(APIView):
+class IncidentListApi(ReadApi):
     @extend_schema(
         operation_id="incidents_list",
         summary="Public incidents (never dismissed or merged ones), newest first, with their affected cities",
@@ -173,6 +204,7 @@ class IncidentListApi(APIView):
     )
     def get(self, request: Request) -> Response:
         query = _query(request, IncidentsQuerySerializer)
+        country = api_country(request)
         service_id = None
         if "service" in query:
             service_id = Service.objects.filter(slug=query["service"]).values_list("pk", flat=True).first()
@@ -182,6 +214,7 @@ class IncidentListApi(APIView):
             service_id=service_id,
             status=query.get("status"),
             ongoing=query.get("ongoing"),
+            country=country,
             limit=query["limit"],
         )
         return Response(IncidentSerializer(incidents, many=True).data)

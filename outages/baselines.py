@@ -21,7 +21,7 @@ from outages.dialect import is_postgresql
 from outages.minutes import epoch_minute, from_epoch_minute
 from outages.models import Baseline, Incident, NetworkMix
 from reports.counts import bucket_rows
-from reports.models import CityMinute, Report, ServiceMinute
+from reports.models import CityMinute, CountryMinute, Report, ServiceMinute
 
 BUCKET_MINUTES = detection.BUCKET_MINUTES
 CITY_MIN_REPORTS = detection.CITY_MIN_REPORTS
@@ -62,6 +62,7 @@ def baselines_rebuild(*, service_ids: Iterable[int] | None = None, now: dt.datet
         # Per batch, PostgreSQL's bucket aggregates stay small enough to hash in memory: one
         # read for all services was slower (a hash of millions of groups) and bigger.
         national, cities = _history_read(batch, start=start, end=end)
+        countries = _country_history_read(batch, start=start, end=end)
         incidents = _incident_spans(batch, start=start, end=end)
         rows = _baselines_build(
             batch,
@@ -69,6 +70,7 @@ def baselines_rebuild(*, service_ids: Iterable[int] | None = None, now: dt.datet
             national,
             cities,
             incidents,
+            countries=countries,
             first_bucket=epoch_minute(start) // BUCKET_MINUTES,
             end_bucket=end_bucket,
             built_at=now,
@@ -138,6 +140,7 @@ def network_mixes_build(
 
 Series = dict[int, np.ndarray]  # service -> (k, 2) rows of (bucket, count)
 CitySeries = dict[int, list[tuple[int, np.ndarray]]]  # service -> [(city, (k, 2) rows)]
+CountrySeries = dict[int, list[tuple[str, np.ndarray]]]  # service -> [(country code, (k, 2) rows)]
 
 
 def _history_read(ids: list[int], *, start: dt.datetime, end: dt.datetime) -> tuple[Series, CitySeries]:
@@ -179,6 +182,46 @@ def _history_read(ids: list[int], *, start: dt.datetime, end: dt.datetime) -> tu
         for service_id, city_id, blob in cursor.fetchall():
             cities[service_id].append((city_id, _unpack(blob)))
     return national, cities
+
+
+def _country_history_read(ids: list[int], *, start: dt.datetime, end: dt.datetime) -> CountrySeries:
+    """Bucket counts of the history per (service, country) with at least CITY_MIN_REPORTS
+    reports, packed as _history_read packs them on PostgreSQL."""
+    seconds = BUCKET_MINUTES * 60
+    countries: CountrySeries = defaultdict(list)
+    if not is_postgresql():
+        by_series: dict[tuple[int, str], list[tuple[int, int]]] = defaultdict(list)
+        for service_id, code, b, n in bucket_rows(
+            CountryMinute,
+            ["service_id", "country_code"],
+            service_ids=ids,
+            start=start,
+            end=end,
+            per_seconds=seconds,
+        ):
+            by_series[(service_id, code)].append((b, n))
+        for (service_id, code), points in sorted(by_series.items()):
+            table = np.array(points, dtype=np.int64).reshape(-1, 2)
+            if table[:, 1].sum() >= CITY_MIN_REPORTS:
+                countries[service_id].append((code, table))
+        return countries
+    bucket = f"(date_part('epoch', minute)::int8 / {seconds})::int4"
+    where = "service_id = ANY(%s) AND minute >= %s AND minute < %s"
+    pack = "string_agg(int4send(b) || int4send(n), ''::bytea)"
+    table = CountryMinute._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL work_mem = '256MB'")
+        cursor.execute(
+            f"WITH busy AS (SELECT service_id, country_code FROM {table} WHERE {where} "
+            "GROUP BY service_id, country_code HAVING SUM(count) >= %s) "
+            f"SELECT service_id, country_code, {pack} FROM (SELECT service_id, country_code, {bucket} AS b, "
+            f"SUM(count)::int4 AS n FROM {table} JOIN busy USING (service_id, country_code) "
+            f"WHERE {where} GROUP BY service_id, country_code, b) AS t GROUP BY service_id, country_code",
+            [ids, start, end, CITY_MIN_REPORTS, ids, start, end],
+        )
+        for service_id, code, blob in cursor.fetchall():
+            countries[service_id].append((code, _unpack(blob)))
+    return countries
 
 
 def _unpack(blob: bytes | memoryview) -> np.ndarray:
@@ -253,12 +296,13 @@ def _baselines_build(
     first_bucket: int,
     end_bucket: int,
     built_at: dt.datetime,
+    countries: CountrySeries | None = None,
 ) -> list[Baseline]:
     seconds = BUCKET_MINUTES * 60
     # Services with the same time zone and history span are built together: the profile
     # maths is vectorised across series, so one call for many services beats one each.
-    groups: dict[tuple[str, int], list[tuple[int, int | None, np.ndarray, np.ndarray, int]]] = defaultdict(
-        list
+    groups: dict[tuple[str, int], list[tuple[int, int | None, str, np.ndarray, np.ndarray, int]]] = (
+        defaultdict(list)
     )
     for service_id in service_ids:
         history = national.get(service_id)  # (bucket, n) rows
@@ -271,21 +315,29 @@ def _baselines_build(
             continue
         hours = n_buckets * BUCKET_MINUTES / 60
         min_reports = detection.city_profile_min_reports(hours, _BASELINE_PARAMS)
-        rows_of: list[tuple[int | None, np.ndarray]] = [(None, history)]
-        for city_id, points in sorted(cities.get(service_id, ()), key=lambda item: item[0]):
+        rows_of: list[tuple[int | None, str, np.ndarray]] = [(None, "", history)]
+        # A country needs as much history as a city to get a profile of its own.
+        regions = [
+            *(
+                (city_id, "", points)
+                for city_id, points in sorted(cities.get(service_id, ()), key=lambda item: item[0])
+            ),
+            *((None, code, points) for code, points in sorted((countries or {}).get(service_id, ()))),
+        ]
+        for city_id, code, points in regions:
             inside = (points[:, 0] >= begin) & (points[:, 0] < end_bucket)
             if points[inside, 1].sum() >= min_reports:
-                rows_of.append((city_id, points[inside]))
+                rows_of.append((city_id, code, points[inside]))
         matrix = np.zeros((len(rows_of), n_buckets))
-        for row, (_, points) in enumerate(rows_of):
+        for row, (_, _, points) in enumerate(rows_of):
             inside = (points[:, 0] >= begin) & (points[:, 0] < end_bucket)
             matrix[row, points[inside, 0] - begin] = points[inside, 1]  # one row per bucket
         exclude = np.zeros(n_buckets, dtype=bool)
         for lo, hi in incidents.get(service_id, ()):
             exclude[max(lo - begin, 0) : max(hi - begin, 0)] = True
         group = groups[(timezones[service_id], begin)]
-        for row, (city_id, _) in enumerate(rows_of):
-            group.append((service_id, city_id, matrix[row], exclude, int(matrix[row].sum())))
+        for row, (city_id, code, _) in enumerate(rows_of):
+            group.append((service_id, city_id, code, matrix[row], exclude, int(matrix[row].sum())))
 
     rows: list[Baseline] = []
     for (timezone, begin), series in groups.items():
@@ -296,12 +348,12 @@ def _baselines_build(
             part = series[lo : lo + PROFILE_SLICE]
             profile = detection.profile_build(
                 timestamps,
-                np.stack([s[2] for s in part]),
+                np.stack([s[3] for s in part]),
                 bucket_minutes=BUCKET_MINUTES,
                 timezone=timezone,
-                exclude=np.stack([s[3] for s in part]),
+                exclude=np.stack([s[4] for s in part]),
             )
-            for offset, (service_id, city_id, _, _, total) in enumerate(part):
+            for offset, (service_id, city_id, code, _, _, total) in enumerate(part):
                 expected = profile.expected[offset]
                 if not np.isfinite(expected).any():
                     continue
@@ -309,6 +361,7 @@ def _baselines_build(
                     Baseline(
                         service_id=service_id,
                         city_id=city_id,
+                        country_code=code,
                         bucket_minutes=BUCKET_MINUTES,
                         timezone=timezone,
                         expected=Baseline.encode(expected),
@@ -330,8 +383,9 @@ class _StoredProfile:
 
 
 # Profiles change once a night: each worker keeps the decoded ones and re-reads a series
-# only when its built_at moves. Keyed by (service_id, city_id or 0).
-_profiles: dict[tuple[int, int], _StoredProfile] = {}
+# only when its built_at moves. Keyed by (service_id, city_id or 0), and by (service_id,
+# country code) for the countries' profiles.
+_profiles: dict[tuple, _StoredProfile] = {}
 _PROFILE_CACHE_MAX = 200_000
 
 
@@ -347,29 +401,57 @@ def profiles_load(
     if not service_ids:
         return {}
     cities = sorted({city_id for _, city_id in pairs})
-    where = Q(city__isnull=True) | Q(city_id__in=cities) if len(cities) <= 20_000 else Q()
+    where = Q(city__isnull=True, country_code="") | Q(city_id__in=cities) if len(cities) <= 20_000 else Q()
     current: dict[tuple[int, int], tuple[int, dt.datetime]] = {}
     for offset in range(0, len(service_ids), 2000):
-        for pk, service_id, city_id, built_at, bucket in (
+        for pk, service_id, city_id, code, built_at, bucket in (
             Baseline.objects.filter(service_id__in=service_ids[offset : offset + 2000])
             .filter(where)
-            .values_list("pk", "service_id", "city_id", "built_at", "bucket_minutes")
+            .values_list("pk", "service_id", "city_id", "country_code", "built_at", "bucket_minutes")
         ):
+            if code:
+                continue
             if bucket == BUCKET_MINUTES and (city_id is None or (service_id, city_id) in pairs):
                 current[(service_id, city_id or 0)] = (pk, built_at)
-    stale = [pk for key, (pk, built_at) in current.items() if _cached_at(key) != built_at]
+    return _from_cache(current)
+
+
+def country_profiles_load(pairs: set[tuple[int, str]]) -> dict[tuple[int, str], _StoredProfile]:
+    """The profiles of these (service, country) pairs, from the same cache as profiles_load:
+    a pass reads the countries with reports in its window, not every country. Two queries
+    at most."""
+    if not pairs:
+        return {}
+    service_ids = sorted({service_id for service_id, _ in pairs})
+    current: dict[tuple[int, str], tuple[int, dt.datetime]] = {}
+    for pk, service_id, code, built_at, bucket in (
+        Baseline.objects.filter(service_id__in=service_ids, city__isnull=True)
+        .exclude(country_code="")
+        .values_list("pk", "service_id", "country_code", "built_at", "bucket_minutes")
+    ):
+        if bucket == BUCKET_MINUTES and (service_id, code) in pairs:
+            current[(service_id, code)] = (pk, built_at)
+    return _from_cache(current)
+
+
+def _from_cache(current: dict[tuple, tuple[int, dt.datetime]]) -> dict:
+    """The profiles of `current` (key -> the stored row's pk and built_at), decoding only
+    those the cache lacks or holds from an older build."""
+    stale = {pk: key for key, (pk, built_at) in current.items() if _cached_at(key) != built_at}
     if len(_profiles) + len(stale) > _PROFILE_CACHE_MAX:
         _profiles.clear()
-        stale = [pk for pk, _ in current.values()]
-    for offset in range(0, len(stale), 2000):
-        for service_id, city_id, built_at, blob, alpha, beta in Baseline.objects.filter(
-            pk__in=stale[offset : offset + 2000]
-        ).values_list("service_id", "city_id", "built_at", "expected", "alpha", "beta"):
-            expected = Baseline.decode(blob, BUCKET_MINUTES)
-            _profiles[(service_id, city_id or 0)] = _StoredProfile(built_at, expected, alpha, beta)
+        stale = {pk: key for key, (pk, _) in current.items()}
+    pks = list(stale)
+    for offset in range(0, len(pks), 2000):
+        for pk, built_at, blob, alpha, beta in Baseline.objects.filter(
+            pk__in=pks[offset : offset + 2000]
+        ).values_list("pk", "built_at", "expected", "alpha", "beta"):
+            _profiles[stale[pk]] = _StoredProfile(
+                built_at, Baseline.decode(blob, BUCKET_MINUTES), alpha, beta
+            )
     return {key: _profiles[key] for key in current if key in _profiles}
 
 
-def _cached_at(key: tuple[int, int]) -> dt.datetime | None:
+def _cached_at(key: tuple) -> dt.datetime | None:
     cached = _profiles.get(key)
     return cached.built_at if cached else None

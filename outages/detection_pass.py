@@ -23,9 +23,10 @@ from django.db import transaction
 from django.db.models import Q
 
 from catalogue.models import Service
+from geo.models import City
 from geo.operators import display_name
 from outages import detection
-from outages.baselines import profiles_load
+from outages.baselines import country_profiles_load, profiles_load
 from outages.incidents import Tracked, incidents_track
 from outages.minutes import epoch_minute, from_epoch_minute
 from outages.models import (
@@ -34,14 +35,15 @@ from outages.models import (
     Incident,
     IncidentCity,
     NetworkMix,
+    ServiceCountryStatus,
     ServiceStatus,
 )
-from outages.status import status_apply
+from outages.status import country_status_apply, status_apply
 from outages.watermark import WATERMARK, watermark_share
 from reports.aggregation import reports_aggregate_all
 from reports.counts import bucket_rows
 from reports.minutes import floor_minute
-from reports.models import CityMinute, ProblemMinute, Report, ServiceMinute
+from reports.models import CityMinute, CountryMinute, ProblemMinute, Report, ServiceMinute
 
 logger = logging.getLogger(__name__)
 
@@ -176,6 +178,9 @@ class _PassState:
         self.timezones: dict[int, str] = {}
         self.not_ok: set[int] = set()
         self.statuses: dict[int, ServiceStatus] = {}
+        self.country_statuses: list[ServiceCountryStatus] = []
+        self.service_ids: list[int] | None = None  # a shard's services; None: every service
+        self.status_minute: dt.datetime | None = None
         self.evaluated: set[int] = set()
         self.without_baseline: set[int] = set()
         self.opened = 0
@@ -194,6 +199,7 @@ class _PassState:
     @classmethod
     def load(cls, *, first_minute: dt.datetime, service_ids: Collection[int] | None = None) -> _PassState:
         state = cls()
+        state.service_ids = None if service_ids is None else list(service_ids)
         services = Service.objects.active()
         statuses = ServiceStatus.objects.exclude(status=ServiceStatus.Tier.OK)
         incidents = Incident.objects.all()
@@ -203,6 +209,11 @@ class _PassState:
             incidents = incidents.filter(service_id__in=service_ids)
         state.timezones = dict(services.values_list("pk", "timezone"))
         state.not_ok = set(statuses.values_list("service_id", flat=True))
+        # A country still shown with problems is evaluated until its row goes (back to ok).
+        countries = ServiceCountryStatus.objects.exclude(status=ServiceStatus.Tier.OK)
+        if service_ids is not None:
+            countries = countries.filter(service_id__in=service_ids)
+        state.not_ok |= set(countries.values_list("service_id", flat=True))
         recent = incidents.filter(
             Q(resolved_at__isnull=True)
             | Q(resolved_at__gte=first_minute - dt.timedelta(minutes=REOPEN_MINUTES))
@@ -275,7 +286,51 @@ class _PassState:
                 ],
                 batch_size=1000,
             )
+        if self.status_minute is not None:
+            self._country_statuses_save()
         return self.opened, self.resolved
+
+    def _country_statuses_save(self) -> None:
+        named = {
+            city.city_id
+            for entry in self.current.values()
+            for city in entry.cities.values()
+            if city.count > 0
+        }
+        country_of = (
+            dict(City.objects.filter(pk__in=named).values_list("pk", "country_code")) if named else {}
+        )
+        for row in self.country_statuses:
+            entry = self.current.get(row.service_id)
+            if entry is None:
+                country_status_apply(row, None)
+                continue
+            countries = {
+                country_of[city.city_id] for city in entry.cities.values() if city.city_id in country_of
+            }
+            country_status_apply(row, entry.incident, countries)
+        ServiceCountryStatus.objects.bulk_create(
+            self.country_statuses,
+            update_conflicts=True,
+            unique_fields=["service", "country_code"],
+            update_fields=[
+                "status",
+                "reason",
+                "evidence",
+                "flood",
+                "incident",
+                "score",
+                "count",
+                "baseline",
+                "minute",
+            ],
+            batch_size=1000,
+        )
+        # A country without reports in the window has no row: ok, as before its first report.
+        stale = ServiceCountryStatus.objects.exclude(minute=self.status_minute)
+        if self.service_ids is not None:
+            stale = stale.filter(service_id__in=self.service_ids)
+        stale.delete()
 
 
 def _process_minutes(state: _PassState, first: int, last: int, *, final: bool) -> None:
@@ -453,6 +508,86 @@ def _process_minutes(state: _PassState, first: int, last: int, *, final: bool) -
                 baseline=float(expected15[row]) if math.isfinite(expected15[row]) else None,
                 minute=minute,
             )
+        state.country_statuses = _country_evidence(state, services, last=last)
+        state.status_minute = minute
+
+
+def _country_evidence(state: _PassState, services: list[int], *, last: int) -> list[ServiceCountryStatus]:
+    """The status evidence of each service in each country with reports in the detector's
+    longest window ending at epoch minute `last`: the country's minute counts scored against
+    its own profile (a floor, as for a city, where it has none yet) by the same maths as the
+    worldwide series. Only the last minute is scored, so the cost follows the countries
+    reporting, not the minutes caught up."""
+    origin = last - LOOKBACK_MINUTES
+    n = last - origin + 1
+    scored = [service_id for service_id in services if service_id in state.statuses]
+    rows = bucket_rows(
+        CountryMinute,
+        ["service_id", "country_code"],
+        service_ids=scored,
+        start=from_epoch_minute(origin),
+        end=from_epoch_minute(last + 1),
+    )
+    pairs = sorted({(service_id, code) for service_id, code, _, _ in rows})
+    if not pairs:
+        return []
+    pair_of = {pair: i for i, pair in enumerate(pairs)}
+    counts = np.zeros((len(pairs), n))
+    for service_id, code, minute, value in rows:
+        counts[pair_of[(service_id, code)], minute - origin] += value
+    profiles = country_profiles_load(set(pairs))
+    expected = np.full(counts.shape, np.nan)
+    alpha = np.full(len(pairs), _BASELINE_PARAMS.alpha_prior)
+    beta = np.full(len(pairs), _BASELINE_PARAMS.beta_prior)
+    floor = _BASELINE_PARAMS.floor_per_hour / 60
+    minutes_epoch = (origin + np.arange(n)) * 60
+    fields = {}
+    for i, (service_id, code) in enumerate(pairs):
+        if service_id in state.without_baseline:
+            continue  # the service is not scored before its first baseline, nor its countries
+        zone = state.timezones[service_id]
+        if zone not in fields:
+            fields[zone] = detection.local_fields(minutes_epoch, timezone=zone, bucket_minutes=BUCKET_MINUTES)
+        _, weekday, slot = fields[zone]
+        stored = profiles.get((service_id, code))
+        if stored is None:
+            expected[i] = floor
+        else:
+            expected[i] = np.maximum(stored.expected[weekday, slot] / BUCKET_MINUTES, 0.0)
+            alpha[i], beta[i] = stored.alpha, stored.beta
+    panel = detection.panel_detect(
+        counts,
+        expected,
+        alpha,
+        beta,
+        np.zeros((0, n)),
+        np.zeros((0, n)),
+        np.zeros(0),
+        np.zeros(0),
+        np.zeros(0, dtype=np.int64),
+        first_minute=origin,
+        scored_from=LOOKBACK_MINUTES,
+        bucket_minutes=BUCKET_MINUTES,
+        hold_minutes=SPIKE_HOLD_MINUTES,
+        national_rows=np.isfinite(expected[:, -1]),
+        params=_DETECT_PARAMS,
+    )
+    count15 = detection.trailing_sum(counts, 15)[:, -1]
+    expected15 = detection.trailing_sum(expected, 15)[:, -1]
+    minute = from_epoch_minute(last)
+    return [
+        ServiceCountryStatus(
+            service_id=service_id,
+            country_code=code,
+            evidence=detection.status_tier(float(panel.score[i, -1])),
+            flood=state.statuses[service_id].flood,
+            score=float(panel.score[i, -1]),
+            count=int(count15[i]),
+            baseline=float(expected15[i]) if math.isfinite(expected15[i]) else None,
+            minute=minute,
+        )
+        for i, (service_id, code) in enumerate(pairs)
+    ]
 
 
 def _problem_counts(service_ids: list[int], first: int, last: int) -> dict[tuple[int, int], dict[str, int]]:

@@ -13,7 +13,8 @@ from catalogue.models import Service
 
 
 class Baseline(models.Model):
-    """The seasonal profile of one series: a service (city empty) or a service in a city.
+    """The seasonal profile of one series: a service (city and country empty), a service in a
+    city, or a service in a country (country_code set, city empty).
 
     One row per series rather than per slot: a profile is read and written whole, and the
     detection pass needs thousands of them every minute. `expected` holds float32 values,
@@ -23,6 +24,7 @@ class Baseline(models.Model):
 
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="baselines")
     city = models.ForeignKey("geo.City", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    country_code = models.CharField(max_length=2, blank=True, default="", db_default="")
     bucket_minutes = models.PositiveSmallIntegerField()
     timezone = models.CharField(max_length=64)
     expected = models.BinaryField()
@@ -37,8 +39,13 @@ class Baseline(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["service"],
-                condition=models.Q(city__isnull=True),
+                condition=models.Q(city__isnull=True, country_code=""),
                 name="outages_baseline_one_per_service",
+            ),
+            models.UniqueConstraint(
+                fields=["service", "country_code"],
+                condition=models.Q(city__isnull=True) & ~models.Q(country_code=""),
+                name="outages_baseline_one_per_country",
             ),
             models.UniqueConstraint(
                 fields=["service", "city"],
@@ -49,6 +56,7 @@ class Baseline(models.Model):
 
     def __str__(self) -> str:
         where = f" in city {self.city_id}" if self.city_id else ""
+        where = f" in {self.country_code}" if self.country_code else where
         return f"baseline of service {self.service_id}{where}"
 
     @staticmethod
@@ -112,6 +120,47 @@ class ServiceStatus(models.Model):
         return f"{self.service_id}: {self.status} ({self.reason})"
 
 
+# Where outages.selectors.services_with_status puts a service's status row in the country
+# asked for (a list of zero or one), for outages.presenters.status_of.
+COUNTRY_STATUS_ATTRIBUTE = "status_in_country"
+
+
+class ServiceCountryStatus(models.Model):
+    """A service's public status in one country, beside the worldwide ServiceStatus: written
+    by the detection pass for the countries with reports in its window (outages.status decides
+    it), read by every surface shown for that country. No row: no reports there lately, ok."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="country_statuses")
+    country_code = models.CharField(max_length=2)
+    status = models.CharField(max_length=7, choices=ServiceStatus.Tier.choices, default=ServiceStatus.Tier.OK)
+    reason = models.CharField(
+        max_length=15, choices=ServiceStatus.Reason.choices, default=ServiceStatus.Reason.NORMAL
+    )
+    # What the country's counts alone said, kept so a review action can recompute the status.
+    evidence = models.CharField(
+        max_length=7, choices=ServiceStatus.Tier.choices, default=ServiceStatus.Tier.OK
+    )
+    flood = models.BooleanField(default=False)
+    # The service's open incident, when this country's reports are part of it.
+    incident = models.ForeignKey(
+        "outages.Incident", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    score = models.FloatField(default=0.0)
+    # The country's reports and baseline over the 15 minutes up to and including `minute`.
+    count = models.PositiveIntegerField(default=0)
+    baseline = models.FloatField(null=True, blank=True)
+    minute = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "service country statuses"
+        constraints = [
+            models.UniqueConstraint(fields=["service", "country_code"], name="outages_countrystatus_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service_id} in {self.country_code}: {self.status} ({self.reason})"
+
+
 class NetworkMix(models.Model):
     """A service's usual mix of operators and announced prefixes: each one's share of its
     counted reports over the baseline history, rebuilt with the baselines. The flood verdict
@@ -169,6 +218,12 @@ class IncidentQuerySet(models.QuerySet):
 
     def ongoing(self) -> IncidentQuerySet:
         return self.filter(resolved_at__isnull=True)
+
+    def in_country(self, country: str) -> IncidentQuerySet:
+        """The incidents with a listed city in `country` (the list and API's ?country=)."""
+        return self.filter(
+            pk__in=IncidentCity.objects.listed().filter(city__country_code=country).values("incident_id")
+        )
 
 
 class Incident(models.Model):

@@ -25,9 +25,9 @@ from catalogue.models import Service
 from geo.models import City
 from outages.models import Incident, ServiceStatus
 from outages.presenters import status_of
-from outages.selectors import baseline_band
-from reports.counts import bucket_rows, minute_end, service_sums
-from reports.models import ServiceMinute
+from outages.selectors import baseline_band, services_with_status
+from reports.counts import bucket_rows, country_sums, minute_end, service_sums
+from reports.models import CountryMinute, ServiceMinute
 
 BUCKET_MINUTES = 15
 DAY_BUCKETS = 24 * 60 // BUCKET_MINUTES
@@ -56,11 +56,13 @@ class ServiceSummary:
     sparkline: list[int]  # reports per hour over the last 24 hours, oldest first
 
 
-def services_overview(*, now: dt.datetime, query: str = "", category: str = "") -> list[ServiceSummary]:
-    """Active services with their status and a 24-hour sparkline, problems first, then by
-    name. Two queries for any number of services, three when the past hours' sums are
-    not cached."""
-    services = Service.objects.active().select_related("current_status__incident").order_by("name")
+def services_overview(
+    *, now: dt.datetime, query: str = "", category: str = "", country: str = ""
+) -> list[ServiceSummary]:
+    """Active services with their status and a 24-hour sparkline, worldwide or in one
+    country, problems first, then by name. Two queries for any number of services, three
+    when the past hours' sums are not cached; one more for a country's statuses."""
+    services = services_with_status(country).order_by("name")
     if query:
         services = services.matching(query)
     if category:
@@ -68,13 +70,13 @@ def services_overview(*, now: dt.datetime, query: str = "", category: str = "") 
     services = list(services)
     lines: dict[int, list[int]] = {service.pk: [0] * 24 for service in services}
     if services:
-        for service_id, hour, n in _hourly_counts(now):
+        for service_id, hour, n in _hourly_counts(now, country):
             if service_id in lines and 0 <= hour < 24:
                 lines[service_id][hour] += n
     summaries = [
         ServiceSummary(
             service=service,
-            status=status_of(service).code,
+            status=status_of(service, country).code,
             sparkline=lines[service.pk],
         )
         for service in services
@@ -89,25 +91,34 @@ def sparkline_start(now: dt.datetime) -> dt.datetime:
     return now.replace(minute=0, second=0, microsecond=0) - dt.timedelta(hours=23)
 
 
-def _hourly_counts(now: dt.datetime) -> list[tuple[int, int, int]]:
+def _hourly_counts(now: dt.datetime, country: str = "") -> list[tuple[int, int, int]]:
     """(service id, hour index 0-23 oldest first, reports) over the last 24 clock hours,
-    every active service. The whole hours before the live minutes come from the cache."""
+    every active service, worldwide or in `country`. The whole hours before the live
+    minutes come from the cache."""
     first_hour = sparkline_start(now)
     split = (now - dt.timedelta(minutes=LIVE_MINUTES)).replace(minute=0, second=0, microsecond=0)
-    key = f"pages:hours:{int(first_hour.timestamp())}:{int(split.timestamp())}"
+    key = f"pages:hours:{country}:{int(first_hour.timestamp())}:{int(split.timestamp())}"
     past = cache.get(key)
     if past is None:
-        past = _hour_sums(first_hour, first_hour, split)
+        past = _hour_sums(first_hour, first_hour, split, country)
         cache.set(key, past, PAST_HOURS_CACHE_SECONDS)
-    return past + _hour_sums(first_hour, split, first_hour + dt.timedelta(hours=24))
+    return past + _hour_sums(first_hour, split, first_hour + dt.timedelta(hours=24), country)
 
 
-def _hour_sums(first_hour: dt.datetime, start: dt.datetime, end: dt.datetime) -> list[tuple[int, int, int]]:
+def _hour_sums(
+    first_hour: dt.datetime, start: dt.datetime, end: dt.datetime, country: str
+) -> list[tuple[int, int, int]]:
     origin = int(first_hour.timestamp()) // 3600
     return [
         (service_id, hour - origin, n)
         for service_id, hour, n in bucket_rows(
-            ServiceMinute, ["service_id"], service_ids=None, start=start, end=end, per_seconds=3600
+            CountryMinute if country else ServiceMinute,
+            ["service_id"],
+            service_ids=None,
+            start=start,
+            end=end,
+            per_seconds=3600,
+            country=country,
         )
     ]
 
@@ -148,9 +159,10 @@ class ServiceNumbers:
     cities: list[tuple[City, int]]  # the TOP_CITIES most affected, most reports first
 
 
-def service_numbers(*, service: Service, now: dt.datetime) -> ServiceNumbers:
+def service_numbers(*, service: Service, now: dt.datetime, country: str = "") -> ServiceNumbers:
     """The service page's numbers over the last 24 hours (the chart's 96 buckets of 15
-    minutes, the last one in progress, and the last 1,440 minutes for the counts).
+    minutes, the last one in progress, and the last 1,440 minutes for the counts),
+    worldwide or from the reports in one country against that country's baseline.
 
     Three queries when the older minutes are cached (the live minutes and pending
     reports, the top cities, nothing else), five when not (their sums and the stored
@@ -162,18 +174,18 @@ def service_numbers(*, service: Service, now: dt.datetime) -> ServiceNumbers:
     first = (now_minute // step + 1 - DAY_BUCKETS) * step  # the chart's first minute
     # v2: the cached value is a reports.counts.ServiceSums; a new shape takes a new key, so a
     # deploy never unpickles what older code stored.
-    key = f"pages:service:v2:{service.pk}:{now_minute}"
+    key = f"pages:service:v2:{service.pk}:{country}:{now_minute}"
     past = cache.get(key)
     if past is None:
-        sums = service_sums(service.pk, start=_at(day_start), end=_at(split))
+        sums = _sums(service, country, start=_at(day_start), end=_at(split))
         expected, upper = baseline_band(
-            service=service, first_minute=first, n=DAY_BUCKETS, bucket_minutes=step
+            service=service, first_minute=first, n=DAY_BUCKETS, bucket_minutes=step, country=country
         )
         past = (sums, _rounded(expected), _rounded(upper))
         cache.set(key, past, PAGE_CACHE_SECONDS)
     sums, expected, upper = past
     sums = sums.copy()
-    sums.add(service_sums(service.pk, start=_at(split), end=minute_end(now), pending_since=_at(day_start)))
+    sums.add(_sums(service, country, start=_at(split), end=minute_end(now), pending_since=_at(day_start)))
 
     buckets = [0] * DAY_BUCKETS
     for minute, n in sums.minutes.items():
@@ -199,6 +211,21 @@ def service_numbers(*, service: Service, now: dt.datetime) -> ServiceNumbers:
         ],
         cities=[(cities[city_id], n) for city_id, n in top if city_id in cities],
     )
+
+
+def _sums(service: Service, country: str, **window):
+    if country:
+        return country_sums(service.pk, country, **window)
+    return service_sums(service.pk, **window)
+
+
+def peak_bucket(timeseries: list[dict], *, since: dt.datetime | None = None) -> dict | None:
+    """The busiest 15-minute bucket of the chart (the earliest of equals), from the bucket
+    holding `since` on (an incident's start) when given; None without a report."""
+    first = bucket_floor(since) if since is not None else None
+    candidates = [bucket for bucket in timeseries if first is None or bucket["start"] >= first]
+    best = max(candidates, key=lambda bucket: bucket["count"], default=None)
+    return best if best is not None and best["count"] > 0 else None
 
 
 def _at(epoch_minute: int) -> dt.datetime:

@@ -6,12 +6,21 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from catalogue.models import Service
+from geo.countries import country_name
 from geo.operators import brand
 from outages.display_time import time_text, zone_named
-from outages.models import RESOLVE_QUIET_MINUTES, Incident, ServiceStatus
+from outages.models import (
+    COUNTRY_STATUS_ATTRIBUTE,
+    RESOLVE_QUIET_MINUTES,
+    Incident,
+    ServiceCountryStatus,
+    ServiceStatus,
+)
 
 Tier = ServiceStatus.Tier
 Reason = ServiceStatus.Reason
@@ -56,9 +65,25 @@ class StatusView:
         return self.incident.closes_at
 
 
-def status_of(service: Service) -> StatusView:
-    """The stored status of a service loaded with select_related("current_status__incident");
-    a service the pass has not looked at yet has had no reports: ok."""
+def status_of(service: Service, country: str = "") -> StatusView:
+    """The stored status of a service, worldwide or in `country`: the one selector every
+    page, the API, the badge and the embed read. Load the service with
+    outages.selectors.services_with_status(country) (else one query here); a service the
+    pass has not looked at yet, or a country with no reports lately, is ok."""
+    if country:
+        rows = getattr(service, COUNTRY_STATUS_ATTRIBUTE, None)
+        if rows is None:
+            rows = list(
+                ServiceCountryStatus.objects.filter(service=service, country_code=country).select_related(
+                    "incident"
+                )
+            )
+        if not rows:
+            return StatusView(Tier.OK, Reason.NORMAL, None, 0, None, None)
+        row = rows[0]
+        return StatusView(
+            row.status, row.reason, row.incident, row.count, row.baseline, row.minute, None, row.score
+        )
     try:
         row = service.current_status
     except ServiceStatus.DoesNotExist:
@@ -131,9 +156,9 @@ def shared_provider_text(*, services_together: int, operator: dict | None) -> st
     return _("likely a shared provider (%(services)s services at once)") % {"services": services_together}
 
 
-def status_payload(service: Service) -> dict:
-    """The status block of the service page and its JSON refresh."""
-    view = status_of(service)
+def status_payload(service: Service, country: str = "") -> dict:
+    """The status block of the service page and its JSON refresh, the badge and the embed."""
+    view = status_of(service, country)
     usual = "" if view.baseline is None else f"{view.baseline:.0f}"
     window = (
         _("Last 15 minutes: %(count)s reports, usually about %(usual)s.")
@@ -159,3 +184,24 @@ def problem_rows(counts: list[tuple[str, int]], labels: dict[str, str]) -> list[
         for code, count in ranked
         if count > 0
     ]
+
+
+def peak_headline(*, service: Service, country: str, peak: dict | None) -> str:
+    """The service page's headline: "ChatGPT in Italy: 1,251 reports at 17:00 CET", the
+    busiest 15 minutes (page_selectors.peak_bucket) worldwide or in the country shown."""
+    where = (
+        _("%(service)s in %(country)s") % {"service": service.name, "country": country_name(country)}
+        if country
+        else _("%(service)s worldwide") % {"service": service.name}
+    )
+    if peak is None:
+        return _("%(where)s: no reports in the last 24 hours") % {"where": where}
+    return ngettext(
+        "%(where)s: %(count)s report at %(time)s",
+        "%(where)s: %(count)s reports at %(time)s",
+        peak["count"],
+    ) % {
+        "where": where,
+        "count": number_format(peak["count"], force_grouping=True),
+        "time": time_text(peak["start"], zone_named(service.timezone)),
+    }

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from django.db.models import Q, QuerySet
 
 from catalogue.models import Service
-from outages.models import Incident, IncidentCity
+from outages.models import Incident
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,9 +43,7 @@ def public_incident_query(
     if category:
         incidents = incidents.filter(service__in=Service.objects.in_category(category))
     if country:
-        incidents = incidents.filter(
-            pk__in=IncidentCity.objects.listed().filter(city__country_code=country).values("incident_id")
-        )
+        incidents = incidents.in_country(country)
     if day is not None:
         start = dt.datetime.combine(day, dt.time(), tzinfo=zone)
         end = start + dt.timedelta(days=1)

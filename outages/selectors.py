@@ -9,9 +9,9 @@ from scipy import stats
 from catalogue.models import Service
 from geo.models import native_city_name
 from outages import detection
-from outages.models import Baseline, Incident, IncidentCity
+from outages.models import COUNTRY_STATUS_ATTRIBUTE, Baseline, Incident, IncidentCity, ServiceCountryStatus
 from reports.counts import bucket_rows, minute_rows
-from reports.models import CityMinute, ServiceMinute
+from reports.models import CityMinute, CountryMinute, ServiceMinute
 
 # The bucket of the stored profiles (outages.baselines.BUCKET_MINUTES).
 PROFILE_BUCKET_MINUTES = 5
@@ -22,13 +22,24 @@ PROFILE_BUCKET_MINUTES = 5
 # (tests/test_status_api.py pins them).
 
 
-def services_with_status():
-    """Active services with their latest detection row (one query, a LEFT JOIN)."""
-    return Service.objects.active().select_related("current_status__incident")
+def services_with_status(country: str = ""):
+    """Active services with their latest detection row (one query, a LEFT JOIN), and with
+    their status row in `country` when given (one more query, whatever the number of
+    services); outages.presenters.status_of reads them."""
+    services = Service.objects.active().select_related("current_status__incident")
+    if country:
+        services = services.prefetch_related(
+            Prefetch(
+                "country_statuses",
+                queryset=ServiceCountryStatus.objects.filter(country_code=country).select_related("incident"),
+                to_attr=COUNTRY_STATUS_ATTRIBUTE,
+            )
+        )
+    return services
 
 
-def service_with_status(slug: str) -> Service | None:
-    return services_with_status().filter(slug=slug).first()
+def service_with_status(slug: str, country: str = "") -> Service | None:
+    return services_with_status(country).filter(slug=slug).first()
 
 
 def _expected_per_minute(blob: bytes, timezone_name: str, first_minute: int, n: int):
@@ -53,25 +64,29 @@ def _upper(expected, alpha: float):
 
 
 def service_timeseries_buckets(
-    *, service: Service, now: dt.datetime, hours: int, bucket_minutes: int
+    *, service: Service, now: dt.datetime, hours: int, bucket_minutes: int, country: str = ""
 ) -> list[dict]:
-    """Counts in aligned buckets over the last `hours`, with the detection baseline and
-    the warning line; the last bucket is the one in progress. Two queries."""
+    """Counts in aligned buckets over the last `hours`, worldwide or in `country`, with the
+    detection baseline and the warning line; the last bucket is the one in progress. Two
+    queries."""
     step = bucket_minutes * 60
     end_bucket = int(now.timestamp()) // step + 1
     n = hours * 60 // bucket_minutes
     first = (end_bucket - n) * bucket_minutes  # epoch minute
     counts = np.zeros(n)
     for bucket, count in bucket_rows(
-        ServiceMinute,
+        CountryMinute if country else ServiceMinute,
         [],
         service_ids=[service.pk],
         start=dt.datetime.fromtimestamp(first * 60, tz=dt.UTC),
         end=dt.datetime.fromtimestamp(end_bucket * step, tz=dt.UTC),
         per_seconds=step,
+        country=country,
     ):
         counts[bucket - (end_bucket - n)] += count
-    expected, upper = baseline_band(service=service, first_minute=first, n=n, bucket_minutes=bucket_minutes)
+    expected, upper = baseline_band(
+        service=service, first_minute=first, n=n, bucket_minutes=bucket_minutes, country=country
+    )
     return [
         {
             "start": dt.datetime.fromtimestamp((first + i * bucket_minutes) * 60, tz=dt.UTC),
@@ -83,11 +98,12 @@ def service_timeseries_buckets(
     ]
 
 
-def baseline_band(*, service: Service, first_minute: int, n: int, bucket_minutes: int):
+def baseline_band(*, service: Service, first_minute: int, n: int, bucket_minutes: int, country: str = ""):
     """The detector's expected count and warning line for n buckets from epoch minute
-    first_minute, from the stored profile (NaN without one). One query."""
+    first_minute, from the stored profile of the service (worldwide) or of the service in
+    `country` (NaN without one). One query."""
     baseline = (
-        Baseline.objects.filter(service=service, city=None)
+        Baseline.objects.filter(service=service, city=None, country_code=country)
         .values_list("expected", "alpha", "timezone")
         .first()
     )
@@ -98,9 +114,11 @@ def baseline_band(*, service: Service, first_minute: int, n: int, bucket_minutes
     return expected, _upper(expected, baseline[1])
 
 
-def service_cities(*, service: Service, now: dt.datetime, minutes: int, limit: int = 50) -> list[dict]:
-    """Cities reporting in the last `minutes` with their baselines, most excess reports
-    first. Two queries."""
+def service_cities(
+    *, service: Service, now: dt.datetime, minutes: int, limit: int = 50, country: str = ""
+) -> list[dict]:
+    """Cities reporting in the last `minutes` (in `country` when given) with their
+    baselines, most excess reports first. Two queries."""
     last = int(now.timestamp()) // 60
     first = last - minutes + 1
     rows = list(
@@ -110,6 +128,7 @@ def service_cities(*, service: Service, now: dt.datetime, minutes: int, limit: i
             start=dt.datetime.fromtimestamp(first * 60, tz=dt.UTC),
             end=dt.datetime.fromtimestamp((last + 1) * 60, tz=dt.UTC),
         )
+        .filter(**({"city__country_code": country} if country else {}))
         .values("city_id", "city__name_en", "city__name_it", "city__country_code")
         .annotate(n=Sum("count"))
         .values_list(
@@ -152,9 +171,15 @@ def service_cities(*, service: Service, now: dt.datetime, minutes: int, limit: i
 
 
 def incidents_list(
-    *, service_id: int | None = None, status: str | None = None, ongoing: bool | None = None, limit: int = 50
+    *,
+    service_id: int | None = None,
+    status: str | None = None,
+    ongoing: bool | None = None,
+    country: str = "",
+    limit: int = 50,
 ):
-    """Public incidents newest first with their service and listed cities: two queries."""
+    """Public incidents newest first with their service and listed cities, those with a
+    city in `country` when given: two queries."""
     incidents = (
         Incident.objects.public()
         .select_related("service")
@@ -166,4 +191,6 @@ def incidents_list(
         incidents = incidents.filter(status=status)
     if ongoing is not None:
         incidents = incidents.filter(resolved_at__isnull=ongoing)
+    if country:
+        incidents = incidents.in_country(country)
     return incidents.order_by("-started_at", "-pk")[:limit]

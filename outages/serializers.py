@@ -12,22 +12,39 @@ from reports.api_time import DateTimeField
 TIMESERIES_BUCKETS = (1, 5, 15, 30, 60)
 
 
+def country_field():
+    # Checked by geo.countries.api_country, which answers 400 invalid_country for a bad code.
+    return serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="A two-letter ISO 3166 country code (IT, US): the status and numbers in that country. "
+        "Absent or 'all': worldwide.",
+    )
+
+
+class CountryQuerySerializer(serializers.Serializer):
+    country = country_field()
+
+
 class TimeseriesQuerySerializer(serializers.Serializer):
     hours = serializers.IntegerField(default=24, min_value=1, max_value=168, help_text="1 to 168.")
     bucket = serializers.ChoiceField(
         choices=TIMESERIES_BUCKETS, default=15, help_text="Bucket size in minutes."
     )
+    country = country_field()
 
 
 class CitiesQuerySerializer(serializers.Serializer):
     minutes = serializers.IntegerField(default=60, min_value=5, max_value=1440, help_text="5 to 1440.")
     limit = serializers.IntegerField(default=50, min_value=1, max_value=200)
+    country = country_field()
 
 
 class ServicesQuerySerializer(serializers.Serializer):
     q = serializers.CharField(
         required=False, max_length=100, help_text='Name, slug or alias ("open ai", "psn"): for autocomplete.'
     )
+    country = country_field()
 
 
 class IncidentsQuerySerializer(serializers.Serializer):
@@ -41,6 +58,11 @@ class IncidentsQuerySerializer(serializers.Serializer):
         required=False, default=None, allow_null=True, help_text="true: still going on; false: resolved."
     )
     limit = serializers.IntegerField(default=50, min_value=1, max_value=200)
+    country = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="Only incidents with an affected city in this country (IT).",
+    )
 
     def to_internal_value(self, data):
         if data.get("status") == Incident.Status.DISMISSED:
@@ -65,6 +87,9 @@ class ServiceStatusSerializer(serializers.Serializer):
     slug = serializers.SlugField()
     name = serializers.CharField()
     category = serializers.CharField()
+    country = serializers.CharField(
+        help_text="The country the status, counts and cities are for (?country=); empty: worldwide."
+    )
     status = serializers.ChoiceField(
         choices=ServiceStatus.Tier.choices,
         help_text="The public status, the same on every page and feed: ok, warning (possible problems) or "

@@ -5,16 +5,21 @@ incident and the flood verdict, and returns the status every surface shows, with
 The detection pass calls it every minute and each review action calls it again through
 `service_status_refresh`, so a reviewer's decision shows at once; pages, the API, the feeds
 and the map only read the stored row (ServiceStatus).
+
+The same rule gives the status in each country with reports lately (ServiceCountryStatus,
+`country_status_apply`), from that country's own counts against its own profile; every
+surface shown for a country reads it through outages.presenters.status_of(service, country).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
-from outages.models import Incident, ServiceStatus
+from outages.models import Incident, ServiceCountryStatus, ServiceStatus
 from reports.minutes import floor_minute
 
 Tier = ServiceStatus.Tier
@@ -84,17 +89,44 @@ def status_apply(row: ServiceStatus, incident: Incident | None) -> ServiceStatus
     return row
 
 
+def country_status_apply(
+    row: ServiceCountryStatus, incident: Incident | None, incident_countries: Collection[str] = ()
+) -> ServiceCountryStatus:
+    """Set a country status row's public fields from its own counts' evidence and the
+    service's latest incident. The same rule as the worldwide status, except that the
+    incident counts only in a country it names a city of (`incident_countries`) or whose own
+    reports are up: an outage confined to Italy leaves the United States ok."""
+    concerned = row.evidence != Tier.OK or row.country_code in incident_countries
+    found = public_status(evidence=row.evidence, flood=row.flood, incident=incident if concerned else None)
+    row.status, row.reason = found.status, found.reason
+    row.incident_id = found.incident.pk if found.incident is not None else None
+    return row
+
+
+def incident_countries(incident: Incident) -> set[str]:
+    """The countries of the cities an incident names."""
+    return set(incident.cities.listed().values_list("city__country_code", flat=True))
+
+
 def latest_incident(service_id: int) -> Incident | None:
     return Incident.objects.filter(service_id=service_id).order_by("-started_at", "-pk").first()
 
 
 def service_status_refresh(service_id: int, *, now: dt.datetime) -> ServiceStatus:
-    """Recompute a service's stored status after a review action changed its incidents."""
+    """Recompute a service's stored statuses (worldwide and per country) after a review
+    action changed its incidents."""
     row = ServiceStatus.objects.filter(service_id=service_id).first()
     if row is None:
         row = ServiceStatus(service_id=service_id, minute=floor_minute(now))
-    status_apply(row, latest_incident(service_id))
+    incident = latest_incident(service_id)
+    status_apply(row, incident)
     row.save()
+    named = incident_countries(incident) if incident is not None else set()
+    countries = [
+        country_status_apply(country, incident, named)
+        for country in ServiceCountryStatus.objects.filter(service_id=service_id)
+    ]
+    ServiceCountryStatus.objects.bulk_update(countries, ["status", "reason", "incident"])
     return row
 
 

@@ -20,18 +20,28 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET
 
 from catalogue.models import ProblemType, Service
+from geo.countries import (
+    WORLDWIDE,
+    UnknownCountry,
+    api_country,
+    invalid_country_response,
+    page_country,
+    requested_country,
+)
 from outages.display_time import page_time
 from outages.forms import IncidentFilterForm
 from outages.map_selectors import WINDOWS
 from outages.models import Incident, ServiceStatus
 from outages.page_selectors import (
     incident_timeseries,
+    peak_bucket,
     service_numbers,
     services_overview,
     sparkline_start,
 )
 from outages.presenters import (
     isp_text,
+    peak_headline,
     problem_rows,
     shared_provider_text,
     status_badge,
@@ -45,6 +55,7 @@ from outages.public import (
     public_incidents,
     services_spiking_with,
 )
+from outages.selectors import services_with_status
 from outages.status import incident_state_text
 from reports.api_time import json_datetime
 from reports.forms import ReportForm
@@ -75,11 +86,39 @@ def sparkline_points(values: list[int]) -> str:
     )
 
 
+def _shown_country(request: HttpRequest) -> tuple[str, str]:
+    """The country a page is shown for, and what to say when its ?country= is not one (the
+    page is then shown worldwide, answered 400)."""
+    try:
+        return page_country(request), ""
+    except UnknownCountry as error:
+        return WORLDWIDE, str(error)
+
+
+def _country_query(request: HttpRequest, country: str) -> str:
+    """The query string links from this page carry so the next page shows the same
+    country: the page's own ?country= (a shared link), else nothing (the cookie or the
+    lookup decide there as here)."""
+    try:
+        named = requested_country(request)
+    except UnknownCountry:
+        return ""
+    if named is None:
+        return ""
+    return f"?country={country or 'all'}"
+
+
+def _data_url(url: str, country: str) -> str:
+    # The JSON answers for ?country= only (it is cached and shared): name the page's country.
+    return f"{url}?country={country}" if country else url
+
+
 def _overview_page(
     request: HttpRequest, *, query: str = "", category: str = "", heading: str = ""
 ) -> HttpResponse:
     now = timezone.now()
-    summaries = services_overview(now=now, query=query, category=category)
+    country, country_error = _shown_country(request)
+    summaries = services_overview(now=now, query=query, category=category, country=country)
     return render(
         request,
         "outages/home.html",
@@ -96,13 +135,17 @@ def _overview_page(
                 }
                 for row in summaries
             ],
-            "data_url": reverse("outages:home-data"),
+            "data_url": _data_url(reverse("outages:home-data"), country),
+            "country": country,
+            "country_error": country_error,
+            "country_query": _country_query(request, country),
             "problems": sum(1 for row in summaries if row.status != ServiceStatus.Tier.OK),
             "refresh_seconds": REFRESH_SECONDS,
             "page_time": page_time(now=now),
             # The sparklines' window, named on the page: not the service page's last 1,440 minutes.
             "sparkline_since": sparkline_start(now),
         },
+        status=400 if country_error else 200,
     )
 
 
@@ -128,7 +171,11 @@ def category(request: HttpRequest, category: str) -> HttpResponse:
 
 @require_GET
 def home_data(request: HttpRequest) -> JsonResponse:
-    summaries = services_overview(now=timezone.now())
+    try:
+        country = api_country(request)
+    except UnknownCountry as error:
+        return invalid_country_response(error)
+    summaries = services_overview(now=timezone.now(), country=country)
     return JsonResponse(
         {
             "services": [
@@ -139,13 +186,17 @@ def home_data(request: HttpRequest) -> JsonResponse:
     )
 
 
-def _service_numbers(service: Service, now: dt.datetime) -> dict:
-    """The page's numbers in the request's language: the cached counts are by code and
-    id, the labels and city names are added here."""
-    numbers = service_numbers(service=service, now=now)
+def _service_numbers(service: Service, now: dt.datetime, country: str) -> dict:
+    """The page's numbers in the request's language, worldwide or in `country`: the cached
+    counts are by code and id, the labels and city names are added here."""
+    numbers = service_numbers(service=service, now=now, country=country)
     labels = {problem.code: problem.display_label for problem in service.problem_types.all()}
+    incident = status_of(service, country).incident
+    peak = peak_bucket(numbers.timeseries, since=incident.started_at if incident is not None else None)
     return {
-        "status": status_payload(service),
+        "country": country,
+        "headline": peak_headline(service=service, country=country, peak=peak),
+        "status": status_payload(service, country),
         "count_last_hour": numbers.count_last_hour,
         "count_last_day": numbers.count_last_day,
         # The detector's own baseline and warning line, so the chart and the status agree.
@@ -164,25 +215,23 @@ def _service_numbers(service: Service, now: dt.datetime) -> dict:
     }
 
 
-def _active_service(slug: str) -> Service:
-    return get_object_or_404(
-        Service.objects.active().select_related("current_status__incident").prefetch_related("problem_types"),
-        slug=slug,
-    )
+def _active_service(slug: str, country: str = "") -> Service:
+    return get_object_or_404(services_with_status(country).prefetch_related("problem_types"), slug=slug)
 
 
 @require_GET
 def service_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    service = _active_service(slug)
+    country, country_error = _shown_country(request)
+    service = _active_service(slug, country)
     now = timezone.now()
-    numbers = _service_numbers(service, now)
+    numbers = _service_numbers(service, now, country)
     problem_types: list[ProblemType] = list(service.problem_types.all())
     context = {
         "service": service,
         "form": ReportForm(problem_types=problem_types),
         "numbers": numbers,
         # The ongoing incident's own problems, beside the last 24 hours'.
-        "incident_problems": _incident_problems(service),
+        "incident_problems": _incident_problems(service, country),
         "comments": approved_comments(service_id=service.pk),
         # What the public may see: no dismissed or merged-away incidents, reviewers' public notes.
         "incidents": [
@@ -190,15 +239,18 @@ def service_detail(request: HttpRequest, slug: str) -> HttpResponse:
             for incident in public_incidents(service_id=service.pk, limit=RECENT_INCIDENTS)
         ],
         **_map_context(),
-        "data_url": reverse("outages:service-data", kwargs={"slug": slug}),
+        "data_url": _data_url(reverse("outages:service-data", kwargs={"slug": slug}), country),
+        "country": country,
+        "country_error": country_error,
+        "country_query": _country_query(request, country),
         "refresh_seconds": REFRESH_SECONDS,
         "page_time": page_time(now=now, service=service),
     }
-    return render(request, "outages/service_detail.html", context)
+    return render(request, "outages/service_detail.html", context, status=400 if country_error else 200)
 
 
-def _incident_problems(service: Service) -> list[dict]:
-    incident = status_of(service).incident
+def _incident_problems(service: Service, country: str) -> list[dict]:
+    incident = status_of(service, country).incident
     if incident is None:
         return []
     labels = {problem.code: problem.display_label for problem in service.problem_types.all()}
@@ -207,8 +259,12 @@ def _incident_problems(service: Service) -> list[dict]:
 
 @require_GET
 def service_data(request: HttpRequest, slug: str) -> JsonResponse:
-    service = _active_service(slug)
-    return JsonResponse(_service_numbers(service, timezone.now()))
+    try:
+        country = api_country(request)
+    except UnknownCountry as error:
+        return invalid_country_response(error)
+    service = _active_service(slug, country)
+    return JsonResponse(_service_numbers(service, timezone.now(), country))
 
 
 def _map_context() -> dict:
@@ -288,18 +344,29 @@ def _text_width(text: str) -> int:
     return 12 + 7 * len(text)
 
 
+def _embed_label(service: Service, country: str) -> str:
+    return f"{service.name} · {country}" if country else service.name
+
+
 @require_GET
 def service_badge(request: HttpRequest, slug: str) -> HttpResponse:
-    """An SVG badge with the service's public status, the same as its page."""
-    service = _active_service(slug)
-    status = status_payload(service)
-    label_width = _text_width(service.name)
+    """An SVG badge with the service's public status, worldwide or in ?country=, the same
+    as its page."""
+    try:
+        country = api_country(request)
+    except UnknownCountry as error:
+        return invalid_country_response(error)
+    service = _active_service(slug, country)
+    status = status_payload(service, country)
+    label = _embed_label(service, country)
+    label_width = _text_width(label)
     value_width = _text_width(f"{status['icon']} {status['text']}")
     response = render(
         request,
         "outages/badge.svg",
         {
             "service": service,
+            "label": label,
             "status": status,
             "colour": BADGE_COLOUR[status["code"]],
             "label_width": label_width,
@@ -318,15 +385,22 @@ def service_badge(request: HttpRequest, slug: str) -> HttpResponse:
 @csp_replace({"frame-ancestors": ["*"]})
 @require_GET
 def service_embed(request: HttpRequest, slug: str) -> HttpResponse:
-    """A small status widget for other sites to frame (the rest of the site may not be framed)."""
-    service = _active_service(slug)
+    """A small status widget for other sites to frame (the rest of the site may not be
+    framed), worldwide or in ?country=."""
+    try:
+        country = api_country(request)
+    except UnknownCountry as error:
+        return invalid_country_response(error)
+    service = _active_service(slug, country)
+    page_url = reverse("outages:service", kwargs={"slug": slug}) + (f"?country={country}" if country else "")
     response = render(
         request,
         "outages/embed.html",
         {
             "service": service,
-            "status": status_payload(service),
-            "page_url": request.build_absolute_uri(reverse("outages:service", kwargs={"slug": slug})),
+            "label": _embed_label(service, country),
+            "status": status_payload(service, country),
+            "page_url": request.build_absolute_uri(page_url),
         },
     )
     patch_cache_control(response, public=True, max_age=EMBED_CACHE_SECONDS)

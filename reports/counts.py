@@ -20,9 +20,10 @@ from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import QuerySet
 
+from geo.models import City
 from reports.dialect import epoch_seconds_sql
 from reports.minutes import floor_minute
-from reports.models import CityMinute, MinuteCount, ProblemMinute, Report, ServiceMinute
+from reports.models import CityMinute, CountryMinute, MinuteCount, ProblemMinute, Report, ServiceMinute
 
 _MINUTE = dt.timedelta(minutes=1)
 
@@ -71,16 +72,19 @@ def bucket_rows(
     start: dt.datetime,
     end: dt.datetime,
     per_seconds: int = 60,
+    country: str = "",
 ) -> list[tuple]:
     """(*keys, epoch // per_seconds, count) for the minutes in [start, end), summed per
-    bucket, for `service_ids` (None: every service). Minute counts only: detection and the
-    series read closed minutes. One query per 500 services."""
+    bucket, for `service_ids` (None: every service), in one `country` of CountryMinute when
+    given. Minute counts only: detection and the series read closed minutes. One query per
+    500 services."""
     if service_ids is not None and not service_ids:
         return []
     database = read_connection(model)
     epoch = epoch_seconds_sql("minute", database.vendor)
     columns = "".join(f"{key}, " for key in keys)
-    params = _params(database, start=start, end=end)
+    params = _params(database, start=start, end=end, country=country)
+    in_country = "AND country_code = %(country)s" if country else ""
     parts = (
         [None] if service_ids is None else [service_ids[i : i + 500] for i in range(0, len(service_ids), 500)]
     )
@@ -93,7 +97,7 @@ def bucket_rows(
                 where = f"AND service_id IN ({', '.join(f'%(s{i})s' for i in range(len(part)))})"
             cursor.execute(
                 f"SELECT {columns}{epoch} / {per_seconds} AS b, SUM(count) FROM {model._meta.db_table} "
-                f"WHERE minute >= %(start)s AND minute < %(end)s {where} GROUP BY {columns}b",
+                f"WHERE minute >= %(start)s AND minute < %(end)s {in_country} {where} GROUP BY {columns}b",
                 params,
             )
             rows.extend(cursor.fetchall())
@@ -183,7 +187,53 @@ def service_sums(
         )
     with database.cursor() as cursor:
         cursor.execute(sql, _params(database, service=service_id, start=start, end=end, since=pending_since))
-        rows = cursor.fetchall()
+        return _sums_of(cursor.fetchall())
+
+
+def country_sums(
+    service_id: int,
+    country: str,
+    *,
+    start: dt.datetime,
+    end: dt.datetime,
+    pending_since: dt.datetime | None = None,
+) -> ServiceSums:
+    """service_sums for the reports from one country: its minutes (CountryMinute), its cities
+    (CityMinute of the cities in it) and its problems. No minute table has problems per
+    country, so those come from the aggregated report rows of the window
+    (reports_report_service_time), which are what the minute tables were summed from. One
+    round trip."""
+    database = read_connection(CountryMinute)
+    where = "WHERE service_id = %(service)s AND minute >= %(start)s AND minute < %(end)s"
+    sql = f"""
+        SELECT 'minute', {epoch_seconds_sql("minute", database.vendor)} / 60, '', 0, count
+        FROM {CountryMinute._meta.db_table} {where} AND country_code = %(country)s
+        UNION ALL
+        SELECT 'problem', NULL, problem, 0, count(*) FROM {Report._meta.db_table}
+        WHERE service_id = %(service)s AND created_at >= %(start)s AND created_at < %(end)s
+        AND is_aggregated AND counted AND NOT abusive AND country_code = %(country)s
+        GROUP BY problem
+        UNION ALL
+        SELECT 'city', NULL, '', city_id, sum(count) FROM {CityMinute._meta.db_table} {where}
+        AND city_id IN (SELECT id FROM {City._meta.db_table} WHERE country_code = %(country)s)
+        GROUP BY city_id
+    """
+    if pending_since is not None:
+        sql += " UNION ALL " + _pending_sql(
+            f"'pending', {epoch_seconds_sql('created_at', database.vendor)} / 60, problem, "
+            "coalesce(city_id, 0), count(*)",
+            where="AND service_id = %(service)s AND country_code = %(country)s",
+            group_by="2, 3, 4",
+        )
+    with database.cursor() as cursor:
+        cursor.execute(
+            sql,
+            _params(database, service=service_id, country=country, start=start, end=end, since=pending_since),
+        )
+        return _sums_of(cursor.fetchall())
+
+
+def _sums_of(rows: list[tuple]) -> ServiceSums:
     sums = ServiceSums(minutes={}, problems={}, cities={})
     for kind, minute, problem, city_id, n in rows:
         n = int(n)

@@ -24,9 +24,15 @@ class ProblemShare:
     percent: int
 
 
-def problem_shares(*, service_id: int, start: dt.datetime, end: dt.datetime) -> list[ProblemShare]:
-    """Reports per problem in [start, end), most reported first. Two queries."""
-    totals = counts.totals(ProblemMinute, "problem", service_id=service_id, start=start, end=end)
+def problem_shares(
+    *, service_id: int, start: dt.datetime, end: dt.datetime, country: str = ""
+) -> list[ProblemShare]:
+    """Reports per problem in [start, end), worldwide or from `country`, most reported
+    first. Two queries worldwide, one in a country."""
+    if country:
+        totals = counts.country_sums(service_id, country, start=start, end=end, pending_since=start).problems
+    else:
+        totals = counts.totals(ProblemMinute, "problem", service_id=service_id, start=start, end=end)
     grand_total = sum(totals.values())
     return [
         ProblemShare(code=code, count=n, percent=round(100 * n / grand_total))

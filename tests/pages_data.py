@@ -8,7 +8,7 @@ import datetime as dt
 
 from catalogue.models import Service
 from geo.models import City
-from reports.models import CityMinute, ProblemMinute, ServiceMinute
+from reports.models import CityMinute, CountryMinute, ProblemMinute, ServiceMinute
 
 # English name, Italian name, region, lat, lon.
 PLACES = {
@@ -42,6 +42,7 @@ def add_reports(
     minute = at.replace(second=0, microsecond=0)
     total = sum(cities.values())
     _bump(ServiceMinute, total, service=service, minute=minute)
+    _bump(CountryMinute, total, service=service, minute=minute, country_code="IT")  # every place is Italian
     _bump(ProblemMinute, total, service=service, minute=minute, problem=problem)
     for name, n in cities.items():
         _bump(CityMinute, n, service=service, minute=minute, city=city(name))
@@ -60,7 +61,7 @@ def usual_week(service: Service, *, now: dt.datetime, cities: dict[str, int], mi
     with one bulk insert per table: these minutes are never written twice."""
     places = {name: city(name) for name in cities}
     steps = max(1, minutes // 15)
-    service_rows, problem_rows, city_rows = [], [], []
+    service_rows, country_rows, problem_rows, city_rows = [], [], [], []
     for day in range(1, 8):
         for step in range(steps):
             minute = (now - dt.timedelta(days=day, minutes=1 + 15 * step)).replace(second=0, microsecond=0)
@@ -70,12 +71,14 @@ def usual_week(service: Service, *, now: dt.datetime, cities: dict[str, int], mi
                 continue
             total = sum(share.values())
             service_rows.append(ServiceMinute(service=service, minute=minute, count=total))
+            country_rows.append(CountryMinute(service=service, minute=minute, country_code="IT", count=total))
             problem_rows.append(ProblemMinute(service=service, minute=minute, problem="login", count=total))
             city_rows += [
                 CityMinute(service=service, minute=minute, city=places[name], count=n)
                 for name, n in share.items()
             ]
     ServiceMinute.objects.bulk_create(service_rows)
+    CountryMinute.objects.bulk_create(country_rows)
     ProblemMinute.objects.bulk_create(problem_rows)
     CityMinute.objects.bulk_create(city_rows)
 

@@ -10,6 +10,8 @@ reviewers' actions through incident_act. At 17:10 in Rome on 31 March 2025:
 - E, 16:47: the 31 March outage, confirmed, still ongoing, its reports back to usual;
 - and S, Sora at 16:50: dismissed as media-driven at 17:00, still going on.
 
+ChatGPT's reports all come from Italy (CountryMinute), which has a profile of its own.
+
 Every test reads the surfaces with the test client (service page and its JSON, incident
 pages, home and its JSON, map API, services API, incidents API, Atom and RSS feeds) and
 compares them with each other: the same status, the same visible incidents, the same
@@ -35,10 +37,12 @@ from geo.models import City
 from outages.baselines import profile_cache_clear
 from outages.detection_pass import detection_run, detection_run_range
 from outages.models import Incident
+from outages.presenters import status_text
 from outages.review.services import incident_act
-from reports.models import CityMinute, ProblemMinute, ServiceMinute
+from reports.models import CityMinute, CountryMinute, ProblemMinute, ServiceMinute
 from tests.detection_helpers import city, flat_baseline
 from tests.review_helpers import reviewer_user
+from tests.test_country_status import country_baseline
 
 pytestmark = pytest.mark.django_db
 
@@ -137,6 +141,13 @@ def _minute_counts(service: Service, places: dict[str, City], *, until: dt.datet
             for m, c in zip(moments, counts, strict=True)
         ]
     )
+    if places:
+        CountryMinute.objects.bulk_create(
+            [
+                CountryMinute(service=service, country_code="IT", minute=m, count=int(c))
+                for m, c in zip(moments, national, strict=True)
+            ]
+        )
 
 
 def _opened(ids: dict[str, int], before: dt.datetime) -> None:
@@ -160,6 +171,7 @@ def live_day(traveller) -> dict[str, int]:
         flat_baseline(service, per_minute=USUAL, built_at=FIRST_MINUTE)
     flat_baseline(chatgpt, per_minute=USUAL_CITY, city=milan, built_at=FIRST_MINUTE)
     flat_baseline(chatgpt, per_minute=USUAL_CITY, city=rome_city, built_at=FIRST_MINUTE)
+    country_baseline(chatgpt, "IT", per_minute=USUAL)
     _minute_counts(chatgpt, {"Milan": milan, "Rome": rome_city}, until=NOW.replace(second=0))
     _minute_counts(sora, {}, until=NOW.replace(second=0))
     reviewer = reviewer_user()
@@ -444,8 +456,9 @@ def test_each_incident_is_named_the_same_way_on_its_page_the_service_page_and_th
 
 
 def test_the_italian_pages_and_feeds_name_the_states_in_the_same_words(client, day):
-    on_page = dict(page_incidents(html(client, "/s/chatgpt/", "it")))
-    code, text, _ = banner(html(client, "/s/chatgpt/", "it"))
+    # Worldwide: Italian alone would show Italy.
+    on_page = dict(page_incidents(html(client, "/s/chatgpt/?country=all", "it")))
+    code, text, _ = banner(html(client, "/s/chatgpt/?country=all", "it"))
     root = ET.fromstring(client.get("/s/chatgpt/incidents.atom", HTTP_ACCEPT_LANGUAGE="it").content)
     atom = {
         int(entry.find(f"{ATOM}id").text.rsplit("-", 1)[1]): entry.find(f"{ATOM}title").text
@@ -592,3 +605,27 @@ def test_home_and_the_service_page_each_count_the_window_they_name(client, day):
     assert shown == data["count_last_day"]
     hours = api(client, "/api/v1/services/chatgpt/timeseries/?hours=24&bucket=60")
     assert home_last_day(client, "chatgpt") == sum(bucket["count"] for bucket in hours)
+
+
+def test_a_country_s_status_is_the_same_on_its_page_json_home_api_badge_and_embed(client, day):
+    shown = {}
+    for country in ("IT", "US"):
+        query = f"?country={country}"
+        page = banner(html(client, f"/s/chatgpt/{query}"))[0]
+        data = api(client, f"/s/chatgpt/data.json{query}")["status"]["code"]
+        detail = api(client, f"/api/v1/services/chatgpt/{query}")["status"]
+        listed = {row["slug"]: row["status"] for row in api(client, f"/api/v1/services/{query}")}["chatgpt"]
+        home = dict(
+            re.findall(
+                r'data-slug="([\w-]+)">.*?class="status status-(\w+)"', html(client, f"/{query}"), re.S
+            )
+        )
+        embed = re.search(r'class="banner status-(\w+)"', html(client, f"/s/chatgpt/embed/{query}"))[1]
+        badge = html(client, f"/s/chatgpt/badge.svg{query}")
+
+        assert page == data == detail == listed == home["chatgpt"] == embed, country
+        assert f"<title>ChatGPT · {country}: {status_text(page)}</title>" in badge
+        shown[country] = page
+    # Italy is where the confirmed, ongoing outage names its cities; nobody reports from the US.
+    assert shown == {"IT": "outage", "US": "ok"}
+    assert api(client, "/api/v1/services/chatgpt/?country=IT")["status_reason"] == "confirmed"

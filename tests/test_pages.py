@@ -9,8 +9,8 @@ from django.core.cache import cache
 
 from catalogue.models import Service
 from outages.baselines import baselines_rebuild
-from outages.models import Incident, IncidentCity, ServiceStatus
-from outages.status import status_apply
+from outages.models import Incident, IncidentCity, ServiceCountryStatus, ServiceStatus
+from outages.status import country_status_apply, status_apply
 from reports.aggregation import reports_aggregate
 from tests.pages_data import add_reports, city, outage_now, usual_week
 
@@ -28,6 +28,14 @@ def status(service: Service, tier: str, count: int = 0) -> None:
     """The row a detection pass leaves when the counts alone say `tier`."""
     row = ServiceStatus(service=service, evidence=tier, count=count, baseline=3.0, minute=NOW)
     status_apply(row, None).save()
+
+
+def country_status(service: Service, country: str, tier: str, count: int = 0) -> None:
+    """The row a detection pass leaves for a country when its counts alone say `tier`."""
+    row = ServiceCountryStatus(
+        service=service, country_code=country, evidence=tier, count=count, baseline=3.0, minute=NOW
+    )
+    country_status_apply(row, None).save()
 
 
 def page(client, url: str, language: str = "en") -> str:
@@ -71,30 +79,38 @@ def test_home_search_finds_services_by_name(client):
 def test_home_is_in_italian_when_the_browser_asks(client, chatgpt):
     status(chatgpt, "outage")
 
-    html = page(client, "/", "it")
+    html = page(client, "/?country=all", "it")  # Italian alone would mean Italy
 
     assert "Problemi rilevati" in html
     assert "Cerca un servizio" in html
 
 
-def test_home_runs_the_same_queries_for_any_number_of_services(client, chatgpt, django_assert_num_queries):
-    # The services with their status, the live hour's sums, the past hours' sums and the
-    # countries of the selector...
-    with django_assert_num_queries(4):
-        client.get("/")
+# The country selector's list of countries, shared site-wide from the cache for ten minutes.
+SELECTOR_QUERIES = 1
+
+
+@pytest.mark.parametrize(("url", "country_queries"), [("/", 0), ("/?country=IT", 1)])
+def test_home_runs_the_same_queries_for_any_number_of_services(
+    client, chatgpt, django_assert_num_queries, url, country_queries
+):
+    # The services with their status (in a country: and their rows there), the live hour's
+    # sums and the past hours' sums...
+    with django_assert_num_queries(3 + country_queries + SELECTOR_QUERIES):
+        client.get(url)
     # ...which are then shared from the cache.
-    with django_assert_num_queries(2):
-        client.get("/")
+    with django_assert_num_queries(2 + country_queries):
+        client.get(url)
     for index in range(20):
         service = Service.objects.create(slug=f"svc-{index}", name=f"Service {index}")
         status(service, "warning")
+        country_status(service, "IT", "warning")
         add_reports(service, at=NOW - dt.timedelta(hours=index % 24), cities={"Rome": 2})
     cache.clear()
 
-    with django_assert_num_queries(4):
-        html = page(client, "/")
-    with django_assert_num_queries(2):
-        client.get("/")
+    with django_assert_num_queries(3 + country_queries + SELECTOR_QUERIES):
+        html = page(client, url)
+    with django_assert_num_queries(2 + country_queries):
+        client.get(url)
     assert "20 services have problems right now." in html
 
 
@@ -154,38 +170,42 @@ def test_service_chart_data_has_96_buckets_with_the_detectors_usual_range(client
     assert all(bucket["baseline"] is not None for bucket in series)
 
 
-SERVICE_PAGE_QUERIES = 9  # service and status, problem types, past sums, baseline, live sums,
-# cities, incidents, approved comments, and the countries of the selector
-SERVICE_PAGE_QUERIES_CACHED = (
-    6  # the past minutes' sums, the baseline band and the countries come from the cache
-)
+# Service and status, problem types, past sums, baseline, live sums, cities, incidents,
+# approved comments (and SELECTOR_QUERIES on a cold cache).
+SERVICE_PAGE_QUERIES = 8
+SERVICE_PAGE_QUERIES_CACHED = 6  # the past minutes' sums and the baseline band come from the cache
 
 
+@pytest.mark.parametrize(("query", "country_queries"), [("", 0), ("?country=IT", 1)])
 def test_service_page_runs_the_same_queries_for_any_number_of_cities(
-    client, chatgpt, django_assert_num_queries
+    client, chatgpt, django_assert_num_queries, query, country_queries
 ):
     Incident.objects.create(
         service=chatgpt, started_at=NOW, last_spike_at=NOW, last_elevated_at=NOW, peak_at=NOW, peak_count=9
     )
     add_reports(chatgpt, at=NOW - dt.timedelta(minutes=3), cities={"Milan": 1})
-    with django_assert_num_queries(SERVICE_PAGE_QUERIES):
-        client.get("/s/chatgpt/")
+    with django_assert_num_queries(SERVICE_PAGE_QUERIES + country_queries + SELECTOR_QUERIES):
+        client.get(f"/s/chatgpt/{query}")
     outage_now(chatgpt, now=NOW)
     usual_week(chatgpt, now=NOW, cities={"Turin": 3, "Rome": 2})
     baselines_rebuild(service_ids=[chatgpt.pk], now=NOW)
+    status(chatgpt, "outage")
+    country_status(chatgpt, "IT", "outage")
     cache.clear()
 
-    with django_assert_num_queries(SERVICE_PAGE_QUERIES):
-        html = page(client, "/s/chatgpt/")
-    with django_assert_num_queries(SERVICE_PAGE_QUERIES_CACHED):
-        again = page(client, "/s/chatgpt/")
-    assert (
-        '<strong id="count-last-hour">525</strong>' in html
-        and '<strong id="count-last-hour">525</strong>' in again
-    )
-    # The refresh reads the same numbers without the incidents and comments.
-    with django_assert_num_queries(SERVICE_PAGE_QUERIES_CACHED - 2):
-        client.get("/s/chatgpt/data.json")
+    with django_assert_num_queries(SERVICE_PAGE_QUERIES + country_queries + SELECTOR_QUERIES):
+        html = page(client, f"/s/chatgpt/{query}")
+    with django_assert_num_queries(SERVICE_PAGE_QUERIES_CACHED + country_queries):
+        again = page(client, f"/s/chatgpt/{query}")
+    assert 'class="banner status-outage"' in html
+    if not query:
+        assert (
+            '<strong id="count-last-hour">525</strong>' in html
+            and '<strong id="count-last-hour">525</strong>' in again
+        )
+    # The refresh reads the same numbers without the incidents and the comments.
+    with django_assert_num_queries(SERVICE_PAGE_QUERIES_CACHED + country_queries - 2):
+        client.get(f"/s/chatgpt/data.json{query}")
 
 
 def test_a_new_report_counts_at_once_and_the_count_never_steps_back(client, chatgpt):
@@ -333,9 +353,8 @@ def test_incident_page_runs_five_queries_however_many_cities(client, chatgpt, dj
         service=chatgpt, started_at=NOW, last_spike_at=NOW, last_elevated_at=NOW, peak_at=NOW, peak_count=9
     )
     # The incident with its service, the problem types, the cities, the timeline, and how
-    # many services spiked with it (the shared-provider hint); the first page also reads the
-    # countries of the selector, which are then cached.
-    with django_assert_num_queries(6):
+    # many services spiked with it (the shared-provider hint).
+    with django_assert_num_queries(5 + SELECTOR_QUERIES):
         client.get(f"/incidents/{incident.pk}/")
     outage_now(chatgpt, now=NOW)
     for rank, name in enumerate(["Milan", "Rome", "Naples", "Bologna", "Turin"]):

@@ -61,6 +61,7 @@ def test_the_service_list_shows_each_service_s_status(client, outage, django_ass
         "slug": "sora",
         "name": "Sora",
         "category": "AI",
+        "country": "",
         "status": "ok",
         "status_reason": "normal",
         "since": None,

@@ -224,7 +224,7 @@ def _charts(
     profiles = {
         service_id: (expected, bucket_minutes, timezone)
         for service_id, expected, bucket_minutes, timezone in Baseline.objects.filter(
-            service_id__in={i.service_id for i in incidents}, city__isnull=True
+            service_id__in={i.service_id for i in incidents}, city__isnull=True, country_code=""
         ).values_list("service_id", "expected", "bucket_minutes", "timezone")
     }
     charts = {}

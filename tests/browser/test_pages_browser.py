@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from catalogue.models import Service
 from outages.baselines import baselines_rebuild
-from outages.models import Incident, IncidentCity, ServiceStatus
-from outages.status import status_apply
+from outages.models import Incident, IncidentCity, ServiceCountryStatus, ServiceStatus
+from outages.status import country_status_apply, status_apply
 from tests.pages_data import add_reports, city, outage_now, usual_week
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -45,6 +45,13 @@ def scenario():
     sora = Service.objects.get(slug="sora")
     status_apply(
         ServiceStatus(service=sora, evidence="warning", count=12, baseline=3.0, minute=now), None
+    ).save()
+    # Every report is from Italy, the country the Italian pages show.
+    country_status_apply(
+        ServiceCountryStatus(
+            service=chatgpt, country_code="IT", evidence="outage", count=131, baseline=4.0, minute=now
+        ),
+        None,
     ).save()
     return chatgpt
 

@@ -67,6 +67,8 @@
 
   function refresh() {
     D.getJSON(page.dataset.url).then(function (data) {
+      var headline = document.getElementById("headline");
+      if (headline) { headline.textContent = data.headline; }
       var banner = document.getElementById("status-banner");
       banner.className = "banner status-" + data.status.code;
       banner.querySelector(".status-icon").textContent = data.status.icon;
