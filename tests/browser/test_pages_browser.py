@@ -194,6 +194,8 @@ def test_the_report_form_works_from_the_keyboard(open_page, scenario):
     page.goto("/s/chatgpt/")
     page.locator("#report input[type=radio]").first.focus()
     page.keyboard.press("ArrowDown")  # App -> Login
+    page.keyboard.press("Tab")  # the optional comment
+    assert page.evaluate("document.activeElement.name") == "comment"
     page.keyboard.press("Tab")
     page.keyboard.press("Enter")
 
