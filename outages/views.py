@@ -5,6 +5,7 @@ minute to refresh them."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
 from csp.decorators import csp_replace
 from django.conf import settings
@@ -15,6 +16,7 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET
@@ -113,12 +115,31 @@ def _data_url(url: str, country: str) -> str:
     return f"{url}?country={country}" if country else url
 
 
+# Rendering hundreds of service rows costs more than reading them; the rendered rows are kept
+# under a digest of everything they show, so a cached copy is always the current numbers.
+SERVICE_ROWS_CACHE_SECONDS = 300
+
+
+def _service_rows_key(summaries, *, country_query: str, since: dt.datetime, zone: str) -> str:
+    shown = [
+        (row.service.slug, row.service.name, row.service.category, row.status, tuple(row.sparkline))
+        for row in summaries
+    ]
+    digest = hashlib.blake2b(
+        repr((shown, country_query, since, zone, get_language())).encode(), digest_size=16
+    )
+    return digest.hexdigest()
+
+
 def _overview_page(
     request: HttpRequest, *, query: str = "", category: str = "", heading: str = ""
 ) -> HttpResponse:
     now = timezone.now()
     country, country_error = _shown_country(request)
     summaries = services_overview(now=now, query=query, category=category, country=country)
+    country_query = _country_query(request, country)
+    shown_time = page_time(now=now)
+    since = sparkline_start(now)
     return render(
         request,
         "outages/home.html",
@@ -138,12 +159,16 @@ def _overview_page(
             "data_url": _data_url(reverse("outages:home-data"), country),
             "country": country,
             "country_error": country_error,
-            "country_query": _country_query(request, country),
+            "country_query": country_query,
             "problems": sum(1 for row in summaries if row.status != ServiceStatus.Tier.OK),
             "refresh_seconds": REFRESH_SECONDS,
-            "page_time": page_time(now=now),
+            "page_time": shown_time,
             # The sparklines' window, named on the page: not the service page's last 1,440 minutes.
-            "sparkline_since": sparkline_start(now),
+            "sparkline_since": since,
+            "rows_key": _service_rows_key(
+                summaries, country_query=country_query, since=since, zone=str(shown_time.zone)
+            ),
+            "rows_cache_seconds": SERVICE_ROWS_CACHE_SECONDS,
         },
         status=400 if country_error else 200,
     )

@@ -114,6 +114,21 @@ def test_home_runs_the_same_queries_for_any_number_of_services(
     assert "20 services have problems right now." in html
 
 
+def test_the_home_rows_kept_rendered_never_outlive_what_they_show(client, chatgpt):
+    def chatgpt_row() -> str:
+        return page(client, "/").split('data-slug="chatgpt"', 1)[1].split("</li>", 1)[0]
+
+    assert "status-ok" in chatgpt_row()
+    status(chatgpt, "outage")  # the next request reads the new status; the rows follow it
+    assert "status-outage" in chatgpt_row()
+    Service.objects.filter(pk=chatgpt.pk).update(name="ChatGPT (OpenAI)")
+    assert "ChatGPT (OpenAI)</a>" in chatgpt_row()
+    italian = (
+        page(client, "/?country=all", language="it").split('data-slug="chatgpt"', 1)[1].split("</li>", 1)[0]
+    )
+    assert "status-outage" in italian and "ChatGPT (OpenAI)</a>" in italian and "segnalazion" in italian
+
+
 def test_home_data_gives_each_service_status_and_sparkline(client, chatgpt):
     status(chatgpt, "outage")
     add_reports(chatgpt, at=NOW - dt.timedelta(minutes=5), cities={"Milan": 7})
