@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from django.core.cache import cache
 from django.http import HttpResponse
 from django.utils import timezone
@@ -28,8 +30,10 @@ from reports.api_time import DateTimeField, json_datetime
 MAP_CACHE_SECONDS = 20
 
 
-def reports_text(count: int) -> str:
-    """ "1 report", "1.250 segnalazioni": the number grouped as the pages write it."""
+@functools.lru_cache(maxsize=4096)
+def reports_text(count: int, language: str) -> str:
+    """ "1 report", "1.250 segnalazioni": the number grouped as the pages write it, in the
+    active language, which the caller names (a map has thousands of cities, few counts)."""
     number = number_format(count, force_grouping=True)
     return ngettext("%(count)s report", "%(count)s reports", count) % {"count": number}
 
@@ -209,7 +213,7 @@ class MapApi(APIView):
                         "name": row.local_name(language),
                         "country": row.country_code,
                         "count": row.count,
-                        "count_text": reports_text(row.count),
+                        "count_text": reports_text(row.count, language),
                         "baseline": round(row.baseline, 2),
                         "ratio": round(row.ratio, 2),
                         "services": [{"slug": s, "name": name, "count": n} for s, name, n in row.services],
