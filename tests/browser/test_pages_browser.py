@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from catalogue.models import Service
 from outages.baselines import baselines_rebuild
@@ -121,6 +122,9 @@ def test_the_map_shows_a_circle_for_each_city_and_its_numbers_on_click(open_page
     page.locator("#map-list .link-button").first.click()
     popup = page.locator(".leaflet-popup-content")
     assert "Milan (IT)" in popup.inner_text() and "ChatGPT: 240" in popup.inner_text()
+    # The popup fades in and the map pans to it: shoot once both have settled.
+    expect(page.locator(".leaflet-popup")).to_have_css("opacity", "1")
+    page.wait_for_timeout(400)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENSHOTS / "map.png", full_page=True)
 
