@@ -82,7 +82,12 @@ class DatabaseUnavailableMiddleware:
         return unavailable_response(
             request,
             error="unavailable",
-            api_detail="We cannot store reports right now; retry shortly.",
+            # A read is not a report: say what could not be done.
+            api_detail=(
+                "We cannot store reports right now; retry shortly."
+                if request.method == "POST"
+                else "We cannot read the data right now; retry shortly."
+            ),
             page_text="Downradar is briefly unavailable; please retry in a few seconds.",
         )
 

@@ -9,6 +9,7 @@ touches the shared instances the rest of the suite uses.
 from __future__ import annotations
 
 import ast
+import json
 import os
 import re
 import signal
@@ -131,13 +132,16 @@ def test_with_postgres_down_reports_get_503_and_the_web_recovers_by_itself(
         pg.stop()
         during = [post_report(web, ip) for ip in ["93.56.7.201", "2.37.197.14", "93.56.7.201"]]
         page = get(f"{web.base}/s/chatgpt/")
+        read = get(f"{web.base}/api/v1/services/chatgpt/")
 
         for status, headers, body, seconds in during:
             assert status == 503
             assert int(headers["Retry-After"]) > 0
-            assert body["error"] == "unavailable"
+            assert body["error"] == "unavailable" and "store reports" in body["detail"]
             assert seconds < 1.0
         assert page.status == 503 and int(page.headers["Retry-After"]) > 0  # pages too
+        # A read API says what it could not do, not that a report was lost.
+        assert read.status == 503 and "read the data" in json.loads(read.read())["detail"]
 
         pg.start()
         # The same gunicorn, no restart: the next request reconnects.
