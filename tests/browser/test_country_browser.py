@@ -84,6 +84,8 @@ def test_choosing_a_country_on_the_service_page_changes_the_headline_numbers_and
     page.locator("form.country-choice").get_by_role("button", name="Change").click()
 
     page.wait_for_selector("#headline:has-text('United States')")
+    # The refresh timer is set by the page's script: fast-forward only once it has run.
+    page.wait_for_load_state("load")
     assert page.locator("#count-last-hour").inner_text() == "7"
     assert "No problems" in page.locator("#status-banner").inner_text()
     assert page.locator("#country-select").input_value() == "US"
