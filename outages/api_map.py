@@ -17,11 +17,10 @@ from rest_framework.exceptions import NotFound
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from catalogue.models import Service
-from geo.countries import UnknownCountry, api_country
-from outages.api import BAD_QUERY, NOT_FOUND
+from geo.countries import api_country
+from outages.api import BAD_QUERY, NOT_FOUND, ReadApi
 from outages.map_selectors import WINDOWS, map_cities
 from outages.presenters import status_of
 from reports.api_time import DateTimeField, json_datetime
@@ -83,7 +82,7 @@ _feature = inline_serializer(
 )
 
 
-class MapApi(APIView):
+class MapApi(ReadApi):
     @extend_schema(
         operation_id="map_cities",
         summary="Cities with reports, as GeoJSON points",
@@ -157,10 +156,7 @@ class MapApi(APIView):
     def get(self, request: Request) -> Response:
         query = MapQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        try:
-            country = api_country(request)
-        except UnknownCountry as exc:
-            return Response({"error": "invalid_country", "detail": str(exc)}, status=400)
+        country = api_country(request)
         slug = query.validated_data.get("service") or ""
         service = None
         if slug:

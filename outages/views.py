@@ -5,6 +5,7 @@ minute to refresh them."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 
 from csp.decorators import csp_replace
@@ -110,9 +111,25 @@ def _country_query(request: HttpRequest, country: str) -> str:
     return f"?country={country or 'all'}"
 
 
-def _data_url(url: str, country: str) -> str:
-    # The JSON answers for ?country= only (it is cached and shared): name the page's country.
+def _with_country(url: str, country: str) -> str:
+    # The JSON and the embed answer for ?country= only (they are cached and shared): a link
+    # to them, or from the embed to its page, names the country.
     return f"{url}?country={country}" if country else url
+
+
+def _for_api_country(view):
+    """A view answering for ?country= only (geo.countries.api_country), as the read APIs do:
+    it gets the country as `country`, and a bad code is their 400 invalid_country."""
+
+    @functools.wraps(view)
+    def answering(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        try:
+            country = api_country(request)
+        except UnknownCountry as error:
+            return invalid_country_response(error)
+        return view(request, *args, country=country, **kwargs)
+
+    return answering
 
 
 # Rendering hundreds of service rows costs more than reading them; the rendered rows are kept
@@ -156,7 +173,7 @@ def _overview_page(
                 }
                 for row in summaries
             ],
-            "data_url": _data_url(reverse("outages:home-data"), country),
+            "data_url": _with_country(reverse("outages:home-data"), country),
             "country": country,
             "country_error": country_error,
             "country_query": country_query,
@@ -195,11 +212,8 @@ def category(request: HttpRequest, category: str) -> HttpResponse:
 
 
 @require_GET
-def home_data(request: HttpRequest) -> JsonResponse:
-    try:
-        country = api_country(request)
-    except UnknownCountry as error:
-        return invalid_country_response(error)
+@_for_api_country
+def home_data(request: HttpRequest, *, country: str) -> JsonResponse:
     summaries = services_overview(now=timezone.now(), country=country)
     return JsonResponse(
         {
@@ -264,7 +278,7 @@ def service_detail(request: HttpRequest, slug: str) -> HttpResponse:
             for incident in public_incidents(service_id=service.pk, limit=RECENT_INCIDENTS)
         ],
         **_map_context(),
-        "data_url": _data_url(reverse("outages:service-data", kwargs={"slug": slug}), country),
+        "data_url": _with_country(reverse("outages:service-data", kwargs={"slug": slug}), country),
         "country": country,
         "country_error": country_error,
         "country_query": _country_query(request, country),
@@ -283,11 +297,8 @@ def _incident_problems(service: Service, country: str) -> list[dict]:
 
 
 @require_GET
-def service_data(request: HttpRequest, slug: str) -> JsonResponse:
-    try:
-        country = api_country(request)
-    except UnknownCountry as error:
-        return invalid_country_response(error)
+@_for_api_country
+def service_data(request: HttpRequest, slug: str, *, country: str) -> JsonResponse:
     service = _active_service(slug, country)
     return JsonResponse(_service_numbers(service, timezone.now(), country))
 
@@ -374,13 +385,10 @@ def _embed_label(service: Service, country: str) -> str:
 
 
 @require_GET
-def service_badge(request: HttpRequest, slug: str) -> HttpResponse:
+@_for_api_country
+def service_badge(request: HttpRequest, slug: str, *, country: str) -> HttpResponse:
     """An SVG badge with the service's public status, worldwide or in ?country=, the same
     as its page."""
-    try:
-        country = api_country(request)
-    except UnknownCountry as error:
-        return invalid_country_response(error)
     service = _active_service(slug, country)
     status = status_payload(service, country)
     label = _embed_label(service, country)
@@ -409,15 +417,12 @@ def service_badge(request: HttpRequest, slug: str) -> HttpResponse:
 @xframe_options_exempt
 @csp_replace({"frame-ancestors": ["*"]})
 @require_GET
-def service_embed(request: HttpRequest, slug: str) -> HttpResponse:
+@_for_api_country
+def service_embed(request: HttpRequest, slug: str, *, country: str) -> HttpResponse:
     """A small status widget for other sites to frame (the rest of the site may not be
     framed), worldwide or in ?country=."""
-    try:
-        country = api_country(request)
-    except UnknownCountry as error:
-        return invalid_country_response(error)
     service = _active_service(slug, country)
-    page_url = reverse("outages:service", kwargs={"slug": slug}) + (f"?country={country}" if country else "")
+    page_url = _with_country(reverse("outages:service", kwargs={"slug": slug}), country)
     response = render(
         request,
         "outages/embed.html",
