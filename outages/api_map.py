@@ -23,6 +23,7 @@ from geo.countries import api_country
 from outages.api import BAD_QUERY, NOT_FOUND, ReadApi
 from outages.map_selectors import WINDOWS, map_cities
 from outages.presenters import status_of
+from outages.selectors import service_with_status
 from reports.api_time import DateTimeField, json_datetime
 
 # How long one answer is shared: short next to the pages' one-minute refresh.
@@ -160,9 +161,7 @@ class MapApi(ReadApi):
         slug = query.validated_data.get("service") or ""
         service = None
         if slug:
-            service = (
-                Service.objects.active().select_related("current_status__incident").filter(slug=slug).first()
-            )
+            service = service_with_status(slug)
             if service is None:
                 raise NotFound(f"No service {slug!r}.")
         minutes = int(query.validated_data["minutes"])
