@@ -101,9 +101,7 @@ def network_mixes_build(
     usual mix is what quiet days look like, and a past flood or ISP outage folded into it would
     make the next one from the same operator look usual.
     """
-    history = Report.objects.filter(
-        service_id__in=ids, created_at__gte=start, created_at__lt=end, counted=True, abusive=False
-    )
+    history = Report.objects.counted().filter(service_id__in=ids, created_at__gte=start, created_at__lt=end)
     for service_id, spans in (spikes or {}).items():
         for first_bucket, end_bucket in spans:
             history = history.exclude(

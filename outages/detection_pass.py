@@ -607,13 +607,15 @@ def spike_reports(service_id: int, minute: dt.datetime) -> list[detection.SpikeR
     """The counted reports of the FLOOD_MINUTES up to `minute`, as the flood verdict takes
     them. Read from the report rows (reports_report_service_time); none there (counts loaded
     without rows, or past retention) means no evidence of a flood."""
-    rows = Report.objects.filter(
-        service_id=service_id,
-        counted=True,
-        abusive=False,
-        created_at__gte=minute - dt.timedelta(minutes=FLOOD_MINUTES - 1),
-        created_at__lt=minute + _MINUTE,
-    ).values_list("network_hash", "network48_hash", "prefix_hash", "asn_name", "asn")
+    rows = (
+        Report.objects.counted()
+        .filter(
+            service_id=service_id,
+            created_at__gte=minute - dt.timedelta(minutes=FLOOD_MINUTES - 1),
+            created_at__lt=minute + _MINUTE,
+        )
+        .values_list("network_hash", "network48_hash", "prefix_hash", "asn_name", "asn")
+    )
     return [
         detection.SpikeReport(network=network, site=site, prefix=prefix, operator=operator, asn=asn)
         for network, site, prefix, operator, asn in rows

@@ -23,7 +23,15 @@ from django.db.models import QuerySet
 from geo.models import City
 from reports.dialect import epoch_seconds_sql
 from reports.minutes import floor_minute
-from reports.models import CityMinute, CountryMinute, MinuteCount, ProblemMinute, Report, ServiceMinute
+from reports.models import (
+    COUNTED_SQL,
+    CityMinute,
+    CountryMinute,
+    MinuteCount,
+    ProblemMinute,
+    Report,
+    ServiceMinute,
+)
 
 _MINUTE = dt.timedelta(minutes=1)
 
@@ -33,7 +41,7 @@ def _pending_sql(select: str, *, where: str = "", group_by: str = "") -> str:
     place that says which reports count but are not in the minute tables yet."""
     sql = (
         f"SELECT {select} FROM {Report._meta.db_table} "
-        "WHERE is_aggregated = false AND counted AND NOT abusive "
+        f"WHERE is_aggregated = false AND {COUNTED_SQL} "
         f"AND created_at >= %(since)s AND created_at < %(end)s {where}"
     )
     return f"{sql} GROUP BY {group_by}" if group_by else sql
@@ -211,7 +219,7 @@ def country_sums(
         UNION ALL
         SELECT 'problem', NULL, problem, 0, count(*) FROM {Report._meta.db_table}
         WHERE service_id = %(service)s AND created_at >= %(start)s AND created_at < %(end)s
-        AND is_aggregated AND counted AND NOT abusive AND country_code = %(country)s
+        AND is_aggregated AND {COUNTED_SQL} AND country_code = %(country)s
         GROUP BY problem
         UNION ALL
         SELECT 'city', NULL, '', city_id, sum(count) FROM {CityMinute._meta.db_table} {where}

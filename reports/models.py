@@ -11,6 +11,17 @@ class Source(models.TextChoices):
     SIMULATED = "sim", "Simulated"
 
 
+# The one rule of which reports count, for raw SQL (reports.counts, reports.aggregation):
+# the first report of a person in the dedupe window, not marked abusive by review.
+COUNTED_SQL = "counted AND NOT abusive"
+
+
+class ReportQuerySet(models.QuerySet):
+    def counted(self) -> ReportQuerySet:
+        """The reports that count (COUNTED_SQL): every ORM read of counted reports uses it."""
+        return self.filter(counted=True, abusive=False)
+
+
 class Report(models.Model):
     """One "it's down for me". Never holds the client address, only keyed hashes.
 
@@ -45,6 +56,8 @@ class Report(models.Model):
     counted = models.BooleanField(default=True)
     abusive = models.BooleanField(default=False)
     is_aggregated = models.BooleanField(default=False)
+
+    objects = ReportQuerySet.as_manager()
 
     class Meta:
         indexes = [

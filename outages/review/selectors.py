@@ -269,7 +269,8 @@ def _signals(incidents: list[Incident], windows: dict) -> dict[int, Signals]:
     per_operator: dict[int, Counter] = defaultdict(Counter)
     api: Counter = Counter()
     rows = (
-        Report.objects.filter(_any(in_window.values()), counted=True, abusive=False)
+        Report.objects.counted()
+        .filter(_any(in_window.values()))
         .values("network_hash", "network48_hash", "prefix_hash", "asn_name", "source")
         .annotate(**{f"i{pk}": Count("id", filter=q) for pk, q in in_window.items()})
     )
