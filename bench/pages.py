@@ -230,7 +230,7 @@ def page_rows() -> int:
     from django.utils import timezone
 
     from catalogue.models import Service
-    from outages.models import Baseline, Incident, ServiceCountryStatus, ServiceStatus
+    from outages.models import Baseline, Incident, ServiceStatus
     from reports.models import ServiceMinute
 
     now = timezone.now()
@@ -251,11 +251,13 @@ def page_rows() -> int:
         },
     )
     ServiceStatus.objects.update_or_create(
-        service=chatgpt, defaults={"status": "outage", "count": 1365, "baseline": 240.0, "minute": now}
-    )
-    ServiceCountryStatus.objects.update_or_create(
         service=chatgpt,
-        country_code="IT",
+        scope="",
+        defaults={"status": "outage", "count": 1365, "baseline": 240.0, "minute": now},
+    )
+    ServiceStatus.objects.update_or_create(
+        service=chatgpt,
+        scope="IT",
         defaults={"status": "outage", "evidence": "outage", "count": 1365, "baseline": 240.0, "minute": now},
     )
     incident = Incident.objects.filter(service=chatgpt).first() or Incident.objects.create(

@@ -99,10 +99,10 @@ class IncidentAdmin(admin.ModelAdmin):
 
 @admin.register(ServiceStatus)
 class ServiceStatusAdmin(admin.ModelAdmin):
-    list_display = ["service", "status", "score", "count", "baseline", "minute"]
-    list_filter = ["status"]
+    list_display = ["service", "scope", "status", "reason", "score", "count", "baseline", "minute"]
+    list_filter = ["status", "scope"]
     list_select_related = ["service"]
-    readonly_fields = ["service", "status", "score", "count", "baseline", "minute"]
+    readonly_fields = ["service", "scope", "status", "reason", "score", "count", "baseline", "minute"]
 
 
 # The review and alerts packages register their own (mostly read-only) admins.

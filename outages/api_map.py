@@ -161,7 +161,7 @@ class MapApi(ReadApi):
         slug = query.validated_data.get("service") or ""
         service = None
         if slug:
-            service = service_with_status(slug)
+            service = service_with_status(slug, country)
             if service is None:
                 raise NotFound(f"No service {slug!r}.")
         minutes = int(query.validated_data["minutes"])
@@ -186,7 +186,7 @@ class MapApi(ReadApi):
     @staticmethod
     def _collection(service: Service | None, slug: str, country: str, minutes: int, language: str) -> dict:
         now = timezone.now()
-        status = status_of(service) if service is not None else None
+        status = status_of(service, country) if service is not None else None
         return {
             "type": "FeatureCollection",
             "service": slug or None,

@@ -31,14 +31,14 @@ from outages.incidents import Tracked, incidents_track
 from outages.minutes import epoch_minute, from_epoch_minute
 from outages.models import (
     REOPEN_MINUTES,
+    WORLD,
     DetectionWatermark,
     Incident,
     IncidentCity,
     NetworkMix,
-    ServiceCountryStatus,
     ServiceStatus,
 )
-from outages.status import country_status_apply, status_apply
+from outages.status import status_apply
 from outages.watermark import WATERMARK, watermark_share
 from reports.aggregation import reports_aggregate_all
 from reports.counts import bucket_rows
@@ -177,8 +177,9 @@ class _PassState:
         self.retired: list[Tracked] = []  # incidents this pass changed, then superseded by a new one
         self.timezones: dict[int, str] = {}
         self.not_ok: set[int] = set()
+        # The status rows of the pass's last minute: the world's (by service), then the countries'.
         self.statuses: dict[int, ServiceStatus] = {}
-        self.country_statuses: list[ServiceCountryStatus] = []
+        self.country_statuses: list[ServiceStatus] = []
         self.service_ids: list[int] | None = None  # a shard's services; None: every service
         self.status_minute: dt.datetime | None = None
         self.evaluated: set[int] = set()
@@ -201,6 +202,7 @@ class _PassState:
         state = cls()
         state.service_ids = None if service_ids is None else list(service_ids)
         services = Service.objects.active()
+        # A scope still shown with problems is evaluated until it is back to ok.
         statuses = ServiceStatus.objects.exclude(status=ServiceStatus.Tier.OK)
         incidents = Incident.objects.all()
         if service_ids is not None:
@@ -209,11 +211,6 @@ class _PassState:
             incidents = incidents.filter(service_id__in=service_ids)
         state.timezones = dict(services.values_list("pk", "timezone"))
         state.not_ok = set(statuses.values_list("service_id", flat=True))
-        # A country still shown with problems is evaluated until its row goes (back to ok).
-        countries = ServiceCountryStatus.objects.exclude(status=ServiceStatus.Tier.OK)
-        if service_ids is not None:
-            countries = countries.filter(service_id__in=service_ids)
-        state.not_ok |= set(countries.values_list("service_id", flat=True))
         recent = incidents.filter(
             Q(resolved_at__isnull=True)
             | Q(resolved_at__gte=first_minute - dt.timedelta(minutes=REOPEN_MINUTES))
@@ -263,34 +260,14 @@ class _PassState:
                 city.incident_id = entry.incident.pk
                 cities.append(city)
         IncidentCity.objects.bulk_create(cities, batch_size=1000)
-        if self.statuses:
-            for service_id, row in self.statuses.items():
-                entry = self.current.get(service_id)
-                status_apply(row, entry.incident if entry is not None else None)
-            ServiceStatus.objects.bulk_create(
-                list(self.statuses.values()),
-                update_conflicts=True,
-                unique_fields=["service"],
-                update_fields=[
-                    "status",
-                    "reason",
-                    "evidence",
-                    "regional",
-                    "flood",
-                    "operator",
-                    "incident",
-                    "score",
-                    "count",
-                    "baseline",
-                    "minute",
-                ],
-                batch_size=1000,
-            )
         if self.status_minute is not None:
-            self._country_statuses_save()
+            self._statuses_save()
         return self.opened, self.resolved
 
-    def _country_statuses_save(self) -> None:
+    def _statuses_save(self) -> None:
+        """Every scope's status row of the last minute, decided by one rule (status_apply)
+        and stored in one statement; a country without reports in the window loses its row
+        (ok, as before its first report)."""
         named = {
             city.city_id
             for entry in self.current.values()
@@ -300,24 +277,27 @@ class _PassState:
         country_of = (
             dict(City.objects.filter(pk__in=named).values_list("pk", "country_code")) if named else {}
         )
-        for row in self.country_statuses:
+        rows = [*self.statuses.values(), *self.country_statuses]
+        for row in rows:
             entry = self.current.get(row.service_id)
-            if entry is None:
-                country_status_apply(row, None)
-                continue
-            countries = {
-                country_of[city.city_id] for city in entry.cities.values() if city.city_id in country_of
-            }
-            country_status_apply(row, entry.incident, countries)
-        ServiceCountryStatus.objects.bulk_create(
-            self.country_statuses,
+            incident = entry.incident if entry is not None else None
+            countries = (
+                {country_of[c.city_id] for c in entry.cities.values() if c.city_id in country_of}
+                if entry is not None
+                else set()
+            )
+            status_apply(row, incident, countries)
+        ServiceStatus.objects.bulk_create(
+            rows,
             update_conflicts=True,
-            unique_fields=["service", "country_code"],
+            unique_fields=["service", "scope"],
             update_fields=[
                 "status",
                 "reason",
                 "evidence",
+                "regional",
                 "flood",
+                "operator",
                 "incident",
                 "score",
                 "count",
@@ -326,8 +306,7 @@ class _PassState:
             ],
             batch_size=1000,
         )
-        # A country without reports in the window has no row: ok, as before its first report.
-        stale = ServiceCountryStatus.objects.exclude(minute=self.status_minute)
+        stale = ServiceStatus.objects.exclude(scope=WORLD).exclude(minute=self.status_minute)
         if self.service_ids is not None:
             stale = stale.filter(service_id__in=self.service_ids)
         stale.delete()
@@ -465,8 +444,9 @@ def _process_minutes(state: _PassState, first: int, last: int, *, final: bool) -
     if final:
         j = n - 1
         minute = from_epoch_minute(last)
-        count15 = detection.trailing_sum(counts, 15)[:, j]
-        expected15 = detection.trailing_sum(expected, 15)[:, j]
+        world = _evidence_rows(
+            [(service_id, WORLD) for service_id in services], counts, expected, panel.score, minute
+        )
         verdicts: dict[int, detection.FloodVerdict] = {}
         for service_id in services:
             row = row_of[service_id]
@@ -480,15 +460,13 @@ def _process_minutes(state: _PassState, first: int, last: int, *, final: bool) -
             ):
                 verdicts[service_id] = state.verdict(service_id, minute)
         isp_services = Counter(v.isp.name for v in verdicts.values() if v.isp is not None and not v.flood)
-        for service_id in services:
-            row = row_of[service_id]
-            evidence = detection.status_tier(float(panel.score[row, j]))
-            regional = bool(panel.any_city[row, j])
+        for service_id, row in zip(services, world, strict=True):
+            regional = bool(panel.any_city[row_of[service_id], j])
             verdict = verdicts.get(service_id, detection.FloodVerdict())
             # The flood verdict comes before any status is published: a spike from a few
             # networks never shows as an outage, not even for the pass that first sees it.
             flood = service_id in tracked.flooded_last or (
-                (evidence != ServiceStatus.Tier.OK or regional) and verdict.flood
+                (row.evidence != ServiceStatus.Tier.OK or regional) and verdict.flood
             )
             operator = None
             if verdict.isp is not None and not flood:
@@ -497,22 +475,13 @@ def _process_minutes(state: _PassState, first: int, last: int, *, final: bool) -
                 if entry is not None and entry.incident.ongoing:
                     entry.incident.operator = operator
                     entry.touched = True
-            state.statuses[service_id] = ServiceStatus(
-                service_id=service_id,
-                evidence=evidence,
-                regional=regional,
-                flood=flood,
-                operator=operator,
-                score=float(panel.score[row, j]),
-                count=int(count15[row]),
-                baseline=float(expected15[row]) if math.isfinite(expected15[row]) else None,
-                minute=minute,
-            )
+            row.regional, row.flood, row.operator = regional, flood, operator
+            state.statuses[service_id] = row
         state.country_statuses = _country_evidence(state, services, last=last)
         state.status_minute = minute
 
 
-def _country_evidence(state: _PassState, services: list[int], *, last: int) -> list[ServiceCountryStatus]:
+def _country_evidence(state: _PassState, services: list[int], *, last: int) -> list[ServiceStatus]:
     """The status evidence of each service in each country with reports in the detector's
     longest window ending at epoch minute `last`: the country's minute counts scored against
     its own profile (a floor, as for a city, where it has none yet) by the same maths as the
@@ -572,21 +541,35 @@ def _country_evidence(state: _PassState, services: list[int], *, last: int) -> l
         national_rows=np.isfinite(expected[:, -1]),
         params=_DETECT_PARAMS,
     )
+    rows = _evidence_rows(pairs, counts, expected, panel.score, from_epoch_minute(last))
+    for row in rows:
+        row.flood = state.statuses[row.service_id].flood
+    return rows
+
+
+def _evidence_rows(
+    keys: list[tuple[int, str]],
+    counts: np.ndarray,
+    expected: np.ndarray,
+    score: np.ndarray,
+    minute: dt.datetime,
+) -> list[ServiceStatus]:
+    """The status evidence of each (service, scope) series at its last minute: the tier its
+    score gives, and its reports and baseline over the 15 minutes up to it. The one place
+    that turns a scored series into a status row, for the world and for each country."""
     count15 = detection.trailing_sum(counts, 15)[:, -1]
     expected15 = detection.trailing_sum(expected, 15)[:, -1]
-    minute = from_epoch_minute(last)
     return [
-        ServiceCountryStatus(
+        ServiceStatus(
             service_id=service_id,
-            country_code=code,
-            evidence=detection.status_tier(float(panel.score[i, -1])),
-            flood=state.statuses[service_id].flood,
-            score=float(panel.score[i, -1]),
+            scope=scope,
+            evidence=detection.status_tier(float(score[i, -1])),
+            score=float(score[i, -1]),
             count=int(count15[i]),
             baseline=float(expected15[i]) if math.isfinite(expected15[i]) else None,
             minute=minute,
         )
-        for i, (service_id, code) in enumerate(pairs)
+        for i, (service_id, scope) in enumerate(keys)
     ]
 
 

@@ -69,10 +69,21 @@ class Baseline(models.Model):
         return np.asarray(expected).astype("<f4").tobytes()
 
 
+# The scope of the worldwide status; any other scope is an ISO 3166-1 country code.
+WORLD = ""
+
+
+class ServiceStatusQuerySet(models.QuerySet):
+    def world(self) -> ServiceStatusQuerySet:
+        return self.filter(scope=WORLD)
+
+
 class ServiceStatus(models.Model):
-    """A service's public status, with its reason, so every page, the API, the feeds and the
-    map read one row. Written by the detection pass and by every review action, both through
-    outages.status.public_status; `evidence` is what the counts alone said."""
+    """A service's public status in one scope (the world, or one country), with its reason,
+    so every page, the API, the feeds and the map read one row. Written by the detection
+    pass and by every review action, both through outages.status; `evidence` is what the
+    scope's counts alone said. A service always has its worldwide row once the pass has
+    seen it; a country has a row while it had reports lately (no row: ok)."""
 
     class Tier(models.TextChoices):
         OK = "ok", "No problems"
@@ -89,9 +100,9 @@ class ServiceStatus(models.Model):
         RECOVERING = "recovering", "Reports are back to normal; the incident closes after a quiet spell"
         ISP = "isp", "Most reports come from one operator's customers"
 
-    service = models.OneToOneField(
-        Service, on_delete=models.CASCADE, primary_key=True, related_name="current_status"
-    )
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="statuses")
+    # WORLD ("") or a country code.
+    scope = models.CharField(max_length=2, blank=True, default=WORLD)
     status = models.CharField(max_length=7, choices=Tier.choices, default=Tier.OK)
     reason = models.CharField(max_length=15, choices=Reason.choices, default=Reason.NORMAL)
     # The tier the last minute's counts gave on their own, and whether the flood rule held
@@ -108,57 +119,29 @@ class ServiceStatus(models.Model):
         "outages.Incident", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     score = models.FloatField(default=0.0)
-    # Reports and the baseline over the 15 minutes up to and including `minute`.
+    # The scope's reports and baseline over the 15 minutes up to and including `minute`.
     count = models.PositiveIntegerField(default=0)
     baseline = models.FloatField(null=True, blank=True)
     minute = models.DateTimeField()
+
+    objects = ServiceStatusQuerySet.as_manager()
 
     class Meta:
         verbose_name_plural = "service statuses"
-
-    def __str__(self) -> str:
-        return f"{self.service_id}: {self.status} ({self.reason})"
-
-
-# Where outages.selectors.services_with_status puts a service's status row in the country
-# asked for (a list of zero or one), for outages.presenters.status_of.
-COUNTRY_STATUS_ATTRIBUTE = "status_in_country"
-
-
-class ServiceCountryStatus(models.Model):
-    """A service's public status in one country, beside the worldwide ServiceStatus: written
-    by the detection pass for the countries with reports in its window (outages.status decides
-    it), read by every surface shown for that country. No row: no reports there lately, ok."""
-
-    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="country_statuses")
-    country_code = models.CharField(max_length=2)
-    status = models.CharField(max_length=7, choices=ServiceStatus.Tier.choices, default=ServiceStatus.Tier.OK)
-    reason = models.CharField(
-        max_length=15, choices=ServiceStatus.Reason.choices, default=ServiceStatus.Reason.NORMAL
-    )
-    # What the country's counts alone said, kept so a review action can recompute the status.
-    evidence = models.CharField(
-        max_length=7, choices=ServiceStatus.Tier.choices, default=ServiceStatus.Tier.OK
-    )
-    flood = models.BooleanField(default=False)
-    # The service's open incident, when this country's reports are part of it.
-    incident = models.ForeignKey(
-        "outages.Incident", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    score = models.FloatField(default=0.0)
-    # The country's reports and baseline over the 15 minutes up to and including `minute`.
-    count = models.PositiveIntegerField(default=0)
-    baseline = models.FloatField(null=True, blank=True)
-    minute = models.DateTimeField()
-
-    class Meta:
-        verbose_name_plural = "service country statuses"
         constraints = [
-            models.UniqueConstraint(fields=["service", "country_code"], name="outages_countrystatus_key")
+            models.UniqueConstraint(fields=["service", "scope"], name="outages_servicestatus_scope_key")
         ]
 
     def __str__(self) -> str:
-        return f"{self.service_id} in {self.country_code}: {self.status} ({self.reason})"
+        where = f" in {self.scope}" if self.scope else ""
+        return f"{self.service_id}{where}: {self.status} ({self.reason})"
+
+
+# Where outages.selectors.services_with_status puts a service's status row in the scope
+# asked for (or None: the join found no row, and Django then sets nothing), and the scope it
+# was loaded for, for outages.presenters.status_of.
+STATUS_ATTRIBUTE = "status_in_scope"
+STATUS_SCOPE_ATTRIBUTE = "status_scope"
 
 
 class NetworkMix(models.Model):

@@ -15,10 +15,11 @@ from geo.countries import country_name
 from geo.operators import brand
 from outages.display_time import time_text, zone_named
 from outages.models import (
-    COUNTRY_STATUS_ATTRIBUTE,
     RESOLVE_QUIET_MINUTES,
+    STATUS_ATTRIBUTE,
+    STATUS_SCOPE_ATTRIBUTE,
+    WORLD,
     Incident,
-    ServiceCountryStatus,
     ServiceStatus,
 )
 
@@ -65,28 +66,16 @@ class StatusView:
         return self.incident.closes_at
 
 
-def status_of(service: Service, country: str = "") -> StatusView:
-    """The stored status of a service, worldwide or in `country`: the one selector every
-    page, the API, the badge and the embed read. Load the service with
-    outages.selectors.services_with_status(country) (else one query here); a service the
-    pass has not looked at yet, or a country with no reports lately, is ok."""
-    if country:
-        rows = getattr(service, COUNTRY_STATUS_ATTRIBUTE, None)
-        if rows is None:
-            rows = list(
-                ServiceCountryStatus.objects.filter(service=service, country_code=country).select_related(
-                    "incident"
-                )
-            )
-        if not rows:
-            return StatusView(Tier.OK, Reason.NORMAL, None, 0, None, None)
-        row = rows[0]
-        return StatusView(
-            row.status, row.reason, row.incident, row.count, row.baseline, row.minute, None, row.score
-        )
-    try:
-        row = service.current_status
-    except ServiceStatus.DoesNotExist:
+def status_of(service: Service, scope: str = WORLD) -> StatusView:
+    """The stored status of a service in `scope` (the world, or a country): the one selector
+    every page, the API, the badge and the embed read. Load the service with
+    outages.selectors.services_with_status(scope) (else one query here); a service the pass
+    has not looked at yet, or a country with no reports lately, is ok."""
+    if getattr(service, STATUS_SCOPE_ATTRIBUTE, None) == scope:
+        row = getattr(service, STATUS_ATTRIBUTE, None)
+    else:  # loaded without its status in this scope
+        row = ServiceStatus.objects.filter(service=service, scope=scope).select_related("incident").first()
+    if row is None:
         return StatusView(Tier.OK, Reason.NORMAL, None, 0, None, None)
     return StatusView(
         row.status, row.reason, row.incident, row.count, row.baseline, row.minute, row.operator, row.score

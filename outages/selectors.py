@@ -3,13 +3,13 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
-from django.db.models import Prefetch, Sum
+from django.db.models import FilteredRelation, Prefetch, Q, Sum, Value
 from scipy import stats
 
 from catalogue.models import Service
 from geo.models import native_city_name
 from outages import detection
-from outages.models import COUNTRY_STATUS_ATTRIBUTE, Baseline, Incident, IncidentCity, ServiceCountryStatus
+from outages.models import STATUS_ATTRIBUTE, STATUS_SCOPE_ATTRIBUTE, WORLD, Baseline, Incident, IncidentCity
 from reports.counts import bucket_rows, minute_rows
 from reports.models import CityMinute, CountryMinute, ServiceMinute
 
@@ -22,24 +22,24 @@ PROFILE_BUCKET_MINUTES = 5
 # (tests/test_status_api.py pins them).
 
 
-def services_with_status(country: str = ""):
-    """Active services with their latest detection row (one query, a LEFT JOIN), and with
-    their status row in `country` when given (one more query, whatever the number of
-    services); outages.presenters.status_of reads them."""
-    services = Service.objects.active().select_related("current_status__incident")
-    if country:
-        services = services.prefetch_related(
-            Prefetch(
-                "country_statuses",
-                queryset=ServiceCountryStatus.objects.filter(country_code=country).select_related("incident"),
-                to_attr=COUNTRY_STATUS_ATTRIBUTE,
-            )
+def services_with_status(scope: str = WORLD):
+    """Active services with their status row in `scope` (the world, or a country) and its
+    incident: one query (a LEFT JOIN) whatever the number of services;
+    outages.presenters.status_of reads them."""
+    return (
+        Service.objects.active()
+        .annotate(
+            **{
+                STATUS_ATTRIBUTE: FilteredRelation("statuses", condition=Q(statuses__scope=scope)),
+                STATUS_SCOPE_ATTRIBUTE: Value(scope),
+            }
         )
-    return services
+        .select_related(f"{STATUS_ATTRIBUTE}__incident")
+    )
 
 
-def service_with_status(slug: str, country: str = "") -> Service | None:
-    return services_with_status(country).filter(slug=slug).first()
+def service_with_status(slug: str, scope: str = WORLD) -> Service | None:
+    return services_with_status(scope).filter(slug=slug).first()
 
 
 def _expected_per_minute(blob: bytes, timezone_name: str, first_minute: int, n: int):

@@ -6,9 +6,9 @@ The detection pass calls it every minute and each review action calls it again t
 `service_status_refresh`, so a reviewer's decision shows at once; pages, the API, the feeds
 and the map only read the stored row (ServiceStatus).
 
-The same rule gives the status in each country with reports lately (ServiceCountryStatus,
-`country_status_apply`), from that country's own counts against its own profile; every
-surface shown for a country reads it through outages.presenters.status_of(service, country).
+The same rule gives the status in each country with reports lately (a row of the same
+table, its `scope` the country code), from that country's own counts against its own
+profile; every surface reads a scope's row through outages.presenters.status_of(service, scope).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
-from outages.models import Incident, ServiceCountryStatus, ServiceStatus
+from outages.models import WORLD, Incident, ServiceStatus
 from reports.minutes import floor_minute
 
 Tier = ServiceStatus.Tier
@@ -75,29 +75,21 @@ def public_status(
     return PublicStatus(Tier.OK, Reason.NORMAL, None)
 
 
-def status_apply(row: ServiceStatus, incident: Incident | None) -> ServiceStatus:
-    """Set a status row's public fields from its evidence and the service's latest incident."""
+def status_apply(
+    row: ServiceStatus, incident: Incident | None, incident_countries: Collection[str] = ()
+) -> ServiceStatus:
+    """Set a status row's public fields from its own counts' evidence and the service's
+    latest incident, in any scope. The incident concerns the world, and a country it names a
+    city of (`incident_countries`) or whose own reports are up: an outage confined to Italy
+    leaves the United States ok."""
+    concerned = row.scope == WORLD or row.evidence != Tier.OK or row.scope in incident_countries
     found = public_status(
         evidence=row.evidence,
         regional=row.regional,
         flood=row.flood,
         isp=row.operator is not None,
-        incident=incident,
+        incident=incident if concerned else None,
     )
-    row.status, row.reason = found.status, found.reason
-    row.incident_id = found.incident.pk if found.incident is not None else None
-    return row
-
-
-def country_status_apply(
-    row: ServiceCountryStatus, incident: Incident | None, incident_countries: Collection[str] = ()
-) -> ServiceCountryStatus:
-    """Set a country status row's public fields from its own counts' evidence and the
-    service's latest incident. The same rule as the worldwide status, except that the
-    incident counts only in a country it names a city of (`incident_countries`) or whose own
-    reports are up: an outage confined to Italy leaves the United States ok."""
-    concerned = row.evidence != Tier.OK or row.country_code in incident_countries
-    found = public_status(evidence=row.evidence, flood=row.flood, incident=incident if concerned else None)
     row.status, row.reason = found.status, found.reason
     row.incident_id = found.incident.pk if found.incident is not None else None
     return row
@@ -114,20 +106,18 @@ def latest_incident(service_id: int) -> Incident | None:
 
 def service_status_refresh(service_id: int, *, now: dt.datetime) -> ServiceStatus:
     """Recompute a service's stored statuses (worldwide and per country) after a review
-    action changed its incidents."""
-    row = ServiceStatus.objects.filter(service_id=service_id).first()
-    if row is None:
-        row = ServiceStatus(service_id=service_id, minute=floor_minute(now))
+    action changed its incidents; returns the worldwide one."""
+    rows = {row.scope: row for row in ServiceStatus.objects.filter(service_id=service_id)}
+    world = rows.get(WORLD)
+    if world is None:
+        world = ServiceStatus(service_id=service_id, scope=WORLD, minute=floor_minute(now))
     incident = latest_incident(service_id)
-    status_apply(row, incident)
-    row.save()
     named = incident_countries(incident) if incident is not None else set()
-    countries = [
-        country_status_apply(country, incident, named)
-        for country in ServiceCountryStatus.objects.filter(service_id=service_id)
-    ]
-    ServiceCountryStatus.objects.bulk_update(countries, ["status", "reason", "incident"])
-    return row
+    status_apply(world, incident, named)
+    world.save()
+    countries = [status_apply(row, incident, named) for scope, row in rows.items() if scope != WORLD]
+    ServiceStatus.objects.bulk_update(countries, ["status", "reason", "incident"])
+    return world
 
 
 def incident_state_text(*, confirmed: bool, ongoing: bool) -> str:

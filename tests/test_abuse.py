@@ -44,7 +44,7 @@ def test_a_bot_flood_of_1000_reports_from_three_networks_opens_no_incident(
     assert statuses.count(201) == 762 and statuses.count(200) == 238  # all taken, repeats not counted
     assert Report.objects.filter(service=quiet_service, counted=True).count() == 762
     assert not Incident.objects.filter(service=quiet_service).exists()
-    assert ServiceStatus.objects.get(service=quiet_service).status != "outage"
+    assert ServiceStatus.objects.world().get(service=quiet_service).status != "outage"
 
 
 @pytest.mark.django_db
@@ -57,7 +57,7 @@ def test_150_reports_from_150_networks_open_an_incident(client, quiet_service, t
     assert statuses == [201] * 150
     incident = Incident.objects.get(service=quiet_service)
     assert incident.started_at < T0 + 10 * MINUTE
-    assert ServiceStatus.objects.get(service=quiet_service).status == "outage"
+    assert ServiceStatus.objects.world().get(service=quiet_service).status == "outage"
 
 
 # --- X-Forwarded-For over real HTTP ---------------------------------------------------------

@@ -9,7 +9,7 @@ import pytest
 
 from outages.baselines import BUCKET_MINUTES, baselines_rebuild, profile_cache_clear
 from outages.detection_pass import detection_run_range
-from outages.models import Baseline, Incident, ServiceCountryStatus, ServiceStatus
+from outages.models import Baseline, Incident, ServiceStatus
 from outages.review.services import incident_act
 from reports.models import CountryMinute
 from tests.detection_helpers import MINUTE, T0, flat_baseline, put_counts
@@ -56,7 +56,9 @@ def quiet_then_italy_down(service) -> None:
 
 
 def statuses(service) -> dict[str, str]:
-    return dict(ServiceCountryStatus.objects.filter(service=service).values_list("country_code", "status"))
+    return dict(
+        ServiceStatus.objects.filter(service=service).exclude(scope="").values_list("scope", "status")
+    )
 
 
 def test_an_outage_confined_to_italy_shows_in_italy_while_the_united_states_stay_ok(chatgpt):
@@ -67,12 +69,12 @@ def test_an_outage_confined_to_italy_shows_in_italy_while_the_united_states_stay
 
     detection_run_range(start=T0, end=T0 + 8 * MINUTE)
 
-    assert ServiceStatus.objects.get(service=chatgpt).status == ServiceStatus.Tier.OUTAGE
+    assert ServiceStatus.objects.world().get(service=chatgpt).status == ServiceStatus.Tier.OUTAGE
     assert statuses(chatgpt) == {"IT": ServiceStatus.Tier.OUTAGE, "US": ServiceStatus.Tier.OK}
-    italy = ServiceCountryStatus.objects.get(service=chatgpt, country_code="IT")
+    italy = ServiceStatus.objects.get(service=chatgpt, scope="IT")
     assert italy.count == 6 * 2 + 9 * 40  # the 15 minutes up to T0+8
     assert italy.incident == Incident.objects.get(service=chatgpt)
-    assert ServiceCountryStatus.objects.get(service=chatgpt, country_code="US").incident is None
+    assert ServiceStatus.objects.get(service=chatgpt, scope="US").incident is None
 
 
 def test_a_country_without_reports_in_the_last_hour_loses_its_row_and_is_ok_again(chatgpt):
@@ -101,7 +103,7 @@ def test_a_review_action_recomputes_the_countries_at_once(chatgpt, django_user_m
         actor=reviewer,
         now=T0 + 9 * MINUTE,
     )
-    italy = ServiceCountryStatus.objects.get(service=chatgpt, country_code="IT")
+    italy = ServiceStatus.objects.get(service=chatgpt, scope="IT")
     assert (italy.status, italy.reason) == ("outage", "confirmed")
     assert statuses(chatgpt)["US"] == "ok"
 

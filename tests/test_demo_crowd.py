@@ -77,7 +77,7 @@ def _run_demo() -> dict[str, list[tuple[dt.datetime, str, str, str]]]:
                 now=moment,
                 done=done,
             )
-        for slug, status, reason, evidence in ServiceStatus.objects.values_list(
+        for slug, status, reason, evidence in ServiceStatus.objects.world().values_list(
             "service__slug", "status", "reason", "evidence"
         ):
             statuses[slug].append((moment, status, reason, evidence))

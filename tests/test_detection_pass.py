@@ -81,7 +81,7 @@ def test_missed_minutes_are_caught_up_with_the_same_result_as_minute_by_minute(o
     for minute in range(-9, 60):
         detection_run(now=T0 + minute * MINUTE + LIVE_SECOND)
     minute_by_minute = incident_summary(outage_day)
-    status = ServiceStatus.objects.values().get()
+    status = ServiceStatus.objects.world().values().get()
     forget_results()
     watermark(T0 - 10 * MINUTE)
 
@@ -92,7 +92,9 @@ def test_missed_minutes_are_caught_up_with_the_same_result_as_minute_by_minute(o
     assert minute_by_minute[0][0] == "suspected"
     assert minute_by_minute[0][3] is not None  # resolved
     assert minute_by_minute[0][-1][0][1] > 250  # Milan's reports were counted in
-    assert ServiceStatus.objects.values().get() == status
+    assert ServiceStatus.objects.world().values().get() | {"id": None} == status | {
+        "id": None
+    }  # a fresh row after forget_results
 
 
 def test_a_pass_killed_before_commit_leaves_nothing_and_the_rerun_matches(outage_day, monkeypatch):
@@ -110,7 +112,7 @@ def test_a_pass_killed_before_commit_leaves_nothing_and_the_rerun_matches(outage
         detection_run(now=T0 + 20 * MINUTE)
     assert not Incident.objects.exists()
     assert not IncidentCity.objects.exists()
-    assert not ServiceStatus.objects.exists()
+    assert not ServiceStatus.objects.world().exists()
     assert DetectionWatermark.objects.get().processed_through == T0 - 10 * MINUTE
 
     monkeypatch.undo()

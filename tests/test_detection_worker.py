@@ -50,7 +50,7 @@ def test_beat_s_task_runs_the_pass_in_a_real_worker(chatgpt, settings, time_mach
 
     assert DetectionWatermark.objects.get().processed_through == T0 + 5 * MINUTE
     assert Incident.objects.get(service=chatgpt).status == "suspected"
-    assert ServiceStatus.objects.get(service=chatgpt).status == "outage"
+    assert ServiceStatus.objects.world().get(service=chatgpt).status == "outage"
 
 
 def test_a_second_pass_leaves_at_once_while_the_first_holds_the_minutes(chatgpt, on_postgres):

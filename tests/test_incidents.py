@@ -35,7 +35,7 @@ def test_a_quiet_service_opens_nothing_and_reads_ok(quiet_chatgpt):
     detection_run_range(start=T0 - dt.timedelta(minutes=60), end=T0 + 29 * MINUTE)
 
     assert not Incident.objects.exists()
-    status = ServiceStatus.objects.get(service=quiet_chatgpt)
+    status = ServiceStatus.objects.world().get(service=quiet_chatgpt)
     assert (status.status, status.score, status.count) == ("ok", 0.0, 60)
     assert status.baseline == pytest.approx(60)
 
@@ -52,7 +52,7 @@ def test_a_spike_opens_one_suspected_incident_and_shows_an_outage(quiet_chatgpt)
     assert incident.resolved_at is None
     assert (incident.peak_count, incident.peak_at) == (400, T0)
     assert incident.problems == [{"code": "login", "count": 40 * (10 - (incident.started_at - T0) // MINUTE)}]
-    status = ServiceStatus.objects.get(service=quiet_chatgpt)
+    status = ServiceStatus.objects.world().get(service=quiet_chatgpt)
     assert status.status == "outage"
     assert status.count == 10 * 40 + 5 * 4
 
@@ -67,7 +67,7 @@ def test_the_incident_resolves_after_a_quiet_spell_back_at_baseline(quiet_chatgp
     assert (incident.status, incident.ongoing) == ("suspected", False)
     assert incident.resolved_at == incident.last_elevated_at + MINUTE
     assert incident.resolved_at - incident.last_spike_at < dt.timedelta(minutes=RESOLVE_QUIET_MINUTES)
-    assert ServiceStatus.objects.get(service=quiet_chatgpt).status == "ok"
+    assert ServiceStatus.objects.world().get(service=quiet_chatgpt).status == "ok"
 
 
 def test_a_new_spike_soon_after_resolution_reopens_the_same_incident(quiet_chatgpt):
@@ -131,7 +131,7 @@ def test_a_regional_outage_opens_an_incident_though_the_national_total_barely_mo
     incident = Incident.objects.get()
     assert incident.max_score < 3  # the national series alone says nothing
     assert [c.city_id for c in IncidentCity.objects.filter(incident=incident)] == [bologna.pk]
-    assert ServiceStatus.objects.get(service=chatgpt).status == "warning"
+    assert ServiceStatus.objects.world().get(service=chatgpt).status == "warning"
 
 
 def test_cities_of_a_national_outage_are_ranked_by_excess_reports(chatgpt):

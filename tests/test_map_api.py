@@ -11,6 +11,8 @@ from catalogue.models import Service
 from geo.models import City
 from outages.api_map import MAP_CACHE_SECONDS
 from outages.map_selectors import BLOCK_SECONDS, WINDOWS, map_cities
+from outages.models import ServiceStatus
+from outages.status import status_apply
 from reports.models import CityMinute, Report, ServiceMinute
 from tests.pages_data import add_reports, city, outage_now, usual_week
 
@@ -365,3 +367,15 @@ def test_the_counts_are_worded_with_the_right_plural_in_each_language(client, ch
 
     assert english == {"Naples": "1,250 reports", "Rome": "2 reports", "Milan": "1 report"}
     assert italian == {"Naples": "1.250 segnalazioni", "Rome": "2 segnalazioni", "Milan": "1 segnalazione"}
+
+
+def test_the_map_of_a_country_gives_the_service_s_status_in_that_country(client, chatgpt):
+    for scope, evidence in (("", "ok"), ("IT", "outage")):
+        status_apply(ServiceStatus(service=chatgpt, scope=scope, evidence=evidence, minute=NOW), None).save()
+
+    world = client.get("/api/v1/map/?service=chatgpt").json()
+    italy = client.get("/api/v1/map/?service=chatgpt&country=IT").json()
+    page = client.get("/api/v1/services/chatgpt/?country=IT").json()
+
+    assert (world["status"], italy["status"]) == ("ok", "outage")
+    assert italy["status"] == page["status"]

@@ -9,8 +9,8 @@ from django.core.cache import cache
 
 from catalogue.models import Service
 from outages.baselines import baselines_rebuild
-from outages.models import Incident, IncidentCity, ServiceCountryStatus, ServiceStatus
-from outages.status import country_status_apply, status_apply
+from outages.models import Incident, IncidentCity, ServiceStatus
+from outages.status import status_apply
 from reports.aggregation import reports_aggregate
 from tests.pages_data import add_reports, city, outage_now, usual_week
 
@@ -32,10 +32,8 @@ def status(service: Service, tier: str, count: int = 0) -> None:
 
 def country_status(service: Service, country: str, tier: str, count: int = 0) -> None:
     """The row a detection pass leaves for a country when its counts alone say `tier`."""
-    row = ServiceCountryStatus(
-        service=service, country_code=country, evidence=tier, count=count, baseline=3.0, minute=NOW
-    )
-    country_status_apply(row, None).save()
+    row = ServiceStatus(service=service, scope=country, evidence=tier, count=count, baseline=3.0, minute=NOW)
+    status_apply(row, None).save()
 
 
 def page(client, url: str, language: str = "en") -> str:
@@ -89,16 +87,16 @@ def test_home_is_in_italian_when_the_browser_asks(client, chatgpt):
 SELECTOR_QUERIES = 1
 
 
-@pytest.mark.parametrize(("url", "country_queries"), [("/", 0), ("/?country=IT", 1)])
+@pytest.mark.parametrize("url", ["/", "/?country=IT"])
 def test_home_runs_the_same_queries_for_any_number_of_services(
-    client, chatgpt, django_assert_num_queries, url, country_queries
+    client, chatgpt, django_assert_num_queries, url
 ):
-    # The services with their status (in a country: and their rows there), the live hour's
+    # The services with their status in the scope shown (one join, worldwide or in a country), the live hour's
     # sums and the past hours' sums...
-    with django_assert_num_queries(3 + country_queries + SELECTOR_QUERIES):
+    with django_assert_num_queries(3 + SELECTOR_QUERIES):
         client.get(url)
     # ...which are then shared from the cache.
-    with django_assert_num_queries(2 + country_queries):
+    with django_assert_num_queries(2):
         client.get(url)
     for index in range(20):
         service = Service.objects.create(slug=f"svc-{index}", name=f"Service {index}")
@@ -107,9 +105,9 @@ def test_home_runs_the_same_queries_for_any_number_of_services(
         add_reports(service, at=NOW - dt.timedelta(hours=index % 24), cities={"Rome": 2})
     cache.clear()
 
-    with django_assert_num_queries(3 + country_queries + SELECTOR_QUERIES):
+    with django_assert_num_queries(3 + SELECTOR_QUERIES):
         html = page(client, url)
-    with django_assert_num_queries(2 + country_queries):
+    with django_assert_num_queries(2):
         client.get(url)
     assert "20 services have problems right now." in html
 
@@ -191,15 +189,15 @@ SERVICE_PAGE_QUERIES = 8
 SERVICE_PAGE_QUERIES_CACHED = 6  # the past minutes' sums and the baseline band come from the cache
 
 
-@pytest.mark.parametrize(("query", "country_queries"), [("", 0), ("?country=IT", 1)])
+@pytest.mark.parametrize("query", ["", "?country=IT"])
 def test_service_page_runs_the_same_queries_for_any_number_of_cities(
-    client, chatgpt, django_assert_num_queries, query, country_queries
+    client, chatgpt, django_assert_num_queries, query
 ):
     Incident.objects.create(
         service=chatgpt, started_at=NOW, last_spike_at=NOW, last_elevated_at=NOW, peak_at=NOW, peak_count=9
     )
     add_reports(chatgpt, at=NOW - dt.timedelta(minutes=3), cities={"Milan": 1})
-    with django_assert_num_queries(SERVICE_PAGE_QUERIES + country_queries + SELECTOR_QUERIES):
+    with django_assert_num_queries(SERVICE_PAGE_QUERIES + SELECTOR_QUERIES):
         client.get(f"/s/chatgpt/{query}")
     outage_now(chatgpt, now=NOW)
     usual_week(chatgpt, now=NOW, cities={"Turin": 3, "Rome": 2})
@@ -208,9 +206,9 @@ def test_service_page_runs_the_same_queries_for_any_number_of_cities(
     country_status(chatgpt, "IT", "outage")
     cache.clear()
 
-    with django_assert_num_queries(SERVICE_PAGE_QUERIES + country_queries + SELECTOR_QUERIES):
+    with django_assert_num_queries(SERVICE_PAGE_QUERIES + SELECTOR_QUERIES):
         html = page(client, f"/s/chatgpt/{query}")
-    with django_assert_num_queries(SERVICE_PAGE_QUERIES_CACHED + country_queries):
+    with django_assert_num_queries(SERVICE_PAGE_QUERIES_CACHED):
         again = page(client, f"/s/chatgpt/{query}")
     assert 'class="banner status-outage"' in html
     if not query:
@@ -219,7 +217,7 @@ def test_service_page_runs_the_same_queries_for_any_number_of_cities(
             and '<strong id="count-last-hour">525</strong>' in again
         )
     # The refresh reads the same numbers without the incidents and the comments.
-    with django_assert_num_queries(SERVICE_PAGE_QUERIES_CACHED + country_queries - 2):
+    with django_assert_num_queries(SERVICE_PAGE_QUERIES_CACHED - 2):
         client.get(f"/s/chatgpt/data.json{query}")
 
 

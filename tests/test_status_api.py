@@ -177,7 +177,7 @@ def test_the_incident_list_runs_two_queries_however_many_incidents(client, outag
         response = client.get("/api/v1/incidents/")
 
     assert len(response.json()) == 6
-    assert ServiceStatus.objects.exists()
+    assert ServiceStatus.objects.world().exists()
 
 
 def test_the_incident_list_hides_dismissed_and_merged_incidents_and_filters_on_ongoing(client, outage):

@@ -14,8 +14,8 @@ from django.utils import timezone
 from catalogue.models import Service
 from geo.models import City
 from outages.baselines import baselines_rebuild
-from outages.models import ServiceCountryStatus, ServiceStatus
-from outages.status import country_status_apply, status_apply
+from outages.models import ServiceStatus
+from outages.status import status_apply
 from reports.models import CityMinute, CountryMinute, Report, ServiceMinute
 from tests.pages_data import add_reports, usual_week
 
@@ -64,10 +64,10 @@ def italy_down():
         ServiceStatus(service=chatgpt, evidence="outage", count=87, baseline=4.0, minute=now), None
     ).save()
     for code, evidence, count in (("IT", "outage", 80), ("US", "ok", 7)):
-        row = ServiceCountryStatus(
-            service=chatgpt, country_code=code, evidence=evidence, count=count, baseline=2.0, minute=now
+        row = ServiceStatus(
+            service=chatgpt, scope=code, evidence=evidence, count=count, baseline=2.0, minute=now
         )
-        country_status_apply(row, None).save()
+        status_apply(row, None).save()
     return chatgpt
 
 

@@ -12,8 +12,8 @@ from playwright.sync_api import expect
 
 from catalogue.models import Service
 from outages.baselines import baselines_rebuild
-from outages.models import Incident, IncidentCity, ServiceCountryStatus, ServiceStatus
-from outages.status import country_status_apply, status_apply
+from outages.models import Incident, IncidentCity, ServiceStatus
+from outages.status import status_apply
 from tests.pages_data import add_reports, city, outage_now, usual_week
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -48,10 +48,8 @@ def scenario():
         ServiceStatus(service=sora, evidence="warning", count=12, baseline=3.0, minute=now), None
     ).save()
     # Every report is from Italy, the country the Italian pages show.
-    country_status_apply(
-        ServiceCountryStatus(
-            service=chatgpt, country_code="IT", evidence="outage", count=131, baseline=4.0, minute=now
-        ),
+    status_apply(
+        ServiceStatus(service=chatgpt, scope="IT", evidence="outage", count=131, baseline=4.0, minute=now),
         None,
     ).save()
     return chatgpt
