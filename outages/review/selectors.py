@@ -8,6 +8,8 @@ fixed number of queries, whatever the page size (tests/test_review_queue.py pins
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import operator
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -22,6 +24,7 @@ from outages.models import Baseline, Incident, IncidentCity, NetworkMix
 from outages.presenters import isp_text, shared_provider_text
 from outages.public import TOGETHER
 from outages.review.models import ReviewAction
+from reports.counts import minute_rows
 from reports.models import Comment, Report, ServiceMinute, Source
 from reports.selectors import with_problem_labels
 
@@ -36,6 +39,9 @@ NETWORK_MEMORY = dt.timedelta(days=7)
 # Newness is checked for an incident's busiest networks only (an IN list per incident).
 NEWNESS_NETWORKS = 2000
 PAGE_SIZE = 25
+# Merged-away incidents live on in the one they were merged into: the queue and the merge
+# targets leave them out (the public never sees them: Incident.objects.public()).
+_NOT_MERGED_AWAY = Q(review__isnull=True) | Q(review__merged_into__isnull=True)
 
 
 @dataclass
@@ -152,11 +158,7 @@ def queue_incidents(
     incidents = Incident.objects.select_related("service", "review").annotate(
         waiting=Case(When(status=Status.SUSPECTED, then=0), default=1, output_field=IntegerField())
     )
-    if status:
-        incidents = incidents.filter(status=status)
-    else:
-        # Merged-away incidents live on in the one they were merged into.
-        incidents = incidents.filter(Q(review__isnull=True) | Q(review__merged_into__isnull=True))
+    incidents = incidents.filter(status=status) if status else incidents.filter(_NOT_MERGED_AWAY)
     if service_id:
         incidents = incidents.filter(service_id=service_id)
     if day:
@@ -212,14 +214,21 @@ def _charts(
         lo = _floor(start - CHART_BEFORE, bucket)
         hi = _floor(min(end, start + CHART_MAX) + CHART_AFTER, bucket)
         ranges[incident.pk] = (lo, hi)
-    condition = Q()
-    for incident in incidents:
-        lo, hi = ranges[incident.pk]
-        condition |= Q(service_id=incident.service_id, minute__gte=lo, minute__lt=hi)
+    # Every incident's window in one query (OR of the windows).
+    in_windows = functools.reduce(
+        operator.or_,
+        (
+            minute_rows(
+                ServiceMinute,
+                start=ranges[incident.pk][0],
+                end=ranges[incident.pk][1],
+                service_id=incident.service_id,
+            )
+            for incident in incidents
+        ),
+    )
     minutes: dict[int, list[tuple[dt.datetime, int]]] = defaultdict(list)
-    for service_id, minute, count in ServiceMinute.objects.filter(condition).values_list(
-        "service_id", "minute", "count"
-    ):
+    for service_id, minute, count in in_windows.values_list("service_id", "minute", "count"):
         minutes[service_id].append((minute, count))
     profiles = {
         service_id: (expected, bucket_minutes, timezone)
@@ -362,8 +371,8 @@ def _together(incidents: list[Incident]) -> dict[int, list[tuple[str, str]]]:
             started_at__gte=incident.started_at - TOGETHER, started_at__lte=incident.started_at + TOGETHER
         )
     others = list(
-        Incident.objects.filter(near)
-        .exclude(status=Status.DISMISSED)
+        Incident.objects.public()
+        .filter(near)
         .values_list("pk", "service_id", "service__name", "status", "started_at")
     )
     found: dict[int, list[tuple[str, str]]] = {}
@@ -402,7 +411,7 @@ def merge_candidates(incident: Incident) -> QuerySet[Incident]:
             started_at__gt=incident.started_at,
             started_at__lte=incident.started_at + dt.timedelta(days=7),
         )
-        .filter(Q(review__isnull=True) | Q(review__merged_into__isnull=True))
+        .filter(_NOT_MERGED_AWAY)
         .order_by("started_at")
     )
 
