@@ -24,6 +24,7 @@ from outages.models import Baseline, Incident, IncidentCity, NetworkMix
 from outages.presenters import isp_text, shared_provider_text
 from outages.public import TOGETHER
 from outages.review.models import ReviewAction
+from outages.sparkline import sparkline_points, sparkline_step, sparkline_top
 from reports.counts import minute_rows
 from reports.models import Comment, Report, ServiceMinute, Source
 from reports.selectors import with_problem_labels
@@ -95,7 +96,8 @@ class QueueItem:
 
 @dataclass
 class Chart:
-    """Reports and the baseline per CHART_BUCKET_MINUTES, drawn as an inline SVG sparkline."""
+    """Reports and the baseline per CHART_BUCKET_MINUTES, drawn on one scale as an inline SVG
+    sparkline (outages.sparkline), with the incident's buckets shaded."""
 
     counts: list[float]
     baseline: list[float | None]
@@ -105,18 +107,9 @@ class Chart:
     WIDTH = 240
     HEIGHT = 48
 
-    def _scale(self) -> tuple[float, float]:
-        top = max([*self.counts, *(b for b in self.baseline if b is not None), 1.0])
-        step = self.WIDTH / max(len(self.counts) - 1, 1)
-        return step, (self.HEIGHT - 2) / top
-
     def _points(self, values: list[float | None]) -> str:
-        step, scale = self._scale()
-        return " ".join(
-            f"{i * step:.1f},{self.HEIGHT - 1 - value * scale:.1f}"
-            for i, value in enumerate(values)
-            if value is not None
-        )
+        top = sparkline_top(self.counts, self.baseline)
+        return sparkline_points(values, width=self.WIDTH, height=self.HEIGHT, top=top)
 
     @property
     def count_points(self) -> str:
@@ -128,13 +121,14 @@ class Chart:
 
     @property
     def band_x(self) -> str:
-        step, _ = self._scale()
-        return f"{self.marked_from * step:.1f}"
+        return f"{self.marked_from * self._step():.1f}"
 
     @property
     def band_width(self) -> str:
-        step, _ = self._scale()
-        return f"{max(self.marked_to - self.marked_from, 1) * step:.1f}"
+        return f"{max(self.marked_to - self.marked_from, 1) * self._step():.1f}"
+
+    def _step(self) -> float:
+        return sparkline_step(len(self.counts), width=self.WIDTH)
 
 
 def review_queue(
