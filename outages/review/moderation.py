@@ -11,7 +11,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from outages.review.models import ReviewAction
-from outages.review.services import ReviewError
+from outages.review.services import ReviewError, audit_entry
 from reports.models import Comment
 
 Kind = ReviewAction.Kind
@@ -45,15 +45,7 @@ def comments_review(
         )
         Comment.objects.filter(pk__in=changed).update(state=after, reviewed_at=now, reviewed_by=actor)
         ReviewAction.objects.bulk_create(
-            ReviewAction(
-                comment_id=comment_id,
-                actor=actor,
-                actor_name=actor.get_username(),
-                created_at=now,
-                kind=action,
-                status_before=before,
-                status_after=after,
-            )
+            audit_entry(actor=actor, now=now, kind=action, before=before, after=after, comment_id=comment_id)
             for comment_id in changed
         )
     return len(changed)

@@ -243,16 +243,33 @@ def action_log(
     public_note: str = "",
     details: dict | None = None,
 ) -> ReviewAction:
-    return ReviewAction.objects.create(
+    entry = audit_entry(
+        actor=actor,
+        now=now,
+        kind=kind,
+        before=before,
+        after=incident.status,
         incident=incident,
+        reason=reason,
+        note=note.strip(),
+        public_note=public_note.strip(),
+        details=details or {},
+    )
+    entry.save(force_insert=True)
+    return entry
+
+
+def audit_entry(
+    *, actor: AbstractBaseUser, now: dt.datetime, kind: str, before: str, after: str, **subject: object
+) -> ReviewAction:
+    """An unsaved audit row: who did what, when, from which state to which; `subject` names
+    the incident or the comment, and any reason, notes and details."""
+    return ReviewAction(
         actor=actor,
         actor_name=actor.get_username(),
         created_at=now,
         kind=kind,
         status_before=before,
-        status_after=incident.status,
-        reason=reason,
-        note=note.strip(),
-        public_note=public_note.strip(),
-        details=details or {},
+        status_after=after,
+        **subject,
     )
