@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from outages.models import ServiceStatus
 
-BADGE_COLOUR = {
+BADGE_COLOUR: dict[str, str] = {
     ServiceStatus.Tier.OK: "#1a7f37",
     ServiceStatus.Tier.WARNING: "#9a6700",
     ServiceStatus.Tier.OUTAGE: "#b42318",
