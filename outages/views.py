@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+from dataclasses import asdict
 
 from csp.decorators import csp_replace
 from django.conf import settings
@@ -31,6 +32,7 @@ from geo.countries import (
     page_country,
     requested_country,
 )
+from outages.badges import badge_layout
 from outages.display_time import page_time
 from outages.forms import IncidentFilterForm
 from outages.map_selectors import WINDOWS
@@ -59,6 +61,7 @@ from outages.public import (
     services_spiking_with,
 )
 from outages.selectors import services_with_status
+from outages.sparkline import HOME_HEIGHT, HOME_WIDTH, sparkline_points
 from outages.status import incident_state_text
 from reports.api_time import json_datetime
 from reports.forms import ReportForm
@@ -74,19 +77,6 @@ def _public_status_text(incident: PublicIncident) -> str:
 
 
 WINDOW_LABELS = {60: _("1 hour"), 360: _("6 hours"), 1440: _("24 hours")}
-
-
-SPARK_WIDTH, SPARK_HEIGHT = 120, 28
-
-
-def sparkline_points(values: list[int]) -> str:
-    """SVG polyline points for a sparkline; static/downradar/js/home.js draws the same."""
-    top = max(values) or 1
-    step = SPARK_WIDTH / max(len(values) - 1, 1)
-    return " ".join(
-        f"{index * step:.1f},{SPARK_HEIGHT - 2 - (SPARK_HEIGHT - 4) * value / top:.1f}"
-        for index, value in enumerate(values)
-    )
 
 
 def _shown_country(request: HttpRequest) -> tuple[str, str]:
@@ -168,7 +158,7 @@ def _overview_page(
                     "service": row.service,
                     "status": status_badge(row.status),
                     "sparkline": row.sparkline,
-                    "points": sparkline_points(row.sparkline),
+                    "points": sparkline_points(row.sparkline, width=HOME_WIDTH, height=HOME_HEIGHT),
                     "last_day": sum(row.sparkline),
                 }
                 for row in summaries
@@ -368,16 +358,6 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
 # --- embeds: a badge and a widget that any site may show ------------------------------------
 
 EMBED_CACHE_SECONDS = 60
-BADGE_COLOUR = {
-    ServiceStatus.Tier.OK: "#1a7f37",
-    ServiceStatus.Tier.WARNING: "#9a6700",
-    ServiceStatus.Tier.OUTAGE: "#b42318",
-}
-
-
-def _text_width(text: str) -> int:
-    # Verdana 11 px averages about 7 px a character: enough for a badge, no font metrics.
-    return 12 + 7 * len(text)
 
 
 def _embed_label(service: Service, country: str) -> str:
@@ -392,21 +372,11 @@ def service_badge(request: HttpRequest, slug: str, *, country: str) -> HttpRespo
     service = _active_service(slug, country)
     status = status_payload(service, country)
     label = _embed_label(service, country)
-    label_width = _text_width(label)
-    value_width = _text_width(f"{status['icon']} {status['text']}")
+    layout = badge_layout(label=label, value=f"{status['icon']} {status['text']}", tier=status["code"])
     response = render(
         request,
         "outages/badge.svg",
-        {
-            "service": service,
-            "label": label,
-            "status": status,
-            "colour": BADGE_COLOUR[status["code"]],
-            "label_width": label_width,
-            "value_width": value_width,
-            "value_x": label_width + 6,
-            "width": label_width + value_width,
-        },
+        {"service": service, "label": label, "status": status, **asdict(layout)},
         content_type="image/svg+xml; charset=utf-8",
     )
     patch_cache_control(response, public=True, max_age=EMBED_CACHE_SECONDS)

@@ -4,7 +4,7 @@ and the API run (reports.intake calls comment_clean), and the store.
 A comment is stored only with a counted report, so it rides the report's rate limit and
 dedupe, and only while its network (the report's /24 or /64 hash) has fewer than
 PENDING_PER_NETWORK comments waiting for review for that service in the last day.
-Nothing is shown before a reviewer approves it (outages.review.services.comments_review).
+Nothing is shown before a reviewer approves it (outages.review.moderation.comments_review).
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ from django.utils.translation import gettext_lazy as _
 
 from outages.models import Incident
 from outages.review.models import DismissReason, ReviewAction
-from outages.review.services import COMMENT_DECISIONS, DISMISS_REASONS
+from outages.review.moderation import COMMENT_DECISIONS
+from outages.review.services import DISMISS_REASONS
 from reports.models import Comment
 
 Kind = ReviewAction.Kind

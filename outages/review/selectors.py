@@ -8,6 +8,8 @@ fixed number of queries, whatever the page size (tests/test_review_queue.py pins
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import operator
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -22,6 +24,8 @@ from outages.models import Baseline, Incident, IncidentCity, NetworkMix
 from outages.presenters import isp_text, shared_provider_text
 from outages.public import TOGETHER
 from outages.review.models import ReviewAction
+from outages.sparkline import sparkline_points, sparkline_step, sparkline_top
+from reports.counts import minute_rows
 from reports.models import Comment, Report, ServiceMinute, Source
 from reports.selectors import with_problem_labels
 
@@ -36,6 +40,9 @@ NETWORK_MEMORY = dt.timedelta(days=7)
 # Newness is checked for an incident's busiest networks only (an IN list per incident).
 NEWNESS_NETWORKS = 2000
 PAGE_SIZE = 25
+# Merged-away incidents live on in the one they were merged into: the queue and the merge
+# targets leave them out (the public never sees them: Incident.objects.public()).
+_NOT_MERGED_AWAY = Q(review__isnull=True) | Q(review__merged_into__isnull=True)
 
 
 @dataclass
@@ -89,7 +96,8 @@ class QueueItem:
 
 @dataclass
 class Chart:
-    """Reports and the baseline per CHART_BUCKET_MINUTES, drawn as an inline SVG sparkline."""
+    """Reports and the baseline per CHART_BUCKET_MINUTES, drawn on one scale as an inline SVG
+    sparkline (outages.sparkline), with the incident's buckets shaded."""
 
     counts: list[float]
     baseline: list[float | None]
@@ -99,18 +107,9 @@ class Chart:
     WIDTH = 240
     HEIGHT = 48
 
-    def _scale(self) -> tuple[float, float]:
-        top = max([*self.counts, *(b for b in self.baseline if b is not None), 1.0])
-        step = self.WIDTH / max(len(self.counts) - 1, 1)
-        return step, (self.HEIGHT - 2) / top
-
     def _points(self, values: list[float | None]) -> str:
-        step, scale = self._scale()
-        return " ".join(
-            f"{i * step:.1f},{self.HEIGHT - 1 - value * scale:.1f}"
-            for i, value in enumerate(values)
-            if value is not None
-        )
+        top = sparkline_top(self.counts, self.baseline)
+        return sparkline_points(values, width=self.WIDTH, height=self.HEIGHT, top=top)
 
     @property
     def count_points(self) -> str:
@@ -122,13 +121,14 @@ class Chart:
 
     @property
     def band_x(self) -> str:
-        step, _ = self._scale()
-        return f"{self.marked_from * step:.1f}"
+        return f"{self.marked_from * self._step():.1f}"
 
     @property
     def band_width(self) -> str:
-        step, _ = self._scale()
-        return f"{max(self.marked_to - self.marked_from, 1) * step:.1f}"
+        return f"{max(self.marked_to - self.marked_from, 1) * self._step():.1f}"
+
+    def _step(self) -> float:
+        return sparkline_step(len(self.counts), width=self.WIDTH)
 
 
 def review_queue(
@@ -152,11 +152,7 @@ def queue_incidents(
     incidents = Incident.objects.select_related("service", "review").annotate(
         waiting=Case(When(status=Status.SUSPECTED, then=0), default=1, output_field=IntegerField())
     )
-    if status:
-        incidents = incidents.filter(status=status)
-    else:
-        # Merged-away incidents live on in the one they were merged into.
-        incidents = incidents.filter(Q(review__isnull=True) | Q(review__merged_into__isnull=True))
+    incidents = incidents.filter(status=status) if status else incidents.filter(_NOT_MERGED_AWAY)
     if service_id:
         incidents = incidents.filter(service_id=service_id)
     if day:
@@ -212,14 +208,21 @@ def _charts(
         lo = _floor(start - CHART_BEFORE, bucket)
         hi = _floor(min(end, start + CHART_MAX) + CHART_AFTER, bucket)
         ranges[incident.pk] = (lo, hi)
-    condition = Q()
-    for incident in incidents:
-        lo, hi = ranges[incident.pk]
-        condition |= Q(service_id=incident.service_id, minute__gte=lo, minute__lt=hi)
+    # Every incident's window in one query (OR of the windows).
+    in_windows = functools.reduce(
+        operator.or_,
+        (
+            minute_rows(
+                ServiceMinute,
+                start=ranges[incident.pk][0],
+                end=ranges[incident.pk][1],
+                service_id=incident.service_id,
+            )
+            for incident in incidents
+        ),
+    )
     minutes: dict[int, list[tuple[dt.datetime, int]]] = defaultdict(list)
-    for service_id, minute, count in ServiceMinute.objects.filter(condition).values_list(
-        "service_id", "minute", "count"
-    ):
+    for service_id, minute, count in in_windows.values_list("service_id", "minute", "count"):
         minutes[service_id].append((minute, count))
     profiles = {
         service_id: (expected, bucket_minutes, timezone)
@@ -362,8 +365,8 @@ def _together(incidents: list[Incident]) -> dict[int, list[tuple[str, str]]]:
             started_at__gte=incident.started_at - TOGETHER, started_at__lte=incident.started_at + TOGETHER
         )
     others = list(
-        Incident.objects.filter(near)
-        .exclude(status=Status.DISMISSED)
+        Incident.objects.public()
+        .filter(near)
         .values_list("pk", "service_id", "service__name", "status", "started_at")
     )
     found: dict[int, list[tuple[str, str]]] = {}
@@ -402,7 +405,7 @@ def merge_candidates(incident: Incident) -> QuerySet[Incident]:
             started_at__gt=incident.started_at,
             started_at__lte=incident.started_at + dt.timedelta(days=7),
         )
-        .filter(Q(review__isnull=True) | Q(review__merged_into__isnull=True))
+        .filter(_NOT_MERGED_AWAY)
         .order_by("started_at")
     )
 

@@ -16,15 +16,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from outages.models import REVIEW_PERMISSION, Incident
 from outages.review import selectors
+from outages.review.exclusion import network_exclude
 from outages.review.forms import ActionForm, CommentActionForm, ExcludeNetworkForm, QueueFilterForm
 from outages.review.models import ReviewAction
-from outages.review.services import (
-    ReviewError,
-    actions_allowed,
-    comments_review,
-    incident_act,
-    network_exclude,
-)
+from outages.review.moderation import comments_review
+from outages.review.services import ReviewError, actions_allowed, incident_act
 from reports.models import Comment
 
 

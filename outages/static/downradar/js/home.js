@@ -6,7 +6,7 @@
   if (!list || !list.dataset.url) { return; }
   var updated = document.getElementById("updated-at");
   var times = updated && D.zoned(updated);
-  var WIDTH = 120, HEIGHT = 28;  // as outages.views.sparkline_points
+  var WIDTH = 120, HEIGHT = 28;  // as outages.sparkline (HOME_WIDTH, HOME_HEIGHT)
 
   function points(values) {
     var top = Math.max.apply(null, values.concat([1]));
