@@ -1,5 +1,5 @@
 """The living demo's reviewer: an account anyone running `make run` can log in with, and
-the decisions the demo takes with it on a schedule (reports.simulator.demo), through the
+the decisions the demo takes with it on a schedule (simulator.demo), through the
 same review service a person's click goes through, each one audited as theirs would be."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from catalogue.models import Service
 from outages.models import REVIEWER_GROUP, Incident
 from outages.review.services import ReviewError, action_allowed, incident_act
 from outages.status import latest_incident
-from reports.simulator.demo import ReviewStep
+from simulator.demo import ReviewStep
 
 DEMO_REVIEWER = "demo-reviewer"
 
