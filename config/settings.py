@@ -110,6 +110,7 @@ INSTALLED_APPS = [
     "geo",
     "reports",
     "outages",
+    "simulator",  # the crowd simulator and the living demo: management commands, no models
     # Installed for its management command (setup_periodic_tasks): no models.
     "config",
 ]

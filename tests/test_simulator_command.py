@@ -21,8 +21,8 @@ from geo.lookup import locate
 from geo.operators import warm_up as operators_warm_up
 from outages.models import Incident, ServiceStatus
 from reports.models import CityMinute, CountryMinute, Report
-from reports.simulator.demo import DEMO_EVENT_SERVICES
-from reports.simulator.places import ASIA
+from simulator.demo import DEMO_EVENT_SERVICES
+from simulator.places import ASIA
 
 ROME = ZoneInfo("Europe/Rome")
 NOW = dt.datetime(2026, 5, 11, 10, 0, tzinfo=dt.UTC)

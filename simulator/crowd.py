@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from reports.simulator.places import AddressPool, Place, ip_strings, places_load
+from simulator.places import AddressPool, Place, ip_strings, places_load
 
 PROBLEMS: tuple[str, ...] = ("app", "login", "website", "connection", "other")
 BLOCK_SECONDS = 15 * 60

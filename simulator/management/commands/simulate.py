@@ -33,16 +33,15 @@ from django.utils.dateparse import parse_datetime
 
 from catalogue.models import ProblemType, Service
 from outages.baselines import baselines_rebuild
-from outages.demo import DEMO_REVIEWER, demo_reviewer_ensure, demo_reviews_apply
 from outages.detection_pass import detection_run_range
 from outages.models import Incident
 from outages.tasks import detection_pass_notify
 from reports import dialect
 from reports.aggregation import IncomingReport, reports_aggregate, reports_aggregate_all, reports_ingest_bulk
 from reports.models import Report, Source
-from reports.simulator import places
-from reports.simulator.crowd import KINDS, Batch, Crowd
-from reports.simulator.demo import (
+from simulator import places
+from simulator.crowd import KINDS, Batch, Crowd
+from simulator.demo import (
     DEMO_EVENT_SERVICES,
     DemoCrowd,
     DemoSchedule,
@@ -50,8 +49,9 @@ from reports.simulator.demo import (
     demo_posts,
     detection_start,
 )
-from reports.simulator.live import LiveResult, live_post, live_stream, server_wait
-from reports.simulator.scenarios import ROME, SCENARIOS, Plan, incidents_random, plan_backfill, scenario_get
+from simulator.live import LiveResult, live_post, live_stream, server_wait
+from simulator.reviewer import DEMO_REVIEWER, demo_reviewer_ensure, demo_reviews_apply
+from simulator.scenarios import ROME, SCENARIOS, Plan, incidents_random, plan_backfill, scenario_get
 
 # Simulated reports are marked as such where the model has a mark for them.
 SOURCE = getattr(Source, "SIMULATED", Source.API)

@@ -26,9 +26,9 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from reports.simulator.crowd import BLOCK_SECONDS, Batch, Crowd, Flood, Incident, Outage
-from reports.simulator.live import Post
-from reports.simulator.scenarios import baseline_italy, chatgpt_and_sora_outages, isp_outage
+from simulator.crowd import BLOCK_SECONDS, Batch, Crowd, Flood, Incident, Outage
+from simulator.live import Post
+from simulator.scenarios import baseline_italy, chatgpt_and_sora_outages, isp_outage
 
 CYCLE = timedelta(hours=3)
 # Long enough for any demo event to have ended: the incidents that may still add reports

@@ -1,6 +1,7 @@
 """The living demo's reviewer: an account anyone running `make run` can log in with, and
-the decisions the demo takes with it on a schedule (reports.simulator.demo), through the
-same review service a person's click goes through, each one audited as theirs would be."""
+the decisions the demo takes with it on a schedule (simulator.demo). It decides only through
+the review service (outages.review.services.incident_act), the one a person's click goes
+through, so each decision is checked and audited as theirs would be."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ from django.contrib.auth.models import Group, User
 
 from catalogue.models import Service
 from outages.models import REVIEWER_GROUP, Incident
-from outages.review.services import ReviewError, action_allowed, incident_act
+from outages.review.services import ReviewError, incident_act
 from outages.status import latest_incident
-from reports.simulator.demo import ReviewStep
+from simulator.demo import ReviewStep
 
 DEMO_REVIEWER = "demo-reviewer"
 
@@ -45,20 +46,19 @@ def demo_reviews_apply(
             if now >= step.at + step.patience:
                 done.add(step)
             continue
-        if action_allowed(incident, step.action):
-            try:
-                incident_act(
-                    incident_id=incident.pk,
-                    action=step.action,
-                    actor=reviewer,
-                    now=now,
-                    reason=step.reason,
-                    note=step.note,
-                )
-            except ReviewError:
-                pass  # someone else decided in the meantime: theirs stands
-            else:
-                decided.append(f"{DEMO_REVIEWER}: {step.action} {step.service} incident #{incident.pk}")
+        try:
+            incident_act(
+                incident_id=incident.pk,
+                action=step.action,
+                actor=reviewer,
+                now=now,
+                reason=step.reason,
+                note=step.note,
+            )
+        except ReviewError:
+            pass  # the service says no (someone decided first, or the state moved on): theirs stands
+        else:
+            decided.append(f"{DEMO_REVIEWER}: {step.action} {step.service} incident #{incident.pk}")
         done.add(step)
     return decided
 

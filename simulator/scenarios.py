@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from reports.simulator.crowd import ITALIAN, PROFILES, Batch, Crowd, Flood, Incident, Outage, profile
+from simulator.crowd import ITALIAN, PROFILES, Batch, Crowd, Flood, Incident, Outage, profile
 
 ROME = ZoneInfo("Europe/Rome")
 ITALIAN_REGIONS = (
@@ -241,7 +241,7 @@ def chatgpt_and_sora_outages(
     *, start: datetime, rise: int, plateau: int, decay: float, label: str = "31 March 2025"
 ) -> tuple[Outage, Outage]:
     """ChatGPT and Sora down together as on 31 March 2025, in a given shape: the scenario
-    replays its real one, the living demo (reports.simulator.demo) a longer tail."""
+    replays its real one, the living demo (simulator.demo) a longer tail."""
     shape = {"start": start, "rise": rise, "plateau": plateau, "decay": decay}
     chatgpt = Outage(
         service="chatgpt",

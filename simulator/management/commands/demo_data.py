@@ -1,6 +1,6 @@
 """`make run` calls this: a living demo. A week of simulated history on a fresh database,
 or the gap since the last report on a second run, with the demo's schedule anchored at now
-(reports.simulator.demo): the 31 March 2025 ChatGPT outage is in progress, and the crowd
+(simulator.demo): the 31 March 2025 ChatGPT outage is in progress, and the crowd
 process of the Procfile (`simulate --demo --live`) carries it on, with the other events,
 in real time.
 
