@@ -38,6 +38,7 @@ from outages.models import (
     NetworkMix,
     ServiceStatus,
 )
+from outages.peak import PEAK_MINUTES
 from outages.status import status_apply
 from outages.watermark import WATERMARK, watermark_share
 from reports.aggregation import reports_aggregate_all
@@ -445,7 +446,7 @@ def _process_minutes(state: _PassState, first: int, last: int, *, final: bool) -
         j = n - 1
         minute = from_epoch_minute(last)
         world = _evidence_rows(
-            [(service_id, WORLD) for service_id in services], counts, expected, panel.score, minute
+            [(service_id, WORLD) for service_id in services], counts, expected, panel.score, last
         )
         verdicts: dict[int, detection.FloodVerdict] = {}
         for service_id in services:
@@ -541,7 +542,7 @@ def _country_evidence(state: _PassState, services: list[int], *, last: int) -> l
         national_rows=np.isfinite(expected[:, -1]),
         params=_DETECT_PARAMS,
     )
-    rows = _evidence_rows(pairs, counts, expected, panel.score, from_epoch_minute(last))
+    rows = _evidence_rows(pairs, counts, expected, panel.score, last)
     for row in rows:
         row.flood = state.statuses[row.service_id].flood
     return rows
@@ -552,13 +553,17 @@ def _evidence_rows(
     counts: np.ndarray,
     expected: np.ndarray,
     score: np.ndarray,
-    minute: dt.datetime,
+    last: int,
 ) -> list[ServiceStatus]:
-    """The status evidence of each (service, scope) series at its last minute: the tier its
-    score gives, and its reports and baseline over the 15 minutes up to it. The one place
-    that turns a scored series into a status row, for the world and for each country."""
-    count15 = detection.trailing_sum(counts, 15)[:, -1]
-    expected15 = detection.trailing_sum(expected, 15)[:, -1]
+    """The status evidence of each (service, scope) series at its last minute, epoch minute
+    `last`: the tier its score gives, and its reports and baseline in the clock-aligned
+    quarter-hour holding that minute, up to it: the window the charts draw and the peak is
+    measured in (outages.peak), so the status line never shows more than the peak. The one
+    place that turns a scored series into a status row, for the world and for each country."""
+    first = last - counts.shape[1] + 1
+    count15 = detection.aligned_running_sum(counts, first, PEAK_MINUTES)[0][:, -1]
+    expected15 = detection.aligned_running_sum(expected, first, PEAK_MINUTES)[0][:, -1]
+    minute = from_epoch_minute(last)
     return [
         ServiceStatus(
             service_id=service_id,

@@ -119,7 +119,8 @@ class ServiceStatus(models.Model):
         "outages.Incident", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     score = models.FloatField(default=0.0)
-    # The scope's reports and baseline over the 15 minutes up to and including `minute`.
+    # The scope's reports and baseline in the clock-aligned 15 minutes holding `minute`, up
+    # to and including it (the window of the charts and the peak, outages.peak).
     count = models.PositiveIntegerField(default=0)
     baseline = models.FloatField(null=True, blank=True)
     minute = models.DateTimeField()

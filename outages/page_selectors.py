@@ -24,12 +24,13 @@ from django.core.cache import cache
 from catalogue.models import Service
 from geo.models import City
 from outages.models import Incident, ServiceStatus
+from outages.peak import PEAK_MINUTES, bucket_floor
 from outages.presenters import status_of
 from outages.selectors import baseline_band, services_with_status
 from reports.counts import bucket_rows, country_sums, minute_end, service_sums
 from reports.models import CountryMinute, ServiceMinute
 
-BUCKET_MINUTES = 15
+BUCKET_MINUTES = PEAK_MINUTES  # the charts draw the buckets the peak is measured in
 DAY_BUCKETS = 24 * 60 // BUCKET_MINUTES
 # Minutes this recent are read live on every request: the aggregation folds reports
 # into the minute tables every few seconds, so older minutes no longer change.
@@ -42,11 +43,6 @@ PAST_HOURS_CACHE_SECONDS = 300
 TOP_CITIES = 10
 
 STATUS_ORDER = {ServiceStatus.Tier.OUTAGE: 0, ServiceStatus.Tier.WARNING: 1, ServiceStatus.Tier.OK: 2}
-
-
-def bucket_floor(moment: dt.datetime, minutes: int = BUCKET_MINUTES) -> dt.datetime:
-    epoch = int(moment.timestamp())
-    return dt.datetime.fromtimestamp(epoch - epoch % (minutes * 60), tz=dt.UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,15 +213,6 @@ def _sums(service: Service, country: str, **window):
     if country:
         return country_sums(service.pk, country, **window)
     return service_sums(service.pk, **window)
-
-
-def peak_bucket(timeseries: list[dict], *, since: dt.datetime | None = None) -> dict | None:
-    """The busiest 15-minute bucket of the chart (the earliest of equals), from the bucket
-    holding `since` on (an incident's start) when given; None without a report."""
-    first = bucket_floor(since) if since is not None else None
-    candidates = [bucket for bucket in timeseries if first is None or bucket["start"] >= first]
-    best = max(candidates, key=lambda bucket: bucket["count"], default=None)
-    return best if best is not None and best["count"] > 0 else None
 
 
 def _at(epoch_minute: int) -> dt.datetime:

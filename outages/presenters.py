@@ -22,6 +22,7 @@ from outages.models import (
     Incident,
     ServiceStatus,
 )
+from outages.peak import Peak, bucket_floor
 
 Tier = ServiceStatus.Tier
 Reason = ServiceStatus.Reason
@@ -146,15 +147,23 @@ def shared_provider_text(*, services_together: int, operator: dict | None) -> st
 
 
 def status_payload(service: Service, country: str = "") -> dict:
-    """The status block of the service page and its JSON refresh, the badge and the embed."""
+    """The status block of the service page and its JSON refresh, the badge and the embed.
+    Its line gives the status's reports in the quarter-hour the chart's last bucket and the
+    peak headline measure (outages.peak), so it never shows more than the peak."""
     view = status_of(service, country)
-    usual = "" if view.baseline is None else f"{view.baseline:.0f}"
-    window = (
-        _("Last 15 minutes: %(count)s reports, usually about %(usual)s.")
-        % {"count": view.count, "usual": usual}
-        if usual
-        else _("Last 15 minutes: %(count)s reports.") % {"count": view.count}
-    )
+    values = {
+        "count": number_format(view.count, force_grouping=True),
+        "usual": "" if view.baseline is None else number_format(round(view.baseline), force_grouping=True),
+        "time": time_text(bucket_floor(view.updated_at), zone_named(service.timezone))
+        if view.updated_at
+        else "",
+    }
+    if view.updated_at is None:
+        window = _("No reports lately.")
+    elif view.baseline is None:
+        window = _("Since %(time)s: %(count)s reports.") % values
+    else:
+        window = _("Since %(time)s: %(count)s reports, usually about %(usual)s.") % values
     return {
         **status_badge(view.code),
         "reason": view.reason,
@@ -175,9 +184,9 @@ def problem_rows(counts: list[tuple[str, int]], labels: dict[str, str]) -> list[
     ]
 
 
-def peak_headline(*, service: Service, country: str, peak: dict | None) -> str:
+def peak_headline(*, service: Service, country: str, peak: Peak | None) -> str:
     """The service page's headline: "ChatGPT in Italy: 1,251 reports at 17:00 CET", the
-    busiest 15 minutes (page_selectors.peak_bucket) worldwide or in the country shown."""
+    peak (outages.peak) worldwide or in the country shown."""
     where = (
         _("%(service)s in %(country)s") % {"service": service.name, "country": country_name(country)}
         if country
@@ -188,9 +197,9 @@ def peak_headline(*, service: Service, country: str, peak: dict | None) -> str:
     return ngettext(
         "%(where)s: %(count)s report at %(time)s",
         "%(where)s: %(count)s reports at %(time)s",
-        peak["count"],
+        peak.count,
     ) % {
         "where": where,
-        "count": number_format(peak["count"], force_grouping=True),
-        "time": time_text(peak["start"], zone_named(service.timezone)),
+        "count": number_format(peak.count, force_grouping=True),
+        "time": time_text(peak.start, zone_named(service.timezone)),
     }

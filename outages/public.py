@@ -7,9 +7,12 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from catalogue.models import Service
-from outages.models import Incident
+from outages.models import WORLD, Incident
+from outages.peak import Peak, incident_peaks
+from reports.counts import minute_end
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +77,8 @@ def services_spiking_with(incident: Incident) -> int:
     return 1 + others
 
 
-def as_public(incident: Incident) -> PublicIncident:
+def as_public(incident: Incident, *, peak: Peak | None = None) -> PublicIncident:
+    """An incident as the public sees it, with its stored peak or the `peak` given."""
     review = getattr(incident, "review", None)
     return PublicIncident(
         pk=incident.pk,
@@ -83,15 +87,32 @@ def as_public(incident: Incident) -> PublicIncident:
         started_at=incident.started_at,
         resolved_at=incident.resolved_at,
         updated_at=incident.updated_at,
-        peak_count=incident.peak_count,
+        peak_count=incident.peak_count if peak is None else peak.count,
         confirmed=incident.confirmed,
         public_note=review.public_note if review is not None else "",
     )
 
 
-def public_incidents(*, service_id: int | None = None, limit: int = 50) -> list[PublicIncident]:
-    """Incidents the public may see, newest first: never dismissed or merged-away ones.
+def public_incidents(
+    *, service_id: int | None = None, limit: int = 50, scope: str = WORLD, now: dt.datetime | None = None
+) -> list[PublicIncident]:
+    """Incidents the public may see, newest first: never dismissed or merged-away ones, with
+    their figures in `scope` (see as_public_in).
 
-    For the service page, the incident list and the feeds: one query.
+    For the service page, the incident list and the feeds: one query (two in a country).
     """
-    return [as_public(incident) for incident in public_incident_query(service_id=service_id)[:limit]]
+    return as_public_in(list(public_incident_query(service_id=service_id)[:limit]), scope=scope, now=now)
+
+
+def as_public_in(
+    incidents: list[Incident], *, scope: str = WORLD, now: dt.datetime | None = None
+) -> list[PublicIncident]:
+    """Incidents as the public sees them in `scope`: worldwide, the peak detection stored;
+    in a country, the peak of that country's own reports (outages.peak), measured up to
+    `now`, so an Italian page never shows the world's figure. One query in a country."""
+    if scope == WORLD or not incidents:
+        return [as_public(incident) for incident in incidents]
+    peaks = incident_peaks(incidents, scope=scope, until=minute_end(now or timezone.now()))
+    return [
+        as_public(incident, peak=peaks[incident.pk] or Peak(incident.started_at, 0)) for incident in incidents
+    ]

@@ -108,9 +108,12 @@ class ServiceStatusSerializer(serializers.Serializer):
         allow_null=True, help_text="Start of the ongoing incident behind the status, if any."
     )
     score = serializers.FloatField(help_text="Surprise of the recent reports: decimal digits, >= 0.")
-    count = serializers.IntegerField(help_text="Reports in the last 15 minutes.")
+    count = serializers.IntegerField(
+        help_text="Reports in the clock-aligned 15 minutes holding updated_at, up to it "
+        "(the window of the chart's buckets and of peak_count)."
+    )
     baseline = serializers.FloatField(
-        allow_null=True, help_text="Reports expected in those 15 minutes; null before any history."
+        allow_null=True, help_text="Reports expected in those minutes; null before any history."
     )
     updated_at = DateTimeField(allow_null=True, help_text="The minute the status was computed for.")
     operator = OperatorSerializer(

@@ -39,11 +39,11 @@ from outages.map_selectors import WINDOWS
 from outages.models import Incident, ServiceStatus
 from outages.page_selectors import (
     incident_timeseries,
-    peak_bucket,
     service_numbers,
     services_overview,
     sparkline_start,
 )
+from outages.peak import busiest_bucket
 from outages.presenters import (
     isp_text,
     peak_headline,
@@ -55,7 +55,7 @@ from outages.presenters import (
 )
 from outages.public import (
     PublicIncident,
-    as_public,
+    as_public_in,
     public_incident_query,
     public_incidents,
     services_spiking_with,
@@ -221,7 +221,10 @@ def _service_numbers(service: Service, now: dt.datetime, country: str) -> dict:
     numbers = service_numbers(service=service, now=now, country=country)
     labels = {problem.code: problem.display_label for problem in service.problem_types.all()}
     incident = status_of(service, country).incident
-    peak = peak_bucket(numbers.timeseries, since=incident.started_at if incident is not None else None)
+    peak = busiest_bucket(
+        ((bucket["start"], bucket["count"]) for bucket in numbers.timeseries),
+        since=incident.started_at if incident is not None else None,
+    )
     return {
         "country": country,
         "headline": peak_headline(service=service, country=country, peak=peak),
@@ -265,7 +268,9 @@ def service_detail(request: HttpRequest, slug: str) -> HttpResponse:
         # What the public may see: no dismissed or merged-away incidents, reviewers' public notes.
         "incidents": [
             {"incident": incident, "status_text": _public_status_text(incident)}
-            for incident in public_incidents(service_id=service.pk, limit=RECENT_INCIDENTS)
+            for incident in public_incidents(
+                service_id=service.pk, limit=RECENT_INCIDENTS, scope=country, now=now
+            )
         ],
         **_map_context(),
         "data_url": _with_country(reverse("outages:service-data", kwargs={"slug": slug}), country),
@@ -420,22 +425,27 @@ def incident_list(request: HttpRequest) -> HttpResponse:
     form = IncidentFilterForm(request.GET or None)
     now = timezone.now()
     times = page_time(now=now)
+    query = form.query() if form.is_bound and form.is_valid() else {}
     if form.is_bound and not form.is_valid():
         incidents = Incident.objects.none()
         status = 400
     else:
-        incidents = public_incident_query(**(form.query() if form.is_bound else {}), zone=times.zone)
+        incidents = public_incident_query(**query, zone=times.zone)
         status = 200
     paged = Paginator(incidents, INCIDENTS_PER_PAGE).get_page(request.GET.get("page"))
+    shown = list(paged.object_list)
     rows = [
         {
-            "incident": as_public(incident),
+            "incident": public,
             "status_text": incident_state_text(confirmed=incident.confirmed, ongoing=incident.ongoing),
         }
-        for incident in paged.object_list
+        # Filtered by a country, each incident's figures are that country's.
+        for incident, public in zip(
+            shown, as_public_in(shown, scope=query.get("country", ""), now=now), strict=True
+        )
     ]
-    query = request.GET.copy()
-    query.pop("page", None)
+    filters = request.GET.copy()
+    filters.pop("page", None)
     return render(
         request,
         "outages/incidents.html",
@@ -443,7 +453,7 @@ def incident_list(request: HttpRequest) -> HttpResponse:
             "form": form,
             "rows": rows,
             "page": paged,
-            "filters": query.urlencode(),
+            "filters": filters.urlencode(),
             "services": Service.objects.active().only("slug", "name"),
             "page_time": times,
         },

@@ -13,9 +13,10 @@ from django.conf import settings
 from catalogue.models import Service
 from outages.baselines import profile_cache_clear
 from outages.detection_pass import detection_run_range
+from outages.models import Incident, IncidentCity
 from reports.aggregation import reports_aggregate
 from reports.models import CountryMinute
-from tests.detection_helpers import MINUTE, T0, flat_baseline
+from tests.detection_helpers import MINUTE, T0, city, flat_baseline
 from tests.helpers import BOLOGNA_IP, MILAN_IP, MOUNTAIN_VIEW_IP, SYDNEY_IP, post_report
 from tests.test_country_status import country_baseline, quiet_then_italy_down
 
@@ -222,3 +223,26 @@ def test_the_headline_names_the_country_and_its_peak_in_italian(client, chatgpt,
     assert "ChatGPT in Spagna: nessuna segnalazione nelle ultime 24 ore" in html(
         client, "/s/chatgpt/?country=ES", "it"
     )
+
+
+def peaks(page: str) -> list[int]:
+    return [int(n.replace(",", "")) for n in re.findall(r"peak ([\d,]+) reports per 15 minutes", page)]
+
+
+def test_a_country_page_gives_each_incident_s_peak_in_that_country_never_the_world_s(
+    client, italy_down, time_machine
+):
+    time_machine.move_to(T0 + 9 * MINUTE, tick=False)
+    incident = Incident.objects.get(service=italy_down)
+    # The list's country filter takes the incidents that name a city there.
+    IncidentCity.objects.create(incident=incident, city=city("Milan"), count=40, first_flagged_at=T0)
+    world_peak = incident.peak_count
+    chart = client.get("/s/chatgpt/data.json?country=IT").json()["timeseries"]
+
+    in_italy = peaks(html(client, "/s/chatgpt/?country=IT"))
+    listed_in_italy = peaks(html(client, "/incidents/?country=IT"))
+
+    # Italy sent 40 a minute from T0, the world 42: the world's peak is the one detection
+    # stored through T0+8, Italy's is measured like its chart, through the minute in progress.
+    assert peaks(html(client, "/s/chatgpt/")) == [world_peak] == [9 * 42]
+    assert in_italy == listed_in_italy == [max(bucket["count"] for bucket in chart)] == [10 * 40]

@@ -72,7 +72,7 @@ def test_an_outage_confined_to_italy_shows_in_italy_while_the_united_states_stay
     assert ServiceStatus.objects.world().get(service=chatgpt).status == ServiceStatus.Tier.OUTAGE
     assert statuses(chatgpt) == {"IT": ServiceStatus.Tier.OUTAGE, "US": ServiceStatus.Tier.OK}
     italy = ServiceStatus.objects.get(service=chatgpt, scope="IT")
-    assert italy.count == 6 * 2 + 9 * 40  # the 15 minutes up to T0+8
+    assert italy.count == 9 * 40  # the quarter-hour from T0 (12:00), up to T0+8
     assert italy.incident == Incident.objects.get(service=chatgpt)
     assert ServiceStatus.objects.get(service=chatgpt, scope="US").incident is None
 

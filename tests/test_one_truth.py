@@ -37,6 +37,7 @@ from geo.models import City
 from outages.baselines import profile_cache_clear
 from outages.detection_pass import detection_run, detection_run_range
 from outages.models import Incident, ServiceStatus
+from outages.peak import bucket_floor
 from outages.presenters import status_text
 from outages.review.services import incident_act
 from reports.models import CityMinute, CountryMinute, ProblemMinute, ServiceMinute
@@ -373,12 +374,21 @@ def test_the_status_reason_is_the_same_on_the_api_the_page_json_and_the_banner(c
     assert f"{started:%H:%M}" in said
 
 
-def test_the_banner_count_is_the_services_api_count_for_the_same_15_minutes(client, day):
+def test_the_banner_count_is_the_services_api_count_for_the_quarter_hour_the_chart_and_peak_use(client, day):
     detail = api(client, "/api/v1/services/chatgpt/")
-    _, _, said = banner(html(client, "/s/chatgpt/"))
+    page = html(client, "/s/chatgpt/")
+    _, _, said = banner(page)
+    data = api(client, "/s/chatgpt/data.json")
+    quarter = bucket_floor(moment(detail["updated_at"]))
+    chart = {moment(bucket["start"]): bucket["count"] for bucket in data["timeseries"]}
+    peak = int(re.search(r"([\d,]+) reports at", data["headline"])[1].replace(",", ""))
 
-    assert "15 minutes" in said
-    assert f"{detail['count']} reports" in said
+    assert f"Since {quarter.astimezone(ROME):%H:%M}" in said
+    assert f"{detail['count']:,} reports" in said
+    # The chart's bar for that quarter-hour holds those reports (and any since the status's
+    # minute), and the headline's peak is at least that bar: no line says more than the peak.
+    assert chart[quarter] >= detail["count"]
+    assert peak >= chart[quarter]
 
 
 def test_the_map_api_gives_the_selected_service_the_status_of_its_page(client, day):

@@ -54,8 +54,8 @@ def test_the_service_list_shows_each_service_s_status(client, outage, django_ass
     rows = {row["slug"]: row for row in response.json()}
     assert len(rows) == Service.objects.active().count()
     assert rows["chatgpt"]["status"] == "outage"
-    assert rows["chatgpt"]["count"] == 10 * 40 + 5 * 4
-    assert rows["chatgpt"]["baseline"] == 60.0
+    assert rows["chatgpt"]["count"] == 10 * 40  # the quarter-hour from T0 (12:00), up to T0+9
+    assert rows["chatgpt"]["baseline"] == 40.0  # 4 a minute over the same 10 minutes
     assert moment(rows["chatgpt"]["updated_at"]) == T0 + 9 * MINUTE
     assert rows["sora"] == {
         "slug": "sora",

@@ -11,22 +11,20 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-import numpy as np
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Q
 
-from outages import detection
-from outages.models import RESOLVE_QUIET_MINUTES, Incident, IncidentCity
+from outages.models import Incident, IncidentCity
+from outages.peak import incident_peaks
 from outages.review.models import ReviewAction
 from outages.review.services import ReviewError, action_log, review_for, review_save
 from outages.status import service_status_refresh
 from outages.watermark import watermark_lock
 from reports.aggregation import minute_counts_subtract
-from reports.counts import minute_rows
 from reports.hashing import network_hash_of_prefix
 from reports.minutes import floor_minute
-from reports.models import Report, ServiceMinute
+from reports.models import Report
 
 _MINUTE = dt.timedelta(minutes=1)
 
@@ -169,28 +167,8 @@ def _incident_subtract(incident: Incident, rows: list[tuple], processed: dt.date
 
 
 def _peak(incident: Incident, processed: dt.datetime | None) -> tuple[int, dt.datetime]:
-    """The busiest aligned 15-minute bucket of the incident, as detection measures it
-    (detection.aligned_running_sum): a bucket's reports up to the last minute the incident
-    has been followed, dated no earlier than the incident's start."""
-    first = floor_minute(incident.started_at - dt.timedelta(minutes=incident.started_at.minute % 15))
-    if incident.resolved_at is not None:
-        last = incident.last_elevated_at + (RESOLVE_QUIET_MINUTES - 1) * _MINUTE
-        if processed is not None:
-            last = min(last, processed)
-    else:
-        last = processed or incident.last_elevated_at
-    first_minute = int(first.timestamp()) // 60
-    n = int(last.timestamp()) // 60 - first_minute + 1
-    if n <= 0:
-        return 0, incident.peak_at
-    counts = np.zeros(n)
-    for minute, count in minute_rows(
-        ServiceMinute, start=first, end=floor_minute(last) + _MINUTE, service_id=incident.service_id
-    ).values_list("minute", "count"):
-        counts[int(minute.timestamp()) // 60 - first_minute] += count
-    running, bucket_first = detection.aligned_running_sum(counts, first_minute)
-    # Minutes of the incident only; the bucket holding its start counts from the clock.
-    inside = int(incident.started_at.timestamp()) // 60 - first_minute
-    best = inside + int(np.argmax(running[inside:]))
-    start = dt.datetime.fromtimestamp((first_minute + int(bucket_first[best])) * 60, tz=dt.UTC)
-    return int(running[best]), max(start, incident.started_at)
+    """The incident's peak measured again from the minute counts, up to the last minute
+    detection processed (outages.peak, the one rule)."""
+    until = (processed or incident.last_elevated_at) + _MINUTE
+    peak = incident_peaks([incident], until=until)[incident.pk]
+    return (0, incident.peak_at) if peak is None else (peak.count, peak.start)
