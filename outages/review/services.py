@@ -23,8 +23,8 @@ from django.db import transaction
 from django.db.models import Q
 
 from outages import detection
-from outages.alerts.email import email_alerts_queue
-from outages.alerts.models import EmailAlert
+from outages.alerts.models import Notification
+from outages.alerts.notifications import notifications_queue
 from outages.models import RESOLVE_QUIET_MINUTES, Incident, IncidentCity
 from outages.review.models import DismissReason, IncidentReview, ReviewAction
 from outages.status import service_status_refresh
@@ -137,9 +137,9 @@ def incident_act(
         )
         service_status_refresh(incident.service_id, now=now)
         if action == Kind.CONFIRM:
-            email_alerts_queue(incident_ids=[incident.pk], event=EmailAlert.Event.CONFIRMED)
+            notifications_queue(incident_ids=[incident.pk], event=Notification.Event.CONFIRMED)
         elif action == Kind.RESOLVE:
-            email_alerts_queue(incident_ids=[incident.pk], event=EmailAlert.Event.RESOLVED)
+            notifications_queue(incident_ids=[incident.pk], event=Notification.Event.RESOLVED)
     return incident
 
 
