@@ -3,9 +3,9 @@ and webhook, through one claim and one sweep.
 
 Delivery claims each row with a conditional UPDATE, so however often it runs (retries, the
 sweep, a second worker) a row is sent once. No row lock or transaction is held while a
-message is on the wire (an SMTP or HTTP call can take its whole timeout). A worker killed between sending and marking
-the row sent leaves it `sending`; the sweep retries it after CLAIM_TIMEOUT, so that one
-case can send twice: at-least-once, never silently lost.
+message is on the wire (an SMTP or HTTP call can take its whole timeout). A worker killed
+between sending and marking the row sent leaves it `sending`; the sweep retries it after
+CLAIM_TIMEOUT, so that one case can send twice: at-least-once, never silently lost.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 
 from outages.alerts.email_delivery import alert_send
-from outages.alerts.models import Notification, WebhookSubscription
+from outages.alerts.models import EmailSubscription, Notification, WebhookSubscription
 from outages.models import REVIEWER_GROUP, Incident
 from reports.api_time import json_datetime
 
@@ -139,18 +139,17 @@ def _send(row: Notification) -> None:
         if settings.REVIEW_WEBHOOK_URL:
             post_json(settings.REVIEW_WEBHOOK_URL, _review_payload(incident), check_address=False)
     elif row.channel == Channel.SUBSCRIBER:
-        subscription = row.subscription
-        if subscription is not None and subscription.is_active and subscription.is_confirmed:
-            payload = subscriber_payload(incident, subscription, event=row.event)
-            post_json(subscription.url, payload, check_address=True)
+        hook = row.subscription
+        if hook is not None and _still_subscribed(hook):
+            post_json(hook.url, subscriber_payload(incident, hook, event=row.event), check_address=True)
     else:
-        email_subscription = row.email_subscription
-        if (
-            email_subscription is not None
-            and email_subscription.is_active
-            and email_subscription.confirmed_at
-        ):
-            alert_send(incident=incident, subscription=email_subscription, event=row.event)
+        email = row.email_subscription
+        if email is not None and _still_subscribed(email):
+            alert_send(incident=incident, subscription=email, event=row.event)
+
+
+def _still_subscribed(subscription: WebhookSubscription | EmailSubscription) -> bool:
+    return subscription.is_active and subscription.is_confirmed
 
 
 def reviewer_emails() -> list[str]:

@@ -169,3 +169,7 @@ class EmailSubscription(models.Model):
 
     def __str__(self) -> str:
         return f"email alerts for service {self.service_id}"
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.confirmed_at is not None
