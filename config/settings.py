@@ -383,6 +383,9 @@ IP_HASH_KEY = env_secret("IP_HASH_KEY") or SECRET_KEY
 # Email goes through Django's backend; EMAIL_URL like smtp+tls://user:password@host:587
 # (unset: messages are written to the log). A secret, so EMAIL_URL_FILE works too.
 vars().update(environ.Env.email_url_config(env_secret("EMAIL_URL") or "consolemail://"))
+# Seconds before any one SMTP call (connect, a command, the message) gives up: a mail server
+# that stops answering must not hold a notifications worker (Django's default waits for ever).
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Downradar <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Absolute links in emails and webhooks (no request to build them from).

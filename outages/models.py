@@ -400,5 +400,5 @@ class IncidentCity(models.Model):
         return f"city {self.city_id} in incident {self.incident_id}"
 
 
-from outages.alerts.models import EmailAlert, EmailSubscription, Notification, WebhookSubscription  # noqa: E402,F401
+from outages.alerts.models import EmailSubscription, Notification, WebhookSubscription  # noqa: E402,F401
 from outages.review.models import IncidentReview, ReviewAction  # noqa: E402,F401

@@ -11,9 +11,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalogue.models import Service
-from outages.alerts.email import email_alerts_queue
-from outages.alerts.models import EmailAlert
-from outages.alerts.notifications import incidents_opened
+from outages.alerts.models import Notification
+from outages.alerts.notifications import notifications_queue
 from outages.baselines import baselines_rebuild
 from outages.detection_pass import PassResult, detection_run
 from outages.watermark import WATERMARK, pass_seconds_record, shard_watermark
@@ -35,7 +34,8 @@ def shard_service_ids(shard_index: int, shard_count: int) -> list[int]:
 
 
 def detection_pass_notify(run: Callable[[], PassResult]) -> PassResult:
-    """Run a detection pass and queue the notifications of the incidents it opened.
+    """Run a detection pass and queue the notifications of the incidents it opened and
+    resolved.
 
     Detection knows nothing of notifications: it returns the ids, and this hands them on in
     the same transaction, so the outbox rows commit with the incidents (or not at all) and
@@ -45,9 +45,8 @@ def detection_pass_notify(run: Callable[[], PassResult]) -> PassResult:
     """
     with transaction.atomic():
         result = run()
-        incidents_opened(incident_ids=result.opened_ids)
-        email_alerts_queue(incident_ids=result.opened_ids, event=EmailAlert.Event.OPENED)
-        email_alerts_queue(incident_ids=result.resolved_ids, event=EmailAlert.Event.RESOLVED)
+        notifications_queue(incident_ids=result.opened_ids, event=Notification.Event.OPENED)
+        notifications_queue(incident_ids=result.resolved_ids, event=Notification.Event.RESOLVED)
     return result
 
 

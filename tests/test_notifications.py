@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import ssl
 import subprocess
 import threading
@@ -13,50 +12,27 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.core import mail
 
-from config.celery import app as celery_app
 from outages.alerts.delivery import notifications_deliver, notifications_stalled
 from outages.alerts.models import Notification, WebhookSubscription
-from outages.alerts.notifications import incidents_opened
+from outages.alerts.notifications import notifications_queue
 from outages.baselines import profile_cache_clear
 from outages.detection_pass import detection_run_range
 from outages.models import Incident
 from outages.tasks import detection_pass_notify
 from tests.detection_helpers import MINUTE, T0, flat_baseline, put_counts
+from tests.outbox_helpers import eager_celery, webhook_receiver
 from tests.review_helpers import incident, reviewer_user
 
 pytestmark = pytest.mark.django_db
 
 LATER = T0 + dt.timedelta(hours=1)
-
-
-class _Hook(BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        self.server.received.append((self.path, self.headers["Content-Type"], body))
-        status = self.server.statuses.pop(0) if self.server.statuses else 200
-        self.send_response(status)
-        self.end_headers()
-        echo = self.server.echo and body.get("type") == "url_verification"
-        self.wfile.write(body["challenge"].encode() if echo else b"ok")
-
-    def log_message(self, *args):
-        pass
+OPENED = Notification.Event.OPENED
 
 
 @pytest.fixture
 def hook_server():
-    """A real HTTP server on 127.0.0.1 that records what it is sent; `statuses` are its
-    next answers (200 once they run out); with `echo` it answers a handshake's challenge."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
-    server.received = []
-    server.statuses = []
-    server.echo = False  # answer a handshake with its challenge
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    server.url = f"http://127.0.0.1:{server.server_address[1]}"
-    yield server
-    server.shutdown()
-    server.server_close()
+    with webhook_receiver() as server:
+        yield server
 
 
 def _confirmed_subscription(service, url: str) -> WebhookSubscription:
@@ -65,10 +41,8 @@ def _confirmed_subscription(service, url: str) -> WebhookSubscription:
 
 @pytest.fixture
 def eager_tasks():
-    """Tasks queued after commit run here and now, as a worker would run them."""
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = False
+    with eager_celery():
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -135,8 +109,8 @@ def test_a_repeated_hook_or_delivery_still_sends_one_message(chatgpt, hook_serve
     settings.REVIEW_WEBHOOK_URL = hook_server.url + "/reviewers"
     opened = incident(chatgpt, resolved=False)
 
-    incidents_opened(incident_ids=[opened.pk])
-    incidents_opened(incident_ids=[opened.pk, opened.pk])
+    notifications_queue(event=OPENED, incident_ids=[opened.pk])
+    notifications_queue(event=OPENED, incident_ids=[opened.pk, opened.pk])
     first = notifications_deliver(incident_id=opened.pk, now=LATER)
     second = notifications_deliver(incident_id=opened.pk, now=LATER)
 
@@ -149,7 +123,7 @@ def test_a_repeated_hook_or_delivery_still_sends_one_message(chatgpt, hook_serve
 def test_the_reviewers_webhook_gets_slack_compatible_json(chatgpt, hook_server, settings):
     settings.REVIEW_WEBHOOK_URL = hook_server.url + "/reviewers"
     opened = incident(chatgpt, resolved=False)
-    incidents_opened(incident_ids=[opened.pk])
+    notifications_queue(event=OPENED, incident_ids=[opened.pk])
 
     notifications_deliver(incident_id=opened.pk, now=LATER)
 
@@ -164,7 +138,7 @@ def test_a_failing_webhook_is_retried_and_then_sent_once(chatgpt, hook_server, s
     settings.REVIEW_WEBHOOK_URL = hook_server.url + "/reviewers"
     hook_server.statuses = [500]
     opened = incident(chatgpt, resolved=False)
-    incidents_opened(incident_ids=[opened.pk])
+    notifications_queue(event=OPENED, incident_ids=[opened.pk])
 
     first = notifications_deliver(incident_id=opened.pk, now=LATER)
     row = Notification.objects.get(channel="webhook")
@@ -189,7 +163,7 @@ def test_the_task_retries_with_backoff_until_the_webhook_answers(chatgpt, hook_s
     settings.REVIEW_WEBHOOK_URL = hook_server.url + "/reviewers"
     hook_server.statuses = [503, 502]
     opened = incident(chatgpt, resolved=False)
-    incidents_opened(incident_ids=[opened.pk])
+    notifications_queue(event=OPENED, incident_ids=[opened.pk])
 
     deliver_notifications.delay(opened.pk)
 
@@ -200,7 +174,7 @@ def test_the_task_retries_with_backoff_until_the_webhook_answers(chatgpt, hook_s
 
 def test_a_row_claimed_by_another_worker_is_left_alone(chatgpt):
     opened = incident(chatgpt, resolved=False)
-    incidents_opened(incident_ids=[opened.pk])
+    notifications_queue(event=OPENED, incident_ids=[opened.pk])
     Notification.objects.update(state="sending", claimed_at=LATER)
 
     result = notifications_deliver(incident_id=opened.pk, now=LATER + MINUTE)
@@ -215,7 +189,7 @@ def test_subscribers_of_the_service_get_a_webhook_with_an_unsubscribe_link(chatg
     settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
     subscription = _confirmed_subscription(chatgpt, hook_server.url + "/mine")
     opened = incident(chatgpt, resolved=False)
-    incidents_opened(incident_ids=[opened.pk])
+    notifications_queue(event=OPENED, incident_ids=[opened.pk])
 
     notifications_deliver(incident_id=opened.pk, now=LATER)
 
@@ -231,7 +205,7 @@ def test_subscribers_webhooks_to_private_addresses_are_refused(chatgpt, hook_ser
     settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
     _confirmed_subscription(chatgpt, hook_server.url + "/internal")
     opened = incident(chatgpt, resolved=False)
-    incidents_opened(incident_ids=[opened.pk])
+    notifications_queue(event=OPENED, incident_ids=[opened.pk])
 
     notifications_deliver(incident_id=opened.pk, now=LATER)
 
@@ -334,7 +308,7 @@ def test_a_delivery_connects_to_the_address_it_checked_without_a_second_lookup(
     try:
         _confirmed_subscription(chatgpt, f"http://hooks.downradar.test:{port}/mine")
         opened = incident(chatgpt, resolved=False)
-        incidents_opened(incident_ids=[opened.pk])
+        notifications_queue(event=OPENED, incident_ids=[opened.pk])
 
         result = notifications_deliver(incident_id=opened.pk, now=LATER)
     finally:
@@ -376,7 +350,7 @@ def test_a_slow_endpoint_that_trickles_bytes_is_cut_at_the_total_deadline(chatgp
     try:
         _confirmed_subscription(chatgpt, f"http://127.0.0.1:{server.server_address[1]}/slow")
         opened = incident(chatgpt, resolved=False)
-        incidents_opened(incident_ids=[opened.pk])
+        notifications_queue(event=OPENED, incident_ids=[opened.pk])
 
         started = time.monotonic()
         result = notifications_deliver(incident_id=opened.pk, now=LATER)
@@ -431,7 +405,7 @@ def _subscribe_then_incident(service, url, capture_on_commit) -> WebhookSubscrip
     with capture_on_commit(execute=True):
         subscription = subscription_create(service=service, url=url, client_key="k" * 32, now=T0)
     opened = incident(service, resolved=False)
-    incidents_opened(incident_ids=[opened.pk])
+    notifications_queue(event=OPENED, incident_ids=[opened.pk])
     notifications_deliver(incident_id=opened.pk, now=LATER)
     subscription.refresh_from_db()
     return subscription

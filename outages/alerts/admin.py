@@ -10,8 +10,8 @@ from outages.alerts.models import Notification, WebhookSubscription
 
 @admin.register(Notification)
 class NotificationAdmin(ReadOnlyAdmin):
-    list_display = ["incident", "channel", "state", "attempts", "created_at", "sent_at"]
-    list_filter = ["channel", "state"]
+    list_display = ["incident", "event", "channel", "state", "attempts", "created_at", "sent_at"]
+    list_filter = ["event", "channel", "state"]
 
 
 @admin.register(WebhookSubscription)

@@ -1,9 +1,11 @@
-"""Sending the outbox (outages.alerts.notifications writes it).
+"""Sending the one outbox (outages.alerts.notifications writes it): every channel, email
+and webhook, through one claim and one sweep.
 
 Delivery claims each row with a conditional UPDATE, so however often it runs (retries, the
-sweep, a second worker) a row is sent once. A worker killed between sending and marking
-the row sent leaves it `sending`; the sweep retries it after CLAIM_TIMEOUT, so that one
-case can send twice: at-least-once, never silently lost.
+sweep, a second worker) a row is sent once. No row lock or transaction is held while a
+message is on the wire (an SMTP or HTTP call can take its whole timeout). A worker killed
+between sending and marking the row sent leaves it `sending`; the sweep retries it after
+CLAIM_TIMEOUT, so that one case can send twice: at-least-once, never silently lost.
 """
 
 from __future__ import annotations
@@ -29,13 +31,15 @@ from django.core.mail import send_mail
 from django.db.models import F, Q
 from django.urls import reverse
 
-from outages.alerts.models import Notification, WebhookSubscription
+from outages.alerts.email_delivery import alert_send
+from outages.alerts.models import EmailSubscription, Notification, WebhookSubscription
 from outages.models import REVIEWER_GROUP, Incident
 from reports.api_time import json_datetime
 
 logger = logging.getLogger(__name__)
 
 Channel = Notification.Channel
+Event = Notification.Event
 State = Notification.State
 
 # A claim older than this is taken to belong to a dead worker.
@@ -57,10 +61,13 @@ class DeliveryResult:
 
 
 def notifications_deliver(*, incident_id: int, now: dt.datetime) -> DeliveryResult:
-    """Send this incident's undelivered notifications, each at most once."""
+    """Send this incident's undelivered notifications, each at most once, in the order its
+    events happened."""
     sent = failed = retry = 0
-    rows = Notification.objects.filter(incident_id=incident_id, state__in=[State.PENDING, State.SENDING])
-    for row in rows.select_related("incident__service", "subscription"):
+    rows = Notification.objects.filter(
+        incident_id=incident_id, state__in=[State.PENDING, State.SENDING]
+    ).order_by("created_at", "pk")
+    for row in rows.select_related("incident__service", "subscription", "email_subscription__service"):
         if not _claim(row.pk, now):
             continue  # sent, or being sent, by someone else
         try:
@@ -71,7 +78,14 @@ def notifications_deliver(*, incident_id: int, now: dt.datetime) -> DeliveryResu
             Notification.objects.filter(pk=row.pk).update(
                 state=State.FAILED if gave_up else State.PENDING, last_error=str(exc)[:1000]
             )
-            logger.warning("notification %s (%s) failed, attempt %d: %s", row.pk, row.channel, attempts, exc)
+            logger.warning(
+                "notification %s (%s, %s) failed, attempt %d: %s",
+                row.pk,
+                row.channel,
+                row.event,
+                attempts,
+                exc,
+            )
             failed += gave_up
             retry += not gave_up
         else:
@@ -108,6 +122,8 @@ def notifications_stalled(*, now: dt.datetime, limit: int = 500) -> list[int]:
 
 
 def _send(row: Notification) -> None:
+    """Send one row. A subscriber who has unsubscribed since it was queued (or, for a
+    webhook, been taken over and not confirmed again) gets nothing: the row is done."""
     incident = row.incident
     if row.channel == Channel.EMAIL:
         recipients = reviewer_emails()
@@ -122,11 +138,18 @@ def _send(row: Notification) -> None:
     elif row.channel == Channel.WEBHOOK:
         if settings.REVIEW_WEBHOOK_URL:
             post_json(settings.REVIEW_WEBHOOK_URL, _review_payload(incident), check_address=False)
+    elif row.channel == Channel.SUBSCRIBER:
+        hook = row.subscription
+        if hook is not None and _still_subscribed(hook):
+            post_json(hook.url, subscriber_payload(incident, hook, event=row.event), check_address=True)
     else:
-        subscription = row.subscription
-        # Unsubscribed, or taken over and not confirmed again since the row was queued.
-        if subscription is not None and subscription.is_active and subscription.is_confirmed:
-            post_json(subscription.url, _subscriber_payload(incident, subscription), check_address=True)
+        email = row.email_subscription
+        if email is not None and _still_subscribed(email):
+            alert_send(incident=incident, subscription=email, event=row.event)
+
+
+def _still_subscribed(subscription: WebhookSubscription | EmailSubscription) -> bool:
+    return subscription.is_active and subscription.is_confirmed
 
 
 def reviewer_emails() -> list[str]:
@@ -188,15 +211,30 @@ def _review_payload(incident: Incident) -> dict[str, object]:
     }
 
 
-def _subscriber_payload(incident: Incident, subscription: WebhookSubscription) -> dict[str, object]:
+def _subscriber_text(incident: Incident, event: str) -> str:
+    name = incident.service.name
+    if event == Event.OPENED:
+        return f"Possible outage: {name} since {incident.started_at:%H:%M} UTC"
+    if event == Event.CONFIRMED:
+        return f"Outage confirmed: {name} since {incident.started_at:%H:%M} UTC"
+    return f"Resolved: {name} at {incident.resolved_at or incident.last_elevated_at:%H:%M} UTC"
+
+
+def subscriber_payload(
+    incident: Incident, subscription: WebhookSubscription, *, event: str
+) -> dict[str, object]:
+    """A subscriber's webhook: `event` is incident.opened, incident.confirmed or
+    incident.resolved; a resolved incident also says when (`incident.resolved_at`)."""
     unsubscribe = settings.SITE_URL + reverse(
         "subscriptions:unsubscribe", kwargs={"token": subscription.token}
     )
+    facts = {**_facts(incident), "url": _public_url(incident)}
+    if event == Event.RESOLVED:
+        facts["resolved_at"] = json_datetime(incident.resolved_at or incident.last_elevated_at)
     return {
-        "text": f"Possible outage: {incident.service.name} since {incident.started_at:%H:%M} UTC — "
-        f"<{_public_url(incident)}|details>",
-        "event": "incident.opened",
-        "incident": {**_facts(incident), "url": _public_url(incident)},
+        "text": f"{_subscriber_text(incident, event)} — <{_public_url(incident)}|details>",
+        "event": f"incident.{event}",
+        "incident": facts,
         "unsubscribe_url": unsubscribe,
     }
 

@@ -1,33 +1,21 @@
-"""Email alerts for the public (subscribing and queueing; sending is email_delivery): double opt-in, an alert when an incident opens, when a reviewer
-confirms it and when it resolves (naming the affected cities), and a one-click unsubscribe in
-every message (RFC 8058). Sent through Django's email backend (SMTP in production)."""
+"""Email alerts for the public: subscribing with double opt-in, confirming and a one-click
+unsubscribe (RFC 8058). The alerts themselves (an incident opened, confirmed by a reviewer,
+resolved) go through the one outbox (outages.alerts.notifications) like webhooks; their
+message is outages.alerts.email_delivery."""
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
-from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from catalogue.models import Service
-from outages.alerts import tasks
 from outages.alerts.email_delivery import confirmation_send
-from outages.alerts.models import EmailAlert, EmailSubscription
+from outages.alerts.models import EmailSubscription
 from outages.alerts.subscriptions import SubscriptionRefused
-from outages.models import Incident
-
-logger = logging.getLogger(__name__)
-Event = EmailAlert.Event
-CITIES_NAMED = 5
-
-
-def _url(name: str, token: str) -> str:
-    return settings.SITE_URL + reverse(name, kwargs={"token": token})
 
 
 def email_subscription_create(
@@ -77,34 +65,3 @@ def email_unsubscribe(token: str) -> EmailSubscription | None:
         subscription.is_active = False
         subscription.save(update_fields=["is_active"])
     return subscription
-
-
-def email_alerts_queue(*, incident_ids: Iterable[int], event: str) -> int:
-    """Queue the event's alerts for the confirmed subscribers of these (public) incidents'
-    services. Call inside the transaction that made the change; sent after it commits."""
-    ids = sorted(set(incident_ids))
-    if not ids:
-        return 0
-    now = timezone.now()
-    services = dict(Incident.objects.public().filter(pk__in=ids).values_list("pk", "service_id"))
-    subscribers: dict[int, list[int]] = {}
-    for pk, service_id in EmailSubscription.objects.filter(
-        service_id__in=set(services.values()), is_active=True, confirmed_at__isnull=False
-    ).values_list("pk", "service_id"):
-        subscribers.setdefault(service_id, []).append(pk)
-    rows = [
-        EmailAlert(subscription_id=subscription_id, incident_id=incident_id, event=event, created_at=now)
-        for incident_id, service_id in services.items()
-        for subscription_id in subscribers.get(service_id, [])
-    ]
-    EmailAlert.objects.bulk_create(rows, ignore_conflicts=True)
-    if rows:
-        transaction.on_commit(_queue_sending)
-    return len(rows)
-
-
-def _queue_sending() -> None:
-    try:
-        tasks.send_email_alerts.delay()
-    except Exception:  # the broker is down: the notifications sweep sends them later
-        logger.exception("could not queue email alerts")

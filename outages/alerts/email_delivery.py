@@ -1,18 +1,20 @@
-"""Sending email alerts and confirmation links (outages.alerts.email queues them)."""
+"""Writing and sending subscribers' email: the confirmation link (outages.alerts.email
+sends it on subscribing) and an incident's alerts (the outbox's delivery sends them).
+Every SMTP call times out after EMAIL_TIMEOUT seconds (Django's SMTP backend)."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
 
-from outages.alerts.models import EmailAlert, EmailSubscription
+from outages.alerts.models import EmailSubscription, Notification
 from outages.display_time import time_text, zone_named
+from outages.models import Incident
 
-Event = EmailAlert.Event
+Event = Notification.Event
 CITIES_NAMED = 5
 
 
@@ -39,39 +41,14 @@ def confirmation_send(subscription_id: int, language: str) -> None:
         message.send()
 
 
-def email_alerts_send(*, limit: int = 200) -> int:
-    """Send the unsent alerts, oldest first; each row is claimed before it is sent, so two
-    workers never mail one twice."""
-    sent = 0
-    for alert_id in (
-        EmailAlert.objects.filter(sent_at__isnull=True)
-        .order_by("created_at")
-        .values_list("pk", flat=True)[:limit]
-    ):
-        with transaction.atomic():
-            alert = (
-                EmailAlert.objects.select_for_update(skip_locked=True)
-                .select_related("subscription__service", "incident")
-                .filter(pk=alert_id, sent_at__isnull=True)
-                .first()
-            )
-            if alert is None or not alert.subscription.is_active:
-                continue
-            try:
-                with translation.override(alert.subscription.language):
-                    _alert_message(alert).send()
-            except OSError as error:
-                alert.last_error = str(error)[:500]
-                alert.save(update_fields=["last_error"])
-                continue
-            alert.sent_at = timezone.now()
-            alert.save(update_fields=["sent_at"])
-            sent += 1
-    return sent
+def alert_send(*, incident: Incident, subscription: EmailSubscription, event: str) -> None:
+    """Mail one event of an incident to a subscriber, in the subscriber's language. Called
+    by the outbox's delivery (outages.alerts.delivery), which claims the row first."""
+    with translation.override(subscription.language):
+        _alert_message(incident, subscription, event).send()
 
 
-def _alert_message(alert: EmailAlert) -> EmailMessage:
-    incident, subscription = alert.incident, alert.subscription
+def _alert_message(incident: Incident, subscription: EmailSubscription, event: str) -> EmailMessage:
     service = subscription.service
     zone = zone_named(service.timezone)
     cities = [
@@ -79,9 +56,9 @@ def _alert_message(alert: EmailAlert) -> EmailMessage:
     ]
     unsubscribe = site_url("subscriptions:email-unsubscribe", subscription.token)
     since = time_text(incident.started_at, zone)
-    if alert.event == Event.OPENED:
+    if event == Event.OPENED:
         subject = _("%(name)s: problems since %(time)s") % {"name": service.name, "time": since}
-    elif alert.event == Event.CONFIRMED:
+    elif event == Event.CONFIRMED:
         subject = _("%(name)s: outage confirmed") % {"name": service.name}
     else:
         subject = _("%(name)s: resolved at %(time)s") % {

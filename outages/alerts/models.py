@@ -1,4 +1,4 @@
-"""Telling people about incidents: the notification outbox and public webhook subscriptions.
+"""Telling people about incidents: the one outbox, and the public's email and webhook subscriptions.
 
 Loaded by outages.models (the last line there imports this module), so these are models
 of the `outages` app and live in its migrations.
@@ -55,14 +55,21 @@ class WebhookSubscription(models.Model):
 
 
 class Notification(models.Model):
-    """The outbox: one row per incident and channel (and subscriber), created when the
-    incident opens; a delivery claims it with a conditional UPDATE, so a second
-    detection run, task retry or sweep cannot send it twice."""
+    """The one outbox, for email and webhooks: one row per incident, event and recipient
+    (the reviewers' email, the reviewers' webhook, a subscriber's webhook, a subscriber's
+    email), created in the transaction that made the event. Delivery claims a row with a
+    conditional UPDATE, so a second detection run, task retry or sweep cannot send it twice."""
+
+    class Event(models.TextChoices):
+        OPENED = "opened", "Incident opened"
+        CONFIRMED = "confirmed", "Confirmed by a reviewer"
+        RESOLVED = "resolved", "Resolved"
 
     class Channel(models.TextChoices):
         EMAIL = "email", "Email to reviewers"
         WEBHOOK = "webhook", "Reviewers' webhook"
         SUBSCRIBER = "subscriber", "Subscriber's webhook"
+        SUBSCRIBER_EMAIL = "subscriber_email", "Subscriber's email"
 
     class State(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -71,9 +78,14 @@ class Notification(models.Model):
         FAILED = "failed", "Failed"
 
     incident = models.ForeignKey("outages.Incident", on_delete=models.CASCADE, related_name="notifications")
-    channel = models.CharField(max_length=10, choices=Channel.choices)
+    event = models.CharField(max_length=9, choices=Event.choices)
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    # The subscriber, for the subscriber channels (one of the two, by channel).
     subscription = models.ForeignKey(
         WebhookSubscription, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    email_subscription = models.ForeignKey(
+        "outages.EmailSubscription", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
     state = models.CharField(max_length=7, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -84,15 +96,38 @@ class Notification(models.Model):
 
     class Meta:
         constraints = [
+            # One message per event and recipient: a second insert is ON CONFLICT DO NOTHING.
             models.UniqueConstraint(
-                fields=["incident", "channel"],
-                condition=Q(subscription__isnull=True),
+                fields=["incident", "event", "channel"],
+                condition=Q(subscription__isnull=True, email_subscription__isnull=True),
                 name="outages_notification_one_per_channel",
             ),
             models.UniqueConstraint(
-                fields=["incident", "subscription"],
+                fields=["incident", "event", "subscription"],
                 condition=Q(subscription__isnull=False),
                 name="outages_notification_one_per_subscriber",
+            ),
+            models.UniqueConstraint(
+                fields=["incident", "event", "email_subscription"],
+                condition=Q(email_subscription__isnull=False),
+                name="outages_notification_one_per_email_subscriber",
+            ),
+            # A subscriber channel names its subscriber, and only that one.
+            models.CheckConstraint(
+                condition=(
+                    Q(channel="subscriber", subscription__isnull=False, email_subscription__isnull=True)
+                    | Q(
+                        channel="subscriber_email",
+                        subscription__isnull=True,
+                        email_subscription__isnull=False,
+                    )
+                    | Q(
+                        channel__in=["email", "webhook"],
+                        subscription__isnull=True,
+                        email_subscription__isnull=True,
+                    )
+                ),
+                name="outages_notification_recipient",
             ),
         ]
         indexes = [
@@ -105,7 +140,7 @@ class Notification(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.channel} for incident {self.incident_id}: {self.state}"
+        return f"{self.event} of incident {self.incident_id} by {self.channel}: {self.state}"
 
 
 class EmailSubscription(models.Model):
@@ -135,33 +170,6 @@ class EmailSubscription(models.Model):
     def __str__(self) -> str:
         return f"email alerts for service {self.service_id}"
 
-
-class EmailAlert(models.Model):
-    """The email outbox: one row per subscriber, incident and event, so an event is mailed once."""
-
-    class Event(models.TextChoices):
-        OPENED = "opened", "Incident opened"
-        CONFIRMED = "confirmed", "Confirmed by a reviewer"
-        RESOLVED = "resolved", "Resolved"
-
-    subscription = models.ForeignKey(EmailSubscription, on_delete=models.CASCADE, related_name="alerts")
-    incident = models.ForeignKey("outages.Incident", on_delete=models.CASCADE, related_name="email_alerts")
-    event = models.CharField(max_length=9, choices=Event.choices)
-    created_at = models.DateTimeField()
-    sent_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["subscription", "incident", "event"], name="outages_emailalert_once"
-            )
-        ]
-        indexes = [
-            models.Index(
-                fields=["created_at"], condition=Q(sent_at__isnull=True), name="outages_emailalert_open"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.event} of incident {self.incident_id} to subscription {self.subscription_id}"
+    @property
+    def is_confirmed(self) -> bool:
+        return self.confirmed_at is not None

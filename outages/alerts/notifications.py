@@ -1,10 +1,16 @@
-"""The outbox of new incidents: who is told (reviewers by email and, if configured, a
-Slack-compatible webhook; public subscribers by their own webhooks), queued once.
+"""The one outbox, for email and webhooks: who is told of an incident's event, queued once.
 
-The detection task calls incidents_opened with the ids the pass returns, in the pass's
-transaction (outages.tasks.detection_pass_notify): one outbox row per incident and channel
-is inserted there (a unique constraint makes a second insert a no-op), and a delivery task
-is queued once the transaction commits. Sending is outages.alerts.delivery.
+Who hears which event:
+- opened: the reviewers (by email and, if REVIEW_WEBHOOK_URL is set, a Slack-compatible
+  webhook), a call to review it;
+- opened, confirmed and resolved: every active, confirmed subscriber of the service, by
+  webhook or by email, for public incidents only (Incident.objects.public()).
+
+Callers hand over the ids in the transaction that made the event: the detection task
+(outages.tasks.detection_pass_notify: opened and resolved) and the reviewers' actions
+(outages.review.services: confirmed, resolved). One outbox row per incident, event and
+recipient is inserted there (unique constraints make a second insert a no-op), and
+delivery is queued once the transaction commits. Sending is outages.alerts.delivery.
 """
 
 from __future__ import annotations
@@ -14,52 +20,79 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from outages.alerts import tasks
-from outages.alerts.models import Notification, WebhookSubscription
+from outages.alerts.models import EmailSubscription, Notification, WebhookSubscription
 from outages.models import Incident
 
 logger = logging.getLogger(__name__)
 
 Channel = Notification.Channel
+Event = Notification.Event
+
+# The reviewers are called to review a new incident; they make the other events themselves.
+REVIEWER_EVENTS = frozenset({Event.OPENED})
 
 
-def incidents_opened(*, incident_ids: Iterable[int]) -> None:
-    """Queue the notifications of newly opened incidents. Call inside the transaction
-    that created them; nothing is sent if it rolls back."""
+def notifications_queue(*, incident_ids: Iterable[int], event: str) -> int:
+    """Queue the event's notifications of these incidents; rows that exist already are left
+    alone. Call inside the transaction that made the change: nothing is sent if it rolls
+    back, and delivery starts once it commits."""
     ids = sorted(set(incident_ids))
     if not ids:
-        return
-    notifications_create(incident_ids=ids)
-    transaction.on_commit(lambda: _queue_delivery(ids))
-
-
-def notifications_create(*, incident_ids: list[int]) -> int:
-    """The outbox rows of these incidents; rows that exist already are left alone."""
+        return 0
     now = timezone.now()
-    services = dict(Incident.objects.filter(pk__in=incident_ids).values_list("pk", "service_id"))
-    subscriptions: dict[int, list[int]] = {}
-    for pk, service_id in WebhookSubscription.objects.filter(
-        service_id__in=set(services.values()), is_active=True, confirmed_at__isnull=False
-    ).values_list("pk", "service_id"):
-        subscriptions.setdefault(service_id, []).append(pk)
-    rows = []
+    public = dict(Incident.objects.public().filter(pk__in=ids).values_list("pk", "service_id"))
+    rows = [
+        Notification(incident_id=incident_id, event=event, created_at=now, **recipient)
+        for incident_id, recipient in [*_reviewers(ids, event), *_subscribers(public)]
+    ]
+    # ON CONFLICT DO NOTHING on the partial unique constraints: one row per recipient.
+    Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    queued = sorted({row.incident_id for row in rows})
+    if queued:
+        transaction.on_commit(lambda: _queue_delivery(queued))
+    return len(rows)
+
+
+Recipient = tuple[int, dict[str, object]]  # an incident id, and the row's recipient fields
+
+
+def _reviewers(incident_ids: list[int], event: str) -> list[Recipient]:
+    if event not in REVIEWER_EVENTS:
+        return []
+    channels = [Channel.EMAIL, *([Channel.WEBHOOK] if settings.REVIEW_WEBHOOK_URL else [])]
+    existing = Incident.objects.filter(pk__in=incident_ids).values_list("pk", flat=True)
+    return [(pk, {"channel": channel}) for pk in existing for channel in channels]
+
+
+def _subscribers(services: dict[int, int]) -> list[Recipient]:
+    """Each subscriber of each incident's service, webhook and email alike."""
+    webhooks = _by_service(WebhookSubscription.objects.filter(service_id__in=set(services.values())))
+    emails = _by_service(EmailSubscription.objects.filter(service_id__in=set(services.values())))
+    recipients: list[Recipient] = []
     for incident_id, service_id in services.items():
-        rows.append(Notification(incident_id=incident_id, channel=Channel.EMAIL, created_at=now))
-        if settings.REVIEW_WEBHOOK_URL:
-            rows.append(Notification(incident_id=incident_id, channel=Channel.WEBHOOK, created_at=now))
-        rows.extend(
-            Notification(
-                incident_id=incident_id,
-                channel=Channel.SUBSCRIBER,
-                subscription_id=subscription_id,
-                created_at=now,
-            )
-            for subscription_id in subscriptions.get(service_id, ())
-        )
-    # ON CONFLICT DO NOTHING on the partial unique constraints: one row per channel.
-    return len(Notification.objects.bulk_create(rows, ignore_conflicts=True))
+        recipients += [
+            (incident_id, {"channel": Channel.SUBSCRIBER, "subscription_id": pk})
+            for pk in webhooks.get(service_id, ())
+        ]
+        recipients += [
+            (incident_id, {"channel": Channel.SUBSCRIBER_EMAIL, "email_subscription_id": pk})
+            for pk in emails.get(service_id, ())
+        ]
+    return recipients
+
+
+def _by_service(subscriptions: QuerySet) -> dict[int, list[int]]:
+    """The active, confirmed subscriptions' ids by service: an unconfirmed one hears nothing."""
+    found: dict[int, list[int]] = {}
+    for pk, service_id in subscriptions.filter(is_active=True, confirmed_at__isnull=False).values_list(
+        "pk", "service_id"
+    ):
+        found.setdefault(service_id, []).append(pk)
+    return found
 
 
 def _queue_delivery(incident_ids: list[int]) -> None:

@@ -13,7 +13,6 @@ from outages.alerts.delivery import (
     notifications_stalled,
     subscription_verify,
 )
-from outages.alerts.email_delivery import email_alerts_send
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +28,8 @@ def _backoff_seconds(retries: int) -> int:
 # table and in queued messages.
 @shared_task(name="outages.review.tasks.deliver_notifications", bind=True, max_retries=MAX_ATTEMPTS)
 def deliver_notifications(self, incident_id: int) -> dict[str, int]:
-    """Queued after the transaction that opened the incident commits; safe to run twice."""
+    """Every channel of every event of the incident (outages.alerts.delivery): queued after
+    the transaction that made an event commits, and by the sweep; safe to run twice."""
     result = notifications_deliver(incident_id=incident_id, now=timezone.now())
     if result.retry:
         raise self.retry(countdown=_backoff_seconds(self.request.retries))
@@ -46,17 +46,10 @@ def verify_subscription(subscription_id: int, token: str) -> bool:
 @shared_task(name="outages.review.tasks.notifications_sweep")
 def notifications_sweep() -> int:
     """Beat, every few minutes: deliveries whose task was never queued (broker down at
-    commit) or whose worker died."""
+    commit) or whose worker died, email and webhooks alike."""
     incident_ids = notifications_stalled(now=timezone.now())
-    send_email_alerts.delay()  # email alerts a broker outage kept from their task
     for incident_id in incident_ids:
         deliver_notifications.delay(incident_id)
     if incident_ids:
         logger.info("notifications: re-queued %d incidents", len(incident_ids))
     return len(incident_ids)
-
-
-@shared_task(name="outages.review.tasks.send_email_alerts")
-def send_email_alerts() -> int:
-    """Queued after an incident's event commits; the sweep below sends any it missed."""
-    return email_alerts_send()

@@ -16,8 +16,8 @@ import datetime as dt
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
-from outages.alerts.email import email_alerts_queue
-from outages.alerts.models import EmailAlert
+from outages.alerts.models import Notification
+from outages.alerts.notifications import notifications_queue
 from outages.models import Incident
 from outages.review.merging import incident_fold
 from outages.review.models import DismissReason, IncidentReview, ReviewAction
@@ -121,9 +121,9 @@ def incident_act(
         )
         service_status_refresh(incident.service_id, now=now)
         if action == Kind.CONFIRM:
-            email_alerts_queue(incident_ids=[incident.pk], event=EmailAlert.Event.CONFIRMED)
+            notifications_queue(incident_ids=[incident.pk], event=Notification.Event.CONFIRMED)
         elif action == Kind.RESOLVE:
-            email_alerts_queue(incident_ids=[incident.pk], event=EmailAlert.Event.RESOLVED)
+            notifications_queue(incident_ids=[incident.pk], event=Notification.Event.RESOLVED)
     return incident
 
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from catalogue.models import Service
 from geo.models import City
 from outages.alerts.models import EmailSubscription
-from outages.alerts.tasks import send_email_alerts
+from outages.alerts.tasks import deliver_notifications
 from outages.detection_pass import PassResult
 from outages.models import IncidentCity
 from outages.tasks import detection_pass_notify
@@ -67,7 +67,7 @@ def open_incident_in(service: Service, cities: dict[str, str]):
             incident=ongoing, city=city, count=60, excess=50, first_flagged_at=ongoing.started_at
         )
     detection_pass_notify(lambda: PassResult(opened_ids=[ongoing.pk]))
-    send_email_alerts.apply()
+    deliver_notifications.apply(args=[ongoing.pk])
     return ongoing
 
 

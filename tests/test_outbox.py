@@ -1,0 +1,215 @@
+"""One outbox for email and webhooks: every subscriber, by email or by webhook, hears that an
+incident opened, that a reviewer confirmed it and that it resolved, once each; the reviewers
+are called when it opens. A real SMTP server (aiosmtpd), a real webhook receiver, and the
+Celery tasks run as a worker runs them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+import threading
+import time
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from outages.alerts.delivery import notifications_deliver
+from outages.alerts.models import EmailSubscription, Notification, WebhookSubscription
+from outages.alerts.notifications import notifications_queue
+from outages.alerts.tasks import deliver_notifications, notifications_sweep
+from outages.detection_pass import PassResult
+from outages.models import Incident
+from outages.review.services import incident_act
+from outages.tasks import detection_pass_notify
+from tests.detection_helpers import T0
+from tests.outbox_helpers import eager_celery, webhook_receiver
+from tests.review_helpers import incident, reviewer_user
+from tests.smtp import smtp_inbox
+
+pytestmark = pytest.mark.django_db
+
+SITE_URL = "https://downradar.example"
+Event = Notification.Event
+
+
+@pytest.fixture
+def hook_server():
+    with webhook_receiver() as server:
+        yield server
+
+
+@pytest.fixture
+def inbox(settings):
+    with smtp_inbox(settings, site_url=SITE_URL) as handler:
+        yield handler
+
+
+@pytest.fixture
+def subscribers(chatgpt, hook_server, settings):
+    """A confirmed webhook and a confirmed email subscriber of ChatGPT."""
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
+    settings.REVIEW_NOTIFY_EMAILS = []
+    settings.REVIEW_WEBHOOK_URL = ""
+    hook = WebhookSubscription.objects.create(
+        service=chatgpt, url=hook_server.url + "/mine", created_at=T0, confirmed_at=T0
+    )
+    email = EmailSubscription.objects.create(
+        service=chatgpt, email="ada@example.org", created_at=T0, confirmed_at=T0
+    )
+    return hook, email
+
+
+def _events(hook_server) -> list[str]:
+    return [body["event"] for _, _, body in hook_server.received]
+
+
+def _mail_to(inbox, address: str) -> list[str]:
+    return [message["Subject"] for message in inbox.messages if message["To"] == address]
+
+
+def test_email_and_webhook_subscribers_hear_opened_confirmed_and_resolved_once_each(
+    chatgpt, subscribers, hook_server, inbox, django_capture_on_commit_callbacks
+):
+    reviewer = reviewer_user()
+    ongoing = incident(chatgpt, resolved=False)
+
+    with eager_celery():
+        with django_capture_on_commit_callbacks(execute=True):
+            detection_pass_notify(lambda: PassResult(opened_ids=[ongoing.pk]))
+        with django_capture_on_commit_callbacks(execute=True):
+            incident_act(incident_id=ongoing.pk, action="confirm", actor=reviewer, now=timezone.now())
+        Incident.objects.filter(pk=ongoing.pk).update(resolved_at=T0 + dt.timedelta(minutes=40))
+        with django_capture_on_commit_callbacks(execute=True):
+            detection_pass_notify(lambda: PassResult(resolved_ids=[ongoing.pk]))
+        # Everything again: a second pass, the task, the sweep.
+        with django_capture_on_commit_callbacks(execute=True):
+            for event in Event:
+                notifications_queue(incident_ids=[ongoing.pk], event=event)
+        deliver_notifications.apply(args=[ongoing.pk])
+        notifications_sweep.apply()
+
+    assert _events(hook_server) == ["incident.opened", "incident.confirmed", "incident.resolved"]
+    assert _mail_to(inbox, "ada@example.org") == [
+        "ChatGPT: problems since 13:00 CET",
+        "ChatGPT: outage confirmed",
+        "ChatGPT: resolved at 13:40 CET",
+    ]
+    # The reviewers are called to review it, and hear nothing of what they do themselves.
+    assert _mail_to(inbox, "reviewer@example.org") == [
+        f"[Downradar] Possible outage: ChatGPT since {T0:%H:%M} UTC"
+    ]
+    rows = Notification.objects.order_by("created_at", "pk")
+    assert [(row.event, row.channel, row.state) for row in rows] == [
+        ("opened", "email", "sent"),
+        ("opened", "subscriber", "sent"),
+        ("opened", "subscriber_email", "sent"),
+        ("confirmed", "subscriber", "sent"),
+        ("confirmed", "subscriber_email", "sent"),
+        ("resolved", "subscriber", "sent"),
+        ("resolved", "subscriber_email", "sent"),
+    ]
+
+
+def test_the_opened_webhook_keeps_its_fields_and_later_events_name_themselves(
+    chatgpt, subscribers, hook_server, settings
+):
+    settings.SITE_URL = SITE_URL
+    hook, _ = subscribers
+    resolved = incident(chatgpt, resolved=True)
+    for event in Event:
+        notifications_queue(incident_ids=[resolved.pk], event=event)
+
+    notifications_deliver(incident_id=resolved.pk, now=T0 + dt.timedelta(hours=1))
+
+    opened, confirmed, over = (body for _, _, body in hook_server.received)
+    facts = {"id", "service", "service_name", "status", "started_at", "peak_count", "url"}
+    assert set(opened) == {"text", "event", "incident", "unsubscribe_url"}
+    assert set(opened["incident"]) == facts
+    assert opened["event"] == "incident.opened"
+    assert opened["text"] == f"Possible outage: ChatGPT since 12:00 UTC — <{SITE_URL}/s/chatgpt/|details>"
+    assert opened["unsubscribe_url"] == f"{SITE_URL}/unsubscribe/{hook.token}/"
+    assert set(confirmed) == set(opened) and set(confirmed["incident"]) == facts
+    assert confirmed["event"] == "incident.confirmed"
+    assert confirmed["text"].startswith("Outage confirmed: ChatGPT since 12:00 UTC")
+    assert set(over["incident"]) == facts | {"resolved_at"}
+    assert over["event"] == "incident.resolved"
+    assert over["incident"]["resolved_at"] == "2026-03-10T12:20:00Z"
+    assert over["text"].startswith("Resolved: ChatGPT at 12:20 UTC")
+
+
+def test_subscribers_hear_nothing_of_a_dismissed_incident_and_reviewers_only_of_new_ones(
+    chatgpt, subscribers, settings
+):
+    settings.REVIEW_WEBHOOK_URL = "https://hooks.example.org/reviewers"
+    dismissed = incident(chatgpt, status=Incident.Status.DISMISSED)
+    ongoing = incident(chatgpt, started_at=T0 + dt.timedelta(hours=2), resolved=False)
+
+    notifications_queue(incident_ids=[dismissed.pk], event=Event.RESOLVED)
+    notifications_queue(incident_ids=[ongoing.pk], event=Event.CONFIRMED)
+
+    assert not Notification.objects.filter(incident=dismissed).exists()
+    assert set(Notification.objects.values_list("channel", flat=True)) == {"subscriber", "subscriber_email"}
+
+
+def test_rows_whose_task_was_never_queued_are_delivered_by_the_sweep_email_and_webhook_alike(
+    chatgpt, subscribers, hook_server, inbox
+):
+    ongoing = incident(chatgpt, resolved=False)
+    with time_machine.travel(T0 + dt.timedelta(hours=1), tick=False) as clock:
+        # In the test's transaction: the after-commit queueing never runs, as when the broker is down.
+        notifications_queue(incident_ids=[ongoing.pk], event=Event.OPENED)
+        notifications_queue(incident_ids=[ongoing.pk], event=Event.CONFIRMED)
+        clock.shift(dt.timedelta(minutes=3))
+        with eager_celery():
+            notifications_sweep.apply()
+
+    assert _events(hook_server) == ["incident.opened", "incident.confirmed"]
+    assert len(_mail_to(inbox, "ada@example.org")) == 2
+    assert set(Notification.objects.values_list("state", flat=True)) == {"sent"}
+
+
+class _SilentMailServer:
+    """Takes connections and says nothing (no SMTP greeting) for 5 s, then hangs up: a
+    client without a timeout waits those 5 s and fails with another error."""
+
+    def __init__(self) -> None:
+        self.socket = socket.create_server(("127.0.0.1", 0))
+        self.port = self.socket.getsockname()[1]
+        self.done = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        try:
+            connection, _ = self.socket.accept()
+        except OSError:
+            return
+        self.done.wait(5)
+        connection.close()
+
+    def close(self) -> None:
+        self.done.set()
+        self.socket.close()
+
+
+def test_a_mail_server_that_stops_answering_is_given_up_at_the_email_timeout(chatgpt, settings):
+    server = _SilentMailServer()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", server.port, 1
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.REVIEW_NOTIFY_EMAILS = ["oncall@example.org"]
+    opened = incident(chatgpt, resolved=False)
+    notifications_queue(incident_ids=[opened.pk], event=Event.OPENED)
+
+    started = time.monotonic()
+    try:
+        result = notifications_deliver(incident_id=opened.pk, now=T0 + dt.timedelta(hours=1))
+    finally:
+        took = time.monotonic() - started
+        server.close()
+
+    assert took < 3
+    assert result.retry == 1
+    row = Notification.objects.get()
+    assert (row.state, row.attempts) == ("pending", 1)
+    assert row.last_error == "Connection unexpectedly closed: timed out"
