@@ -1,9 +1,8 @@
 """Reads for the spike map: every city with reports in a window, its count, its own
 baseline and the services reported there.
 
-A city is hot because it is unusual for that city, not because it is big: the ratio is
-the window's count over the same clock window's average on the previous BASELINE_DAYS
-days. A fixed number of queries for any number of cities: the window's counts per city
+A city is hot because it is unusual for that city, not because it is big: its ratio is
+its count over its usual (outages.cities, the one definition the other surfaces use). A fixed number of queries for any number of cities: the window's counts per city
 and service (its closed slots cached, see BLOCK_MINUTES), the cities' names and places,
 and the baseline counts per city, which are cached.
 """
@@ -15,26 +14,16 @@ from array import array
 from dataclasses import dataclass
 
 from django.core.cache import cache
-from django.db.models import Q, Sum
 
 from catalogue.models import Service
 from geo.countries import WORLDWIDE
 from geo.models import native_city_name
+from outages.cities import city_ratio, city_usual
 from outages.dialect import id_in_sql
 from reports.counts import city_service_sums, minute_end, read_connection
 from reports.models import CityMinute
 
 WINDOWS = (60, 360, 1440)
-BASELINE_DAYS = 7
-# The baseline of a window moves slowly; computing it reads BASELINE_DAYS windows of
-# rows, so it is kept for a while (per service and window, keyed by the clock slot):
-# longer windows move more slowly and cost more to read.
-BASELINE_CACHE_SECONDS = {60: 600, 360: 1800, 1440: 3600}
-# A city's ratio is its count over its own usual, but never over less than one report: in a
-# window that usually holds a fraction of one, a single stray report is noise, not a 7x spike,
-# and a city without history is not an infinite one. (A floor in the baseline itself, 12
-# over 24 hours, once made most cities read 0.2-0.9x on a normal day.)
-MIN_USUAL_REPORTS = 1.0
 TOP_SERVICES = 5
 
 
@@ -54,7 +43,7 @@ class MapCity:
 
     @property
     def ratio(self) -> float:
-        return self.count / max(self.baseline, MIN_USUAL_REPORTS)
+        return city_ratio(self.count, self.baseline)
 
     @property
     def native_name(self) -> str:
@@ -160,7 +149,7 @@ def map_cities(
     """Cities with reports in the last `minutes` (for one service, or all; in one country,
     or worldwide), busiest first. Two queries on every answer (the live part of the window,
     the names of the cities and services), one more when the window's block is not cached,
-    and the baselines (cached, see city_baselines). The counts are summed for every country
+    and the usual of each city (cached, outages.cities.city_usual). The counts are summed for every country
     (the block is shared); the names query keeps the country's cities only."""
     since = now - dt.timedelta(minutes=minutes)
     service_id = service.pk if service is not None else None
@@ -185,7 +174,7 @@ def map_cities(
         )
         cursor.execute(names_sql, params)
         names = {(is_city, id_): rest for is_city, id_, *rest in cursor.fetchall()}
-    baselines = city_baselines(service_id=service_id, minutes=minutes, now=now)
+    baselines = city_usual(service_id=service_id, minutes=minutes, now=now)
     cities = []
     for city_id, total, top in rows:
         place = names.get((True, city_id))
@@ -206,26 +195,3 @@ def map_cities(
             )
         )
     return cities
-
-
-def city_baselines(*, service_id: int | None, minutes: int, now: dt.datetime) -> dict[int, float]:
-    """Average reports per city in the same clock window on each of the previous days."""
-    keep = BASELINE_CACHE_SECONDS.get(minutes, 600)
-    slot = int(now.timestamp()) // keep
-    key = f"map:baseline:{service_id or 'all'}:{minutes}:{slot}"
-    cached = cache.get(key)
-    if cached is not None:
-        return cached
-    window = dt.timedelta(minutes=minutes)
-    days = Q()
-    for day in range(1, BASELINE_DAYS + 1):
-        end = now - dt.timedelta(days=day)
-        days |= Q(minute__gt=end - window, minute__lte=end)
-    rows = CityMinute.objects.filter(days)
-    if service_id is not None:
-        rows = rows.filter(service_id=service_id)
-    baselines = {
-        row["city_id"]: row["n"] / BASELINE_DAYS for row in rows.values("city_id").annotate(n=Sum("count"))
-    }
-    cache.set(key, baselines, keep)
-    return baselines

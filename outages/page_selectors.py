@@ -23,6 +23,7 @@ from django.core.cache import cache
 
 from catalogue.models import Service
 from geo.models import City
+from outages.cities import cities_ranked, city_usual
 from outages.models import Incident, ServiceStatus
 from outages.peak import PEAK_MINUTES, bucket_floor
 from outages.presenters import status_of
@@ -152,7 +153,7 @@ class ServiceNumbers:
     count_last_day: int
     timeseries: list[dict]  # 96 buckets: start, count, baseline, upper
     problems: list[tuple[str, int]]  # (code, reports), most reported first
-    cities: list[tuple[City, int]]  # the TOP_CITIES most affected, most reports first
+    cities: list[tuple[City, int]]  # the TOP_CITIES most affected (outages.cities.cities_ranked)
 
 
 def service_numbers(*, service: Service, now: dt.datetime, country: str = "") -> ServiceNumbers:
@@ -188,7 +189,8 @@ def service_numbers(*, service: Service, now: dt.datetime, country: str = "") ->
         index = (minute - first) // step
         if 0 <= index < DAY_BUCKETS:
             buckets[index] += n
-    top = sorted(sums.cities.items(), key=lambda item: (-item[1], item[0]))[:TOP_CITIES]
+    usual = city_usual(service_id=service.pk, minutes=1440, now=now)
+    top = [(city_id, n) for city_id, n, _ in cities_ranked(sums.cities, usual)[:TOP_CITIES]]
     cities = City.objects.in_bulk([city_id for city_id, _ in top])
     return ServiceNumbers(
         count_last_hour=sum(n for minute, n in sums.minutes.items() if minute > now_minute - 60),

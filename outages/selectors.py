@@ -9,6 +9,7 @@ from scipy import stats
 from catalogue.models import Service
 from geo.models import native_city_name
 from outages import detection
+from outages.cities import cities_ranked, city_ratio, city_usual
 from outages.models import STATUS_ATTRIBUTE, STATUS_SCOPE_ATTRIBUTE, WORLD, Baseline, Incident, IncidentCity
 from reports.counts import bucket_rows, minute_rows
 from reports.models import CityMinute, CountryMinute, ServiceMinute
@@ -117,8 +118,9 @@ def baseline_band(*, service: Service, first_minute: int, n: int, bucket_minutes
 def service_cities(
     *, service: Service, now: dt.datetime, minutes: int, limit: int = 50, country: str = ""
 ) -> list[dict]:
-    """Cities reporting in the last `minutes` (in `country` when given) with their
-    baselines, most excess reports first. Two queries."""
+    """Cities reporting in the last `minutes` (in `country` when given), each with its usual
+    and ratio, most affected first (outages.cities: the one definition). Two queries, one
+    when the usual is cached."""
     last = int(now.timestamp()) // 60
     first = last - minutes + 1
     rows = list(
@@ -141,33 +143,24 @@ def service_cities(
             "n",
         )
     )
-    profiles = dict(
-        Baseline.objects.filter(service=service, city_id__in=[row[0] for row in rows]).values_list(
-            "city_id", "expected"
-        )
-    )
-    floor = detection.BaselineParams().floor_per_hour * minutes / 60
+    places = {row[0]: row[1:6] for row in rows}
+    usual = city_usual(service_id=service.pk, minutes=minutes, now=now)
     found = []
-    for city_id, name_en, name_it, country, lat, lon, count in rows:
-        blob = profiles.get(city_id)
-        if blob is None:
-            expected = floor
-        else:
-            expected = max(float(np.sum(_expected_per_minute(blob, service.timezone, first, minutes))), floor)
+    for city_id, count, expected in cities_ranked({row[0]: int(row[6]) for row in rows}, usual)[:limit]:
+        name_en, name_it, country_code, lat, lon = places[city_id]
         found.append(
             {
                 "city": name_en,
-                "city_local": native_city_name(country, name_en, name_it),
-                "country": country,
+                "city_local": native_city_name(country_code, name_en, name_it),
+                "country": country_code,
                 "lat": lat,
                 "lon": lon,
-                "count": int(count),
+                "count": count,
                 "baseline": round(expected, 2),
-                "ratio": round(count / expected, 2),
+                "ratio": round(city_ratio(count, expected), 2),
             }
         )
-    found.sort(key=lambda row: (-(row["count"] - row["baseline"]), row["city"]))
-    return found[:limit]
+    return found
 
 
 def incidents_list(

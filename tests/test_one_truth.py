@@ -559,9 +559,29 @@ def test_the_service_page_cities_are_the_cities_and_map_apis_for_the_same_24_hou
         for feature in api(client, "/api/v1/map/?service=chatgpt&minutes=1440")["features"]
     }
 
-    assert "Last 24 hours" in text
+    assert "Last 24 hours, most reports above each city's usual first" in text
     assert on_page == in_json == in_api == mapped
     assert on_page["Milan"] > on_page["Rome"] > 0
+
+
+def test_a_city_s_usual_ratio_and_rank_are_the_same_on_the_page_the_cities_api_and_the_map(client, day):
+    cities = api(client, "/api/v1/services/chatgpt/cities/?minutes=60")
+    mapped = {
+        feature["properties"]["city"]: feature["properties"]
+        for feature in api(client, "/api/v1/map/?service=chatgpt&minutes=60")["features"]
+    }
+    day_ranked = [row["city"] for row in api(client, "/api/v1/services/chatgpt/cities/?minutes=1440")]
+    _, on_page = page_cities(html(client, "/s/chatgpt/"), "Most affected cities")
+
+    assert cities
+    for row in cities:
+        assert (row["baseline"], row["ratio"]) == (
+            mapped[row["city"]]["baseline"],
+            mapped[row["city"]]["ratio"],
+        )
+    excess = [row["count"] - row["baseline"] for row in cities]
+    assert excess == sorted(excess, reverse=True)
+    assert list(on_page) == day_ranked[: len(on_page)]
 
 
 def test_the_ongoing_incident_s_cities_name_their_window_and_match_the_cities_api_for_it(client, day):

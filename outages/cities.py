@@ -1,0 +1,65 @@
+"""A city's usual, its ratio and the ranking of cities: one definition for every surface
+(the map, the cities API, the service page and review).
+
+A city's usual for a window is its average in the same clock window on each of the
+previous BASELINE_DAYS days (Downdetector's "usual for this time of day"). A city is
+affected when it is unusual for itself, not because it is big: cities are ranked by their
+reports above their usual ("excess"), most first, and a city's ratio reads its count
+against at least MIN_USUAL_REPORTS, so one stray report where a fraction is usual is not a
+7x spike and a city without history is not an infinite one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+
+from django.core.cache import cache
+from django.db.models import Q, Sum
+
+from reports.models import CityMinute
+
+BASELINE_DAYS = 7
+# The usual of a window moves slowly; computing it reads BASELINE_DAYS windows of rows, so
+# it is kept for a while (per service and window, keyed by the clock slot): longer windows
+# move more slowly and cost more to read.
+USUAL_CACHE_SECONDS = {60: 600, 360: 1800, 1440: 3600}
+MIN_USUAL_REPORTS = 1.0
+
+
+def city_usual(*, service_id: int | None, minutes: int, now: dt.datetime) -> dict[int, float]:
+    """Each city's usual reports in the `minutes` up to `now` (for one service, or all):
+    its average in the same clock window on each of the previous BASELINE_DAYS days. One
+    query, then cached; a city absent from the answer usually has none."""
+    keep = USUAL_CACHE_SECONDS.get(minutes, 600)
+    slot = int(now.timestamp()) // keep
+    key = f"cities:usual:{service_id or 'all'}:{minutes}:{slot}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    window = dt.timedelta(minutes=minutes)
+    days = Q()
+    for day in range(1, BASELINE_DAYS + 1):
+        end = now - dt.timedelta(days=day)
+        days |= Q(minute__gt=end - window, minute__lte=end)
+    rows = CityMinute.objects.filter(days)
+    if service_id is not None:
+        rows = rows.filter(service_id=service_id)
+    usual = {
+        row["city_id"]: row["n"] / BASELINE_DAYS for row in rows.values("city_id").annotate(n=Sum("count"))
+    }
+    cache.set(key, usual, keep)
+    return usual
+
+
+def city_ratio(count: int, usual: float) -> float:
+    """A city's count against its usual, never against less than MIN_USUAL_REPORTS."""
+    return count / max(usual, MIN_USUAL_REPORTS)
+
+
+def cities_ranked(counts: Mapping[int, int], usual: Mapping[int, float]) -> list[tuple[int, int, float]]:
+    """(city id, count, usual) of the cities with reports, most affected first: most reports
+    above their usual, then most reports, then the lower id."""
+    rows = [(city_id, count, usual.get(city_id, 0.0)) for city_id, count in counts.items() if count > 0]
+    rows.sort(key=lambda row: (-(row[1] - row[2]), -row[1], row[0]))
+    return rows
