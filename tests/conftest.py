@@ -13,6 +13,16 @@ def pytest_report_header(config):
     return "database and Redis: see DATABASE_URL / REDIS_URL (make test points them at localhost)"
 
 
+# A test that asks for one of these starts processes of its own: `make test-fast` leaves it out.
+FAULT_FIXTURES = {"own_postgres", "own_database", "own_redis"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if FAULT_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.faults)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_process_caches():
     """Per-process caches hold rows that each test's rollback deletes."""
