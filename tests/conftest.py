@@ -55,6 +55,25 @@ def chatgpt(db):
     return Service.objects.get(slug="chatgpt")
 
 
+@pytest.fixture
+def reviewer(db):
+    """A user in the reviewer group (tests.review_helpers.reviewer_user)."""
+    from tests.review_helpers import reviewer_user
+
+    return reviewer_user()
+
+
+@pytest.fixture
+def reviewer_client(reviewer):
+    """A test client signed in as `reviewer`: the one way tests reach the review pages.
+    A client of its own, so a test can hold it beside the anonymous `client`."""
+    from django.test import Client
+
+    signed_in = Client()
+    signed_in.force_login(reviewer)
+    return signed_in
+
+
 @pytest.fixture(scope="session")
 def own_postgres():
     """A private PostgreSQL cluster for fault tests (initdb and migrate once per session).
