@@ -1,5 +1,6 @@
-# Two commands: `make run` starts everything with demo data, `make test` runs the suite.
-# Both call `make setup`, which creates .venv and installs what the project needs.
+# Two commands: `make run` starts everything with demo data, `make test` runs the checks and
+# the whole suite. Both call `make setup`, which creates .venv and installs what the project needs.
+# `make test-fast` runs the checks and the suite without browser and fault tests.
 
 PYTHON ?= python3
 VENV := .venv
@@ -12,7 +13,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/downradar
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 ARGS ?=
 
-.PHONY: setup run test lint messages asn-table test-tools demo-data clean stop-packaged-nginx
+.PHONY: setup run test test-fast test-suite services lint messages asn-table test-tools demo-data clean stop-packaged-nginx
 
 setup: $(STAMP) messages asn-table
 
@@ -65,16 +66,31 @@ demo-data: setup
 run: demo-data
 	DEBUG=$${DEBUG:-true} TRUSTED_PROXY_COUNT=1 TRUSTED_PROXY_NETWORKS=127.0.0.1/32 $(BIN)/honcho start -f Procfile
 
-test: setup test-tools
-	@bash tests/ensure_services.sh
+# `make test` is what CI runs (.ci/run): the lint checks first, then the whole suite.
+test: lint
+	@$(MAKE) --no-print-directory test-suite
+
+# Without browser tests (tests/browser), fault tests (their own PostgreSQL, Redis or server
+# processes; the `faults` marker, set in tests/conftest.py) and tests marked slow.
+test-fast: lint
+	@$(MAKE) --no-print-directory test-suite ARGS='-m "not browser and not faults and not slow" $(ARGS)'
+
+test-suite: setup test-tools services
 	@# The suite runs with production settings: hashed static files must exist.
 	DEBUG=false $(BIN)/python manage.py collectstatic --no-input --verbosity 0
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) DEBUG=false SECURE_SSL_REDIRECT=false \
 		$(BIN)/pytest $(ARGS)
 
-lint: setup
+services:
+	@bash tests/ensure_services.sh
+
+# What the docs claim, checked: lint, formatting, no model change without its migration,
+# and types (mypy with django-stubs; the modules not yet clean are listed in pyproject.toml).
+lint: setup services
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) staticfiles var geo/data/asn

@@ -3,13 +3,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.db import models
 from django.utils import translation
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrPromise
+
 # The problem types every service offers unless an admin changes its list.
-DEFAULT_PROBLEM_TYPES: dict[str, str] = {
+DEFAULT_PROBLEM_TYPES: dict[str, StrPromise] = {
     "app": _("App"),
     "login": _("Login"),
     "website": _("Website"),
@@ -18,7 +23,7 @@ DEFAULT_PROBLEM_TYPES: dict[str, str] = {
 }
 DEFAULT_PROBLEM = "other"
 # The default catalogue's categories, translated; a category an admin adds shows as typed.
-CATEGORY_LABELS: dict[str, str] = {
+CATEGORY_LABELS: dict[str, StrPromise] = {
     "AI": _("AI"),
     "Email": _("Email"),
     "Gaming": _("Gaming"),

@@ -62,6 +62,7 @@ def periodic_tasks_sync(schedule: list[Periodic] = SCHEDULE) -> SyncResult:
                 every=entry.every_seconds, period=IntervalSchedule.SECONDS
             )
         else:
+            assert entry.crontab is not None  # an entry has one or the other
             minute, hour = entry.crontab
             crontab, _ = CrontabSchedule.objects.get_or_create(
                 minute=minute, hour=hour, day_of_week="*", day_of_month="*", month_of_year="*", timezone="UTC"

@@ -154,10 +154,10 @@ def table_bytes(ranges: dict[int, list[tuple[int, int, int, str]]], meta: dict) 
 
     # Offsets in the header depend on its length: lay the body out first, relative to 0.
     body = io.BytesIO()
-    sections = {}
+    sections: dict[str, tuple[int, int, str]] = {}
     for key, values in arrays:
         _pad(body)
-        sections[key] = [body.tell(), len(values), values.typecode]
+        sections[key] = (body.tell(), len(values), values.typecode)
         body.write(values.tobytes())
     # The header holds absolute offsets, which depend on its own length: grow it until it fits.
     head_length = 0
@@ -266,9 +266,10 @@ class AsnTable:
             network, length = largest_cidr(number, start, end, 32)
             prefix = f"{socket.inet_ntop(socket.AF_INET, network.to_bytes(4))}/{length}"
         else:
-            row = self._v6_row(number >> 64, number & MASK64)
-            if row is None:
+            found = self._v6_row(number >> 64, number & MASK64)
+            if found is None:
                 return None
+            row = found
             start_hi, start_lo = self._v6_start
             end_hi, end_lo = self._v6_end
             start = start_hi[row] << 64 | start_lo[row]

@@ -81,15 +81,19 @@ def default_country(request: HttpRequest) -> str:
     return LANGUAGE_COUNTRIES.get((get_language() or "").split("-")[0], WORLDWIDE)
 
 
+# The page country, worked out once per request (several views and tags ask).
+_REQUEST_COUNTRY = "_downradar_country"
+
+
 def page_country(request: HttpRequest) -> str:
     """The country a page is shown for. Raises UnknownCountry for a bad `?country=`."""
     requested = requested_country(request)
     if requested is not None:
         return requested
-    if not hasattr(request, "_downradar_country"):
+    if not hasattr(request, _REQUEST_COUNTRY):
         remembered = remembered_country(request)
-        request._downradar_country = remembered if remembered is not None else default_country(request)
-    return request._downradar_country
+        setattr(request, _REQUEST_COUNTRY, remembered if remembered is not None else default_country(request))
+    return getattr(request, _REQUEST_COUNTRY)
 
 
 def api_country(request: HttpRequest) -> str:

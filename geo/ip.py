@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -90,7 +90,7 @@ def site_of(address: IPAddress) -> ipaddress.IPv4Network | ipaddress.IPv6Network
 def voter_of(address: IPAddress) -> IPAddress | ipaddress.IPv6Network:
     """Who gets one vote: an IPv4 address (a carrier-grade NAT /24 holds many unrelated
     people), an IPv6 /64 (one household: its devices pick addresses freely inside it)."""
-    return address if address.version == 4 else network_of(address)
+    return address if address.version == 4 else cast(ipaddress.IPv6Network, network_of(address))
 
 
 def is_public(address: IPAddress) -> bool:

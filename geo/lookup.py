@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import Any
 
 import geoip2.database
 import maxminddb
@@ -59,7 +60,8 @@ def locate(address: IPAddress | None) -> Location | None:
     """Where `address` is, or None for private, reserved and unknown addresses."""
     if address is None or not is_public(address):
         return None
-    record = _records().get(address)
+    # The database's own JSON-like record: nested dicts whose shape the database type fixes.
+    record: Any = _records().get(address)
     if not record:  # geoip2 would raise AddressNotFoundError
         return None
     # What geoip2's City model gives with its default locales (["en"]): `name` is the

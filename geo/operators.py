@@ -74,20 +74,20 @@ def operator_of(address: IPAddress | None) -> Operator | None:
             return None
         return Operator(asn=found.asn, name=found.name[:100], prefix=found.prefix)
     try:
-        found = source.asn(str(address))
+        record = source.asn(str(address))
     except geoip2.errors.AddressNotFoundError:
         return None
     except TypeError:  # not an ASN database
         raise ImproperlyConfigured(
             f"GEOIP_ASN_PATH={settings.GEOIP_ASN_PATH!r} is not an ASN database"
         ) from None
-    name = found.autonomous_system_organization or ""
-    if not name and found.autonomous_system_number is None:
+    name = record.autonomous_system_organization or ""
+    if not name and record.autonomous_system_number is None:
         return None
     return Operator(
-        asn=found.autonomous_system_number,
+        asn=record.autonomous_system_number,
         name=name[:100],
-        prefix=str(found.network) if found.network is not None else "",
+        prefix=str(record.network) if record.network is not None else "",
     )
 
 

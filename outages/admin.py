@@ -19,18 +19,6 @@ class ServiceAliasInline(admin.TabularInline):
     fields = ["alias"]
 
 
-@admin.register(Service)
-class ServiceAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "category", "timezone", "is_active"]
-    list_filter = ["category", "is_active"]
-    search_fields = ["name", "slug"]
-    prepopulated_fields = {"slug": ["name"]}
-    inlines = [ProblemTypeInline, ServiceAliasInline]
-
-
-# --- detection ------------------------------------------------------------------------------
-
-
 @admin.action(description="Rebuild baselines of the selected services now")
 def rebuild_baselines(modeladmin, request, queryset):
     service_ids = list(queryset.values_list("service_id" if queryset.model is Baseline else "pk", flat=True))
@@ -38,7 +26,17 @@ def rebuild_baselines(modeladmin, request, queryset):
     modeladmin.message_user(request, f"{stored} baselines stored.", messages.SUCCESS)
 
 
-ServiceAdmin.actions = [*ServiceAdmin.actions, rebuild_baselines]
+@admin.register(Service)
+class ServiceAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "category", "timezone", "is_active"]
+    list_filter = ["category", "is_active"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [ProblemTypeInline, ServiceAliasInline]
+    actions = [rebuild_baselines]
+
+
+# --- detection ------------------------------------------------------------------------------
 
 
 @admin.register(Baseline)
@@ -64,11 +62,14 @@ class BaselineAdmin(admin.ModelAdmin):
         return False  # built by baselines_rebuild only
 
 
+_INCIDENT_CITY_COLUMNS = ("city", "count", "excess", "first_flagged_at")
+
+
 class IncidentCityInline(admin.TabularInline):
     model = IncidentCity
     extra = 0
-    fields = ["city", "count", "excess", "first_flagged_at"]
-    readonly_fields = fields
+    fields = _INCIDENT_CITY_COLUMNS
+    readonly_fields = _INCIDENT_CITY_COLUMNS
     can_delete = False
 
 

@@ -103,11 +103,17 @@ def zone_names(zone: ZoneInfo, *, around: dt.datetime) -> dict[int, str]:
     moment = around - _NAMES_SPAN
     while moment <= around + _NAMES_SPAN:
         local = moment.astimezone(zone)
-        names[int(local.utcoffset().total_seconds() // 60)] = local.tzname() or zone.key
+        names[_offset_minutes(local)] = local.tzname() or zone.key
         moment += _NAMES_STEP
     local = around.astimezone(zone)  # the abbreviation in force now wins any tie
-    names[int(local.utcoffset().total_seconds() // 60)] = local.tzname() or zone.key
+    names[_offset_minutes(local)] = local.tzname() or zone.key
     return names
+
+
+def _offset_minutes(local: dt.datetime) -> int:
+    offset = local.utcoffset()
+    assert offset is not None  # an aware time in a ZoneInfo zone always has one
+    return int(offset.total_seconds() // 60)
 
 
 @dataclass(frozen=True)

@@ -12,13 +12,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from typing import cast
 
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from reports.models import Comment, Report
 
-COMMENT_MAX_LENGTH = Comment._meta.get_field("text").max_length
+COMMENT_MAX_LENGTH = cast(int, Comment._meta.get_field("text").max_length)
 # At most this many comments of one network wait for review per service over a rolling day:
 # ten people behind one NAT cannot queue a thousand comments.
 PENDING_PER_NETWORK = 3

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import cast
 
 import psycopg
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from reports.models import Report, Vote
@@ -97,7 +98,7 @@ def report_insert_claiming_vote(report: Report, *, client_hash: str, now_epoch: 
             ],
             prepare=True,
         )
-        report.pk, report.counted = cursor.fetchone()
+        report.pk, report.counted = cast(tuple[int, bool], cursor.fetchone())
     report.is_aggregated = not report.counted
     report._state.adding = False
     report._state.db = connection.alias
@@ -158,7 +159,9 @@ def votes_upsert(votes: list[tuple[int, str, int]]) -> None:
     )
 
 
-def _upsert_unnest_pg(model: type, columns: list[str], rows: list[tuple], conflict_sql: str) -> None:
+def _upsert_unnest_pg(
+    model: type[models.Model], columns: list[str], rows: list[tuple], conflict_sql: str
+) -> None:
     """INSERT INTO model (columns) <rows> <conflict_sql>, the rows as one array per column."""
     if not rows:
         return
@@ -187,7 +190,9 @@ def reports_mark_aggregated(ids: list[int], times: Sequence[dt.datetime]) -> Non
         )
 
 
-def counts_increment(model: type, key_columns: list[str], items: list[tuple], chunk: int = 500) -> None:
+def counts_increment(
+    model: type[models.Model], key_columns: list[str], items: list[tuple], chunk: int = 500
+) -> None:
     """count += n for each (*key, n) of `items`, inserting missing rows: INSERT ... ON
     CONFLICT DO UPDATE."""
     if not items:
@@ -209,7 +214,9 @@ def counts_increment(model: type, key_columns: list[str], items: list[tuple], ch
             )
 
 
-def counts_decrement(model: type, key_columns: list[str], items: list[tuple], chunk: int = 300) -> None:
+def counts_decrement(
+    model: type[models.Model], key_columns: list[str], items: list[tuple], chunk: int = 300
+) -> None:
     """count -= n for each (*key, n) of `items`, never below zero: one UPDATE ... FROM
     (VALUES ...) per chunk of keys (PostgreSQL and SQLite >= 3.33)."""
     if not items:

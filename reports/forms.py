@@ -30,7 +30,9 @@ class ReportForm(forms.Form):
 
     def __init__(self, *args, problem_types: list[ProblemType], **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["problem"].choices = [(problem.code, problem.display_label) for problem in problem_types]
+        problem_field = self.fields["problem"]
+        assert isinstance(problem_field, forms.ChoiceField)
+        problem_field.choices = [(problem.code, problem.display_label) for problem in problem_types]
         # The page loads the proof-of-work solver only when the server will ask for a proof.
         self.pow_required = settings.POW_DIFFICULTY > 0
 

@@ -194,6 +194,9 @@ class Comment(models.Model):
     (id, created_at)) and whole days are dropped by retention, while comments stay.
     """
 
+    # Not a column: reports.selectors.with_problem_labels sets it for display.
+    problem_label: str
+
     class State(models.TextChoices):
         PENDING = "pending", "Pending"
         APPROVED = "approved", "Approved"

@@ -13,6 +13,16 @@ def pytest_report_header(config):
     return "database and Redis: see DATABASE_URL / REDIS_URL (make test points them at localhost)"
 
 
+# A test that asks for one of these starts processes of its own: `make test-fast` leaves it out.
+FAULT_FIXTURES = {"own_postgres", "own_database", "own_redis"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if FAULT_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.faults)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_process_caches():
     """Per-process caches hold rows that each test's rollback deletes."""
@@ -43,6 +53,25 @@ def chatgpt(db):
     from catalogue.models import Service
 
     return Service.objects.get(slug="chatgpt")
+
+
+@pytest.fixture
+def reviewer(db):
+    """A user in the reviewer group (tests.review_helpers.reviewer_user)."""
+    from tests.review_helpers import reviewer_user
+
+    return reviewer_user()
+
+
+@pytest.fixture
+def reviewer_client(reviewer):
+    """A test client signed in as `reviewer`: the one way tests reach the review pages.
+    A client of its own, so a test can hold it beside the anonymous `client`."""
+    from django.test import Client
+
+    signed_in = Client()
+    signed_in.force_login(reviewer)
+    return signed_in
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,7 @@ from outages.review.models import ReviewAction
 from reports.comments import CommentInvalid, comment_clean
 from reports.models import Comment, Report
 from tests.helpers import MILAN_IP, post_report
-from tests.review_helpers import plain_staff_user, reviewer_user
+from tests.review_helpers import plain_staff_user
 
 pytestmark = pytest.mark.django_db
 
@@ -45,12 +45,6 @@ def comment_of(
         created_at=at,
         state=state,
     )
-
-
-@pytest.fixture
-def reviewer_client(client):
-    client.force_login(reviewer_user())
-    return client
 
 
 # --- the one check --------------------------------------------------------------------------

@@ -177,6 +177,7 @@ def test_plain_logs_are_redacted_too():
     assert "refused [address] and [address] at 12:30:45" in line
 
 
+@pytest.mark.slow  # starts gunicorn processes
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_gunicorn_workers_metrics_are_summed(tmp_path, on_postgres):
     from django.db import connection
@@ -230,6 +231,7 @@ def test_gunicorn_workers_metrics_are_summed(tmp_path, on_postgres):
     assert ("downradar_incidents_open", (("status", "suspected"),)) in samples
 
 
+@pytest.mark.slow  # starts gunicorn processes
 @pytest.mark.parametrize("log_format", ["plain", "json"])
 def test_gunicorn_s_own_log_lines_carry_no_client_address(tmp_path, log_format):
     """gunicorn logs a malformed request with the peer's address ("Invalid request from

@@ -401,10 +401,8 @@ def vodafone_16_flood() -> list[str]:
 
 @pytest.mark.django_db
 def test_one_exclude_action_by_operator_removes_the_16_flood_that_opened_an_incident(
-    client, chatgpt, settings, time_machine
+    client, reviewer_client, chatgpt, settings, time_machine
 ):
-    from tests.review_helpers import reviewer_user
-
     # No learned mix yet (a new service): the verdict cannot compare, the flood opens an incident.
     settings.REPORT_RATE_LIMIT = "30/h"
     flat_baseline(chatgpt, per_minute=0.5)
@@ -412,9 +410,8 @@ def test_one_exclude_action_by_operator_removes_the_16_flood_that_opened_an_inci
     send_over_ten_minutes(client, time_machine, vodafone_16_flood(), REPORT)
     detect_after_the_burst(time_machine)
     incident = Incident.objects.get(service=chatgpt)
-    client.force_login(reviewer_user())
 
-    response = client.post(
+    response = reviewer_client.post(
         f"/review/incidents/{incident.pk}/exclude-network/", {"prefix": "operator:Vodafone Italia S.p.A."}
     )
 

@@ -13,22 +13,11 @@ from catalogue.models import Service
 from outages.models import Incident
 from outages.review.models import IncidentReview, ReviewAction
 from tests.detection_helpers import T0
-from tests.review_helpers import incident, plain_staff_user, reviewer_user
+from tests.review_helpers import incident, plain_staff_user
 
 pytestmark = pytest.mark.django_db
 
 NOW = T0 + dt.timedelta(hours=2)
-
-
-@pytest.fixture
-def reviewer():
-    return reviewer_user()
-
-
-@pytest.fixture
-def reviewer_client(client, reviewer):
-    client.force_login(reviewer)
-    return client
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from outages.review.selectors import queue_items
 from reports.hashing import network_hash_of_prefix
 from reports.models import Report
 from tests.detection_helpers import MINUTE, T0, city, flat_baseline, put_counts
-from tests.review_helpers import incident, reviewer_user
+from tests.review_helpers import incident
 
 pytestmark = pytest.mark.django_db
 
@@ -26,12 +26,6 @@ NOW = T0 + dt.timedelta(hours=6)
 def _frozen():
     with time_machine.travel(NOW, tick=False):
         yield
-
-
-@pytest.fixture
-def reviewer_client(client):
-    client.force_login(reviewer_user())
-    return client
 
 
 def _report(service, network: str, at: dt.datetime, *, source: str = "web", n: int = 1) -> None:

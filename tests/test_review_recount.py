@@ -17,7 +17,7 @@ from reports.aggregation import reports_aggregate_all
 from reports.hashing import network_hash_of_prefix
 from reports.models import CityMinute, CountryMinute, ProblemMinute, Report, ServiceMinute
 from tests.detection_helpers import MINUTE, T0, city
-from tests.review_helpers import incident, reviewer_user
+from tests.review_helpers import incident
 
 pytestmark = pytest.mark.django_db
 
@@ -29,12 +29,6 @@ ABUSER = "93.56.1.0/24"
 def _frozen():
     with time_machine.travel(NOW, tick=False):
         yield
-
-
-@pytest.fixture
-def reviewer_client(client):
-    client.force_login(reviewer_user())
-    return client
 
 
 @pytest.fixture

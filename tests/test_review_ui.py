@@ -9,15 +9,9 @@ import re
 import pytest
 
 from tests.detection_helpers import T0
-from tests.review_helpers import incident, reviewer_user
+from tests.review_helpers import incident
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def reviewer_client(client):
-    client.force_login(reviewer_user())
-    return client
 
 
 def offered(client, pk: int, language: str = "en") -> list[str]:

@@ -79,6 +79,7 @@ def test_the_embedded_default_boots_on_sqlite_and_accepts_a_report(tmp_path):
     assert (tmp_path / "var" / "downradar.sqlite3").exists()
 
 
+@pytest.mark.slow  # starts gunicorn processes
 def test_without_redis_every_gunicorn_worker_spends_one_shared_report_budget(tmp_path):
     """`make run` has no Redis: the budget lives in a cache all processes share (files under
     var/), so three workers do not give a client three budgets."""
@@ -159,6 +160,7 @@ def test_an_unreachable_database_answers_503_with_retry_after_quickly(tmp_path):
     assert elapsed < 1.0
 
 
+@pytest.mark.slow  # a fresh Django process in a subprocess
 def test_production_settings_pass_the_deploy_checks(tmp_path):
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],

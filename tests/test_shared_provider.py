@@ -9,20 +9,19 @@ import pytest
 
 from catalogue.models import Service
 from tests.detection_helpers import T0
-from tests.review_helpers import incident, reviewer_user
+from tests.review_helpers import incident
 
 pytestmark = pytest.mark.django_db
 
 
-def test_four_services_spiking_at_once_read_likely_a_shared_provider(client):
+def test_four_services_spiking_at_once_read_likely_a_shared_provider(client, reviewer_client):
     spikes = [
         incident(Service.objects.get(slug=slug), started_at=T0 + dt.timedelta(minutes=i), resolved=False)
         for i, slug in enumerate(["chatgpt", "instagram", "whatsapp", "facebook"])
     ]
 
     page = client.get(f"/incidents/{spikes[0].pk}/").content.decode()
-    client.force_login(reviewer_user())
-    queue = client.get("/review/").content.decode()
+    queue = reviewer_client.get("/review/").content.decode()
 
     assert "likely a shared provider (4 services at once)" in page
     assert "likely a shared provider (4 services at once)" in queue

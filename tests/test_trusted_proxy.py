@@ -77,6 +77,7 @@ def _gunicorn(bind: str, **env: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow  # starts gunicorn processes
 def test_gunicorn_refuses_an_open_bind_behind_a_proxy_unless_the_proxies_are_named():
     refused = _gunicorn("0.0.0.0:0", TRUSTED_PROXY_NETWORKS="")
 
