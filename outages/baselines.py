@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,7 +21,7 @@ from outages.dialect import is_postgresql
 from outages.minutes import epoch_minute, from_epoch_minute
 from outages.models import Baseline, Incident, NetworkMix
 from reports.counts import bucket_rows
-from reports.models import CityMinute, CountryMinute, Report, ServiceMinute
+from reports.models import CityMinute, CountryMinute, MinuteCount, Report, ServiceMinute
 
 BUCKET_MINUTES = detection.BUCKET_MINUTES
 CITY_MIN_REPORTS = detection.CITY_MIN_REPORTS
@@ -142,122 +142,88 @@ CountrySeries = dict[int, list[tuple[str, np.ndarray]]]  # service -> [(country 
 
 
 def _history_read(ids: list[int], *, start: dt.datetime, end: dt.datetime) -> tuple[Series, CitySeries]:
-    """Bucket counts of the history, national and for the cities with at least
-    CITY_MIN_REPORTS reports (a city needs more to get a profile; see _baselines_build).
+    """The history's national series, and those of the cities with at least
+    CITY_MIN_REPORTS reports (a city needs more to get a profile; see _baselines_build)."""
+    national = {
+        service_id: rows
+        for service_id, [(_, rows)] in _series_read(ServiceMinute, None, ids, start=start, end=end).items()
+    }
+    return national, _series_read(
+        CityMinute, "city_id", ids, start=start, end=end, min_reports=CITY_MIN_REPORTS
+    )
+
+
+def _country_history_read(ids: list[int], *, start: dt.datetime, end: dt.datetime) -> CountrySeries:
+    """The history's series per (service, country) with at least CITY_MIN_REPORTS reports."""
+    return _series_read(
+        CountryMinute, "country_code", ids, start=start, end=end, min_reports=CITY_MIN_REPORTS
+    )
+
+
+def _series_read(
+    model: type[MinuteCount],
+    key: str | None,
+    ids: list[int],
+    *,
+    start: dt.datetime,
+    end: dt.datetime,
+    min_reports: int = 0,
+) -> dict:
+    """Bucket counts of the history of `model` in [start, end): service -> [(the `key`
+    column's value, or None for the national table; (k, 2) rows of (bucket, count))], for
+    the series with at least `min_reports` reports. The one history reader, for the
+    national, city and country profiles.
 
     On PostgreSQL the database sums minutes into 5-minute buckets and packs each series into
     one bytea of big-endian int4 pairs, read by numpy without a Python loop per bucket: one
     row per series, not per bucket. Most (service, city) pairs have a handful of reports and
-    never get a profile, so their buckets are neither summed nor sent.
+    never get a profile, so their buckets are neither summed nor sent. Elsewhere (SQLite in
+    development) bucket rows are grouped here.
     """
     seconds = BUCKET_MINUTES * 60
+    series: dict = defaultdict(list)
+    keys = ["service_id"] if key is None else ["service_id", key]
     if not is_postgresql():
-        return _history_read_rows(ids, start=start, end=end)
+        by_series: dict[tuple, list[tuple[int, int]]] = defaultdict(list)
+        for *series_key, b, n in bucket_rows(
+            model, keys, service_ids=ids, start=start, end=end, per_seconds=seconds
+        ):
+            by_series[tuple(series_key)].append((b, n))
+        for series_key, points in sorted(by_series.items()):
+            table = np.array(points, dtype=np.int64).reshape(-1, 2)
+            if table[:, 1].sum() >= min_reports:
+                series[series_key[0]].append((series_key[1] if key else None, table))
+        return series
+    columns = ", ".join(keys)
     bucket = f"(date_part('epoch', minute)::int8 / {seconds})::int4"
     where = "service_id = ANY(%s) AND minute >= %s AND minute < %s"
     pack = "string_agg(int4send(b) || int4send(n), ''::bytea)"
-    national: Series = {}
-    cities: CitySeries = defaultdict(list)
+    table_name = model._meta.db_table
+    if min_reports > 0:
+        source = (
+            f"WITH busy AS (SELECT {columns} FROM {table_name} WHERE {where} "
+            f"GROUP BY {columns} HAVING SUM(count) >= %s) "
+            f"SELECT {columns}, {pack} FROM (SELECT {columns}, {bucket} AS b, SUM(count)::int4 AS n "
+            f"FROM {table_name} JOIN busy USING ({columns}) WHERE {where} GROUP BY {columns}, b) AS t "
+            f"GROUP BY {columns}"
+        )
+        params = [ids, start, end, min_reports, ids, start, end]
+    else:
+        source = (
+            f"SELECT {columns}, {pack} FROM (SELECT {columns}, {bucket} AS b, SUM(count)::int4 AS n "
+            f"FROM {table_name} WHERE {where} GROUP BY {columns}, b) AS t GROUP BY {columns}"
+        )
+        params = [ids, start, end]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL work_mem = '256MB'")  # the bucket GROUP BYs hash in memory
-        cursor.execute(
-            f"SELECT service_id, {pack} FROM (SELECT service_id, {bucket} AS b, SUM(count)::int4 AS n "
-            f"FROM {ServiceMinute._meta.db_table} WHERE {where} GROUP BY service_id, b) AS t "
-            "GROUP BY service_id",
-            [ids, start, end],
-        )
-        for service_id, blob in cursor.fetchall():
-            national[service_id] = _unpack(blob)
-        city_table = CityMinute._meta.db_table
-        cursor.execute(
-            f"WITH busy AS (SELECT service_id, city_id FROM {city_table} WHERE {where} "
-            "GROUP BY service_id, city_id HAVING SUM(count) >= %s) "
-            f"SELECT service_id, city_id, {pack} FROM (SELECT service_id, city_id, {bucket} AS b, "
-            f"SUM(count)::int4 AS n FROM {city_table} JOIN busy USING (service_id, city_id) "
-            f"WHERE {where} GROUP BY service_id, city_id, b) AS t GROUP BY service_id, city_id",
-            [ids, start, end, CITY_MIN_REPORTS, ids, start, end],
-        )
-        for service_id, city_id, blob in cursor.fetchall():
-            cities[service_id].append((city_id, _unpack(blob)))
-    return national, cities
-
-
-def _country_history_read(ids: list[int], *, start: dt.datetime, end: dt.datetime) -> CountrySeries:
-    """Bucket counts of the history per (service, country) with at least CITY_MIN_REPORTS
-    reports, packed as _history_read packs them on PostgreSQL."""
-    seconds = BUCKET_MINUTES * 60
-    countries: CountrySeries = defaultdict(list)
-    if not is_postgresql():
-        by_series: dict[tuple[int, str], list[tuple[int, int]]] = defaultdict(list)
-        for service_id, code, b, n in bucket_rows(
-            CountryMinute,
-            ["service_id", "country_code"],
-            service_ids=ids,
-            start=start,
-            end=end,
-            per_seconds=seconds,
-        ):
-            by_series[(service_id, code)].append((b, n))
-        for (service_id, code), points in sorted(by_series.items()):
-            table = np.array(points, dtype=np.int64).reshape(-1, 2)
-            if table[:, 1].sum() >= CITY_MIN_REPORTS:
-                countries[service_id].append((code, table))
-        return countries
-    bucket = f"(date_part('epoch', minute)::int8 / {seconds})::int4"
-    where = "service_id = ANY(%s) AND minute >= %s AND minute < %s"
-    pack = "string_agg(int4send(b) || int4send(n), ''::bytea)"
-    table = CountryMinute._meta.db_table
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL work_mem = '256MB'")
-        cursor.execute(
-            f"WITH busy AS (SELECT service_id, country_code FROM {table} WHERE {where} "
-            "GROUP BY service_id, country_code HAVING SUM(count) >= %s) "
-            f"SELECT service_id, country_code, {pack} FROM (SELECT service_id, country_code, {bucket} AS b, "
-            f"SUM(count)::int4 AS n FROM {table} JOIN busy USING (service_id, country_code) "
-            f"WHERE {where} GROUP BY service_id, country_code, b) AS t GROUP BY service_id, country_code",
-            [ids, start, end, CITY_MIN_REPORTS, ids, start, end],
-        )
-        for service_id, code, blob in cursor.fetchall():
-            countries[service_id].append((code, _unpack(blob)))
-    return countries
+        cursor.execute(source, params)
+        for *series_key, blob in cursor.fetchall():
+            series[series_key[0]].append((series_key[1] if key else None, _unpack(blob)))
+    return series
 
 
 def _unpack(blob: bytes | memoryview) -> np.ndarray:
     return np.frombuffer(bytes(blob), dtype=">i4").astype(np.int64).reshape(-1, 2)
-
-
-def _history_read_rows(ids: list[int], *, start: dt.datetime, end: dt.datetime) -> tuple[Series, CitySeries]:
-    """_history_read for other databases (SQLite in development): bucket rows, grouped here."""
-    seconds = BUCKET_MINUTES * 60
-    rows = bucket_rows(
-        ServiceMinute,
-        ["service_id"],
-        service_ids=ids,
-        start=start,
-        end=end,
-        per_seconds=seconds,
-    )
-    by_series: dict[tuple[int, ...], list[tuple[int, int]]] = defaultdict(list)
-    for service_id, b, n in rows:
-        by_series[(service_id,)].append((b, n))
-    for service_id, city_id, b, n in bucket_rows(
-        CityMinute,
-        ["service_id", "city_id"],
-        service_ids=ids,
-        start=start,
-        end=end,
-        per_seconds=seconds,
-    ):
-        by_series[(service_id, city_id)].append((b, n))
-    national: Series = {}
-    cities: CitySeries = defaultdict(list)
-    for key, points in by_series.items():
-        table = np.array(points, dtype=np.int64).reshape(-1, 2)
-        if len(key) == 1:
-            national[key[0]] = table
-        elif table[:, 1].sum() >= CITY_MIN_REPORTS:
-            cities[key[0]].append((key[1], table))
-    return national, cities
 
 
 def _incident_spans(
@@ -381,8 +347,7 @@ class _StoredProfile:
 
 
 # Profiles change once a night: each worker keeps the decoded ones and re-reads a series
-# only when its built_at moves. Keyed by (service_id, city_id or 0), and by (service_id,
-# country code) for the countries' profiles.
+# only when its built_at moves. Keyed by ProfileKey.
 _profiles: dict[tuple, _StoredProfile] = {}
 _PROFILE_CACHE_MAX = 200_000
 
@@ -391,44 +356,35 @@ def profile_cache_clear() -> None:
     _profiles.clear()
 
 
-def profiles_load(
-    service_ids: Sequence[int], pairs: set[tuple[int, int]]
-) -> dict[tuple[int, int], _StoredProfile]:
-    """The national profiles of these services and those of these (service, city) pairs,
-    from the cache when current: a pass reads the series it scores, not every series."""
-    if not service_ids:
+# A series' profile key: (service id, 0) worldwide, (service id, city id) for a city,
+# (service id, country code) for a country.
+ProfileKey = tuple[int, int | str]
+
+
+def profiles_load(keys: Collection[ProfileKey]) -> dict[ProfileKey, _StoredProfile]:
+    """The stored profiles of these series (worldwide, a city's or a country's), from the
+    cache when current: a pass reads the series it scores, not every series. One query per
+    2,000 services, plus the decoding of what the cache lacks."""
+    wanted = set(keys)
+    if not wanted:
         return {}
-    cities = sorted({city_id for _, city_id in pairs})
-    where = Q(city__isnull=True, country_code="") | Q(city_id__in=cities) if len(cities) <= 20_000 else Q()
-    current: dict[tuple[int, int], tuple[int, dt.datetime]] = {}
+    service_ids = sorted({service_id for service_id, _ in wanted})
+    cities = sorted({key for _, key in wanted if isinstance(key, int) and key})
+    codes = sorted({key for _, key in wanted if isinstance(key, str)})
+    where = Q(city__isnull=True, country_code="")
+    where |= Q(city_id__in=cities) if len(cities) <= 20_000 else Q(city__isnull=False)
+    if codes:
+        where |= Q(city__isnull=True, country_code__in=codes)
+    current: dict[ProfileKey, tuple[int, dt.datetime]] = {}
     for offset in range(0, len(service_ids), 2000):
         for pk, service_id, city_id, code, built_at, bucket in (
             Baseline.objects.filter(service_id__in=service_ids[offset : offset + 2000])
             .filter(where)
             .values_list("pk", "service_id", "city_id", "country_code", "built_at", "bucket_minutes")
         ):
-            if code:
-                continue
-            if bucket == BUCKET_MINUTES and (city_id is None or (service_id, city_id) in pairs):
-                current[(service_id, city_id or 0)] = (pk, built_at)
-    return _from_cache(current)
-
-
-def country_profiles_load(pairs: set[tuple[int, str]]) -> dict[tuple[int, str], _StoredProfile]:
-    """The profiles of these (service, country) pairs, from the same cache as profiles_load:
-    a pass reads the countries with reports in its window, not every country. Two queries
-    at most."""
-    if not pairs:
-        return {}
-    service_ids = sorted({service_id for service_id, _ in pairs})
-    current: dict[tuple[int, str], tuple[int, dt.datetime]] = {}
-    for pk, service_id, code, built_at, bucket in (
-        Baseline.objects.filter(service_id__in=service_ids, city__isnull=True)
-        .exclude(country_code="")
-        .values_list("pk", "service_id", "country_code", "built_at", "bucket_minutes")
-    ):
-        if bucket == BUCKET_MINUTES and (service_id, code) in pairs:
-            current[(service_id, code)] = (pk, built_at)
+            key: ProfileKey = (service_id, city_id or code or 0)
+            if bucket == BUCKET_MINUTES and key in wanted:
+                current[key] = (pk, built_at)
     return _from_cache(current)
 
 

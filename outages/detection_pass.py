@@ -26,7 +26,7 @@ from catalogue.models import Service
 from geo.models import City
 from geo.operators import display_name
 from outages import detection
-from outages.baselines import country_profiles_load, profiles_load
+from outages.baselines import profiles_load
 from outages.incidents import Tracked, incidents_track
 from outages.minutes import epoch_minute, from_epoch_minute
 from outages.models import (
@@ -363,7 +363,9 @@ def _process_minutes(state: _PassState, first: int, last: int, *, final: bool) -
     ).any(axis=1)
 
     # Expected reports per minute: the profile's 5-minute slot value spread over its minutes.
-    profiles = profiles_load(services, {pairs[i] for i in np.flatnonzero(city_needed)})
+    profiles = profiles_load(
+        [(service_id, 0) for service_id in services] + [pairs[i] for i in np.flatnonzero(city_needed)]
+    )
     expected = np.full(counts.shape, np.nan)
     alpha = np.full(len(services), _BASELINE_PARAMS.alpha_prior)
     beta = np.full(len(services), _BASELINE_PARAMS.beta_prior)
@@ -505,7 +507,7 @@ def _country_evidence(state: _PassState, services: list[int], *, last: int) -> l
     counts = np.zeros((len(pairs), n))
     for service_id, code, minute, value in rows:
         counts[pair_of[(service_id, code)], minute - origin] += value
-    profiles = country_profiles_load(set(pairs))
+    profiles = profiles_load(pairs)
     expected = np.full(counts.shape, np.nan)
     alpha = np.full(len(pairs), _BASELINE_PARAMS.alpha_prior)
     beta = np.full(len(pairs), _BASELINE_PARAMS.beta_prior)

@@ -28,7 +28,7 @@ from outages.models import Incident, ServiceStatus
 from outages.peak import PEAK_MINUTES, bucket_floor
 from outages.presenters import status_of
 from outages.selectors import baseline_band, services_with_status
-from reports.counts import bucket_rows, country_sums, minute_end, service_sums
+from reports.counts import bucket_rows, minute_end, scope_sums
 from reports.models import CountryMinute, ServiceMinute
 
 BUCKET_MINUTES = PEAK_MINUTES  # the charts draw the buckets the peak is measured in
@@ -174,7 +174,7 @@ def service_numbers(*, service: Service, now: dt.datetime, country: str = "") ->
     key = f"pages:service:v2:{service.pk}:{country}:{now_minute}"
     past = cache.get(key)
     if past is None:
-        sums = _sums(service, country, start=_at(day_start), end=_at(split))
+        sums = scope_sums(service.pk, country, start=_at(day_start), end=_at(split))
         expected, upper = baseline_band(
             service=service, first_minute=first, n=DAY_BUCKETS, bucket_minutes=step, country=country
         )
@@ -182,7 +182,9 @@ def service_numbers(*, service: Service, now: dt.datetime, country: str = "") ->
         cache.set(key, past, PAGE_CACHE_SECONDS)
     sums, expected, upper = past
     sums = sums.copy()
-    sums.add(_sums(service, country, start=_at(split), end=minute_end(now), pending_since=_at(day_start)))
+    sums.add(
+        scope_sums(service.pk, country, start=_at(split), end=minute_end(now), pending_since=_at(day_start))
+    )
 
     buckets = [0] * DAY_BUCKETS
     for minute, n in sums.minutes.items():
@@ -209,12 +211,6 @@ def service_numbers(*, service: Service, now: dt.datetime, country: str = "") ->
         ],
         cities=[(cities[city_id], n) for city_id, n in top if city_id in cities],
     )
-
-
-def _sums(service: Service, country: str, **window):
-    if country:
-        return country_sums(service.pk, country, **window)
-    return service_sums(service.pk, **window)
 
 
 def _at(epoch_minute: int) -> dt.datetime:

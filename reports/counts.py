@@ -165,78 +165,64 @@ class ServiceSums:
         return ServiceSums(minutes=dict(self.minutes), problems=dict(self.problems), cities=dict(self.cities))
 
 
-def service_sums(
-    service_id: int, *, start: dt.datetime, end: dt.datetime, pending_since: dt.datetime | None = None
-) -> ServiceSums:
-    """A service's minutes, problems and cities in [start, end), in one round trip; with
-    pending_since, also the pending reports created in [pending_since, end) (a caller that
-    caches the older minutes reads these from its whole window: while the aggregation lags,
-    pending reports can be older than `start`). Index-only scans on (service_id, minute)
-    INCLUDE (...) for the problem and city tables."""
-    database = read_connection(ServiceMinute)
-    where = "WHERE service_id = %(service)s AND minute >= %(start)s AND minute < %(end)s"
-    # Minutes as epoch integers, which SQLite (the embedded default) can compute too.
-    sql = f"""
-        SELECT 'minute', {epoch_seconds_sql("minute", database.vendor)} / 60, '', 0, count
-        FROM {ServiceMinute._meta.db_table} {where}
-        UNION ALL
-        SELECT 'problem', NULL, problem, 0, sum(count) FROM {ProblemMinute._meta.db_table} {where}
-        GROUP BY problem
-        UNION ALL
-        SELECT 'city', NULL, '', city_id, sum(count) FROM {CityMinute._meta.db_table} {where}
-        GROUP BY city_id
-    """
-    if pending_since is not None:
-        sql += " UNION ALL " + _pending_sql(
-            f"'pending', {epoch_seconds_sql('created_at', database.vendor)} / 60, problem, "
-            "coalesce(city_id, 0), count(*)",
-            where="AND service_id = %(service)s",
-            group_by="2, 3, 4",
-        )
-    with database.cursor() as cursor:
-        cursor.execute(sql, _params(database, service=service_id, start=start, end=end, since=pending_since))
-        return _sums_of(cursor.fetchall())
-
-
-def country_sums(
+def scope_sums(
     service_id: int,
-    country: str,
+    scope: str = "",
     *,
     start: dt.datetime,
     end: dt.datetime,
     pending_since: dt.datetime | None = None,
 ) -> ServiceSums:
-    """service_sums for the reports from one country: its minutes (CountryMinute), its cities
-    (CityMinute of the cities in it) and its problems. No minute table has problems per
-    country, so those come from the aggregated report rows of the window
-    (reports_report_service_time), which are what the minute tables were summed from. One
-    round trip."""
-    database = read_connection(CountryMinute)
+    """A service's minutes, problems and cities in [start, end), worldwide (scope "") or from
+    the reports of one country, in one round trip; with pending_since, also the pending
+    reports created in [pending_since, end) (a caller that caches the older minutes reads
+    these from its whole window: while the aggregation lags, pending reports can be older
+    than `start`).
+
+    Worldwide: ServiceMinute, ProblemMinute and CityMinute (index-only scans on
+    (service_id, minute) INCLUDE (...)). In a country: CountryMinute, the cities in it, and
+    problems from the counted, aggregated report rows of the window (no minute table has
+    problems per country; those rows are what the minute tables were summed from)."""
+    database = read_connection(ServiceMinute)
     where = "WHERE service_id = %(service)s AND minute >= %(start)s AND minute < %(end)s"
-    sql = f"""
-        SELECT 'minute', {epoch_seconds_sql("minute", database.vendor)} / 60, '', 0, count
-        FROM {CountryMinute._meta.db_table} {where} AND country_code = %(country)s
-        UNION ALL
-        SELECT 'problem', NULL, problem, 0, count(*) FROM {Report._meta.db_table}
-        WHERE service_id = %(service)s AND created_at >= %(start)s AND created_at < %(end)s
-        AND is_aggregated AND {COUNTED_SQL} AND country_code = %(country)s
-        GROUP BY problem
-        UNION ALL
-        SELECT 'city', NULL, '', city_id, sum(count) FROM {CityMinute._meta.db_table} {where}
-        AND city_id IN (SELECT id FROM {City._meta.db_table} WHERE country_code = %(country)s)
-        GROUP BY city_id
-    """
+    minute = epoch_seconds_sql("minute", database.vendor)
+    if scope:
+        sql = f"""
+            SELECT 'minute', {minute} / 60, '', 0, count
+            FROM {CountryMinute._meta.db_table} {where} AND country_code = %(country)s
+            UNION ALL
+            SELECT 'problem', NULL, problem, 0, count(*) FROM {Report._meta.db_table}
+            WHERE service_id = %(service)s AND created_at >= %(start)s AND created_at < %(end)s
+            AND is_aggregated AND {COUNTED_SQL} AND country_code = %(country)s
+            GROUP BY problem
+            UNION ALL
+            SELECT 'city', NULL, '', city_id, sum(count) FROM {CityMinute._meta.db_table} {where}
+            AND city_id IN (SELECT id FROM {City._meta.db_table} WHERE country_code = %(country)s)
+            GROUP BY city_id
+        """
+    else:
+        # Minutes as epoch integers, which SQLite (the embedded default) can compute too.
+        sql = f"""
+            SELECT 'minute', {minute} / 60, '', 0, count
+            FROM {ServiceMinute._meta.db_table} {where}
+            UNION ALL
+            SELECT 'problem', NULL, problem, 0, sum(count) FROM {ProblemMinute._meta.db_table} {where}
+            GROUP BY problem
+            UNION ALL
+            SELECT 'city', NULL, '', city_id, sum(count) FROM {CityMinute._meta.db_table} {where}
+            GROUP BY city_id
+        """
     if pending_since is not None:
         sql += " UNION ALL " + _pending_sql(
             f"'pending', {epoch_seconds_sql('created_at', database.vendor)} / 60, problem, "
             "coalesce(city_id, 0), count(*)",
-            where="AND service_id = %(service)s AND country_code = %(country)s",
+            where="AND service_id = %(service)s" + (" AND country_code = %(country)s" if scope else ""),
             group_by="2, 3, 4",
         )
     with database.cursor() as cursor:
         cursor.execute(
             sql,
-            _params(database, service=service_id, country=country, start=start, end=end, since=pending_since),
+            _params(database, service=service_id, country=scope, start=start, end=end, since=pending_since),
         )
         return _sums_of(cursor.fetchall())
 

@@ -30,7 +30,7 @@ def problem_shares(
     """Reports per problem in [start, end), worldwide or from `country`, most reported
     first. Two queries worldwide, one in a country."""
     if country:
-        totals = counts.country_sums(service_id, country, start=start, end=end, pending_since=start).problems
+        totals = counts.scope_sums(service_id, country, start=start, end=end, pending_since=start).problems
     else:
         totals = counts.totals(ProblemMinute, "problem", service_id=service_id, start=start, end=end)
     grand_total = sum(totals.values())

@@ -17,7 +17,7 @@ from reports.models import Comment
 Kind = ReviewAction.Kind
 
 # The comment decisions: the state each applies to and the state it leaves.
-COMMENT_DECISIONS = {
+COMMENT_DECISIONS: dict[str, tuple[str, str]] = {
     Kind.COMMENT_APPROVE: (Comment.State.PENDING, Comment.State.APPROVED),
     Kind.COMMENT_REJECT: (Comment.State.PENDING, Comment.State.REJECTED),
     Kind.COMMENT_HIDE: (Comment.State.APPROVED, Comment.State.HIDDEN),
