@@ -1,55 +1,28 @@
 """Spike detection for report counts: seasonal baselines and a multi-window surprise score.
 
 Pure functions over numpy arrays: no ORM, no settings, no clock. Time is always an argument
-(UTC bucket starts as ``datetime64`` or integer epoch seconds). The live Celery pass, the
-``backtest`` command and the quality benchmark all call these functions. The statistic is
+(UTC bucket starts as ``datetime64`` or integer epoch seconds, or epoch minutes). The live
+Celery pass (outages.detection_pass), the replay behind ``manage.py backtest``
+(outages.replay) and the quality benchmark all call these functions. The statistic is
 explained for users in ``docs/detection.md``.
 
-Public API
-----------
-``profile_build(timestamps, counts, *, bucket_minutes, timezone, exclude=None, params=...)``
-    Seasonal profile from history: expected count per (local weekday, local time-of-day slot)
-    plus two dispersions: ``alpha``, the overdispersion of one bucket (negative binomial,
-    variance = mu + alpha * mu**2), and ``beta <= alpha``, the part of it that neighbouring
-    buckets share (a whole afternoon running 10% high), which is what limits long windows.
-    ``counts`` may be 1-D (one series) or 2-D ``(n_series, n_buckets)`` sharing the timestamps
-    (all cities of a service in one call). Returns a ``Profile``; ``Profile.rows()`` /
-    ``Profile.from_rows()`` turn it into plain numbers for the database and back.
-``profile_expected(profile, timestamps) -> (expected, alpha, beta)``
-    Expected count and dispersions for arbitrary UTC bucket starts.
-``detect(counts, expected, alpha, beta, *, bucket_minutes, params=...) -> Detection``
-    Causal multi-window score over the last axis. ``Detection.score`` (>= 0, decimal digits of
-    surprise), ``.is_spike``, ``.excess`` (reports above baseline over the longest window).
-``cities_detect(counts, expected, alpha, beta, *, bucket_minutes, national_spike=None, ...)``
-    The same test for each city, with the threshold raised for the number of cities, and
-    lowered to the warning level where the national series already spikes (attribution).
-    ``cities_detect(...).is_spike[:, -1].any()`` tells whether to open an incident.
-``cities_rank(names, detection, counts, expected, *, bucket=-1) -> list[CityHit]``
-    Flagged cities at one bucket, most excess reports first.
-``detect_sliding(counts, expected, alpha, beta, *, bucket_minutes, ...) -> Detection``
-    ``detect`` on per-minute arrays, as the live pass runs it: at every minute the bucket
-    ending at that minute, with the buckets ending a bucket, two, ... earlier as its windows.
-``hold(flags, steps)``
-    Flags that held for ``steps`` consecutive steps (a sliding spike confirmed a minute later).
-``status_tier(score, params=...) -> "ok" | "warning" | "outage"``
-``replay_profiles(timestamps, series, *, bucket_minutes, timezone)``
-    Expected counts, alpha and beta per bucket with the profiles rebuilt at every local
-    midnight from earlier data only (what ``backtest`` scores against).
-``backtest(timestamps, counts, *, bucket_minutes, timezone, city_counts=None, ...)``
-    Replays a series causally: the profile is rebuilt at every local midnight from earlier
-    data only, as the nightly rebuild does in production.
+How the live path uses it
+-------------------------
+Nightly, per service (outages.baselines): ``profile_build`` on the last six weeks of
+``BUCKET_MINUTES`` (5-minute) bucket counts, national row first and one row per city and
+country (zero-filled: a missing bucket is "no data", not zero); each row's ``Profile`` is
+stored. ``replay_profiles`` does the same at every local midnight of a replayed file.
 
-From a live pass
-----------------
-Nightly, per service: ``profile_build`` on the last six weeks of bucket counts, national row
-first and one row per city (zero-filled: a missing bucket is "no data", not zero), then store
-``profile.series(i).rows()``. Every minute, for all active series at once: take the last
-``max(window_buckets(bucket_minutes))`` buckets (12 of 5 minutes) as ``counts`` (n, 12),
-look up ``expected`` (n, 12) and ``alpha``/``beta`` (n,) from the stored rows (or
-``profile_expected``), then ``detect(...)`` and read column -1. The open bucket can be scored
-too by scaling its expected count by the fraction of it that has elapsed. Per service, call
-``cities_detect`` with ``national_spike`` from the national row, open an incident if the
-national row or any city spikes, and name the cities with ``cities_rank``.
+Every minute (outages.detection_pass), for all active services and their cities at once: the
+per-minute counts of the last hours and the stored profiles spread over their minutes go to
+``panel_detect``. It scores the sliding 5-minute bucket ending at every minute
+(``detect_sliding``, which is ``detect`` per phase), holds a spike for
+``SPIKE_HOLD_MINUTES`` (``hold``), tests each city against its bar (``city_bar``), and
+returns a ``Panel``: scores, held spikes, the first minute of the evidence behind each, and
+the clock-aligned 15-minute counts an incident's peak is read from
+(``aligned_running_sum``). outages.incidents turns a ``Panel`` into incidents;
+``status_tier`` turns a score into ``ok`` / ``warning`` / ``outage``. Before a spike opens
+an incident, ``flood_verdict`` judges the networks and operators behind it.
 """
 
 from __future__ import annotations
@@ -173,23 +146,6 @@ class Detection:
     is_spike: np.ndarray  # (..., T) bool
     excess: np.ndarray  # (..., T) reports above baseline over the longest window, >= 0
     window: np.ndarray = field(repr=False)  # (..., T) buckets in the deciding window, 0 if none
-
-
-@dataclass(frozen=True)
-class CityHit:
-    name: str
-    count: float
-    expected: float
-    excess: float
-    score: float
-
-
-@dataclass(frozen=True)
-class BacktestResult:
-    baseline: np.ndarray  # (T,), NaN before the first day with history
-    score: np.ndarray
-    is_spike: np.ndarray  # national spike or any city flagged: an incident would be open
-    cities: list[list[str]]  # per bucket, flagged cities ranked by excess (empty without cities)
 
 
 # --- time ---------------------------------------------------------------------------------
@@ -672,65 +628,6 @@ def status_tier(score: float, params: DetectParams = DetectParams()) -> str:
     return "ok"
 
 
-def city_threshold(n_cities: int, params: DetectParams = DetectParams()) -> float:
-    # Several cities are several tests: keep the chance that any of them alarms by accident
-    # about the same as for the national series alone (Bonferroni on the p-value).
-    return params.threshold + math.log10(max(n_cities, 1))
-
-
-def cities_detect(
-    counts: np.ndarray,
-    expected: np.ndarray,
-    alpha: np.ndarray,
-    beta: np.ndarray | None = None,
-    *,
-    bucket_minutes: int,
-    national_spike: np.ndarray | None = None,
-    params: DetectParams = DetectParams(),
-) -> Detection:
-    """The detector on each city row of (C, T) arrays.
-
-    A city alone must clear ``city_threshold``; where the national series already spikes the
-    question becomes "which cities are affected", and the warning level is enough.
-    """
-    counts = np.atleast_2d(np.asarray(counts, dtype=float))
-    bar = np.full(counts.shape, city_threshold(counts.shape[0], params))
-    if national_spike is not None:
-        bar = np.where(np.asarray(national_spike, dtype=bool)[None, :], params.warning, bar)
-    return detect(
-        counts,
-        expected,
-        alpha,
-        beta,
-        bucket_minutes=bucket_minutes,
-        params=params,
-        threshold=bar,
-    )
-
-
-def cities_rank(
-    names: Sequence[str],
-    detection: Detection,
-    counts: np.ndarray,
-    expected: np.ndarray,
-    *,
-    bucket: int = -1,
-) -> list[CityHit]:
-    """Flagged cities at one bucket, most excess reports (over the longest window) first."""
-    flagged = np.flatnonzero(detection.is_spike[:, bucket])
-    hits = [
-        CityHit(
-            name=names[i],
-            count=float(counts[i, bucket]),
-            expected=float(expected[i, bucket]),
-            excess=float(detection.excess[i, bucket]),
-            score=float(detection.score[i, bucket]),
-        )
-        for i in flagged
-    ]
-    return sorted(hits, key=lambda hit: (-hit.excess, hit.name))
-
-
 # --- replay -------------------------------------------------------------------------------
 
 
@@ -772,44 +669,6 @@ def replay_profiles(
     return expected, alpha, beta
 
 
-def backtest(
-    timestamps: np.ndarray | Sequence[int],
-    counts: np.ndarray | Sequence[float],
-    *,
-    bucket_minutes: int,
-    timezone: str,
-    city_counts: np.ndarray | None = None,
-    city_names: Sequence[str] = (),
-    baseline_params: BaselineParams = BaselineParams(),
-    params: DetectParams = DetectParams(),
-) -> BacktestResult:
-    """Replay a regular series causally, rebuilding the profiles at every local midnight."""
-    x = np.asarray(counts, dtype=float)
-    series = x[None, :] if city_counts is None else np.vstack([x[None, :], city_counts])
-    expected, alpha, beta = replay_profiles(
-        timestamps, series, bucket_minutes=bucket_minutes, timezone=timezone, params=baseline_params
-    )
-
-    national = detect(x, expected[0], alpha[0], beta[0], bucket_minutes=bucket_minutes, params=params)
-    cities: list[list[str]] = [[] for _ in range(x.size)]
-    is_spike = national.is_spike
-    if city_counts is not None and len(city_names):
-        found = cities_detect(
-            series[1:],
-            expected[1:],
-            alpha[1:],
-            beta[1:],
-            bucket_minutes=bucket_minutes,
-            national_spike=national.is_spike,
-            params=params,
-        )
-        is_spike = is_spike | found.is_spike.any(axis=0)
-        for t in np.flatnonzero(found.is_spike.any(axis=0)):
-            ranked = cities_rank(city_names, found, series[1:], expected[1:], bucket=int(t))
-            cities[t] = [hit.name for hit in ranked]
-    return BacktestResult(baseline=expected[0], score=national.score, is_spike=is_spike, cities=cities)
-
-
 # --- the panel: every minute of a set of services, as the live pass and backtest see it ----
 
 
@@ -832,6 +691,21 @@ class Panel:
     excess: np.ndarray  # (S, n) reports above the baseline in each minute
     city_counts: np.ndarray  # (P, n) reports in each minute
     city_excess: np.ndarray  # (P, n)
+
+
+def city_bar(
+    n_cities: np.ndarray | float, national_spike: np.ndarray | bool, params: DetectParams = DetectParams()
+) -> np.ndarray:
+    """The score a city must reach, given how many cities of its service are reporting and
+    whether the national series already spikes.
+
+    Several cities are several tests: the bar rises by log10 of their number, so the chance
+    that any of them alarms by accident stays about that of the national series alone
+    (Bonferroni on the p-value). Where the national series already spikes the question is
+    which cities are affected, and the warning level is enough.
+    """
+    bar = params.threshold + np.log10(np.maximum(n_cities, 1.0))
+    return np.where(national_spike, params.warning, bar)
 
 
 def trailing_sum(a: np.ndarray, w: int) -> np.ndarray:
@@ -888,8 +762,7 @@ def panel_detect(
     recent = _trailing_sum(np.asarray(city_counts, dtype=float), 60) > 0
     n_cities = np.zeros((s, n))
     np.add.at(n_cities, pair_service, recent.astype(float))
-    bar = params.threshold + np.log10(np.maximum(n_cities, 1.0))[pair_service]
-    bar = np.where(nat.is_spike[pair_service], params.warning, bar)
+    bar = city_bar(n_cities[pair_service], nat.is_spike[pair_service], params)
     cit = _score_rows(
         city_counts,
         city_expected,
