@@ -13,6 +13,7 @@ from outages.detection import (
     Profile,
     detect,
     detect_sliding,
+    expected_per_minute,
     hold,
     local_fields,
     panel_detect,
@@ -345,3 +346,64 @@ def test_hold_keeps_only_flags_that_last():
     )
     np.testing.assert_array_equal(hold(flags, 3)[0], [False, False, False, False, True, False])
     assert not hold(flags, 3)[1].any()
+
+
+def _numbered_profile() -> np.ndarray:
+    """A (7, slots) profile whose value names its cell: weekday * 1000 + slot."""
+    return np.arange(7)[:, None] * 1000.0 + np.arange(PER_DAY)[None, :]
+
+
+def _epoch_minute(moment: str) -> int:
+    return int(datetime.fromisoformat(moment).timestamp()) // 60
+
+
+def test_expected_per_minute_spreads_the_local_slot_over_its_minutes_across_the_dst_change():
+    expected = _numbered_profile()
+    # Saturday 28 March 2026, 23:57 UTC is Sunday 00:57 in Rome (UTC+1): slot 11. Sunday
+    # 29 March, 22:02 UTC is Monday 00:02 in Rome (UTC+2 since 02:00): slot 0.
+    minutes = np.array(
+        [_epoch_minute("2026-03-28T23:57:00+00:00"), _epoch_minute("2026-03-29T22:02:00+00:00")]
+    )
+
+    per_minute = expected_per_minute(expected, minutes, timezone=ROME, bucket_minutes=BUCKET)
+
+    np.testing.assert_array_equal(per_minute, [(6 * 1000 + 11) / BUCKET, (0 * 1000 + 0) / BUCKET])
+
+
+def test_the_minutes_of_a_bucket_add_up_to_its_expected_count():
+    ts = _timestamps("2026-03-25", 7)  # 5-minute bucket starts over a week and the DST change
+    profile = profile_build(ts, _poisson(20 * _evening_shape(ts)), bucket_minutes=BUCKET, timezone=ROME)
+    minutes = int(ts[0]) // 60 + np.arange(ts.size * BUCKET)
+
+    per_minute = profile.expected_per_minute(minutes)
+    per_bucket, _, _ = profile_expected(profile, ts)
+
+    np.testing.assert_allclose(per_minute.reshape(-1, BUCKET).sum(axis=1), per_bucket)
+    assert (per_minute.reshape(-1, BUCKET) == per_minute[::BUCKET, None]).all()  # evenly
+
+
+def test_a_stored_float32_profile_gives_what_the_detection_pass_scores_and_nan_without_history():
+    stored = _numbered_profile().astype("<f4")  # as outages.models.Baseline.decode returns it
+    stored[2, :] = np.nan  # no history on Wednesdays
+    minutes = _epoch_minute("2026-01-05T00:00:00+01:00") + np.arange(7 * 1440)  # a week from Monday
+
+    per_minute = expected_per_minute(stored, minutes, timezone=ROME, bucket_minutes=BUCKET)
+
+    _, weekday, slot = local_fields(minutes * 60, timezone=ROME, bucket_minutes=BUCKET)
+    assert per_minute.dtype == np.float32
+    np.testing.assert_array_equal(per_minute, stored[weekday, slot] / BUCKET)
+    assert np.isnan(per_minute[2 * 1440 : 3 * 1440]).all()
+    assert np.isfinite(np.delete(per_minute, np.s_[2 * 1440 : 3 * 1440])).all()
+
+
+def test_expected_per_minute_looks_up_every_series_of_a_multi_series_profile():
+    ts = _timestamps("2026-01-05", 14)
+    counts = np.vstack([_poisson(10 * _evening_shape(ts), seed=2), _poisson(np.full(ts.size, 3.0), seed=3)])
+    profile = profile_build(ts, counts, bucket_minutes=BUCKET, timezone=ROME)
+    minutes = int(ts[-1]) // 60 + np.arange(1, 600)
+
+    per_minute = profile.expected_per_minute(minutes)
+
+    assert per_minute.shape == (2, minutes.size)
+    for i in range(2):
+        np.testing.assert_array_equal(per_minute[i], profile.series(i).expected_per_minute(minutes))

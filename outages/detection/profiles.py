@@ -1,6 +1,7 @@
 """Seasonal profiles: the expected reports per local weekday and time-of-day slot of a series,
 with its two dispersions, fitted on the history (``profile_build``, ``replay_profiles``) and
-looked up for given moments (``profile_expected``). Pure: no ORM, no clock.
+looked up for given moments (``profile_expected`` per bucket, ``expected_per_minute`` per
+minute). Pure: no ORM, no clock.
 
 A profile holds, per (local weekday, local slot), the expected count of one bucket, and two
 dispersions: ``alpha``, the overdispersion of one bucket (negative binomial, variance =
@@ -89,6 +90,13 @@ class Profile:
             alpha, beta = row_alpha, row_beta
         return cls(bucket_minutes, timezone, expected, np.asarray(alpha), np.asarray(beta))
 
+    def expected_per_minute(self, epoch_minutes: np.ndarray | Sequence[int]) -> np.ndarray:
+        """Expected reports in each of these epoch minutes, in the profile's own time zone:
+        ``expected_per_minute`` on this profile."""
+        return expected_per_minute(
+            self.expected, epoch_minutes, timezone=self.timezone, bucket_minutes=self.bucket_minutes
+        )
+
     def series(self, index: int) -> Profile:
         """The profile of one row of a multi-series build."""
         return Profile(
@@ -141,10 +149,37 @@ def profile_expected(
     profile: Profile, timestamps: np.ndarray | Sequence[int]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Expected count (..., T), alpha (...,) and beta (...,) for UTC bucket starts."""
-    _, weekday, slot = local_fields(
-        timestamps, timezone=profile.timezone, bucket_minutes=profile.bucket_minutes
+    expected = _slot_values(
+        profile.expected, timestamps, timezone=profile.timezone, bucket_minutes=profile.bucket_minutes
     )
-    return profile.expected[..., weekday, slot], np.asarray(profile.alpha), np.asarray(profile.beta)
+    return expected, np.asarray(profile.alpha), np.asarray(profile.beta)
+
+
+def expected_per_minute(
+    expected: np.ndarray,
+    epoch_minutes: np.ndarray | Sequence[int],
+    *,
+    timezone: str,
+    bucket_minutes: int,
+) -> np.ndarray:
+    """Expected reports in each epoch minute (..., T), from a profile's expected bucket counts
+    (..., 7, slots) in local time: the count of the local slot holding the minute, spread
+    evenly over its ``bucket_minutes``. NaN where the profile has no history.
+
+    ``expected`` is a ``Profile.expected`` or a stored profile as decoded (7, slots). The
+    division stays in its dtype: a stored float32 profile gives float32 values, which is what
+    the detection pass has always scored.
+    """
+    seconds = np.asarray(epoch_minutes, dtype=np.int64) * 60
+    return _slot_values(expected, seconds, timezone=timezone, bucket_minutes=bucket_minutes) / bucket_minutes
+
+
+def _slot_values(
+    expected: np.ndarray, timestamps: np.ndarray | Sequence[int], *, timezone: str, bucket_minutes: int
+) -> np.ndarray:
+    """The (..., 7, slots) profile's value at the local (weekday, slot) of each UTC moment."""
+    _, weekday, slot = local_fields(timestamps, timezone=timezone, bucket_minutes=bucket_minutes)
+    return np.asarray(expected)[..., weekday, slot]
 
 
 def _profile_from_fields(
