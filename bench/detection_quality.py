@@ -37,19 +37,20 @@ Flags = tuple[np.ndarray, np.ndarray]  # (national (T,), cities (C, T)) booleans
 
 
 def ours(series: Series) -> Flags:
-    result = detection.backtest(
-        series.timestamps,
-        series.counts,
-        bucket_minutes=BUCKET,
-        timezone=TIMEZONE,
-        city_counts=series.city_counts,
-        city_names=CITIES,
+    """Ours on fixed 5-minute buckets, a reference for the bucket grid (the live pass scores
+    sliding buckets: `ours_live`): profiles rebuilt at every local midnight from the days
+    before it, every bucket scored by `detection.detect`, each city against the city bar for
+    all eight cities (the warning level while the national series spikes)."""
+    rows = np.vstack([series.counts[None, :], series.city_counts])
+    expected, alpha, beta = detection.replay_profiles(
+        series.timestamps, rows, bucket_minutes=BUCKET, timezone=TIMEZONE
     )
-    cities = np.zeros(series.city_counts.shape, dtype=bool)
-    for t, names in enumerate(result.cities):
-        for name in names:
-            cities[CITIES.index(name), t] = True
-    return result.is_spike, cities
+    national = detection.detect(rows[0], expected[0], alpha[0], beta[0], bucket_minutes=BUCKET)
+    bar = detection.city_bar(float(len(CITIES)), national.is_spike[None, :])
+    cities = detection.detect(
+        rows[1:], expected[1:], alpha[1:], beta[1:], bucket_minutes=BUCKET, threshold=bar
+    )
+    return national.is_spike, cities.is_spike
 
 
 def _trailing_mean_std(x: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
@@ -87,7 +88,7 @@ def _sliding(rule: Rule) -> Callable[[Series], Flags]:
 
     def run(series: Series) -> Flags:
         x = np.vstack([series.minute_counts[None, :], series.minute_city_counts])
-        sums = detection._trailing_sum(x, BUCKET)
+        sums = detection.trailing_sum(x, BUCKET)
         starts = series.timestamps[0] + (np.arange(x.shape[1]) - BUCKET + 1) * 60
         flags = np.zeros(x.shape, dtype=bool)
         for phase in range(BUCKET):

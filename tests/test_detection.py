@@ -8,15 +8,15 @@ import numpy as np
 import pytest
 
 from outages.detection import (
+    SPIKE_HOLD_MINUTES,
     DetectParams,
     Profile,
-    backtest,
-    cities_detect,
-    cities_rank,
     detect,
     detect_sliding,
+    expected_per_minute,
     hold,
     local_fields,
+    panel_detect,
     profile_build,
     profile_expected,
     replay_profiles,
@@ -42,6 +42,43 @@ def _evening_shape(ts: np.ndarray) -> np.ndarray:
 
 def _poisson(rate: np.ndarray, seed: int = 1) -> np.ndarray:
     return np.random.default_rng(seed).poisson(rate).astype(float)
+
+
+def _panel(
+    counts: np.ndarray,
+    expected: np.ndarray,
+    alpha: np.ndarray | float,
+    beta: np.ndarray | float,
+    *,
+    first_minute: int = 0,
+    city_counts: np.ndarray | None = None,
+    city_expected: np.ndarray | None = None,
+):
+    """panel_detect on one service's per-minute series (n,) and its cities (C, n), as the
+    live pass calls it (sliding 5-minute buckets, spikes held two minutes)."""
+    n = counts.size
+    city_counts = np.zeros((0, n)) if city_counts is None else city_counts
+    city_expected = np.zeros((0, n)) if city_expected is None else city_expected
+    n_cities = city_counts.shape[0]
+
+    def one_row(value: np.ndarray | float) -> np.ndarray:  # (1,) or per minute (1, n)
+        return np.asarray(value, dtype=float)[None, ...]
+
+    return panel_detect(
+        counts[None, :],
+        expected[None, :],
+        one_row(alpha),
+        one_row(beta),
+        city_counts,
+        city_expected,
+        np.full(n_cities, 0.02),
+        np.full(n_cities, 0.01),
+        np.zeros(n_cities, dtype=np.int64),
+        first_minute=first_minute,
+        scored_from=0,
+        bucket_minutes=BUCKET,
+        hold_minutes=SPIKE_HOLD_MINUTES,
+    )
 
 
 def test_daily_peak_stays_at_local_evening_across_the_dst_change():
@@ -120,37 +157,64 @@ def test_a_news_bump_of_one_and_a_half_times_for_two_hours_is_not_an_outage():
 
 
 def test_a_regional_outage_is_found_although_the_national_total_barely_moves():
+    # Two hours of minutes. From the second hour Bologna gets 8 times its usual reports and
+    # Florence 4 times: +10% on the national total, which never clears the bar.
     rng = np.random.default_rng(3)
     shares = np.array([0.3, 0.25, 0.2, 0.15, 0.05, 0.05])
     names = ["Roma", "Milano", "Napoli", "Torino", "Bologna", "Firenze"]
-    expected = np.repeat(40 * shares[:, None], 24, axis=1)
-    rate = expected.copy()
-    rate[4, 12:] *= 8  # Bologna only: +35% on the national total
-    rate[5, 12:] *= 4
-    counts = rng.poisson(rate).astype(float)
+    city_expected = np.repeat(8 * shares[:, None], 120, axis=1)  # reports a minute
+    rate = city_expected.copy()
+    rate[4, 60:] *= 8
+    rate[5, 60:] *= 4
+    city_counts = rng.poisson(rate).astype(float)
+    elsewhere = np.full(120, 32.0)
+    counts = rng.poisson(elsewhere) + city_counts.sum(axis=0)
 
-    national = detect(counts.sum(axis=0), expected.sum(axis=0), 0.02, 0.01, bucket_minutes=BUCKET)
-    cities = cities_detect(counts, expected, 0.02, 0.01, bucket_minutes=BUCKET)
-    ranked = cities_rank(names, cities, counts, expected)
+    panel = _panel(
+        counts,
+        elsewhere + city_expected.sum(axis=0),
+        0.02,
+        0.01,
+        city_counts=city_counts,
+        city_expected=city_expected,
+    )
 
-    assert not national.is_spike.any()
-    assert cities.is_spike[:, -1].any()
-    assert [hit.name for hit in ranked] == ["Bologna", "Firenze"]
+    assert not panel.national_spike.any()
+    assert {names[i] for i in np.flatnonzero(panel.city_spike[:, -1])} == {"Bologna", "Firenze"}
+    assert panel.flagged[0, -1] and panel.any_city[0, -1]
+    assert not panel.city_spike[:, :60].any()
+    excess = panel.city_excess[:, 60:].sum(axis=1)
+    assert excess[4] > excess[5] > 0  # Bologna lost the most
 
 
 def test_changing_the_future_does_not_change_the_past():
-    ts = _timestamps("2026-03-20", 14)
-    counts = _poisson(30 * _evening_shape(ts))
-    changed = counts.copy()
-    changed[-PER_DAY:] = 500  # a huge outage on the last day
+    # Fourteen days of minutes across the DST change, replayed as the live path runs: the
+    # profiles rebuilt at every local midnight from earlier days, then the panel.
+    buckets = _timestamps("2026-03-20", 14)
+    minutes = _poisson(np.repeat(6 * _evening_shape(buckets), BUCKET))
+    changed = minutes.copy()
+    changed[-1440:] = 100  # a huge outage on the last day
 
-    before = backtest(ts, counts, bucket_minutes=BUCKET, timezone=ROME)
-    after = backtest(ts, changed, bucket_minutes=BUCKET, timezone=ROME)
+    def replayed(x: np.ndarray):
+        sums = x.reshape(-1, BUCKET).sum(axis=1)
+        expected, alpha, beta = replay_profiles(buckets, sums[None, :], bucket_minutes=BUCKET, timezone=ROME)
+        per_minute = np.repeat(expected[0] / BUCKET, BUCKET)
+        return per_minute, _panel(
+            x,
+            per_minute,
+            np.repeat(alpha[0], BUCKET),
+            np.repeat(beta[0], BUCKET),
+            first_minute=int(buckets[0]) // 60,
+        )
 
-    past = slice(0, ts.size - PER_DAY)
-    np.testing.assert_array_equal(before.baseline[past], after.baseline[past])
-    np.testing.assert_array_equal(before.score[past], after.score[past])
-    assert after.is_spike[-PER_DAY:].any()
+    expected_before, before = replayed(minutes)
+    expected_after, after = replayed(changed)
+
+    past = slice(0, minutes.size - 1440)
+    np.testing.assert_array_equal(expected_before[past], expected_after[past])
+    np.testing.assert_array_equal(before.score[:, past], after.score[:, past])
+    np.testing.assert_array_equal(before.national_spike[:, past], after.national_spike[:, past])
+    assert after.national_spike[0, -1440:].any()
 
 
 def test_slow_growth_is_followed():
@@ -255,18 +319,22 @@ def test_sliding_buckets_are_causal_and_unknown_baselines_score_zero():
     assert after.is_spike[150:].any()
 
 
-def test_replayed_profiles_are_what_backtest_scores_against():
+def test_replayed_profiles_are_rebuilt_at_every_local_midnight_from_earlier_days_only():
     ts = _timestamps("2026-03-20", 10)
     counts = _poisson(30 * _evening_shape(ts))
 
     expected, alpha, beta = replay_profiles(ts, counts[None, :], bucket_minutes=BUCKET, timezone=ROME)
-    result = backtest(ts, counts, bucket_minutes=BUCKET, timezone=ROME)
 
-    np.testing.assert_array_equal(expected[0], result.baseline)
     day, _, _ = local_fields(ts, timezone=ROME, bucket_minutes=BUCKET)
     first_day = day == day[0]  # no history before the first local midnight
     assert np.isnan(expected[0, first_day]).all() and np.isfinite(expected[0, ~first_day]).all()
     assert (alpha >= beta).all()
+    # The second local day is scored against the profile of the first day alone.
+    second_day = day == day[0] + 1
+    profile = profile_build(ts[first_day], counts[first_day], bucket_minutes=BUCKET, timezone=ROME)
+    built, built_alpha, _ = profile_expected(profile, ts[second_day])
+    np.testing.assert_array_equal(expected[0, second_day], built)
+    assert (alpha[0, second_day] == built_alpha).all()
 
 
 def test_hold_keeps_only_flags_that_last():
@@ -278,3 +346,64 @@ def test_hold_keeps_only_flags_that_last():
     )
     np.testing.assert_array_equal(hold(flags, 3)[0], [False, False, False, False, True, False])
     assert not hold(flags, 3)[1].any()
+
+
+def _numbered_profile() -> np.ndarray:
+    """A (7, slots) profile whose value names its cell: weekday * 1000 + slot."""
+    return np.arange(7)[:, None] * 1000.0 + np.arange(PER_DAY)[None, :]
+
+
+def _epoch_minute(moment: str) -> int:
+    return int(datetime.fromisoformat(moment).timestamp()) // 60
+
+
+def test_expected_per_minute_spreads_the_local_slot_over_its_minutes_across_the_dst_change():
+    expected = _numbered_profile()
+    # Saturday 28 March 2026, 23:57 UTC is Sunday 00:57 in Rome (UTC+1): slot 11. Sunday
+    # 29 March, 22:02 UTC is Monday 00:02 in Rome (UTC+2 since 02:00): slot 0.
+    minutes = np.array(
+        [_epoch_minute("2026-03-28T23:57:00+00:00"), _epoch_minute("2026-03-29T22:02:00+00:00")]
+    )
+
+    per_minute = expected_per_minute(expected, minutes, timezone=ROME, bucket_minutes=BUCKET)
+
+    np.testing.assert_array_equal(per_minute, [(6 * 1000 + 11) / BUCKET, (0 * 1000 + 0) / BUCKET])
+
+
+def test_the_minutes_of_a_bucket_add_up_to_its_expected_count():
+    ts = _timestamps("2026-03-25", 7)  # 5-minute bucket starts over a week and the DST change
+    profile = profile_build(ts, _poisson(20 * _evening_shape(ts)), bucket_minutes=BUCKET, timezone=ROME)
+    minutes = int(ts[0]) // 60 + np.arange(ts.size * BUCKET)
+
+    per_minute = profile.expected_per_minute(minutes)
+    per_bucket, _, _ = profile_expected(profile, ts)
+
+    np.testing.assert_allclose(per_minute.reshape(-1, BUCKET).sum(axis=1), per_bucket)
+    assert (per_minute.reshape(-1, BUCKET) == per_minute[::BUCKET, None]).all()  # evenly
+
+
+def test_a_stored_float32_profile_gives_what_the_detection_pass_scores_and_nan_without_history():
+    stored = _numbered_profile().astype("<f4")  # as outages.models.Baseline.decode returns it
+    stored[2, :] = np.nan  # no history on Wednesdays
+    minutes = _epoch_minute("2026-01-05T00:00:00+01:00") + np.arange(7 * 1440)  # a week from Monday
+
+    per_minute = expected_per_minute(stored, minutes, timezone=ROME, bucket_minutes=BUCKET)
+
+    _, weekday, slot = local_fields(minutes * 60, timezone=ROME, bucket_minutes=BUCKET)
+    assert per_minute.dtype == np.float32
+    np.testing.assert_array_equal(per_minute, stored[weekday, slot] / BUCKET)
+    assert np.isnan(per_minute[2 * 1440 : 3 * 1440]).all()
+    assert np.isfinite(np.delete(per_minute, np.s_[2 * 1440 : 3 * 1440])).all()
+
+
+def test_expected_per_minute_looks_up_every_series_of_a_multi_series_profile():
+    ts = _timestamps("2026-01-05", 14)
+    counts = np.vstack([_poisson(10 * _evening_shape(ts), seed=2), _poisson(np.full(ts.size, 3.0), seed=3)])
+    profile = profile_build(ts, counts, bucket_minutes=BUCKET, timezone=ROME)
+    minutes = int(ts[-1]) // 60 + np.arange(1, 600)
+
+    per_minute = profile.expected_per_minute(minutes)
+
+    assert per_minute.shape == (2, minutes.size)
+    for i in range(2):
+        np.testing.assert_array_equal(per_minute[i], profile.series(i).expected_per_minute(minutes))

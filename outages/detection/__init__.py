@@ -1,0 +1,118 @@
+"""Spike detection for report counts: seasonal baselines and a multi-window surprise score.
+
+Pure functions over numpy arrays: no ORM, no settings, no clock. Time is always an argument
+(UTC bucket starts as ``datetime64`` or integer epoch seconds, or epoch minutes). The live
+Celery pass (outages.detection_pass), the replay behind ``manage.py backtest``
+(outages.replay) and the quality benchmark all call these functions. The statistic is
+explained for users in ``docs/detection.md``.
+
+One job per module; every public name is re-exported here, so callers write
+``from outages import detection`` and ``detection.panel_detect(...)``:
+
+- ``calendar``: UTC moments to local days, weekdays and slots in a time zone (``local_fields``).
+- ``profiles``: ``BaselineParams``, ``Profile``, fitting (``profile_build``, ``replay_profiles``)
+  and lookup (``profile_expected``, ``expected_per_minute``).
+- ``scoring``: ``DetectParams``, the multi-window score (``detect``, ``detect_sliding``), its
+  tails and trailing sums, ``status_tier``.
+- ``panel``: ``panel_detect`` and its ``Panel``, ``hold``, ``city_bar``, the aligned 15-minute
+  counts (``aligned_running_sum``), ``BUCKET_MINUTES`` and ``SPIKE_HOLD_MINUTES``.
+- ``verdicts``: the flood verdict (``flood_verdict``, ``SpikeReport``, ``OperatorShare``,
+  ``FloodVerdict``, ``usual_mix``).
+
+How the live path uses it
+-------------------------
+Nightly, per service (outages.baselines): ``profile_build`` on the last six weeks of
+``BUCKET_MINUTES`` (5-minute) bucket counts, national row first and one row per city and
+country (zero-filled: a missing bucket is "no data", not zero); each row's ``Profile`` is
+stored. ``replay_profiles`` does the same at every local midnight of a replayed file.
+
+Every minute (outages.detection_pass), for all active services and their cities at once: the
+per-minute counts of the last hours and the stored profiles spread over their minutes go to
+``panel_detect``. It scores the sliding 5-minute bucket ending at every minute
+(``detect_sliding``, which is ``detect`` per phase), holds a spike for
+``SPIKE_HOLD_MINUTES`` (``hold``), tests each city against its bar (``city_bar``), and
+returns a ``Panel``: scores, held spikes, the first minute of the evidence behind each, and
+the clock-aligned 15-minute counts an incident's peak is read from
+(``aligned_running_sum``). outages.incidents turns a ``Panel`` into incidents;
+``status_tier`` turns a score into ``ok`` / ``warning`` / ``outage``. Before a spike opens
+an incident, ``flood_verdict`` judges the networks and operators behind it.
+"""
+
+from __future__ import annotations
+
+from outages.detection.calendar import DAY, epoch_seconds, local_fields, utc_offsets
+from outages.detection.panel import (
+    BUCKET_MINUTES,
+    SPIKE_HOLD_MINUTES,
+    Panel,
+    aligned_running_sum,
+    city_bar,
+    hold,
+    panel_detect,
+)
+from outages.detection.profiles import (
+    CITY_MIN_REPORTS,
+    BaselineParams,
+    Profile,
+    city_profile_min_reports,
+    expected_per_minute,
+    profile_build,
+    profile_expected,
+    replay_profiles,
+)
+from outages.detection.scoring import (
+    MIN_TAIL,
+    TIERS,
+    Detection,
+    DetectParams,
+    detect,
+    detect_sliding,
+    status_tier,
+    trailing_sum,
+    window_buckets,
+)
+from outages.detection.verdicts import (
+    FloodParams,
+    FloodVerdict,
+    OperatorShare,
+    SpikeReport,
+    flood_verdict,
+    usual_mix,
+)
+
+__all__ = [
+    "BUCKET_MINUTES",
+    "CITY_MIN_REPORTS",
+    "DAY",
+    "MIN_TAIL",
+    "SPIKE_HOLD_MINUTES",
+    "TIERS",
+    "BaselineParams",
+    "DetectParams",
+    "Detection",
+    "FloodParams",
+    "FloodVerdict",
+    "OperatorShare",
+    "Panel",
+    "Profile",
+    "SpikeReport",
+    "aligned_running_sum",
+    "city_bar",
+    "city_profile_min_reports",
+    "detect",
+    "detect_sliding",
+    "epoch_seconds",
+    "expected_per_minute",
+    "flood_verdict",
+    "hold",
+    "local_fields",
+    "panel_detect",
+    "profile_build",
+    "profile_expected",
+    "replay_profiles",
+    "status_tier",
+    "trailing_sum",
+    "usual_mix",
+    "utc_offsets",
+    "window_buckets",
+]

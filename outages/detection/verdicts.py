@@ -1,0 +1,144 @@
+"""The flood verdict: who is behind a spike. From the network hashes and operators of the
+counted reports behind it, against the service's usual mix, a spike is a crowd (an outage of
+the service), a flood (a few sites, or rare operators such as hosting networks), or one ISP's
+problem. Pure: no ORM, no clock.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FloodParams:
+    # A spike whose three busiest sites (IPv6 /48, IPv4 /24) sent this share of its reports
+    # comes from a few places (bots, one office, one /60 split into /64s), not a crowd.
+    top_sites: int = 3
+    site_share: float = 0.5
+    # Operators the service hardly ever hears from (each below this usual share, hosting
+    # networks typically) sending this share of a spike: bots on rented servers.
+    rare_usual_share: float = 0.02
+    rare_share: float = 0.5
+    # One operator this concentrated, and this far above its usual share, is an ISP's
+    # problem, not the service's...
+    operator_share: float = 0.6
+    operator_above_usual: float = 0.35
+    operator_ratio: float = 2.0
+    # ...unless one announced prefix of it is as concentrated against its own usual share:
+    # one block of addresses (300 /24s of one /16) is far fewer networks than a crowd.
+    prefix_share: float = 0.8
+    prefix_above_usual: float = 0.5
+
+
+@dataclass(frozen=True)
+class SpikeReport:
+    """One counted report behind a spike: its network hashes and operator ("" unknown)."""
+
+    network: str  # /24 or /64
+    site: str  # /48, or the /24 again
+    prefix: str  # announced prefix hash, "" unknown
+    operator: str  # operator name, "" unknown
+    asn: int | None = None
+
+
+@dataclass(frozen=True)
+class OperatorShare:
+    name: str
+    asn: int | None
+    share: float  # of the spike's reports
+    usual_share: float | None  # of the service's usual reports; None without a learned mix
+    reports: int = 0
+
+
+@dataclass(frozen=True)
+class FloodVerdict:
+    """Whether a spike is an outage of the service (`holds` False), a flood, or an ISP's."""
+
+    flood: bool = False
+    why: str = ""  # "few_sites", "rare_operators", "one_prefix", "" (not a flood)
+    isp: OperatorShare | None = None  # the operator a concentrated spike comes from
+    reports: int = 0
+    networks: int = 0
+    sites: int = 0
+    prefixes: int = 0
+    operators: int = 0
+    top_operators: tuple[OperatorShare, ...] = ()
+
+    @property
+    def holds(self) -> bool:
+        """True when the spike must not open an incident or show as the service's outage."""
+        return self.flood or self.isp is not None
+
+
+def usual_mix(counts: Mapping[str, float]) -> dict[str, float]:
+    """Shares from counts per key (operator or prefix) over a service's history."""
+    total = float(sum(counts.values()))
+    return {key: value / total for key, value in counts.items()} if total > 0 else {}
+
+
+def flood_verdict(
+    reports: Sequence[SpikeReport],
+    *,
+    usual_operators: Mapping[str, float],
+    usual_prefixes: Mapping[str, float],
+    params: FloodParams = FloodParams(),
+) -> FloodVerdict:
+    """The verdict on the counted reports behind a spike, from the distinct sites, prefixes
+    and operators behind it and how its operator mix compares with the service's usual mix.
+
+    With no reports (a replayed file has no networks) there is no evidence: not a flood.
+    Without a learned mix (`usual_operators` empty) only the site rule can hold a spike.
+    """
+    n = len(reports)
+    if n == 0:
+        return FloodVerdict()
+    sites = Counter(report.site or report.network for report in reports)
+    operators = Counter(report.operator for report in reports)
+    prefixes = Counter(report.prefix for report in reports if report.prefix)
+    asn_of = {report.operator: report.asn for report in reports}
+    learned = bool(usual_operators)
+
+    def share_of(name: str, count: int) -> OperatorShare:
+        usual = usual_operators.get(name, 0.0) if learned else None
+        return OperatorShare(
+            name=name, asn=asn_of.get(name), share=count / n, usual_share=usual, reports=count
+        )
+
+    top = tuple(share_of(name, count) for name, count in operators.most_common(5) if name)
+    found = {
+        "reports": n,
+        "networks": len({report.network for report in reports}),
+        "sites": len(sites),
+        "prefixes": len(prefixes),
+        "operators": len([name for name in operators if name]),
+        "top_operators": top,
+    }
+    if sum(count for _, count in sites.most_common(params.top_sites)) >= params.site_share * n:
+        return FloodVerdict(flood=True, why="few_sites", **found)
+    if not learned:
+        return FloodVerdict(**found)
+    rare = sum(
+        count for name, count in operators.items() if usual_operators.get(name, 0.0) < params.rare_usual_share
+    )
+    if rare >= params.rare_share * n:
+        return FloodVerdict(flood=True, why="rare_operators", **found)
+    if top:
+        lead = top[0]
+        usual = lead.usual_share or 0.0
+        if (
+            lead.share >= params.operator_share
+            and lead.share >= usual + params.operator_above_usual
+            and lead.share >= params.operator_ratio * usual
+        ):
+            if prefixes:
+                prefix, count = prefixes.most_common(1)[0]
+                share = count / n
+                if (
+                    share >= params.prefix_share
+                    and share >= usual_prefixes.get(prefix, 0.0) + params.prefix_above_usual
+                ):
+                    return FloodVerdict(flood=True, why="one_prefix", **found)
+            return FloodVerdict(isp=lead, **found)
+    return FloodVerdict(**found)
