@@ -26,7 +26,7 @@ from catalogue.models import Service
 from geo.models import City
 from geo.operators import display_name
 from outages import detection
-from outages.baselines import profiles_load
+from outages.baselines import ProfileKey, profiles_load
 from outages.incidents import Tracked, incidents_track
 from outages.minutes import epoch_minute, from_epoch_minute
 from outages.models import (
@@ -65,6 +65,8 @@ FLOOD_MINUTES = 15
 
 _BASELINE_PARAMS = detection.BaselineParams()
 _DETECT_PARAMS = detection.DetectParams()
+# What a city or country without a profile of its own is read against.
+_FLOOR_PER_MINUTE = _BASELINE_PARAMS.floor_per_hour / 60
 _MINUTE = dt.timedelta(minutes=1)
 
 
@@ -366,39 +368,19 @@ def _process_minutes(state: _PassState, first: int, last: int, *, final: bool) -
     profiles = profiles_load(
         [(service_id, 0) for service_id in services] + [pairs[i] for i in np.flatnonzero(city_needed)]
     )
-    expected = np.full(counts.shape, np.nan)
-    alpha = np.full(len(services), _BASELINE_PARAMS.alpha_prior)
-    beta = np.full(len(services), _BASELINE_PARAMS.beta_prior)
+    minutes = origin + np.arange(n)
+    expected, alpha, beta = _expected_of(
+        [(service_id, 0) for service_id in services], profiles, state.timezones, minutes, floor=None
+    )
+    # No history yet: scored from the next baseline rebuild on, and so are its cities.
+    state.without_baseline.update(s for s in services if (s, 0) not in profiles)
+    city_rows = [i for i in np.flatnonzero(city_needed) if pairs[i][0] not in state.without_baseline]
     city_expected = np.full(city_counts.shape, np.nan)
     city_alpha = np.full(len(pairs), _BASELINE_PARAMS.alpha_prior)
     city_beta = np.full(len(pairs), _BASELINE_PARAMS.beta_prior)
-    floor = _BASELINE_PARAMS.floor_per_hour / 60
-    minutes_epoch = (origin + np.arange(n)) * 60
-    by_zone: dict[str, list[int]] = defaultdict(list)
-    for service_id in services:
-        by_zone[state.timezones[service_id]].append(service_id)
-    pairs_by_service: dict[int, list[int]] = defaultdict(list)
-    for i, (service_id, _) in enumerate(pairs):
-        pairs_by_service[service_id].append(i)
-    for zone, zone_services in by_zone.items():
-        _, weekday, slot = detection.local_fields(minutes_epoch, timezone=zone, bucket_minutes=BUCKET_MINUTES)
-        for service_id in zone_services:
-            stored = profiles.get((service_id, 0))
-            if stored is None:
-                state.without_baseline.add(service_id)
-                continue  # no history yet: scored from the next baseline rebuild on
-            row = row_of[service_id]
-            expected[row] = stored.expected[weekday, slot] / BUCKET_MINUTES
-            alpha[row], beta[row] = stored.alpha, stored.beta
-            for i in pairs_by_service.get(service_id, ()):
-                if not city_needed[i]:
-                    continue
-                city = profiles.get(pairs[i])
-                if city is None:
-                    city_expected[i] = floor
-                else:
-                    city_expected[i] = city.expected[weekday, slot] / BUCKET_MINUTES
-                    city_alpha[i], city_beta[i] = city.alpha, city.beta
+    (city_expected[city_rows], city_alpha[city_rows], city_beta[city_rows]) = _expected_of(
+        [pairs[i] for i in city_rows], profiles, state.timezones, minutes, floor=_FLOOR_PER_MINUTE
+    )
     expected = np.where(np.isfinite(expected), np.maximum(expected, 0.0), np.nan)
 
     panel = detection.panel_detect(
@@ -508,25 +490,15 @@ def _country_evidence(state: _PassState, services: list[int], *, last: int) -> l
     for service_id, code, minute, value in rows:
         counts[pair_of[(service_id, code)], minute - origin] += value
     profiles = profiles_load(pairs)
+    # A service is not scored before its first baseline, nor its countries.
+    scored = [i for i, (service_id, _) in enumerate(pairs) if service_id not in state.without_baseline]
     expected = np.full(counts.shape, np.nan)
     alpha = np.full(len(pairs), _BASELINE_PARAMS.alpha_prior)
     beta = np.full(len(pairs), _BASELINE_PARAMS.beta_prior)
-    floor = _BASELINE_PARAMS.floor_per_hour / 60
-    minutes_epoch = (origin + np.arange(n)) * 60
-    fields = {}
-    for i, (service_id, code) in enumerate(pairs):
-        if service_id in state.without_baseline:
-            continue  # the service is not scored before its first baseline, nor its countries
-        zone = state.timezones[service_id]
-        if zone not in fields:
-            fields[zone] = detection.local_fields(minutes_epoch, timezone=zone, bucket_minutes=BUCKET_MINUTES)
-        _, weekday, slot = fields[zone]
-        stored = profiles.get((service_id, code))
-        if stored is None:
-            expected[i] = floor
-        else:
-            expected[i] = np.maximum(stored.expected[weekday, slot] / BUCKET_MINUTES, 0.0)
-            alpha[i], beta[i] = stored.alpha, stored.beta
+    (expected[scored], alpha[scored], beta[scored]) = _expected_of(
+        [pairs[i] for i in scored], profiles, state.timezones, origin + np.arange(n), floor=_FLOOR_PER_MINUTE
+    )
+    expected = np.maximum(expected, 0.0)
     panel = detection.panel_detect(
         counts,
         expected,
@@ -548,6 +520,38 @@ def _country_evidence(state: _PassState, services: list[int], *, last: int) -> l
     for row in rows:
         row.flood = state.statuses[row.service_id].flood
     return rows
+
+
+def _expected_of(
+    keys: list[ProfileKey],
+    profiles: dict,
+    timezones: dict[int, str],
+    minutes: np.ndarray,
+    *,
+    floor: float | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Expected reports in each of these epoch minutes, and the dispersion, of each series
+    (a service worldwide, in a city or in a country) from its stored profile, through the
+    one conversion (detection.expected_per_minute), one call per time zone. A series without
+    a profile is read against `floor` reports a minute (None: NaN, not scored) and the priors."""
+    expected = np.full((len(keys), len(minutes)), np.nan)
+    alpha = np.full(len(keys), _BASELINE_PARAMS.alpha_prior)
+    beta = np.full(len(keys), _BASELINE_PARAMS.beta_prior)
+    by_zone: dict[str, list[int]] = defaultdict(list)
+    for i, key in enumerate(keys):
+        stored = profiles.get(key)
+        if stored is None:
+            if floor is not None:
+                expected[i] = floor
+            continue
+        by_zone[timezones[key[0]]].append(i)
+        alpha[i], beta[i] = stored.alpha, stored.beta
+    for zone, rows in by_zone.items():
+        stack = np.stack([profiles[keys[i]].expected for i in rows])
+        expected[rows] = detection.expected_per_minute(
+            stack, minutes, timezone=zone, bucket_minutes=BUCKET_MINUTES
+        )
+    return expected, alpha, beta
 
 
 def _evidence_rows(

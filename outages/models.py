@@ -8,6 +8,7 @@ import numpy as np
 from django.db import models
 
 from catalogue.models import Service
+from outages import detection
 
 # --- detection: baselines, incidents, status (filled by outages.baselines and outages.detection_pass) ------------------
 
@@ -67,6 +68,14 @@ class Baseline(models.Model):
     @staticmethod
     def encode(expected: np.ndarray) -> bytes:
         return np.asarray(expected).astype("<f4").tobytes()
+
+    def expected_per_minute(self, epoch_minutes: np.ndarray) -> np.ndarray:
+        """Expected reports in each of these epoch minutes (float64), through the one
+        conversion from a profile (outages.detection.expected_per_minute); NaN without history."""
+        profile = self.decode(self.expected, self.bucket_minutes)
+        return detection.expected_per_minute(
+            profile, epoch_minutes, timezone=self.timezone, bucket_minutes=self.bucket_minutes
+        ).astype(float)
 
 
 # The scope of the worldwide status; any other scope is an ISO 3166-1 country code.

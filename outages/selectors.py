@@ -14,10 +14,6 @@ from outages.models import STATUS_ATTRIBUTE, STATUS_SCOPE_ATTRIBUTE, WORLD, Base
 from reports.counts import bucket_rows, minute_rows
 from reports.models import CityMinute, CountryMinute, ServiceMinute
 
-# The bucket of the stored profiles (outages.baselines.BUCKET_MINUTES).
-PROFILE_BUCKET_MINUTES = 5
-
-
 # --- status, series and incidents for the API (outages.api) ---------------------------------
 # Each function runs a fixed number of queries, whatever the number of buckets or cities
 # (tests/test_status_api.py pins them).
@@ -41,16 +37,6 @@ def services_with_status(scope: str = WORLD):
 
 def service_with_status(slug: str, scope: str = WORLD) -> Service | None:
     return services_with_status(scope).filter(slug=slug).first()
-
-
-def _expected_per_minute(blob: bytes, timezone_name: str, first_minute: int, n: int):
-    """Expected reports in each of n minutes from epoch minute first_minute, from a stored profile."""
-    profile = Baseline.decode(blob, PROFILE_BUCKET_MINUTES)
-    minutes = (first_minute + np.arange(n)) * 60
-    _, weekday, slot = detection.local_fields(
-        minutes, timezone=timezone_name, bucket_minutes=PROFILE_BUCKET_MINUTES
-    )
-    return profile[weekday, slot].astype(float) / PROFILE_BUCKET_MINUTES
 
 
 def _upper(expected, alpha: float):
@@ -105,14 +91,14 @@ def baseline_band(*, service: Service, first_minute: int, n: int, bucket_minutes
     `country` (NaN without one). One query."""
     baseline = (
         Baseline.objects.filter(service=service, city=None, country_code=country)
-        .values_list("expected", "alpha", "timezone")
+        .only("expected", "alpha", "timezone", "bucket_minutes")
         .first()
     )
     if baseline is None:
         return np.full(n, np.nan), np.full(n, np.nan)
-    per_minute = _expected_per_minute(baseline[0], baseline[2], first_minute, n * bucket_minutes)
+    per_minute = baseline.expected_per_minute(first_minute + np.arange(n * bucket_minutes))
     expected = per_minute.reshape(n, bucket_minutes).sum(axis=1)
-    return expected, _upper(expected, baseline[1])
+    return expected, _upper(expected, baseline.alpha)
 
 
 def service_cities(

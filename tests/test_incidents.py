@@ -54,7 +54,7 @@ def test_a_spike_opens_one_suspected_incident_and_shows_an_outage(quiet_chatgpt)
     assert incident.problems == [{"code": "login", "count": 40 * (10 - (incident.started_at - T0) // MINUTE)}]
     status = ServiceStatus.objects.world().get(service=quiet_chatgpt)
     assert status.status == "outage"
-    assert status.count == 10 * 40 + 5 * 4
+    assert status.count == 10 * 40  # the quarter-hour from T0 (12:00) up to T0+9
 
 
 def test_the_incident_resolves_after_a_quiet_spell_back_at_baseline(quiet_chatgpt):

@@ -19,7 +19,6 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Case, Count, IntegerField, Q, QuerySet, When
 
 from catalogue.models import Service
-from outages import detection
 from outages.models import Baseline, Incident, IncidentCity, NetworkMix
 from outages.presenters import isp_text, shared_provider_text
 from outages.public import TOGETHER
@@ -225,10 +224,10 @@ def _charts(
     for service_id, minute, count in in_windows.values_list("service_id", "minute", "count"):
         minutes[service_id].append((minute, count))
     profiles = {
-        service_id: (expected, bucket_minutes, timezone)
-        for service_id, expected, bucket_minutes, timezone in Baseline.objects.filter(
+        baseline.service_id: baseline
+        for baseline in Baseline.objects.filter(
             service_id__in={i.service_id for i in incidents}, city__isnull=True, country_code=""
-        ).values_list("service_id", "expected", "bucket_minutes", "timezone")
+        ).only("service_id", "expected", "bucket_minutes", "timezone")
     }
     charts = {}
     for incident in incidents:
@@ -248,14 +247,14 @@ def _charts(
     return charts
 
 
-def _baseline(profile: tuple | None, start: dt.datetime, n: int) -> list[float | None]:
+def _baseline(profile: Baseline | None, start: dt.datetime, n: int) -> list[float | None]:
+    """The usual count of each of n chart buckets from `start`: the profile's expected
+    reports summed over each bucket's minutes."""
     if profile is None:
         return [None] * n
-    blob, bucket_minutes, timezone = profile
-    expected = Baseline.decode(blob, bucket_minutes)
-    epochs = int(start.timestamp()) + np.arange(n) * CHART_BUCKET_MINUTES * 60
-    _, weekday, slot = detection.local_fields(epochs, timezone=timezone, bucket_minutes=bucket_minutes)
-    values = expected[weekday, slot] * CHART_BUCKET_MINUTES / bucket_minutes
+    first = int(start.timestamp()) // 60
+    values = profile.expected_per_minute(first + np.arange(n * CHART_BUCKET_MINUTES))
+    values = values.reshape(n, CHART_BUCKET_MINUTES).sum(axis=1)
     return [float(v) if np.isfinite(v) else None for v in values]
 
 
