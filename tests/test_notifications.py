@@ -17,7 +17,6 @@ from config.celery import app as celery_app
 from outages.alerts.delivery import notifications_deliver, notifications_stalled
 from outages.alerts.models import Notification, WebhookSubscription
 from outages.alerts.notifications import incidents_opened
-from outages.baselines import profile_cache_clear
 from outages.detection_pass import detection_run_range
 from outages.models import Incident
 from outages.tasks import detection_pass_notify
@@ -76,9 +75,6 @@ def _setup(settings):
     settings.REVIEW_NOTIFY_EMAILS = ["oncall@example.org"]
     settings.REVIEW_WEBHOOK_URL = ""
     settings.SITE_URL = "https://downradar.example.org"
-    profile_cache_clear()
-    yield
-    profile_cache_clear()
 
 
 @pytest.fixture
