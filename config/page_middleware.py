@@ -13,41 +13,52 @@ stay on for every path, intake included.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable
 
 from django.contrib.auth import middleware as auth
 from django.contrib.messages import middleware as messages
 from django.http import HttpRequest, HttpResponseBase
 from django.middleware import locale
 from django.utils import translation
+from django.utils.deprecation import MiddlewareMixin
 
 # Must match the report API's route (a test checks it against reverse()).
 REPORT_INTAKE_PATH = "/api/v1/reports/"
 
 
-def skipped_on_report_intake(middleware: type, *, on_skip: Callable[[], None] | None = None) -> type:
-    """A subclass of `middleware` that passes report intake requests straight through.
+class SkippedOnReportIntake(MiddlewareMixin):
+    """Mixin, listed before a Django middleware class: report intake requests pass straight
+    through it.
 
     Only for middleware whose work is all in __call__ (process_request/process_response):
     a process_view hook would still run, since Django collects those separately.
     """
-    if hasattr(middleware, "process_view"):
-        raise TypeError(f"{middleware.__name__} has a process_view hook; it cannot be skipped here")
 
-    class SkippedOnReportIntake(middleware):
-        def __call__(self, request: HttpRequest) -> HttpResponseBase:
-            if request.path_info == REPORT_INTAKE_PATH:
-                if on_skip is not None:
-                    on_skip()
-                return self.get_response(request)
-            return super().__call__(request)
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if hasattr(cls, "process_view"):
+            raise TypeError(f"{cls.__name__} has a process_view hook; it cannot be skipped here")
 
-    SkippedOnReportIntake.__name__ = SkippedOnReportIntake.__qualname__ = middleware.__name__
-    return SkippedOnReportIntake
+    def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
+        if request.path_info == REPORT_INTAKE_PATH:
+            self.skipped()
+            return self.get_response(request)
+        return super().__call__(request)
+
+    def skipped(self) -> None:
+        """What the middleware must undo when it does not run."""
 
 
-# LocaleMiddleware activates a language per request and never deactivates it, so a skipped
-# request would otherwise inherit whatever the thread's previous request chose.
-LocaleMiddleware = skipped_on_report_intake(locale.LocaleMiddleware, on_skip=translation.deactivate)
-AuthenticationMiddleware = skipped_on_report_intake(auth.AuthenticationMiddleware)
-MessageMiddleware = skipped_on_report_intake(messages.MessageMiddleware)
+class LocaleMiddleware(SkippedOnReportIntake, locale.LocaleMiddleware):
+    def skipped(self) -> None:
+        # LocaleMiddleware activates a language per request and never deactivates it, so a
+        # skipped request would otherwise inherit whatever the thread's previous request chose.
+        translation.deactivate()
+
+
+class AuthenticationMiddleware(SkippedOnReportIntake, auth.AuthenticationMiddleware):
+    pass
+
+
+class MessageMiddleware(SkippedOnReportIntake, messages.MessageMiddleware):
+    pass

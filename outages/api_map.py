@@ -7,7 +7,7 @@ import functools
 from django.core.cache import cache
 from django.http import HttpResponse
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
+from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.formats import number_format
 from django.utils.translation import get_language, ngettext
 from drf_spectacular.types import OpenApiTypes
@@ -165,20 +165,23 @@ class MapApi(ReadApi):
             if service is None:
                 raise NotFound(f"No service {slug!r}.")
         minutes = int(query.validated_data["minutes"])
-        # Everyone asks the same question during an outage: the answer is shared for a few
-        # seconds, per service, country, window and language (the names differ by language),
-        # as the JSON itself, so a shared answer costs no work but sending it.
         language = get_language() or "en"
-        slot = int(timezone.now().timestamp()) // MAP_CACHE_SECONDS
-        key = f"map:response:{slug or '-'}:{country or '-'}:{minutes}:{language}:{slot}"
         if request.accepted_renderer.format != "json":  # the browsable API, for people
             return Response(self._collection(service, slug, country, minutes, language))
-        body = cache.get(key)
-        if body is None:
-            body = JSONRenderer().render(self._collection(service, slug, country, minutes, language))
-            cache.set(key, body, MAP_CACHE_SECONDS)
+        # Everyone asks the same question during an outage: the answer is shared for a few
+        # seconds, per service, country, window and language (the names differ by language),
+        # as the JSON itself, so a shared answer costs no work but sending it. Not cache_page:
+        # its key follows the Vary headers, and Vary: Cookie would give each visitor (each
+        # CSRF cookie) an answer of their own. The key names the current time slot, so every
+        # worker shares one answer per slot (get_or_set keeps the first one stored).
+        slot = int(timezone.now().timestamp()) // MAP_CACHE_SECONDS
+        body = cache.get_or_set(
+            f"map:response:{slug or '-'}:{country or '-'}:{minutes}:{language}:{slot}",
+            lambda: JSONRenderer().render(self._collection(service, slug, country, minutes, language)),
+            MAP_CACHE_SECONDS,
+        )
         response = HttpResponse(body, content_type="application/json")
-        response["Cache-Control"] = f"public, max-age={MAP_CACHE_SECONDS}"
+        patch_cache_control(response, public=True, max_age=MAP_CACHE_SECONDS)
         # The names follow the language, which the switcher's cookie can choose too.
         patch_vary_headers(response, ("Accept-Language", "Cookie"))
         return response

@@ -1,12 +1,13 @@
 """POST /api/v1/reports/: the one hot endpoint.
 
-Well-formed reports (a JSON object with string slugs, sent as application/json to a JSON
-client) take a plain Django path: json.loads and a small check, no DRF negotiation,
-parsing or serializer per request, which was about a third of a report's CPU. Anything
-else goes to the DRF view, which answers exactly as before (its parse, media-type, field
-and method errors, the browsable API) and is what /api/schema/ documents. Both parse the
-body, then hand it to reports.intake.report_intake, which checks it in the same order as
-the web form's (client address, rate limit, service, proof of work, problem).
+Well-formed reports (a valid JSON object sent as application/json to a JSON client) take
+a plain Django path: json.loads, no DRF negotiation, parsing or request wrapping, which was
+about a third of a report's CPU. Anything else goes to the DRF view, which answers exactly
+as before (its parse, media-type, field and method errors, the browsable API) and is what
+/api/schema/ documents. Both check the body with one validator, ReportInputSerializer (the
+plain path sends whatever it refuses to the DRF view, which answers the errors), then hand
+it to reports.intake.report_intake, which checks it in the same order as the web form's
+(client address, rate limit, service, proof of work, problem).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -22,11 +22,11 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone, translation
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from catalogue.models import DEFAULT_PROBLEM
 from geo.ip import client_ip
 from reports.intake import ReportRejected, report_intake
 from reports.models import Source
@@ -42,12 +42,10 @@ from reports.serializers import (
 # ReportSerializer's created_at field, shared: to_representation keeps no state.
 _TIMESTAMP = ReportSerializer().fields["created_at"]
 
-# What ReportInputSerializer accepts unchanged (SlugField, max_length): input that passes
-# this check gets the same validated data from both paths.
-_SLUG = re.compile(r"[-a-zA-Z0-9_]+")
-_INPUT = ReportInputSerializer().fields
-_SERVICE_MAX, _PROBLEM_MAX = _INPUT["service"].max_length, _INPUT["problem"].max_length
-_PROOF_MAX = (_INPUT["pow_challenge"].max_length, _INPUT["pow_nonce"].max_length)
+# The one validator of the report body, for both paths. One shared instance: building a
+# serializer per request deep-copies its fields (~0.2 ms), while run_validation on a built one
+# keeps no state between calls (~0.02 ms). is_valid would store the result on the instance.
+_INPUT = ReportInputSerializer()
 # Accept headers for which DRF's negotiation picks JSONRenderer.
 _JSON_ACCEPTS = frozenset({"", "*/*", "application/json"})
 
@@ -92,18 +90,8 @@ class ReportCreateApi(APIView):
                 ),
                 400,
             )
-        serializer = ReportInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        return _take(
-            request,
-            service=data["service"],
-            problem=data["problem"],
-            proof=(data.get("pow_challenge"), data.get("pow_nonce")),
-            comment=data.get("comment", ""),
-            now=now,
-            respond=_drf_response,
-        )
+        # A ValidationError here is answered by the exception handler: field errors, 400.
+        return _take(request, _INPUT.run_validation(request.data), now=now, respond=_drf_response)
 
     @classmethod
     def as_view(cls, **initkwargs):
@@ -113,19 +101,10 @@ class ReportCreateApi(APIView):
         # so the URL still resolves to ReportCreateApi for drf-spectacular and CSRF.
         @functools.wraps(drf_view)
         def view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            fields = _plain_input(request)
-            if fields is None:
+            data = _plain_input(request)
+            if data is None:
                 return drf_view(request, *args, **kwargs)
-            service, problem, proof, comment = fields
-            return _take(
-                request,
-                service=service,
-                problem=problem,
-                proof=proof,
-                comment=comment,
-                now=timezone.now(),
-                respond=_plain_response,
-            )
+            return _take(request, data, now=timezone.now(), respond=_plain_response)
 
         return view
 
@@ -146,12 +125,12 @@ class PowChallengeApi(APIView):
         return response
 
 
-def _plain_input(request: HttpRequest) -> tuple[str, str, tuple[str | None, str | None], str] | None:
-    """(service, problem, (pow_challenge, pow_nonce), comment) when the plain path may answer this
-    request, else None.
+def _plain_input(request: HttpRequest) -> dict[str, Any] | None:
+    """The validated body when the plain path may answer this request, else None.
 
-    Only requests DRF would answer with JSONRenderer and whose body the serializer would
-    accept as it is; a None sends the request to the DRF view, body unread by it."""
+    Only requests DRF would answer with JSONRenderer and whose body the one validator
+    accepts; a None sends the request to the DRF view, which parses the body again and
+    answers its errors (parse, media type, fields) in DRF's own words."""
     meta = request.META
     if (
         request.method != "POST"
@@ -171,47 +150,24 @@ def _plain_input(request: HttpRequest) -> tuple[str, str, tuple[str | None, str 
         return None
     if not isinstance(data, dict):
         return None
-    service, problem = data.get("service"), data.get("problem", DEFAULT_PROBLEM)
-    if (
-        type(service) is not str
-        or type(problem) is not str
-        or len(service) > _SERVICE_MAX
-        or len(problem) > _PROBLEM_MAX
-        or not _SLUG.fullmatch(service)
-        or not _SLUG.fullmatch(problem)
-    ):
+    try:
+        return _INPUT.run_validation(data)
+    except ValidationError:
         return None
-    proof = data.get("pow_challenge"), data.get("pow_nonce")
-    for value, max_length in zip(proof, _PROOF_MAX, strict=True):
-        if value is not None and (
-            type(value) is not str or not value or value != value.strip() or len(value) > max_length
-        ):
-            return None
-    comment = data.get("comment", "")
-    if type(comment) is not str:
-        return None
-    return service, problem, proof, comment
 
 
 def _no_constants(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
 
 
-def _take(
-    request: HttpRequest,
-    *,
-    service: str,
-    problem: str,
-    proof: tuple[str | None, str | None],
-    comment: str,
-    now: dt.datetime,
-    respond: Respond,
-) -> HttpResponse:
+def _take(request: HttpRequest, data: dict[str, Any], *, now: dt.datetime, respond: Respond) -> HttpResponse:
+    """Hand the validated body to the intake and render its outcome."""
+    comment = data.get("comment", "")
     try:
         outcome = report_intake(
-            slug=service,
-            problem=problem,
-            proof=proof,
+            slug=data["service"],
+            problem=data["problem"],
+            proof=(data.get("pow_challenge"), data.get("pow_nonce")),
             address=client_ip(request),
             source=Source.API,
             now=now,

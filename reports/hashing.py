@@ -31,6 +31,10 @@ HASH_LENGTH = 32  # hex characters: 128 bits
 _salts: dict[dt.date, str] = {}
 
 
+def salt_cache_clear() -> None:
+    _salts.clear()
+
+
 def _digest(message: str) -> str:
     key = settings.IP_HASH_KEY.encode()
     return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()[:HASH_LENGTH]

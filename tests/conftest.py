@@ -1,12 +1,9 @@
 from __future__ import annotations
 
 import pytest
+from django.apps import apps
 from django.core.cache import cache
 from django.db import connection
-
-from catalogue.selectors import intake_cache_clear
-from geo.services import city_cache_clear
-from reports import hashing
 
 
 def pytest_report_header(config):
@@ -25,14 +22,18 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(autouse=True)
 def _fresh_process_caches():
-    """Per-process caches hold rows that each test's rollback deletes."""
-    city_cache_clear()
-    intake_cache_clear()
-    hashing._salts.clear()
+    """Module-level caches hold rows that each test's rollback deletes: every app clears
+    its own in its AppConfig.process_caches_clear, the one reset hook."""
+    _process_caches_clear()
     yield
-    city_cache_clear()
-    intake_cache_clear()
-    hashing._salts.clear()
+    _process_caches_clear()
+
+
+def _process_caches_clear() -> None:
+    for app in apps.get_app_configs():
+        clear = getattr(app, "process_caches_clear", None)
+        if clear is not None:
+            clear()
 
 
 @pytest.fixture(autouse=True)

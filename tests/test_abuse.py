@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from outages.baselines import profile_cache_clear
 from outages.models import DetectionWatermark, Incident, ServiceStatus
 from outages.watermark import WATERMARK
 from reports.models import Report
@@ -13,13 +12,6 @@ from tests.detection_helpers import MINUTE, T0, detect_after_the_burst, flat_bas
 from tests.own_services import app_env, gunicorn, post_json
 
 REPORT = {"service": "chatgpt", "problem": "login"}
-
-
-@pytest.fixture(autouse=True)
-def _fresh_profiles():
-    profile_cache_clear()
-    yield
-    profile_cache_clear()
 
 
 @pytest.fixture

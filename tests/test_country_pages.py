@@ -11,7 +11,6 @@ import pytest
 from django.conf import settings
 
 from catalogue.models import Service
-from outages.baselines import profile_cache_clear
 from outages.detection_pass import detection_run_range
 from outages.models import Incident, IncidentCity
 from reports.aggregation import reports_aggregate
@@ -23,13 +22,6 @@ from tests.test_country_status import country_baseline, quiet_then_italy_down
 pytestmark = pytest.mark.django_db
 
 NOW = dt.datetime(2025, 3, 31, 15, 0, 30, tzinfo=dt.UTC)  # 17:00 in Rome
-
-
-@pytest.fixture(autouse=True)
-def _fresh_profiles():
-    profile_cache_clear()
-    yield
-    profile_cache_clear()
 
 
 @pytest.fixture

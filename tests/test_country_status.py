@@ -7,7 +7,7 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from outages.baselines import BUCKET_MINUTES, baselines_rebuild, profile_cache_clear
+from outages.baselines import BUCKET_MINUTES, baselines_rebuild
 from outages.detection_pass import detection_run_range
 from outages.models import Baseline, Incident, ServiceStatus
 from outages.review.services import incident_act
@@ -15,13 +15,6 @@ from reports.models import CountryMinute
 from tests.detection_helpers import MINUTE, T0, flat_baseline, put_counts
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_profiles():
-    profile_cache_clear()
-    yield
-    profile_cache_clear()
 
 
 def country_baseline(service, code: str, *, per_minute: float) -> Baseline:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from outages import detection_pass as services
-from outages.baselines import baselines_rebuild, profile_cache_clear
+from outages.baselines import baselines_rebuild
 from outages.detection_pass import detection_run, detection_run_range
 from outages.models import Baseline, DetectionWatermark, Incident, IncidentCity, ServiceStatus
 from outages.watermark import WATERMARK
@@ -18,13 +18,6 @@ from tests.detection_helpers import MINUTE, T0, city, flat_baseline, incident_su
 pytestmark = pytest.mark.django_db
 
 LIVE_SECOND = dt.timedelta(seconds=10)  # a pass runs a few seconds into its minute
-
-
-@pytest.fixture(autouse=True)
-def _fresh_profiles():
-    profile_cache_clear()
-    yield
-    profile_cache_clear()
 
 
 @pytest.fixture

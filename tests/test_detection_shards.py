@@ -14,7 +14,6 @@ from django.db import connections, transaction
 
 from catalogue.models import Service
 from config.celery import app
-from outages.baselines import profile_cache_clear
 from outages.detection_pass import detection_run
 from outages.models import DetectionWatermark, Incident, ServiceStatus
 from outages.tasks import detect, detect_shard, shard_service_ids
@@ -22,13 +21,6 @@ from outages.watermark import WATERMARK, shard_watermark
 from tests.detection_helpers import MINUTE, T0, flat_baseline, incident_summary, put_counts
 
 LIVE = T0 + 6 * MINUTE + dt.timedelta(seconds=10)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_profiles():
-    profile_cache_clear()
-    yield
-    profile_cache_clear()
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from celery.contrib.testing.worker import start_worker
 from django.db import connections, transaction
 
 from config.celery import app
-from outages.baselines import profile_cache_clear
 from outages.detection_pass import detection_run
 from outages.models import DetectionWatermark, Incident, ServiceStatus
 from outages.tasks import detect
@@ -21,13 +20,6 @@ from outages.watermark import WATERMARK
 from tests.detection_helpers import MINUTE, T0, flat_baseline, put_counts
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_profiles():
-    profile_cache_clear()
-    yield
-    profile_cache_clear()
 
 
 def test_beat_s_task_runs_the_pass_in_a_real_worker(chatgpt, settings, time_machine):

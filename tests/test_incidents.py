@@ -6,19 +6,11 @@ import datetime as dt
 
 import pytest
 
-from outages.baselines import profile_cache_clear
 from outages.detection_pass import detection_run_range
 from outages.models import RESOLVE_QUIET_MINUTES, Incident, IncidentCity, ServiceStatus
 from tests.detection_helpers import MINUTE, T0, city, flat_baseline, put_counts
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_profiles():
-    profile_cache_clear()
-    yield
-    profile_cache_clear()
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ import redis
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
-from outages.baselines import profile_cache_clear
 from outages.models import DetectionWatermark
 from outages.tasks import detect
 from outages.watermark import WATERMARK
@@ -105,7 +104,6 @@ def test_request_latency_is_observed_per_url_name(client, chatgpt, token):
 
 
 def test_detection_pass_duration_lag_and_open_incidents_after_a_pass(client, chatgpt, token, time_machine):
-    profile_cache_clear()
     flat_baseline(chatgpt, per_minute=4)
     put_counts(chatgpt, T0 - dt.timedelta(hours=1), 60, 4)
     put_counts(chatgpt, T0, 10, 40)
@@ -119,7 +117,6 @@ def test_detection_pass_duration_lag_and_open_incidents_after_a_pass(client, cha
     assert samples[("downradar_detection_lag_seconds", ())] == pytest.approx(70.0)  # 12:06:10 - 12:05
     assert samples[("downradar_incidents_open", (("status", "suspected"),))] == 1
     assert samples[("downradar_incidents_open", (("status", "confirmed"),))] == 0
-    profile_cache_clear()
 
 
 def test_queue_lengths_are_read_from_the_redis_broker(client, token, settings):

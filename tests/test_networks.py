@@ -16,7 +16,6 @@ import pytest
 from catalogue.models import Service
 from geo.models import City
 from outages import detection
-from outages.baselines import profile_cache_clear
 from outages.models import DetectionWatermark, Incident, NetworkMix, ServiceStatus
 from outages.review.models import ReviewAction
 from outages.watermark import WATERMARK
@@ -141,13 +140,6 @@ ROME = {
         "93.40.121.236",
     ],
 }
-
-
-@pytest.fixture(autouse=True)
-def _fresh_profiles():
-    profile_cache_clear()
-    yield
-    profile_cache_clear()
 
 
 def usual_mix(service: Service) -> None:

@@ -15,7 +15,6 @@ from django.core import mail
 from outages.alerts.delivery import notifications_deliver, notifications_stalled
 from outages.alerts.models import Notification, WebhookSubscription
 from outages.alerts.notifications import notifications_queue
-from outages.baselines import profile_cache_clear
 from outages.detection_pass import detection_run_range
 from outages.models import Incident
 from outages.tasks import detection_pass_notify
@@ -50,9 +49,6 @@ def _setup(settings):
     settings.REVIEW_NOTIFY_EMAILS = ["oncall@example.org"]
     settings.REVIEW_WEBHOOK_URL = ""
     settings.SITE_URL = "https://downradar.example.org"
-    profile_cache_clear()
-    yield
-    profile_cache_clear()
 
 
 @pytest.fixture

@@ -34,7 +34,6 @@ from time_machine import travel
 
 from catalogue.models import Service
 from geo.models import City
-from outages.baselines import profile_cache_clear
 from outages.detection_pass import detection_run, detection_run_range
 from outages.models import Incident, ServiceStatus
 from outages.peak import bucket_floor
@@ -164,7 +163,6 @@ def live_day(traveller) -> dict[str, int]:
     """The day up to NOW, each step at its moment: counts and baselines, detection passes
     up to each review action, the action, and the live pass at NOW. Returns the ids of the
     incidents detection opened, by letter."""
-    profile_cache_clear()
     chatgpt, sora = Service.objects.get(slug="chatgpt"), Service.objects.get(slug="sora")
     milan = city("Milan", name_it="Milano", lat=45.4643, lon=9.1895)
     rome_city = city("Rome", name_it="Roma", lat=41.8919, lon=12.5113)
@@ -188,7 +186,6 @@ def live_day(traveller) -> dict[str, int]:
     traveller.move_to(NOW)
     detection_run(now=NOW)
     _opened(ids, NOW)
-    profile_cache_clear()
     return ids
 
 

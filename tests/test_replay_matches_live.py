@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from outages.baselines import baselines_rebuild, profile_cache_clear
+from outages.baselines import baselines_rebuild
 from outages.detection_pass import detection_run_range
 from outages.models import Incident
 from outages.replay import replay_minutes
@@ -68,7 +68,6 @@ def test_the_live_pass_and_backtest_open_the_same_incidents_on_the_same_minutes(
     counts, milan = _series()
     _store(chatgpt, counts, milan)
     last_day = FIRST + dt.timedelta(days=DAYS - 1)
-    profile_cache_clear()
     # The nightly rebuild before the last day reads the days before it, as the replay does.
     baselines_rebuild(now=last_day.astimezone(dt.UTC))
     detection_run_range(start=last_day, end=last_day + dt.timedelta(days=1) - dt.timedelta(minutes=1))

@@ -180,7 +180,7 @@ def test_the_plain_path_answers_with_the_drf_views_bytes_and_headers(client, tim
         '{"service": "chatgpt", "x": NaN}',  # DRF's parser refuses NaN
     ],
 )
-def test_input_outside_the_plain_check_gets_the_drf_answer(client, body):
+def test_input_the_validator_changes_or_refuses_gets_the_drf_answer(client, body):
     data = body if isinstance(body, str) else json.dumps(body)
     plain = post_report(client, data)
     drf = client.post(

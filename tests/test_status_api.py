@@ -8,7 +8,6 @@ import pytest
 
 from catalogue.models import Service
 from geo.models import City
-from outages.baselines import profile_cache_clear
 from outages.detection_pass import detection_run_range
 from outages.models import Incident, IncidentCity, ServiceStatus
 from tests.detection_helpers import MINUTE, T0, city, flat_baseline, put_counts
@@ -24,10 +23,7 @@ def moment(text: str) -> dt.datetime:
 
 @pytest.fixture(autouse=True)
 def _frozen(time_machine):
-    profile_cache_clear()
     time_machine.move_to(NOW, tick=False)
-    yield
-    profile_cache_clear()
 
 
 @pytest.fixture
