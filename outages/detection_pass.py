@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import math
 from collections import Counter, defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -24,9 +23,17 @@ from django.db.models import Q
 
 from catalogue.models import Service
 from geo.models import City
-from geo.operators import display_name
 from outages import detection
-from outages.baselines import ProfileKey, profiles_load
+from outages.baselines import profiles_load
+from outages.evidence import (
+    BASELINE_PARAMS,
+    FLOOR_PER_MINUTE,
+    LOOKBACK_MINUTES,
+    Series,
+    evidence_rows,
+    expected_of,
+)
+from outages.flood import flood_verdict_at, operator_public
 from outages.incidents import Tracked, incidents_track
 from outages.minutes import epoch_minute, from_epoch_minute
 from outages.models import (
@@ -35,23 +42,18 @@ from outages.models import (
     DetectionWatermark,
     Incident,
     IncidentCity,
-    NetworkMix,
     ServiceStatus,
 )
-from outages.peak import PEAK_MINUTES
 from outages.status import status_apply
 from outages.watermark import WATERMARK, watermark_share
 from reports.aggregation import reports_aggregate_all
 from reports.counts import bucket_rows
 from reports.minutes import floor_minute
-from reports.models import CityMinute, CountryMinute, ProblemMinute, Report, ServiceMinute
+from reports.models import CityMinute, CountryMinute, ProblemMinute, ServiceMinute
 
 logger = logging.getLogger(__name__)
 
 BUCKET_MINUTES = detection.BUCKET_MINUTES
-# Minutes of counts read before the first minute evaluated: the detector's longest
-# window (60 minutes) ending at that minute.
-LOOKBACK_MINUTES = 60
 SPIKE_HOLD_MINUTES = detection.SPIKE_HOLD_MINUTES
 # A live pass after a long stop catches up at most this far back.
 MAX_CATCHUP_MINUTES = 24 * 60
@@ -59,14 +61,8 @@ MAX_CATCHUP_MINUTES = 24 * 60
 GRACE_SECONDS = 5
 # Replays are processed a day at a time to bound memory.
 CHUNK_MINUTES = 1440
-# The flood verdict (outages.detection.flood_verdict) reads the counted reports of the last
-# FLOOD_MINUTES behind a spike. Review shows the same signals.
-FLOOD_MINUTES = 15
 
-_BASELINE_PARAMS = detection.BaselineParams()
 _DETECT_PARAMS = detection.DetectParams()
-# What a city or country without a profile of its own is read against.
-_FLOOR_PER_MINUTE = _BASELINE_PARAMS.floor_per_hour / 60
 _MINUTE = dt.timedelta(minutes=1)
 
 
@@ -316,96 +312,31 @@ class _PassState:
 
 
 def _process_minutes(state: _PassState, first: int, last: int, *, final: bool) -> None:
-    """Evaluate epoch minutes first..last (inclusive) for every service that needs it."""
+    """Evaluate epoch minutes first..last (inclusive) for every service that needs it:
+    score them, follow their incidents, and after the last minute of the pass decide the
+    status evidence of every scope."""
     origin = first - LOOKBACK_MINUTES  # index 0 of every array
-    n = last - origin + 1
-    window_start, window_end = from_epoch_minute(origin), from_epoch_minute(last + 1)
-    active_ids = list(state.timezones)
-    national_rows = bucket_rows(
-        ServiceMinute,
-        ["service_id"],
-        service_ids=active_ids,
-        start=window_start,
-        end=window_end,
-    )
-    city_rows = bucket_rows(
-        CityMinute,
-        ["service_id", "city_id"],
-        service_ids=active_ids,
-        start=window_start,
-        end=window_end,
-    )
-    wanted = {row[0] for row in national_rows} | set(state.current) | state.not_ok
+    active = list(state.timezones)
+    national = Series.read(ServiceMinute, None, active, origin=origin, last=last)
+    wanted = {service_id for service_id, _ in national.keys} | set(state.current) | state.not_ok
     services = sorted(s for s in wanted if s in state.timezones)
     state.evaluated.update(services)
     if not services:
         return
+    # Every service evaluated has a row, with or without reports in the window.
     row_of = {service_id: i for i, service_id in enumerate(services)}
-    counts = np.zeros((len(services), n))
-    for service_id, minute, value in national_rows:
-        counts[row_of[service_id], minute - origin] += value
-    pairs = sorted({(s, c) for s, c, _, _ in city_rows if s in row_of})
-    pair_of = {pair: i for i, pair in enumerate(pairs)}
-    city_counts = np.zeros((len(pairs), n))
-    for service_id, city_id, minute, value in city_rows:
-        if service_id in row_of:
-            city_counts[pair_of[(service_id, city_id)], minute - origin] += value
-    pair_service = np.fromiter((row_of[s] for s, _ in pairs), dtype=np.int64, count=len(pairs))
+    counts = np.zeros((len(services), national.counts.shape[1]))
+    for i, (service_id, _) in enumerate(national.keys):
+        counts[row_of[service_id]] = national.counts[i]
+    national = Series(origin, [(service_id, 0) for service_id in services], counts)
+    cities = Series.read(CityMinute, "city_id", services, origin=origin, last=last)
+    panel, expected = _panel(state, national, cities)
 
-    # Only a series with min_excess reports within the detector's longest window (an hour)
-    # can score above zero: the others are not scored at all, and their profiles not read.
-    last_hour = detection.trailing_sum(city_counts, LOOKBACK_MINUTES)
-    in_incident = {(s, c) for s, entry in state.current.items() for c in entry.cities}
-    city_scored = (last_hour[:, LOOKBACK_MINUTES:] >= _DETECT_PARAMS.min_excess).any(axis=1)
-    city_needed = city_scored | np.fromiter(
-        (pair in in_incident for pair in pairs), dtype=bool, count=len(pairs)
-    )
-    national_scored = (
-        detection.trailing_sum(counts, LOOKBACK_MINUTES)[:, LOOKBACK_MINUTES:] >= _DETECT_PARAMS.min_excess
-    ).any(axis=1)
-
-    # Expected reports per minute: the profile's 5-minute slot value spread over its minutes.
-    profiles = profiles_load(
-        [(service_id, 0) for service_id in services] + [pairs[i] for i in np.flatnonzero(city_needed)]
-    )
-    minutes = origin + np.arange(n)
-    expected, alpha, beta = _expected_of(
-        [(service_id, 0) for service_id in services], profiles, state.timezones, minutes, floor=None
-    )
-    # No history yet: scored from the next baseline rebuild on, and so are its cities.
-    state.without_baseline.update(s for s in services if (s, 0) not in profiles)
-    city_rows = [i for i in np.flatnonzero(city_needed) if pairs[i][0] not in state.without_baseline]
-    city_expected = np.full(city_counts.shape, np.nan)
-    city_alpha = np.full(len(pairs), _BASELINE_PARAMS.alpha_prior)
-    city_beta = np.full(len(pairs), _BASELINE_PARAMS.beta_prior)
-    (city_expected[city_rows], city_alpha[city_rows], city_beta[city_rows]) = _expected_of(
-        [pairs[i] for i in city_rows], profiles, state.timezones, minutes, floor=_FLOOR_PER_MINUTE
-    )
-    expected = np.where(np.isfinite(expected), np.maximum(expected, 0.0), np.nan)
-
-    panel = detection.panel_detect(
-        counts,
-        expected,
-        alpha,
-        beta,
-        city_counts,
-        city_expected,
-        city_alpha,
-        city_beta,
-        pair_service,
-        first_minute=origin,
-        scored_from=LOOKBACK_MINUTES,
-        bucket_minutes=BUCKET_MINUTES,
-        hold_minutes=SPIKE_HOLD_MINUTES,
-        national_rows=national_scored,
-        city_rows=city_scored,
-        params=_DETECT_PARAMS,
-    )
-    evaluated = slice(LOOKBACK_MINUTES, n)
+    evaluated = slice(LOOKBACK_MINUTES, counts.shape[1])
     interesting = [
-        row_of[service_id]
-        for service_id in services
-        if service_id in state.current or panel.flagged[row_of[service_id], evaluated].any()
+        row
+        for row, service_id in enumerate(services)
+        if service_id in state.current or panel.flagged[row, evaluated].any()
     ]
     # Problems from the lookback on: an incident opened now counts the minutes of its evidence.
     problems = _problem_counts([services[row] for row in interesting], origin, last)
@@ -413,7 +344,7 @@ def _process_minutes(state: _PassState, first: int, last: int, *, final: bool) -
         state.current,
         panel,
         services=services,
-        pairs=pairs,
+        pairs=cities.keys,
         first_minute=origin,
         evaluate_from=LOOKBACK_MINUTES,
         problems=problems,
@@ -425,82 +356,128 @@ def _process_minutes(state: _PassState, first: int, last: int, *, final: bool) -
     state.resolved_incidents.extend(tracked.resolved_incidents)
     state.opened += tracked.opened
     state.resolved += tracked.resolved
-
     if final:
-        j = n - 1
-        minute = from_epoch_minute(last)
-        world = _evidence_rows(
-            [(service_id, WORLD) for service_id in services], counts, expected, panel.score, last
+        _world_statuses(state, services, national, expected, panel, flooded=tracked.flooded_last, last=last)
+        state.country_statuses = _country_statuses(state, services, last=last)
+        state.status_minute = from_epoch_minute(last)
+
+
+def _panel(state: _PassState, national: Series, cities: Series) -> tuple[detection.Panel, np.ndarray]:
+    """The panel of the services (national) and their cities, scored against their stored
+    profiles, and the services' expected reports per minute."""
+    in_incident = {(s, c) for s, entry in state.current.items() for c in entry.cities}
+    city_scored = cities.scored(_DETECT_PARAMS)
+    city_needed = city_scored | np.fromiter(
+        (key in in_incident for key in cities.keys), dtype=bool, count=len(cities.keys)
+    )
+    profiles = profiles_load(national.keys + [cities.keys[i] for i in np.flatnonzero(city_needed)])
+    minutes = national.origin + np.arange(national.counts.shape[1])
+    expected, alpha, beta = expected_of(national.keys, profiles, state.timezones, minutes, floor=None)
+    expected = np.where(np.isfinite(expected), np.maximum(expected, 0.0), np.nan)
+    # No history yet: scored from the next baseline rebuild on, and so are its cities.
+    state.without_baseline.update(s for s, _ in national.keys if (s, 0) not in profiles)
+    city_rows = [i for i in np.flatnonzero(city_needed) if cities.keys[i][0] not in state.without_baseline]
+    city_expected = np.full(cities.counts.shape, np.nan)
+    city_alpha = np.full(len(cities.keys), BASELINE_PARAMS.alpha_prior)
+    city_beta = np.full(len(cities.keys), BASELINE_PARAMS.beta_prior)
+    (city_expected[city_rows], city_alpha[city_rows], city_beta[city_rows]) = expected_of(
+        [cities.keys[i] for i in city_rows], profiles, state.timezones, minutes, floor=FLOOR_PER_MINUTE
+    )
+    row_of = {key[0]: i for i, key in enumerate(national.keys)}
+    panel = detection.panel_detect(
+        national.counts,
+        expected,
+        alpha,
+        beta,
+        cities.counts,
+        city_expected,
+        city_alpha,
+        city_beta,
+        np.fromiter((row_of[s] for s, _ in cities.keys), dtype=np.int64, count=len(cities.keys)),
+        first_minute=national.origin,
+        scored_from=LOOKBACK_MINUTES,
+        bucket_minutes=BUCKET_MINUTES,
+        hold_minutes=SPIKE_HOLD_MINUTES,
+        national_rows=national.scored(_DETECT_PARAMS),
+        city_rows=city_scored,
+        params=_DETECT_PARAMS,
+    )
+    return panel, expected
+
+
+def _world_statuses(
+    state: _PassState,
+    services: list[int],
+    national: Series,
+    expected: np.ndarray,
+    panel: detection.Panel,
+    *,
+    flooded: set[int],
+    last: int,
+) -> None:
+    """The worldwide status rows of the pass's last minute: each service's evidence, then
+    the flood verdict and the operator its spike is concentrated on."""
+    minute = from_epoch_minute(last)
+    rows = evidence_rows([(s, WORLD) for s in services], national.counts, expected, panel.score, last)
+    regional = panel.any_city[:, -1]
+    verdicts: dict[int, detection.FloodVerdict] = {}
+    for i, (service_id, row) in enumerate(zip(services, rows, strict=True)):
+        entry = state.current.get(service_id)
+        if (
+            row.evidence != ServiceStatus.Tier.OK
+            or regional[i]
+            or (entry is not None and entry.incident.ongoing)
+        ):
+            verdicts[service_id] = state.verdict(service_id, minute)
+    isp_services = Counter(v.isp.name for v in verdicts.values() if v.isp is not None and not v.flood)
+    for i, (service_id, row) in enumerate(zip(services, rows, strict=True)):
+        verdict = verdicts.get(service_id, detection.FloodVerdict())
+        # The flood verdict comes before any status is published: a spike from a few
+        # networks never shows as an outage, not even for the pass that first sees it.
+        flood = service_id in flooded or (
+            (row.evidence != ServiceStatus.Tier.OK or bool(regional[i])) and verdict.flood
         )
-        verdicts: dict[int, detection.FloodVerdict] = {}
-        for service_id in services:
-            row = row_of[service_id]
-            evidence = detection.status_tier(float(panel.score[row, j]))
-            regional = bool(panel.any_city[row, j])
+        operator = None
+        if verdict.isp is not None and not flood:
+            operator = operator_public(verdict.isp, services=isp_services[verdict.isp.name])
             entry = state.current.get(service_id)
-            if (
-                evidence != ServiceStatus.Tier.OK
-                or regional
-                or (entry is not None and entry.incident.ongoing)
-            ):
-                verdicts[service_id] = state.verdict(service_id, minute)
-        isp_services = Counter(v.isp.name for v in verdicts.values() if v.isp is not None and not v.flood)
-        for service_id, row in zip(services, world, strict=True):
-            regional = bool(panel.any_city[row_of[service_id], j])
-            verdict = verdicts.get(service_id, detection.FloodVerdict())
-            # The flood verdict comes before any status is published: a spike from a few
-            # networks never shows as an outage, not even for the pass that first sees it.
-            flood = service_id in tracked.flooded_last or (
-                (row.evidence != ServiceStatus.Tier.OK or regional) and verdict.flood
-            )
-            operator = None
-            if verdict.isp is not None and not flood:
-                operator = operator_public(verdict.isp, services=isp_services[verdict.isp.name])
-                entry = state.current.get(service_id)
-                if entry is not None and entry.incident.ongoing:
-                    entry.incident.operator = operator
-                    entry.touched = True
-            row.regional, row.flood, row.operator = regional, flood, operator
-            state.statuses[service_id] = row
-        state.country_statuses = _country_evidence(state, services, last=last)
-        state.status_minute = minute
+            if entry is not None and entry.incident.ongoing:
+                entry.incident.operator = operator
+                entry.touched = True
+        row.regional, row.flood, row.operator = bool(regional[i]), flood, operator
+        state.statuses[service_id] = row
 
 
-def _country_evidence(state: _PassState, services: list[int], *, last: int) -> list[ServiceStatus]:
+def _country_statuses(state: _PassState, services: list[int], *, last: int) -> list[ServiceStatus]:
     """The status evidence of each service in each country with reports in the detector's
     longest window ending at epoch minute `last`: the country's minute counts scored against
     its own profile (a floor, as for a city, where it has none yet) by the same maths as the
     worldwide series. Only the last minute is scored, so the cost follows the countries
     reporting, not the minutes caught up."""
     origin = last - LOOKBACK_MINUTES
-    n = last - origin + 1
-    scored = [service_id for service_id in services if service_id in state.statuses]
-    rows = bucket_rows(
-        CountryMinute,
-        ["service_id", "country_code"],
-        service_ids=scored,
-        start=from_epoch_minute(origin),
-        end=from_epoch_minute(last + 1),
-    )
-    pairs = sorted({(service_id, code) for service_id, code, _, _ in rows})
-    if not pairs:
+    scored_services = [service_id for service_id in services if service_id in state.statuses]
+    countries = Series.read(CountryMinute, "country_code", scored_services, origin=origin, last=last)
+    if not countries.keys:
         return []
-    pair_of = {pair: i for i, pair in enumerate(pairs)}
-    counts = np.zeros((len(pairs), n))
-    for service_id, code, minute, value in rows:
-        counts[pair_of[(service_id, code)], minute - origin] += value
-    profiles = profiles_load(pairs)
+    n = countries.counts.shape[1]
+    profiles = profiles_load(countries.keys)
     # A service is not scored before its first baseline, nor its countries.
-    scored = [i for i, (service_id, _) in enumerate(pairs) if service_id not in state.without_baseline]
-    expected = np.full(counts.shape, np.nan)
-    alpha = np.full(len(pairs), _BASELINE_PARAMS.alpha_prior)
-    beta = np.full(len(pairs), _BASELINE_PARAMS.beta_prior)
-    (expected[scored], alpha[scored], beta[scored]) = _expected_of(
-        [pairs[i] for i in scored], profiles, state.timezones, origin + np.arange(n), floor=_FLOOR_PER_MINUTE
+    scored = [
+        i for i, (service_id, _) in enumerate(countries.keys) if service_id not in state.without_baseline
+    ]
+    expected = np.full(countries.counts.shape, np.nan)
+    alpha = np.full(len(countries.keys), BASELINE_PARAMS.alpha_prior)
+    beta = np.full(len(countries.keys), BASELINE_PARAMS.beta_prior)
+    (expected[scored], alpha[scored], beta[scored]) = expected_of(
+        [countries.keys[i] for i in scored],
+        profiles,
+        state.timezones,
+        origin + np.arange(n),
+        floor=FLOOR_PER_MINUTE,
     )
     expected = np.maximum(expected, 0.0)
     panel = detection.panel_detect(
-        counts,
+        countries.counts,
         expected,
         alpha,
         beta,
@@ -516,72 +493,16 @@ def _country_evidence(state: _PassState, services: list[int], *, last: int) -> l
         national_rows=np.isfinite(expected[:, -1]),
         params=_DETECT_PARAMS,
     )
-    rows = _evidence_rows(pairs, counts, expected, panel.score, last)
+    rows = evidence_rows(
+        [(service_id, str(code)) for service_id, code in countries.keys],
+        countries.counts,
+        expected,
+        panel.score,
+        last,
+    )
     for row in rows:
         row.flood = state.statuses[row.service_id].flood
     return rows
-
-
-def _expected_of(
-    keys: list[ProfileKey],
-    profiles: dict,
-    timezones: dict[int, str],
-    minutes: np.ndarray,
-    *,
-    floor: float | None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Expected reports in each of these epoch minutes, and the dispersion, of each series
-    (a service worldwide, in a city or in a country) from its stored profile, through the
-    one conversion (detection.expected_per_minute), one call per time zone. A series without
-    a profile is read against `floor` reports a minute (None: NaN, not scored) and the priors."""
-    expected = np.full((len(keys), len(minutes)), np.nan)
-    alpha = np.full(len(keys), _BASELINE_PARAMS.alpha_prior)
-    beta = np.full(len(keys), _BASELINE_PARAMS.beta_prior)
-    by_zone: dict[str, list[int]] = defaultdict(list)
-    for i, key in enumerate(keys):
-        stored = profiles.get(key)
-        if stored is None:
-            if floor is not None:
-                expected[i] = floor
-            continue
-        by_zone[timezones[key[0]]].append(i)
-        alpha[i], beta[i] = stored.alpha, stored.beta
-    for zone, rows in by_zone.items():
-        stack = np.stack([profiles[keys[i]].expected for i in rows])
-        expected[rows] = detection.expected_per_minute(
-            stack, minutes, timezone=zone, bucket_minutes=BUCKET_MINUTES
-        )
-    return expected, alpha, beta
-
-
-def _evidence_rows(
-    keys: list[tuple[int, str]],
-    counts: np.ndarray,
-    expected: np.ndarray,
-    score: np.ndarray,
-    last: int,
-) -> list[ServiceStatus]:
-    """The status evidence of each (service, scope) series at its last minute, epoch minute
-    `last`: the tier its score gives, and its reports and baseline in the clock-aligned
-    quarter-hour holding that minute, up to it: the window the charts draw and the peak is
-    measured in (outages.peak), so the status line never shows more than the peak. The one
-    place that turns a scored series into a status row, for the world and for each country."""
-    first = last - counts.shape[1] + 1
-    count15 = detection.aligned_running_sum(counts, first, PEAK_MINUTES)[0][:, -1]
-    expected15 = detection.aligned_running_sum(expected, first, PEAK_MINUTES)[0][:, -1]
-    minute = from_epoch_minute(last)
-    return [
-        ServiceStatus(
-            service_id=service_id,
-            scope=scope,
-            evidence=detection.status_tier(float(score[i, -1])),
-            score=float(score[i, -1]),
-            count=int(count15[i]),
-            baseline=float(expected15[i]) if math.isfinite(expected15[i]) else None,
-            minute=minute,
-        )
-        for i, (service_id, scope) in enumerate(keys)
-    ]
 
 
 def _problem_counts(service_ids: list[int], first: int, last: int) -> dict[tuple[int, int], dict[str, int]]:
@@ -595,53 +516,3 @@ def _problem_counts(service_ids: list[int], first: int, last: int) -> dict[tuple
     ):
         found[(service_id, minute)][problem] = value
     return found
-
-
-def spike_reports(service_id: int, minute: dt.datetime) -> list[detection.SpikeReport]:
-    """The counted reports of the FLOOD_MINUTES up to `minute`, as the flood verdict takes
-    them. Read from the report rows (reports_report_service_time); none there (counts loaded
-    without rows, or past retention) means no evidence of a flood."""
-    rows = (
-        Report.objects.counted()
-        .filter(
-            service_id=service_id,
-            created_at__gte=minute - dt.timedelta(minutes=FLOOD_MINUTES - 1),
-            created_at__lt=minute + _MINUTE,
-        )
-        .values_list("network_hash", "network48_hash", "prefix_hash", "asn_name", "asn")
-    )
-    return [
-        detection.SpikeReport(network=network, site=site, prefix=prefix, operator=operator, asn=asn)
-        for network, site, prefix, operator, asn in rows
-    ]
-
-
-def usual_mixes(service_id: int) -> tuple[dict[str, float], dict[str, float]]:
-    """The service's usual operator and prefix shares (NetworkMix), empty before the first
-    rebuild that had reports with operators."""
-    operators: dict[str, float] = {}
-    prefixes: dict[str, float] = {}
-    for level, key, share in NetworkMix.objects.filter(service_id=service_id).values_list(
-        "level", "key", "share"
-    ):
-        (operators if level == NetworkMix.Level.OPERATOR else prefixes)[key] = share
-    return operators, prefixes
-
-
-def flood_verdict_at(service_id: int, minute: dt.datetime) -> detection.FloodVerdict:
-    """The flood verdict on the reports behind a service's spike at `minute`."""
-    operators, prefixes = usual_mixes(service_id)
-    return detection.flood_verdict(
-        spike_reports(service_id, minute), usual_operators=operators, usual_prefixes=prefixes
-    )
-
-
-def operator_public(share: detection.OperatorShare, *, services: int = 1) -> dict:
-    """The operator as the API, the incident and the pages name it (field names: a contract)."""
-    return {
-        "asn": share.asn,
-        "name": display_name(share.name),
-        "share": round(share.share, 3),
-        "usual_share": None if share.usual_share is None else round(share.usual_share, 3),
-        "services": services,
-    }
