@@ -1,5 +1,8 @@
-"""Every PostgreSQL/SQLite difference of the outages app (reports keeps its own in
-reports/dialect.py). SQLite is the embedded `make run` default; production is PostgreSQL."""
+"""The small SQL differences between PostgreSQL and SQLite in the outages app (reports keeps
+its own in reports/dialect.py). SQLite is the embedded `make run` default; production is
+PostgreSQL. One larger difference lives with the code it serves: the history reader
+(outages.baselines._series_read) packs series in PostgreSQL and groups bucket rows in Python
+elsewhere."""
 
 from __future__ import annotations
 
