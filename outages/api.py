@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from catalogue.models import ProblemType, Service
 from geo.countries import UnknownCountry, api_country, invalid_country_response
 from outages import selectors
+from outages.peak import incident_peaks
 from outages.presenters import operator_fields, status_of
 from outages.serializers import (
     BucketSerializer,
@@ -217,4 +218,9 @@ class IncidentListApi(ReadApi):
             country=country,
             limit=query["limit"],
         )
-        return Response(IncidentSerializer(incidents, many=True).data)
+        # In a country, each incident's peak is that country's (outages.peak), as on the pages.
+        context = {}
+        if country:
+            incidents = list(incidents)
+            context["peaks"] = incident_peaks(incidents, scope=country, until=minute_end(timezone.now()))
+        return Response(IncidentSerializer(incidents, many=True, context=context).data)

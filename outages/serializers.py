@@ -6,8 +6,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from outages.models import Incident, ServiceStatus
+from outages.peak import Peak
 from outages.presenters import operator_fields
-from reports.api_time import DateTimeField
+from reports.api_time import DateTimeField, json_datetime
 
 TIMESERIES_BUCKETS = (1, 5, 15, 30, 60)
 
@@ -194,8 +195,10 @@ class IncidentSerializer(serializers.Serializer):
     started_at = DateTimeField(help_text="The first minute of the reports that opened it.")
     last_spike_at = DateTimeField()
     resolved_at = DateTimeField(allow_null=True, help_text="Null while ongoing.")
-    peak_count = serializers.IntegerField(help_text="Reports in the busiest 15-minute bucket.")
-    peak_at = DateTimeField(help_text="Start of that bucket, never before started_at.")
+    peak_count = serializers.SerializerMethodField(
+        help_text="Reports in the busiest clock-aligned 15-minute bucket; with ?country=, that country's."
+    )
+    peak_at = serializers.SerializerMethodField(help_text="Start of that bucket, never before started_at.")
     excess_reports = serializers.SerializerMethodField(help_text="Reports above the baseline in all.")
     problems = serializers.ListField(child=serializers.DictField(), help_text='[{"code", "count"}], ranked.')
     cities = IncidentCitySerializer(many=True, help_text="Affected cities, most excess reports first.")
@@ -203,6 +206,23 @@ class IncidentSerializer(serializers.Serializer):
         help_text="When most reports come from one operator's customers, far above its usual share: "
         '{"asn", "name", "share", "usual_share"}; else null.'
     )
+
+    def get_peak_count(self, incident) -> int:
+        peak = self._peak_in_scope(incident)
+        return incident.peak_count if peak is None else peak.count
+
+    @extend_schema_field(DateTimeField())
+    def get_peak_at(self, incident) -> str:
+        peak = self._peak_in_scope(incident)
+        return json_datetime(incident.peak_at if peak is None else peak.start)
+
+    def _peak_in_scope(self, incident) -> Peak | None:
+        """The incident's peak in the country asked for (context "peaks", from
+        outages.peak.incident_peaks); None worldwide, where the stored peak is the one."""
+        peaks = self.context.get("peaks")
+        if peaks is None:
+            return None
+        return peaks.get(incident.pk) or Peak(incident.started_at, 0)
 
     def get_excess_reports(self, incident) -> int:
         return max(round(incident.excess_reports), 0)

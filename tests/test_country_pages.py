@@ -238,3 +238,16 @@ def test_a_country_page_gives_each_incident_s_peak_in_that_country_never_the_wor
     # stored through T0+8, Italy's is measured like its chart, through the minute in progress.
     assert peaks(html(client, "/s/chatgpt/")) == [world_peak] == [9 * 42]
     assert in_italy == listed_in_italy == [max(bucket["count"] for bucket in chart)] == [10 * 40]
+
+
+def test_the_incidents_api_for_a_country_gives_the_peak_its_pages_show(client, italy_down, time_machine):
+    time_machine.move_to(T0 + 9 * MINUTE, tick=False)
+    incident = Incident.objects.get(service=italy_down)
+    IncidentCity.objects.create(incident=incident, city=city("Milan"), count=40, first_flagged_at=T0)
+
+    [in_italy] = client.get("/api/v1/incidents/?country=IT").json()
+    [worldwide] = client.get("/api/v1/incidents/").json()
+
+    assert [in_italy["peak_count"]] == peaks(html(client, "/incidents/?country=IT")) == [10 * 40]
+    assert worldwide["peak_count"] == incident.peak_count == 9 * 42
+    assert in_italy["peak_at"] == "2026-03-10T12:00:00Z"
