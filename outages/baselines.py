@@ -12,16 +12,15 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 import numpy as np
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count, Q
 
 from catalogue.models import Service
 from outages import detection
-from outages.dialect import is_postgresql
 from outages.minutes import epoch_minute, from_epoch_minute
 from outages.models import Baseline, Incident, NetworkMix
-from reports.counts import bucket_rows
-from reports.models import CityMinute, CountryMinute, MinuteCount, Report, ServiceMinute
+from reports.counts import bucket_series
+from reports.models import CityMinute, CountryMinute, Report, ServiceMinute
 
 BUCKET_MINUTES = detection.BUCKET_MINUTES
 CITY_MIN_REPORTS = detection.CITY_MIN_REPORTS
@@ -146,84 +145,32 @@ def _history_read(ids: list[int], *, start: dt.datetime, end: dt.datetime) -> tu
     CITY_MIN_REPORTS reports (a city needs more to get a profile; see _baselines_build)."""
     national = {
         service_id: rows
-        for service_id, [(_, rows)] in _series_read(ServiceMinute, None, ids, start=start, end=end).items()
+        for service_id, [(_, rows)] in bucket_series(
+            ServiceMinute, None, ids, start=start, end=end, bucket_minutes=BUCKET_MINUTES
+        ).items()
     }
-    return national, _series_read(
-        CityMinute, "city_id", ids, start=start, end=end, min_reports=CITY_MIN_REPORTS
+    return national, bucket_series(
+        CityMinute,
+        "city_id",
+        ids,
+        start=start,
+        end=end,
+        bucket_minutes=BUCKET_MINUTES,
+        min_reports=CITY_MIN_REPORTS,
     )
 
 
 def _country_history_read(ids: list[int], *, start: dt.datetime, end: dt.datetime) -> CountrySeries:
     """The history's series per (service, country) with at least CITY_MIN_REPORTS reports."""
-    return _series_read(
-        CountryMinute, "country_code", ids, start=start, end=end, min_reports=CITY_MIN_REPORTS
+    return bucket_series(
+        CountryMinute,
+        "country_code",
+        ids,
+        start=start,
+        end=end,
+        bucket_minutes=BUCKET_MINUTES,
+        min_reports=CITY_MIN_REPORTS,
     )
-
-
-def _series_read(
-    model: type[MinuteCount],
-    key: str | None,
-    ids: list[int],
-    *,
-    start: dt.datetime,
-    end: dt.datetime,
-    min_reports: int = 0,
-) -> dict:
-    """Bucket counts of the history of `model` in [start, end): service -> [(the `key`
-    column's value, or None for the national table; (k, 2) rows of (bucket, count))], for
-    the series with at least `min_reports` reports. The one history reader, for the
-    national, city and country profiles.
-
-    On PostgreSQL the database sums minutes into 5-minute buckets and packs each series into
-    one bytea of big-endian int4 pairs, read by numpy without a Python loop per bucket: one
-    row per series, not per bucket. Most (service, city) pairs have a handful of reports and
-    never get a profile, so their buckets are neither summed nor sent. Elsewhere (SQLite in
-    development) bucket rows are grouped here.
-    """
-    seconds = BUCKET_MINUTES * 60
-    series: dict = defaultdict(list)
-    keys = ["service_id"] if key is None else ["service_id", key]
-    if not is_postgresql():
-        by_series: dict[tuple, list[tuple[int, int]]] = defaultdict(list)
-        for *series_key, b, n in bucket_rows(
-            model, keys, service_ids=ids, start=start, end=end, per_seconds=seconds
-        ):
-            by_series[tuple(series_key)].append((b, n))
-        for series_key, points in sorted(by_series.items()):
-            table = np.array(points, dtype=np.int64).reshape(-1, 2)
-            if table[:, 1].sum() >= min_reports:
-                series[series_key[0]].append((series_key[1] if key else None, table))
-        return series
-    columns = ", ".join(keys)
-    bucket = f"(date_part('epoch', minute)::int8 / {seconds})::int4"
-    where = "service_id = ANY(%s) AND minute >= %s AND minute < %s"
-    pack = "string_agg(int4send(b) || int4send(n), ''::bytea)"
-    table_name = model._meta.db_table
-    if min_reports > 0:
-        source = (
-            f"WITH busy AS (SELECT {columns} FROM {table_name} WHERE {where} "
-            f"GROUP BY {columns} HAVING SUM(count) >= %s) "
-            f"SELECT {columns}, {pack} FROM (SELECT {columns}, {bucket} AS b, SUM(count)::int4 AS n "
-            f"FROM {table_name} JOIN busy USING ({columns}) WHERE {where} GROUP BY {columns}, b) AS t "
-            f"GROUP BY {columns}"
-        )
-        params = [ids, start, end, min_reports, ids, start, end]
-    else:
-        source = (
-            f"SELECT {columns}, {pack} FROM (SELECT {columns}, {bucket} AS b, SUM(count)::int4 AS n "
-            f"FROM {table_name} WHERE {where} GROUP BY {columns}, b) AS t GROUP BY {columns}"
-        )
-        params = [ids, start, end]
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL work_mem = '256MB'")  # the bucket GROUP BYs hash in memory
-        cursor.execute(source, params)
-        for *series_key, blob in cursor.fetchall():
-            series[series_key[0]].append((series_key[1] if key else None, _unpack(blob)))
-    return series
-
-
-def _unpack(blob: bytes | memoryview) -> np.ndarray:
-    return np.frombuffer(bytes(blob), dtype=">i4").astype(np.int64).reshape(-1, 2)
 
 
 def _incident_spans(

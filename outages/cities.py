@@ -15,9 +15,8 @@ import datetime as dt
 from collections.abc import Mapping
 
 from django.core.cache import cache
-from django.db.models import Q, Sum
 
-from reports.models import CityMinute
+from reports.counts import city_sums_over
 
 BASELINE_DAYS = 7
 # The usual of a window moves slowly; computing it reads BASELINE_DAYS windows of rows, so
@@ -38,16 +37,9 @@ def city_usual(*, service_id: int | None, minutes: int, now: dt.datetime) -> dic
     if cached is not None:
         return cached
     window = dt.timedelta(minutes=minutes)
-    days = Q()
-    for day in range(1, BASELINE_DAYS + 1):
-        end = now - dt.timedelta(days=day)
-        days |= Q(minute__gt=end - window, minute__lte=end)
-    rows = CityMinute.objects.filter(days)
-    if service_id is not None:
-        rows = rows.filter(service_id=service_id)
-    usual = {
-        row["city_id"]: row["n"] / BASELINE_DAYS for row in rows.values("city_id").annotate(n=Sum("count"))
-    }
+    days = [now - dt.timedelta(days=day) for day in range(1, BASELINE_DAYS + 1)]
+    sums = city_sums_over([(end - window, end) for end in days], service_id=service_id)
+    usual = {city_id: n / BASELINE_DAYS for city_id, n in sums.items()}
     cache.set(key, usual, keep)
     return usual
 
