@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -63,12 +64,16 @@ def _params(database: BaseDatabaseWrapper, **values) -> dict:
     return {name: adapt(value) if isinstance(value, dt.datetime) else value for name, value in values.items()}
 
 
+MinuteT = TypeVar("MinuteT", bound=MinuteCount)
+
+
 def minute_rows(
-    model: type[MinuteCount], *, start: dt.datetime, end: dt.datetime, service_id: int | None = None
-) -> QuerySet:
+    model: type[MinuteT], *, start: dt.datetime, end: dt.datetime, service_id: int | None = None
+) -> QuerySet[MinuteT]:
     """The minute rows of `model` in [start, end), for one service or all, to group or
     join further (minute counts only: no pending reports)."""
-    rows = model.objects.filter(minute__gte=start, minute__lt=end)
+    # _default_manager: MinuteCount is abstract, so the stubs give it no `objects`.
+    rows = model._default_manager.filter(minute__gte=start, minute__lt=end)
     return rows if service_id is None else rows.filter(service_id=service_id)
 
 
@@ -153,16 +158,20 @@ class ServiceSums:
     cities: dict[int, int]
 
     def add(self, other: ServiceSums) -> None:
-        for target, source in (
-            (self.minutes, other.minutes),
-            (self.problems, other.problems),
-            (self.cities, other.cities),
-        ):
-            for key, n in source.items():
-                target[key] = target.get(key, 0) + n
+        _add_into(self.minutes, other.minutes)
+        _add_into(self.problems, other.problems)
+        _add_into(self.cities, other.cities)
 
     def copy(self) -> ServiceSums:
         return ServiceSums(minutes=dict(self.minutes), problems=dict(self.problems), cities=dict(self.cities))
+
+
+KeyT = TypeVar("KeyT")
+
+
+def _add_into(target: dict[KeyT, int], source: dict[KeyT, int]) -> None:
+    for key, n in source.items():
+        target[key] = target.get(key, 0) + n
 
 
 def scope_sums(
