@@ -189,16 +189,17 @@ def _series_read(
             model, keys, service_ids=ids, start=start, end=end, per_seconds=seconds
         ):
             by_series[tuple(series_key)].append((b, n))
-        for series_key, points in sorted(by_series.items()):
+        for found_key, points in sorted(by_series.items()):
             table = np.array(points, dtype=np.int64).reshape(-1, 2)
             if table[:, 1].sum() >= min_reports:
-                series[series_key[0]].append((series_key[1] if key else None, table))
+                series[found_key[0]].append((found_key[1] if key else None, table))
         return series
     columns = ", ".join(keys)
     bucket = f"(date_part('epoch', minute)::int8 / {seconds})::int4"
     where = "service_id = ANY(%s) AND minute >= %s AND minute < %s"
     pack = "string_agg(int4send(b) || int4send(n), ''::bytea)"
     table_name = model._meta.db_table
+    params: list[list[int] | dt.datetime | int]
     if min_reports > 0:
         source = (
             f"WITH busy AS (SELECT {columns} FROM {table_name} WHERE {where} "
