@@ -70,5 +70,7 @@ class LoadSheddingMiddleware:
             api_detail="Too many requests right now; retry shortly.",
             page_text="Downradar is very busy; please retry in a few seconds.",
         )
-        response._has_been_logged = True  # not one "Service Unavailable" line per request too
+        # Not one "Service Unavailable" line per request too: Django's log_response skips a
+        # response with this private flag, which the stubs do not declare.
+        response._has_been_logged = True  # type: ignore[attr-defined]
         return response

@@ -14,10 +14,11 @@ import hashlib
 import hmac
 from collections.abc import Callable
 from functools import wraps
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponseBase
 from django.shortcuts import render
 from django_ratelimit.core import get_usage
 
@@ -63,9 +64,9 @@ def _retry_after(request: HttpRequest) -> int | None:
     return max(waits) if waits else None
 
 
-def login_rate_limited(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def login_rate_limited(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     @wraps(view)
-    def limited(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def limited(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if request.method == "POST":
             retry_after = _retry_after(request)
             if retry_after is not None:

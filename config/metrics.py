@@ -79,7 +79,7 @@ class RequestMetricsMiddleware:
         match = request.resolver_match
         view = match.view_name if match is not None else "unmatched"
         LATENCY.labels(view).observe(time.perf_counter() - started)
-        channel = REPORT_VIEWS.get(match.url_name) if match is not None else None
+        channel = REPORT_VIEWS.get(match.url_name) if match is not None and match.url_name else None
         if channel is None and request.path.startswith("/api/v1/reports"):
             channel = "api"  # refused before URL resolution (e.g. a body too large)
         if channel is not None and request.method == "POST":
@@ -122,12 +122,13 @@ class StateCollector(Collector):
             "downradar_detection_lag_seconds",
             "Seconds since the oldest minute every detection shard has processed",
         )
-        if marks and all(marks):
-            lag.add_metric([], (timezone.now() - min(marks)).total_seconds())
+        processed = [mark for mark in marks if mark is not None]
+        if marks and len(processed) == len(marks):
+            lag.add_metric([], (timezone.now() - min(processed)).total_seconds())
         yield lag
 
         incidents = GaugeMetricFamily("downradar_incidents_open", "Incidents not resolved", labels=["status"])
-        counts = dict.fromkeys([Incident.Status.SUSPECTED, Incident.Status.CONFIRMED], 0)
+        counts: dict[str, int] = dict.fromkeys([Incident.Status.SUSPECTED, Incident.Status.CONFIRMED], 0)
         for status in Incident.objects.filter(resolved_at__isnull=True).values_list("status", flat=True):
             counts[status] = counts.get(status, 0) + 1
         for status, count in counts.items():

@@ -154,7 +154,7 @@ class MapApi(ReadApi):
             )
         ],
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> HttpResponse:
         query = MapQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         country = api_country(request)

@@ -119,6 +119,7 @@ def _ranked(block: Block, live: dict[int, dict[int, int]]) -> list[tuple[int, in
     rows = []
     for city_id in block.keys() | live.keys():
         total, top, packed = block.get(city_id, (0, (), b""))
+        shown = list(top)
         added = live.get(city_id)
         if added is not None:
             flat = array("q")
@@ -137,8 +138,8 @@ def _ranked(block: Block, live: dict[int, dict[int, int]]) -> list[tuple[int, in
                     candidates.append((s, flat[2 * i + 1]))
                     rest += 1
             candidates.sort(key=lambda pair: (-pair[1], pair[0]))
-            top = candidates[:TOP_SERVICES]
-        rows.append((city_id, total, list(top)))
+            shown = candidates[:TOP_SERVICES]
+        rows.append((city_id, total, shown))
     rows.sort(key=lambda row: (-row[1], row[0]))
     return rows
 

@@ -43,7 +43,11 @@ PAGE_CACHE_SECONDS = 30
 PAST_HOURS_CACHE_SECONDS = 300
 TOP_CITIES = 10
 
-STATUS_ORDER = {ServiceStatus.Tier.OUTAGE: 0, ServiceStatus.Tier.WARNING: 1, ServiceStatus.Tier.OK: 2}
+STATUS_ORDER: dict[str, int] = {
+    ServiceStatus.Tier.OUTAGE: 0,
+    ServiceStatus.Tier.WARNING: 1,
+    ServiceStatus.Tier.OK: 2,
+}
 
 
 @dataclass(frozen=True, slots=True)

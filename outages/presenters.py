@@ -27,16 +27,18 @@ from outages.peak import Peak, bucket_floor
 Tier = ServiceStatus.Tier
 Reason = ServiceStatus.Reason
 
-# Colour is never the only signal: every status has words and a symbol too.
-STATUS_ICON = {Tier.OK: "✓", Tier.WARNING: "!", Tier.OUTAGE: "✕"}
+# Colour is never the only signal: every status has words and a symbol too. Keyed by the
+# stored code: a Tier is a str, so a plain code finds its entry.
+STATUS_ICON: dict[str, str] = {Tier.OK: "✓", Tier.WARNING: "!", Tier.OUTAGE: "✕"}
 
 
 def status_text(code: str) -> str:
-    return {
+    texts: dict[str, str] = {
         Tier.OK: _("No problems"),
         Tier.WARNING: _("Possible problems"),
         Tier.OUTAGE: _("Problems detected"),
-    }[code]
+    }
+    return texts[code]
 
 
 def status_badge(code: str) -> dict[str, str]:
@@ -91,13 +93,15 @@ def reason_text(view: StatusView, service: Service) -> str:
     if view.reason == Reason.INCIDENT_OPEN:
         return _("Problems since %(time)s.") % {"time": since}
     if view.reason == Reason.RECOVERING:
+        closes_at = view.closes_at
+        assert closes_at is not None  # a recovering status always has its incident
         return _(
             "Problems since %(time)s. Reports are back to normal; the incident closes after "
             "%(minutes)s quiet minutes (at %(closes)s)."
         ) % {
             "time": since,
             "minutes": RESOLVE_QUIET_MINUTES,
-            "closes": time_text(view.closes_at, zone_named(service.timezone)),
+            "closes": time_text(closes_at, zone_named(service.timezone)),
         }
     if view.reason == Reason.FLOOD_SUSPECTED:
         return _(

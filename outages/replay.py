@@ -146,7 +146,9 @@ def replay_minutes(
     )
 
 
-def _minute_profiles(first_minute: int, x: np.ndarray, cities: np.ndarray, *, timezone: str, bucket: int):
+def _minute_profiles(
+    first_minute: int, x: np.ndarray, cities: np.ndarray, *, timezone: str, bucket: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per-minute expected counts, alpha and beta of the series and its cities, from
     profiles of aligned `bucket`-minute slots rebuilt at every local midnight."""
     n = x.size
@@ -155,7 +157,9 @@ def _minute_profiles(first_minute: int, x: np.ndarray, cities: np.ndarray, *, ti
     n_buckets = int(index[-1]) + 1 if n else 0
     series = np.vstack([x[None, :], cities])
     sums = np.zeros((series.shape[0], n_buckets))
-    np.add.at(sums, (slice(None), index), series)
+    # numpy's stub types ufunc.at's indices as an integer array only; numpy takes a tuple of
+    # slices and arrays for a 2-D operand, as documented.
+    np.add.at(sums, (slice(None), index), series)  # type: ignore[arg-type]
     timestamps = (first_bucket + np.arange(n_buckets)) * bucket * 60
     expected, alpha, beta = detection.replay_profiles(
         timestamps, sums, bucket_minutes=bucket, timezone=timezone, params=_BASELINE

@@ -124,7 +124,9 @@ class ServiceStatusSerializer(serializers.Serializer):
 
 class ProblemShareSerializer(serializers.Serializer):
     code = serializers.CharField()
-    label = serializers.CharField()
+    # The stubs see a class attribute overriding Field.label, but DRF's metaclass moves declared
+    # fields into _declared_fields, so the attribute stays; the JSON key is public.
+    label = serializers.CharField()  # type: ignore[assignment]
     count = serializers.IntegerField()
     percent = serializers.IntegerField()
 

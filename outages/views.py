@@ -12,6 +12,7 @@ from dataclasses import asdict
 from csp.decorators import csp_replace
 from django.conf import settings
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.templatetags.static import static
@@ -426,6 +427,7 @@ def incident_list(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     times = page_time(now=now)
     query = form.query() if form.is_bound and form.is_valid() else {}
+    incidents: QuerySet[Incident]
     if form.is_bound and not form.is_valid():
         incidents = Incident.objects.none()
         status = 400

@@ -16,7 +16,7 @@ import datetime as dt
 import functools
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone, translation
@@ -49,7 +49,9 @@ _INPUT = ReportInputSerializer()
 # Accept headers for which DRF's negotiation picks JSONRenderer.
 _JSON_ACCEPTS = frozenset({"", "*/*", "application/json"})
 
-Respond = Callable[..., HttpResponse]
+# The response type follows the renderer: a DRF Response from the DRF view, a plain
+# HttpResponse from the plain path.
+ResponseT = TypeVar("ResponseT", bound=HttpResponse)
 
 
 class ReportCreateApi(APIView):
@@ -135,7 +137,7 @@ def _plain_input(request: HttpRequest) -> dict[str, Any] | None:
     if (
         request.method != "POST"
         or request.content_type != "application/json"
-        or request.content_params.get("charset", "utf-8").lower() != "utf-8"
+        or (request.content_params or {}).get("charset", "utf-8").lower() != "utf-8"
         or meta.get("HTTP_ACCEPT", "") not in _JSON_ACCEPTS
         or meta.get("QUERY_STRING")  # ?format= picks a renderer
     ):
@@ -160,7 +162,13 @@ def _no_constants(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
 
 
-def _take(request: HttpRequest, data: dict[str, Any], *, now: dt.datetime, respond: Respond) -> HttpResponse:
+def _take(
+    request: HttpRequest,
+    data: dict[str, Any],
+    *,
+    now: dt.datetime,
+    respond: Callable[[dict[str, Any], int], ResponseT],
+) -> ResponseT:
     """Hand the validated body to the intake and render its outcome."""
     comment = data.get("comment", "")
     try:

@@ -16,6 +16,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 from django.db import connections, router, transaction
@@ -65,12 +66,16 @@ def _params(database: BaseDatabaseWrapper, **values) -> dict:
     return {name: adapt(value) if isinstance(value, dt.datetime) else value for name, value in values.items()}
 
 
+MinuteT = TypeVar("MinuteT", bound=MinuteCount)
+
+
 def minute_rows(
-    model: type[MinuteCount], *, start: dt.datetime, end: dt.datetime, service_id: int | None = None
-) -> QuerySet:
+    model: type[MinuteT], *, start: dt.datetime, end: dt.datetime, service_id: int | None = None
+) -> QuerySet[MinuteT]:
     """The minute rows of `model` in [start, end), for one service or all, to group or
     join further (minute counts only: no pending reports)."""
-    rows = model.objects.filter(minute__gte=start, minute__lt=end)
+    # _default_manager: MinuteCount is abstract, so the stubs give it no `objects`.
+    rows = model._default_manager.filter(minute__gte=start, minute__lt=end)
     return rows if service_id is None else rows.filter(service_id=service_id)
 
 
@@ -155,16 +160,20 @@ class ServiceSums:
     cities: dict[int, int]
 
     def add(self, other: ServiceSums) -> None:
-        for target, source in (
-            (self.minutes, other.minutes),
-            (self.problems, other.problems),
-            (self.cities, other.cities),
-        ):
-            for key, n in source.items():
-                target[key] = target.get(key, 0) + n
+        _add_into(self.minutes, other.minutes)
+        _add_into(self.problems, other.problems)
+        _add_into(self.cities, other.cities)
 
     def copy(self) -> ServiceSums:
         return ServiceSums(minutes=dict(self.minutes), problems=dict(self.problems), cities=dict(self.cities))
+
+
+KeyT = TypeVar("KeyT")
+
+
+def _add_into(target: dict[KeyT, int], source: dict[KeyT, int]) -> None:
+    for key, n in source.items():
+        target[key] = target.get(key, 0) + n
 
 
 def scope_sums(
@@ -335,16 +344,17 @@ def bucket_series(
             model, keys, service_ids=ids, start=start, end=end, per_seconds=seconds
         ):
             by_series[tuple(series_key)].append((b, n))
-        for series_key, points in sorted(by_series.items()):
+        for found_key, points in sorted(by_series.items()):
             table = np.array(points, dtype=np.int64).reshape(-1, 2)
             if table[:, 1].sum() >= min_reports:
-                series[series_key[0]].append((series_key[1] if key else None, table))
+                series[found_key[0]].append((found_key[1] if key else None, table))
         return series
     columns = ", ".join(keys)
     bucket = f"(date_part('epoch', minute)::int8 / {seconds})::int4"
     where = "service_id = ANY(%s) AND minute >= %s AND minute < %s"
     pack = "string_agg(int4send(b) || int4send(n), ''::bytea)"
     table_name = model._meta.db_table
+    params: list[list[int] | dt.datetime | int]
     if min_reports > 0:
         source = (
             f"WITH busy AS (SELECT {columns} FROM {table_name} WHERE {where} "

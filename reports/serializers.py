@@ -1,7 +1,7 @@
 from __future__ import annotations
 
+from django.core.validators import ProhibitNullCharactersValidator
 from rest_framework import serializers
-from rest_framework.fields import ProhibitNullCharactersValidator
 
 from catalogue.models import DEFAULT_PROBLEM
 from reports.api_time import DateTimeField
@@ -92,4 +92,6 @@ class ErrorSerializer(serializers.Serializer):
     error = serializers.CharField(help_text="A stable machine-readable code.")
     detail = serializers.CharField(help_text="What went wrong and how to fix it.")
     valid = serializers.ListField(child=serializers.CharField(), required=False)
-    fields = serializers.DictField(required=False)
+    # The stubs see a class attribute overriding Serializer.fields, but DRF's metaclass moves
+    # declared fields into _declared_fields, so the property stays; the JSON key is public.
+    fields = serializers.DictField(required=False)  # type: ignore[assignment]

@@ -18,10 +18,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
-from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from outages.detection.calendar import utc_offsets
 from simulator.places import AddressPool, Place, ip_strings, places_load
 
 PROBLEMS: tuple[str, ...] = ("app", "login", "website", "connection", "other")
@@ -334,15 +334,7 @@ class Crowd:
             middles = starts + BLOCK_SECONDS / 2
             # UTC offsets change at most twice a year: take them hourly and look them up.
             hours = np.arange(math.floor(middles[0] / 3600), math.floor(middles[-1] / 3600) + 1)
-            offsets = np.array(
-                [
-                    [
-                        datetime.fromtimestamp(hour * 3600, ZoneInfo(name)).utcoffset().total_seconds()
-                        for hour in hours.tolist()
-                    ]
-                    for name in self.timezones
-                ]
-            )
+            offsets = np.array([utc_offsets(hours * 3600, name) for name in self.timezones])
             local = middles[None, :] + offsets[:, (np.floor(middles / 3600) - hours[0]).astype(int)]
             # 1970-01-01 was a Thursday (weekday 3).
             self._clock = ((local % 86400) / 3600, ((local // 86400).astype(int) + 3) % 7)

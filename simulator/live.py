@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 PATH = "/api/v1/reports/"
 
@@ -45,14 +45,22 @@ def _connection_class(scheme: str) -> type[http.client.HTTPConnection]:
     return http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
 
 
+def _http_url(url: str) -> tuple[SplitResult, str]:
+    """The URL's parts and its host; a ValueError unless it is an http(s) URL with a host."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValueError(f"not an http(s) URL: {url!r}")
+    return parts, parts.hostname
+
+
 def server_wait(url: str, *, timeout: float) -> bool:
     """Wait until the server answers HTTP (honcho starts the crowd beside it, and gunicorn
     listens before its workers have loaded the app)."""
-    parts = urlsplit(url)
+    parts, host = _http_url(url)
     connection_class = _connection_class(parts.scheme)
     deadline = time.monotonic() + timeout
     while True:
-        connection = connection_class(parts.hostname, parts.port, timeout=5)
+        connection = connection_class(host, parts.port, timeout=5)
         try:
             connection.request("GET", parts.path.rstrip("/") + "/healthz")
             connection.getresponse().read()
@@ -118,9 +126,7 @@ def live_stream(
 
     `progress` is called about once a second from the calling thread.
     """
-    parts = urlsplit(url)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise ValueError(f"not an http(s) URL: {url!r}")
+    parts, host = _http_url(url)
     connection_class = _connection_class(parts.scheme)
     path = parts.path.rstrip("/") + PATH
     result = LiveResult()
@@ -156,7 +162,7 @@ def live_stream(
                 reused = connection is not None
                 try:
                     if connection is None:
-                        connection = connection_class(parts.hostname, parts.port, timeout=timeout)
+                        connection = connection_class(host, parts.port, timeout=timeout)
                     connection.request("POST", path, body=body, headers=headers)
                     response = connection.getresponse()
                     response.read()

@@ -159,12 +159,12 @@ def places_build(
                 progress(f"{index:,} networks read")
             if network.prefixlen > MAX_PREFIX or not record:
                 continue
-            country_code = (record.get("country") or {}).get("iso_code")
-            names = wanted_names.get(country_code)
-            if not names:
+            country_code = (record.get("country") or {}).get("iso_code") or ""
+            wanted = wanted_names.get(country_code)
+            if not wanted:
                 continue
             name = ((record.get("city") or {}).get("names") or {}).get("en")
-            if name not in names:
+            if name not in wanted:
                 continue
             subdivisions = record.get("subdivisions") or [{}]
             region = (subdivisions[0].get("names") or {}).get("en", "")

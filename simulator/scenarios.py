@@ -242,14 +242,16 @@ def chatgpt_and_sora_outages(
 ) -> tuple[Outage, Outage]:
     """ChatGPT and Sora down together as on 31 March 2025, in a given shape: the scenario
     replays its real one, the living demo (simulator.demo) a longer tail."""
-    shape = {"start": start, "rise": rise, "plateau": plateau, "decay": decay}
     chatgpt = Outage(
         service="chatgpt",
         peaks=CHATGPT_PEAKS,
         city_shares={"IT": ITALY_TOP_CITIES},
         problems={"website": 0.45, "login": 0.35, "app": 0.15, "other": 0.05},
         label=f"ChatGPT outage, {label}",
-        **shape,
+        start=start,
+        rise=rise,
+        plateau=plateau,
+        decay=decay,
     )
     sora = Outage(
         service="sora",
@@ -257,7 +259,10 @@ def chatgpt_and_sora_outages(
         city_shares={"IT": ITALY_TOP_CITIES},
         problems={"website": 0.55, "login": 0.25, "app": 0.15, "other": 0.05},
         label=f"Sora outage, {label}",
-        **shape,
+        start=start,
+        rise=rise,
+        plateau=plateau,
+        decay=decay,
     )
     return chatgpt, sora
 

@@ -21,7 +21,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -293,7 +293,8 @@ Resolver = Callable[[str, int], list[str]]
 
 
 def _getaddrinfo(host: str, port: int) -> list[str]:
-    return [info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
+    # str(): an AF_INET or AF_INET6 socket address starts with the address as text.
+    return [str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
 
 
 # The one lookup of a webhook's host (tests point it at a resolver of their own).
@@ -327,9 +328,11 @@ def webhook_address_allowed(address: str) -> bool:
         ip = ipaddress.ip_address(address)
     except ValueError:
         return False
-    if ip.version == 6 and ip in _NAT64_LOCAL:
+    if isinstance(ip, ipaddress.IPv6Address) and ip in _NAT64_LOCAL:
         return False  # a local NAT64: its embedding depends on the site, so never
-    candidates = [ip, *_embedded_ipv4(ip)] if ip.version == 6 else [ip]
+    candidates: list[ipaddress.IPv4Address | ipaddress.IPv6Address] = [ip]
+    if isinstance(ip, ipaddress.IPv6Address):
+        candidates.extend(_embedded_ipv4(ip))
     return all(c.is_global and not c.is_multicast for c in candidates)
 
 
@@ -430,7 +433,7 @@ def webhook_call(target: WebhookTarget, body: bytes, *, headers: dict[str, str])
 _HEADERS = {"Content-Type": "application/json", "User-Agent": "Downradar-Webhook/1"}
 
 
-def post_json(url: str, payload: dict[str, object], *, check_address: bool) -> bytes:
+def post_json(url: str, payload: Mapping[str, object], *, check_address: bool) -> bytes:
     target = webhook_url_check(url, check_address=check_address)
     status, answer = webhook_call(target, json.dumps(payload).encode(), headers=_HEADERS)
     # Redirects are not followed: one could point a subscriber's webhook at an address we

@@ -8,11 +8,12 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import numpy as np
+from numpy.typing import NDArray
 
 DAY = 86_400
 
 
-def epoch_seconds(timestamps: np.ndarray | Sequence[int]) -> np.ndarray:
+def epoch_seconds(timestamps: np.ndarray | Sequence[int]) -> NDArray[np.int64]:
     ts = np.asarray(timestamps)
     if np.issubdtype(ts.dtype, np.datetime64):
         return ts.astype("datetime64[s]").astype(np.int64)
@@ -20,10 +21,12 @@ def epoch_seconds(timestamps: np.ndarray | Sequence[int]) -> np.ndarray:
 
 
 def _offset(second: int, tz: ZoneInfo) -> int:
-    return int(datetime.fromtimestamp(int(second), tz).utcoffset().total_seconds())
+    offset = datetime.fromtimestamp(second, tz).utcoffset()
+    assert offset is not None  # an aware datetime always has one
+    return int(offset.total_seconds())
 
 
-def utc_offsets(ts: np.ndarray, timezone: str) -> np.ndarray:
+def utc_offsets(ts: NDArray[np.int64], timezone: str) -> NDArray[np.int64]:
     """UTC offset in seconds at each epoch second, vectorised.
 
     Offsets change only at transitions, at most one a day in every real zone, so the zone is
@@ -34,7 +37,7 @@ def utc_offsets(ts: np.ndarray, timezone: str) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     first = int(ts.min()) // DAY * DAY
     probes = np.arange(first, int(ts.max()) + DAY + 1, DAY)
-    offsets = [_offset(p, tz) for p in probes]
+    offsets = [_offset(int(p), tz) for p in probes]
     starts, values = [int(probes[0])], [offsets[0]]
     for i in range(len(probes) - 1):
         if offsets[i] == offsets[i + 1]:
@@ -54,7 +57,7 @@ def utc_offsets(ts: np.ndarray, timezone: str) -> np.ndarray:
 
 def local_fields(
     timestamps: np.ndarray | Sequence[int], *, timezone: str, bucket_minutes: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
     """(local day number, weekday with Monday = 0, local slot of the day) for UTC buckets."""
     if 1440 % bucket_minutes:
         raise ValueError(f"bucket_minutes must divide a day, got {bucket_minutes}")

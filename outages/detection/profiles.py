@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 from outages.detection.calendar import local_fields
 
@@ -54,11 +55,11 @@ class Profile:
     timezone: str
     # (..., 7, slots_per_day): expected reports per bucket, weekday 0 = Monday, local time.
     # NaN where the series has no history at all.
-    expected: np.ndarray
+    expected: NDArray[np.float64]
     # (...,): one bucket's negative binomial overdispersion, variance = mu + alpha * mu**2.
-    alpha: np.ndarray
+    alpha: NDArray[np.float64]
     # (...,): the part of alpha shared by neighbouring buckets (level uncertainty).
-    beta: np.ndarray
+    beta: NDArray[np.float64]
 
     @property
     def slots_per_day(self) -> int:

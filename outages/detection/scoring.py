@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import NDArray
 from scipy import special
 
 TIERS = ("ok", "warning", "outage")
@@ -30,10 +31,10 @@ class DetectParams:
 
 @dataclass(frozen=True)
 class Detection:
-    score: np.ndarray  # (..., T) float, >= 0
-    is_spike: np.ndarray  # (..., T) bool
-    excess: np.ndarray  # (..., T) reports above baseline over the longest window, >= 0
-    window: np.ndarray = field(repr=False)  # (..., T) buckets in the deciding window, 0 if none
+    score: NDArray[np.float64]  # (..., T), >= 0
+    is_spike: NDArray[np.bool_]  # (..., T)
+    excess: NDArray[np.float64]  # (..., T) reports above baseline over the longest window, >= 0
+    window: NDArray[np.int64] = field(repr=False)  # (..., T) buckets in the deciding window, 0 if none
 
 
 def window_buckets(bucket_minutes: int, params: DetectParams = DetectParams()) -> tuple[int, ...]:
@@ -143,9 +144,7 @@ def detect_sliding(
     unknown[..., : b - 1] = True
     means = np.where(unknown, np.nan, means)
 
-    def phase_of(value, phase):
-        if value is None:
-            return None
+    def phase_of(value: np.ndarray | float, phase: int) -> np.ndarray:
         v = np.asarray(value)
         return v[..., phase::b] if v.ndim == x.ndim else v
 
@@ -160,10 +159,10 @@ def detect_sliding(
             sums[..., phase::b],
             means[..., phase::b],
             phase_of(alpha, phase),
-            phase_of(beta, phase),
+            None if beta is None else phase_of(beta, phase),
             bucket_minutes=b,
             params=params,
-            threshold=phase_of(threshold, phase),
+            threshold=None if threshold is None else phase_of(threshold, phase),
         )
         out.score[..., phase::b] = found.score
         out.is_spike[..., phase::b] = found.is_spike

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -107,23 +107,24 @@ def flood_verdict(
         )
 
     top = tuple(share_of(name, count) for name, count in operators.most_common(5) if name)
-    found = {
-        "reports": n,
-        "networks": len({report.network for report in reports}),
-        "sites": len(sites),
-        "prefixes": len(prefixes),
-        "operators": len([name for name in operators if name]),
-        "top_operators": top,
-    }
+    # The counts behind the spike: a crowd, not a flood, until a rule below says otherwise.
+    crowd = FloodVerdict(
+        reports=n,
+        networks=len({report.network for report in reports}),
+        sites=len(sites),
+        prefixes=len(prefixes),
+        operators=len([name for name in operators if name]),
+        top_operators=top,
+    )
     if sum(count for _, count in sites.most_common(params.top_sites)) >= params.site_share * n:
-        return FloodVerdict(flood=True, why="few_sites", **found)
+        return replace(crowd, flood=True, why="few_sites")
     if not learned:
-        return FloodVerdict(**found)
+        return crowd
     rare = sum(
         count for name, count in operators.items() if usual_operators.get(name, 0.0) < params.rare_usual_share
     )
     if rare >= params.rare_share * n:
-        return FloodVerdict(flood=True, why="rare_operators", **found)
+        return replace(crowd, flood=True, why="rare_operators")
     if top:
         lead = top[0]
         usual = lead.usual_share or 0.0
@@ -139,6 +140,6 @@ def flood_verdict(
                     share >= params.prefix_share
                     and share >= usual_prefixes.get(prefix, 0.0) + params.prefix_above_usual
                 ):
-                    return FloodVerdict(flood=True, why="one_prefix", **found)
-            return FloodVerdict(isp=lead, **found)
-    return FloodVerdict(**found)
+                    return replace(crowd, flood=True, why="one_prefix")
+            return replace(crowd, isp=lead)
+    return crowd

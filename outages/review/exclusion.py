@@ -11,7 +11,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Q
 
@@ -40,7 +40,7 @@ def network_exclude(
     *,
     incident_id: int,
     prefix: str,
-    actor: AbstractBaseUser,
+    actor: User,
     now: dt.datetime,
     note: str = "",
 ) -> Exclusion:

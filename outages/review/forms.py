@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from catalogue.models import Service
 from outages.models import Incident
 from outages.review.models import DismissReason, ReviewAction
 from outages.review.moderation import COMMENT_DECISIONS
@@ -13,13 +17,17 @@ Kind = ReviewAction.Kind
 
 
 class QueueFilterForm(forms.Form):
-    service = forms.ModelChoiceField(queryset=None, required=False, empty_label=_("All services"))
+    service: forms.ModelChoiceField[Service] = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label=_("All services")
+    )
     status = forms.ChoiceField(choices=[("", _("Any status")), *Incident.Status.choices], required=False)
     day = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
-    def __init__(self, *args, services, **kwargs) -> None:
+    def __init__(self, *args: Any, services: QuerySet[Service], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["service"].queryset = services
+        service = self.fields["service"]
+        assert isinstance(service, forms.ModelChoiceField)
+        service.queryset = services
 
 
 class ActionForm(forms.Form):
@@ -37,8 +45,9 @@ class ActionForm(forms.Form):
     note = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
     public_note = forms.CharField(required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         if data.get("action") == Kind.DISMISS and not data.get("reason"):
             self.add_error("reason", _("Say why the incident is dismissed."))
         if data.get("action") == Kind.MERGE and not data.get("merge_into"):
@@ -52,7 +61,9 @@ class ExcludeNetworkForm(forms.Form):
         kwargs.setdefault("auto_id", "exclude_%s")
         super().__init__(*args, **kwargs)
 
-    prefix = forms.CharField(
+    # The stubs see a class attribute overriding BaseForm.prefix, but Django's form metaclass
+    # moves declared fields into base_fields, so the attribute stays; the field name is public.
+    prefix = forms.CharField(  # type: ignore[assignment]
         max_length=120,
         help_text=_(
             "A network at any level the signals show: a /24, /64 or /48 (e.g. 93.56.1.0/24), a hash "
@@ -65,7 +76,7 @@ class ExcludeNetworkForm(forms.Form):
 class CommentActionForm(forms.Form):
     """One click on a comment (one `comment` value) or the bulk buttons (the ticked ones)."""
 
-    action = forms.ChoiceField(choices=[(kind.value, kind.label) for kind in COMMENT_DECISIONS])
+    action = forms.ChoiceField(choices=[(kind.value, kind.label) for kind in map(Kind, COMMENT_DECISIONS)])
     comment = forms.ModelMultipleChoiceField(
         queryset=Comment.objects.all(), error_messages={"required": _("Tick at least one comment.")}
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from outages.review.models import ReviewAction
@@ -24,9 +24,7 @@ COMMENT_DECISIONS: dict[str, tuple[str, str]] = {
 }
 
 
-def comments_review(
-    *, comment_ids: Iterable[int], action: str, actor: AbstractBaseUser, now: dt.datetime
-) -> int:
+def comments_review(*, comment_ids: Iterable[int], action: str, actor: User, now: dt.datetime) -> int:
     """Approve or reject pending comments, or hide approved ones, logging one ReviewAction
     each; returns how many changed. A comment no longer in the state the action applies to
     (another reviewer was quicker) is left as it is.

@@ -136,7 +136,7 @@ def review_queue(
     service_id: int | None = None,
     status: str | None = None,
     day: dt.date | None = None,
-    page: int = 1,
+    page: int | str = 1,  # a number, or the ?page= text as sent: Paginator.get_page reads both
     per_page: int = PAGE_SIZE,
 ) -> tuple[Page, list[QueueItem]]:
     """Suspected incidents first, then the rest; the most excess reports first within each."""
@@ -313,7 +313,8 @@ def _signals(incidents: list[Incident], windows: dict) -> dict[int, Signals]:
         )
         for row in rows:
             for pk in before:
-                if row[f"i{pk}"]:
+                # .get: the row's type names only network_hash, as the counts' keys are made here.
+                if row.get(f"i{pk}"):
                     seen_before[pk].add(row["network_hash"])
 
     found = {}

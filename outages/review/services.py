@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from outages.alerts.models import Notification
@@ -53,7 +53,7 @@ def incident_act(
     *,
     incident_id: int,
     action: str,
-    actor: AbstractBaseUser,
+    actor: User,
     now: dt.datetime,
     reason: str = "",
     note: str = "",
@@ -147,7 +147,7 @@ def _incident_merge(
     *,
     incident_id: int,
     target_id: int,
-    actor: AbstractBaseUser,
+    actor: User,
     now: dt.datetime,
     note: str,
     public_note: str,
@@ -233,7 +233,7 @@ def review_save(review: IncidentReview, *, now: dt.datetime, public_note: str = 
 
 def action_log(
     incident: Incident,
-    actor: AbstractBaseUser,
+    actor: User,
     now: dt.datetime,
     kind: str,
     before: str,
@@ -260,7 +260,7 @@ def action_log(
 
 
 def audit_entry(
-    *, actor: AbstractBaseUser, now: dt.datetime, kind: str, before: str, after: str, **subject: object
+    *, actor: User, now: dt.datetime, kind: str, before: str, after: str, **subject: object
 ) -> ReviewAction:
     """An unsaved audit row: who did what, when, from which state to which; `subject` names
     the incident or the comment, and any reason, notes and details."""

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -24,6 +25,12 @@ from outages.review.services import ReviewError, actions_allowed, incident_act
 from reports.models import Comment
 
 
+class ReviewerRequest(HttpRequest):
+    """A request reviewer_required let through: its user is logged in."""
+
+    user: User
+
+
 def reviewer_required(view: Callable) -> Callable:
     """Anonymous: to the login page. Logged in without the permission: 403."""
     return login_required(permission_required(REVIEW_PERMISSION, raise_exception=True)(view))
@@ -31,7 +38,7 @@ def reviewer_required(view: Callable) -> Callable:
 
 @require_GET
 @reviewer_required
-def queue(request: HttpRequest) -> HttpResponse:
+def queue(request: ReviewerRequest) -> HttpResponse:
     form = QueueFilterForm(request.GET or None, services=selectors.review_services())
     filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
     service = filters.get("service")
@@ -53,7 +60,7 @@ def queue(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @reviewer_required
-def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def incident_detail(request: ReviewerRequest, pk: int) -> HttpResponse:
     incident = get_object_or_404(Incident, pk=pk)
     form = ActionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -80,7 +87,7 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @reviewer_required
-def exclude_network(request: HttpRequest, pk: int) -> HttpResponse:
+def exclude_network(request: ReviewerRequest, pk: int) -> HttpResponse:
     get_object_or_404(Incident, pk=pk)
     form = ExcludeNetworkForm(request.POST)
     if form.is_valid():
@@ -149,14 +156,14 @@ _COMMENT_DONE = {
 
 @require_GET
 @reviewer_required
-def comments(request: HttpRequest) -> HttpResponse:
+def comments(request: ReviewerRequest) -> HttpResponse:
     """The comments waiting for review (?state=approved: the shown ones, to hide)."""
     return _comments_page(request, state=request.GET.get("state", ""), page=request.GET.get("page") or 1)
 
 
 @require_POST
 @reviewer_required
-def comments_act(request: HttpRequest) -> HttpResponse:
+def comments_act(request: ReviewerRequest) -> HttpResponse:
     form = CommentActionForm(request.POST)
     if not form.is_valid():
         return _comments_page(request, state=request.POST.get("state", ""), form=form, status=400)

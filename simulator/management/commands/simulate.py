@@ -301,15 +301,16 @@ class Command(BaseCommand):
         last = Report.objects.aggregate(last=Max("created_at"))["last"]
         start = now - dt.timedelta(days=options["days"])
         previous = self._demo_clock_read()
-        resumed = last is not None and previous is not None and previous.schedule.resumes_at(now)
-        if resumed:
+        if last is not None and previous is not None and previous.schedule.resumes_at(now):
             # The last run's cycle, from where it left off (its load's end, or the crowd's last
             # report): nothing it loaded or sent is loaded again.
+            resumed = True
             schedule = previous.schedule
             start = since = max(start, min(max(last, previous.loaded_until), now))
         else:
             # A new cycle. Normal life from the last report on, if any; the cycle's events in
             # full, its outage's first half hour included.
+            resumed = False
             schedule, since = DemoSchedule(anchor=now, volume=options["volume"]), None
             if last is not None:
                 start = max(start, min(last, now))
