@@ -260,10 +260,10 @@ class _PassState:
                 cities.append(city)
         IncidentCity.objects.bulk_create(cities, batch_size=1000)
         if self.status_minute is not None:
-            self._statuses_save()
+            self._statuses_save(self.status_minute)
         return self.opened, self.resolved
 
-    def _statuses_save(self) -> None:
+    def _statuses_save(self, minute: dt.datetime) -> None:
         """Every scope's status row of the last minute, decided by one rule (status_apply)
         and stored in one statement; a country without reports in the window loses its row
         (ok, as before its first report)."""
@@ -305,7 +305,7 @@ class _PassState:
             ],
             batch_size=1000,
         )
-        stale = ServiceStatus.objects.exclude(scope=WORLD).exclude(minute=self.status_minute)
+        stale = ServiceStatus.objects.exclude(scope=WORLD).exclude(minute=minute)
         if self.service_ids is not None:
             stale = stale.filter(service_id__in=self.service_ids)
         stale.delete()
@@ -344,7 +344,7 @@ def _process_minutes(state: _PassState, first: int, last: int, *, final: bool) -
         state.current,
         panel,
         services=services,
-        pairs=cities.keys,
+        pairs=[(service_id, int(city_id)) for service_id, city_id in cities.keys],
         first_minute=origin,
         evaluate_from=LOOKBACK_MINUTES,
         problems=problems,
