@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 from django.apps import apps
 from django.core.cache import cache
@@ -14,10 +16,43 @@ def pytest_report_header(config):
 FAULT_FIXTURES = {"own_postgres", "own_database", "own_redis"}
 
 
+# Under pytest-xdist (`make test`: --dist loadgroup), tests are dealt out one by one, except
+# those sharing an expensive fixture: a test using a module-scoped fixture (a browser and live
+# server, test_one_truth's day) stays with the rest of its module, and every test on the
+# private PostgreSQL cluster goes to one worker, so each is built once per run, not per worker.
+ONE_WORKER_FIXTURES = {"own_postgres"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups and the node ids
 def pytest_collection_modifyitems(config, items):
+    _unique_node_ids(items)
     for item in items:
-        if FAULT_FIXTURES & set(getattr(item, "fixturenames", ())):
+        names = set(getattr(item, "fixturenames", ()))
+        if FAULT_FIXTURES & names:
             item.add_marker(pytest.mark.faults)
+        if ONE_WORKER_FIXTURES & names:
+            item.add_marker(pytest.mark.xdist_group(sorted(ONE_WORKER_FIXTURES & names)[0]))
+        elif _uses_module_fixture(item, names):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+
+
+def _unique_node_ids(items) -> None:
+    """Schemathesis names each operation's test `test_x[GET /path]` but gives them all the
+    node id `...::test_x`; xdist schedules by node id and would run one of the eight
+    (tests/test_fuzz.py). Each such test gets its name in its id, as schemathesis itself
+    does while one runs."""
+    counts = Counter(item.nodeid for item in items)
+    for item in items:
+        base = getattr(item, "originalname", item.name)
+        if counts[item.nodeid] > 1 and item.name.startswith(f"{base}[") and item.name.endswith("]"):
+            item._id = item._id.with_params(item.name[len(base) + 1 : -1])  # pytest 9's NodeId
+    repeated = [node for node, count in Counter(item.nodeid for item in items).items() if count > 1]
+    assert not repeated, f"tests with the same node id: {repeated}"
+
+
+def _uses_module_fixture(item, names: set[str]) -> bool:
+    definitions = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
+    return any(definitions.get(name) and definitions[name][-1].scope in {"module", "class"} for name in names)
 
 
 @pytest.fixture(autouse=True, scope="session")
