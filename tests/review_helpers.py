@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group, User
 
 from catalogue.models import Service
@@ -12,13 +14,28 @@ from tests.detection_helpers import T0
 
 
 def reviewer_user(username: str = "reviewer") -> User:
-    user = User.objects.create_user(username, f"{username}@example.org", "pw-reviewer-1")
+    user = _user_with_password(username, f"{username}@example.org", "pw-reviewer-1")
     user.groups.add(Group.objects.get(name=REVIEWER_GROUP))
     return user
 
 
 def plain_staff_user() -> User:
-    return User.objects.create_user("plain_staff", "staff@example.org", "pw-staff-1", is_staff=True)
+    return _user_with_password("plain_staff", "staff@example.org", "pw-staff-1", is_staff=True)
+
+
+def _user_with_password(username: str, email: str, password: str, **fields) -> User:
+    """create_user, with the password hashed once per process: the production hasher takes
+    about 0.3 s a hash, and most tests never log in with the password. Logging in still
+    checks it with that hasher."""
+    user = User.objects.create_user(username, email, None, **fields)
+    user.password = _password_hash(password)
+    user.save(update_fields=["password"])
+    return user
+
+
+@functools.cache
+def _password_hash(password: str) -> str:
+    return make_password(password)
 
 
 def incident(

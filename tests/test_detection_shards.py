@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-import time
 import uuid
 
 import pytest
@@ -19,6 +18,7 @@ from outages.models import DetectionWatermark, Incident, ServiceStatus
 from outages.tasks import detect, detect_shard, shard_service_ids
 from outages.watermark import WATERMARK, shard_watermark
 from tests.detection_helpers import MINUTE, T0, flat_baseline, incident_summary, put_counts
+from tests.helpers import wait_until
 
 LIVE = T0 + 6 * MINUTE + dt.timedelta(seconds=10)
 
@@ -141,12 +141,16 @@ def test_beat_s_task_fans_out_to_shards_run_side_by_side_by_a_real_worker(
             app, queues=[queue], concurrency=2, pool="threads", perform_ping_check=False, shutdown_timeout=5
         ):
             detect.apply_async(queue=queue)
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                marks = DetectionWatermark.objects.filter(name__startswith=f"{WATERMARK}:")
-                if {m.processed_through for m in marks} == {T0 + 5 * MINUTE}:
-                    break
-                time.sleep(0.1)
+            assert wait_until(
+                lambda: (
+                    {
+                        m.processed_through
+                        for m in DetectionWatermark.objects.filter(name__startswith=f"{WATERMARK}:")
+                    }
+                    == {T0 + 5 * MINUTE}
+                ),
+                timeout=30,
+            ), "the shards did not finish their passes"
     finally:
         _route(routes=routes)
 

@@ -18,6 +18,7 @@ from outages.models import DetectionWatermark, Incident, ServiceStatus
 from outages.tasks import detect
 from outages.watermark import WATERMARK
 from tests.detection_helpers import MINUTE, T0, flat_baseline, put_counts
+from tests.helpers import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -34,13 +35,10 @@ def test_beat_s_task_runs_the_pass_in_a_real_worker(chatgpt, settings, time_mach
 
     with start_worker(app, queues=[queue], perform_ping_check=False, shutdown_timeout=5):
         detect.apply_async(queue=queue)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if DetectionWatermark.objects.get().processed_through == T0 + 5 * MINUTE:
-                break
-            time.sleep(0.1)
+        assert wait_until(
+            lambda: DetectionWatermark.objects.get().processed_through == T0 + 5 * MINUTE, timeout=30
+        ), "the worker did not finish the pass"
 
-    assert DetectionWatermark.objects.get().processed_through == T0 + 5 * MINUTE
     assert Incident.objects.get(service=chatgpt).status == "suspected"
     assert ServiceStatus.objects.world().get(service=chatgpt).status == "outage"
 

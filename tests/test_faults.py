@@ -13,7 +13,6 @@ import json
 import os
 import re
 import signal
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -22,6 +21,7 @@ import psycopg
 import pytest
 from celery import Celery
 
+from tests.helpers import wait_until
 from tests.own_services import (
     OwnPostgres,
     OwnRedis,
@@ -51,15 +51,6 @@ def post_report(web, ip: str, body: dict | None = None):
 def rows(pg: OwnPostgres, sql: str) -> list[str]:
     out = pg.psql(sql)
     return out.splitlines() if out else []
-
-
-def wait_until(condition, *, timeout: float, step: float = 0.1) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(step)
-    return condition()
 
 
 def send(redis: OwnRedis, task: str) -> None:

@@ -3,6 +3,7 @@ is answered 503 + Retry-After at once, and does no work."""
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 
 import pytest
@@ -13,6 +14,13 @@ from tests.helpers import post_report
 pytestmark = pytest.mark.django_db
 
 REPORT = {"service": "chatgpt", "problem": "login"}
+
+
+@pytest.fixture(autouse=True)
+def _frozen_clock(time_machine):
+    """The stamps are read against time.time(): frozen, a request "0.1 s old" stays 0.1 s old
+    however long a busy machine takes to reach the middleware."""
+    time_machine.move_to(dt.datetime(2026, 3, 2, 12, 0, tzinfo=dt.UTC), tick=False)
 
 
 @pytest.fixture

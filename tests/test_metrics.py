@@ -9,7 +9,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from outages.models import DetectionWatermark
 from outages.tasks import detect
 from outages.watermark import WATERMARK
 from tests.detection_helpers import MINUTE, T0, flat_baseline, put_counts
-from tests.helpers import post_report
+from tests.helpers import post_report, wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -122,9 +121,11 @@ def test_detection_pass_duration_lag_and_open_incidents_after_a_pass(client, cha
 def test_queue_lengths_are_read_from_the_redis_broker(client, token, settings):
     if not settings.REDIS_URL:
         pytest.fail("this test needs Redis: run it with `make test`")
-    broker = settings.REDIS_URL.rsplit("/", 1)[0] + "/11"  # a database no worker of the suite uses
-    settings.CELERY_BROKER_URL = broker
-    queues = redis.Redis.from_url(broker)
+    # This run's own Redis database (one per pytest process, tests/conftest.py): no other
+    # run flushes it or pushes to its queues while the test counts them. A fixed spare
+    # number was not: another checkout's suite used it and emptied it mid-test.
+    settings.CELERY_BROKER_URL = settings.REDIS_URL
+    queues = redis.Redis.from_url(settings.REDIS_URL)
     queues.delete("detection", "ingest", "notifications", "ingest\x06\x166")
     try:
         queues.rpush("detection", "a", "b", "c")
@@ -138,6 +139,14 @@ def test_queue_lengths_are_read_from_the_redis_broker(client, token, settings):
     assert samples[("downradar_celery_queue_length", (("queue", "detection"),))] == 3
     assert samples[("downradar_celery_queue_length", (("queue", "ingest"),))] == 2
     assert samples[("downradar_celery_queue_length", (("queue", "notifications"),))] == 0
+
+
+def _accepts(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    except OSError:
+        return False
+    return True
 
 
 def _log_line(log_format: str) -> str:
@@ -200,17 +209,10 @@ def test_gunicorn_workers_metrics_are_summed(tmp_path, on_postgres):
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            # Wait with a bare connection, not a request: a request that times out on a slow
-            # machine is still counted by the server and would make 31.
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise
-                time.sleep(0.2)
+        # Wait with a bare connection, not a request: a request that times out on a slow
+        # machine is still counted by the server and would make 31.
+        assert wait_until(lambda: _accepts(port) or server.poll() is not None, timeout=30)
+        assert server.poll() is None, "gunicorn exited"
         for _ in range(30):  # spread over the three workers by the kernel
             urllib.request.urlopen(f"{base}/healthz", timeout=5)
         scrape = urllib.request.Request(f"{base}/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
@@ -253,19 +255,13 @@ def test_gunicorn_s_own_log_lines_carry_no_client_address(tmp_path, log_format):
             stderr=subprocess.STDOUT,
         )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise
-                time.sleep(0.2)
+        assert wait_until(lambda: _accepts(port) or server.poll() is not None, timeout=30)
+        assert server.poll() is None, f"gunicorn exited: {log.read_text()}"
         with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
             raw.sendall(b"NOT HTTP AT ALL\r\n\r\n")
             raw.recv(1024)
-        time.sleep(0.5)
+        # The worker writes its line after it answers: wait for the line itself.
+        wait_until(lambda: "Invalid request from" in log.read_text(), timeout=15)
     finally:
         server.terminate()
         server.wait(20)
