@@ -1,5 +1,5 @@
 """A city's usual, its ratio and the ranking of cities: one definition for every surface
-(the map, the cities API, the service page and review).
+(the map, the cities API and the service page).
 
 A city's usual for a window is its average in the same clock window on each of the
 previous BASELINE_DAYS days (Downdetector's "usual for this time of day"). A city is
