@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from catalogue.models import Service
 from geo.models import City
@@ -78,14 +79,14 @@ def test_follow_a_service_by_email_confirm_from_the_mail_and_get_its_alert(open_
     page.get_by_role("link", name="Get alerts").click()
     page.get_by_label("Email").fill("ada@example.org")
     page.get_by_role("button", name="Email me").click()
-    assert page.get_by_role("heading", name="Check your inbox").is_visible()
+    expect(page.get_by_role("heading", name="Check your inbox")).to_be_visible()
 
     [confirmation] = inbox.wait_for(1)
     assert confirmation["To"] == "ada@example.org"
     page.goto(link_in(confirmation, live_server.url, "/alerts/confirm/"))
     assert EmailSubscription.objects.get().confirmed_at is None  # opening the link confirms nothing
     page.get_by_role("button", name="Yes, email me about ChatGPT").click()
-    assert page.get_by_role("heading", name="Alerts confirmed").is_visible()
+    expect(page.get_by_role("heading", name="Alerts confirmed")).to_be_visible()
 
     open_incident_in(chatgpt, {"Milan": "Milano", "Rome": "Roma"})
 
@@ -95,7 +96,7 @@ def test_follow_a_service_by_email_confirm_from_the_mail_and_get_its_alert(open_
     unsubscribe = re.search(r"<(http[^>]+)>", alert["List-Unsubscribe"])[1]
     page.goto(unsubscribe)
     page.get_by_role("button", name="Unsubscribe").click()
-    assert page.get_by_role("heading", name="Unsubscribed").is_visible()
+    expect(page.get_by_role("heading", name="Unsubscribed")).to_be_visible()
     assert not EmailSubscription.objects.get().is_active
 
 
@@ -125,7 +126,7 @@ def test_a_service_is_found_by_another_name(open_page, typed, found):
     page.wait_for_url(re.compile(r"/search/\?q="))
     # Accessible names: the icon beside each name is aria-hidden.
     page.locator("#services").get_by_role("link", name=found, exact=True).first.click()
-    assert page.get_by_role("heading", level=1, name=found, exact=True).is_visible()
+    expect(page.get_by_role("heading", level=1, name=found, exact=True)).to_be_visible()
 
 
 def test_the_badge_shows_the_status_and_the_embed_can_be_framed_by_another_site(open_page, live_server):

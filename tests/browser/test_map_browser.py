@@ -8,6 +8,7 @@ import datetime as dt
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from catalogue.models import Service
 from geo.models import City
@@ -60,7 +61,7 @@ def test_the_map_opens_on_italy_and_names_its_cities_as_text(open_page, italy_an
     labels = page.locator("#spike-map .leaflet-tooltip.city-label")
     assert sorted(labels.all_inner_texts()) == sorted(["Milan", "Naples", "Turin", MARKUP_NAME])
     assert labels.locator("b").count() == 0
-    assert labels.first.is_visible()
+    expect(labels.first).to_be_visible()
     assert page.locator("#map-list .count").first.inner_text() == "40 reports"
 
 
@@ -91,7 +92,7 @@ def test_the_service_page_map_has_the_legend_and_the_heat_toggle(open_page, ital
     legend = page.locator("#small-map + .legend")
     assert legend.locator(".dot").count() == 3
     assert "Picco (4× o più)" in legend.inner_text()  # noqa: RUF001 (the legend writes the sign)
-    assert page.get_by_label("Mappa di calore").is_visible()
+    expect(page.get_by_label("Mappa di calore")).to_be_visible()
 
 
 def test_the_heat_toggle_adds_and_removes_a_heat_canvas(open_page, italy_and_paris):
