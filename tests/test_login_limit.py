@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.contrib.auth.models import User
 
@@ -23,6 +25,13 @@ def _own_redis(settings, own_redis):
     clear it between their tests, which would reset a budget half-way through one of ours."""
     assert settings.CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache", "run with make test"
     settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": own_redis.url}}
+
+
+@pytest.fixture(autouse=True)
+def _frozen(time_machine):
+    """A frozen clock: the budgets are fixed windows (django-ratelimit), so attempts that
+    straddled a window's end would start a fresh budget half-way through a test."""
+    time_machine.move_to(dt.datetime(2026, 12, 4, 10, 7, 30, tzinfo=dt.UTC), tick=False)
 
 
 def attempt(client, url: str, password: str, *, username: str = "reviewer", ip: str = GUESSER):
