@@ -20,7 +20,8 @@ unattributed rest:
 - **Level shifts**, up or down by 1.5 to 3 times, over 1 to 6 hours, lasting 7 to 21 days or to
   the end.
 - **Holidays**: Easter Sunday and Monday, 25 April and 1 May (Italian). A holiday has the
-  rhythm of a Sunday, at 0.6 to 1.8 times it (office services quieter, leisure ones busier).
+  rhythm of a Sunday, at 0.6 to 0.95 times it, or 1.1 to 1.8 times for the leisure services
+  (those busier at weekends).
 - **News days**: a smooth bump of 1.3 to 2.5 times, rising over 30 to 90 minutes and fading over
   3 to 8 hours.
 - **Ramps**, as an attacker would poison a baseline: extra reports shaped like the usual,
@@ -57,6 +58,8 @@ DAYS = 56
 BUCKET = 5
 OUTAGE_KINDS = ("outage", "regional")
 HOLIDAYS = (date(2026, 4, 5), date(2026, 4, 6), date(2026, 4, 25), date(2026, 5, 1))
+# The same as local day numbers (days since 1 January 1970, as detection.local_fields counts).
+HOLIDAY_DAYS = np.array([(d - date(1970, 1, 1)).days for d in HOLIDAYS])
 # A burst on a quiet series is at least this many reports per 5 minutes times its factor.
 BURST_FLOOR = 1.0
 # Outages keep this far apart (minutes) so that each incident can be blamed on one of them.
@@ -126,8 +129,7 @@ def _rhythm(rng: np.random.Generator, n_buckets: int, first_minute: int) -> tupl
     leisure = rng.random() < 0.3  # busier at weekends, and on holidays
     if leisure:
         weekly = weekly[::-1] * 1.1
-    holiday_days = np.array([(d - date(1970, 1, 1)).days for d in HOLIDAYS])
-    on_holiday = np.isin(day, holiday_days)
+    on_holiday = np.isin(day, HOLIDAY_DAYS)
     weekday = np.where(on_holiday, 6, weekday)
     rhythm = shape * weekly[weekday]
     growth = 1 + rng.uniform(-0.1, 0.5) * np.arange(n_buckets) / n_buckets
@@ -141,7 +143,7 @@ def _rhythm(rng: np.random.Generator, n_buckets: int, first_minute: int) -> tupl
 class _Builder:
     """Adds events to one series' per-minute rates, keeping the truth alongside."""
 
-    def __init__(self, rng: np.random.Generator, usual: np.ndarray, shares: np.ndarray, warmup: int) -> None:
+    def __init__(self, rng: np.random.Generator, usual: np.ndarray, shares: np.ndarray) -> None:
         self.rng = rng
         self.n = usual.size
         self.minutes = np.arange(self.n, dtype=float)
@@ -152,7 +154,6 @@ class _Builder:
         self.outage = np.zeros((shares.size, self.n))  # reports per minute, per row
         self.events: list[Event] = []
         self.taken: list[tuple[int, int]] = []
-        self.warmup = warmup
 
     def shift(self, start: int, factor: float, rise: int, length: int | None) -> None:
         step = _smooth_step(self.minutes, start, rise)
@@ -279,7 +280,7 @@ def generate_service(
     usual = np.repeat(usual5 * mean_per_bucket / BUCKET, BUCKET)
     day = np.repeat(day5, BUCKET)
     warmup = warmup_days * 1440
-    b = _Builder(rng, usual, _shares(rng), warmup)
+    b = _Builder(rng, usual, _shares(rng))
 
     # Lasting level shifts, after the first week so the baseline has known the old level.
     for _ in range(rng.poisson(0.6)):
@@ -327,7 +328,7 @@ def generate_service(
     b.events.extend(
         Event("holiday", int(s), int(s) + int((day == day[s]).sum()), 1.0)
         for s in day_starts
-        if date(1970, 1, 1).toordinal() + int(day[s]) in {h.toordinal() for h in HOLIDAYS}
+        if day[s] in HOLIDAY_DAYS
     )
     counts = b.counts(alpha=rng.uniform(0.03, 0.12))
     return Series(
@@ -378,14 +379,14 @@ def poisoning_pair(
     day = np.repeat(day5, BUCKET)
     day_starts = np.flatnonzero(np.r_[True, np.diff(day) != 0])
     shares = _shares(rng)
-    control = _Builder(rng, usual.copy(), shares, 7 * 1440)
+    control = _Builder(rng, usual.copy(), shares)
     day38 = slice(int(day_starts[38]), int(day_starts[39]))
     morning = int(day_starts[38]) + 7 * 60
     outage_start = morning + int(np.argmax(usual[morning : day38.stop] >= usual[day38].mean()))
     control.outage_add("outage", outage_start, 60, factor)
     alpha = rng.uniform(0.03, 0.12)
     clean = control.counts(alpha)
-    attack = _Builder(rng, usual.copy(), shares, 7 * 1440)
+    attack = _Builder(rng, usual.copy(), shares)
     attack.ramp(int(day_starts[31]), 0.6, 4 * 1440, None)
     attack_rate = attack.usual * attack.extra
     extra = rng.poisson(attack_rate[None, :] * shares[:, None]).astype(float)
