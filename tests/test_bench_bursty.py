@@ -1,0 +1,91 @@
+"""The bursty bench's truth: bursts and other busy stretches are not outages, outages are,
+and a seed gives the same series (bench/bursty_series.py, bench/detection_bursty.py)."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from bench.bursty_series import OUTAGE_GAP, generate, generate_service, poisoning_pair
+from bench.detection_bursty import Opened, Score, evaluate
+
+
+def test_bursts_and_busy_stretches_are_not_labelled_outages():
+    kinds = set()
+    for series in generate(seed=1, services=6):
+        for event in series.events:
+            kinds.add(event.kind)
+            assert event.is_outage == (event.kind in ("outage", "regional"))
+            assert not event.observable or event.is_outage
+        assert all(e.kind in ("outage", "regional") for e in series.outages)
+    assert {"single", "block", "busy", "holiday", "news"} <= kinds
+
+
+def test_a_burst_raises_the_counts_it_is_labelled_with():
+    series = generate_service(1, 0, 500.0)
+    block = next(e for e in series.events if e.kind == "block" and e.multiplier > 3)
+    window = slice(block.start_minute, block.end_minute)
+    assert series.counts[window].sum() > 2 * series.usual[window].sum()
+
+
+def test_outages_are_in_the_truth_with_their_reports_and_two_hours_apart():
+    series = generate_service(1, 39, 500.0)
+    outages = series.outages
+    assert outages and all(e.observable for e in outages)
+    for e in outages:
+        window = slice(e.start_minute, e.end_minute)
+        assert series.counts[window].sum() > series.usual[window].sum() + e.expected_excess / 2
+    spans = sorted((e.start_minute, e.end_minute) for e in outages)
+    assert all(b[0] - a[1] > OUTAGE_GAP for a, b in itertools.pairwise(spans))
+
+
+def test_the_poisoned_series_differs_from_its_control_by_the_attackers_reports_only():
+    scenario = poisoning_pair(3)
+    ramp = next(e for e in scenario.poisoned.events if e.kind == "ramp")
+    extra = scenario.poisoned.counts - scenario.control.counts
+    assert (extra >= 0).all()
+    assert extra[: ramp.start_minute].sum() == 0
+    assert extra[-1440:].sum() > 0.4 * scenario.attack_per_day
+    assert scenario.outage in scenario.control.events and scenario.outage in scenario.poisoned.events
+    assert (
+        scenario.outage.multiplier == 2.0 and scenario.outage.end_minute - scenario.outage.start_minute == 60
+    )
+
+
+def test_a_seed_gives_the_same_series():
+    a, b = generate_service(7, 3, 5.0), generate_service(7, 3, 5.0)
+    assert a.events == b.events
+    np.testing.assert_array_equal(a.counts, b.counts)
+    np.testing.assert_array_equal(a.city_counts, b.city_counts)
+    assert generate_service(8, 3, 5.0).events != a.events
+
+
+def test_an_incident_opened_by_a_burst_is_false_and_one_in_an_outage_is_found():
+    series = generate_service(1, 39, 500.0)
+    first = 7 * 1440
+    outage = next(e for e in series.outages if e.start_minute > first)
+    burst = next(
+        e
+        for e in series.events
+        if e.kind == "single"
+        and e.start_minute > first
+        and all(not (o.start_minute - 120 < e.start_minute < o.end_minute + 120) for o in series.outages)
+        and all(
+            x.kind in ("single", "block")
+            for x in series.events
+            if x.start_minute <= e.start_minute < x.end_minute + 60
+        )
+    )
+    incidents = [
+        Opened(
+            started=outage.start_minute - 2, opened=outage.start_minute + 3, resolved=outage.end_minute + 30
+        ),
+        Opened(started=burst.start_minute, opened=burst.start_minute + 4, resolved=burst.start_minute + 40),
+    ]
+    score = Score()
+    evaluate(series, incidents, score)
+    found = next(r for r in score.outages if r.event == outage)
+    assert found.alerted and found.delay == 4 and found.start_error == -2
+    assert score.false_by_cause["single"] + score.false_by_cause["block"] == 1
+    assert score.false_incidents == 1
