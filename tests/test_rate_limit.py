@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from reports.models import Report
@@ -8,6 +10,13 @@ from tests.helpers import post_report
 pytestmark = pytest.mark.django_db
 
 SERVICES = ["chatgpt", "sora", "whatsapp", "instagram"]
+
+
+@pytest.fixture(autouse=True)
+def _frozen(time_machine):
+    """A frozen clock: budgets are fixed windows, so requests that straddled a window's end
+    would start a fresh budget half-way through a test."""
+    time_machine.move_to(dt.datetime(2026, 12, 4, 10, 7, 30, tzinfo=dt.UTC), tick=False)
 
 
 @pytest.fixture
