@@ -42,13 +42,21 @@ def ours(series: Series) -> Flags:
     before it, every bucket scored by `detection.detect`, each city against the city bar for
     all eight cities (the warning level while the national series spikes)."""
     rows = np.vstack([series.counts[None, :], series.city_counts])
-    expected, alpha, beta = detection.replay_profiles(
+    expected, alpha, beta, bars = detection.replay_profiles(
         series.timestamps, rows, bucket_minutes=BUCKET, timezone=TIMEZONE
     )
-    national = detection.detect(rows[0], expected[0], alpha[0], beta[0], bucket_minutes=BUCKET)
+    national = detection.detect(
+        rows[0], expected[0], alpha[0], beta[0], bucket_minutes=BUCKET, bars=list(np.moveaxis(bars[0], -1, 0))
+    )
     bar = detection.city_bar(float(len(CITIES)), national.is_spike[None, :])
     cities = detection.detect(
-        rows[1:], expected[1:], alpha[1:], beta[1:], bucket_minutes=BUCKET, threshold=bar
+        rows[1:],
+        expected[1:],
+        alpha[1:],
+        beta[1:],
+        bucket_minutes=BUCKET,
+        threshold=bar,
+        bars=list(np.moveaxis(bars[1:], -1, 0)),
     )
     return national.is_spike, cities.is_spike
 

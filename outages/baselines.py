@@ -278,6 +278,7 @@ def _baselines_build(
                         expected=Baseline.encode(expected),
                         alpha=float(profile.alpha[offset]),
                         beta=float(profile.beta[offset]),
+                        bars=[] if profile.bars is None else [float(b) for b in profile.bars[offset]],
                         history_reports=total,
                         built_at=built_at,
                     )
@@ -291,6 +292,7 @@ class _StoredProfile:
     expected: np.ndarray  # (7, slots) float32
     alpha: float
     beta: float
+    bars: tuple[float, ...]  # one per window of the detector; empty: uncalibrated
 
 
 # Profiles change once a night: each worker keeps the decoded ones and re-reads a series
@@ -344,11 +346,11 @@ def _from_cache(current: dict[tuple, tuple[int, dt.datetime]]) -> dict:
         stale = {pk: key for key, (pk, _) in current.items()}
     pks = list(stale)
     for offset in range(0, len(pks), 2000):
-        for pk, built_at, blob, alpha, beta in Baseline.objects.filter(
+        for pk, built_at, blob, alpha, beta, bars in Baseline.objects.filter(
             pk__in=pks[offset : offset + 2000]
-        ).values_list("pk", "built_at", "expected", "alpha", "beta"):
+        ).values_list("pk", "built_at", "expected", "alpha", "beta", "bars"):
             _profiles[stale[pk]] = _StoredProfile(
-                built_at, Baseline.decode(blob, BUCKET_MINUTES), alpha, beta
+                built_at, Baseline.decode(blob, BUCKET_MINUTES), alpha, beta, tuple(bars)
             )
     return {key: _profiles[key] for key in current if key in _profiles}
 

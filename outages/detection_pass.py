@@ -29,6 +29,8 @@ from outages.evidence import (
     BASELINE_PARAMS,
     FLOOR_PER_MINUTE,
     LOOKBACK_MINUTES,
+    SCORED_FROM,
+    WINDOWS,
     Series,
     evidence_rows,
     expected_of,
@@ -37,6 +39,7 @@ from outages.flood import flood_verdict_at, operator_public
 from outages.incidents import Tracked, incidents_track
 from outages.minutes import epoch_minute, from_epoch_minute
 from outages.models import (
+    REARM_MINUTES,
     REOPEN_MINUTES,
     WORLD,
     DetectionWatermark,
@@ -212,7 +215,7 @@ class _PassState:
         state.not_ok = set(statuses.values_list("service_id", flat=True))
         recent = incidents.filter(
             Q(resolved_at__isnull=True)
-            | Q(resolved_at__gte=first_minute - dt.timedelta(minutes=REOPEN_MINUTES))
+            | Q(resolved_at__gte=first_minute - dt.timedelta(minutes=max(REOPEN_MINUTES, REARM_MINUTES)))
         ).order_by("service_id", "started_at")
         for incident in recent:
             state.current[incident.service_id] = Tracked(
@@ -372,7 +375,7 @@ def _panel(state: _PassState, national: Series, cities: Series) -> tuple[detecti
     )
     profiles = profiles_load(national.keys + [cities.keys[i] for i in np.flatnonzero(city_needed)])
     minutes = national.origin + np.arange(national.counts.shape[1])
-    expected, alpha, beta = expected_of(national.keys, profiles, state.timezones, minutes, floor=None)
+    expected, alpha, beta, bars = expected_of(national.keys, profiles, state.timezones, minutes, floor=None)
     expected = np.where(np.isfinite(expected), np.maximum(expected, 0.0), np.nan)
     # No history yet: scored from the next baseline rebuild on, and so are its cities.
     state.without_baseline.update(s for s, _ in national.keys if (s, 0) not in profiles)
@@ -380,10 +383,17 @@ def _panel(state: _PassState, national: Series, cities: Series) -> tuple[detecti
     city_expected = np.full(cities.counts.shape, np.nan)
     city_alpha = np.full(len(cities.keys), BASELINE_PARAMS.alpha_prior)
     city_beta = np.full(len(cities.keys), BASELINE_PARAMS.beta_prior)
-    (city_expected[city_rows], city_alpha[city_rows], city_beta[city_rows]) = expected_of(
-        [cities.keys[i] for i in city_rows], profiles, state.timezones, minutes, floor=FLOOR_PER_MINUTE
+    city_bars = np.full((len(cities.keys), len(WINDOWS)), _DETECT_PARAMS.threshold)
+    (city_expected[city_rows], city_alpha[city_rows], city_beta[city_rows], city_bars[city_rows]) = (
+        expected_of(
+            [cities.keys[i] for i in city_rows], profiles, state.timezones, minutes, floor=FLOOR_PER_MINUTE
+        )
     )
     row_of = {key[0]: i for i, key in enumerate(national.keys)}
+    # A city without a profile of its own is read with its service's bars, as in outages.replay.
+    for i in city_rows:
+        if cities.keys[i] not in profiles:
+            city_bars[i] = bars[row_of[cities.keys[i][0]]]
     panel = detection.panel_detect(
         national.counts,
         expected,
@@ -395,11 +405,13 @@ def _panel(state: _PassState, national: Series, cities: Series) -> tuple[detecti
         city_beta,
         np.fromiter((row_of[s] for s, _ in cities.keys), dtype=np.int64, count=len(cities.keys)),
         first_minute=national.origin,
-        scored_from=LOOKBACK_MINUTES,
+        scored_from=SCORED_FROM,
         bucket_minutes=BUCKET_MINUTES,
         hold_minutes=SPIKE_HOLD_MINUTES,
         national_rows=national.scored(_DETECT_PARAMS),
         city_rows=city_scored,
+        bars=bars,
+        city_bars=city_bars,
         params=_DETECT_PARAMS,
     )
     return panel, expected
@@ -468,7 +480,8 @@ def _country_statuses(state: _PassState, services: list[int], *, last: int) -> l
     expected = np.full(countries.counts.shape, np.nan)
     alpha = np.full(len(countries.keys), BASELINE_PARAMS.alpha_prior)
     beta = np.full(len(countries.keys), BASELINE_PARAMS.beta_prior)
-    (expected[scored], alpha[scored], beta[scored]) = expected_of(
+    bars = np.full((len(countries.keys), len(WINDOWS)), _DETECT_PARAMS.threshold)
+    (expected[scored], alpha[scored], beta[scored], bars[scored]) = expected_of(
         [countries.keys[i] for i in scored],
         profiles,
         state.timezones,
@@ -487,10 +500,11 @@ def _country_statuses(state: _PassState, services: list[int], *, last: int) -> l
         np.zeros(0),
         np.zeros(0, dtype=np.int64),
         first_minute=origin,
-        scored_from=LOOKBACK_MINUTES,
+        scored_from=SCORED_FROM,
         bucket_minutes=BUCKET_MINUTES,
         hold_minutes=SPIKE_HOLD_MINUTES,
         national_rows=np.isfinite(expected[:, -1]),
+        bars=bars,
         params=_DETECT_PARAMS,
     )
     rows = evidence_rows(

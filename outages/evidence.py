@@ -26,9 +26,16 @@ from reports.models import MinuteCount
 
 BUCKET_MINUTES = detection.BUCKET_MINUTES
 # Minutes of counts read before the first minute evaluated: the detector's longest
-# window (60 minutes) ending at that minute.
-LOOKBACK_MINUTES = 60
+# window (60 minutes) ending at the first minute the status remembers
+# (detection.evidence_tiers), which is STATUS_HISTORY_MINUTES before it.
+STATUS_HISTORY_MINUTES = detection.STATUS_MEMORY_MINUTES + detection.SPIKE_HOLD_MINUTES
+LOOKBACK_MINUTES = 60 + STATUS_HISTORY_MINUTES
+# The first column of a pass's arrays that is scored (the ones before only feed windows).
+SCORED_FROM = LOOKBACK_MINUTES - STATUS_HISTORY_MINUTES
 BASELINE_PARAMS = detection.BaselineParams()
+DETECT_PARAMS = detection.DetectParams()
+# The detector's windows, in buckets, in the order of a profile's bars.
+WINDOWS = detection.window_buckets(BUCKET_MINUTES, DETECT_PARAMS)
 # What a city or country without a profile of its own is read against.
 FLOOR_PER_MINUTE = BASELINE_PARAMS.floor_per_hour / 60
 
@@ -64,9 +71,10 @@ class Series:
         return cls(origin, keys, counts)
 
     def scored(self, params: detection.DetectParams) -> np.ndarray:
-        """Which series can score above zero anywhere after the lookback: only those with
-        min_excess reports within the detector's longest window (an hour). The others are
-        not scored at all, and their profiles not read."""
+        """Which series can score above zero in the minutes the status reads (the last
+        STATUS_HISTORY_MINUTES, detection.evidence_tiers): only those with min_excess reports
+        within the detector's longest window (an hour) ending in one of them. The others
+        are not scored at all, and their profiles not read."""
         last_hour = detection.trailing_sum(self.counts, LOOKBACK_MINUTES)
         return np.asarray((last_hour[:, LOOKBACK_MINUTES:] >= params.min_excess).any(axis=1))
 
@@ -78,14 +86,17 @@ def expected_of(
     minutes: np.ndarray,
     *,
     floor: float | None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Expected reports in each of these epoch minutes, and the dispersion, of each series
-    (a service worldwide, in a city or in a country) from its stored profile, through the
-    one conversion (detection.expected_per_minute), one call per time zone. A series without
-    a profile is read against `floor` reports a minute (None: NaN, not scored) and the priors."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Expected reports in each of these epoch minutes, the dispersion and the calibrated
+    bars (one per window, detection.calibration) of each series (a service worldwide, in a
+    city or in a country) from its stored profile, through the one conversion
+    (detection.expected_per_minute), one call per time zone. A series without a profile is
+    read against `floor` reports a minute (None: NaN, not scored), the priors and the
+    threshold as every bar."""
     expected = np.full((len(keys), len(minutes)), np.nan)
     alpha = np.full(len(keys), BASELINE_PARAMS.alpha_prior)
     beta = np.full(len(keys), BASELINE_PARAMS.beta_prior)
+    bars = np.full((len(keys), len(WINDOWS)), DETECT_PARAMS.threshold)
     by_zone: dict[str, list[int]] = defaultdict(list)
     for i, key in enumerate(keys):
         stored = profiles.get(key)
@@ -95,12 +106,14 @@ def expected_of(
             continue
         by_zone[timezones[key[0]]].append(i)
         alpha[i], beta[i] = stored.alpha, stored.beta
+        if len(stored.bars) == len(WINDOWS):
+            bars[i] = stored.bars
     for zone, rows in by_zone.items():
         stack = np.stack([profiles[keys[i]].expected for i in rows])
         expected[rows] = detection.expected_per_minute(
             stack, minutes, timezone=zone, bucket_minutes=BUCKET_MINUTES
         )
-    return expected, alpha, beta
+    return expected, alpha, beta, bars
 
 
 def evidence_rows(
@@ -111,7 +124,8 @@ def evidence_rows(
     last: int,
 ) -> list[ServiceStatus]:
     """The status evidence of each (service, scope) series at its last minute, epoch minute
-    `last`: the tier its score gives, and its reports and baseline in the clock-aligned
+    `last`: the tier its scores give (with hysteresis, detection.evidence_tiers: `score`
+    holds the STATUS_HISTORY_MINUTES before it), and its reports and baseline in the clock-aligned
     quarter-hour holding that minute, up to it: the window the charts draw and the peak is
     measured in (outages.peak), so the status line never shows more than the peak. The one
     place that turns a scored series into a status row, for the world and for each country."""
@@ -119,11 +133,12 @@ def evidence_rows(
     count15 = detection.aligned_running_sum(counts, first, PEAK_MINUTES)[0][:, -1]
     expected15 = detection.aligned_running_sum(expected, first, PEAK_MINUTES)[0][:, -1]
     minute = from_epoch_minute(last)
+    tiers = detection.evidence_tiers(score, hold_minutes=detection.SPIKE_HOLD_MINUTES)[:, -1]
     return [
         ServiceStatus(
             service_id=service_id,
             scope=scope,
-            evidence=detection.status_tier(float(score[i, -1])),
+            evidence=detection.TIERS[tiers[i]],
             score=float(score[i, -1]),
             count=int(count15[i]),
             baseline=float(expected15[i]) if math.isfinite(expected15[i]) else None,

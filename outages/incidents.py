@@ -56,6 +56,7 @@ def incidents_track(
     problems: Mapping[tuple[int, int], Mapping[str, int]],
     is_flood: Callable[[int, dt.datetime], bool],
     warning: float = detection.DetectParams().warning,
+    threshold: float = detection.DetectParams().threshold,
     rows: Sequence[int] | None = None,
     on_minute: MinuteHook | None = None,
 ) -> TrackResult:
@@ -63,9 +64,11 @@ def incidents_track(
     and update `tracked` (service id -> latest incident) in place.
 
     A held spike extends the service's ongoing incident, re-opens one resolved less than
-    REOPEN_MINUTES ago, or opens a new one whose window starts at the first minute of its
-    evidence; its figures then count those minutes too. A spike that would open an incident
-    but comes mostly from a few networks (`is_flood`) opens nothing.
+    REOPEN_MINUTES ago, or opens a new one whose window starts at the rise (`_rise_start`);
+    its figures then count those minutes too. Within REARM_MINUTES of the last incident's
+    resolution a new one needs clearly stronger evidence (Incident.opening_bar). A spike
+    that would open an incident but comes mostly from a few networks (`is_flood`) opens
+    nothing.
     """
     result = TrackResult()
     n = panel.score.shape[1]
@@ -81,6 +84,13 @@ def incidents_track(
             spike = bool(panel.flagged[row, j])
             continues = entry is not None and entry.incident.spike_continues_it(minute)
             flood = False
+            if (
+                spike
+                and not continues
+                and entry is not None
+                and panel.best_score[row, j] < entry.incident.opening_bar(minute, threshold)
+            ):
+                spike = False  # hysteresis: too soon after the last incident for this little
             if spike and not continues and is_flood(service_id, minute):
                 spike, flood = False, True
                 if j == n - 1:
@@ -122,11 +132,7 @@ def _open(
     pairs: Sequence[tuple[int, int]],
 ) -> Tracked:
     previous = tracked.get(service_id)
-    start = int(panel.evidence_from[row, j])
-    # The scoring window may begin with minutes still at the usual level: the evidence
-    # starts with the first minute above it.
-    while start < j and panel.excess[row, start] <= 0:
-        start += 1
+    start = _rise_start(panel, row, j, pairs_of[row])
     if previous is not None and previous.incident.resolved_at is not None:
         # Never reach back into the previous incident.
         after = epoch_minute(previous.incident.resolved_at) - first_minute
@@ -144,6 +150,47 @@ def _open(
     for k in range(start, j):
         _record(entry, row, k, panel, first_minute, problems, pairs_of[row], pairs)
     return entry
+
+
+def _rise_start(panel: detection.Panel, row: int, j: int, service_pairs: Sequence[int]) -> int:
+    """The minute an incident opened at minute j starts: the rise.
+
+    The scoring window behind a spike may reach back an hour (`panel.evidence_from`), over
+    minutes at the usual level or an earlier, separate burst. The rise is the last unbroken
+    run of minutes, up to j, whose sliding 5-minute bucket holds at least `min_ratio` times
+    its baseline, nationally or in a city flagged at j (the earliest of those); the incident
+    starts with that run's first bucket, at its first minute above the baseline. Without
+    such a run it starts with the first minute of the evidence that is above the baseline.
+    """
+    lo = int(panel.evidence_from[row, j])
+    found = _run_start(panel.counts[row], panel.excess[row], lo, j)
+    for i in service_pairs:
+        if panel.city_spike[i, j]:
+            city = _run_start(panel.city_counts[i], panel.city_excess[i], lo, j)
+            if city is not None:
+                found = city if found is None else min(found, city)
+    start = lo if found is None else found
+    while start < j and panel.excess[row, start] <= 0:
+        start += 1
+    return start
+
+
+def _run_start(counts: np.ndarray, excess: np.ndarray, lo: int, j: int) -> int | None:
+    """The first minute of the first bucket of the last run of elevated sliding buckets
+    ending at j and not before `lo` (None: the bucket ending at j is not elevated)."""
+    b = detection.BUCKET_MINUTES
+    first = max(lo - b + 1, 0)
+    x = detection.trailing_sum(counts[first : j + 1], b)
+    over = detection.trailing_sum(excess[first : j + 1], b)
+    expected = x - over
+    params = detection.DetectParams()
+    elevated = (x >= params.min_ratio * expected) & (over > 0)
+    if not elevated[-1]:
+        return None
+    k = elevated.size - 1
+    while k > 0 and elevated[k - 1] and first + k - 1 >= lo:
+        k -= 1
+    return max(first + k - b + 1, lo)
 
 
 def _record(

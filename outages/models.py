@@ -33,6 +33,9 @@ class Baseline(models.Model):
     # the part of it neighbouring buckets share (outages.detection.Profile.beta).
     alpha = models.FloatField()
     beta = models.FloatField()
+    # The series' calibrated bar for each window of the detector, shortest first
+    # (outages.detection.calibration); empty: uncalibrated, every bar is the threshold.
+    bars = models.JSONField(default=list, blank=True)
     history_reports = models.PositiveIntegerField(default=0)
     built_at = models.DateTimeField()
 
@@ -200,6 +203,11 @@ REVIEWER_GROUP = "reviewer"
 RESOLVE_QUIET_MINUTES = 30
 # A spike this soon after an incident resolved re-opens it instead of opening another.
 REOPEN_MINUTES = 60
+# Hysteresis: for this long after an incident resolved, only clearly stronger evidence (a
+# score of REARM_FACTOR times the threshold, one in 10^10 instead of 10^5) opens another: on
+# a busy day, the next burst after a quiet half-hour is the same episode, not news.
+REARM_MINUTES = 360
+REARM_FACTOR = 2.0
 _MINUTE = dt.timedelta(minutes=1)
 
 
@@ -305,6 +313,14 @@ class Incident(models.Model):
         """Whether a spike at `at` belongs to this incident: it is ongoing, or it resolved
         so recently that the spike re-opens it rather than opening another."""
         return self.resolved_at is None or at - self.resolved_at <= dt.timedelta(minutes=REOPEN_MINUTES)
+
+    def opening_bar(self, at: dt.datetime, threshold: float) -> float:
+        """The score a spike at `at`, after this incident and not re-opening it, needs to
+        open another: REARM_FACTOR times the threshold while it resolved less than
+        REARM_MINUTES ago (hysteresis), the threshold after that."""
+        if self.resolved_at is not None and at - self.resolved_at <= dt.timedelta(minutes=REARM_MINUTES):
+            return REARM_FACTOR * threshold
+        return threshold
 
     def extend(self, *, at: dt.datetime, spike: bool, elevated: bool) -> None:
         """Record minute `at` of an ongoing incident (re-opening it on a spike)."""

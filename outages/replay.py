@@ -68,7 +68,7 @@ def replay_minutes(
     n = x.size
     cities = np.zeros((0, n)) if city_counts is None else np.atleast_2d(np.asarray(city_counts, dtype=float))
     bucket = detection.BUCKET_MINUTES
-    expected, alpha, beta, city_expected, city_alpha, city_beta = _minute_profiles(
+    expected, alpha, beta, bars, city_expected, city_alpha, city_beta, city_bars = _minute_profiles(
         first_minute, x, cities, timezone=timezone, bucket=bucket
     )
     panel = detection.panel_detect(
@@ -85,8 +85,11 @@ def replay_minutes(
         scored_from=0,
         bucket_minutes=bucket,
         hold_minutes=hold_minutes,
+        bars=bars[None],
+        city_bars=city_bars,
         params=_DETECT,
     )
+    tiers = detection.evidence_tiers(panel.score[0], hold_minutes=hold_minutes, params=_DETECT)
     status: list[str] = [""] * n
     opened = np.zeros(n, dtype=bool)
     seen: list[Incident] = []
@@ -97,7 +100,7 @@ def replay_minutes(
             seen.append(incident)
         opened[j] = is_open
         status[j] = public_status(
-            evidence=detection.status_tier(float(panel.score[0, j]), _DETECT),
+            evidence=detection.TIERS[tiers[j]],
             regional=bool(panel.any_city[0, j]),
             flood=flood,
             incident=incident,
@@ -148,9 +151,10 @@ def replay_minutes(
 
 def _minute_profiles(
     first_minute: int, x: np.ndarray, cities: np.ndarray, *, timezone: str, bucket: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per-minute expected counts, alpha and beta of the series and its cities, from
-    profiles of aligned `bucket`-minute slots rebuilt at every local midnight."""
+) -> tuple[np.ndarray, ...]:
+    """Per-minute expected counts, alpha, beta and calibrated bars of the series, then of
+    its cities, from profiles of aligned `bucket`-minute slots rebuilt at every local
+    midnight."""
     n = x.size
     first_bucket = first_minute // bucket
     index = (first_minute + np.arange(n)) // bucket - first_bucket
@@ -161,7 +165,7 @@ def _minute_profiles(
     # slices and arrays for a 2-D operand, as documented.
     np.add.at(sums, (slice(None), index), series)  # type: ignore[arg-type]
     timestamps = (first_bucket + np.arange(n_buckets)) * bucket * 60
-    expected, alpha, beta = detection.replay_profiles(
+    expected, alpha, beta, bars = detection.replay_profiles(
         timestamps, sums, bucket_minutes=bucket, timezone=timezone, params=_BASELINE
     )
     # A city without enough history for a profile of its own is scored against the floor,
@@ -178,6 +182,8 @@ def _minute_profiles(
         expected[row] = np.where(eligible, expected[row], _BASELINE.floor_per_hour * bucket / 60)
         alpha[row] = np.where(eligible, alpha[row], _BASELINE.alpha_prior)
         beta[row] = np.where(eligible, beta[row], _BASELINE.beta_prior)
+        # ...and, without a calibration of its own, read with its service's bars.
+        bars[row] = np.where(eligible[:, None], bars[row], bars[0])
     per_minute = expected[:, index] / bucket
     per_minute = np.where(np.isfinite(per_minute), np.maximum(per_minute, 0.0), np.nan)
     # Without a national profile (no history yet) the live pass scores none of the cities.
@@ -186,7 +192,9 @@ def _minute_profiles(
         per_minute[0],
         alpha[0, index],
         beta[0, index],
+        bars[0, index],
         per_minute[1:],
         alpha[1:, index],
         beta[1:, index],
+        bars[1:, index],
     )

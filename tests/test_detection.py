@@ -197,7 +197,9 @@ def test_changing_the_future_does_not_change_the_past():
 
     def replayed(x: np.ndarray):
         sums = x.reshape(-1, BUCKET).sum(axis=1)
-        expected, alpha, beta = replay_profiles(buckets, sums[None, :], bucket_minutes=BUCKET, timezone=ROME)
+        expected, alpha, beta, _ = replay_profiles(
+            buckets, sums[None, :], bucket_minutes=BUCKET, timezone=ROME
+        )
         per_minute = np.repeat(expected[0] / BUCKET, BUCKET)
         return per_minute, _panel(
             x,
@@ -323,7 +325,7 @@ def test_replayed_profiles_are_rebuilt_at_every_local_midnight_from_earlier_days
     ts = _timestamps("2026-03-20", 10)
     counts = _poisson(30 * _evening_shape(ts))
 
-    expected, alpha, beta = replay_profiles(ts, counts[None, :], bucket_minutes=BUCKET, timezone=ROME)
+    expected, alpha, beta, _ = replay_profiles(ts, counts[None, :], bucket_minutes=BUCKET, timezone=ROME)
 
     day, _, _ = local_fields(ts, timezone=ROME, bucket_minutes=BUCKET)
     first_day = day == day[0]  # no history before the first local midnight

@@ -12,8 +12,10 @@ One job per module; every public name is re-exported here, so callers write
 - ``calendar``: UTC moments to local days, weekdays and slots in a time zone (``local_fields``).
 - ``profiles``: ``BaselineParams``, ``Profile``, fitting (``profile_build``, ``replay_profiles``)
   and lookup (``profile_expected``, ``expected_per_minute``).
-- ``scoring``: ``DetectParams``, the multi-window score (``detect``, ``detect_sliding``), its
-  tails and trailing sums, ``status_tier``.
+- ``scoring``: ``DetectParams``, the multi-window score (``detect``, ``detect_sliding``,
+  ``window_scores``), its tails and trailing sums, the status tiers with hysteresis
+  (``evidence_tiers``, ``status_tier``).
+- ``calibration``: each series' bars from its own recent evidence (``evidence_bars``).
 - ``panel``: ``panel_detect`` and its ``Panel``, ``hold``, ``city_bar``, the aligned 15-minute
   counts (``aligned_running_sum``), ``BUCKET_MINUTES`` and ``SPIKE_HOLD_MINUTES``.
 - ``verdicts``: the flood verdict (``flood_verdict``, ``SpikeReport``, ``OperatorShare``,
@@ -41,6 +43,7 @@ an incident, ``flood_verdict`` judges the networks and operators behind it.
 from __future__ import annotations
 
 from outages.detection.calendar import DAY, epoch_seconds, local_fields, utc_offsets
+from outages.detection.calibration import CalibrationParams, evidence_bars
 from outages.detection.panel import (
     BUCKET_MINUTES,
     SPIKE_HOLD_MINUTES,
@@ -62,14 +65,17 @@ from outages.detection.profiles import (
 )
 from outages.detection.scoring import (
     MIN_TAIL,
+    STATUS_MEMORY_MINUTES,
     TIERS,
     Detection,
     DetectParams,
     detect,
     detect_sliding,
+    evidence_tiers,
     status_tier,
     trailing_sum,
     window_buckets,
+    window_scores,
 )
 from outages.detection.verdicts import (
     FloodParams,
@@ -86,8 +92,10 @@ __all__ = [
     "DAY",
     "MIN_TAIL",
     "SPIKE_HOLD_MINUTES",
+    "STATUS_MEMORY_MINUTES",
     "TIERS",
     "BaselineParams",
+    "CalibrationParams",
     "DetectParams",
     "Detection",
     "FloodParams",
@@ -102,6 +110,8 @@ __all__ = [
     "detect",
     "detect_sliding",
     "epoch_seconds",
+    "evidence_bars",
+    "evidence_tiers",
     "expected_per_minute",
     "flood_verdict",
     "hold",
@@ -115,4 +125,5 @@ __all__ = [
     "usual_mix",
     "utc_offsets",
     "window_buckets",
+    "window_scores",
 ]

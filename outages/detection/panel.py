@@ -40,6 +40,8 @@ class Panel:
     excess: np.ndarray  # (S, n) reports above the baseline in each minute
     city_counts: np.ndarray  # (P, n) reports in each minute
     city_excess: np.ndarray  # (P, n)
+    counts: np.ndarray  # (S, n) reports in each minute
+    best_score: np.ndarray  # (S, n) the larger of the national score and its cities' scores
 
 
 def hold(flags: np.ndarray, steps: int) -> np.ndarray:
@@ -88,6 +90,8 @@ def panel_detect(
     hold_minutes: int,
     national_rows: np.ndarray | None = None,
     city_rows: np.ndarray | None = None,
+    bars: np.ndarray | None = None,
+    city_bars: np.ndarray | None = None,
     params: DetectParams = DetectParams(),
 ) -> Panel:
     """Score per-minute series of services and their cities on sliding buckets.
@@ -97,6 +101,8 @@ def panel_detect(
     epoch minute of column 0 (the 15-minute buckets are aligned on the clock). Columns before
     ``scored_from`` are history only: they feed the windows but never score. Rows with
     ``national_rows``/``city_rows`` False are not scored (they cannot clear the bar).
+    ``bars``/``city_bars`` are the series' calibrated bars, (S, W) or per minute (S, n, W)
+    (detection.calibration); None: uncalibrated.
 
     A city is one test of many: its bar rises with the cities of its service reporting in the
     last hour, and drops to the warning level where the national series already spikes.
@@ -116,6 +122,7 @@ def panel_detect(
         hold=hold_minutes,
         bucket_minutes=bucket_minutes,
         params=params,
+        bars=bars,
     )
     recent = trailing_sum(city_counts, 60) > 0
     n_cities = np.zeros((s, n))
@@ -132,12 +139,15 @@ def panel_detect(
         bucket_minutes=bucket_minutes,
         params=params,
         threshold=bar,
+        bars=city_bars,
     )
     city_spike = hold(cit.is_spike, hold_minutes) & recent
     any_city = np.zeros((s, n), dtype=bool)
     np.logical_or.at(any_city, pair_service, city_spike)
     national_spike = hold(nat.is_spike, hold_minutes)
     flagged = national_spike | any_city
+    best_score = nat.score.copy()
+    np.maximum.at(best_score, pair_service, np.where(recent, cit.score, 0.0))
 
     # The evidence behind a flag: the windows that scored over the held minutes, from the
     # first minute of the earliest one, so an incident holds the reports that opened it.
@@ -168,6 +178,8 @@ def panel_detect(
         excess=x - np.nan_to_num(expected),
         city_counts=np.where(np.isfinite(city_counts), city_counts, 0.0),
         city_excess=np.where(np.isfinite(city_counts), city_counts, 0.0) - np.nan_to_num(city_expected),
+        counts=x,
+        best_score=best_score,
     )
 
 
@@ -206,6 +218,7 @@ def _score_rows(
     bucket_minutes: int,
     params: DetectParams,
     threshold: np.ndarray | None = None,
+    bars: np.ndarray | None = None,
 ) -> Detection:
     """detect_sliding on the rows that can score; other rows, and the columns before the
     held minutes ahead of ``scored_from`` (history only), stay zero."""
@@ -224,6 +237,7 @@ def _score_rows(
         bucket_minutes=bucket_minutes,
         params=params,
         threshold=None if threshold is None else threshold[picked],
+        bars=None if bars is None else list(np.moveaxis(bars[picked], -1, 0)),
     )
     first = max(scored_from - (hold - 1), 0)
     score[picked, first:] = found.score[:, first:]

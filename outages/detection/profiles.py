@@ -22,6 +22,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from outages.detection.calendar import local_fields
+from outages.detection.calibration import CalibrationParams, evidence_bars
+from outages.detection.scoring import DetectParams, window_buckets
 
 
 @dataclass(frozen=True)
@@ -33,8 +35,10 @@ class BaselineParams:
     half_life_days: float = 14.0
     # Only this much history is read; older data has negligible weight anyway.
     history_days: int = 42
-    # The level is re-scaled on the last days so growth does not lag by the weighted age.
-    level_days: int = 4
+    # The level is re-scaled to the last days so growth does not lag by the weighted age: to
+    # the median of their daily ratios, so a ramp an attacker builds over a few days is not
+    # the new normal until it has lasted half of them.
+    level_days: int = 14
     # Observations above outlier_ratio times the slot median are treated as outages and left out.
     outlier_ratio: float = 1.8
     # Weight (in days) of the all-weekdays shape when a weekday has little history (cold start).
@@ -60,6 +64,9 @@ class Profile:
     alpha: NDArray[np.float64]
     # (...,): the part of alpha shared by neighbouring buckets (level uncertainty).
     beta: NDArray[np.float64]
+    # (..., W): the series' calibrated bar for each window of the detector
+    # (detection.calibration); None: uncalibrated, every bar is the threshold.
+    bars: NDArray[np.float64] | None = None
 
     @property
     def slots_per_day(self) -> int:
@@ -106,6 +113,7 @@ class Profile:
             self.expected[index],
             self.alpha[index],
             self.beta[index],
+            None if self.bars is None else self.bars[index],
         )
 
 
@@ -270,11 +278,21 @@ def _profile_from_fields(
     fitted_older = older[:, weekday, slot]
     recent = valid & recent_day[d][None, :]
     recent &= np.nan_to_num(x) <= params.outlier_ratio * fitted_older + 3 * np.sqrt(fitted_older) + 2
-    prior_mass = n_slots / 4  # six hours' worth of buckets damps the ratio on sparse series
+    # Each recent day's ratio to the older shape, then their median: robust to a few days
+    # an attacker (or a news week) pushed up. Three hours' worth of buckets at the floor damp
+    # a day's ratio on sparse series.
+    prior_mass = n_slots / 8
+    day_cell = np.arange(n_series)[:, None] * n_days + d[None, :]
+    observed = np.bincount(day_cell[recent], weights=x[recent], minlength=n_series * n_days)
+    fitted = np.bincount(day_cell[recent], weights=fitted_older[recent], minlength=n_series * n_days)
+    seen = np.bincount(day_cell[recent], minlength=n_series * n_days).reshape(n_series, n_days) > 0
     with np.errstate(invalid="ignore", divide="ignore"):
-        level_ratio = (np.where(recent, x, 0).sum(axis=1) + prior_mass * floor) / (
-            np.where(recent, fitted_older, 0).sum(axis=1) + prior_mass * floor
+        day_ratio = (observed.reshape(n_series, n_days) + prior_mass * floor) / (
+            fitted.reshape(n_series, n_days) + prior_mass * floor
         )
+    level_ratio = _nanmedian_days(np.where(seen & np.isfinite(day_ratio), day_ratio, np.nan)[:, :, None])[
+        :, 0
+    ]
     level_ratio = np.where(np.isfinite(level_ratio), np.clip(level_ratio, 0.5, 2.0), 1.0)
     expected = np.where(
         has_older[:, None, None], older * level_ratio[:, None, None], shape(np.ones(n_days, dtype=bool))
@@ -299,9 +317,25 @@ def _profile_from_fields(
         bucket_minutes,
         params,
     )
+    # The bars are set on every observation of the recent days, incidents included (see
+    # detection.calibration), against the profile just built.
+    recent_cells = slice(max(n_days - CalibrationParams().days, 0), n_days)
+    seen_at = np.isfinite(x)
+    all_sums = np.bincount(cell[seen_at], weights=x[seen_at], minlength=size)
+    all_hits = np.bincount(cell[seen_at], minlength=size)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        history = (all_sums / all_hits).reshape(n_series, n_days, n_slots)[:, recent_cells]
+    bars = evidence_bars(
+        history.reshape(n_series, -1),
+        expected[:, day_weekday[recent_cells], :].reshape(n_series, -1),
+        alpha,
+        beta,
+        np.repeat(np.arange(n_days)[recent_cells], n_slots),
+        bucket_minutes=bucket_minutes,
+    )
     no_history = ~np.isfinite(level)
     expected[no_history] = np.nan
-    return _squeeze(Profile(bucket_minutes, timezone, expected, alpha, beta), single)
+    return _squeeze(Profile(bucket_minutes, timezone, expected, alpha, beta, bars), single)
 
 
 def _weekly_shape(
@@ -396,15 +430,18 @@ def replay_profiles(
     bucket_minutes: int,
     timezone: str,
     params: BaselineParams = BaselineParams(),
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Expected count, alpha and beta, each (N, T), for the rows of ``series`` (N, T), with the
-    profiles rebuilt at every local midnight from the days before it only (NaN on the first day).
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Expected count, alpha and beta, each (N, T), and the calibrated bars (N, T, W), for
+    the rows of ``series`` (N, T), with the profiles rebuilt at every local midnight from the
+    days before it only (NaN expected and uncalibrated bars on the first day).
     """
     series = np.atleast_2d(np.asarray(series, dtype=float))
     day, weekday, slot = local_fields(timestamps, timezone=timezone, bucket_minutes=bucket_minutes)
     expected = np.full(series.shape, np.nan)
     alpha = np.full(series.shape, params.alpha_prior)
     beta = np.full(series.shape, params.beta_prior)
+    n_windows = len(window_buckets(bucket_minutes))
+    bars = np.full((*series.shape, n_windows), DetectParams().threshold)
     day_starts = np.flatnonzero(np.r_[True, day[1:] != day[:-1]])
     day_ends = np.r_[day_starts[1:], day.size]
     for start, end in zip(day_starts, day_ends, strict=True):
@@ -424,4 +461,6 @@ def replay_profiles(
         expected[:, start:end] = profile.expected[:, weekday[start:end], slot[start:end]]
         alpha[:, start:end] = profile.alpha[:, None]
         beta[:, start:end] = profile.beta[:, None]
-    return expected, alpha, beta
+        if profile.bars is not None:
+            bars[:, start:end] = profile.bars[:, None, :]
+    return expected, alpha, beta, bars

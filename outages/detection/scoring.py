@@ -5,7 +5,7 @@ gives. Pure: no ORM, no clock.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,6 +27,10 @@ class DetectParams:
     min_excess: float = 10.0
     # ... and at least this multiple of the baseline: news-driven bumps are 1.3-1.5x.
     min_ratio: float = 1.8
+    # Persistence: a window longer than one bucket speaks only while most of its buckets are
+    # elevated (`persistent_buckets`), so a burst shorter than half the window cannot carry
+    # it; an outage raises every bucket it covers.
+    persistence: bool = True
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,61 @@ def _log10_tail(x: np.ndarray, mean: np.ndarray, var: np.ndarray) -> np.ndarray:
     return np.where((k > 0) & np.isfinite(score), np.maximum(score, 0.0), 0.0)
 
 
+def window_scores(
+    counts: np.ndarray | Sequence[float],
+    expected: np.ndarray | Sequence[float],
+    alpha: np.ndarray | float,
+    beta: np.ndarray | float | None = None,
+    *,
+    bucket_minutes: int,
+    params: DetectParams = DetectParams(),
+) -> Iterator[tuple[int, np.ndarray]]:
+    """(window in buckets, raw score of that window at every bucket), shortest window first:
+    the negative binomial tail of the trailing window's sum, kept only where the window's
+    excess and ratio clear ``min_excess`` and ``min_ratio`` (and, for windows longer than
+    one bucket, while the last bucket is still above its baseline). ``detect`` takes the
+    best of them; ``detection.calibration`` reads them over a series' history.
+
+    With ``persistence``, a window longer than one bucket also needs ``persistent_buckets``
+    of its buckets elevated (``min_ratio`` times their expected count, and above it)."""
+    x = np.asarray(counts, dtype=float)
+    mu = np.asarray(expected, dtype=float)
+    a = _per_bucket(alpha, x)
+    b = a if beta is None else np.minimum(_per_bucket(beta, x), a)
+    known = np.isfinite(mu)
+    mu = np.where(known, mu, 0.0)
+    x = np.where(known & np.isfinite(x), x, 0.0)
+    rising_now = x > mu
+    elevated = ((x > mu) & (x >= params.min_ratio * mu)).astype(float)
+    for w in window_buckets(bucket_minutes, params):
+        big_x, big_mu = _trailing_sum(x, w), _trailing_sum(mu, w)
+        excess = big_x - big_mu
+        # Longer windows only speak while the rise is still going on, or a finished outage
+        # would keep the status red for an hour.
+        ok = (excess >= params.min_excess) & (big_x >= params.min_ratio * big_mu) & known
+        if w > 1:
+            ok &= rising_now
+            if params.persistence:
+                ok &= _trailing_sum(elevated, w) >= persistent_buckets(w)
+        # The tail is computed where the window can speak only: most buckets cannot.
+        big_mu_safe = np.maximum(big_mu[ok], 1e-9)
+        var = (
+            big_mu_safe
+            + _trailing_sum((a - b) * mu**2, w)[ok]
+            + _trailing_sum(b, w)[ok] / w * big_mu[ok] ** 2
+        )
+        s = np.zeros(x.shape)
+        s[ok] = _log10_tail(big_x[ok], big_mu_safe, var)
+        yield w, s
+
+
+def persistent_buckets(w: int) -> int:
+    """How many of a window's w buckets must be elevated (``min_ratio`` times their expected
+    count) for the window to speak: more than half, plus one, since on sliding buckets a
+    five-minute burst straddles two of them (all three of a 15-minute window)."""
+    return min(w, w // 2 + 2)
+
+
 def detect(
     counts: np.ndarray | Sequence[float],
     expected: np.ndarray | Sequence[float],
@@ -75,6 +134,7 @@ def detect(
     bucket_minutes: int,
     params: DetectParams = DetectParams(),
     threshold: np.ndarray | float | None = None,
+    bars: Sequence[np.ndarray | float] | None = None,
 ) -> Detection:
     """Score every bucket against its baseline, causally, over the last axis.
 
@@ -82,38 +142,30 @@ def detect(
     (``beta=None`` takes all dispersion as shared, the cautious choice). Pass at least the
     longest window (12 buckets of 5 minutes): the score at bucket t reads t and the buckets
     before it, nothing after. NaN ``expected`` (no baseline yet) scores 0.
+
+    ``bars`` (one per window of ``window_buckets``, each (...,) or (..., T)) are the series'
+    calibrated bars (``detection.calibration``): a window's raw score is read in the series'
+    own units, ``raw - (bar - threshold)``, so that a score of 5 is as rare on a bursty series
+    as on a calm one. None: every bar is the threshold (the raw score).
     """
     x = np.asarray(counts, dtype=float)
-    mu = np.asarray(expected, dtype=float)
-    a = _per_bucket(alpha, x)
-    b = a if beta is None else np.minimum(_per_bucket(beta, x), a)
-    known = np.isfinite(mu)
-    mu = np.where(known, mu, 0.0)
-    x = np.where(known & np.isfinite(x), x, 0.0)
-    rising_now = x > mu
-
     score = np.zeros(x.shape)
     window = np.zeros(x.shape, dtype=np.int64)
-    windows = window_buckets(bucket_minutes, params)
-    for w in windows:
-        big_x, big_mu = _trailing_sum(x, w), _trailing_sum(mu, w)
-        big_mu_safe = np.maximum(big_mu, 1e-9)
-        var = big_mu_safe + _trailing_sum((a - b) * mu**2, w) + _trailing_sum(b, w) / w * big_mu**2
-        s = _log10_tail(big_x, big_mu_safe, var)
-        excess = big_x - big_mu
-        # Longer windows only speak while the rise is still going on, or a finished outage
-        # would keep the status red for an hour.
-        ok = (excess >= params.min_excess) & (big_x >= params.min_ratio * big_mu)
-        if w > 1:
-            ok &= rising_now
-        s = np.where(ok & known, s, 0.0)
+    for k, (w, s) in enumerate(
+        window_scores(counts, expected, alpha, beta, bucket_minutes=bucket_minutes, params=params)
+    ):
+        if bars is not None:
+            s = np.maximum(s - (np.maximum(_broadcast(bars[k], x), params.threshold) - params.threshold), 0.0)
         better = s > score
         score = np.where(better, s, score)
         window = np.where(better, w, window)
-    longest = max(windows)
-    excess = np.maximum(_trailing_sum(x, longest) - _trailing_sum(mu, longest), 0.0)
-    bar = params.threshold if threshold is None else np.asarray(threshold)
-    return Detection(score=score, is_spike=score >= bar, excess=excess, window=window)
+    longest = max(window_buckets(bucket_minutes, params))
+    mu = np.asarray(expected, dtype=float)
+    known = np.isfinite(mu)
+    x0 = np.where(known & np.isfinite(x), x, 0.0)
+    excess = np.maximum(_trailing_sum(x0, longest) - _trailing_sum(np.where(known, mu, 0.0), longest), 0.0)
+    spike_bar = params.threshold if threshold is None else np.asarray(threshold)
+    return Detection(score=score, is_spike=score >= spike_bar, excess=excess, window=window)
 
 
 def detect_sliding(
@@ -125,13 +177,14 @@ def detect_sliding(
     bucket_minutes: int,
     params: DetectParams = DetectParams(),
     threshold: np.ndarray | float | None = None,
+    bars: Sequence[np.ndarray | float] | None = None,
 ) -> Detection:
     """``detect`` on sliding buckets, as the live pass runs it every minute.
 
     ``counts`` and ``expected`` are per minute, (..., T). The result at minute t is the score of
     the bucket of ``bucket_minutes`` ending at t (minutes t-b+1..t), with the buckets ending b,
     2b, ... minutes earlier as its longer windows: one ``detect`` call per phase (t mod b).
-    ``alpha``, ``beta`` and ``threshold`` are (...,) or per minute (..., T). A bucket holding a
+    ``alpha``, ``beta``, ``threshold`` and each of ``bars`` are (...,) or per minute (..., T). A bucket holding a
     minute with NaN ``expected``, and the first b-1 minutes (no full bucket yet), score 0.
     """
     b = bucket_minutes
@@ -163,6 +216,7 @@ def detect_sliding(
             bucket_minutes=b,
             params=params,
             threshold=None if threshold is None else phase_of(threshold, phase),
+            bars=None if bars is None else [phase_of(bar, phase) for bar in bars],
         )
         out.score[..., phase::b] = found.score
         out.is_spike[..., phase::b] = found.is_spike
@@ -171,11 +225,43 @@ def detect_sliding(
     return out
 
 
-def _per_bucket(value: np.ndarray | float, like: np.ndarray) -> np.ndarray:
+def _broadcast(value: np.ndarray | float, like: np.ndarray) -> np.ndarray:
+    """A per-series (...,) or per-bucket (..., T) value as (..., T)."""
     v = np.asarray(value, dtype=float)
     if v.ndim and v.ndim < like.ndim:
         v = v[..., None]
-    return np.broadcast_to(np.clip(v, 1e-4, None), like.shape)
+    return np.broadcast_to(v, like.shape)
+
+
+def _per_bucket(value: np.ndarray | float, like: np.ndarray) -> np.ndarray:
+    return np.clip(_broadcast(value, like), 1e-4, None)
+
+
+# The status's memory: a tier the evidence reached (held for SPIKE_HOLD minutes) stays for
+# this many minutes after it last held, so a steady event does not flap minute to minute.
+STATUS_MEMORY_MINUTES = 10
+
+
+def evidence_tiers(
+    score: np.ndarray, *, hold_minutes: int, params: DetectParams = DetectParams()
+) -> np.ndarray:
+    """The status tier (an index into TIERS) the evidence gives at each minute of per-minute
+    scores (..., T), with hysteresis both ways: a tier is reached once the score has been at
+    its level ``hold_minutes`` minutes running, and left only when that has not been so for
+    STATUS_MEMORY_MINUTES. The first STATUS_MEMORY_MINUTES + hold_minutes columns are read
+    as history: pass that many minutes before the first tier needed."""
+    s = np.asarray(score, dtype=float)
+    tiers = np.zeros(s.shape, dtype=np.int64)
+    for tier, level in ((1, params.warning), (2, params.threshold)):
+        held = s >= level
+        for back in range(1, hold_minutes):
+            held[..., back:] &= s[..., :-back] >= level
+            held[..., :back] = False
+        remembered = held.copy()
+        for back in range(1, STATUS_MEMORY_MINUTES):
+            remembered[..., back:] |= held[..., :-back]
+        tiers = np.where(remembered, tier, tiers)
+    return tiers
 
 
 def status_tier(score: float, params: DetectParams = DetectParams()) -> str:
