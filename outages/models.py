@@ -33,6 +33,9 @@ class Baseline(models.Model):
     # the part of it neighbouring buckets share (outages.detection.Profile.beta).
     alpha = models.FloatField()
     beta = models.FloatField()
+    # The series' calibrated bar for each window of the detector, shortest first
+    # (outages.detection.calibration); empty: uncalibrated, every bar is the threshold.
+    bars = models.JSONField(default=list, blank=True)
     history_reports = models.PositiveIntegerField(default=0)
     built_at = models.DateTimeField()
 
