@@ -53,6 +53,7 @@ class Opened:
     started: int
     opened: int
     resolved: int
+    escalations: tuple[int, ...] = ()  # the minutes it escalated (outages.escalations)
 
 
 @dataclass
@@ -61,6 +62,7 @@ class OutageResult:
     covered: bool  # an incident was open during it (a new one, or one already open)
     alerted: bool  # an incident opened during it
     inside_open: bool  # not alerted: it began inside an incident already open
+    escalated: bool = False  # inside_open, and that incident escalated during the outage
     delay: float | None = None  # true start -> the minute the incident opened has closed
     start_error: float | None = None  # the incident's start - the true start
 
@@ -101,6 +103,7 @@ def incidents_of(series: Series, found) -> list[Opened]:
             started=i.started_at - series.first_minute,
             opened=i.opened_at - series.first_minute,
             resolved=n if i.resolved_at is None else i.resolved_at - series.first_minute,
+            escalations=tuple(e[0] - series.first_minute for e in i.escalations),
         )
         for i in found.incidents
     ]
@@ -137,7 +140,12 @@ def outage_result(event: Event, incidents: list[Opened]) -> OutageResult:
             delay=first.opened + 1 - lo,
             start_error=first.started - lo,
         )
-    return OutageResult(event, covered=bool(covering), alerted=False, inside_open=bool(covering))
+    # An escalation "within the outage": from its start to LATE minutes after its end, as an
+    # opening would count.
+    escalated = any(lo <= minute <= hi for i in covering for minute in i.escalations)
+    return OutageResult(
+        event, covered=bool(covering), alerted=False, inside_open=bool(covering), escalated=escalated
+    )
 
 
 def evaluate(series: Series, incidents: list[Opened], score: Score) -> None:
@@ -181,6 +189,7 @@ def summary(score: Score) -> dict[str, float]:
         "start_error_p90": _pct(errors, 90),
         "start_error_signed_median": _pct([r.start_error for r in alerted if r.start_error is not None], 50),
         "inside_open": sum(r.inside_open for r in observable),
+        "escalated": sum(r.escalated for r in observable),
         "in_busy_day": sum(r.event.in_busy_day for r in observable),
     }
 
@@ -197,7 +206,7 @@ def row(label: str, score: Score) -> str:
     return (
         f"| {label} | {s['recall']:.3f} | {s['recall_alerted']:.3f} | {s['false_per_week']:.3f} "
         f"| {s['delay_median']:.1f} | {s['delay_p90']:.1f} | {s['start_error_median']:.1f} "
-        f"| {s['start_error_p90']:.1f} | {s['inside_open']} | 0 | {score.seconds:.0f} |"
+        f"| {s['start_error_p90']:.1f} | {s['inside_open']} | {s['escalated']} | {score.seconds:.0f} |"
     )
 
 
@@ -223,7 +232,8 @@ def details(score: Score) -> None:
     )
     print(
         f"Observable outages that began inside an incident already open (escalation cases): "
-        f"{s['inside_open']}; escalations found: 0 (the replay records none). Start error, "
+        f"{s['inside_open']}; escalations found: {s['escalated']} (an escalation of that incident "
+        f"between the outage's start and {LATE} minutes after its end). Start error, "
         f"signed median: {s['start_error_signed_median']:+.1f} min (negative: dated before the true start)."
     )
     total = score.false_incidents

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Max, Q
 
 from catalogue.models import Service
 from geo.models import City
@@ -45,6 +45,7 @@ from outages.models import (
     DetectionWatermark,
     Incident,
     IncidentCity,
+    IncidentEscalation,
     ServiceStatus,
 )
 from outages.status import status_apply
@@ -82,6 +83,8 @@ class PassResult:
     opened_ids: list[int] = field(default_factory=list)
     # The incidents this pass resolved (still resolved at its end), for the same caller.
     resolved_ids: list[int] = field(default_factory=list)
+    # The escalations this pass recorded (outages.escalations), for the same caller.
+    escalation_ids: list[int] = field(default_factory=list)
     # Services with reports but no profile yet: not scored until their baselines are built.
     without_baseline: list[int] = field(default_factory=list)
 
@@ -156,6 +159,7 @@ def _detection_pass(
         result.services = len(state.evaluated)
         result.opened, result.resolved = state.save()
         result.opened_ids = state.opened_ids
+        result.escalation_ids = state.escalation_ids
         result.resolved_ids = sorted(
             {
                 incident.pk
@@ -189,6 +193,7 @@ class _PassState:
         self.opened = 0
         self.resolved = 0
         self.opened_ids: list[int] = []
+        self.escalation_ids: list[int] = []
         self.resolved_incidents: list[Incident] = []
         self.verdicts: dict[tuple[int, dt.datetime], detection.FloodVerdict] = {}
 
@@ -225,6 +230,14 @@ class _PassState:
         by_incident = {entry.incident.pk: entry for entry in state.current.values()}
         for city in IncidentCity.objects.filter(incident_id__in=ids):
             by_incident[city.incident_id].cities[city.city_id] = city
+        # The escalation cooldown runs from each incident's latest one.
+        latest = (
+            IncidentEscalation.objects.filter(incident_id__in=ids)
+            .values("incident_id")
+            .annotate(at=Max("at"))
+        )
+        for found in latest:
+            by_incident[found["incident_id"]].last_escalation_at = found["at"]
         return state
 
     def save(self) -> tuple[int, int]:
@@ -244,6 +257,7 @@ class _PassState:
                 "resolved_at",
                 "peak_count",
                 "peak_at",
+                "settled_peak",
                 "max_score",
                 "excess_reports",
                 "problems",
@@ -262,6 +276,11 @@ class _PassState:
                 city.incident_id = entry.incident.pk
                 cities.append(city)
         IncidentCity.objects.bulk_create(cities, batch_size=1000)
+        # After the incidents: a new incident's escalation takes its id from it here.
+        escalations = IncidentEscalation.objects.bulk_create(
+            [escalation for entry in entries for escalation in entry.escalations]
+        )
+        self.escalation_ids = [escalation.pk for escalation in escalations]
         if self.status_minute is not None:
             self._statuses_save(self.status_minute)
         return self.opened, self.resolved

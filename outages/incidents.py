@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from outages import detection
+from outages.escalations import ESCALATION_WINDOW_MINUTES, escalation_check
 from outages.minutes import epoch_minute, from_epoch_minute
-from outages.models import Incident, IncidentCity
+from outages.models import Incident, IncidentCity, IncidentEscalation
 
 
 @dataclass
@@ -26,6 +27,9 @@ class Tracked:
     cities: dict[int, IncidentCity] = field(default_factory=dict)
     problems: Counter = field(default_factory=Counter)
     touched: bool = False
+    # Its latest escalation (the cooldown's start), and those this run recorded (unsaved).
+    last_escalation_at: dt.datetime | None = None
+    escalations: list[IncidentEscalation] = field(default_factory=list)
 
 
 @dataclass
@@ -38,6 +42,8 @@ class TrackResult:
     retired: list[Tracked] = field(default_factory=list)
     # Services whose spike at the last minute the flood rule held back.
     flooded_last: set[int] = field(default_factory=set)
+    # The escalations this run recorded, in order (also on their incidents' Tracked).
+    escalations: list[IncidentEscalation] = field(default_factory=list)
 
 
 # (service row, minute index, the service's latest incident or None, opened at this minute,
@@ -68,7 +74,8 @@ def incidents_track(
     its figures then count those minutes too. Within REARM_MINUTES of the last incident's
     resolution a new one needs clearly stronger evidence (Incident.opening_bar). A spike
     that would open an incident but comes mostly from a few networks (`is_flood`) opens
-    nothing.
+    nothing. A clearly bigger event inside an ongoing incident is recorded as an escalation
+    (outages.escalations).
     """
     result = TrackResult()
     n = panel.score.shape[1]
@@ -114,6 +121,7 @@ def incidents_track(
                 result.resolved_incidents.append(incident)
             else:
                 _record(entry, row, j, panel, first_minute, problems, pairs_of[row], pairs)
+                _escalation_track(entry, result, row, j, panel, first_minute, is_flood, opened=opened)
             if on_minute is not None:
                 on_minute(row, j, entry, opened, flood)
     return result
@@ -228,3 +236,56 @@ def _record(
             )
         city.count += int(panel.city_counts[i, k])
         city.excess = max(0.0, city.excess + float(panel.city_excess[i, k]))
+
+
+def _escalation_track(
+    entry: Tracked,
+    result: TrackResult,
+    row: int,
+    j: int,
+    panel: detection.Panel,
+    first_minute: int,
+    is_flood: Callable[[int, dt.datetime], bool],
+    *,
+    opened: bool,
+) -> None:
+    """Minute j of an ongoing incident: fold the minute that has just left the escalation
+    window into its settled peak (at opening, every minute of it before the window), then ask
+    outages.escalations whether the window is an escalation."""
+    incident = entry.incident
+    started = epoch_minute(incident.started_at) - first_minute
+    window_first = j - ESCALATION_WINDOW_MINUTES + 1
+    # The minute that has just left the window; at opening, all of the incident's before it.
+    fold_from = started if opened else window_first - 1
+    for k in range(max(fold_from, started, 0), window_first):
+        incident.record_settled_peak(int(panel.aligned15[row, k]))
+    if opened:
+        return
+    window = slice(max(window_first, 0), j + 1)
+    count = float(np.sum(panel.counts[row, window]))
+    baseline = count - float(np.sum(panel.excess[row, window]))
+    minute = from_epoch_minute(first_minute + j)
+    last = entry.last_escalation_at
+    if not escalation_check(
+        minute=first_minute + j,
+        count=count,
+        baseline=baseline,
+        previous_peak=incident.settled_peak,
+        spike=bool(panel.national_spike[row, j]),
+        started=first_minute + started,
+        last_escalation=None if last is None else epoch_minute(last),
+    ):
+        return
+    # Checked last and only here: live it reads the window's reports from the database.
+    if is_flood(incident.service_id, minute):
+        return
+    escalation = IncidentEscalation(
+        incident=incident,
+        at=minute,
+        count=round(count),
+        baseline=max(baseline, 0.0),
+        previous_peak=incident.settled_peak,
+    )
+    entry.escalations.append(escalation)
+    entry.last_escalation_at = minute
+    result.escalations.append(escalation)

@@ -220,6 +220,14 @@ class IncidentQuerySet(models.QuerySet):
     def ongoing(self) -> IncidentQuerySet:
         return self.filter(resolved_at__isnull=True)
 
+    def with_escalated_at(self) -> IncidentQuerySet:
+        """Each incident with `escalated_at`, the minute of its latest escalation (or None), in
+        the same query: a subquery on the escalations' (incident, at) index."""
+        latest = (
+            IncidentEscalation.objects.filter(incident=models.OuterRef("pk")).order_by("-at").values("at")
+        )
+        return self.annotate(escalated_at=models.Subquery(latest[:1]))
+
     def in_country(self, country: str) -> IncidentQuerySet:
         """The incidents with a listed city in `country` (the list and API's ?country=)."""
         return self.filter(
@@ -253,6 +261,10 @@ class Incident(models.Model):
     # (never before started_at: a bucket that began earlier is dated from the start).
     peak_count = models.PositiveIntegerField(default=0)
     peak_at = models.DateTimeField()
+    # Its peak on the minutes before the last ESCALATION_WINDOW_MINUTES (the same buckets as
+    # peak_count): what an escalation is measured against (outages.escalations). Kept minute
+    # by minute, so a pass of one minute and a replay of a day measure it alike.
+    settled_peak = models.PositiveIntegerField(default=0)
     max_score = models.FloatField(default=0.0)
     # Reports above the baseline over the incident; never below zero.
     excess_reports = models.FloatField(default=0.0)
@@ -361,6 +373,10 @@ class Incident(models.Model):
             self.peak_count = count
             self.peak_at = max(bucket_start, self.started_at)
 
+    def record_settled_peak(self, count: int) -> None:
+        """Fold in the aligned 15-minute count of a minute that has left the escalation window."""
+        self.settled_peak = max(self.settled_peak, count)
+
     # --- review state ---------------------------------------------------------------------
 
     def review_action_allowed(self, action: str) -> bool:
@@ -423,6 +439,29 @@ class IncidentCity(models.Model):
 
     def __str__(self) -> str:
         return f"city {self.city_id} in incident {self.incident_id}"
+
+
+class IncidentEscalation(models.Model):
+    """A clearly bigger event inside an ongoing incident ("reports rising sharply again at
+    16:07"), decided by outages.escalations: its minute, the reports and the baseline of the
+    sliding 15 minutes ending then, and the peak they more than doubled."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="escalations")
+    at = models.DateTimeField()
+    count = models.PositiveIntegerField()
+    baseline = models.FloatField()
+    previous_peak = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["at", "pk"]
+        constraints = [
+            # One a minute; its index also serves an incident's escalations in order (pages,
+            # API, the pass's cooldown).
+            models.UniqueConstraint(fields=["incident", "at"], name="outages_incidentescalation_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"escalation of incident {self.incident_id} at {self.at:%Y-%m-%d %H:%M}"
 
 
 from outages.alerts.models import EmailSubscription, Notification, WebhookSubscription  # noqa: E402,F401

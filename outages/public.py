@@ -27,6 +27,8 @@ class PublicIncident:
     # A reviewer confirmed it (even if it has resolved since).
     confirmed: bool
     public_note: str
+    # Its latest escalation ("reports rising sharply again at 16:07"), if any.
+    escalated_at: dt.datetime | None = None
 
 
 def public_incident_query(
@@ -40,7 +42,12 @@ def public_incident_query(
 ) -> QuerySet[Incident]:
     """Public incidents newest first, filtered: a category by its slug, a country by the
     country of an affected city, a day (in `zone`) on which the incident was going on."""
-    incidents = Incident.objects.public().select_related("service", "review").order_by("-started_at", "-pk")
+    incidents = (
+        Incident.objects.public()
+        .with_escalated_at()
+        .select_related("service", "review")
+        .order_by("-started_at", "-pk")
+    )
     if service_id is not None:
         incidents = incidents.filter(service_id=service_id)
     if category:
@@ -90,6 +97,7 @@ def as_public(incident: Incident, *, peak: Peak | None = None) -> PublicIncident
         peak_count=incident.peak_count if peak is None else peak.count,
         confirmed=incident.confirmed,
         public_note=review.public_note if review is not None else "",
+        escalated_at=getattr(incident, "escalated_at", None),
     )
 
 

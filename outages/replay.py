@@ -6,8 +6,9 @@ and bench/detection_quality.py call this, and it calls what the live pass calls.
   rule (detection.city_profile_min_reports), otherwise it is scored against the floor.
 - Every minute the sliding 5-minute bucket ending then is scored, spikes are held, cities
   are tested against their bar (detection.panel_detect).
-- Spikes become incidents through outages.incidents.incidents_track, the live lifecycle;
-  each minute's public status comes from outages.status.public_status.
+- Spikes become incidents through outages.incidents.incidents_track, the live lifecycle,
+  escalations included (outages.escalations); each minute's public status comes from
+  outages.status.public_status.
 
 What the replay cannot know: the networks behind the reports (a file has no addresses), so
 the flood verdict (detection.flood_verdict) has no evidence and never holds a spike back; and reviewers, so every
@@ -40,6 +41,8 @@ class ReplayedIncident:
     resolved_at: int | None  # epoch minute, None if still ongoing at the end
     peak_count: int
     peak_at: int  # epoch minute
+    # Its escalations (outages.escalations): (epoch minute, count, baseline, previous peak).
+    escalations: tuple[tuple[int, int, float, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -107,7 +110,7 @@ def replay_minutes(
         ).status
 
     tracked: dict[int, Tracked] = {}
-    incidents_track(
+    result = incidents_track(
         tracked,
         panel,
         services=[0],
@@ -120,6 +123,11 @@ def replay_minutes(
         warning=_DETECT.warning,
         on_minute=on_minute,
     )
+    escalations: dict[int, list[tuple[int, int, float, int]]] = {}
+    for escalation in result.escalations:
+        escalations.setdefault(id(escalation.incident), []).append(
+            (epoch_minute(escalation.at), escalation.count, escalation.baseline, escalation.previous_peak)
+        )
     number_of: list[int | None] = [None] * n
     found = []
     for number, incident in enumerate(seen, start=1):
@@ -135,6 +143,7 @@ def replay_minutes(
                 resolved_at=None if incident.resolved_at is None else epoch_minute(incident.resolved_at),
                 peak_count=incident.peak_count,
                 peak_at=epoch_minute(incident.peak_at),
+                escalations=tuple(escalations.get(id(incident), ())),
             )
         )
     return Replay(

@@ -157,12 +157,14 @@ def incidents_list(
     country: str = "",
     limit: int = 50,
 ):
-    """Public incidents newest first with their service and listed cities, those with a
-    city in `country` when given: two queries."""
+    """Public incidents newest first with their service, listed cities and escalations, those
+    with a city in `country` when given: three queries."""
     incidents = (
         Incident.objects.public()
         .select_related("service")
-        .prefetch_related(Prefetch("cities", queryset=IncidentCity.objects.listed().select_related("city")))
+        .prefetch_related(
+            Prefetch("cities", queryset=IncidentCity.objects.listed().select_related("city")), "escalations"
+        )
     )
     if service_id is not None:
         incidents = incidents.filter(service_id=service_id)

@@ -185,6 +185,12 @@ class IncidentCitySerializer(serializers.Serializer):
         return max(round(row.excess), 0)
 
 
+class EscalationSerializer(serializers.Serializer):
+    at = DateTimeField(help_text="The minute reports rose sharply again (outages.escalations).")
+    count = serializers.IntegerField(help_text="Reports in the 15 minutes ending then.")
+    previous_peak = serializers.IntegerField(help_text="The incident's peak before those 15 minutes.")
+
+
 class IncidentSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     service = serializers.CharField(source="service.slug")
@@ -207,6 +213,11 @@ class IncidentSerializer(serializers.Serializer):
     operator = serializers.SerializerMethodField(
         help_text="When most reports come from one operator's customers, far above its usual share: "
         '{"asn", "name", "share", "usual_share"}; else null.'
+    )
+    escalations = EscalationSerializer(
+        many=True,
+        source="escalations.all",
+        help_text="Each time reports rose sharply again above the incident's earlier peak (docs/detection.md, Escalations), oldest first.",
     )
 
     def get_peak_count(self, incident) -> int:

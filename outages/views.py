@@ -350,6 +350,7 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "status_text": incident_state_text(confirmed=incident.confirmed, ongoing=incident.ongoing),
             "duration_minutes": max(0, int((end - incident.started_at).total_seconds() // 60)),
             "cities": list(incident.cities.listed().select_related("city")[:20]),
+            "escalations": list(incident.escalations.all()),
             "problems": problem_rows([(row["code"], row["count"]) for row in incident.problems], labels),
             "timeseries": incident_timeseries(incident=incident, now=now),
             "page_time": page_time(now=now, service=incident.service),

@@ -7,8 +7,8 @@ import itertools
 
 import numpy as np
 
-from bench.bursty_series import OUTAGE_GAP, generate, generate_service, poisoning_pair
-from bench.detection_bursty import Opened, Score, evaluate
+from bench.bursty_series import OUTAGE_GAP, Event, generate, generate_service, poisoning_pair
+from bench.detection_bursty import Opened, Score, evaluate, outage_result, summary
 
 
 def test_bursts_and_busy_stretches_are_not_labelled_outages():
@@ -89,3 +89,17 @@ def test_an_incident_opened_by_a_burst_is_false_and_one_in_an_outage_is_found():
     assert found.alerted and found.delay == 4 and found.start_error == -2
     assert score.false_by_cause["single"] + score.false_by_cause["block"] == 1
     assert score.false_incidents == 1
+
+
+def test_an_outage_inside_an_open_incident_is_found_when_that_incident_escalates_during_it():
+    outage = Event("outage", 1000, 1060, 5.0, expected_excess=300.0)
+    before = Opened(started=900, opened=905, resolved=1200, escalations=(930,))
+    during = Opened(started=900, opened=905, resolved=1200, escalations=(930, 1008))
+
+    missed = outage_result(outage, [before])
+    found = outage_result(outage, [during])
+
+    assert missed.inside_open and not missed.escalated
+    assert found.inside_open and found.escalated
+    score = Score(outages=[missed, found])
+    assert (summary(score)["inside_open"], summary(score)["escalated"]) == (2, 1)

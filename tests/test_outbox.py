@@ -16,10 +16,10 @@ from django.utils import timezone
 
 from outages.alerts.delivery import notifications_deliver
 from outages.alerts.models import EmailSubscription, Notification, WebhookSubscription
-from outages.alerts.notifications import notifications_queue
+from outages.alerts.notifications import INCIDENT_EVENTS, escalations_queue, notifications_queue
 from outages.alerts.tasks import deliver_notifications, notifications_sweep
 from outages.detection_pass import PassResult
-from outages.models import Incident
+from outages.models import Incident, IncidentEscalation
 from outages.review.services import incident_act
 from outages.tasks import detection_pass_notify
 from tests.detection_helpers import T0
@@ -84,7 +84,7 @@ def test_email_and_webhook_subscribers_hear_opened_confirmed_and_resolved_once_e
             detection_pass_notify(lambda: PassResult(resolved_ids=[ongoing.pk]))
         # Everything again: a second pass, the task, the sweep.
         with django_capture_on_commit_callbacks(execute=True):
-            for event in Event:
+            for event in INCIDENT_EVENTS:
                 notifications_queue(incident_ids=[ongoing.pk], event=event)
         deliver_notifications.apply(args=[ongoing.pk])
         notifications_sweep.apply()
@@ -117,7 +117,7 @@ def test_the_opened_webhook_keeps_its_fields_and_later_events_name_themselves(
     settings.SITE_URL = SITE_URL
     hook, _ = subscribers
     resolved = incident(chatgpt, resolved=True)
-    for event in Event:
+    for event in INCIDENT_EVENTS:
         notifications_queue(incident_ids=[resolved.pk], event=event)
 
     notifications_deliver(incident_id=resolved.pk, now=T0 + dt.timedelta(hours=1))
@@ -213,3 +213,62 @@ def test_a_mail_server_that_stops_answering_is_given_up_at_the_email_timeout(cha
     row = Notification.objects.get()
     assert (row.state, row.attempts) == ("pending", 1)
     assert row.last_error == "Connection unexpectedly closed: timed out"
+
+
+def test_subscribers_hear_each_escalation_once_in_their_language(
+    chatgpt, subscribers, hook_server, inbox, django_capture_on_commit_callbacks
+):
+    _, email = subscribers
+    italian = EmailSubscription.objects.create(
+        service=chatgpt, email="bea@example.org", created_at=T0, confirmed_at=T0, language="it"
+    )
+    ongoing = incident(chatgpt, resolved=False, minutes=120)
+    first = IncidentEscalation.objects.create(
+        incident=ongoing, at=T0 + dt.timedelta(minutes=52), count=620, baseline=60.0, previous_peak=300
+    )
+    second = IncidentEscalation.objects.create(
+        incident=ongoing, at=T0 + dt.timedelta(minutes=115), count=1900, baseline=60.0, previous_peak=900
+    )
+
+    with eager_celery():
+        with django_capture_on_commit_callbacks(execute=True):
+            detection_pass_notify(lambda: PassResult(escalation_ids=[first.pk]))
+        # The same escalation again (a second pass, a retry), then the next one, then the sweep.
+        with django_capture_on_commit_callbacks(execute=True):
+            escalations_queue(escalation_ids=[first.pk])
+            detection_pass_notify(lambda: PassResult(escalation_ids=[first.pk, second.pk]))
+        deliver_notifications.apply(args=[ongoing.pk])
+        notifications_sweep.apply()
+
+    assert _events(hook_server) == ["incident.escalated", "incident.escalated"]
+    bodies = [body for _, _, body in hook_server.received]
+    assert bodies[0]["text"].startswith("Reports rising sharply again: ChatGPT at 12:52 UTC")
+    assert bodies[0]["incident"]["escalation"] == {
+        "at": "2026-03-10T12:52:00Z",
+        "count": 620,
+        "previous_peak": 300,
+    }
+    assert bodies[1]["incident"]["escalation"]["at"] == "2026-03-10T13:55:00Z"
+    assert _mail_to(inbox, email.email) == [
+        "ChatGPT: reports rising sharply again at 13:52 CET",
+        "ChatGPT: reports rising sharply again at 14:55 CET",
+    ]
+    assert _mail_to(inbox, italian.email) == [
+        "ChatGPT: segnalazioni di nuovo in forte aumento alle 13:52 CET",
+        "ChatGPT: segnalazioni di nuovo in forte aumento alle 14:55 CET",
+    ]
+    italian_body = (
+        next(m for m in inbox.messages if m["To"] == italian.email).get_payload(decode=True).decode()
+    )
+    assert "620 segnalazioni in 15 minuti, contro un picco precedente di 300." in italian_body
+    rows = Notification.objects.filter(event=Event.ESCALATED)
+    assert rows.count() == 6 and set(rows.values_list("state", flat=True)) == {"sent"}
+    # The reviewers are not called again: they review the incident, not each wave.
+    assert not rows.filter(channel__in=["email", "webhook"]).exists()
+
+
+def test_an_escalation_is_not_an_event_of_the_whole_incident(chatgpt):
+    ongoing = incident(chatgpt, resolved=False)
+
+    with pytest.raises(ValueError):
+        notifications_queue(incident_ids=[ongoing.pk], event=Event.ESCALATED)

@@ -9,7 +9,7 @@ from django.core.cache import cache
 
 from catalogue.models import Service
 from outages.baselines import baselines_rebuild
-from outages.models import Incident, IncidentCity, ServiceStatus
+from outages.models import Incident, IncidentCity, IncidentEscalation, ServiceStatus
 from outages.status import status_apply
 from reports.aggregation import reports_aggregate
 from tests.pages_data import add_reports, city, outage_now, usual_week
@@ -363,23 +363,29 @@ def test_incident_page_shows_status_peak_duration_cities_and_problems(client, ch
     assert sum(row["count"] for row in json.loads(raw)) == 524
 
 
-def test_incident_page_runs_five_queries_however_many_cities(client, chatgpt, django_assert_num_queries):
+def test_incident_page_runs_six_queries_however_many_cities_and_escalations(
+    client, chatgpt, django_assert_num_queries
+):
     incident = Incident.objects.create(
         service=chatgpt, started_at=NOW, last_spike_at=NOW, last_elevated_at=NOW, peak_at=NOW, peak_count=9
     )
-    # The incident with its service, the problem types, the cities, the timeline, and how
-    # many services spiked with it (the shared-provider hint).
-    with django_assert_num_queries(5 + SELECTOR_QUERIES):
+    # The incident with its service, the problem types, the cities, the escalations, the
+    # timeline, and how many services spiked with it (the shared-provider hint).
+    with django_assert_num_queries(6 + SELECTOR_QUERIES):
         client.get(f"/incidents/{incident.pk}/")
     outage_now(chatgpt, now=NOW)
     for rank, name in enumerate(["Milan", "Rome", "Naples", "Bologna", "Turin"]):
         IncidentCity.objects.create(
             incident=incident, city=city(name), count=9 - rank, excess=5, first_flagged_at=NOW
         )
+        IncidentEscalation.objects.create(
+            incident=incident, at=NOW + dt.timedelta(hours=rank + 1), count=90, baseline=5.0, previous_peak=40
+        )
 
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         html = page(client, f"/incidents/{incident.pk}/")
     assert "Turin" in html
+    assert html.count("Reports rising sharply again at") == 5
 
 
 def test_a_dismissed_or_unknown_incident_is_404(client, chatgpt):

@@ -1,6 +1,6 @@
 """`backtest` is the live detector on a file: on the same per-minute series, the live pass
 (counts in PostgreSQL, nightly baselines, detection passes) and outages.replay (no database)
-open the same incidents, with the same start, end and peak."""
+open the same incidents, with the same start, end and peak, and record the same escalations."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 
 from outages.baselines import baselines_rebuild
 from outages.detection_pass import detection_run_range
-from outages.models import Incident
+from outages.models import Incident, IncidentEscalation
 from outages.replay import replay_minutes
 from reports.models import CityMinute, ServiceMinute
 from tests.detection_helpers import city
@@ -20,8 +20,9 @@ from tests.detection_helpers import city
 pytestmark = pytest.mark.django_db
 
 ROME = ZoneInfo("Europe/Rome")
-# Eight quiet days, then a day with a national outage in the afternoon and, later, a
-# regional one in Milan only (no DST change in between).
+# Eight quiet days, then a day with a national outage in the afternoon that gets three times
+# worse after 45 minutes (an escalation) and, later, a regional one in Milan only (no DST
+# change in between).
 FIRST = dt.datetime(2026, 5, 4, 0, 0, tzinfo=ROME)
 DAYS = 9
 
@@ -35,6 +36,7 @@ def _series(seed: int = 11) -> tuple[np.ndarray, np.ndarray]:
     last_day = (DAYS - 1) * 1440
     national = rate.copy()
     national[last_day + 16 * 60 : last_day + 17 * 60 + 30] *= 9  # 16:00-17:30, everywhere
+    national[last_day + 16 * 60 + 45 : last_day + 17 * 60 + 15] *= 3  # 16:45-17:15, worse
     milan_rate = rate * 0.2
     milan_rate[last_day + 20 * 60 : last_day + 20 * 60 + 40] *= 12  # 20:00-20:40, Milan only
     milan = rng.poisson(milan_rate)
@@ -92,6 +94,23 @@ def test_the_live_pass_and_backtest_open_the_same_incidents_on_the_same_minutes(
     ]
     assert len(live) == 2  # the national outage and Milan's
     assert backtest == live
+    live_escalations = [
+        (e.incident.started_at, e.at, e.count, e.previous_peak, e.baseline)
+        for e in IncidentEscalation.objects.select_related("incident").order_by("at")
+    ]
+    replayed_escalations = [
+        (at(i.started_at), at(minute), count, previous_peak, baseline)
+        for i in replayed.incidents
+        if i.opened_at >= day_start
+        for minute, count, baseline, previous_peak in i.escalations
+    ]
+    # One escalation, in the national outage, once its second wave has doubled the peak.
+    assert len(live_escalations) == 1
+    assert [e[:4] for e in replayed_escalations] == [e[:4] for e in live_escalations]
+    # The baseline too, but the stored profiles are float32.
+    assert [e[4] for e in replayed_escalations] == pytest.approx([e[4] for e in live_escalations])
+    wave = (last_day + dt.timedelta(hours=16, minutes=45)).astimezone(dt.UTC)
+    assert wave < live_escalations[0][1] < wave + dt.timedelta(minutes=15)
     # Each opened with the reports that opened it: the start is inside the outage windows.
     assert live[0][0] <= (last_day + dt.timedelta(hours=16, minutes=5)).astimezone(dt.UTC)
     assert live[0][3] >= live[0][0]

@@ -33,7 +33,7 @@ from django.urls import reverse
 
 from outages.alerts.email_delivery import alert_send
 from outages.alerts.models import EmailSubscription, Notification, WebhookSubscription
-from outages.models import REVIEWER_GROUP, Incident
+from outages.models import REVIEWER_GROUP, Incident, IncidentEscalation
 from reports.api_time import json_datetime
 
 logger = logging.getLogger(__name__)
@@ -67,7 +67,9 @@ def notifications_deliver(*, incident_id: int, now: dt.datetime) -> DeliveryResu
     rows = Notification.objects.filter(
         incident_id=incident_id, state__in=[State.PENDING, State.SENDING]
     ).order_by("created_at", "pk")
-    for row in rows.select_related("incident__service", "subscription", "email_subscription__service"):
+    for row in rows.select_related(
+        "incident__service", "subscription", "email_subscription__service", "escalation"
+    ):
         if not _claim(row.pk, now):
             continue  # sent, or being sent, by someone else
         try:
@@ -141,11 +143,15 @@ def _send(row: Notification) -> None:
     elif row.channel == Channel.SUBSCRIBER:
         hook = row.subscription
         if hook is not None and _still_subscribed(hook):
-            post_json(hook.url, subscriber_payload(incident, hook, event=row.event), check_address=True)
+            post_json(
+                hook.url,
+                subscriber_payload(incident, hook, event=row.event, escalation=row.escalation),
+                check_address=True,
+            )
     else:
         email = row.email_subscription
         if email is not None and _still_subscribed(email):
-            alert_send(incident=incident, subscription=email, event=row.event)
+            alert_send(incident=incident, subscription=email, event=row.event, escalation=row.escalation)
 
 
 def _still_subscribed(subscription: WebhookSubscription | EmailSubscription) -> bool:
@@ -211,28 +217,42 @@ def _review_payload(incident: Incident) -> dict[str, object]:
     }
 
 
-def _subscriber_text(incident: Incident, event: str) -> str:
+def _subscriber_text(incident: Incident, event: str, escalation: IncidentEscalation | None) -> str:
     name = incident.service.name
     if event == Event.OPENED:
         return f"Possible outage: {name} since {incident.started_at:%H:%M} UTC"
     if event == Event.CONFIRMED:
         return f"Outage confirmed: {name} since {incident.started_at:%H:%M} UTC"
+    if event == Event.ESCALATED and escalation is not None:
+        return f"Reports rising sharply again: {name} at {escalation.at:%H:%M} UTC"
     return f"Resolved: {name} at {incident.resolved_at or incident.last_elevated_at:%H:%M} UTC"
 
 
 def subscriber_payload(
-    incident: Incident, subscription: WebhookSubscription, *, event: str
+    incident: Incident,
+    subscription: WebhookSubscription,
+    *,
+    event: str,
+    escalation: IncidentEscalation | None = None,
 ) -> dict[str, object]:
-    """A subscriber's webhook: `event` is incident.opened, incident.confirmed or
-    incident.resolved; a resolved incident also says when (`incident.resolved_at`)."""
+    """A subscriber's webhook: `event` is incident.opened, incident.confirmed,
+    incident.escalated or incident.resolved; a resolved incident also says when
+    (`incident.resolved_at`), an escalation when and how big (`incident.escalation`: `at`, its
+    `count` of reports in 15 minutes and the `previous_peak` it more than doubled)."""
     unsubscribe = settings.SITE_URL + reverse(
         "subscriptions:unsubscribe", kwargs={"token": subscription.token}
     )
     facts = {**_facts(incident), "url": _public_url(incident)}
     if event == Event.RESOLVED:
         facts["resolved_at"] = json_datetime(incident.resolved_at or incident.last_elevated_at)
+    if event == Event.ESCALATED and escalation is not None:
+        facts["escalation"] = {
+            "at": json_datetime(escalation.at),
+            "count": escalation.count,
+            "previous_peak": escalation.previous_peak,
+        }
     return {
-        "text": f"{_subscriber_text(incident, event)} — <{_public_url(incident)}|details>",
+        "text": f"{_subscriber_text(incident, event, escalation)} — <{_public_url(incident)}|details>",
         "event": f"incident.{event}",
         "incident": facts,
         "unsubscribe_url": unsubscribe,

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from outages.alerts.models import EmailSubscription, Notification
 from outages.display_time import time_text, zone_named
-from outages.models import Incident
+from outages.models import Incident, IncidentEscalation
 
 Event = Notification.Event
 CITIES_NAMED = 5
@@ -41,14 +41,23 @@ def confirmation_send(subscription_id: int, language: str) -> None:
         message.send()
 
 
-def alert_send(*, incident: Incident, subscription: EmailSubscription, event: str) -> None:
-    """Mail one event of an incident to a subscriber, in the subscriber's language. Called
-    by the outbox's delivery (outages.alerts.delivery), which claims the row first."""
+def alert_send(
+    *,
+    incident: Incident,
+    subscription: EmailSubscription,
+    event: str,
+    escalation: IncidentEscalation | None = None,
+) -> None:
+    """Mail one event of an incident to a subscriber, in the subscriber's language (an
+    `escalated` event with its escalation). Called by the outbox's delivery
+    (outages.alerts.delivery), which claims the row first."""
     with translation.override(subscription.language):
-        _alert_message(incident, subscription, event).send()
+        _alert_message(incident, subscription, event, escalation).send()
 
 
-def _alert_message(incident: Incident, subscription: EmailSubscription, event: str) -> EmailMessage:
+def _alert_message(
+    incident: Incident, subscription: EmailSubscription, event: str, escalation: IncidentEscalation | None
+) -> EmailMessage:
     service = subscription.service
     zone = zone_named(service.timezone)
     cities = [
@@ -60,12 +69,22 @@ def _alert_message(incident: Incident, subscription: EmailSubscription, event: s
         subject = _("%(name)s: problems since %(time)s") % {"name": service.name, "time": since}
     elif event == Event.CONFIRMED:
         subject = _("%(name)s: outage confirmed") % {"name": service.name}
+    elif event == Event.ESCALATED and escalation is not None:
+        subject = _("%(name)s: reports rising sharply again at %(time)s") % {
+            "name": service.name,
+            "time": time_text(escalation.at, zone),
+        }
     else:
         subject = _("%(name)s: resolved at %(time)s") % {
             "name": service.name,
             "time": time_text(incident.resolved_at or incident.last_elevated_at, zone),
         }
     lines = [subject, ""]
+    if event == Event.ESCALATED and escalation is not None:
+        lines.append(
+            _("%(count)s reports in 15 minutes, up from an earlier peak of %(peak)s.")
+            % {"count": escalation.count, "peak": escalation.previous_peak}
+        )
     if cities:
         lines.append(_("Most affected cities: %(cities)s.") % {"cities": ", ".join(cities)})
     lines += [

@@ -58,12 +58,15 @@ class Notification(models.Model):
     """The one outbox, for email and webhooks: one row per incident, event and recipient
     (the reviewers' email, the reviewers' webhook, a subscriber's webhook, a subscriber's
     email), created in the transaction that made the event. Delivery claims a row with a
-    conditional UPDATE, so a second detection run, task retry or sweep cannot send it twice."""
+    conditional UPDATE, so a second detection run, task retry or sweep cannot send it twice.
+    An incident can escalate more than once: an `escalated` row names its escalation, and is
+    unique per escalation and recipient instead."""
 
     class Event(models.TextChoices):
         OPENED = "opened", "Incident opened"
         CONFIRMED = "confirmed", "Confirmed by a reviewer"
         RESOLVED = "resolved", "Resolved"
+        ESCALATED = "escalated", "Reports rising sharply again"
 
     class Channel(models.TextChoices):
         EMAIL = "email", "Email to reviewers"
@@ -87,6 +90,11 @@ class Notification(models.Model):
     email_subscription = models.ForeignKey(
         "outages.EmailSubscription", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
+    # The escalation an `escalated` row announces (outages.models.IncidentEscalation); null
+    # for every other event.
+    escalation = models.ForeignKey(
+        "outages.IncidentEscalation", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     state = models.CharField(max_length=7, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     claimed_at = models.DateTimeField(null=True, blank=True)
@@ -99,18 +107,44 @@ class Notification(models.Model):
             # One message per event and recipient: a second insert is ON CONFLICT DO NOTHING.
             models.UniqueConstraint(
                 fields=["incident", "event", "channel"],
-                condition=Q(subscription__isnull=True, email_subscription__isnull=True),
+                condition=Q(
+                    subscription__isnull=True, email_subscription__isnull=True, escalation__isnull=True
+                ),
                 name="outages_notification_one_per_channel",
             ),
             models.UniqueConstraint(
                 fields=["incident", "event", "subscription"],
-                condition=Q(subscription__isnull=False),
+                condition=Q(subscription__isnull=False, escalation__isnull=True),
                 name="outages_notification_one_per_subscriber",
             ),
             models.UniqueConstraint(
                 fields=["incident", "event", "email_subscription"],
-                condition=Q(email_subscription__isnull=False),
+                condition=Q(email_subscription__isnull=False, escalation__isnull=True),
                 name="outages_notification_one_per_email_subscriber",
+            ),
+            # An escalation's messages: one per escalation and recipient.
+            models.UniqueConstraint(
+                fields=["escalation", "channel"],
+                condition=Q(
+                    escalation__isnull=False, subscription__isnull=True, email_subscription__isnull=True
+                ),
+                name="outages_notification_escalation_channel",
+            ),
+            models.UniqueConstraint(
+                fields=["escalation", "subscription"],
+                condition=Q(escalation__isnull=False, subscription__isnull=False),
+                name="outages_notification_escalation_subscriber",
+            ),
+            models.UniqueConstraint(
+                fields=["escalation", "email_subscription"],
+                condition=Q(escalation__isnull=False, email_subscription__isnull=False),
+                name="outages_notification_escalation_email",
+            ),
+            # An escalation is named by the `escalated` event, and only by it.
+            models.CheckConstraint(
+                condition=Q(event="escalated", escalation__isnull=False)
+                | (~Q(event="escalated") & Q(escalation__isnull=True)),
+                name="outages_notification_escalation_event",
             ),
             # A subscriber channel names its subscriber, and only that one.
             models.CheckConstraint(

@@ -3,11 +3,13 @@
 Who hears which event:
 - opened: the reviewers (by email and, if REVIEW_WEBHOOK_URL is set, a Slack-compatible
   webhook), a call to review it;
-- opened, confirmed and resolved: every active, confirmed subscriber of the service, by
-  webhook or by email, for public incidents only (Incident.objects.public()).
+- opened, confirmed, escalated and resolved: every active, confirmed subscriber of the
+  service, by webhook or by email, for public incidents only (Incident.objects.public()).
+  An incident escalates at most once an hour (outages.escalations); each escalation is an
+  event of its own (`escalations_queue`).
 
 Callers hand over the ids in the transaction that made the event: the detection task
-(outages.tasks.detection_pass_notify: opened and resolved) and the reviewers' actions
+(outages.tasks.detection_pass_notify: opened, escalated and resolved) and the reviewers' actions
 (outages.review.services: confirmed, resolved). One outbox row per incident, event and
 recipient is inserted there (unique constraints make a second insert a no-op), and
 delivery is queued once the transaction commits. Sending is outages.alerts.delivery.
@@ -25,7 +27,7 @@ from django.utils import timezone
 
 from outages.alerts import tasks
 from outages.alerts.models import EmailSubscription, Notification, WebhookSubscription
-from outages.models import Incident
+from outages.models import Incident, IncidentEscalation
 
 logger = logging.getLogger(__name__)
 
@@ -34,21 +36,55 @@ Event = Notification.Event
 
 # The reviewers are called to review a new incident; they make the other events themselves.
 REVIEWER_EVENTS = frozenset({Event.OPENED})
+# The events of an incident as a whole, once each; an escalation is queued by escalations_queue.
+INCIDENT_EVENTS = (Event.OPENED, Event.CONFIRMED, Event.RESOLVED)
 
 
 def notifications_queue(*, incident_ids: Iterable[int], event: str) -> int:
     """Queue the event's notifications of these incidents; rows that exist already are left
     alone. Call inside the transaction that made the change: nothing is sent if it rolls
     back, and delivery starts once it commits."""
+    if event not in INCIDENT_EVENTS:
+        raise ValueError(f"{event!r} is not an event of an incident as a whole (see escalations_queue)")
     ids = sorted(set(incident_ids))
     if not ids:
         return 0
     now = timezone.now()
     public = dict(Incident.objects.public().filter(pk__in=ids).values_list("pk", "service_id"))
-    rows = [
-        Notification(incident_id=incident_id, event=event, created_at=now, **recipient)
-        for incident_id, recipient in [*_reviewers(ids, event), *_subscribers(public)]
-    ]
+    return _rows_queue(
+        [
+            Notification(incident_id=incident_id, event=event, created_at=now, **recipient)
+            for incident_id, recipient in [*_reviewers(ids, event), *_subscribers(public)]
+        ]
+    )
+
+
+def escalations_queue(*, escalation_ids: Iterable[int]) -> int:
+    """Queue the `escalated` notifications of these escalations, one per escalation and
+    subscriber, under the same rules and in the same outbox as notifications_queue."""
+    ids = sorted(set(escalation_ids))
+    if not ids:
+        return 0
+    now = timezone.now()
+    found = IncidentEscalation.objects.filter(pk__in=ids, incident__in=Incident.objects.public()).values_list(
+        "pk", "incident_id", "incident__service_id"
+    )
+    rows = []
+    for escalation_id, incident_id, service_id in found:
+        rows += [
+            Notification(
+                incident_id=incident_id,
+                escalation_id=escalation_id,
+                event=Event.ESCALATED,
+                created_at=now,
+                **recipient,
+            )
+            for _, recipient in _subscribers({incident_id: service_id})
+        ]
+    return _rows_queue(rows)
+
+
+def _rows_queue(rows: list[Notification]) -> int:
     # ON CONFLICT DO NOTHING on the partial unique constraints: one row per recipient.
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
     queued = sorted({row.incident_id for row in rows})

@@ -38,9 +38,9 @@ class Panel:
     aligned15: np.ndarray  # (S, n) reports since the start of the aligned 15-minute bucket
     bucket15_first: np.ndarray  # (n,) index of that bucket's first minute (may be < 0)
     excess: np.ndarray  # (S, n) reports above the baseline in each minute
+    counts: np.ndarray  # (S, n) reports in each minute (escalations read their sliding window)
     city_counts: np.ndarray  # (P, n) reports in each minute
     city_excess: np.ndarray  # (P, n)
-    counts: np.ndarray  # (S, n) reports in each minute
     best_score: np.ndarray  # (S, n) the larger of the national score and its cities' scores
 
 
@@ -176,9 +176,9 @@ def panel_detect(
         aligned15=aligned15,
         bucket15_first=bucket_first,
         excess=x - np.nan_to_num(expected),
+        counts=x,
         city_counts=np.where(np.isfinite(city_counts), city_counts, 0.0),
         city_excess=np.where(np.isfinite(city_counts), city_counts, 0.0) - np.nan_to_num(city_expected),
-        counts=x,
         best_score=best_score,
     )
 

@@ -1,0 +1,59 @@
+"""Escalations as the public sees them: on the incident page, the service page (in the
+service's time zone, in English and Italian) and in the incidents API (UTC, Z)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from outages.models import IncidentEscalation
+from tests.detection_helpers import MINUTE, T0
+from tests.review_helpers import incident
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def escalated(chatgpt):
+    """An ongoing incident of ChatGPT that escalated at 12:52 UTC."""
+    ongoing = incident(chatgpt, resolved=False, minutes=90, peak_count=900)
+    IncidentEscalation.objects.create(
+        incident=ongoing, at=T0 + 52 * MINUTE, count=620, baseline=60.0, previous_peak=300
+    )
+    return ongoing
+
+
+def local(moment: dt.datetime, service) -> str:
+    return moment.astimezone(ZoneInfo(service.timezone)).strftime("%H:%M")
+
+
+def test_the_incident_page_shows_the_escalation_in_english_and_italian(client, escalated, chatgpt):
+    at = local(T0 + 52 * MINUTE, chatgpt)
+
+    english = client.get(f"/incidents/{escalated.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    italian = client.get(f"/incidents/{escalated.pk}/", HTTP_ACCEPT_LANGUAGE="it").content.decode()
+
+    assert f"Reports rising sharply again at {at}" in english
+    assert f"Segnalazioni di nuovo in forte aumento alle {at}" in italian
+
+
+def test_the_service_page_shows_the_latest_escalation_of_an_incident(client, escalated, chatgpt):
+    IncidentEscalation.objects.create(
+        incident=escalated, at=T0 + 80 * MINUTE, count=1900, baseline=60.0, previous_peak=900
+    )
+
+    english = client.get("/s/chatgpt/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    italian = client.get("/s/chatgpt/", HTTP_ACCEPT_LANGUAGE="it").content.decode()
+
+    latest = local(T0 + 80 * MINUTE, chatgpt)
+    assert f"Reports rising sharply again at {latest}" in english
+    assert f"Reports rising sharply again at {local(T0 + 52 * MINUTE, chatgpt)}" not in english
+    assert f"Segnalazioni di nuovo in forte aumento alle {latest}" in italian
+
+
+def test_the_incidents_api_lists_escalations_in_utc(client, escalated):
+    [row] = client.get("/api/v1/incidents/?service=chatgpt").json()
+
+    assert row["escalations"] == [{"at": "2026-03-10T12:52:00Z", "count": 620, "previous_peak": 300}]
