@@ -74,6 +74,8 @@ class Score:
     false_by_tier: Counter = field(default_factory=Counter)
     false_by_cause: Counter = field(default_factory=Counter)
     false_short: int = 0  # false incidents that resolved within an hour
+    escalations: int = 0  # every escalation after the warm-up
+    false_escalations: int = 0  # those outside every outage (and LATE minutes after it)
     outages: list[OutageResult] = field(default_factory=list)
     events: Counter = field(default_factory=Counter)
     seconds: float = 0.0
@@ -158,6 +160,11 @@ def evaluate(series: Series, incidents: list[Opened], score: Score) -> None:
     for event in series.outages:
         if event.start_minute >= first:
             score.outages.append(outage_result(event, incidents))
+    for minute in (m for i in incidents for m in i.escalations if m >= first):
+        score.escalations += 1
+        score.false_escalations += not any(
+            e.start_minute <= minute <= e.end_minute + LATE for e in series.outages
+        )
     for i in incidents:
         if i.opened < first:
             continue
@@ -235,6 +242,10 @@ def details(score: Score) -> None:
         f"{s['inside_open']}; escalations found: {s['escalated']} (an escalation of that incident "
         f"between the outage's start and {LATE} minutes after its end). Start error, "
         f"signed median: {s['start_error_signed_median']:+.1f} min (negative: dated before the true start)."
+    )
+    print(
+        f"Escalations: {score.escalations}, of which {score.false_escalations} outside every outage "
+        f"({score.false_escalations / score.weeks:.2f} per series-week: updates nobody needed)."
     )
     total = score.false_incidents
     causes = ", ".join(f"{c} {score.false_by_cause[c]}" for c in CAUSES if score.false_by_cause[c])

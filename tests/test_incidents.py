@@ -144,3 +144,24 @@ def test_cities_of_a_national_outage_are_ranked_by_excess_reports(chatgpt):
     incident = Incident.objects.get()
     ranked = list(IncidentCity.objects.filter(incident=incident).values_list("city_id", flat=True))
     assert ranked == [milan.pk, rome.pk, naples.pk]
+
+
+def test_the_status_does_not_flap_minute_to_minute_during_a_steady_event(quiet_chatgpt):
+    # Forty minutes of waves: 4 minutes at 30 reports, 4 back at the usual 4, as an outage's
+    # reports come in. Each minute is its own live pass, as the beat runs it.
+    for wave in range(5):
+        put_counts(quiet_chatgpt, T0 + 8 * wave * MINUTE, 4, 30)
+        put_counts(quiet_chatgpt, T0 + (8 * wave + 4) * MINUTE, 4, 4)
+    put_counts(quiet_chatgpt, T0 + 40 * MINUTE, 30, 4)
+
+    seen = []
+    for minute in range(-5, 60):
+        at = T0 + minute * MINUTE
+        detection_run_range(start=at, end=at)
+        seen.append(ServiceStatus.objects.world().get(service=quiet_chatgpt).evidence)
+
+    first_outage = seen.index("outage")
+    last_outage = len(seen) - 1 - seen[::-1].index("outage")
+    assert set(seen[first_outage : last_outage + 1]) == {"outage"}  # no flapping inside
+    assert seen[-1] == "ok"  # and it does come down once the waves are over
+    assert Incident.objects.count() == 1
