@@ -111,6 +111,7 @@ class ServiceStatus(models.Model):
         FLOOD_SUSPECTED = "flood_suspected", "Most reports come from a few networks"
         RECOVERING = "recovering", "Reports are back to normal; the incident closes after a quiet spell"
         ISP = "isp", "Most reports come from one operator's customers"
+        DISMISSED = "dismissed", "A reviewer judged the rise unrelated to an outage"
 
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="statuses")
     # WORLD ("") or a country code.
@@ -323,8 +324,15 @@ class Incident(models.Model):
 
     def spike_continues_it(self, at: dt.datetime) -> bool:
         """Whether a spike at `at` belongs to this incident: it is ongoing, or it resolved
-        so recently that the spike re-opens it rather than opening another."""
+        so recently that the spike re-opens it rather than opening another. For a dismissed
+        incident this is its rise going on: the spike is the one a reviewer dismissed
+        (absorbed, never re-opening it) unless it is clearly new (outages.escalations)."""
         return self.resolved_at is None or at - self.resolved_at <= dt.timedelta(minutes=REOPEN_MINUTES)
+
+    def dismissed_rise_at(self, at: dt.datetime) -> bool:
+        """Whether minute `at` is still in the rise a reviewer dismissed: the incident is
+        dismissed and a spike then would belong to it (spike_continues_it)."""
+        return self.dismissed and self.spike_continues_it(at)
 
     def opening_bar(self, at: dt.datetime, threshold: float) -> float:
         """The score a spike at `at`, after this incident and not re-opening it, needs to
