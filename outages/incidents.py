@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from outages import detection
-from outages.escalations import ESCALATION_WINDOW_MINUTES, escalation_check
+from outages.escalations import ESCALATION_WINDOW_MINUTES, clearly_new, escalation_check
 from outages.minutes import epoch_minute, from_epoch_minute
-from outages.models import Incident, IncidentCity, IncidentEscalation
+from outages.models import REARM_FACTOR, Incident, IncidentCity, IncidentEscalation
 
 
 @dataclass
@@ -76,6 +76,12 @@ def incidents_track(
     that would open an incident but comes mostly from a few networks (`is_flood`) opens
     nothing. A clearly bigger event inside an ongoing incident is recorded as an escalation
     (outages.escalations).
+
+    A dismissed incident absorbs the spikes of its own rise (Incident.dismissed_rise_at):
+    they extend it while it is ongoing, so it resolves at the end of its rise, and never
+    re-open it once resolved; it records no escalation. Only a clearly new rise (what would
+    be its escalation, outages.escalations.clearly_new) opens another incident, which ends
+    the dismissed one at its start.
     """
     result = TrackResult()
     n = panel.score.shape[1]
@@ -91,6 +97,11 @@ def incidents_track(
             spike = bool(panel.flagged[row, j])
             continues = entry is not None and entry.incident.spike_continues_it(minute)
             flood = False
+            if spike and continues and entry is not None and entry.incident.dismissed:
+                if _clearly_new(entry.incident, row, j, panel, first_minute, threshold):
+                    continues = False  # opens an incident of its own
+                elif not entry.incident.ongoing:
+                    spike = False  # the dismissed rise going on never re-opens it
             if (
                 spike
                 and not continues
@@ -145,6 +156,14 @@ def _open(
         # Never reach back into the previous incident.
         after = epoch_minute(previous.incident.resolved_at) - first_minute
         start = max(start, min(after, j))
+    elif previous is not None:
+        # A clearly new rise during a dismissed one (the only ongoing incident a spike does
+        # not continue): it starts with the window that was clearly new, and ends the
+        # dismissed incident there.
+        after = epoch_minute(previous.incident.started_at) - first_minute + 1
+        start = max(start, j - ESCALATION_WINDOW_MINUTES + 1, min(after, j))
+        previous.incident.resolved_at = from_epoch_minute(first_minute + start)
+        previous.touched = True
     incident = Incident.open(
         service_id=service_id,
         evidence_from=from_epoch_minute(first_minute + start),
@@ -238,6 +257,32 @@ def _record(
         city.excess = max(0.0, city.excess + float(panel.city_excess[i, k]))
 
 
+def _window(panel: detection.Panel, row: int, j: int) -> tuple[float, float]:
+    """The reports and the expected reports of the sliding ESCALATION_WINDOW_MINUTES ending
+    at minute j: what an escalation and a clearly new rise are measured on."""
+    window = slice(max(j - ESCALATION_WINDOW_MINUTES + 1, 0), j + 1)
+    count = float(np.sum(panel.counts[row, window]))
+    return count, count - float(np.sum(panel.excess[row, window]))
+
+
+def _clearly_new(
+    incident: Incident, row: int, j: int, panel: detection.Panel, first_minute: int, threshold: float
+) -> bool:
+    """Whether the spike at minute j, during the rise of dismissed `incident`, is clearly new.
+    Once it resolved, its whole peak is the peak before the window."""
+    count, baseline = _window(panel, row, j)
+    return clearly_new(
+        minute=first_minute + j,
+        count=count,
+        baseline=baseline,
+        previous_peak=incident.settled_peak if incident.ongoing else incident.peak_count,
+        spike=bool(panel.national_spike[row, j]),
+        started=epoch_minute(incident.started_at),
+        score=float(panel.best_score[row, j]),
+        bar=REARM_FACTOR * threshold,
+    )
+
+
 def _escalation_track(
     entry: Tracked,
     result: TrackResult,
@@ -259,11 +304,9 @@ def _escalation_track(
     fold_from = started if opened else window_first - 1
     for k in range(max(fold_from, started, 0), window_first):
         incident.record_settled_peak(int(panel.aligned15[row, k]))
-    if opened:
-        return
-    window = slice(max(window_first, 0), j + 1)
-    count = float(np.sum(panel.counts[row, window]))
-    baseline = count - float(np.sum(panel.excess[row, window]))
+    if opened or incident.dismissed:
+        return  # a dismissed incident's escalation would be a clearly new rise: see _clearly_new
+    count, baseline = _window(panel, row, j)
     minute = from_epoch_minute(first_minute + j)
     last = entry.last_escalation_at
     if not escalation_check(
