@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from outages import detection
-from outages.escalations import ESCALATION_WINDOW_MINUTES, clearly_new, escalation_check
+from outages.escalations import ESCALATION_FACTOR, ESCALATION_WINDOW_MINUTES, clearly_new, escalation_check
 from outages.minutes import epoch_minute, from_epoch_minute
 from outages.models import REARM_FACTOR, Incident, IncidentCity, IncidentEscalation
 
@@ -101,7 +101,10 @@ def incidents_track(
                 if _clearly_new(entry.incident, row, j, panel, first_minute, threshold):
                     continues = False  # opens an incident of its own
                 elif not entry.incident.ongoing:
-                    spike = False  # the dismissed rise going on never re-opens it
+                    # The dismissed rise going on: remembered, never re-opening it.
+                    entry.incident.extend(at=minute, spike=True, elevated=True)
+                    entry.touched = True
+                    spike = False
             if (
                 spike
                 and not continues
@@ -158,10 +161,12 @@ def _open(
         start = max(start, min(after, j))
     elif previous is not None:
         # A clearly new rise during a dismissed one (the only ongoing incident a spike does
-        # not continue): it starts with the window that was clearly new, and ends the
-        # dismissed incident there.
+        # not continue): it starts with the first minute of the window that was clearly new
+        # at twice the dismissed rise's rate, and ends the dismissed incident there.
+        level = ESCALATION_FACTOR * previous.incident.settled_peak / ESCALATION_WINDOW_MINUTES
         after = epoch_minute(previous.incident.started_at) - first_minute + 1
-        start = max(start, j - ESCALATION_WINDOW_MINUTES + 1, min(after, j))
+        first = max(start, j - ESCALATION_WINDOW_MINUTES + 1, min(after, j))
+        start = next((k for k in range(first, j) if panel.counts[row, k] >= level), j)
         previous.incident.resolved_at = from_epoch_minute(first_minute + start)
         previous.touched = True
     incident = Incident.open(
