@@ -18,6 +18,8 @@ from outages.escalations import ESCALATION_FACTOR, ESCALATION_WINDOW_MINUTES, cl
 from outages.minutes import epoch_minute, from_epoch_minute
 from outages.models import REARM_FACTOR, Incident, IncidentCity, IncidentEscalation
 
+_MINUTE = dt.timedelta(minutes=1)
+
 
 @dataclass
 class Tracked:
@@ -155,24 +157,28 @@ def _open(
 ) -> Tracked:
     previous = tracked.get(service_id)
     start = _rise_start(panel, row, j, pairs_of[row])
-    if previous is not None and previous.incident.resolved_at is not None:
+    at = from_epoch_minute(first_minute + j)
+    if previous is not None and previous.incident.dismissed_rise_at(at):
+        # A clearly new rise during a dismissed one: it starts with the first minute of the
+        # window that was clearly new at twice the dismissed rise's rate, never inside the
+        # dismissed incident, and ends it there if it is still going on.
+        dismissed = previous.incident
+        peak = dismissed.settled_peak if dismissed.ongoing else dismissed.peak_count
+        level = ESCALATION_FACTOR * peak / ESCALATION_WINDOW_MINUTES
+        after = epoch_minute(dismissed.resolved_at or dismissed.started_at + _MINUTE) - first_minute
+        first = max(start, j - ESCALATION_WINDOW_MINUTES + 1, min(after, j))
+        start = next((k for k in range(first, j) if panel.counts[row, k] >= level), j)
+        if dismissed.ongoing:
+            dismissed.resolved_at = from_epoch_minute(first_minute + start)
+            previous.touched = True
+    elif previous is not None and previous.incident.resolved_at is not None:
         # Never reach back into the previous incident.
         after = epoch_minute(previous.incident.resolved_at) - first_minute
         start = max(start, min(after, j))
-    elif previous is not None:
-        # A clearly new rise during a dismissed one (the only ongoing incident a spike does
-        # not continue): it starts with the first minute of the window that was clearly new
-        # at twice the dismissed rise's rate, and ends the dismissed incident there.
-        level = ESCALATION_FACTOR * previous.incident.settled_peak / ESCALATION_WINDOW_MINUTES
-        after = epoch_minute(previous.incident.started_at) - first_minute + 1
-        first = max(start, j - ESCALATION_WINDOW_MINUTES + 1, min(after, j))
-        start = next((k for k in range(first, j) if panel.counts[row, k] >= level), j)
-        previous.incident.resolved_at = from_epoch_minute(first_minute + start)
-        previous.touched = True
     incident = Incident.open(
         service_id=service_id,
         evidence_from=from_epoch_minute(first_minute + start),
-        at=from_epoch_minute(first_minute + j),
+        at=at,
     )
     entry = Tracked(incident=incident)
     if previous is not None and previous.touched:

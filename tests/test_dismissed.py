@@ -147,6 +147,19 @@ def test_a_clearly_bigger_new_rise_opens_a_new_incident_and_shows_an_outage(chat
     assert (detail["status"], detail["incident"]["id"]) == ("outage", new.pk)
 
 
+def test_a_clearly_bigger_rise_soon_after_the_dismissed_one_ended_opens_a_new_incident(chatgpt, media_bump):
+    live(chatgpt, T0 + 6 * MINUTE, T0 + 99 * MINUTE)
+    assert not Incident.objects.get().ongoing
+    raise_counts(chatgpt, T0 + 100 * MINUTE, 10, world=210, italy=200)
+
+    seen = live(chatgpt, T0 + 100 * MINUTE, T0 + 109 * MINUTE)
+
+    assert seen[-1][""] == seen[-1]["IT"] == ("outage", "spike")
+    dismissed, new = Incident.objects.order_by("started_at")
+    assert (dismissed.status, dismissed.resolved_at) == ("dismissed", dismissed.last_elevated_at + MINUTE)
+    assert (new.status, new.ongoing, new.started_at) == ("suspected", True, T0 + 100 * MINUTE)
+
+
 def test_what_is_clearly_new_after_a_dismissed_rise():
     # The dismissed incident (started at minute 0) peaked at 600 before the window.
     rise = {"minute": 40, "baseline": 60.0, "previous_peak": 600.0, "spike": True, "started": 0, "bar": 10.0}
