@@ -69,3 +69,39 @@ def escalation_check(
     if count < ESCALATION_FACTOR * previous_peak:
         return False
     return count - max(baseline, previous_peak) >= ESCALATION_MIN_EXCESS
+
+
+def clearly_new(
+    *,
+    minute: int,
+    count: float,
+    baseline: float,
+    previous_peak: float,
+    spike: bool,
+    started: int,
+    score: float,
+    bar: float,
+) -> bool:
+    """Whether a spike during the rise a reviewer dismissed is a clearly new one, which opens a
+    new incident instead of being absorbed by the dismissed one: the one rule, for the live
+    pass and the replay alike.
+
+    It is what would be an escalation of the dismissed incident (escalation_check, with the
+    same arguments, without the cooldown: the reports of the sliding window at least
+    ESCALATION_FACTOR times its peak before the window and ESCALATION_MIN_EXCESS above it
+    and the baseline, the incident settled), with a score of at least `bar`, what a second
+    incident needs so soon after the first (REARM_FACTOR times the threshold,
+    outages.models.Incident.opening_bar). The dismissed rise going on, or growing by half,
+    stays dismissed.
+    """
+    if score < bar:
+        return False
+    return escalation_check(
+        minute=minute,
+        count=count,
+        baseline=baseline,
+        previous_peak=previous_peak,
+        spike=spike,
+        started=started,
+        last_escalation=None,
+    )

@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from outages import detection
-from outages.escalations import ESCALATION_WINDOW_MINUTES, escalation_check
+from outages.escalations import ESCALATION_FACTOR, ESCALATION_WINDOW_MINUTES, clearly_new, escalation_check
 from outages.minutes import epoch_minute, from_epoch_minute
-from outages.models import Incident, IncidentCity, IncidentEscalation
+from outages.models import REARM_FACTOR, Incident, IncidentCity, IncidentEscalation
+
+_MINUTE = dt.timedelta(minutes=1)
 
 
 @dataclass
@@ -76,6 +78,12 @@ def incidents_track(
     that would open an incident but comes mostly from a few networks (`is_flood`) opens
     nothing. A clearly bigger event inside an ongoing incident is recorded as an escalation
     (outages.escalations).
+
+    A dismissed incident absorbs the spikes of its own rise (Incident.dismissed_rise_at):
+    they extend it while it is ongoing, so it resolves at the end of its rise, and never
+    re-open it once resolved; it records no escalation. Only a clearly new rise (what would
+    be its escalation, outages.escalations.clearly_new) opens another incident, which ends
+    the dismissed one at its start.
     """
     result = TrackResult()
     n = panel.score.shape[1]
@@ -91,6 +99,14 @@ def incidents_track(
             spike = bool(panel.flagged[row, j])
             continues = entry is not None and entry.incident.spike_continues_it(minute)
             flood = False
+            if spike and continues and entry is not None and entry.incident.dismissed:
+                if _clearly_new(entry.incident, row, j, panel, first_minute, threshold):
+                    continues = False  # opens an incident of its own
+                elif not entry.incident.ongoing:
+                    # The dismissed rise going on: remembered, never re-opening it.
+                    entry.incident.extend(at=minute, spike=True, elevated=True)
+                    entry.touched = True
+                    spike = False
             if (
                 spike
                 and not continues
@@ -141,14 +157,28 @@ def _open(
 ) -> Tracked:
     previous = tracked.get(service_id)
     start = _rise_start(panel, row, j, pairs_of[row])
-    if previous is not None and previous.incident.resolved_at is not None:
+    at = from_epoch_minute(first_minute + j)
+    if previous is not None and previous.incident.dismissed_rise_at(at):
+        # A clearly new rise during a dismissed one: it starts with the first minute of the
+        # window that was clearly new at twice the dismissed rise's rate, never inside the
+        # dismissed incident, and ends it there if it is still going on.
+        dismissed = previous.incident
+        peak = dismissed.settled_peak if dismissed.ongoing else dismissed.peak_count
+        level = ESCALATION_FACTOR * peak / ESCALATION_WINDOW_MINUTES
+        after = epoch_minute(dismissed.resolved_at or dismissed.started_at + _MINUTE) - first_minute
+        first = max(start, j - ESCALATION_WINDOW_MINUTES + 1, min(after, j))
+        start = next((k for k in range(first, j) if panel.counts[row, k] >= level), j)
+        if dismissed.ongoing:
+            dismissed.resolved_at = from_epoch_minute(first_minute + start)
+            previous.touched = True
+    elif previous is not None and previous.incident.resolved_at is not None:
         # Never reach back into the previous incident.
         after = epoch_minute(previous.incident.resolved_at) - first_minute
         start = max(start, min(after, j))
     incident = Incident.open(
         service_id=service_id,
         evidence_from=from_epoch_minute(first_minute + start),
-        at=from_epoch_minute(first_minute + j),
+        at=at,
     )
     entry = Tracked(incident=incident)
     if previous is not None and previous.touched:
@@ -238,6 +268,32 @@ def _record(
         city.excess = max(0.0, city.excess + float(panel.city_excess[i, k]))
 
 
+def _window(panel: detection.Panel, row: int, j: int) -> tuple[float, float]:
+    """The reports and the expected reports of the sliding ESCALATION_WINDOW_MINUTES ending
+    at minute j: what an escalation and a clearly new rise are measured on."""
+    window = slice(max(j - ESCALATION_WINDOW_MINUTES + 1, 0), j + 1)
+    count = float(np.sum(panel.counts[row, window]))
+    return count, count - float(np.sum(panel.excess[row, window]))
+
+
+def _clearly_new(
+    incident: Incident, row: int, j: int, panel: detection.Panel, first_minute: int, threshold: float
+) -> bool:
+    """Whether the spike at minute j, during the rise of dismissed `incident`, is clearly new.
+    Once it resolved, its whole peak is the peak before the window."""
+    count, baseline = _window(panel, row, j)
+    return clearly_new(
+        minute=first_minute + j,
+        count=count,
+        baseline=baseline,
+        previous_peak=incident.settled_peak if incident.ongoing else incident.peak_count,
+        spike=bool(panel.national_spike[row, j]),
+        started=epoch_minute(incident.started_at),
+        score=float(panel.best_score[row, j]),
+        bar=REARM_FACTOR * threshold,
+    )
+
+
 def _escalation_track(
     entry: Tracked,
     result: TrackResult,
@@ -259,11 +315,9 @@ def _escalation_track(
     fold_from = started if opened else window_first - 1
     for k in range(max(fold_from, started, 0), window_first):
         incident.record_settled_peak(int(panel.aligned15[row, k]))
-    if opened:
-        return
-    window = slice(max(window_first, 0), j + 1)
-    count = float(np.sum(panel.counts[row, window]))
-    baseline = count - float(np.sum(panel.excess[row, window]))
+    if opened or incident.dismissed:
+        return  # a dismissed incident's escalation would be a clearly new rise: see _clearly_new
+    count, baseline = _window(panel, row, j)
     minute = from_epoch_minute(first_minute + j)
     last = entry.last_escalation_at
     if not escalation_check(

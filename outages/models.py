@@ -111,6 +111,7 @@ class ServiceStatus(models.Model):
         FLOOD_SUSPECTED = "flood_suspected", "Most reports come from a few networks"
         RECOVERING = "recovering", "Reports are back to normal; the incident closes after a quiet spell"
         ISP = "isp", "Most reports come from one operator's customers"
+        DISMISSED = "dismissed", "A reviewer judged the rise unrelated to an outage"
 
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="statuses")
     # WORLD ("") or a country code.
@@ -323,8 +324,21 @@ class Incident(models.Model):
 
     def spike_continues_it(self, at: dt.datetime) -> bool:
         """Whether a spike at `at` belongs to this incident: it is ongoing, or it resolved
-        so recently that the spike re-opens it rather than opening another."""
-        return self.resolved_at is None or at - self.resolved_at <= dt.timedelta(minutes=REOPEN_MINUTES)
+        so recently that the spike re-opens it rather than opening another.
+
+        A dismissed incident never re-opens: a spike that belongs to it is its rise going on
+        (absorbed, unless it is clearly new: outages.incidents), and the hour counts from the
+        later of its end and the last spike it absorbed, so a rise that comes back before the
+        hour is over stays the dismissed one for as long as it lasts."""
+        if self.resolved_at is None:
+            return True
+        end = max(self.resolved_at, self.last_spike_at) if self.dismissed else self.resolved_at
+        return at - end <= dt.timedelta(minutes=REOPEN_MINUTES)
+
+    def dismissed_rise_at(self, at: dt.datetime) -> bool:
+        """Whether minute `at` is still in the rise a reviewer dismissed: the incident is
+        dismissed and a spike then would belong to it (spike_continues_it)."""
+        return self.dismissed and self.spike_continues_it(at)
 
     def opening_bar(self, at: dt.datetime, threshold: float) -> float:
         """The score a spike at `at`, after this incident and not re-opening it, needs to
@@ -335,7 +349,11 @@ class Incident(models.Model):
         return threshold
 
     def extend(self, *, at: dt.datetime, spike: bool, elevated: bool) -> None:
-        """Record minute `at` of an ongoing incident (re-opening it on a spike)."""
+        """Record minute `at` of an ongoing incident (re-opening it on a spike). A dismissed
+        incident that resolved only remembers the spike of its rise: it never re-opens."""
+        if spike and self.dismissed and self.resolved_at is not None:
+            self.last_spike_at = max(self.last_spike_at, at)
+            return
         if spike:
             self.resolved_at = None
             self.last_spike_at = at

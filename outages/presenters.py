@@ -113,11 +113,25 @@ def reason_text(view: StatusView, service: Service) -> str:
             "operator": view.operator["name"],
             "brand": brand(view.operator["name"]),
         }
+    if view.reason == Reason.DISMISSED:
+        text = _("Reports are up, but a reviewer judged the rise unrelated to an outage of %(service)s.") % {
+            "service": service.name
+        }
+        note = dismissal_note(service)
+        return f"{text} {note}" if note else text
     if view.reason == Reason.REGIONAL:
         return _("Reports are up in some cities, while the national total is near its usual level.")
     if view.reason == Reason.SPIKE:
         return _("Reports are well above what is normal at this time of day.")
     return _("Reports are at the usual level for this time of day.")
+
+
+def dismissal_note(service: Service) -> str:
+    """The public note of the review that dismissed the service's latest incident ("" if
+    none): what the banner adds while the dismissed rise goes on (one query)."""
+    latest = Incident.objects.filter(service=service).order_by("-started_at", "-pk")
+    note = latest.filter(status=Incident.Status.DISMISSED).values_list("review__public_note", flat=True)
+    return (note.first() or "").strip()
 
 
 def operator_fields(operator: dict | None) -> dict | None:

@@ -24,7 +24,7 @@ import numpy as np
 
 from outages import detection
 from outages.incidents import Tracked, incidents_track
-from outages.minutes import epoch_minute
+from outages.minutes import epoch_minute, from_epoch_minute
 from outages.models import Incident
 from outages.status import public_status
 
@@ -107,6 +107,7 @@ def replay_minutes(
             regional=bool(panel.any_city[0, j]),
             flood=flood,
             incident=incident,
+            at=from_epoch_minute(first_minute + j),
         ).status
 
     tracked: dict[int, Tracked] = {}

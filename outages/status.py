@@ -41,8 +41,9 @@ def public_status(
     flood: bool = False,
     isp: bool = False,
     incident: Incident | None = None,
+    at: dt.datetime,
 ) -> PublicStatus:
-    """The status the public sees and why.
+    """The status the public sees and why, at minute `at` (the status row's minute).
 
     - A confirmed, ongoing incident is an outage.
     - A spike the flood rule holds back is at most a warning.
@@ -50,7 +51,10 @@ def public_status(
       most likely that operator's problem, not the service's.
     - An ongoing, non-dismissed incident keeps the status at least at warning until it
       resolves ("recovering" once the reports are back to normal).
-    - A dismissed or resolved incident never colours the status: the counts alone do.
+    - While the rise a reviewer dismissed goes on (Incident.dismissed_rise_at), its reports
+      do not drive the status: it is ok, with the reason `dismissed`. A clearly new rise
+      opens an incident of its own (outages.incidents), which then decides.
+    - Otherwise a dismissed or resolved incident never colours the status: the counts alone do.
     """
     live = incident if incident is not None and incident.ongoing and not incident.dismissed else None
     tier = evidence
@@ -60,6 +64,8 @@ def public_status(
         return PublicStatus(Tier.OUTAGE, Reason.CONFIRMED, live)
     if flood and tier != Tier.OK:
         return PublicStatus(Tier.WARNING, Reason.FLOOD_SUSPECTED, live)
+    if tier != Tier.OK and incident is not None and incident.dismissed_rise_at(at):
+        return PublicStatus(Tier.OK, Reason.DISMISSED, None)
     if isp and (tier != Tier.OK or live is not None):
         return PublicStatus(Tier.WARNING, Reason.ISP, live)
     if tier == Tier.OUTAGE:
@@ -89,6 +95,7 @@ def status_apply(
         flood=row.flood,
         isp=row.operator is not None,
         incident=incident if concerned else None,
+        at=row.minute,
     )
     row.status, row.reason = found.status, found.reason
     row.incident_id = found.incident.pk if found.incident is not None else None

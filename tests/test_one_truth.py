@@ -78,7 +78,13 @@ REVIEW = [
     (rome(12, 5, 10), "D", "confirm", {}),  # going on; detection resolves it later
     (rome(13, 0, 10), "B", "merge", {"merge_into": "D"}),
     (rome(16, 55, 10), "E", "confirm", {"public_note": "OpenAI confirms login errors."}),
-    (rome(17, 0, 10), "S", "dismiss", {"reason": "media"}),  # still going on at NOW
+    # Still going on at NOW.
+    (
+        rome(17, 0, 10),
+        "S",
+        "dismiss",
+        {"reason": "media", "public_note": "A TV show asked viewers to try Sora."},
+    ),
 ]
 # Detection replays the day from here (its lookback reads the hour before).
 DETECTION_FROM = rome(7, 0)
@@ -435,6 +441,7 @@ def test_dismissed_and_merged_incidents_are_named_nowhere(client, day):
 
 
 def test_a_dismissed_incident_still_going_on_is_named_nowhere_and_colours_nothing(client, day):
+    # Its rise still goes on at NOW: its reports do not drive the status, which says why.
     dismissed = Incident.objects.get(pk=day.ids["S"])
     world = ServiceStatus.objects.world().get(service=dismissed.service)
     assert (dismissed.service.slug, dismissed.status, dismissed.ongoing) == ("sora", "dismissed", True)
@@ -447,11 +454,14 @@ def test_a_dismissed_incident_still_going_on_is_named_nowhere_and_colours_nothin
     assert page_incidents(html(client, "/s/sora/")) == []
     assert atom_entries(client, "sora") == [] and rss_items(client, "sora") == []
     assert client.get(f"/incidents/{dismissed.pk}/").status_code == 404
-    # The status follows the counts alone, and says so the same way everywhere.
-    assert world.incident_id is None
-    assert world.reason in {"normal", "spike", "regional"}
+    # The status is ok while the dismissed rise goes on, and says so the same way everywhere.
+    assert (world.incident_id, world.status, world.reason) == (None, "ok", "dismissed")
+    assert (detail["status"], detail["status_reason"]) == ("ok", "dismissed")
     assert detail["status"] == listed["sora"] == home_statuses(client)["sora"]
-    assert banner(html(client, "/s/sora/"))[0] == listed["sora"]
+    code, _, said = banner(html(client, "/s/sora/"))
+    assert code == listed["sora"]
+    assert "a reviewer judged the rise unrelated to an outage of Sora" in said
+    assert "A TV show asked viewers to try Sora." in said
 
 
 def test_each_incident_is_named_the_same_way_on_its_page_the_service_page_and_the_feeds(client, day):
