@@ -475,7 +475,7 @@ def _world_statuses(
         few_reporters = held and verdict.few_reporters
         flood = held and not few_reporters
         operator = None
-        if verdict.isp is not None and not held:
+        if verdict.isp is not None and not flood:
             operator = operator_public(verdict.isp, services=isp_services[verdict.isp.name])
             entry = state.current.get(service_id)
             if entry is not None and entry.incident.ongoing:

@@ -47,10 +47,10 @@ def public_status(
 
     - A confirmed, ongoing incident is an outage.
     - A spike the flood rule holds back is at most a warning.
-    - So is a spike from fewer sites than a crowd needs (`few_reporters`): "a few people
-      report problems", or "an incident is open" while one is.
     - A spike concentrated on one operator far above its usual share (`isp`) is a warning:
       most likely that operator's problem, not the service's.
+    - So is a spike from fewer sites than a crowd needs (`few_reporters`): "a few people
+      report problems", or "an incident is open" while one is.
     - An ongoing, non-dismissed incident keeps the status at least at warning until it
       resolves ("recovering" once the reports are back to normal).
     - A dismissed or resolved incident never colours the status: the counts alone do.
@@ -63,11 +63,11 @@ def public_status(
         return PublicStatus(Tier.OUTAGE, Reason.CONFIRMED, live)
     if flood and tier != Tier.OK:
         return PublicStatus(Tier.WARNING, Reason.FLOOD_SUSPECTED, live)
+    if isp and (tier != Tier.OK or live is not None):
+        return PublicStatus(Tier.WARNING, Reason.ISP, live)
     if few_reporters and tier != Tier.OK:
         # An open incident passed the floor when it opened: its reason still says so.
         return PublicStatus(Tier.WARNING, Reason.INCIDENT_OPEN if live else Reason.FEW_REPORTS, live)
-    if isp and (tier != Tier.OK or live is not None):
-        return PublicStatus(Tier.WARNING, Reason.ISP, live)
     if tier == Tier.OUTAGE:
         return PublicStatus(Tier.OUTAGE, Reason.SPIKE, live)
     if live is not None:

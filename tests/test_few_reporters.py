@@ -135,3 +135,18 @@ def test_forty_people_of_the_usual_audience_are_an_outage_within_five_minutes(cl
 
     assert "outage" in [row.status for row in rows]
     assert Incident.objects.filter(service=chatgpt).count() == 1
+
+
+def test_a_handful_of_one_operators_customers_is_named_for_it_and_still_held_back():
+    reports = [
+        detection.SpikeReport(network=f"fw{i}", site=f"fw{i}", prefix=f"fw{i % 9}", operator="Fastweb SpA")
+        for i in range(12)
+    ]
+
+    verdict = verdict_on(reports)
+
+    assert verdict.few_reporters and verdict.held_back and verdict.isp is not None
+    found = public_status(
+        evidence="outage", flood=verdict.flood, few_reporters=verdict.few_reporters, isp=True
+    )
+    assert (found.status, found.reason) == ("warning", "isp")

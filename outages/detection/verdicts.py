@@ -67,7 +67,8 @@ class FloodVerdict:
 
     flood: bool = False
     # "few_sites", "rare_operators", "one_prefix" (a flood), "few_reporters" (not a flood:
-    # fewer sites than FloodParams.min_sites), "" (a crowd, or one ISP's customers)
+    # fewer sites than FloodParams.min_sites, `isp` may be set too), "" (a crowd, or one
+    # ISP's customers)
     why: str = ""
     isp: OperatorShare | None = None  # the operator a concentrated spike comes from
     reports: int = 0
@@ -152,7 +153,8 @@ def flood_verdict(
     usual_sites = {report.site or report.network for report in reports if not rare(report.operator)}
     weighted = len(usual_sites) + params.rare_site_weight * (len(sites) - len(usual_sites))
     if weighted < params.min_sites:
-        return replace(crowd, why="few_reporters")
+        # Held back like a flood; still named for the operator it is concentrated on, if any.
+        crowd = replace(crowd, why="few_reporters")
     if not learned:
         return crowd
     if top:
