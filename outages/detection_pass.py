@@ -318,6 +318,7 @@ class _PassState:
                 "evidence",
                 "regional",
                 "flood",
+                "few_reporters",
                 "operator",
                 "incident",
                 "score",
@@ -370,7 +371,7 @@ def _process_minutes(state: _PassState, first: int, last: int, *, final: bool) -
         first_minute=origin,
         evaluate_from=LOOKBACK_MINUTES,
         problems=problems,
-        is_flood=lambda service_id, minute: state.verdict(service_id, minute).flood,
+        is_flood=lambda service_id, minute: state.verdict(service_id, minute).held_back,
         warning=_DETECT_PARAMS.warning,
         rows=interesting,
     )
@@ -457,6 +458,7 @@ def _world_statuses(
         if (
             row.evidence != ServiceStatus.Tier.OK
             or regional[i]
+            or service_id in flooded
             or (entry is not None and entry.incident.ongoing)
         ):
             verdicts[service_id] = state.verdict(service_id, minute)
@@ -465,9 +467,13 @@ def _world_statuses(
         verdict = verdicts.get(service_id, detection.FloodVerdict())
         # The flood verdict comes before any status is published: a spike from a few
         # networks never shows as an outage, not even for the pass that first sees it.
-        flood = service_id in flooded or (
-            (row.evidence != ServiceStatus.Tier.OK or bool(regional[i])) and verdict.flood
+        # A spike held back (`flooded`: it would have opened an incident) by the verdict of
+        # this minute is a flood or a handful of reporters, as that verdict says.
+        held = service_id in flooded or (
+            (row.evidence != ServiceStatus.Tier.OK or bool(regional[i])) and verdict.held_back
         )
+        few_reporters = held and verdict.few_reporters
+        flood = held and not few_reporters
         operator = None
         if verdict.isp is not None and not flood:
             operator = operator_public(verdict.isp, services=isp_services[verdict.isp.name])
@@ -476,6 +482,7 @@ def _world_statuses(
                 entry.incident.operator = operator
                 entry.touched = True
         row.regional, row.flood, row.operator = bool(regional[i]), flood, operator
+        row.few_reporters = few_reporters
         state.statuses[service_id] = row
 
 
@@ -535,6 +542,7 @@ def _country_statuses(state: _PassState, services: list[int], *, last: int) -> l
     )
     for row in rows:
         row.flood = state.statuses[row.service_id].flood
+        row.few_reporters = state.statuses[row.service_id].few_reporters
     return rows
 
 

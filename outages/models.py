@@ -111,6 +111,7 @@ class ServiceStatus(models.Model):
         FLOOD_SUSPECTED = "flood_suspected", "Most reports come from a few networks"
         RECOVERING = "recovering", "Reports are back to normal; the incident closes after a quiet spell"
         ISP = "isp", "Most reports come from one operator's customers"
+        FEW_REPORTS = "few_reports", "A few people report problems"
         DISMISSED = "dismissed", "A reviewer judged the rise unrelated to an outage"
 
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="statuses")
@@ -123,6 +124,9 @@ class ServiceStatus(models.Model):
     evidence = models.CharField(max_length=7, choices=Tier.choices, default=Tier.OK)
     regional = models.BooleanField(default=False)
     flood = models.BooleanField(default=False)
+    # Whether fewer distinct sites than a crowd needs stood behind the spike (a handful of
+    # reporters: FloodVerdict.few_reporters), which also holds it back.
+    few_reporters = models.BooleanField(default=False)
     # The operator a spike is concentrated on, far above its usual share (an ISP's problem):
     # {"asn", "name", "share", "usual_share"} (the API's contract), plus "services": how many
     # services' spikes it is concentrated in at once. Null otherwise.

@@ -108,6 +108,8 @@ def reason_text(view: StatusView, service: Service) -> str:
             "Reports are up, but most of them come from a few networks: shown as possible problems "
             "until more people report it."
         )
+    if view.reason == Reason.FEW_REPORTS:
+        return _("A few people report problems: shown as possible problems until more people report them.")
     if view.reason == Reason.ISP and view.operator:
         return _("Most reports come from %(operator)s customers: this may be a %(brand)s problem") % {
             "operator": view.operator["name"],

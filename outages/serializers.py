@@ -102,7 +102,8 @@ class ServiceStatusSerializer(serializers.Serializer):
         help_text="Why: normal, spike (reports well above the usual level), regional (up in some cities), "
         "incident_open, confirmed (a reviewer confirmed the ongoing incident), flood_suspected (most "
         "reports from a few networks: at most warning), isp (most reports from one operator's customers, "
-        "far above its usual share: likely that operator's problem, at most warning; see operator) or "
+        "far above its usual share: likely that operator's problem, at most warning; see operator), "
+        "few_reports (reports from fewer distinct sites than a crowd: a few people, at most warning) or "
         "recovering (reports back to normal, the incident closes after a quiet spell).",
     )
     since = DateTimeField(

@@ -39,6 +39,7 @@ def public_status(
     evidence: str,
     regional: bool = False,
     flood: bool = False,
+    few_reporters: bool = False,
     isp: bool = False,
     incident: Incident | None = None,
     at: dt.datetime,
@@ -49,6 +50,8 @@ def public_status(
     - A spike the flood rule holds back is at most a warning.
     - A spike concentrated on one operator far above its usual share (`isp`) is a warning:
       most likely that operator's problem, not the service's.
+    - So is a spike from fewer sites than a crowd needs (`few_reporters`): "a few people
+      report problems", or "an incident is open" while one is.
     - An ongoing, non-dismissed incident keeps the status at least at warning until it
       resolves ("recovering" once the reports are back to normal).
     - While the rise a reviewer dismissed goes on (Incident.dismissed_rise_at), its reports
@@ -68,6 +71,9 @@ def public_status(
         return PublicStatus(Tier.OK, Reason.DISMISSED, None)
     if isp and (tier != Tier.OK or live is not None):
         return PublicStatus(Tier.WARNING, Reason.ISP, live)
+    if few_reporters and tier != Tier.OK:
+        # An open incident passed the floor when it opened: its reason still says so.
+        return PublicStatus(Tier.WARNING, Reason.INCIDENT_OPEN if live else Reason.FEW_REPORTS, live)
     if tier == Tier.OUTAGE:
         return PublicStatus(Tier.OUTAGE, Reason.SPIKE, live)
     if live is not None:
@@ -93,6 +99,7 @@ def status_apply(
         evidence=row.evidence,
         regional=row.regional,
         flood=row.flood,
+        few_reporters=row.few_reporters,
         isp=row.operator is not None,
         incident=incident if concerned else None,
         at=row.minute,

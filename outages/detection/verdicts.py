@@ -1,7 +1,7 @@
 """The flood verdict: who is behind a spike. From the network hashes and operators of the
 counted reports behind it, against the service's usual mix, a spike is a crowd (an outage of
-the service), a flood (a few sites, or rare operators such as hosting networks), or one ISP's
-problem. Pure: no ORM, no clock.
+the service), a flood (a few sites, or rare operators such as hosting networks), a handful of
+reporters (fewer sites than a crowd needs), or one ISP's problem. Pure: no ORM, no clock.
 """
 
 from __future__ import annotations
@@ -21,6 +21,15 @@ class FloodParams:
     # networks typically) sending this share of a spike: bots on rented servers.
     rare_usual_share: float = 0.02
     rare_share: float = 0.5
+    # The floor a crowd must reach: this many distinct sites behind the spike, or it is a
+    # handful of reporters (a warning at most, no incident). 15 residential addresses, one
+    # report each, stay below it; 40 people of the service's usual audience clear it even
+    # when their operators are small ones (docs/detection.md, section 7).
+    min_sites: float = 25
+    # A site whose reports all come from rare operators (hosting networks, as the usual mix
+    # tells them) counts for this much of a site toward `min_sites`: rented addresses are
+    # cheap, a household is not.
+    rare_site_weight: float = 0.5
     # One operator this concentrated, and this far above its usual share, is an ISP's
     # problem, not the service's...
     operator_share: float = 0.6
@@ -57,7 +66,10 @@ class FloodVerdict:
     """Whether a spike is an outage of the service (`holds` False), a flood, or an ISP's."""
 
     flood: bool = False
-    why: str = ""  # "few_sites", "rare_operators", "one_prefix", "" (not a flood)
+    # "few_sites", "rare_operators", "one_prefix" (a flood), "few_reporters" (not a flood:
+    # fewer sites than FloodParams.min_sites, `isp` may be set too), "" (a crowd, or one
+    # ISP's customers)
+    why: str = ""
     isp: OperatorShare | None = None  # the operator a concentrated spike comes from
     reports: int = 0
     networks: int = 0
@@ -67,9 +79,20 @@ class FloodVerdict:
     top_operators: tuple[OperatorShare, ...] = ()
 
     @property
+    def few_reporters(self) -> bool:
+        """True when fewer distinct sites stand behind the spike than a crowd needs."""
+        return self.why == "few_reporters"
+
+    @property
+    def held_back(self) -> bool:
+        """True when the spike's reports must not open, extend or reopen an incident: a
+        flood, or a handful of reporters."""
+        return self.flood or self.few_reporters
+
+    @property
     def holds(self) -> bool:
-        """True when the spike must not open an incident or show as the service's outage."""
-        return self.flood or self.isp is not None
+        """True when the spike must not show as the service's outage."""
+        return self.held_back or self.isp is not None
 
 
 def usual_mix(counts: Mapping[str, float]) -> dict[str, float]:
@@ -88,8 +111,9 @@ def flood_verdict(
     """The verdict on the counted reports behind a spike, from the distinct sites, prefixes
     and operators behind it and how its operator mix compares with the service's usual mix.
 
-    With no reports (a replayed file has no networks) there is no evidence: not a flood.
-    Without a learned mix (`usual_operators` empty) only the site rule can hold a spike.
+    With no reports (a replayed file has no networks) there is no evidence: not a flood, and
+    no floor. Without a learned mix (`usual_operators` empty) only the site rules can hold a
+    spike, and every site counts whole toward the floor.
     """
     n = len(reports)
     if n == 0:
@@ -118,13 +142,21 @@ def flood_verdict(
     )
     if sum(count for _, count in sites.most_common(params.top_sites)) >= params.site_share * n:
         return replace(crowd, flood=True, why="few_sites")
+
+    def rare(name: str) -> bool:
+        return learned and usual_operators.get(name, 0.0) < params.rare_usual_share
+
+    if learned and sum(count for name, count in operators.items() if rare(name)) >= params.rare_share * n:
+        return replace(crowd, flood=True, why="rare_operators")
+    # A site counts whole when any of its reports comes from an operator the service usually
+    # hears from, else for little.
+    usual_sites = {report.site or report.network for report in reports if not rare(report.operator)}
+    weighted = len(usual_sites) + params.rare_site_weight * (len(sites) - len(usual_sites))
+    if weighted < params.min_sites:
+        # Held back like a flood; still named for the operator it is concentrated on, if any.
+        crowd = replace(crowd, why="few_reporters")
     if not learned:
         return crowd
-    rare = sum(
-        count for name, count in operators.items() if usual_operators.get(name, 0.0) < params.rare_usual_share
-    )
-    if rare >= params.rare_share * n:
-        return replace(crowd, flood=True, why="rare_operators")
     if top:
         lead = top[0]
         usual = lead.usual_share or 0.0

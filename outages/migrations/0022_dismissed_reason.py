@@ -3,7 +3,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("outages", "0020_escalations"),
+        ("outages", "0021_few_reports"),
     ]
 
     operations = [
@@ -23,6 +23,7 @@ class Migration(migrations.Migration):
                         "Reports are back to normal; the incident closes after a quiet spell",
                     ),
                     ("isp", "Most reports come from one operator's customers"),
+                    ("few_reports", "A few people report problems"),
                     ("dismissed", "A reviewer judged the rise unrelated to an outage"),
                 ],
                 default="normal",

@@ -1,0 +1,152 @@
+"""Evidence that a handful cannot buy (issue 21): below FloodParams.min_sites distinct
+sites behind a spike, it opens no incident and is at most a warning, "a few people report
+problems"; hosting networks count for little toward the floor."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from outages import detection
+from outages.detection_pass import GRACE_SECONDS, detection_run
+from outages.models import Incident, ServiceStatus
+from outages.presenters import reason_text, status_of
+from outages.status import public_status
+from tests.detection_helpers import MINUTE, T0
+from tests.helpers import post_report
+from tests.test_networks import (
+    REPORT,
+    USUAL,
+    national_crowd,
+    quiet_service,  # noqa: F401 (the fixture)
+)
+
+USUAL_SHARES = {name: share for name, (share, _) in USUAL.items()}
+PARAMS = detection.FloodParams()
+
+
+def residential(count: int) -> list[detection.SpikeReport]:
+    """One report from each of `count` /24s of the service's usual operators, in turn."""
+    names = list(USUAL_SHARES)
+    return [
+        detection.SpikeReport(
+            network=f"home{i}", site=f"home{i}", prefix=f"p{i % 7}", operator=names[i % len(names)]
+        )
+        for i in range(count)
+    ]
+
+
+def hosting(count: int) -> list[detection.SpikeReport]:
+    """One report from each of `count` /24s of operators the service hardly hears from."""
+    names = ["Hetzner Online GmbH", "OVH SAS", "Scaleway", "DigitalOcean, LLC", "Amazon.com, Inc."]
+    return [
+        detection.SpikeReport(network=f"dc{i}", site=f"dc{i}", prefix=f"dc{i % 5}", operator=names[i % 5])
+        for i in range(count)
+    ]
+
+
+def verdict_on(reports: list[detection.SpikeReport]) -> detection.FloodVerdict:
+    return detection.flood_verdict(reports, usual_operators=USUAL_SHARES, usual_prefixes={})
+
+
+def test_fifteen_residential_sites_are_a_handful_held_back_as_a_warning():
+    verdict = verdict_on(residential(15))
+
+    assert verdict.few_reporters and verdict.held_back and not verdict.flood
+    assert verdict.why == "few_reporters" and verdict.sites == 15
+    found = public_status(evidence="outage", flood=verdict.flood, few_reporters=verdict.few_reporters)
+    assert (found.status, found.reason) == ("warning", "few_reports")
+
+
+def test_forty_residential_sites_are_a_crowd():
+    verdict = verdict_on(residential(40))
+
+    assert not verdict.held_back and verdict.why == "" and verdict.sites == 40
+    found = public_status(evidence="outage", flood=verdict.flood, few_reporters=verdict.few_reporters)
+    assert (found.status, found.reason) == ("outage", "spike")
+
+
+def test_hosting_sites_count_for_little_toward_the_floor():
+    # 30 distinct sites, as many as a crowd needs, but 14 of them rented: 16 + 14 / 2 = 23.
+    assert verdict_on(residential(16) + hosting(14)).few_reporters
+    assert not verdict_on(residential(30)).held_back
+    # Under half of the spike, so not a `rare_operators` flood: the floor is what holds it.
+    assert not verdict_on(residential(16) + hosting(14)).flood
+
+
+def test_without_a_learned_mix_every_site_counts_whole():
+    reports = residential(16) + hosting(14)
+
+    assert not detection.flood_verdict(reports, usual_operators={}, usual_prefixes={}).held_back
+    assert detection.flood_verdict(reports[:24], usual_operators={}, usual_prefixes={}).few_reporters
+
+
+def test_with_no_report_rows_there_is_no_floor():
+    # Counts loaded without rows, or a replayed file: no evidence either way.
+    verdict = detection.flood_verdict([], usual_operators=USUAL_SHARES, usual_prefixes={})
+
+    assert not verdict.held_back
+    found = public_status(evidence="outage", flood=verdict.flood, few_reporters=verdict.few_reporters)
+    assert found.status == "outage"
+
+
+def post_within(client, time_machine, addresses: list[str], minutes: int) -> None:
+    """One report per address, spread evenly over `minutes` from T0, through the API."""
+    for i, ip in enumerate(addresses):
+        time_machine.move_to(T0 + dt.timedelta(seconds=60 * minutes * i / len(addresses)), tick=False)
+        assert post_report(client, REPORT, ip=ip).status_code == 201
+
+
+def statuses_minute_by_minute(time_machine, service, minutes: int) -> list[ServiceStatus]:
+    """The live pass run each minute after T0, as beat runs it; the world row after each."""
+    found = []
+    for k in range(1, minutes + 1):
+        now = T0 + k * MINUTE + dt.timedelta(seconds=GRACE_SECONDS)
+        time_machine.move_to(now, tick=False)
+        detection_run(now=now)
+        found.append(ServiceStatus.objects.world().get(service=service))
+    return found
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("quiet_service")
+def test_fifteen_reports_from_fifteen_24s_make_a_warning_and_no_incident(client, chatgpt, time_machine):
+    crowd = national_crowd(15)
+    assert len({ip.rsplit(".", 1)[0] for ip in crowd}) == 15
+    post_within(client, time_machine, crowd, minutes=3)
+
+    rows = statuses_minute_by_minute(time_machine, chatgpt, 8)
+
+    assert "outage" in [row.evidence for row in rows]  # the counts alone would say outage
+    assert "outage" not in [row.status for row in rows]
+    assert (rows[-1].status, rows[-1].reason) == ("warning", "few_reports")
+    assert not Incident.objects.filter(service=chatgpt).exists()
+    view = status_of(chatgpt)
+    assert reason_text(view, chatgpt).startswith("A few people report problems")
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("quiet_service")
+def test_forty_people_of_the_usual_audience_are_an_outage_within_five_minutes(client, chatgpt, time_machine):
+    post_within(client, time_machine, national_crowd(40), minutes=5)
+
+    rows = statuses_minute_by_minute(time_machine, chatgpt, 5)
+
+    assert "outage" in [row.status for row in rows]
+    assert Incident.objects.filter(service=chatgpt).count() == 1
+
+
+def test_a_handful_of_one_operators_customers_is_named_for_it_and_still_held_back():
+    reports = [
+        detection.SpikeReport(network=f"fw{i}", site=f"fw{i}", prefix=f"fw{i % 9}", operator="Fastweb SpA")
+        for i in range(12)
+    ]
+
+    verdict = verdict_on(reports)
+
+    assert verdict.few_reporters and verdict.held_back and verdict.isp is not None
+    found = public_status(
+        evidence="outage", flood=verdict.flood, few_reporters=verdict.few_reporters, isp=True
+    )
+    assert (found.status, found.reason) == ("warning", "isp")
