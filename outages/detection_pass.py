@@ -540,9 +540,18 @@ def _country_statuses(state: _PassState, services: list[int], *, last: int) -> l
         panel.score,
         last,
     )
+    minute = from_epoch_minute(last)
     for row in rows:
-        row.flood = state.statuses[row.service_id].flood
-        row.few_reporters = state.statuses[row.service_id].few_reporters
+        # The same verdict as the world's: one spike, one verdict, whatever the scope. Where
+        # only the country's counts are up, the world's row asked for none: ask it here.
+        world = state.statuses[row.service_id]
+        row.flood, row.few_reporters, row.operator = world.flood, world.few_reporters, world.operator
+        if row.evidence != ServiceStatus.Tier.OK and world.evidence == ServiceStatus.Tier.OK:
+            verdict = state.verdict(row.service_id, minute)
+            row.few_reporters = verdict.few_reporters
+            row.flood = verdict.held_back and not verdict.few_reporters
+            if verdict.isp is not None and not row.flood:
+                row.operator = operator_public(verdict.isp)
     return rows
 
 

@@ -382,6 +382,10 @@ def test_an_outage_confined_to_vodafone_is_reported_as_a_likely_isp_problem(
     assert body["operator"] == {"asn": 30722, "name": "Vodafone Italia", "share": 1.0, "usual_share": 0.25}
     page = client.get("/s/chatgpt/").content.decode()
     assert "Most reports come from Vodafone Italia customers: this may be a Vodafone problem" in page
+    # Italy, where they all are, gets the same verdict as the world.
+    italy = ServiceStatus.objects.get(service=quiet_service, scope="IT")
+    assert (italy.status, italy.reason, italy.operator) == ("warning", "isp", status.operator)
+    assert client.get("/api/v1/services/chatgpt/?country=IT").json()["status_reason"] == "isp"
 
 
 def vodafone_16_flood() -> list[str]:
