@@ -13,6 +13,7 @@ from django.utils.translation import ngettext
 from catalogue.models import Service
 from geo.countries import country_name
 from geo.operators import brand
+from outages import detection
 from outages.display_time import time_text, zone_named
 from outages.models import (
     RESOLVE_QUIET_MINUTES,
@@ -63,6 +64,18 @@ class StatusView:
         return self.incident.started_at if self.incident is not None else None
 
     @property
+    def raised_earlier(self) -> bool:
+        """Whether the quarter-hour's count the banner shows is well above its usual (by the
+        detector's own min_ratio and min_excess) while the status is ok: a burst that has
+        ended, which the words must not call the usual level."""
+        if self.code != Tier.OK or self.baseline is None:
+            return False
+        params = detection.DetectParams()
+        return (
+            self.count >= params.min_ratio * self.baseline and self.count - self.baseline >= params.min_excess
+        )
+
+    @property
     def closes_at(self) -> dt.datetime | None:
         if self.reason != Reason.RECOVERING or self.incident is None:
             return None
@@ -105,8 +118,8 @@ def reason_text(view: StatusView, service: Service) -> str:
         }
     if view.reason == Reason.FLOOD_SUSPECTED:
         return _(
-            "Reports are up, but most of them come from a few networks: shown as possible problems "
-            "until more people report it."
+            "Reports are unusually high, but most of them come from a few networks: they are being "
+            "checked, and shown as possible problems until more people report it."
         )
     if view.reason == Reason.FEW_REPORTS:
         return _("A few people report problems: shown as possible problems until more people report them.")
@@ -125,6 +138,8 @@ def reason_text(view: StatusView, service: Service) -> str:
         return _("Reports are up in some cities, while the national total is near its usual level.")
     if view.reason == Reason.SPIKE:
         return _("Reports are well above what is normal at this time of day.")
+    if view.raised_earlier:
+        return _("Reports were up earlier in this quarter-hour and are back to their usual level now.")
     return _("Reports are at the usual level for this time of day.")
 
 

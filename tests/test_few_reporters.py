@@ -55,7 +55,7 @@ def test_fifteen_residential_sites_are_a_handful_held_back_as_a_warning():
 
     assert verdict.few_reporters and verdict.held_back and not verdict.flood
     assert verdict.why == "few_reporters" and verdict.sites == 15
-    found = public_status(evidence="outage", flood=verdict.flood, few_reporters=verdict.few_reporters)
+    found = public_status(evidence="outage", flood=verdict.flood, few_reporters=verdict.few_reporters, at=T0)
     assert (found.status, found.reason) == ("warning", "few_reports")
 
 
@@ -63,7 +63,7 @@ def test_forty_residential_sites_are_a_crowd():
     verdict = verdict_on(residential(40))
 
     assert not verdict.held_back and verdict.why == "" and verdict.sites == 40
-    found = public_status(evidence="outage", flood=verdict.flood, few_reporters=verdict.few_reporters)
+    found = public_status(evidence="outage", flood=verdict.flood, few_reporters=verdict.few_reporters, at=T0)
     assert (found.status, found.reason) == ("outage", "spike")
 
 
@@ -87,7 +87,7 @@ def test_with_no_report_rows_there_is_no_floor():
     verdict = detection.flood_verdict([], usual_operators=USUAL_SHARES, usual_prefixes={})
 
     assert not verdict.held_back
-    found = public_status(evidence="outage", flood=verdict.flood, few_reporters=verdict.few_reporters)
+    found = public_status(evidence="outage", flood=verdict.flood, few_reporters=verdict.few_reporters, at=T0)
     assert found.status == "outage"
 
 
@@ -147,6 +147,6 @@ def test_a_handful_of_one_operators_customers_is_named_for_it_and_still_held_bac
 
     assert verdict.few_reporters and verdict.held_back and verdict.isp is not None
     found = public_status(
-        evidence="outage", flood=verdict.flood, few_reporters=verdict.few_reporters, isp=True
+        evidence="outage", flood=verdict.flood, few_reporters=verdict.few_reporters, isp=True, at=T0
     )
     assert (found.status, found.reason) == ("warning", "isp")

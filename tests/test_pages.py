@@ -483,3 +483,19 @@ def test_the_service_page_lists_the_ongoing_incident_s_problems_beside_the_last_
         ("Login", "25"),
     ]
     assert "Since the current incident began" in html and 'id="problems"' in html
+
+
+@pytest.mark.parametrize(
+    ("count", "words"),
+    [
+        (306, "Reports were up earlier in this quarter-hour and are back to their usual level now."),
+        (4, "Reports are at the usual level for this time of day."),
+    ],
+)
+def test_an_ok_banner_never_calls_a_raised_quarter_hour_the_usual_level(client, chatgpt, count, words):
+    # A flood that has stopped: the counts alone are ok now, the quarter-hour still holds it.
+    status(chatgpt, "ok", count=count)
+    text = page(client, "/s/chatgpt/")
+    assert words in text
+    italian = page(client, "/s/chatgpt/?country=all", "it")
+    assert ("Le segnalazioni erano in aumento" in italian) == (count > 10)
