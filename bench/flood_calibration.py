@@ -78,7 +78,9 @@ def run(*, seeds: int, days: int, block: int) -> dict[str, dict]:
         reports = _reports(batch, table, cache)
         recent = batch.seconds >= split.timestamp()
         by_service: dict[int, tuple[list, list]] = defaultdict(lambda: ([], []))
-        for index, (service, is_recent) in enumerate(zip(batch.service.tolist(), recent.tolist(), strict=True)):
+        for index, (service, is_recent) in enumerate(
+            zip(batch.service.tolist(), recent.tolist(), strict=True)
+        ):
             by_service[service][1 if is_recent else 0].append(reports[index])
         for number, slug in enumerate(services):
             history, week = by_service[number]
@@ -94,6 +96,56 @@ def run(*, seeds: int, days: int, block: int) -> dict[str, dict]:
             usual_rare = sum(share for share in operators.values() if share < 0.02)
             results[slug]["rare"].append(usual_rare)
     return results
+
+
+def known_answers(*, seed: int = 0) -> list[tuple[str, object]]:
+    """The verdict on the 15 minutes at the peak of incidents with a known answer, drawn by
+    the simulator over a day of ordinary life with a mix learned from the 21 days before:
+    each Italian operator's ISP outage on Facebook (isp, not a flood) and floods from a
+    handful of networks (few_sites)."""
+    from geo import asn_table
+    from outages.detection import flood_verdict, usual_mix
+    from simulator.crowd import Crowd, Flood
+    from simulator.scenarios import ISP_PREFIXES, isp_outage
+
+    table = asn_table.AsnTable(asn_table.TABLE_PATH)
+    end = datetime(2026, 11, 30, tzinfo=UTC)
+    at = end - timedelta(hours=6)
+    cases: list[tuple[str, object]] = [
+        (f"ISP outage {name} (facebook, 100 per 15 min)", isp_outage(name, at, {"facebook": 100})[0])
+        for name in ISP_PREFIXES
+    ]
+    cases += [
+        (
+            "flood 300 reports, 3 networks of Milan",
+            Flood("facebook", at + timedelta(minutes=15), 300, minutes=10),
+        ),
+        (
+            "flood 120 reports, 6 networks of Rome",
+            Flood("facebook", at + timedelta(minutes=15), 120, city="Rome", networks=6),
+        ),
+    ]
+    found = []
+    cache: dict[int, object] = {}
+    for label, incident in cases:
+        crowd = Crowd(("facebook",), seed=seed)
+        history = crowd.batch(crowd.normal(end - timedelta(days=22), end - timedelta(days=1)))
+        past = _reports(history, table, cache)
+        operators = usual_mix(Counter(r.operator for r in past if r.operator))
+        prefixes = usual_mix(Counter(r.prefix for r in past if r.prefix))
+        out = crowd.normal(end - timedelta(days=1), end)
+        crowd.incident(incident, out)
+        peak = at + timedelta(minutes=25)
+        window = crowd.batch(out, since=peak - timedelta(minutes=15), until=peak)
+        found.append(
+            (
+                label,
+                flood_verdict(
+                    _reports(window, table, cache), usual_operators=operators, usual_prefixes=prefixes
+                ),
+            )
+        )
+    return found
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -124,7 +176,17 @@ def main(argv: list[str] | None = None) -> int:
             + f"{found['why']['few_reporters'] / blocks:>15.1%}"
             + f"{sum(found['rare']) / len(found['rare']):>12.1%}"
         )
-    print(f"worst service: {worst:.1%} of ordinary blocks judged a flood ({time.perf_counter() - began:.1f} s)")
+    print(
+        f"worst service: {worst:.1%} of ordinary blocks judged a flood ({time.perf_counter() - began:.1f} s)"
+    )
+    print()
+    print("known answers (15 minutes at the peak, with the ordinary crowd):")
+    for label, verdict in known_answers():
+        named = f"isp {verdict.isp.name} {verdict.isp.share:.0%}" if verdict.isp else ""
+        print(
+            f"  {label:<44} {verdict.reports:>4} reports {verdict.sites:>4} sites -> "
+            f"{'flood ' + verdict.why if verdict.flood else verdict.why or 'crowd'} {named}"
+        )
     return 0
 
 
