@@ -6,6 +6,8 @@ reporters (fewer sites than a crowd needs), or one ISP's problem. Pure: no ORM, 
 
 from __future__ import annotations
 
+import math
+import zlib
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -18,9 +20,18 @@ class FloodParams:
     top_sites: int = 3
     site_share: float = 0.5
     # Operators the service hardly ever hears from (each below this usual share, hosting
-    # networks typically) sending this share of a spike: bots on rented servers.
+    # networks typically) sending at least this share of a spike: bots on rented servers...
     rare_usual_share: float = 0.02
     rare_share: float = 0.5
+    # ...when that is far more than they usually send together. The long tail of small
+    # operators is a large usual share (about half of a worldwide service's reports, a fifth
+    # of an Italian ISP's), so the spike's rare share is tested against their combined usual
+    # share plus `rare_margin` (room for operators the learned mix has never seen): a flood
+    # when so many rare reports would happen by chance with probability under
+    # `rare_p_value` (binomial upper tail). Ordinary blocks of 40 reports: under 2% floods
+    # for every simulated service (bench/flood_calibration.py).
+    rare_margin: float = 0.15
+    rare_p_value: float = 0.001
     # The floor a crowd must reach: this many distinct sites behind the spike, or it is a
     # handful of reporters (a warning at most, no incident). 15 residential addresses, one
     # report each, stay below it; 40 people of the service's usual audience clear it even
@@ -35,10 +46,19 @@ class FloodParams:
     operator_share: float = 0.6
     operator_above_usual: float = 0.35
     operator_ratio: float = 2.0
-    # ...unless one announced prefix of it is as concentrated against its own usual share:
-    # one block of addresses (300 /24s of one /16) is far fewer networks than a crowd.
+    # ...unless one announced prefix carries this share of that operator's reports, and this
+    # many times the prefix's usual share of the operator's reports: one block of addresses
+    # (300 /24s of one /16 its customers hardly use) is far fewer networks than a crowd.
+    # Compared within the operator, since a big operator's customers usually sit in a few
+    # large prefixes (Fastweb's 93.32.0.0/11 carries about half of them): an outage of part
+    # of its network concentrates on prefixes where its customers always are.
     prefix_share: float = 0.8
-    prefix_above_usual: float = 0.5
+    prefix_ratio: float = 5.0
+    # An IPv6 /48 of an operator the service usually hears from (a mobile carrier handing one
+    # /64 to each device) counts each of its /64s as a site, up to this many per /48: people
+    # behind one carrier's /48 are not one site. A rare operator's /48 (a rented server's)
+    # stays one site.
+    v6_sites_per_48: int = 8
 
 
 @dataclass(frozen=True)
@@ -118,11 +138,23 @@ def flood_verdict(
     n = len(reports)
     if n == 0:
         return FloodVerdict()
-    sites = Counter(report.site or report.network for report in reports)
+    learned = bool(usual_operators)
+
+    def rare(name: str) -> bool:
+        return learned and usual_operators.get(name, 0.0) < params.rare_usual_share
+
+    def site_of(report: SpikeReport) -> str:
+        site = report.site or report.network
+        # A usual operator's IPv6 /48 (its /64s differ from it): each device's /64 is a
+        # site, folded into at most v6_sites_per_48 per /48.
+        if learned and report.operator and not rare(report.operator) and report.network != site:
+            return f"{site}/{zlib.crc32(report.network.encode()) % params.v6_sites_per_48}"
+        return site
+
+    sites = Counter(site_of(report) for report in reports)
     operators = Counter(report.operator for report in reports)
     prefixes = Counter(report.prefix for report in reports if report.prefix)
     asn_of = {report.operator: report.asn for report in reports}
-    learned = bool(usual_operators)
 
     def share_of(name: str, count: int) -> OperatorShare:
         usual = usual_operators.get(name, 0.0) if learned else None
@@ -142,16 +174,21 @@ def flood_verdict(
     )
     if sum(count for _, count in sites.most_common(params.top_sites)) >= params.site_share * n:
         return replace(crowd, flood=True, why="few_sites")
-
-    def rare(name: str) -> bool:
-        return learned and usual_operators.get(name, 0.0) < params.rare_usual_share
-
-    if learned and sum(count for name, count in operators.items() if rare(name)) >= params.rare_share * n:
-        return replace(crowd, flood=True, why="rare_operators")
+    if learned:
+        rare_reports = sum(count for name, count in operators.items() if rare(name))
+        if (
+            rare_reports >= params.rare_share * n
+            and binomial_tail(rare_reports, n, usual_rare_share(usual_operators, params))
+            < params.rare_p_value
+        ):
+            return replace(crowd, flood=True, why="rare_operators")
     # A site counts whole when any of its reports comes from an operator the service usually
-    # hears from, else for little.
-    usual_sites = {report.site or report.network for report in reports if not rare(report.operator)}
-    weighted = len(usual_sites) + params.rare_site_weight * (len(sites) - len(usual_sites))
+    # hears from. Sites of rare operators count whole too as far as the service's long tail
+    # usually brings them (its usual rare share, plus the margin), beyond that for little. (Without the margin: 16 households and 14 rented servers stay a handful.)
+    usual_sites = {site_of(report) for report in reports if not rare(report.operator)}
+    rare_sites = len(sites) - len(usual_sites)
+    expected_rare = min(rare_sites, int(usual_rare_share(usual_operators, params, margin=0.0) * len(sites)))
+    weighted = len(usual_sites) + expected_rare + params.rare_site_weight * (rare_sites - expected_rare)
     if weighted < params.min_sites:
         # Held back like a flood; still named for the operator it is concentrated on, if any.
         crowd = replace(crowd, why="few_reporters")
@@ -165,13 +202,43 @@ def flood_verdict(
             and lead.share >= usual + params.operator_above_usual
             and lead.share >= params.operator_ratio * usual
         ):
-            if prefixes:
-                prefix, count = prefixes.most_common(1)[0]
-                share = count / n
-                if (
-                    share >= params.prefix_share
-                    and share >= usual_prefixes.get(prefix, 0.0) + params.prefix_above_usual
-                ):
+            within = Counter(r.prefix for r in reports if r.operator == lead.name and r.prefix)
+            if within:
+                prefix, count = within.most_common(1)[0]
+                share = count / lead.reports
+                # The prefix's usual share of the operator's own reports.
+                usual_within = usual_prefixes.get(prefix, 0.0) / usual if usual > 0 else 0.0
+                if share >= params.prefix_share and share >= params.prefix_ratio * usual_within:
                     return replace(crowd, flood=True, why="one_prefix")
             return replace(crowd, isp=lead)
     return crowd
+
+
+def usual_rare_share(
+    usual_operators: Mapping[str, float], params: FloodParams, *, margin: float | None = None
+) -> float:
+    """The share of a service's reports its rare operators usually send together, plus the
+    margin for operators its learned mix has never seen (params.rare_margin unless given; 0
+    without a learned mix)."""
+    if not usual_operators:
+        return 0.0
+    usual = sum(share for share in usual_operators.values() if share < params.rare_usual_share)
+    return min(1.0, usual + (params.rare_margin if margin is None else margin))
+
+
+def binomial_tail(k: int, n: int, p: float) -> float:
+    """P(X >= k) for X ~ Binomial(n, p): how likely `k` or more of `n` reports would be of a
+    kind that makes a share `p` of the usual ones. Summed in log space (n may be thousands)."""
+    if k <= 0:
+        return 1.0
+    if p <= 0.0:
+        return 0.0
+    if p >= 1.0:
+        return 1.0
+    log_p, log_q = math.log(p), math.log1p(-p)
+    terms = [
+        math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) + i * log_p + (n - i) * log_q
+        for i in range(k, n + 1)
+    ]
+    peak = max(terms)
+    return min(1.0, math.exp(peak) * sum(math.exp(term - peak) for term in terms))
