@@ -4,6 +4,7 @@ all read it here, built on the one visibility rule (`Incident.objects.public()`)
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
@@ -69,19 +70,37 @@ def public_incident_query(
 TOGETHER = dt.timedelta(minutes=15)
 
 
+# A shared provider is suspected only for services whose rises began this close together, and
+# that no one operator's customers explain (an ISP's outage takes several services at once
+# too): services merely up in the same quarter-hour are no evidence of a common cause.
+ROSE_TOGETHER = dt.timedelta(minutes=5)
+
+
+def rose_together(incident: Incident, others: Iterable[tuple[int, dt.datetime, dict | None]]) -> int:
+    """How many services, this one included, rose together with `incident`, from the other
+    public incidents as (service id, started_at, operator)."""
+    return 1 + len(
+        {
+            service_id
+            for service_id, started_at, operator in others
+            if service_id != incident.service_id
+            and abs(started_at - incident.started_at) <= ROSE_TOGETHER
+            and not operator
+        }
+    )
+
+
 def services_spiking_with(incident: Incident) -> int:
-    """How many services, this one included, had a public incident start within TOGETHER of it."""
+    """How many services, this one included, rose together with it (`rose_together`)."""
     others = (
         Incident.objects.public()
         .filter(
-            started_at__gte=incident.started_at - TOGETHER, started_at__lte=incident.started_at + TOGETHER
+            started_at__gte=incident.started_at - ROSE_TOGETHER,
+            started_at__lte=incident.started_at + ROSE_TOGETHER,
         )
-        .exclude(service_id=incident.service_id)
-        .values("service_id")
-        .distinct()
-        .count()
+        .values_list("service_id", "started_at", "operator")
     )
-    return 1 + others
+    return rose_together(incident, others)
 
 
 def as_public(incident: Incident, *, peak: Peak | None = None) -> PublicIncident:

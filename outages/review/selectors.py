@@ -21,7 +21,7 @@ from django.db.models import Case, Count, IntegerField, Q, QuerySet, When
 from catalogue.models import Service
 from outages.models import Baseline, Incident, IncidentCity, NetworkMix
 from outages.presenters import isp_text, shared_provider_text
-from outages.public import TOGETHER
+from outages.public import TOGETHER, rose_together
 from outages.review.models import ReviewAction
 from outages.sparkline import sparkline_points, sparkline_step, sparkline_top
 from reports.counts import minute_rows
@@ -77,12 +77,11 @@ class QueueItem:
     chart: Chart
     signals: Signals
     together: list[tuple[str, str]]  # (service name, status) of incidents starting near this one
+    rose_with: int = 1  # services, this one included, that rose together (public.rose_together)
 
     @property
     def shared_provider_text(self) -> str:
-        # This incident's service and the others that spiked with it.
-        services = 1 + len({name for name, _ in self.together})
-        return shared_provider_text(services_together=services, operator=self.incident.operator)
+        return shared_provider_text(services_together=self.rose_with, operator=self.incident.operator)
 
     @property
     def problems(self) -> list[dict[str, object]]:
@@ -167,7 +166,7 @@ def queue_items(incidents: list[Incident], *, now: dt.datetime) -> list[QueueIte
     cities = _cities(incidents)
     charts = _charts(incidents, windows)
     signals = _signals(incidents, windows)
-    together = _together(incidents)
+    together, rose_with = _together(incidents)
     return [
         QueueItem(
             incident=incident,
@@ -176,6 +175,7 @@ def queue_items(incidents: list[Incident], *, now: dt.datetime) -> list[QueueIte
             chart=charts[incident.pk],
             signals=signals.get(incident.pk, Signals()),
             together=together.get(incident.pk, []),
+            rose_with=rose_with[incident.pk],
         )
         for incident in incidents
     ]
@@ -358,7 +358,9 @@ def _any(conditions: Iterable[Q]) -> Q:
     return combined
 
 
-def _together(incidents: list[Incident]) -> dict[int, list[tuple[str, str]]]:
+def _together(incidents: list[Incident]) -> tuple[dict[int, list[tuple[str, str]]], dict[int, int]]:
+    """The other services' public incidents that started within TOGETHER of each one, as
+    (name, status), and how many services rose together with it (public.rose_together)."""
     near = Q()
     for incident in incidents:
         near |= Q(
@@ -367,18 +369,23 @@ def _together(incidents: list[Incident]) -> dict[int, list[tuple[str, str]]]:
     others = list(
         Incident.objects.public()
         .filter(near)
-        .values_list("pk", "service_id", "service__name", "status", "started_at")
+        .values_list("pk", "service_id", "service__name", "status", "started_at", "operator")
     )
     found: dict[int, list[tuple[str, str]]] = {}
+    rose_with: dict[int, int] = {}
     for incident in incidents:
         found[incident.pk] = sorted(
             {
                 (name, status)
-                for pk, service_id, name, status, started_at in others
+                for pk, service_id, name, status, started_at, _ in others
                 if service_id != incident.service_id and abs(started_at - incident.started_at) <= TOGETHER
             }
         )
-    return found
+        rose_with[incident.pk] = rose_together(
+            incident,
+            [(service_id, started_at, operator) for _, service_id, _, _, started_at, operator in others],
+        )
+    return found, rose_with
 
 
 def _floor(moment: dt.datetime, step: dt.timedelta) -> dt.datetime:
