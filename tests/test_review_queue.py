@@ -107,6 +107,25 @@ def test_the_signals_show_a_flood_from_few_new_networks(chatgpt):
     assert signals.top_networks[0] == (network_hash_of_prefix("93.56.1.0/24")[:8], 12, True)
 
 
+def test_api_and_new_network_shares_are_flagged_only_above_the_services_usual(chatgpt):
+    # An incident from new networks, 80% through the API.
+    flagged = incident(chatgpt)
+    for i in range(10):
+        _report(chatgpt, f"2.38.{i}.0/24", T0 + MINUTE, source="api" if i < 8 else "web")
+    [item] = queue_items([flagged], now=NOW)
+    assert (item.signals.api_flag, item.signals.new_networks_flag) == (True, True)
+    assert item.signals.usual_api_share is None  # no ordinary traffic the day before: fixed levels
+
+    # The same service's ordinary day: its people report through its app (the API) and from
+    # networks that never reported before, as most people do. The same incident is ordinary.
+    for i in range(40):
+        _report(chatgpt, f"5.90.{i}.0/24", T0 - dt.timedelta(hours=3), source="api" if i < 30 else "web")
+    [item] = queue_items([flagged], now=NOW)
+    assert item.signals.usual_api_share == pytest.approx(0.75)
+    assert item.signals.usual_new_network_share == pytest.approx(1.0)
+    assert (item.signals.api_flag, item.signals.new_networks_flag) == (False, False)
+
+
 def test_other_services_spiking_at_the_same_moment_are_named(reviewer_client, chatgpt):
     others = [s for s in _services(4) if s.pk != chatgpt.pk]
     flagged = incident(chatgpt)
@@ -160,6 +179,6 @@ def test_the_queue_takes_a_fixed_number_of_queries_whatever_it_shows(reviewer_cl
     six = _queue_queries(reviewer_client)
 
     # session, user, permissions (2), services for the filter, count, page, cities,
-    # minute counts, baselines, network signals, usual operator mix, network newness, incidents
-    # nearby, and the countries of the selector.
-    assert two == six == 15
+    # minute counts, baselines, network signals, usual operator mix, the day before's reports
+    # (the usual shares), network newness, incidents nearby, and the countries of the selector.
+    assert two == six == 16

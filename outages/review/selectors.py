@@ -67,6 +67,34 @@ class Signals:
     # "likely an ISP problem (Vodafone Italia, 4 services)" when the pass found the operator
     # concentrated in several services' spikes at once.
     isp_text: str = ""
+    # The same two shares over the service's ordinary traffic of the day before (None: too
+    # few reports to say): a flag is raised against them, so that a flag is an exception.
+    usual_api_share: float | None = None
+    usual_new_network_share: float | None = None
+
+    @property
+    def api_flag(self) -> bool:
+        return _above_usual(self.api_share, self.usual_api_share)
+
+    @property
+    def new_networks_flag(self) -> bool:
+        return _above_usual(self.new_network_share, self.usual_new_network_share)
+
+
+# A share is flagged from FLAG_SHARE up, and only when it is FLAG_MARGIN above the service's
+# usual share (where that is known): a crowd that reports through the API, or from networks
+# that never reported before (most people report a service once in a long while), every day,
+# does not make every incident look suspicious.
+FLAG_SHARE = 0.5
+FLAG_MARGIN = 0.25
+# The ordinary traffic a share is compared with: the day before the incident, when it holds
+# at least USUAL_MIN_REPORTS counted reports.
+USUAL_WINDOW = dt.timedelta(days=1)
+USUAL_MIN_REPORTS = 20
+
+
+def _above_usual(share: float, usual: float | None) -> bool:
+    return share >= FLAG_SHARE and (usual is None or share >= usual + FLAG_MARGIN)
 
 
 @dataclass
@@ -294,28 +322,38 @@ def _signals(incidents: list[Incident], windows: dict) -> dict[int, Signals]:
     ).values_list("service_id", "key", "share"):
         usual[service_id][key] = share
 
+    # The networks behind each incident, and those of its service's day before (the usual,
+    # USUAL_WINDOW), each checked for reports in the NETWORK_MEMORY before it: one query.
+    day_networks, day_api = _usual_day(incidents)
     before = {}
     for incident in incidents:
         busiest = [h for h, _ in per_network[incident.pk].most_common(NEWNESS_NETWORKS)]
         if busiest:
-            before[incident.pk] = Q(
+            before[f"i{incident.pk}"] = Q(
                 service_id=incident.service_id,
                 created_at__gte=incident.started_at - NETWORK_MEMORY,
                 created_at__lt=incident.started_at,
                 network_hash__in=busiest,
             )
-    seen_before: dict[int, set[str]] = defaultdict(set)
+        if sum(day_networks[incident.pk].values()) >= USUAL_MIN_REPORTS:
+            before[f"u{incident.pk}"] = Q(
+                service_id=incident.service_id,
+                created_at__gte=incident.started_at - USUAL_WINDOW - NETWORK_MEMORY,
+                created_at__lt=incident.started_at - USUAL_WINDOW,
+                network_hash__in=[h for h, _ in day_networks[incident.pk].most_common(NEWNESS_NETWORKS)],
+            )
+    seen_before: dict[str, set[str]] = defaultdict(set)
     if before:
         rows = (
             Report.objects.filter(_any(before.values()))
             .values("network_hash")
-            .annotate(**{f"i{pk}": Count("id", filter=q) for pk, q in before.items()})
+            .annotate(**{key: Count("id", filter=q) for key, q in before.items()})
         )
         for row in rows:
-            for pk in before:
+            for key in before:
                 # .get: the row's type names only network_hash, as the counts' keys are made here.
-                if row.get(f"i{pk}"):
-                    seen_before[pk].add(row["network_hash"])
+                if row.get(key):
+                    seen_before[key].add(row["network_hash"])
 
     found = {}
     for incident in incidents:
@@ -325,7 +363,7 @@ def _signals(incidents: list[Incident], windows: dict) -> dict[int, Signals]:
             continue
         top = networks.most_common(3)
         checked = networks.most_common(NEWNESS_NETWORKS)
-        known = seen_before[incident.pk]
+        known = seen_before[f"i{incident.pk}"]
         found[incident.pk] = Signals(
             reports=total,
             networks=len(networks),
@@ -347,8 +385,50 @@ def _signals(incidents: list[Incident], windows: dict) -> dict[int, Signals]:
             top_sites=[(h[:8], n) for h, n in per_site[incident.pk].most_common(3)],
             top_prefixes=[(h[:8], n) for h, n in per_prefix[incident.pk].most_common(3)],
             isp_text=isp_text(incident.operator),
+            **_usual_shares(day_networks[incident.pk], day_api[incident.pk], seen_before[f"u{incident.pk}"]),
         )
     return found
+
+
+def _usual_day(incidents: list[Incident]) -> tuple[dict[int, Counter], Counter]:
+    """Each incident's service's counted reports over the USUAL_WINDOW before it: per network,
+    and how many came through the API. One query."""
+    day = {
+        incident.pk: Q(
+            service_id=incident.service_id,
+            created_at__gte=incident.started_at - USUAL_WINDOW,
+            created_at__lt=incident.started_at,
+        )
+        for incident in incidents
+    }
+    per_network: dict[int, Counter] = defaultdict(Counter)
+    api: Counter = Counter()
+    rows = (
+        Report.objects.counted()
+        .filter(_any(day.values()))
+        .values("network_hash", "source")
+        .annotate(**{f"i{pk}": Count("id", filter=q) for pk, q in day.items()})
+    )
+    for row in rows:
+        for pk in day:
+            n = row.get(f"i{pk}", 0)
+            if n:
+                per_network[pk][row["network_hash"]] += n
+                if row["source"] == Source.API:
+                    api[pk] += n
+    return per_network, api
+
+
+def _usual_shares(networks: Counter, api: int, seen: set[str]) -> dict[str, float | None]:
+    """The usual API and new-network shares from a day's reports (None below USUAL_MIN_REPORTS)."""
+    total = sum(networks.values())
+    if total < USUAL_MIN_REPORTS:
+        return {"usual_api_share": None, "usual_new_network_share": None}
+    checked = networks.most_common(NEWNESS_NETWORKS)
+    return {
+        "usual_api_share": api / total,
+        "usual_new_network_share": sum(n for h, n in checked if h not in seen) / total,
+    }
 
 
 def _any(conditions: Iterable[Q]) -> Q:
