@@ -1,19 +1,26 @@
 """The living demo: what happens, and when, for as long as `make run` runs.
 
 Pure: no ORM, no settings, no clock. Everything is placed relative to an anchor (the moment
-`demo_data` loaded history up to) and repeats every CYCLE, so a demo left running keeps
-living:
+`demo_data` loaded history up to, when `make run` started: its "minute 0") and repeats every
+CYCLE, so a demo left running keeps living. Each cycle starts at the anchor plus a whole
+number of cycles:
 
-- cycle start - 30 min: the 31 March 2025 ChatGPT outage begins (and Sora's); its peak
-  bucket (Italy ~1,251) is the 15 minutes just before the cycle start, and reports keep
-  coming, decaying, for about an hour more: ~1.5 h from first report to last;
-- + 3 min: a regional outage of iliad in Sicily and Calabria;
-- + 6 min: an ISP outage: Fastweb's customers report three services at once;
-- + 9 min: a media bump on Netflix (a new series, people asking "is it down?");
-- + 12 min: a flood on Spotify, 600 reports from three networks in Milan (held back by the
+- the 31 March 2025 ChatGPT outage (and Sora's) has its peak bucket (Italy ~1,251) in the
+  last whole clock-aligned quarter-hour before minute 1: the quarter-hour the service page's
+  headline names at minute 1 ("ChatGPT in Italy: 1,251 reports at 17:00"). It began 30
+  minutes before that quarter-hour ended and keeps coming, decaying, for about an hour more:
+  ~1.5 h from first report to last. (The banner's count is the quarter-hour in progress,
+  outages.peak, so at minute 1 it holds only the minutes since that quarter began.)
+- + 1 min: a regional outage of iliad in Sicily and Calabria;
+- + 1 min: an ISP outage: Fastweb's customers report three services at once;
+- + 2 min: a media bump on Netflix (a new series, people asking "is it down?");
+- + 20 min: a flood on Spotify, 600 reports from three networks in Milan (held back by the
   flood rule: a warning, never an incident);
 - and the reviewer's schedule: confirm ChatGPT at + 4 min, dismiss Netflix's media bump
   at + 25 min.
+
+So at minute 1 only ChatGPT and Sora are down, at minute 10 the regional, ISP and media
+events show, and at minute 30 the flood (README, `make run`).
 
 Three hours before the first cycle a short PlayStation Network outage has come and gone, so
 the history holds a resolved incident too.
@@ -34,7 +41,13 @@ CYCLE = timedelta(hours=3)
 # Long enough for any demo event to have ended: the incidents that may still add reports
 # to a window are those that started this much before it.
 LONGEST_EVENT = timedelta(hours=3)
-OUTAGE_LEAD = timedelta(minutes=30)  # the ChatGPT outage began this long before the cycle start
+# The ChatGPT outage began this long before its peak bucket ended (rise 15, plateau 15).
+OUTAGE_LEAD = timedelta(minutes=30)
+# The minute a newcomer first looks: the peak bucket is the last whole quarter-hour before it.
+FIRST_LOOK = timedelta(minutes=1)
+# The longest the ChatGPT outage can begin before its cycle's start (the anchor may sit 14
+# minutes into a quarter-hour): the cycles that may touch a window are found with it.
+LONGEST_LEAD = OUTAGE_LEAD + timedelta(minutes=15)
 # A demo started again this soon after its cycle began carries on with that cycle (its outage
 # still has a while to run); later, the schedule starts over at the new now.
 RESUME_WITHIN = timedelta(minutes=30)
@@ -63,25 +76,27 @@ class ReviewStep:
     patience: timedelta = timedelta(minutes=20)
 
 
-def cycle_start(anchor: datetime) -> datetime:
-    """The first cycle starts at the 15-minute boundary at or before the anchor, so the
-    ChatGPT peak fills one whole bucket."""
-    seconds = math.floor(anchor.timestamp() / BLOCK_SECONDS) * BLOCK_SECONDS
+def peak_bucket_end(anchor: datetime) -> datetime:
+    """The end of the ChatGPT outage's peak bucket: the 15-minute boundary at or before
+    minute 1, so the peak fills one whole clock-aligned bucket, the last one complete when a
+    newcomer first looks."""
+    seconds = math.floor((anchor + FIRST_LOOK).timestamp() / BLOCK_SECONDS) * BLOCK_SECONDS
     return datetime.fromtimestamp(seconds, UTC)
 
 
-def _cycle_incidents(start: datetime, *, volume: float) -> tuple[Incident, ...]:
-    # Rise 15, plateau 15 (one whole bucket), then a tail that keeps the outage plain for
-    # about an hour more, as on 31 March, when it lasted about an hour and a half.
+def _cycle_incidents(start: datetime, *, peak_end: datetime, volume: float) -> tuple[Incident, ...]:
+    # Rise 15, plateau 15 (one whole bucket, ending at peak_end), then a tail that keeps
+    # the outage plain for about an hour more, as on 31 March, when it lasted about an hour
+    # and a half.
     chatgpt, sora = chatgpt_and_sora_outages(
-        start=start - OUTAGE_LEAD, rise=15, plateau=15, decay=10.0, label="31 March 2025, replayed"
+        start=peak_end - OUTAGE_LEAD, rise=15, plateau=15, decay=10.0, label="31 March 2025, replayed"
     )
     # An Italian operator's mobile network down in two regions: its incident names only their
     # cities. (With the simulator's volumes a regional outage this size also moves the
     # national count; a smaller one would be too few reports to tell from noise.)
     regional = Outage(
         service="iliad",
-        start=start + timedelta(minutes=3),
+        start=start + timedelta(minutes=1),
         peaks={"IT": 30},
         rise=5,
         plateau=25,
@@ -91,12 +106,12 @@ def _cycle_incidents(start: datetime, *, volume: float) -> tuple[Incident, ...]:
     )
     isp = isp_outage(
         "Fastweb",
-        start + timedelta(minutes=6),
+        start + timedelta(minutes=1),
         {slug: baseline_italy(slug, volume) * 8 + 30 for slug in ISP_SERVICES},
     )
     media = Outage(
         service="netflix",
-        start=start + timedelta(minutes=9),
+        start=start + timedelta(minutes=2),
         peaks={"IT": round(baseline_italy("netflix", volume) * 6 + 25)},
         rise=5,
         plateau=10,
@@ -106,7 +121,7 @@ def _cycle_incidents(start: datetime, *, volume: float) -> tuple[Incident, ...]:
     )
     flood = Flood(
         service="spotify",
-        start=start + timedelta(minutes=12),
+        start=start + timedelta(minutes=20),
         reports=600,
         minutes=10,
         city="Milan",
@@ -141,7 +156,14 @@ class DemoSchedule:
 
     @property
     def first_cycle(self) -> datetime:
-        return cycle_start(self.anchor)
+        """The first cycle's start: the anchor itself, so the events come when the README
+        says, counted from when `make run` started."""
+        return self.anchor
+
+    @property
+    def peak_end(self) -> datetime:
+        """The end of the first cycle's ChatGPT peak bucket (peak_bucket_end)."""
+        return peak_bucket_end(self.anchor)
 
     def resumes_at(self, moment: datetime) -> bool:
         """Whether a demo started again at `moment` should carry on with this schedule."""
@@ -151,7 +173,7 @@ class DemoSchedule:
         """Numbers of the cycles whose events may touch [start, end)."""
         origin = self.first_cycle
         first = math.floor((start - LONGEST_EVENT - origin) / CYCLE)
-        last = math.floor((end + OUTAGE_LEAD - origin) / CYCLE)
+        last = math.floor((end + LONGEST_LEAD - origin) / CYCLE)
         return range(max(first, 0), last + 1)
 
     def history_incidents(self) -> tuple[Incident, ...]:
@@ -172,7 +194,13 @@ class DemoSchedule:
         """The events of every cycle that may add reports between start and end."""
         found: list[Incident] = []
         for number in self._cycles(start, end):
-            found.extend(_cycle_incidents(self.first_cycle + number * CYCLE, volume=self.volume))
+            found.extend(
+                _cycle_incidents(
+                    self.first_cycle + number * CYCLE,
+                    peak_end=self.peak_end + number * CYCLE,
+                    volume=self.volume,
+                )
+            )
         return tuple(incident for incident in found if incident.start < end and incident.end > start)
 
     def reviews(self, start: datetime, end: datetime) -> tuple[ReviewStep, ...]:
