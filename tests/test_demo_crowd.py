@@ -326,11 +326,6 @@ def test_at_minute_20_iliad_is_down_in_its_regions_netflix_has_its_bump_and_chat
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="observed at minute 20: instagram, youtube and facebook all ('warning', 'flood_suspected'), "
-    "the Fastweb ISP outage held back as a flood (issue 21, item 4)",
-)
 def test_at_minute_20_instagram_youtube_and_facebook_read_as_fastwebs_problem(story):
     seen = story[20]
     assert {slug: seen["world"][slug] for slug in ISP_SERVICES} == dict.fromkeys(
