@@ -371,7 +371,7 @@ def _process_minutes(state: _PassState, first: int, last: int, *, final: bool) -
         first_minute=origin,
         evaluate_from=LOOKBACK_MINUTES,
         problems=problems,
-        is_flood=lambda service_id, minute: state.verdict(service_id, minute).held_back,
+        verdict_of=state.verdict,
         warning=_DETECT_PARAMS.warning,
         rows=interesting,
     )

@@ -13,8 +13,11 @@ from outages.models import NetworkMix
 from reports.models import Report
 
 # The flood verdict (outages.detection.flood_verdict) reads the counted reports of the last
-# FLOOD_MINUTES behind a spike. Review shows the same signals.
-FLOOD_MINUTES = 15
+# FLOOD_MINUTES behind a spike: the detector's longest scoring window, so every window that
+# can score a minute (all end at it) holds only reports the verdict has seen. With 15
+# minutes, a paused flood kept the 30- and 60-minute windows scoring after the verdict had
+# stopped seeing it (issue 21). Review shows the same signals.
+FLOOD_MINUTES = max(detection.window_buckets(detection.BUCKET_MINUTES)) * detection.BUCKET_MINUTES
 _MINUTE = dt.timedelta(minutes=1)
 
 
