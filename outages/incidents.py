@@ -51,9 +51,9 @@ class TrackResult:
 # (service row, minute index, the service's latest incident or None, opened at this minute,
 # whether the flood verdict held this minute back): backtest's per-minute record.
 MinuteHook = Callable[[int, int, "Tracked | None", bool, bool], None]
-# The flood verdict on the reports behind a service's minute (outages.flood.flood_verdict_at
-# live; no evidence in a replay).
-VerdictOf = Callable[[int, dt.datetime], detection.FloodVerdict]
+# The flood verdict on a service's counted reports from a minute (None: over the detector's
+# longest window) up to another (the pass's _PassState.verdict; no evidence in a replay).
+VerdictOf = Callable[[int, dt.datetime, "dt.datetime | None"], detection.FloodVerdict]
 
 
 def incidents_track(
@@ -110,7 +110,7 @@ def incidents_track(
             # flood's tail in the longer windows does not hold it open. Live, the pass asks the
             # verdict of its last minute for every ongoing incident anyway (cached).
             flood = (spike or (ongoing and panel.score[row, j] >= warning)) and verdict_of(
-                service_id, minute
+                service_id, minute, _evidence_start(panel, row, j, first_minute)
             ).held_back
             if flood:
                 if spike and j == n - 1:
@@ -184,10 +184,18 @@ def _open(
     start = _rise_start(panel, row, j, pairs_of[row])
     at = from_epoch_minute(first_minute + j)
     # A flood's reports never date an incident: it starts after the last flagged minute of
-    # its rise that the verdict judged a flood. Flagged minutes before j are rare (a genuine
-    # spike opens at its first one), so this asks the verdict a few times per opening at most.
+    # its rise that the verdict judged a flood, when what follows that minute is a crowd on
+    # its own (else the minute was the crowd's own beginning: its first reports can all be
+    # one operator's). Flagged minutes before j are rare (a genuine spike opens at its first
+    # one), so this asks the verdict a few times per opening at most.
     for k in range(j - 1, start - 1, -1):
-        if panel.flagged[row, k] and verdict_of(service_id, from_epoch_minute(first_minute + k)).flood:
+        if (
+            panel.flagged[row, k]
+            and verdict_of(
+                service_id, from_epoch_minute(first_minute + k), _evidence_start(panel, row, k, first_minute)
+            ).flood
+            and not verdict_of(service_id, at, from_epoch_minute(first_minute + k + 1)).held_back
+        ):
             start = k + 1
             break
     if previous is not None and previous.incident.dismissed_rise_at(at):
@@ -220,6 +228,12 @@ def _open(
     for k in range(start, j):
         _record(entry, row, k, panel, first_minute, problems, pairs_of[row], pairs)
     return entry
+
+
+def _evidence_start(panel: detection.Panel, row: int, j: int, first_minute: int) -> dt.datetime:
+    """The first minute of the windows that scored minute j (a spike's, over its held
+    minutes): what its flood verdict reads."""
+    return from_epoch_minute(first_minute + int(panel.evidence_from[row, j]))
 
 
 def _rise_start(panel: detection.Panel, row: int, j: int, service_pairs: Sequence[int]) -> int:
@@ -363,7 +377,7 @@ def _escalation_track(
     ):
         return
     # Checked last and only here: live it reads the window's reports from the database.
-    if verdict_of(incident.service_id, minute).held_back:
+    if verdict_of(incident.service_id, minute, minute - (ESCALATION_WINDOW_MINUTES - 1) * _MINUTE).held_back:
         return
     escalation = IncidentEscalation(
         incident=incident,
