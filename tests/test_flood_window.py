@@ -139,3 +139,15 @@ def test_50_reports_from_one_24_soon_after_a_resolve_do_not_reopen_it(client, ch
     assert incident.resolved_at == resolved_at
     assert incident.last_spike_at < resolved_at
     assert "outage" not in [row.status for row in rows.values()]
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("quiet_service")
+def test_a_genuine_outage_right_after_a_flood_is_not_dated_into_it(client, chatgpt, time_machine):
+    post_over(client, time_machine, flood_from_one_24(60), start=T0, minutes=3)
+    post_over(client, time_machine, national_crowd(150), start=T0 + 3 * MINUTE, minutes=10)
+
+    passes(time_machine, chatgpt, 1, 15)
+
+    incident = Incident.objects.get(service=chatgpt)
+    assert incident.started_at >= T0 + 3 * MINUTE
