@@ -35,7 +35,7 @@ from outages.evidence import (
     evidence_rows,
     expected_of,
 )
-from outages.flood import flood_verdict_at, operator_public
+from outages.flood import evidence_reports, operator_public, usual_mixes, window_start, window_verdict
 from outages.incidents import Tracked, incidents_track
 from outages.minutes import epoch_minute, from_epoch_minute
 from outages.models import (
@@ -195,13 +195,29 @@ class _PassState:
         self.opened_ids: list[int] = []
         self.escalation_ids: list[int] = []
         self.resolved_incidents: list[Incident] = []
-        self.verdicts: dict[tuple[int, dt.datetime], detection.FloodVerdict] = {}
+        # The flood verdict's reads: one per (service, minute) serves every window ending
+        # then (a spike's evidence, the longest window, the escalation window); only each
+        # service's latest is kept. The usual mixes: one read per service.
+        self.verdicts: dict[tuple[int, dt.datetime, dt.datetime], detection.FloodVerdict] = {}
+        self.evidence: dict[int, tuple[dt.datetime, list[tuple[dt.datetime, detection.SpikeReport]]]] = {}
+        self.mixes: dict[int, tuple[dict[str, float], dict[str, float]]] = {}
 
-    def verdict(self, service_id: int, minute: dt.datetime) -> detection.FloodVerdict:
-        key = (service_id, minute)
+    def verdict(
+        self, service_id: int, minute: dt.datetime, since: dt.datetime | None = None
+    ) -> detection.FloodVerdict:
+        """The flood verdict on the service's counted reports from `since` (by default the
+        detector's longest window) up to `minute`."""
+        first = window_start(minute, since)
+        key = (service_id, minute, first)
         found = self.verdicts.get(key)
         if found is None:
-            found = self.verdicts[key] = flood_verdict_at(service_id, minute)
+            read_at, rows = self.evidence.get(service_id, (None, []))
+            if read_at != minute:
+                rows = evidence_reports(service_id, minute)
+                self.evidence[service_id] = (minute, rows)
+            if service_id not in self.mixes:
+                self.mixes[service_id] = usual_mixes(service_id)
+            found = self.verdicts[key] = window_verdict(rows, first, self.mixes[service_id])
         return found
 
     @classmethod
@@ -371,7 +387,7 @@ def _process_minutes(state: _PassState, first: int, last: int, *, final: bool) -
         first_minute=origin,
         evaluate_from=LOOKBACK_MINUTES,
         problems=problems,
-        is_flood=lambda service_id, minute: state.verdict(service_id, minute).held_back,
+        verdict_of=state.verdict,
         warning=_DETECT_PARAMS.warning,
         rows=interesting,
     )

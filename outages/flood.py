@@ -12,29 +12,43 @@ from outages import detection
 from outages.models import NetworkMix
 from reports.models import Report
 
-# The flood verdict (outages.detection.flood_verdict) reads the counted reports of the last
-# FLOOD_MINUTES behind a spike. Review shows the same signals.
-FLOOD_MINUTES = 15
+# The flood verdict (outages.detection.flood_verdict) reads the counted reports behind a
+# spike: those of its own evidence window (detection.Panel.evidence_from, the windows that
+# scored it), and elsewhere those of the last FLOOD_MINUTES, the detector's longest scoring
+# window, so that every window that can score a minute (all end at it) holds only reports
+# a verdict has seen. With 15 minutes, a paused flood kept the 30- and 60-minute windows
+# scoring after the verdict had stopped seeing it (issue 21). Review shows the same signals.
+FLOOD_MINUTES = max(detection.window_buckets(detection.BUCKET_MINUTES)) * detection.BUCKET_MINUTES
+# An evidence window reaches back at most the longest window over the held minutes.
+EVIDENCE_MINUTES = FLOOD_MINUTES + detection.SPIKE_HOLD_MINUTES
 _MINUTE = dt.timedelta(minutes=1)
 
 
-def spike_reports(service_id: int, minute: dt.datetime) -> list[detection.SpikeReport]:
-    """The counted reports of the FLOOD_MINUTES up to `minute`, as the flood verdict takes
-    them. Read from the report rows (reports_report_service_time); none there (counts loaded
-    without rows, or past retention) means no evidence of a flood."""
+def evidence_reports(service_id: int, minute: dt.datetime) -> list[tuple[dt.datetime, detection.SpikeReport]]:
+    """The counted reports of the EVIDENCE_MINUTES up to `minute`, each with its time, as the
+    flood verdict takes them: one read serves every window ending at `minute`. Read from
+    the report rows (reports_report_service_time); none there (counts loaded without rows,
+    or past retention) means no evidence of a flood."""
     rows = (
         Report.objects.counted()
         .filter(
             service_id=service_id,
-            created_at__gte=minute - dt.timedelta(minutes=FLOOD_MINUTES - 1),
+            created_at__gte=minute - dt.timedelta(minutes=EVIDENCE_MINUTES - 1),
             created_at__lt=minute + _MINUTE,
         )
-        .values_list("network_hash", "network48_hash", "prefix_hash", "asn_name", "asn")
+        .values_list("created_at", "network_hash", "network48_hash", "prefix_hash", "asn_name", "asn")
     )
     return [
-        detection.SpikeReport(network=network, site=site, prefix=prefix, operator=operator, asn=asn)
-        for network, site, prefix, operator, asn in rows
+        (at, detection.SpikeReport(network=network, site=site, prefix=prefix, operator=operator, asn=asn))
+        for at, network, site, prefix, operator, asn in rows
     ]
+
+
+def window_start(minute: dt.datetime, since: dt.datetime | None = None) -> dt.datetime:
+    """The first minute a verdict at `minute` reads: `since` (a spike's evidence), by default
+    the detector's longest window; never before EVIDENCE_MINUTES."""
+    earliest = minute - dt.timedelta(minutes=EVIDENCE_MINUTES - 1)
+    return max(earliest, minute - dt.timedelta(minutes=FLOOD_MINUTES - 1) if since is None else since)
 
 
 def usual_mixes(service_id: int) -> tuple[dict[str, float], dict[str, float]]:
@@ -49,11 +63,16 @@ def usual_mixes(service_id: int) -> tuple[dict[str, float], dict[str, float]]:
     return operators, prefixes
 
 
-def flood_verdict_at(service_id: int, minute: dt.datetime) -> detection.FloodVerdict:
-    """The flood verdict on the reports behind a service's spike at `minute`."""
-    operators, prefixes = usual_mixes(service_id)
+def window_verdict(
+    evidence: list[tuple[dt.datetime, detection.SpikeReport]],
+    first: dt.datetime,
+    mixes: tuple[dict[str, float], dict[str, float]],
+) -> detection.FloodVerdict:
+    """The flood verdict on the reports of `evidence` (evidence_reports) from `first` on,
+    against the service's usual mixes (usual_mixes)."""
+    operators, prefixes = mixes
     return detection.flood_verdict(
-        spike_reports(service_id, minute), usual_operators=operators, usual_prefixes=prefixes
+        [report for at, report in evidence if at >= first], usual_operators=operators, usual_prefixes=prefixes
     )
 
 

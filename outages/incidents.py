@@ -49,8 +49,11 @@ class TrackResult:
 
 
 # (service row, minute index, the service's latest incident or None, opened at this minute,
-# flood verdict at this minute): backtest's per-minute record.
+# whether the flood verdict held this minute back): backtest's per-minute record.
 MinuteHook = Callable[[int, int, "Tracked | None", bool, bool], None]
+# The flood verdict on a service's counted reports from a minute (None: over the detector's
+# longest window) up to another (the pass's _PassState.verdict; no evidence in a replay).
+VerdictOf = Callable[[int, dt.datetime, "dt.datetime | None"], detection.FloodVerdict]
 
 
 def incidents_track(
@@ -62,7 +65,7 @@ def incidents_track(
     first_minute: int,
     evaluate_from: int,
     problems: Mapping[tuple[int, int], Mapping[str, int]],
-    is_flood: Callable[[int, dt.datetime], bool],
+    verdict_of: VerdictOf,
     warning: float = detection.DetectParams().warning,
     threshold: float = detection.DetectParams().threshold,
     rows: Sequence[int] | None = None,
@@ -74,10 +77,14 @@ def incidents_track(
     A held spike extends the service's ongoing incident, re-opens one resolved less than
     REOPEN_MINUTES ago, or opens a new one whose window starts at the rise (`_rise_start`);
     its figures then count those minutes too. Within REARM_MINUTES of the last incident's
-    resolution a new one needs clearly stronger evidence (Incident.opening_bar). A spike
-    that would open an incident but comes mostly from a few networks (`is_flood`) opens
-    nothing. A clearly bigger event inside an ongoing incident is recorded as an escalation
-    (outages.escalations).
+    resolution a new one needs clearly stronger evidence (Incident.opening_bar). A clearly
+    bigger event inside an ongoing incident is recorded as an escalation (outages.escalations).
+
+    One flood verdict (`verdict_of`, over the detector's longest window) is taken for every
+    spike, and for every elevated minute of an ongoing incident: a minute it holds back (a
+    flood, or a handful of reporters) opens, extends and re-opens nothing, keeps no incident
+    from resolving, and adds nothing to its figures; an incident opened later never starts
+    at or before a minute the verdict judged a flood (`_open`).
 
     A dismissed incident absorbs the spikes of its own rise (Incident.dismissed_rise_at):
     they extend it while it is ongoing, so it resolves at the end of its rise, and never
@@ -98,7 +105,17 @@ def incidents_track(
             entry = tracked.get(service_id)
             spike = bool(panel.flagged[row, j])
             continues = entry is not None and entry.incident.spike_continues_it(minute)
-            flood = False
+            ongoing = entry is not None and entry.incident.ongoing
+            # Elevated minutes of an ongoing incident keep it from resolving: asked too, so a
+            # flood's tail in the longer windows does not hold it open. Live, the pass asks the
+            # verdict of its last minute for every ongoing incident anyway (cached).
+            flood = (spike or (ongoing and panel.score[row, j] >= warning)) and verdict_of(
+                service_id, minute, _evidence_start(panel, row, j, first_minute)
+            ).held_back
+            if flood:
+                if spike and j == n - 1:
+                    result.flooded_last.add(service_id)
+                spike = False
             if spike and continues and entry is not None and entry.incident.dismissed:
                 if _clearly_new(entry.incident, row, j, panel, first_minute, threshold):
                     continues = False  # opens an incident of its own
@@ -114,14 +131,20 @@ def incidents_track(
                 and panel.best_score[row, j] < entry.incident.opening_bar(minute, threshold)
             ):
                 spike = False  # hysteresis: too soon after the last incident for this little
-            if spike and not continues and is_flood(service_id, minute):
-                spike, flood = False, True
-                if j == n - 1:
-                    result.flooded_last.add(service_id)
             opened = False
             if spike and not continues:
                 entry = _open(
-                    tracked, result, service_id, row, j, panel, first_minute, problems, pairs_of, pairs
+                    tracked,
+                    result,
+                    service_id,
+                    row,
+                    j,
+                    panel,
+                    first_minute,
+                    problems,
+                    pairs_of,
+                    pairs,
+                    verdict_of,
                 )
                 opened = True
             if entry is None or (not spike and not entry.incident.ongoing):
@@ -129,15 +152,16 @@ def incidents_track(
                     on_minute(row, j, entry, False, flood)
                 continue
             incident = entry.incident
-            elevated = spike or panel.score[row, j] >= warning
+            elevated = spike or (not flood and panel.score[row, j] >= warning)
             incident.extend(at=minute, spike=spike, elevated=elevated)
             entry.touched = True
             if not elevated and incident.resolve_if_quiet(minute):
                 result.resolved += 1
                 result.resolved_incidents.append(incident)
             else:
-                _record(entry, row, j, panel, first_minute, problems, pairs_of[row], pairs)
-                _escalation_track(entry, result, row, j, panel, first_minute, is_flood, opened=opened)
+                if not flood:
+                    _record(entry, row, j, panel, first_minute, problems, pairs_of[row], pairs)
+                _escalation_track(entry, result, row, j, panel, first_minute, verdict_of, opened=opened)
             if on_minute is not None:
                 on_minute(row, j, entry, opened, flood)
     return result
@@ -154,10 +178,26 @@ def _open(
     problems: Mapping[tuple[int, int], Mapping[str, int]],
     pairs_of: Mapping[int, list[int]],
     pairs: Sequence[tuple[int, int]],
+    verdict_of: VerdictOf,
 ) -> Tracked:
     previous = tracked.get(service_id)
     start = _rise_start(panel, row, j, pairs_of[row])
     at = from_epoch_minute(first_minute + j)
+    # A flood's reports never date an incident: it starts after the last flagged minute of
+    # its rise that the verdict judged a flood, when what follows that minute is a crowd on
+    # its own (else the minute was the crowd's own beginning: its first reports can all be
+    # one operator's). Flagged minutes before j are rare (a genuine spike opens at its first
+    # one), so this asks the verdict a few times per opening at most.
+    for k in range(j - 1, start - 1, -1):
+        if (
+            panel.flagged[row, k]
+            and verdict_of(
+                service_id, from_epoch_minute(first_minute + k), _evidence_start(panel, row, k, first_minute)
+            ).flood
+            and not verdict_of(service_id, at, from_epoch_minute(first_minute + k + 1)).held_back
+        ):
+            start = k + 1
+            break
     if previous is not None and previous.incident.dismissed_rise_at(at):
         # A clearly new rise during a dismissed one: it starts with the first minute of the
         # window that was clearly new at twice the dismissed rise's rate, never inside the
@@ -188,6 +228,12 @@ def _open(
     for k in range(start, j):
         _record(entry, row, k, panel, first_minute, problems, pairs_of[row], pairs)
     return entry
+
+
+def _evidence_start(panel: detection.Panel, row: int, j: int, first_minute: int) -> dt.datetime:
+    """The first minute of the windows that scored minute j (a spike's, over its held
+    minutes): what its flood verdict reads."""
+    return from_epoch_minute(first_minute + int(panel.evidence_from[row, j]))
 
 
 def _rise_start(panel: detection.Panel, row: int, j: int, service_pairs: Sequence[int]) -> int:
@@ -301,7 +347,7 @@ def _escalation_track(
     j: int,
     panel: detection.Panel,
     first_minute: int,
-    is_flood: Callable[[int, dt.datetime], bool],
+    verdict_of: VerdictOf,
     *,
     opened: bool,
 ) -> None:
@@ -331,7 +377,7 @@ def _escalation_track(
     ):
         return
     # Checked last and only here: live it reads the window's reports from the database.
-    if is_flood(incident.service_id, minute):
+    if verdict_of(incident.service_id, minute, minute - (ESCALATION_WINDOW_MINUTES - 1) * _MINUTE).held_back:
         return
     escalation = IncidentEscalation(
         incident=incident,

@@ -120,7 +120,7 @@ def replay_minutes(
         evaluate_from=0,
         problems={},
         # The one verdict, on what a file knows of the networks: nothing, so no flood.
-        is_flood=lambda service_id, minute: _NO_NETWORKS.flood,
+        verdict_of=lambda service_id, minute, since: _NO_NETWORKS,
         warning=_DETECT.warning,
         on_minute=on_minute,
     )

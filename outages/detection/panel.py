@@ -32,7 +32,9 @@ class Panel:
     score: np.ndarray  # (S, n) national score of the sliding bucket ending at each minute
     national_spike: np.ndarray  # (S, n) a held national spike
     flagged: np.ndarray  # (S, n) a held national spike, or a held spike in any city
-    evidence_from: np.ndarray  # (S, n) index of the first minute of the window behind the score
+    # (S, n) index of the first minute of the windows behind the score: over the held minutes
+    # of a flag, else the window that decided the national score
+    evidence_from: np.ndarray
     city_spike: np.ndarray  # (P, n) a held city spike (over its bar) in a city reporting this hour
     any_city: np.ndarray  # (S, n) some city of the service has a held spike
     aligned15: np.ndarray  # (S, n) reports since the start of the aligned 15-minute bucket
@@ -162,7 +164,10 @@ def panel_detect(
     )
     earliest_city = np.full((s, n), n, dtype=np.int64)
     np.minimum.at(earliest_city, pair_service, city_from)
-    evidence_from = np.where(flagged, np.clip(np.minimum(national_from, earliest_city), 0, idx), idx)
+    # Elsewhere the national window that decided the minute's score (what the flood verdict
+    # of an elevated minute reads).
+    scored_from = idx - np.maximum(nat.window, 1) * bucket_minutes + 1
+    evidence_from = np.clip(np.where(flagged, np.minimum(national_from, earliest_city), scored_from), 0, idx)
 
     x = np.where(np.isfinite(counts), counts, 0.0)
     aligned15, bucket_first = aligned_running_sum(x, first_minute)
