@@ -211,7 +211,8 @@ def _look(moment: dt.datetime) -> dict:
         "headline": page["headline"],
         "banner": page["status"]["window_text"],
         "incidents": sorted(
-            Incident.objects.values_list("service__slug", "status", "resolved_at", "started_at", "pk")
+            Incident.objects.values_list("service__slug", "status", "resolved_at", "started_at", "pk"),
+            key=lambda row: (row[0], row[1], row[3], row[4]),  # resolved_at may be None
         ),
         "iliad_regions": set(
             IncidentCity.objects.filter(
