@@ -80,7 +80,7 @@ def incidents_track(
     resolution a new one needs clearly stronger evidence (Incident.opening_bar). A clearly
     bigger event inside an ongoing incident is recorded as an escalation (outages.escalations).
 
-    One flood verdict (`verdict_of`, over the detector's longest window) is taken for every
+    One flood verdict (`verdict_of`, over the minute's own evidence window) is taken for every
     spike, and for every elevated minute of an ongoing incident: a minute it holds back (a
     flood, or a handful of reporters) opens, extends and re-opens nothing, keeps no incident
     from resolving, and adds nothing to its figures; an incident opened later never starts
