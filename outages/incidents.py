@@ -265,10 +265,7 @@ def _run_start(counts: np.ndarray, excess: np.ndarray, lo: int, j: int) -> int |
     b = detection.BUCKET_MINUTES
     first = max(lo - b + 1, 0)
     x = detection.trailing_sum(counts[first : j + 1], b)
-    over = detection.trailing_sum(excess[first : j + 1], b)
-    expected = x - over
-    params = detection.DetectParams()
-    elevated = (x >= params.min_ratio * expected) & (over > 0)
+    elevated = detection.bucket_elevated(x, x - detection.trailing_sum(excess[first : j + 1], b))
     if not elevated[-1]:
         return None
     k = elevated.size - 1

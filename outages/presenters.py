@@ -66,14 +66,11 @@ class StatusView:
     @property
     def raised_earlier(self) -> bool:
         """Whether the quarter-hour's count the banner shows is well above its usual (by the
-        detector's own min_ratio and min_excess) while the status is ok: a burst that has
-        ended, which the words must not call the usual level."""
+        detector's own rule for a raised window, detection.window_raised) while the status is
+        ok: a burst that has ended, which the words must not call the usual level."""
         if self.code != Tier.OK or self.baseline is None:
             return False
-        params = detection.DetectParams()
-        return (
-            self.count >= params.min_ratio * self.baseline and self.count - self.baseline >= params.min_excess
-        )
+        return bool(detection.window_raised(self.count, self.baseline))
 
     @property
     def closes_at(self) -> dt.datetime | None:

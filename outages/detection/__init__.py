@@ -13,7 +13,8 @@ One job per module; every public name is re-exported here, so callers write
 - ``profiles``: ``BaselineParams``, ``Profile``, fitting (``profile_build``, ``replay_profiles``)
   and lookup (``profile_expected``, ``expected_per_minute``).
 - ``scoring``: ``DetectParams``, the multi-window score (``detect``, ``detect_sliding``,
-  ``window_scores``), its tails and trailing sums, the status tiers with hysteresis
+  ``window_scores``; a raised window and an elevated bucket: ``window_raised``,
+  ``bucket_elevated``), its tails and trailing sums, the status tiers with hysteresis
   (``evidence_tiers``, ``status_tier``).
 - ``calibration``: each series' bars from its own recent evidence (``evidence_bars``).
 - ``panel``: ``panel_detect`` and its ``Panel``, ``hold``, ``city_bar``, the aligned 15-minute
@@ -69,12 +70,14 @@ from outages.detection.scoring import (
     TIERS,
     Detection,
     DetectParams,
+    bucket_elevated,
     detect,
     detect_sliding,
     evidence_tiers,
     status_tier,
     trailing_sum,
     window_buckets,
+    window_raised,
     window_scores,
 )
 from outages.detection.verdicts import (
@@ -105,6 +108,7 @@ __all__ = [
     "Profile",
     "SpikeReport",
     "aligned_running_sum",
+    "bucket_elevated",
     "city_bar",
     "city_profile_min_reports",
     "detect",
@@ -125,5 +129,6 @@ __all__ = [
     "usual_mix",
     "utc_offsets",
     "window_buckets",
+    "window_raised",
     "window_scores",
 ]

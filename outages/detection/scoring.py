@@ -95,13 +95,12 @@ def window_scores(
     mu = np.where(known, mu, 0.0)
     x = np.where(known & np.isfinite(x), x, 0.0)
     rising_now = x > mu
-    elevated = ((x > mu) & (x >= params.min_ratio * mu)).astype(float)
+    elevated = bucket_elevated(x, mu, params).astype(float)
     for w in window_buckets(bucket_minutes, params):
         big_x, big_mu = _trailing_sum(x, w), _trailing_sum(mu, w)
-        excess = big_x - big_mu
         # Longer windows only speak while the rise is still going on, or a finished outage
         # would keep the status red for an hour.
-        ok = (excess >= params.min_excess) & (big_x >= params.min_ratio * big_mu) & known
+        ok = window_raised(big_x, big_mu, params) & known
         if w > 1:
             ok &= rising_now
             if params.persistence:
@@ -116,6 +115,23 @@ def window_scores(
         s = np.zeros(x.shape)
         s[ok] = _log10_tail(big_x[ok], big_mu_safe, var)
         yield w, s
+
+
+def window_raised(
+    counts: np.ndarray | float, expected: np.ndarray | float, params: DetectParams = DetectParams()
+) -> np.ndarray:
+    """Whether a window's reports are up enough for it to speak at all: ``min_excess`` above
+    its expected count and ``min_ratio`` times it. Element-wise (a 0-d array for one count)."""
+    x, mu = np.asarray(counts, dtype=float), np.asarray(expected, dtype=float)
+    return np.asarray((x - mu >= params.min_excess) & (x >= params.min_ratio * mu))
+
+
+def bucket_elevated(
+    counts: np.ndarray, expected: np.ndarray, params: DetectParams = DetectParams()
+) -> np.ndarray:
+    """Which buckets are elevated: above their expected count and ``min_ratio`` times it.
+    What persistence counts, and the run an incident's rise is read from."""
+    return (counts > expected) & (counts >= params.min_ratio * expected)
 
 
 def persistent_buckets(w: int) -> int:
