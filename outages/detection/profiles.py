@@ -228,10 +228,14 @@ def _profile_from_fields(
     # Grid (series, local day, local slot). A DST fall-back hour lands twice in one cell: average.
     cell = (np.arange(n_series)[:, None] * n_days + d[None, :]) * n_slots + slot[None, :]
     size = n_series * n_days * n_slots
-    sums = np.bincount(cell[valid], weights=x[valid], minlength=size)
-    hits = np.bincount(cell[valid], minlength=size)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        grid = (sums / hits).reshape(n_series, n_days, n_slots)
+
+    def cell_means(kept: np.ndarray) -> np.ndarray:
+        sums = np.bincount(cell[kept], weights=x[kept], minlength=size)
+        hits = np.bincount(cell[kept], minlength=size)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return (sums / hits).reshape(n_series, n_days, n_slots)
+
+    grid = cell_means(valid)
 
     day_weekday = (np.arange(n_days) + day.min() + 3) % 7
     age = n_days - 1 - np.arange(n_days)
@@ -320,11 +324,7 @@ def _profile_from_fields(
     # The bars are set on every observation of the recent days, incidents included (see
     # detection.calibration), against the profile just built.
     recent_cells = slice(max(n_days - CalibrationParams().days, 0), n_days)
-    seen_at = np.isfinite(x)
-    all_sums = np.bincount(cell[seen_at], weights=x[seen_at], minlength=size)
-    all_hits = np.bincount(cell[seen_at], minlength=size)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        history = (all_sums / all_hits).reshape(n_series, n_days, n_slots)[:, recent_cells]
+    history = (grid if exclude is None else cell_means(np.isfinite(x)))[:, recent_cells]
     bars = evidence_bars(
         history.reshape(n_series, -1),
         expected[:, day_weekday[recent_cells], :].reshape(n_series, -1),
