@@ -27,13 +27,14 @@ from outages import detection
 from outages.baselines import profiles_load
 from outages.evidence import (
     BASELINE_PARAMS,
+    DETECT_PARAMS,
     FLOOR_PER_MINUTE,
     LOOKBACK_MINUTES,
     SCORED_FROM,
-    WINDOWS,
     Series,
     evidence_rows,
     expected_of,
+    uncalibrated_bars,
 )
 from outages.flood import evidence_reports, operator_public, usual_mixes, window_start, window_verdict
 from outages.incidents import Tracked, incidents_track
@@ -67,7 +68,6 @@ GRACE_SECONDS = 5
 # Replays are processed a day at a time to bound memory.
 CHUNK_MINUTES = 1440
 
-_DETECT_PARAMS = detection.DetectParams()
 _MINUTE = dt.timedelta(minutes=1)
 
 
@@ -389,7 +389,7 @@ def _process_minutes(state: _PassState, first: int, last: int, *, final: bool) -
         evaluate_from=LOOKBACK_MINUTES,
         problems=problems,
         verdict_of=state.verdict,
-        warning=_DETECT_PARAMS.warning,
+        warning=DETECT_PARAMS.warning,
         rows=interesting,
     )
     state.retired.extend(tracked.retired)
@@ -406,7 +406,7 @@ def _panel(state: _PassState, national: Series, cities: Series) -> tuple[detecti
     """The panel of the services (national) and their cities, scored against their stored
     profiles, and the services' expected reports per minute."""
     in_incident = {(s, c) for s, entry in state.current.items() for c in entry.cities}
-    city_scored = cities.scored(_DETECT_PARAMS)
+    city_scored = cities.scored(DETECT_PARAMS)
     city_needed = city_scored | np.fromiter(
         (key in in_incident for key in cities.keys), dtype=bool, count=len(cities.keys)
     )
@@ -420,7 +420,7 @@ def _panel(state: _PassState, national: Series, cities: Series) -> tuple[detecti
     city_expected = np.full(cities.counts.shape, np.nan)
     city_alpha = np.full(len(cities.keys), BASELINE_PARAMS.alpha_prior)
     city_beta = np.full(len(cities.keys), BASELINE_PARAMS.beta_prior)
-    city_bars = np.full((len(cities.keys), len(WINDOWS)), _DETECT_PARAMS.threshold)
+    city_bars = uncalibrated_bars(len(cities.keys))
     (city_expected[city_rows], city_alpha[city_rows], city_beta[city_rows], city_bars[city_rows]) = (
         expected_of(
             [cities.keys[i] for i in city_rows], profiles, state.timezones, minutes, floor=FLOOR_PER_MINUTE
@@ -445,11 +445,11 @@ def _panel(state: _PassState, national: Series, cities: Series) -> tuple[detecti
         scored_from=SCORED_FROM,
         bucket_minutes=BUCKET_MINUTES,
         hold_minutes=SPIKE_HOLD_MINUTES,
-        national_rows=national.scored(_DETECT_PARAMS),
+        national_rows=national.scored(DETECT_PARAMS),
         city_rows=city_scored,
         bars=bars,
         city_bars=city_bars,
-        params=_DETECT_PARAMS,
+        params=DETECT_PARAMS,
     )
     return panel, expected
 
@@ -531,7 +531,7 @@ def _country_statuses(state: _PassState, services: list[int], *, last: int) -> l
     expected = np.full(countries.counts.shape, np.nan)
     alpha = np.full(len(countries.keys), BASELINE_PARAMS.alpha_prior)
     beta = np.full(len(countries.keys), BASELINE_PARAMS.beta_prior)
-    bars = np.full((len(countries.keys), len(WINDOWS)), _DETECT_PARAMS.threshold)
+    bars = uncalibrated_bars(len(countries.keys))
     (expected[scored], alpha[scored], beta[scored], bars[scored]) = expected_of(
         [countries.keys[i] for i in scored],
         profiles,
@@ -556,7 +556,7 @@ def _country_statuses(state: _PassState, services: list[int], *, last: int) -> l
         hold_minutes=SPIKE_HOLD_MINUTES,
         national_rows=np.isfinite(expected[:, -1]),
         bars=bars,
-        params=_DETECT_PARAMS,
+        params=DETECT_PARAMS,
     )
     rows = evidence_rows(
         [(service_id, str(code)) for service_id, code in countries.keys],

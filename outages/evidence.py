@@ -79,6 +79,11 @@ class Series:
         return np.asarray((last_hour[:, LOOKBACK_MINUTES:] >= params.min_excess).any(axis=1))
 
 
+def uncalibrated_bars(n: int) -> np.ndarray:
+    """The bars (n, windows) of n series without a calibration of their own: the threshold."""
+    return np.full((n, len(WINDOWS)), DETECT_PARAMS.threshold)
+
+
 def expected_of(
     keys: list[ProfileKey],
     profiles: dict,
@@ -96,7 +101,7 @@ def expected_of(
     expected = np.full((len(keys), len(minutes)), np.nan)
     alpha = np.full(len(keys), BASELINE_PARAMS.alpha_prior)
     beta = np.full(len(keys), BASELINE_PARAMS.beta_prior)
-    bars = np.full((len(keys), len(WINDOWS)), DETECT_PARAMS.threshold)
+    bars = uncalibrated_bars(len(keys))
     by_zone: dict[str, list[int]] = defaultdict(list)
     for i, key in enumerate(keys):
         stored = profiles.get(key)
