@@ -6,11 +6,12 @@ reporters (fewer sites than a crowd needs), or one ISP's problem. Pure: no ORM, 
 
 from __future__ import annotations
 
-import math
 import zlib
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+
+from scipy import special
 
 
 @dataclass(frozen=True)
@@ -228,17 +229,10 @@ def usual_rare_share(
 
 def binomial_tail(k: int, n: int, p: float) -> float:
     """P(X >= k) for X ~ Binomial(n, p): how likely `k` or more of `n` reports would be of a
-    kind that makes a share `p` of the usual ones. Summed in log space (n may be thousands)."""
-    if k <= 0:
+    kind that makes a share `p` of the usual ones: I_p(k, n - k + 1), the regularised
+    incomplete beta (scipy), as the score's negative binomial tail."""
+    if k <= 0 or p >= 1.0:
         return 1.0
-    if p <= 0.0:
+    if k > n or p <= 0.0:
         return 0.0
-    if p >= 1.0:
-        return 1.0
-    log_p, log_q = math.log(p), math.log1p(-p)
-    terms = [
-        math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) + i * log_p + (n - i) * log_q
-        for i in range(k, n + 1)
-    ]
-    peak = max(terms)
-    return min(1.0, math.exp(peak) * sum(math.exp(term - peak) for term in terms))
+    return float(special.betainc(k, n - k + 1, p))
