@@ -47,9 +47,10 @@ class ReportInputSerializer(serializers.Serializer):
     comment = CommentField(
         required=False,
         help_text="Optional, shown on the service page once a reviewer approves it: at most 280 "
-        "characters, no links, e-mail addresses, markup or control characters (else 400 "
-        "invalid_comment and nothing is stored). Kept only with a counted report, and a few a day "
-        "per network.",
+        "characters, no links, domains (also written evil[.]com or in look-alike letters), e-mail "
+        "addresses, IP addresses with a port, markup, control or invisible characters, or stacked "
+        "accents (else 400 invalid_comment, `detail` says what to fix, and nothing is stored). "
+        "Kept only with a counted report, and a few a day per network.",
     )
 
 

@@ -456,11 +456,18 @@ def test_the_service_page_reads_comments_in_a_fixed_number_of_queries(client, ch
     assert len(many) == len(few)
 
 
-@pytest.mark.parametrize("text", ["a" * 280, "a." * 140, "a-" * 140, "a@" * 140, "1." * 140])
+@pytest.mark.parametrize(
+    "text",
+    ["a" * 280, "a." * 140, "a-" * 140, "a@" * 140, "1." * 140, "(dot)" * 56, "\u0430." * 140],
+)
 def test_checking_a_long_repetitive_comment_stays_fast(text):
+    comment_clean("warm the tables up")
     started = time.perf_counter()
     for _ in range(20):
         with contextlib.suppress(CommentInvalid):
             comment_clean(text)
 
-    assert time.perf_counter() - started < 0.040  # 2 ms each at most; the textbook pattern took 2-4 ms
+    # 50 ms each at most, room for a loaded machine: urlextract's scan for top-level domains
+    # takes 2-3 ms on 280 characters of "a." (twice that for look-alike letters, read twice);
+    # a pattern that backtracks takes seconds.
+    assert time.perf_counter() - started < 1.0
