@@ -223,7 +223,7 @@ def test_a_second_confirmation_waits_for_the_cooldown_across_services(
         ]
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_twelve_concurrent_subscribes_to_four_services_queue_three_confirmations(settings):
     settings.EMAIL_CONFIRMATION_COOLDOWN_SECONDS = 0
     slugs = four_services()
