@@ -256,6 +256,7 @@ CELERY_TASK_DEFAULT_QUEUE = "ingest"
 CELERY_TASK_ROUTES = {
     "reports.tasks.*": {"queue": "ingest"},
     "outages.review.tasks.*": {"queue": "notifications"},  # task names of outages.alerts.tasks
+    "outages.alerts.tasks.*": {"queue": "notifications"},
     "outages.tasks.*": {"queue": "detection"},
 }
 # Detection pass split into this many shards by service id (outages.tasks.detect_shard),
@@ -402,6 +403,14 @@ WEBHOOK_DEADLINE_SECONDS = env_int("WEBHOOK_DEADLINE_SECONDS", 10, minimum=1)
 # services; and that one service may have.
 WEBHOOK_MAX_PER_CLIENT = env_int("WEBHOOK_MAX_PER_CLIENT", 5, minimum=1)
 WEBHOOK_MAX_PER_SERVICE = env_int("WEBHOOK_MAX_PER_SERVICE", 1000, minimum=1)
+# Confirmation mails (the double opt-in's link) one recipient address may be sent in 24
+# hours, over every service and client, and the seconds between two: subscribing must not
+# be a way to fill someone's inbox (outages.alerts.notifications.confirmation_queue).
+EMAIL_CONFIRMATIONS_PER_DAY = env_int("EMAIL_CONFIRMATIONS_PER_DAY", 3, minimum=1)
+EMAIL_CONFIRMATION_COOLDOWN_SECONDS = env_int("EMAIL_CONFIRMATION_COOLDOWN_SECONDS", 600)
+# First wait before the outbox retries a failed message; it doubles each attempt (with
+# jitter), capped under the sweep's 15-minute claim timeout.
+OUTBOX_RETRY_SECONDS = env_int("OUTBOX_RETRY_SECONDS", 30, minimum=1)
 
 RATELIMIT_FAIL_OPEN = True
 RATELIMIT_VIEW = "reports.views.rate_limited"

@@ -9,14 +9,18 @@
   distinct networks at each level, see how new they are and exclude one; they never reveal
   the prefix.
 - rate-limit keys: HMAC(key, address or /64) and HMAC(key, /48), so cache keys hold no address.
+- recipient keys: HMAC(key, normalised email address), so the outbox can count the mails one
+  inbox was sent without keeping the address a second time.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
 import secrets
+import unicodedata
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -114,3 +118,30 @@ def network_identity(address: IPAddress, *, cache: dict[str, str] | None = None)
         asn=operator.asn if operator else None,
         asn_name=operator.name if operator else "",
     )
+
+
+# Providers whose inboxes ignore dots in the local part: a.da@gmail.com is ada@gmail.com.
+_DOTLESS_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
+
+
+def email_inbox(address: str) -> str:
+    """The inbox an address delivers to, as far as we can tell: NFKC, casefolded, the
+    domain without a trailing dot and in its IDNA form, the sub-address ("+tag", RFC 5233)
+    dropped, and Gmail's dots. Erring towards one inbox for two addresses only makes a
+    budget stricter."""
+    text = unicodedata.normalize("NFKC", address).strip().casefold()
+    local, _, domain = text.rpartition("@")
+    domain = domain.rstrip(".")
+    # A name IDNA cannot encode stays as it is: the casefolded text is key enough.
+    with contextlib.suppress(UnicodeError):
+        domain = domain.encode("idna").decode("ascii")
+    local = local.split("+", 1)[0] or local
+    if domain in _DOTLESS_DOMAINS:
+        local = local.replace(".", "")
+    return f"{local}@{domain}"
+
+
+def recipient_key(address: str) -> str:
+    """Who a mail goes to, for the per-recipient budgets: a keyed HMAC of the inbox, never
+    the address."""
+    return _digest(f"recipient|{email_inbox(address)}")

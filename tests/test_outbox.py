@@ -6,8 +6,6 @@ Celery tasks run as a worker runs them."""
 from __future__ import annotations
 
 import datetime as dt
-import socket
-import threading
 import time
 
 import pytest
@@ -25,7 +23,7 @@ from outages.tasks import detection_pass_notify
 from tests.detection_helpers import T0
 from tests.outbox_helpers import eager_celery, webhook_receiver
 from tests.review_helpers import incident, reviewer_user
-from tests.smtp import smtp_inbox
+from tests.smtp import Blackhole, smtp_inbox, use_smtp_server
 
 pytestmark = pytest.mark.django_db
 
@@ -169,34 +167,10 @@ def test_rows_whose_task_was_never_queued_are_delivered_by_the_sweep_email_and_w
     assert set(Notification.objects.values_list("state", flat=True)) == {"sent"}
 
 
-class _SilentMailServer:
-    """Takes connections and says nothing (no SMTP greeting) for 5 s, then hangs up: a
-    client without a timeout waits those 5 s and fails with another error."""
-
-    def __init__(self) -> None:
-        self.socket = socket.create_server(("127.0.0.1", 0))
-        self.port = self.socket.getsockname()[1]
-        self.done = threading.Event()
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        try:
-            connection, _ = self.socket.accept()
-        except OSError:
-            return
-        self.done.wait(5)
-        connection.close()
-
-    def close(self) -> None:
-        self.done.set()
-        self.socket.close()
-
-
 def test_a_mail_server_that_stops_answering_is_given_up_at_the_email_timeout(chatgpt, settings):
-    server = _SilentMailServer()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", server.port, 1
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    server = Blackhole()
+    use_smtp_server(settings, server.port, site_url=SITE_URL)
+    settings.EMAIL_TIMEOUT = 1
     settings.REVIEW_NOTIFY_EMAILS = ["oncall@example.org"]
     opened = incident(chatgpt, resolved=False)
     notifications_queue(incident_ids=[opened.pk], event=Event.OPENED)

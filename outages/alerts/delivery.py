@@ -1,5 +1,6 @@
 """Sending the one outbox (outages.alerts.notifications writes it): every channel, email
-and webhook, through one claim and one sweep.
+and webhook, an incident's events and subscribers' confirmation links alike, through one
+send loop, one claim and one sweep.
 
 Delivery claims each row with a conditional UPDATE, so however often it runs (retries, the
 sweep, a second worker) a row is sent once. No row lock or transaction is held while a
@@ -28,10 +29,10 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.urls import reverse
 
-from outages.alerts.email_delivery import alert_send
+from outages.alerts.email_delivery import alert_send, confirmation_send
 from outages.alerts.models import EmailSubscription, Notification, WebhookSubscription
 from outages.models import REVIEWER_GROUP, Incident, IncidentEscalation
 from reports.api_time import json_datetime
@@ -63,11 +64,23 @@ class DeliveryResult:
 def notifications_deliver(*, incident_id: int, now: dt.datetime) -> DeliveryResult:
     """Send this incident's undelivered notifications, each at most once, in the order its
     events happened."""
+    return _rows_deliver(_undelivered().filter(incident_id=incident_id), now)
+
+
+def confirmation_deliver(*, notification_id: int, now: dt.datetime) -> DeliveryResult:
+    """Send one subscriber's confirmation link (outages.alerts.notifications.confirmation_queue
+    queued it), at most once."""
+    return _rows_deliver(_undelivered().filter(pk=notification_id, event=Event.CONFIRMATION), now)
+
+
+def _undelivered() -> QuerySet[Notification]:
+    return Notification.objects.filter(state__in=[State.PENDING, State.SENDING])
+
+
+def _rows_deliver(rows: QuerySet[Notification], now: dt.datetime) -> DeliveryResult:
+    """The one send loop: claim each row, send it, mark it sent, or note the error for a retry."""
     sent = failed = retry = 0
-    rows = Notification.objects.filter(
-        incident_id=incident_id, state__in=[State.PENDING, State.SENDING]
-    ).order_by("created_at", "pk")
-    for row in rows.select_related(
+    for row in rows.order_by("created_at", "pk").select_related(
         "incident__service", "subscription", "email_subscription__service", "escalation"
     ):
         if not _claim(row.pk, now):
@@ -105,18 +118,32 @@ def _claim(pk: int, now: dt.datetime) -> bool:
     )
 
 
+def _stalled(now: dt.datetime) -> QuerySet[Notification]:
+    """Rows no task is looking after: never picked up, or claimed by a worker that died."""
+    return _undelivered().filter(
+        Q(claimed_at__isnull=True, created_at__lt=now - dt.timedelta(minutes=2))
+        | Q(claimed_at__lt=now - CLAIM_TIMEOUT)
+    )
+
+
 def notifications_stalled(*, now: dt.datetime, limit: int = 500) -> list[int]:
-    """Incidents with notifications that no task is looking after: never picked up, or
-    claimed by a worker that died."""
+    """Incidents with notifications that no task is looking after."""
     return list(
-        Notification.objects.filter(state__in=[State.PENDING, State.SENDING])
-        .filter(
-            Q(claimed_at__isnull=True, created_at__lt=now - dt.timedelta(minutes=2))
-            | Q(claimed_at__lt=now - CLAIM_TIMEOUT)
-        )
+        _stalled(now)
+        .filter(incident__isnull=False)
         .order_by("created_at")
         .values_list("incident_id", flat=True)
         .distinct()[:limit]
+    )
+
+
+def confirmations_stalled(*, now: dt.datetime, limit: int = 500) -> list[int]:
+    """Confirmation rows that no task is looking after."""
+    return list(
+        _stalled(now)
+        .filter(event=Event.CONFIRMATION)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
     )
 
 
@@ -125,8 +152,15 @@ def notifications_stalled(*, now: dt.datetime, limit: int = 500) -> list[int]:
 
 def _send(row: Notification) -> None:
     """Send one row. A subscriber who has unsubscribed since it was queued (or, for a
-    webhook, been taken over and not confirmed again) gets nothing: the row is done."""
+    webhook, been taken over and not confirmed again) gets nothing: the row is done; so does
+    one whose confirmation link is no longer needed."""
+    if row.event == Event.CONFIRMATION:
+        subscription = row.email_subscription
+        if subscription is not None and subscription.is_active and not subscription.is_confirmed:
+            confirmation_send(subscription)
+        return
     incident = row.incident
+    assert incident is not None  # only a confirmation has none (the check constraint)
     if row.channel == Channel.EMAIL:
         recipients = reviewer_emails()
         if recipients:

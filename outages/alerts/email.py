@@ -1,7 +1,7 @@
 """Email alerts for the public: subscribing with double opt-in, confirming and a one-click
-unsubscribe (RFC 8058). The alerts themselves (an incident opened, confirmed by a reviewer,
-resolved) go through the one outbox (outages.alerts.notifications) like webhooks; their
-message is outages.alerts.email_delivery."""
+unsubscribe (RFC 8058). The confirmation link and the alerts (an incident opened, confirmed by
+a reviewer, resolved) all go through the one outbox (outages.alerts.notifications) like
+webhooks, never inside the request; their messages are outages.alerts.email_delivery."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from catalogue.models import Service
-from outages.alerts.email_delivery import confirmation_send
-from outages.alerts.models import EmailSubscription
+from outages.alerts.models import EmailSubscription, new_token
+from outages.alerts.notifications import confirmation_queue
 from outages.alerts.subscriptions import SubscriptionRefused
 
 
@@ -22,7 +22,10 @@ def email_subscription_create(
     *, service: Service, email: str, client_key: str, now: dt.datetime
 ) -> EmailSubscription:
     """Ask for alerts: the address gets a confirmation link, and nothing else until it is used.
-    Asking again for the same address sends a new link (the old one stops working)."""
+    Asking again for an unconfirmed address mails the same link again, within the
+    recipient's budget (outages.alerts.notifications.confirmation_queue); one that had
+    unsubscribed must confirm again. The caller learns nothing of whether a mail was
+    queued, so neither does whoever asked."""
     with transaction.atomic():
         Service.objects.select_for_update().filter(pk=service.pk).first()  # one subscribe at a time
         mine = EmailSubscription.objects.filter(client_key=client_key, is_active=True).count()
@@ -34,20 +37,20 @@ def email_subscription_create(
         existing = EmailSubscription.objects.filter(service=service, email__iexact=email).first()
         if existing is not None and existing.is_active and existing.confirmed_at is not None:
             # Confirmed already: say nothing more than a new subscription would (no token shown).
-            subscription = existing
-        else:
-            subscription = existing or EmailSubscription(service=service, email=email, created_at=now)
-            subscription.confirm_token = EmailSubscription._meta.get_field("confirm_token").default()
-            subscription.token = EmailSubscription._meta.get_field("token").default()
-            subscription.is_active, subscription.client_key = True, client_key
-            subscription.language = translation.get_language() or "en"
-            try:
+            return existing
+        subscription = existing or EmailSubscription(service=service, email=email, created_at=now)
+        if not subscription.is_active:
+            # Back after unsubscribing: a new unsubscribe link, and a new confirmation.
+            subscription.token, subscription.confirmed_at = new_token(), None
+            subscription.confirm_token = new_token()
+        subscription.is_active, subscription.client_key = True, client_key
+        subscription.language = translation.get_language() or "en"
+        try:
+            with transaction.atomic():
                 subscription.save()
-            except IntegrityError:
-                raise SubscriptionRefused(_("Please try again."), status=409) from None
-            transaction.on_commit(
-                lambda: confirmation_send(subscription.pk, translation.get_language() or "en")
-            )
+        except IntegrityError:
+            raise SubscriptionRefused(_("Please try again."), status=409) from None
+        confirmation_queue(subscription=subscription, now=now)
     return subscription
 
 

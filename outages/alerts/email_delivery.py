@@ -1,5 +1,5 @@
-"""Writing and sending subscribers' email: the confirmation link (outages.alerts.email
-sends it on subscribing) and an incident's alerts (the outbox's delivery sends them).
+"""Writing and sending subscribers' email: the confirmation link and an incident's alerts,
+both sent by the outbox's delivery (outages.alerts.delivery), never inside a request.
 Every SMTP call times out after EMAIL_TIMEOUT seconds (Django's SMTP backend)."""
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ def site_url(name: str, token: str) -> str:
     return settings.SITE_URL + reverse(name, kwargs={"token": token})
 
 
-def confirmation_send(subscription_id: int, language: str) -> None:
-    subscription = EmailSubscription.objects.select_related("service").get(pk=subscription_id)
-    with translation.override(language):
+def confirmation_send(subscription: EmailSubscription) -> None:
+    """Mail the confirmation link, in the language of the page subscribed from."""
+    with translation.override(subscription.language):
         message = EmailMessage(
             subject=_("Confirm alerts for %(name)s") % {"name": subscription.service.name},
             body=_(

@@ -60,13 +60,18 @@ class Notification(models.Model):
     email), created in the transaction that made the event. Delivery claims a row with a
     conditional UPDATE, so a second detection run, task retry or sweep cannot send it twice.
     An incident can escalate more than once: an `escalated` row names its escalation, and is
-    unique per escalation and recipient instead."""
+    unique per escalation and recipient instead.
+
+    A `confirmation` row is the double opt-in's mail to an email subscriber: no incident,
+    and the recipient's key (reports.hashing.recipient_key), by which the mails one inbox
+    was sent are counted (outages.alerts.notifications.confirmation_queue)."""
 
     class Event(models.TextChoices):
         OPENED = "opened", "Incident opened"
         CONFIRMED = "confirmed", "Confirmed by a reviewer"
         RESOLVED = "resolved", "Resolved"
         ESCALATED = "escalated", "Reports rising sharply again"
+        CONFIRMATION = "confirmation", "Subscription's confirmation link"
 
     class Channel(models.TextChoices):
         EMAIL = "email", "Email to reviewers"
@@ -80,8 +85,11 @@ class Notification(models.Model):
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
 
-    incident = models.ForeignKey("outages.Incident", on_delete=models.CASCADE, related_name="notifications")
-    event = models.CharField(max_length=9, choices=Event.choices)
+    # Null for a `confirmation` only.
+    incident = models.ForeignKey(
+        "outages.Incident", null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    event = models.CharField(max_length=12, choices=Event.choices)
     channel = models.CharField(max_length=16, choices=Channel.choices)
     # The subscriber, for the subscriber channels (one of the two, by channel).
     subscription = models.ForeignKey(
@@ -101,6 +109,8 @@ class Notification(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField()
+    # A `confirmation`'s recipient: a keyed HMAC of the normalised address, "" otherwise.
+    recipient_key = models.CharField(max_length=32, blank=True, default="")
 
     class Meta:
         constraints = [
@@ -163,6 +173,18 @@ class Notification(models.Model):
                 ),
                 name="outages_notification_recipient",
             ),
+            # A confirmation is a subscriber's mail about no incident, counted by its
+            # recipient's key; every other event is about an incident.
+            models.CheckConstraint(
+                condition=Q(
+                    event="confirmation",
+                    incident__isnull=True,
+                    channel="subscriber_email",
+                    recipient_key__regex=r"^[0-9a-f]{32}$",
+                )
+                | (~Q(event="confirmation") & Q(incident__isnull=False, recipient_key="")),
+                name="outages_notification_confirmation",
+            ),
         ]
         indexes = [
             # The sweep: undelivered rows, oldest first.
@@ -171,9 +193,18 @@ class Notification(models.Model):
                 condition=Q(state__in=["pending", "sending"]),
                 name="outages_notification_open",
             ),
+            # The confirmation budget: confirmations WHERE recipient_key = %s AND
+            # created_at > now - 1 day (outages.alerts.notifications.confirmation_queue).
+            models.Index(
+                fields=["recipient_key", "created_at"],
+                condition=Q(event="confirmation"),
+                name="outages_notification_budget",
+            ),
         ]
 
     def __str__(self) -> str:
+        if self.incident_id is None:
+            return f"{self.event} to email subscription {self.email_subscription_id}: {self.state}"
         return f"{self.event} of incident {self.incident_id} by {self.channel}: {self.state}"
 
 

@@ -8,6 +8,10 @@ Who hears which event:
   An incident escalates at most once an hour (outages.escalations); each escalation is an
   event of its own (`escalations_queue`).
 
+Email subscribers are also sent their confirmation link through it (`confirmation_queue`):
+one `confirmation` row per mail, at most EMAIL_CONFIRMATIONS_PER_DAY a day to one inbox and
+none within EMAIL_CONFIRMATION_COOLDOWN_SECONDS of the last, whoever asks.
+
 Callers hand over the ids in the transaction that made the event: the detection task
 (outages.tasks.detection_pass_notify: opened, escalated and resolved) and the reviewers' actions
 (outages.review.services: confirmed, resolved). One outbox row per incident, event and
@@ -17,17 +21,19 @@ delivery is queued once the transaction commits. Sending is outages.alerts.deliv
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from outages.alerts import tasks
 from outages.alerts.models import EmailSubscription, Notification, WebhookSubscription
 from outages.models import Incident, IncidentEscalation
+from reports.hashing import recipient_key
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +93,7 @@ def escalations_queue(*, escalation_ids: Iterable[int]) -> int:
 def _rows_queue(rows: list[Notification]) -> int:
     # ON CONFLICT DO NOTHING on the partial unique constraints: one row per recipient.
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
-    queued = sorted({row.incident_id for row in rows})
+    queued = sorted({row.incident_id for row in rows if row.incident_id is not None})
     if queued:
         transaction.on_commit(lambda: _queue_delivery(queued))
     return len(rows)
@@ -137,3 +143,41 @@ def _queue_delivery(incident_ids: list[int]) -> None:
             tasks.deliver_notifications.delay(incident_id)
         except Exception:  # the broker is down: the sweep delivers later
             logger.exception("could not queue notifications of incident %s", incident_id)
+
+
+def confirmation_queue(*, subscription: EmailSubscription, now: dt.datetime) -> bool:
+    """Queue the subscription's confirmation mail, unless its inbox had one in the last
+    EMAIL_CONFIRMATION_COOLDOWN_SECONDS or EMAIL_CONFIRMATIONS_PER_DAY in the last 24 hours,
+    over every service and client. Call inside the subscribing transaction; delivery starts
+    once it commits. Whether a mail was queued is for the caller to keep to itself: the
+    answer to a subscribe must not tell."""
+    key = recipient_key(subscription.email)
+    with connection.cursor() as cursor:
+        # Subscribes for one inbox take turns until they commit, so concurrent requests
+        # (to other services, from other clients) cannot both pass the count below.
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"confirmations:{key}"])
+    recent = Notification.objects.filter(
+        event=Event.CONFIRMATION, recipient_key=key, created_at__gt=now - dt.timedelta(days=1)
+    )
+    cooldown = dt.timedelta(seconds=settings.EMAIL_CONFIRMATION_COOLDOWN_SECONDS)
+    last = recent.order_by("-created_at").values_list("created_at", flat=True).first()
+    if last is not None and last > now - cooldown:
+        return False
+    if recent.count() >= settings.EMAIL_CONFIRMATIONS_PER_DAY:
+        return False
+    row = Notification.objects.create(
+        event=Event.CONFIRMATION,
+        channel=Channel.SUBSCRIBER_EMAIL,
+        email_subscription=subscription,
+        recipient_key=key,
+        created_at=now,
+    )
+    transaction.on_commit(lambda: _queue_confirmation(row.pk))
+    return True
+
+
+def _queue_confirmation(notification_id: int) -> None:
+    try:
+        tasks.deliver_confirmation.delay(notification_id)
+    except Exception:  # the broker is down: the sweep delivers later
+        logger.exception("could not queue confirmation %s", notification_id)

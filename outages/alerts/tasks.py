@@ -4,11 +4,14 @@ import logging
 import random
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from outages.alerts.delivery import (
     CLAIM_TIMEOUT,
     MAX_ATTEMPTS,
+    confirmation_deliver,
+    confirmations_stalled,
     notifications_deliver,
     notifications_stalled,
     subscription_verify,
@@ -18,9 +21,9 @@ logger = logging.getLogger(__name__)
 
 
 def _backoff_seconds(retries: int) -> int:
-    # 30 s, 1 min, 2 min ... capped below the sweep's claim timeout, with jitter so a
-    # webhook that was down is not hit by every retry at once.
-    base = min(30 * 2**retries, int(CLAIM_TIMEOUT.total_seconds()) - 60)
+    # OUTBOX_RETRY_SECONDS (30 s), 1 min, 2 min ... capped below the sweep's claim timeout,
+    # with jitter so a webhook or mail server that was down is not hit by every retry at once.
+    base = min(settings.OUTBOX_RETRY_SECONDS * 2**retries, int(CLAIM_TIMEOUT.total_seconds()) - 60)
     return base + random.randint(0, base // 4)
 
 
@@ -36,6 +39,16 @@ def deliver_notifications(self, incident_id: int) -> dict[str, int]:
     return {"sent": result.sent, "failed": result.failed}
 
 
+@shared_task(name="outages.alerts.tasks.deliver_confirmation", bind=True, max_retries=MAX_ATTEMPTS)
+def deliver_confirmation(self, notification_id: int) -> dict[str, int]:
+    """An email subscriber's confirmation link (outages.alerts.delivery): queued after the
+    subscribe commits, and by the sweep; safe to run twice."""
+    result = confirmation_deliver(notification_id=notification_id, now=timezone.now())
+    if result.retry:
+        raise self.retry(countdown=_backoff_seconds(self.request.retries))
+    return {"sent": result.sent, "failed": result.failed}
+
+
 @shared_task(name="outages.review.tasks.verify_subscription")
 def verify_subscription(subscription_id: int, token: str) -> bool:
     """Queued after a subscription commits: the challenge its endpoint must echo. Not
@@ -46,10 +59,18 @@ def verify_subscription(subscription_id: int, token: str) -> bool:
 @shared_task(name="outages.review.tasks.notifications_sweep")
 def notifications_sweep() -> int:
     """Beat, every few minutes: deliveries whose task was never queued (broker down at
-    commit) or whose worker died, email and webhooks alike."""
-    incident_ids = notifications_stalled(now=timezone.now())
+    commit) or whose worker died, email and webhooks, alerts and confirmations alike."""
+    now = timezone.now()
+    incident_ids = notifications_stalled(now=now)
     for incident_id in incident_ids:
         deliver_notifications.delay(incident_id)
-    if incident_ids:
-        logger.info("notifications: re-queued %d incidents", len(incident_ids))
-    return len(incident_ids)
+    confirmation_ids = confirmations_stalled(now=now)
+    for notification_id in confirmation_ids:
+        deliver_confirmation.delay(notification_id)
+    if incident_ids or confirmation_ids:
+        logger.info(
+            "notifications: re-queued %d incidents and %d confirmations",
+            len(incident_ids),
+            len(confirmation_ids),
+        )
+    return len(incident_ids) + len(confirmation_ids)

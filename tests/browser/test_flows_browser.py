@@ -20,6 +20,7 @@ from outages.alerts.tasks import deliver_notifications
 from outages.detection_pass import PassResult
 from outages.models import IncidentCity
 from outages.tasks import detection_pass_notify
+from tests.outbox_helpers import eager_celery
 from tests.review_helpers import incident
 from tests.smtp import body_of, link_in, smtp_inbox
 
@@ -54,7 +55,8 @@ def other_site(html: str) -> Iterator[str]:
 
 @pytest.fixture
 def inbox(settings, live_server):
-    with smtp_inbox(settings, site_url=live_server.url) as handler:
+    # The confirmation link goes through the outbox's Celery task: run here, as a worker would.
+    with smtp_inbox(settings, site_url=live_server.url) as handler, eager_celery():
         yield handler
 
 
