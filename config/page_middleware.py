@@ -22,6 +22,8 @@ from django.middleware import locale
 from django.utils import translation
 from django.utils.deprecation import MiddlewareMixin
 
+from outages.public_cache import vary_on_language
+
 # Must match the report API's route (a test checks it against reverse()).
 REPORT_INTAKE_PATH = "/api/v1/reports/"
 
@@ -54,6 +56,13 @@ class LocaleMiddleware(SkippedOnReportIntake, locale.LocaleMiddleware):
         # LocaleMiddleware activates a language per request and never deactivates it, so a
         # skipped request would otherwise inherit whatever the thread's previous request chose.
         translation.deactivate()
+
+    def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+        # Django's says Vary: Accept-Language, but the language cookie is read first: a shared
+        # cache must key on both, or one reader's cookie picks everyone's language.
+        response = super().process_response(request, response)
+        vary_on_language(response)
+        return response
 
 
 class AuthenticationMiddleware(SkippedOnReportIntake, auth.AuthenticationMiddleware):

@@ -116,6 +116,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so every log record and error report of the request can redact its Host and
+    # address headers (config.metrics_logging).
+    "config.metrics_logging.RequestIdentifiersMiddleware",
     "config.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.NulBytesMiddleware",
@@ -245,7 +248,8 @@ else:
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's DatabaseScheduler, riding out a PostgreSQL restart (config/beat.py).
+CELERY_BEAT_SCHEDULER = "config.beat:TolerantDatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 # Task modules outside an app's tasks.py (autodiscovery finds only those).
 CELERY_IMPORTS = ["outages.alerts.tasks"]
@@ -463,10 +467,16 @@ SPECTACULAR_SETTINGS = {
 LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
 if LOG_FORMAT not in {"plain", "json"}:
     raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, got {LOG_FORMAT!r}")
+# Error reports (the debug page, mail to ADMINS) star out and redact the same values.
+DEFAULT_EXCEPTION_REPORTER = "config.metrics_logging.RedactingExceptionReporter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "config.metrics_logging.RedactingReporterFilter"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"no_addresses": {"()": "config.metrics_logging.NoAddressesFilter"}},
+    "filters": {
+        "no_addresses": {"()": "config.metrics_logging.NoAddressesFilter"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
         "json": {
@@ -476,9 +486,18 @@ LOGGING = {
         },
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["no_addresses"]}
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["no_addresses"]},
+        # Django's own two handlers on the "django" logger, replaced: its console printed
+        # unredacted tracebacks under DEBUG, and its mail to ADMINS quoted the Host in the
+        # subject. Django's records now reach the console above by propagation.
+        "mail_admins": {
+            "class": "config.metrics_logging.RedactingAdminEmailHandler",
+            "level": "ERROR",
+            "filters": ["require_debug_false"],
+        },
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django": {"handlers": ["mail_admins"], "level": "INFO"}},
 }
 
 # Prometheus /metrics (config.metrics): answered only to a bearer token or to a direct

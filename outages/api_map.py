@@ -7,7 +7,6 @@ import functools
 from django.core.cache import cache
 from django.http import HttpResponse
 from django.utils import timezone
-from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.formats import number_format
 from django.utils.translation import get_language, ngettext
 from drf_spectacular.types import OpenApiTypes
@@ -23,6 +22,7 @@ from geo.countries import api_country
 from outages.api import BAD_QUERY, NOT_FOUND, ReadApi
 from outages.map_selectors import WINDOWS, map_cities
 from outages.presenters import status_of
+from outages.public_cache import public_cache
 from outages.selectors import service_with_status
 from reports.api_time import DateTimeField, json_datetime
 
@@ -181,10 +181,8 @@ class MapApi(ReadApi):
             MAP_CACHE_SECONDS,
         )
         response = HttpResponse(body, content_type="application/json")
-        patch_cache_control(response, public=True, max_age=MAP_CACHE_SECONDS)
         # The names follow the language, which the switcher's cookie can choose too.
-        patch_vary_headers(response, ("Accept-Language", "Cookie"))
-        return response
+        return public_cache(response, max_age=MAP_CACHE_SECONDS)
 
     @staticmethod
     def _collection(service: Service | None, slug: str, country: str, minutes: int, language: str) -> dict:

@@ -18,7 +18,6 @@ from django.shortcuts import get_object_or_404, render
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.clickjacking import xframe_options_exempt
@@ -61,6 +60,7 @@ from outages.public import (
     public_incidents,
     services_spiking_with,
 )
+from outages.public_cache import public_cache
 from outages.selectors import services_with_status
 from outages.sparkline import HOME_HEIGHT, HOME_WIDTH, sparkline_points
 from outages.status import incident_state_text
@@ -386,9 +386,7 @@ def service_badge(request: HttpRequest, slug: str, *, country: str) -> HttpRespo
         {"service": service, "label": label, "status": status, **asdict(layout)},
         content_type="image/svg+xml; charset=utf-8",
     )
-    patch_cache_control(response, public=True, max_age=EMBED_CACHE_SECONDS)
-    patch_vary_headers(response, ("Accept-Language",))
-    return response
+    return public_cache(response, max_age=EMBED_CACHE_SECONDS)
 
 
 @xframe_options_exempt
@@ -410,9 +408,7 @@ def service_embed(request: HttpRequest, slug: str, *, country: str) -> HttpRespo
             "page_url": request.build_absolute_uri(page_url),
         },
     )
-    patch_cache_control(response, public=True, max_age=EMBED_CACHE_SECONDS)
-    patch_vary_headers(response, ("Accept-Language",))
-    return response
+    return public_cache(response, max_age=EMBED_CACHE_SECONDS)
 
 
 # --- all outages ----------------------------------------------------------------------------

@@ -204,6 +204,40 @@ def test_systemd_units_name_existing_entry_points(unit):
         assert "deploy/gunicorn.conf.py" in exec_start
 
 
+@pytest.mark.parametrize(
+    "unit",
+    ["downradar-web", "downradar-worker", "downradar-notifier", "downradar-detector", "downradar-beat"],
+)
+def test_systemd_restarts_every_unit_whatever_its_exit_and_never_gives_up(unit):
+    text = (DEPLOY / "systemd" / f"{unit}.service").read_text()
+    unit_section = text.split("[Service]")[0]
+
+    assert re.search(r"^Restart=always$", text, re.MULTILINE)
+    assert int(re.search(r"^RestartSec=(\d+)$", text, re.MULTILINE)[1]) >= 1
+    # Without it, five failed starts in ten seconds (beat's setup_periodic_tasks while
+    # PostgreSQL restarts) leave the unit stopped for good.
+    assert re.search(r"^StartLimitIntervalSec=0$", unit_section, re.MULTILINE)
+
+
+def test_compose_restarts_every_process_of_the_app(compose):
+    for name in ("web", "worker", "notifier", "detector", "beat", "db", "broker", "cache", "nginx"):
+        assert compose["services"][name]["restart"] in {"always", "unless-stopped"}, name
+
+
+def test_every_way_of_running_beat_uses_the_scheduler_that_rides_out_a_database_restart(compose):
+    from django.conf import settings
+
+    assert settings.CELERY_BEAT_SCHEDULER == "config.beat:TolerantDatabaseScheduler"
+    procfile_beat = next(
+        line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("beat:")
+    )
+    systemd_beat = (DEPLOY / "systemd" / "downradar-beat.service").read_text()
+    compose_beat = " ".join(compose["services"]["beat"]["command"])
+    for command in (procfile_beat, systemd_beat, compose_beat):
+        assert "celery -A config beat" in command
+        assert not re.search(r"(^|\s)(-S|--scheduler)\b", command)  # no scheduler of its own
+
+
 def _queues(command: str) -> set[str]:
     words = command.split()
     return set(words[words.index("-Q") + 1].split(",")) if "-Q" in words else {"<default only>"}

@@ -337,3 +337,62 @@ def test_two_beat_schedulers_detect_each_minute_once(own_database, redis_server,
     assert sum(run["minutes"] for run in done) == int(caught_up) >= 10
     assert sum(run["opened"] for run in runs()) == 1
     assert incidents(pg) == ["chatgpt"]
+
+
+# --- PostgreSQL restarting under beat -------------------------------------------------------
+
+
+def test_beat_rides_out_a_postgres_restart_and_detection_resumes_by_itself(
+    own_database, redis_server, tmp_path
+):
+    """Beat and a worker run against PostgreSQL; it stops for 30 seconds (abruptly, as in a
+    crash or a failover) and starts again. Nothing restarts beat: it must still be running,
+    still sending, and the detection passes must go on from where they stood. A second beat
+    started during the outage (a supervisor restarting it, a host booting before its
+    database) waits for PostgreSQL instead of dying, then schedules too."""
+    pg = own_database
+    env = app_env(database_url=pg.url, redis_url=redis_server.url, var_dir=tmp_path)
+    django_run(SPIKE_SETUP, env)
+    # Every 2 seconds instead of every minute, so many ticks fall inside the outage.
+    pg.psql("UPDATE django_celery_beat_periodictask SET enabled = (task = 'outages.tasks.detect')")
+    pg.psql(
+        "UPDATE django_celery_beat_intervalschedule SET every = 2, period = 'seconds' WHERE id = "
+        "(SELECT interval_id FROM django_celery_beat_periodictask WHERE task = 'outages.tasks.detect')"
+    )
+    worker_log, beat_log, late_log = (
+        tmp_path / "worker.log",
+        tmp_path / "beat.log",
+        tmp_path / "late-beat.log",
+    )
+
+    def sent(log: Path) -> int:
+        return log.read_text().count("Sending due task") if log.exists() else 0
+
+    with (
+        celery_worker(env, worker_log, queue="ingest,detection,notifications"),
+        celery_beat(env, beat_log) as beat,
+    ):
+        assert wait_until(lambda: len(task_results(worker_log)) >= 2, timeout=60), beat_log.read_text()
+        before_outage = watermark(pg)
+
+        pg.stop()
+        stopped_at = sent(beat_log)
+        with celery_beat(env, late_log) as late_beat:
+            assert wait_until(lambda: "the database is unavailable" in late_log.read_text(), timeout=30)
+            # 30 seconds without PostgreSQL, and both beats still there.
+            assert not wait_until(lambda: beat.poll() is not None or late_beat.poll() is not None, timeout=25)
+            pg.start()
+
+            sent_during_outage = sent(beat_log) - stopped_at
+            passes_before_restart = len(task_results(worker_log))
+            assert wait_until(
+                lambda: len(task_results(worker_log)) >= passes_before_restart + 3, timeout=60
+            ), worker_log.read_text()[-5000:]
+            # A new minute processed after the restart: the passes go on, not just succeed idle.
+            assert wait_until(lambda: watermark(pg) > before_outage, timeout=90)
+            assert wait_until(lambda: sent(late_log) >= 2, timeout=30), late_log.read_text()
+            assert beat.poll() is None and late_beat.poll() is None
+
+    assert sent_during_outage >= 10  # beat kept its clock while the database was away
+    for log in (beat_log, late_log):
+        assert "beat raised exception" not in log.read_text()

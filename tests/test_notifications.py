@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import ssl
 import subprocess
 import threading
@@ -226,26 +227,109 @@ def test_the_public_can_subscribe_with_https_and_unsubscribe(client, chatgpt):
 # --- the webhook transport: checked addresses, one lookup, a total deadline ------------------
 
 
+# IANA's IPv4 and IPv6 special-purpose address registries, written out here apart from
+# outages.alerts.special_addresses, so that a block dropped from the module fails a test.
+SPECIAL_BLOCKS = [
+    "0.0.0.0/8",
+    "0.0.0.0/32",
+    "10.0.0.0/8",
+    "100.64.0.0/10",
+    "127.0.0.0/8",
+    "169.254.0.0/16",
+    "172.16.0.0/12",
+    "192.0.0.0/24",
+    "192.0.0.0/29",
+    "192.0.0.8/32",
+    "192.0.0.9/32",
+    "192.0.0.10/32",
+    "192.0.0.170/32",
+    "192.0.0.171/32",
+    "192.0.2.0/24",
+    "192.31.196.0/24",
+    "192.52.193.0/24",
+    "192.88.99.0/24",
+    "192.88.99.2/32",
+    "192.168.0.0/16",
+    "192.175.48.0/24",
+    "198.18.0.0/15",
+    "198.51.100.0/24",
+    "203.0.113.0/24",
+    "240.0.0.0/4",
+    "255.255.255.255/32",
+    "224.0.0.0/4",  # multicast (IPv4 address space registry)
+    "::1/128",
+    "::/128",
+    "64:ff9b:1::/48",
+    "100::/64",
+    "100:0:0:1::/64",
+    "2001::/23",
+    "2001::/32",
+    "2001:1::1/128",
+    "2001:1::2/128",
+    "2001:1::3/128",
+    "2001:2::/48",
+    "2001:3::/32",
+    "2001:4:112::/48",
+    "2001:10::/28",
+    "2001:20::/28",
+    "2001:30::/28",
+    "2001:db8::/32",
+    "2002::/16",
+    "2620:4f:8000::/48",
+    "3fff::/20",
+    "5f00::/16",
+    "fc00::/7",
+    "fe80::/10",
+    "fec0::/10",  # site-local, deprecated (IPv6 address space registry)
+    "ff00::/8",  # multicast
+]
+
+
+def _first_middle_last(cidr):
+    network = ipaddress.ip_network(cidr)
+    return [network[0], network[network.num_addresses // 2], network[-1]]
+
+
+@pytest.mark.parametrize("cidr", SPECIAL_BLOCKS)
+def test_every_special_purpose_block_is_refused_from_its_first_to_its_last_address(cidr):
+    from outages.alerts.delivery import webhook_address_allowed
+
+    refused = [
+        str(address) for address in _first_middle_last(cidr) if not webhook_address_allowed(str(address))
+    ]
+
+    assert refused == [str(address) for address in _first_middle_last(cidr)]
+
+
+def test_the_registry_module_holds_each_listed_block_with_its_name_and_rfc():
+    from outages.alerts.special_addresses import IPV4_SPECIAL, IPV6_SPECIAL
+
+    rows = {str(block.network): block for block in IPV4_SPECIAL + IPV6_SPECIAL}
+
+    assert set(SPECIAL_BLOCKS) <= set(rows)
+    assert all(block.name and block.rfc.startswith("RFC ") for block in rows.values())
+
+
 @pytest.mark.parametrize(
     "address",
     [
-        "10.0.0.1",
-        "127.0.0.1",
         "::ffff:10.0.0.1",  # IPv4-mapped
         "::ffff:127.0.0.1",
-        "::10.0.0.1",  # IPv4-compatible
-        "::127.0.0.1",
+        "::ffff:192.88.99.1",
+        "::10.0.0.1",  # IPv4-compatible (deprecated, outside 2000::/3)
+        "::8.8.8.8",
         "::169.254.169.254",
         "64:ff9b::a00:1",  # NAT64 of 10.0.0.1
         "64:ff9b::7f00:1",  # NAT64 of 127.0.0.1
         "64:ff9b::a9fe:a9fe",  # NAT64 of 169.254.169.254 (cloud metadata)
-        "64:ff9b:1::a00:1",  # local-use NAT64
-        "2002:a00:1::",  # 6to4 of 10.0.0.1
-        "2002:7f00:1::1",  # 6to4 of 127.0.0.1
-        "2002:c0a8:101::1",  # 6to4 of 192.168.1.1
-        "fd00::1",
-        "fe80::1",
-        "::1",
+        "64:ff9b::c058:6301",  # NAT64 of 192.88.99.1
+        "64:ff9b:1::808:808",  # local-use NAT64, even of a public address
+        "2002:808:808::1",  # 6to4, even of a public address: its relays are deprecated
+        "2002:7f00:1::1",
+        "2001:0:4136:e378:8000:63bf:3fff:fdd2",  # Teredo
+        "4000::1",  # reserved by the IETF, not global unicast
+        "fe80::1%eth0",
+        "not an address",
     ],
 )
 def test_private_addresses_are_refused_in_every_ipv6_form_that_embeds_them(address):
@@ -254,11 +338,50 @@ def test_private_addresses_are_refused_in_every_ipv6_form_that_embeds_them(addre
     assert webhook_address_allowed(address) is False
 
 
-@pytest.mark.parametrize("address", ["8.8.8.8", "64:ff9b::808:808", "2002:808:808::1", "2606:4700::1111"])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "8.8.8.8",
+        "192.88.98.255",  # either side of the 6to4 relay block
+        "192.88.100.0",
+        "64:ff9b::808:808",  # NAT64 of 8.8.8.8: how an IPv6-only host reaches it
+        "::ffff:8.8.8.8",
+        "2606:4700::1111",
+        "2001:200::1",  # just past 2001::/23
+        "3fff:1000::1",  # just past 3fff::/20
+    ],
+)
 def test_public_addresses_and_their_ipv6_forms_are_allowed(address):
     from outages.alerts.delivery import webhook_address_allowed
 
     assert webhook_address_allowed(address) is True
+
+
+@pytest.mark.parametrize("address", ["fec0::1", "192.88.99.1", "3fff::1", "5f00::1"])
+def test_a_webhook_resolving_to_a_special_block_is_refused_before_any_connection(
+    settings, monkeypatch, address
+):
+    """The four blocks a worker really connected to (issue 23). Connections are watched:
+    anything but loopback would fail the test rather than leave the machine."""
+    import socket
+
+    from outages.alerts import delivery
+
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
+    connected = []
+    real_create_connection = socket.create_connection
+
+    def loopback_only(address_port, *args, **kwargs):
+        connected.append(address_port[0])
+        assert ipaddress.ip_address(address_port[0]).is_loopback
+        return real_create_connection(address_port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "create_connection", loopback_only)
+    monkeypatch.setattr(delivery, "resolver", lambda host, port: [address])
+
+    with pytest.raises(delivery.DeliveryError, match="non-public address"):
+        delivery.post_json("https://hooks.downradar.test/x", {"text": "hi"}, check_address=True)
+    assert connected == []
 
 
 def test_a_name_resolving_to_a_nat64_form_of_a_private_address_is_refused(monkeypatch, settings):

@@ -34,6 +34,7 @@ from django.urls import reverse
 
 from outages.alerts.email_delivery import alert_send, confirmation_send
 from outages.alerts.models import EmailSubscription, Notification, WebhookSubscription
+from outages.alerts.special_addresses import publicly_routed
 from outages.models import REVIEWER_GROUP, Incident, IncidentEscalation
 from reports.api_time import json_datetime
 
@@ -356,12 +357,6 @@ resolver: Resolver = _getaddrinfo
 # TLS: the system's CAs, the chain and the host name checked (tests trust their own CA).
 tls_context: Callable[[], ssl.SSLContext] = ssl.create_default_context
 
-# NAT64 prefixes (RFC 6052 well-known, RFC 8215 local use): a NAT64 gateway forwards
-# 64:ff9b::a00:1 to 10.0.0.1.
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
-_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
-_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
-
 
 @dataclass(frozen=True, slots=True)
 class WebhookTarget:
@@ -375,32 +370,15 @@ class WebhookTarget:
 
 
 def webhook_address_allowed(address: str) -> bool:
-    """May a subscriber's webhook be called at this address? Public unicast only, and an
-    IPv6 address that embeds an IPv4 one (IPv4-mapped or -compatible, NAT64, 6to4, Teredo)
-    is judged by what it embeds too: 64:ff9b::7f00:1 reaches 127.0.0.1 through a gateway."""
+    """May a subscriber's webhook be called at this address? Ordinary public unicast only:
+    no IANA special-purpose block of either family (outages.alerts.special_addresses), and
+    an IPv6 spelling of an IPv4 address (IPv4-mapped, NAT64) is judged by that address:
+    64:ff9b::7f00:1 reaches 127.0.0.1 through a gateway."""
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
         return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip in _NAT64_LOCAL:
-        return False  # a local NAT64: its embedding depends on the site, so never
-    candidates: list[ipaddress.IPv4Address | ipaddress.IPv6Address] = [ip]
-    if isinstance(ip, ipaddress.IPv6Address):
-        candidates.extend(_embedded_ipv4(ip))
-    return all(c.is_global and not c.is_multicast for c in candidates)
-
-
-def _embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
-    embedded = []
-    if ip.ipv4_mapped is not None:
-        embedded.append(ip.ipv4_mapped)
-    if ip.sixtofour is not None:
-        embedded.append(ip.sixtofour)
-    if ip.teredo is not None:
-        embedded.extend(ip.teredo)
-    if ip in _NAT64 or ip in _IPV4_COMPATIBLE:
-        embedded.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
-    return embedded
+    return publicly_routed(ip)
 
 
 def webhook_url_check(url: str, *, check_address: bool = True) -> WebhookTarget:

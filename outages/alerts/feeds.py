@@ -11,10 +11,21 @@ from django.utils.feedgenerator import Atom1Feed
 from catalogue.models import Service
 from outages.forms import IncidentFilterForm
 from outages.public import PublicIncident, as_public, public_incident_query, public_incidents
+from outages.public_cache import public_cache
 from outages.status import incident_state_text
 
+FEED_CACHE_SECONDS = 60
 
-class ServiceIncidentsRss(Feed):
+
+class PublicFeed(Feed):
+    """A feed shared caches may keep for a minute, one copy per language (its states are
+    translated)."""
+
+    def __call__(self, request, *args, **kwargs):
+        return public_cache(super().__call__(request, *args, **kwargs), max_age=FEED_CACHE_SECONDS)
+
+
+class ServiceIncidentsRss(PublicFeed):
     def get_object(self, request, slug: str) -> Service:
         return get_object_or_404(Service.objects.active(), slug=slug)
 
@@ -62,7 +73,7 @@ class ServiceIncidentsAtom(ServiceIncidentsRss):
         return self.description(service)
 
 
-class AllIncidentsAtom(Feed):
+class AllIncidentsAtom(PublicFeed):
     """Every public incident, newest first, with the list page's filters (/incidents.atom)."""
 
     feed_type = Atom1Feed
