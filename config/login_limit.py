@@ -121,8 +121,8 @@ def _usages(request: HttpRequest, attempt: LoginAttempt, *, increment: bool) -> 
     return usages
 
 
-def login_wait(request: HttpRequest, attempt: LoginAttempt) -> int | None:
-    """Seconds to wait when a budget of this attempt is spent; None when it may go ahead."""
+def login_refusal(request: HttpRequest, attempt: LoginAttempt) -> HttpResponse | None:
+    """The 429 page, with Retry-After, when a budget of this attempt is spent; None when it may go ahead."""
     waits = [
         (group, max(1, usage["time_left"]))
         for group, usage in _usages(request, attempt, increment=False)
@@ -132,17 +132,13 @@ def login_wait(request: HttpRequest, attempt: LoginAttempt) -> int | None:
         return None
     group, wait = max(waits, key=lambda spent: spent[1])
     logger.warning("login refused: the %s budget is spent for %d s more", group, wait)
-    return wait
+    response = render(request, "429.html", {"retry_after": wait}, status=429)
+    response["Retry-After"] = str(wait)
+    return response
 
 
 def login_failure_record(request: HttpRequest, attempt: LoginAttempt) -> None:
     _usages(request, attempt, increment=True)
-
-
-def login_refused(request: HttpRequest, wait: int) -> HttpResponse:
-    response = render(request, "429.html", {"retry_after": wait}, status=429)
-    response["Retry-After"] = str(wait)
-    return response
 
 
 def known_device_remember(request: HttpRequest, response: HttpResponseBase, username: str) -> None:

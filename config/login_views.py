@@ -34,8 +34,7 @@ from config.login_limit import (
     known_device_remember,
     login_attempt,
     login_failure_record,
-    login_refused,
-    login_wait,
+    login_refusal,
 )
 from config.two_factor import confirmed_device, device_confirm, qr_svg, unconfirmed_device
 
@@ -68,9 +67,8 @@ class LoginView(auth_views.LoginView):
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         self.attempt = login_attempt(request, request.POST.get("username", ""))
-        wait = login_wait(request, self.attempt)
-        if wait is not None:
-            return login_refused(request, wait)
+        if (refusal := login_refusal(request, self.attempt)) is not None:
+            return refusal
         return super().post(request, *args, **kwargs)
 
     def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
@@ -118,9 +116,8 @@ def login_code(request: HttpRequest) -> HttpResponseBase:
     form = CodeForm(request.POST or None)
     if request.method == "POST":
         attempt = login_attempt(request, user.get_username())
-        wait = login_wait(request, attempt)
-        if wait is not None:
-            return login_refused(request, wait)
+        if (refusal := login_refusal(request, attempt)) is not None:
+            return refusal
         valid = form.is_valid()
         verified = verify_token(user, device.persistent_id, form.cleaned_data["code"]) if valid else None
         if verified is not None:
@@ -148,9 +145,8 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
     form = TwoFactorSetupForm(request.POST or None)
     if request.method == "POST":
         attempt = login_attempt(request, user.get_username())
-        wait = login_wait(request, attempt)
-        if wait is not None:
-            return login_refused(request, wait)
+        if (refusal := login_refusal(request, attempt)) is not None:
+            return refusal
         if form.is_valid():
             if not user.check_password(form.cleaned_data["password"]):
                 login_failure_record(request, attempt)
