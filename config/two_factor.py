@@ -52,8 +52,8 @@ def confirmed_device(user: Any) -> TOTPDevice | None:
 def unconfirmed_device(user: Any) -> TOTPDevice:
     """The device the setup page shows until a code from it confirms it: made once, so
     reloading the page does not change the secret the user's app already scanned."""
-    device, _ = TOTPDevice.objects.get_or_create(user=user, confirmed=False, defaults={"name": DEVICE_NAME})
-    return device
+    unconfirmed = TOTPDevice.objects.devices_for_user(user, confirmed=False).order_by("pk").first()
+    return unconfirmed or TOTPDevice.objects.create(user=user, name=DEVICE_NAME, confirmed=False)
 
 
 def device_confirm(device: TOTPDevice, code: str) -> bool:
