@@ -92,7 +92,8 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin, on our site (config/admin_site.py): its login is the site's login.
+    "config.admin_app.AdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -106,6 +107,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "django_countries",  # ISO 3166 country names, translated (the country selector)
+    "django_otp",  # the second factor (config/two_factor.py)
+    "django_otp.plugins.otp_totp",
     "catalogue",
     "geo",
     "reports",
@@ -139,6 +142,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "config.page_middleware.AuthenticationMiddleware",
+    # django-otp's, after authentication: a user with a second factor counts as signed in
+    # only once it was checked in this session (config/two_factor.py).
+    "config.two_factor.TwoFactorMiddleware",
     "config.page_middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -159,6 +165,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "geo.context_processors.geolocation_attribution",
                 "geo.context_processors.country_selector",
+                "config.two_factor.two_factor_reminder",
             ],
         },
     },
@@ -421,6 +428,18 @@ RATELIMIT_VIEW = "reports.views.rate_limited"
 
 # After logging in without a `next`, reviewers land on their queue (a page that exists).
 LOGIN_REDIRECT_URL = "/review/"
+# A browser that signed in to an account keeps a signed cookie saying so for this many days:
+# from it, failed logins for that account have their own budget, which guesses from elsewhere
+# cannot spend (config/login_limit.py).
+LOGIN_KNOWN_DEVICE_DAYS = env_int("LOGIN_KNOWN_DEVICE_DAYS", 90, minimum=1)
+# After the right password, this long to type the second factor's code before starting again.
+LOGIN_CODE_MINUTES = env_int("LOGIN_CODE_MINUTES", 5, minimum=1)
+# The name authenticator apps show beside the account (django-otp's TOTP config URL).
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Downradar")
+# No django-otp throttle: it backs off per device, for everyone, so whoever holds a password
+# could lock its owner out of the code step. Wrong codes count against the login budgets,
+# which an owner's known device does not share.
+OTP_TOTP_THROTTLE_FACTOR = 0
 LOGOUT_REDIRECT_URL = "/"
 
 # The read API may be called from any web page (status widgets, dashboards): GET, HEAD and

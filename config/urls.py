@@ -9,7 +9,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from config import metrics, views
-from config.login_limit import login_rate_limited
+from config.login_views import LoginView, login_code, two_factor_setup
 from geo import views as geo_views
 from outages import api as outage_api
 from outages import api_map
@@ -70,18 +70,13 @@ urlpatterns = [
     ),
     path("i18n/", include("django.conf.urls.i18n")),
     path("i18n/setcountry/", geo_views.set_country, name="set_country"),
+    path("review/two-factor/", two_factor_setup, name="two-factor"),
     path("review/", include("outages.review.urls")),
     path("", include(alerts_urls.public_patterns)),
-    path(
-        "accounts/login/",
-        login_rate_limited(
-            auth_views.LoginView.as_view(template_name="review/login.html", redirect_authenticated_user=True)
-        ),
-        name="login",
-    ),
+    # The admin signs in through the same view (config/admin_site.py).
+    path("accounts/login/", LoginView.as_view(), name="login"),
+    path("accounts/login/code/", login_code, name="login-code"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    # Before admin.site.urls, so the admin's own login goes through the same limit.
-    path("admin/login/", login_rate_limited(admin.site.login)),
     # The catalogue moved to its own app: old admin addresses of services still work.
     re_path(
         r"^admin/outages/(?P<model>service|problemtype)/(?P<rest>.*)$",

@@ -178,7 +178,8 @@ def test_the_queue_takes_a_fixed_number_of_queries_whatever_it_shows(reviewer_cl
     _busy_incidents(services[2:], first=2)
     six = _queue_queries(reviewer_client)
 
-    # session, user, permissions (2), services for the filter, count, page, cities,
-    # minute counts, baselines, network signals, usual operator mix, the day before's reports
-    # (the usual shares), network newness, incidents nearby, and the countries of the selector.
-    assert two == six == 16
+    # session, user, whether the user has a second factor (config.two_factor), permissions (2),
+    # services for the filter, count, page, cities, minute counts, baselines, network signals,
+    # usual operator mix, the day before's reports (the usual shares), network newness,
+    # incidents nearby, and the countries of the selector.
+    assert two == six == 17
