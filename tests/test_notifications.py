@@ -249,26 +249,27 @@ def test_the_public_can_subscribe_with_https_and_unsubscribe(client, chatgpt):
     ],
 )
 def test_private_addresses_are_refused_in_every_ipv6_form_that_embeds_them(address):
-    from outages.alerts.delivery import webhook_address_allowed
+    from outages.outbound import address_allowed
 
-    assert webhook_address_allowed(address) is False
+    assert address_allowed(address) is False
 
 
 @pytest.mark.parametrize("address", ["8.8.8.8", "64:ff9b::808:808", "2002:808:808::1", "2606:4700::1111"])
 def test_public_addresses_and_their_ipv6_forms_are_allowed(address):
-    from outages.alerts.delivery import webhook_address_allowed
+    from outages.outbound import address_allowed
 
-    assert webhook_address_allowed(address) is True
+    assert address_allowed(address) is True
 
 
 def test_a_name_resolving_to_a_nat64_form_of_a_private_address_is_refused(monkeypatch, settings):
-    from outages.alerts import delivery
+    from outages import outbound
+    from outages.alerts.delivery import DeliveryError, post_json
 
     settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
-    monkeypatch.setattr(delivery, "resolver", lambda host, port: ["64:ff9b::a00:1"])
+    monkeypatch.setattr(outbound, "resolver", lambda host, port: ["64:ff9b::a00:1"])
 
-    with pytest.raises(delivery.DeliveryError, match="non-public address"):
-        delivery.webhook_url_check("https://hooks.downradar.test/x")
+    with pytest.raises(DeliveryError, match="non-public address"):
+        post_json("https://hooks.downradar.test/x", {"a": 1}, check_address=True)
 
 
 class _Recorder(BaseHTTPRequestHandler):
@@ -287,7 +288,7 @@ def test_a_delivery_connects_to_the_address_it_checked_without_a_second_lookup(
 ):
     """The name resolves only through our hook (.test never resolves in DNS): a delivery
     that looked it up again would fail."""
-    from outages.alerts import delivery
+    from outages import outbound
 
     settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
     lookups = []
@@ -296,7 +297,7 @@ def test_a_delivery_connects_to_the_address_it_checked_without_a_second_lookup(
         lookups.append((host, port))
         return ["127.0.0.1"]
 
-    monkeypatch.setattr(delivery, "resolver", resolver)
+    monkeypatch.setattr(outbound, "resolver", resolver)
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
     server.hosts = []
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -472,7 +473,7 @@ def test_an_unconfirmed_subscription_subscribed_again_gets_a_new_token_and_the_o
 def tls_hook(tmp_path, monkeypatch):
     """An HTTPS server on 127.0.0.1 with a certificate for hooks.downradar.test only (made
     with openssl), and deliveries trusting it; the name resolves through our hook alone."""
-    from outages.alerts import delivery
+    from outages import outbound
 
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
@@ -490,9 +491,9 @@ def tls_hook(tmp_path, monkeypatch):
     context.load_cert_chain(cert, key)
     server.socket = context.wrap_socket(server.socket, server_side=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setattr(delivery, "tls_context", lambda: ssl.create_default_context(cafile=str(cert)))
+    monkeypatch.setattr(outbound, "tls_context", lambda: ssl.create_default_context(cafile=str(cert)))
     server.lookups = []
-    monkeypatch.setattr(delivery, "resolver", lambda host, port: server.lookups.append(host) or ["127.0.0.1"])
+    monkeypatch.setattr(outbound, "resolver", lambda host, port: server.lookups.append(host) or ["127.0.0.1"])
     server.port = server.server_address[1]
     yield server
     server.shutdown()
