@@ -220,7 +220,9 @@ def get(
         left = deadline - (time.monotonic() - started)
         if left <= 0:
             raise OutboundError(f"too slow: no complete answer in {deadline:.3g} s")
-        answer = call(url_check(url, allowed=allowed), method="GET", headers=headers, deadline=left, limit=limit)
+        answer = call(
+            url_check(url, allowed=allowed), method="GET", headers=headers, deadline=left, limit=limit
+        )
         location = answer.headers.get("location")
         if answer.status not in REDIRECTS or not location:
             return answer
