@@ -410,3 +410,42 @@ def test_a_service_without_an_official_page_shows_no_block(client, chatgpt):
     assert 'id="official"' not in client.get("/s/chatgpt/").content.decode()
     assert client.get("/api/v1/services/chatgpt/").json()["official"] is None
     assert client.get("/s/chatgpt/data.json").json()["official"] is None
+
+
+def test_the_official_status_costs_the_api_one_query_for_the_record_and_none_in_lists(
+    client, outage_with_official, django_assert_num_queries
+):
+    # tests/test_status_api.py pins these without an official page: the services list at 1
+    # (its states come in the same JOIN) and the detail at 6, plus the record's one query.
+    with django_assert_num_queries(1):
+        client.get("/api/v1/services/")
+    with django_assert_num_queries(7):
+        client.get("/api/v1/services/chatgpt/")
+    with django_assert_num_queries(3):  # incidents_list's three: the lead is in the first
+        client.get("/api/v1/incidents/")
+
+
+def test_beat_s_task_queues_one_poll_per_due_page_and_the_poll_reads_it(polled_chatgpt, official_page):
+    from outages.official.tasks import official_poll_due
+    from tests.outbox_helpers import eager_celery
+
+    with eager_celery():
+        assert official_poll_due.delay().get() == 1
+
+    assert _states(polled_chatgpt) == [("ok", dt.datetime(2026, 3, 10, 9, 0, tzinfo=dt.UTC))]
+    assert official_page.requests == [("/api/v2/summary.json", None)]
+
+
+def test_an_admin_names_the_official_page_on_the_service_and_sees_how_polling_goes(
+    client, outage_with_official, django_user_model
+):
+    admin = django_user_model.objects.create_superuser("admin", "admin@example.org", "x" * 12)
+    client.force_login(admin)
+
+    form = client.get(f"/admin/catalogue/service/{outage_with_official.service_id}/change/")
+    sources = client.get("/admin/outages/officialsource/")
+
+    assert (
+        'name="official_format"' in form.content.decode() and 'name="official_url"' in form.content.decode()
+    )
+    assert sources.status_code == 200 and "major" in sources.content.decode()
