@@ -19,6 +19,7 @@ from catalogue.models import Service
 from outages.models import Incident, ServiceStatus
 from outages.official.models import OfficialSource, OfficialState
 from outages.official.parse import Unreadable, feed_read, statuspage_read
+from outages.official.selectors import with_official_first
 from outages.official.services import official_poll, official_sources_due
 from tests.detection_helpers import MINUTE, T0
 from tests.review_helpers import incident
@@ -449,3 +450,46 @@ def test_an_admin_names_the_official_page_on_the_service_and_sees_how_polling_go
         'name="official_format"' in form.content.decode() and 'name="official_url"' in form.content.decode()
     )
     assert sources.status_code == 200 and "major" in sources.content.decode()
+
+
+# --- the demo: the crowd process serves ChatGPT's official page ------------------------------
+
+
+def test_the_demo_s_official_page_turns_red_some_minutes_after_the_crowd_and_green_when_it_ends():
+    from simulator.demo import CYCLE, OFFICIAL_DELAY, DemoSchedule, official_indicator
+
+    schedule = DemoSchedule(anchor=T0)
+    [outage] = [i for i in schedule.incidents(T0 - dt.timedelta(hours=1), T0) if i.service == "chatgpt"]
+
+    assert official_indicator(schedule, outage.start + OFFICIAL_DELAY - MINUTE)[0] == "none"
+    assert official_indicator(schedule, outage.start + OFFICIAL_DELAY) == (
+        "major",
+        outage.start + OFFICIAL_DELAY,
+    )
+    assert official_indicator(schedule, outage.end) == ("none", outage.end)
+    # The next cycle's outage turns it red again, as long after its own start.
+    later = outage.start + CYCLE + OFFICIAL_DELAY
+    assert official_indicator(schedule, later) == ("major", later)
+
+
+def test_the_crowd_s_official_page_is_polled_and_gives_the_demo_its_lead_time(chatgpt, settings):
+    from simulator.demo import OFFICIAL_DELAY, DemoSchedule, official_indicator
+    from simulator.official_page import official_page_serve, official_page_url
+
+    settings.OFFICIAL_STATUS_ALLOW_LOOPBACK = True
+    schedule = DemoSchedule(anchor=T0)
+    [outage] = [i for i in schedule.incidents(T0 - dt.timedelta(hours=1), T0) if i.service == "chatgpt"]
+    now = outage.start + 20 * MINUTE
+    server = official_page_serve(
+        host="127.0.0.1", port=0, name="ChatGPT", state=lambda: official_indicator(schedule, now)
+    )
+    try:
+        _name_page(chatgpt, official_page_url(server.server_address[1]))
+        official_poll(service_id=chatgpt.pk, now=now)
+    finally:
+        server.shutdown()
+        server.server_close()
+    crowd = incident(chatgpt, started_at=outage.start, resolved=False)
+
+    assert _states(chatgpt) == [("major", outage.start + OFFICIAL_DELAY)]
+    assert with_official_first(Incident.objects.filter(pk=crowd.pk)).get().official_lead_minutes == 12
