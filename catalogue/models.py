@@ -75,12 +75,19 @@ class Service(models.Model):
     home_url = models.URLField(blank=True)
     status_page_url = models.URLField("official status page", blank=True)
     # The address polled for the official state (status_page_url is the page people read).
+    # Database defaults too: the benches insert services with SQL.
     official_format = models.CharField(
-        "official status format", max_length=10, choices=OfficialFormat.choices, default=OfficialFormat.NONE
+        "official status format",
+        max_length=10,
+        choices=OfficialFormat.choices,
+        default=OfficialFormat.NONE,
+        db_default=OfficialFormat.NONE,
     )
     official_url = models.URLField(
         "official status address",
         blank=True,
+        default="",
+        db_default="",
         help_text="e.g. https://status.openai.com/api/v2/summary.json, or the incident feed's address",
     )
     # Baselines follow the daily rhythm of the people who use the service.

@@ -16,6 +16,7 @@ class Migration(migrations.Migration):
                     ("statuspage", "Atlassian Statuspage JSON (/api/v2/summary.json)"),
                     ("feed", "RSS or Atom incident feed"),
                 ],
+                db_default="none",
                 default="none",
                 max_length=10,
                 verbose_name="official status format",
@@ -26,6 +27,8 @@ class Migration(migrations.Migration):
             name="official_url",
             field=models.URLField(
                 blank=True,
+                db_default="",
+                default="",
                 help_text="e.g. https://status.openai.com/api/v2/summary.json, or the incident feed's address",
                 verbose_name="official status address",
             ),
