@@ -62,11 +62,34 @@ class ServiceQuerySet(models.QuerySet):
 
 
 class Service(models.Model):
+    class OfficialFormat(models.TextChoices):
+        """What the service's own machine-readable status is (outages.official reads it)."""
+
+        NONE = "none", "none"
+        STATUSPAGE = "statuspage", "Atlassian Statuspage JSON (/api/v2/summary.json)"
+        FEED = "feed", "RSS or Atom incident feed"
+
     slug = models.SlugField(unique=True)
     name = models.CharField(max_length=100)
     category = models.CharField(max_length=50, blank=True)
     home_url = models.URLField(blank=True)
     status_page_url = models.URLField("official status page", blank=True)
+    # The address polled for the official state (status_page_url is the page people read).
+    # Database defaults too: the benches insert services with SQL.
+    official_format = models.CharField(
+        "official status format",
+        max_length=10,
+        choices=OfficialFormat.choices,
+        default=OfficialFormat.NONE,
+        db_default=OfficialFormat.NONE,
+    )
+    official_url = models.URLField(
+        "official status address",
+        blank=True,
+        default="",
+        db_default="",
+        help_text="e.g. https://status.openai.com/api/v2/summary.json, or the incident feed's address",
+    )
     # Baselines follow the daily rhythm of the people who use the service.
     timezone = models.CharField(max_length=64, default="Europe/Rome")
     is_active = models.BooleanField(default=True)
@@ -88,6 +111,11 @@ class Service(models.Model):
         if "update_fields" in kwargs and kwargs["update_fields"] is not None:
             kwargs["update_fields"] = {*kwargs["update_fields"], "search_keys"}
         super().save(*args, **kwargs)
+
+    @property
+    def has_official_status(self) -> bool:
+        """Whether outages.official polls an official status for this service."""
+        return self.official_format != self.OfficialFormat.NONE and bool(self.official_url)
 
     @property
     def category_slug(self) -> str:

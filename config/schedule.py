@@ -36,6 +36,8 @@ SCHEDULE = [
     Periodic("Detect outages", "outages.tasks.detect", every_seconds=60),
     Periodic("Rebuild baselines", "outages.tasks.rebuild_baselines", crontab=("40", "3")),
     # Deliveries whose task was lost (broker down at commit) or whose worker died.
+    # Each page at most once a minute (outages.official.services claims it), less on failure.
+    Periodic("Poll official status pages", "outages.official.tasks.official_poll_due", every_seconds=60),
     Periodic("Deliver pending notifications", "outages.review.tasks.notifications_sweep", every_seconds=300),
 ]
 

@@ -259,7 +259,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULER = "config.beat:TolerantDatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 # Task modules outside an app's tasks.py (autodiscovery finds only those).
-CELERY_IMPORTS = ["outages.alerts.tasks"]
+CELERY_IMPORTS = ["outages.alerts.tasks", "outages.official.tasks"]
 # Three queues, so each kind of work gets its own workers (deploy/): ingest side work
 # (aggregation, retention, partitions), notifications (email, webhooks) and detection.
 # `make run`'s single worker consumes all three.
@@ -268,6 +268,8 @@ CELERY_TASK_ROUTES = {
     "reports.tasks.*": {"queue": "ingest"},
     "outages.review.tasks.*": {"queue": "notifications"},  # task names of outages.alerts.tasks
     "outages.alerts.tasks.*": {"queue": "notifications"},
+    # Outbound HTTP like the webhooks: a slow status page never delays detection.
+    "outages.official.tasks.*": {"queue": "notifications"},
     "outages.tasks.*": {"queue": "detection"},
 }
 # Detection pass split into this many shards by service id (outages.tasks.detect_shard),
@@ -422,6 +424,16 @@ EMAIL_CONFIRMATION_COOLDOWN_SECONDS = env_int("EMAIL_CONFIRMATION_COOLDOWN_SECON
 # First wait before the outbox retries a failed message; it doubles each attempt (with
 # jitter), capped under the sweep's 15-minute claim timeout.
 OUTBOX_RETRY_SECONDS = env_int("OUTBOX_RETRY_SECONDS", 30, minimum=1)
+
+# Official status pages (outages.official): each polled at most this often, with this
+# wall-clock cap and this many bytes at most a poll (a Statuspage summary is a few KiB to a
+# few hundred); failures back off, doubling, up to an hour. Pages at loopback addresses
+# are refused unless allowed (the demo's and the tests' own page on 127.0.0.1); every other
+# non-public address always is, as for subscribers' webhooks.
+OFFICIAL_STATUS_POLL_SECONDS = env_int("OFFICIAL_STATUS_POLL_SECONDS", 60, minimum=60)
+OFFICIAL_STATUS_DEADLINE_SECONDS = env_int("OFFICIAL_STATUS_DEADLINE_SECONDS", 10, minimum=1)
+OFFICIAL_STATUS_MAX_BYTES = env_int("OFFICIAL_STATUS_MAX_BYTES", 2_000_000, minimum=1024)
+OFFICIAL_STATUS_ALLOW_LOOPBACK = env_bool("OFFICIAL_STATUS_ALLOW_LOOPBACK", False)
 
 RATELIMIT_FAIL_OPEN = True
 RATELIMIT_VIEW = "reports.views.rate_limited"

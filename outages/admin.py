@@ -6,6 +6,7 @@ from django.utils import timezone
 from catalogue.models import ProblemType, Service, ServiceAlias
 from outages.baselines import baselines_rebuild
 from outages.models import Baseline, Incident, IncidentCity, ServiceStatus
+from outages.official.models import OfficialSource
 
 
 class ProblemTypeInline(admin.TabularInline):
@@ -28,12 +29,26 @@ def rebuild_baselines(modeladmin, request, queryset):
 
 @admin.register(Service)
 class ServiceAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "category", "timezone", "is_active"]
-    list_filter = ["category", "is_active"]
+    list_display = ["name", "slug", "category", "timezone", "official_format", "is_active"]
+    list_filter = ["category", "is_active", "official_format"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [ProblemTypeInline, ServiceAliasInline]
     actions = [rebuild_baselines]
+
+
+@admin.register(OfficialSource)
+class OfficialSourceAdmin(admin.ModelAdmin):
+    """How polling each official status page goes (outages.official); the address itself is
+    edited on the service."""
+
+    list_display = ["service", "current", "problem", "failures", "checked_at", "next_poll", "last_error"]
+    list_filter = ["problem"]
+    list_select_related = ["service", "current"]
+    readonly_fields = [field.name for field in OfficialSource._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
 
 
 # --- detection ------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from catalogue.models import ProblemType, Service
 from geo.countries import UnknownCountry, api_country, invalid_country_response
 from outages import selectors
 from outages.peak import incident_peaks
-from outages.presenters import operator_fields, status_of
+from outages.presenters import official_payload, operator_fields, status_of
 from outages.serializers import (
     BucketSerializer,
     CitiesQuerySerializer,
@@ -69,7 +69,7 @@ class ReadApi(APIView):
         return super().handle_exception(exc)
 
 
-def _status_fields(service: Service, country: str = "") -> dict[str, Any]:
+def _status_fields(service: Service, now: dt.datetime, country: str = "") -> dict[str, Any]:
     view = status_of(service, country)
     return {
         "slug": service.slug,
@@ -84,6 +84,7 @@ def _status_fields(service: Service, country: str = "") -> dict[str, Any]:
         "baseline": None if view.baseline is None else round(view.baseline, 2),
         "updated_at": view.updated_at,
         "operator": operator_fields(view.operator),
+        "official": official_payload(service, now=now),
     }
 
 
@@ -100,7 +101,8 @@ class ServiceListApi(ReadApi):
         services = selectors.services_with_status(country)
         if query.get("q"):
             services = services.matching(query["q"])
-        rows = [_status_fields(service, country) for service in services]
+        now = timezone.now()
+        rows = [_status_fields(service, now, country) for service in services]
         return Response(ServiceStatusSerializer(rows, many=True).data)
 
 
@@ -121,7 +123,9 @@ class ServiceDetailApi(ReadApi):
         }
         incident = status_of(service, country).incident
         payload = {
-            **_status_fields(service, country),
+            **_status_fields(service, now, country),
+            # The page's block: its state, the lead time of the incident and the record.
+            "official": official_payload(service, now=now, incident=incident, record=True),
             "home_url": service.home_url,
             "status_page_url": service.status_page_url,
             "problems": [

@@ -322,6 +322,16 @@ class Incident(models.Model):
         return self.resolved_at is None
 
     @property
+    def official_lead_minutes(self) -> int | None:
+        """How many minutes the incident began before the official page admitted a problem
+        (negative: the official page was first), from `official_first_at`
+        (outages.official.selectors.with_official_first); None when the page never did meanwhile."""
+        first = getattr(self, "official_first_at", None)
+        if first is None:
+            return None
+        return round((first - self.started_at).total_seconds() / 60)
+
+    @property
     def closes_at(self) -> dt.datetime:
         """When an ongoing incident resolves if reports stay at their usual level."""
         return self.last_elevated_at + dt.timedelta(minutes=RESOLVE_QUIET_MINUTES) + _MINUTE
@@ -487,4 +497,5 @@ class IncidentEscalation(models.Model):
 
 
 from outages.alerts.models import EmailSubscription, Notification, WebhookSubscription  # noqa: E402,F401
+from outages.official.models import OfficialSource, OfficialState  # noqa: E402,F401
 from outages.review.models import IncidentReview, ReviewAction  # noqa: E402,F401

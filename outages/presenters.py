@@ -4,6 +4,7 @@ service's status, from its one stored row (outages.status decides it)."""
 from __future__ import annotations
 
 import datetime as dt
+import statistics
 from dataclasses import dataclass
 
 from django.utils.formats import number_format
@@ -14,7 +15,7 @@ from catalogue.models import Service
 from geo.countries import country_name
 from geo.operators import brand
 from outages import detection
-from outages.display_time import time_text, zone_named
+from outages.display_time import stamp_text, time_text, zone_named
 from outages.models import (
     RESOLVE_QUIET_MINUTES,
     STATUS_ATTRIBUTE,
@@ -23,7 +24,10 @@ from outages.models import (
     Incident,
     ServiceStatus,
 )
+from outages.official.models import OfficialSource, OfficialState
+from outages.official.selectors import official_leads
 from outages.peak import Peak, bucket_floor
+from reports.api_time import json_datetime
 
 Tier = ServiceStatus.Tier
 Reason = ServiceStatus.Reason
@@ -235,3 +239,116 @@ def peak_headline(*, service: Service, country: str, peak: Peak | None) -> str:
         "count": number_format(peak.count, force_grouping=True),
         "time": time_text(peak.start, zone_named(service.timezone)),
     }
+
+
+# --- the official status beside the crowd (outages.official) ---------------------------------
+
+
+def official_state_text(state: str) -> str:
+    texts: dict[str, str] = {
+        OfficialState.State.OK: _("Operational"),
+        OfficialState.State.MAINTENANCE: _("Maintenance"),
+        OfficialState.State.MINOR: _("Minor problems"),
+        OfficialState.State.MAJOR: _("Major outage"),
+        OfficialState.State.CRITICAL: _("Critical outage"),
+        OfficialState.State.INCIDENT: _("Incident reported"),
+    }
+    return texts[state]
+
+
+def official_problem_text(problem: str) -> str:
+    """The official page is down or malformed, in a word."""
+    texts: dict[str, str] = {
+        OfficialSource.Problem.UNREACHABLE: _("unreachable"),
+        OfficialSource.Problem.UNREADABLE: _("unreadable"),
+    }
+    return texts[problem]
+
+
+def official_lead_text(minutes: int | None) -> str:
+    """The lead time of one incident in words ("" when the official page never marked it)."""
+    if minutes is None:
+        return ""
+    if minutes > 0:
+        return ngettext(
+            "Downradar saw this %(minutes)s minute before the official status page",
+            "Downradar saw this %(minutes)s minutes before the official status page",
+            minutes,
+        ) % {"minutes": minutes}
+    if minutes < 0:
+        return ngettext(
+            "The official status page reported this %(minutes)s minute before Downradar",
+            "The official status page reported this %(minutes)s minutes before Downradar",
+            -minutes,
+        ) % {"minutes": -minutes}
+    return _("Downradar saw this in the same minute as the official status page")
+
+
+def official_record(leads: list[int]) -> dict:
+    """The running record over past incidents: in how many the crowd was earlier than the
+    official page, and by a median of how many minutes (over those it was earlier in)."""
+    earlier = [minutes for minutes in leads if minutes > 0]
+    median = round(statistics.median(earlier)) if earlier else None
+    if not leads:
+        text = ""
+    elif median is None:
+        text = ngettext(
+            "Not earlier than the official status page in %(compared)s incident",
+            "Not earlier than the official status page in any of %(compared)s incidents",
+            len(leads),
+        ) % {"compared": len(leads)}
+    else:
+        text = ngettext(
+            "Earlier than the official status page in %(earlier)s of %(compared)s incident, "
+            "by a median of %(minutes)s minutes",
+            "Earlier than the official status page in %(earlier)s of %(compared)s incidents, "
+            "by a median of %(minutes)s minutes",
+            len(leads),
+        ) % {"earlier": len(earlier), "compared": len(leads), "minutes": median}
+    return {"compared": len(leads), "earlier": len(earlier), "median_minutes": median, "text": text}
+
+
+def official_payload(
+    service: Service, *, now: dt.datetime, incident: Incident | None = None, record: bool = False
+) -> dict | None:
+    """The official status as the service page, its JSON and the API all show it; None for
+    a service with no official page. Its state and when it last changed, or a word for a
+    page we cannot read (the rest of the page is unaffected); with `record`, the lead time
+    of `incident` (the one behind the status) and the running record (one query).
+
+    Reads service.official_source and its current state: outages.selectors.services_with_status
+    loads them in its one query (else two queries here)."""
+    if not service.has_official_status:
+        return None
+    try:
+        source: OfficialSource | None = service.official_source
+    except OfficialSource.DoesNotExist:
+        source = None
+    current = source.current if source is not None else None
+    problem = source.problem if source is not None else ""
+    zone = zone_named(service.timezone)
+    if problem:
+        text = official_problem_text(problem)
+    elif current is not None:
+        text = official_state_text(current.state)
+    else:
+        text = _("not checked yet")
+    changed_text = ""
+    if current is not None:
+        shown = time_text if now - current.changed_at < dt.timedelta(hours=20) else stamp_text
+        changed_text = _("since %(time)s") % {"time": shown(current.changed_at, zone)}
+    payload: dict = {
+        "state": current.state if current is not None else None,
+        "problem": problem,
+        "text": text,
+        "changed_at": json_datetime(current.changed_at) if current is not None else None,
+        "changed_text": changed_text,
+        "url": service.status_page_url or service.official_url,
+    }
+    if record:
+        leads = official_leads(service.pk)
+        lead = leads.get(incident.pk) if incident is not None else None
+        payload["lead_minutes"] = lead
+        payload["lead_text"] = official_lead_text(lead)
+        payload["record"] = official_record(list(leads.values()))
+    return payload

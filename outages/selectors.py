@@ -11,6 +11,7 @@ from geo.models import native_city_name
 from outages import detection
 from outages.cities import cities_ranked, city_ratio, city_usual
 from outages.models import STATUS_ATTRIBUTE, STATUS_SCOPE_ATTRIBUTE, WORLD, Baseline, Incident, IncidentCity
+from outages.official.selectors import with_official_first
 from reports.counts import bucket_rows, minute_rows
 from reports.models import CityMinute, CountryMinute, ServiceMinute
 
@@ -21,8 +22,8 @@ from reports.models import CityMinute, CountryMinute, ServiceMinute
 
 def services_with_status(scope: str = WORLD):
     """Active services with their status row in `scope` (the world, or a country) and its
-    incident: one query (a LEFT JOIN) whatever the number of services;
-    outages.presenters.status_of reads them."""
+    incident, and their official status (outages.official): one query (LEFT JOINs) whatever
+    the number of services; outages.presenters.status_of and official_payload read them."""
     return (
         Service.objects.active()
         .annotate(
@@ -31,7 +32,7 @@ def services_with_status(scope: str = WORLD):
                 STATUS_SCOPE_ATTRIBUTE: Value(scope),
             }
         )
-        .select_related(f"{STATUS_ATTRIBUTE}__incident")
+        .select_related(f"{STATUS_ATTRIBUTE}__incident", "official_source__current")
     )
 
 
@@ -160,7 +161,7 @@ def incidents_list(
     """Public incidents newest first with their service, listed cities and escalations, those
     with a city in `country` when given: three queries."""
     incidents = (
-        Incident.objects.public()
+        with_official_first(Incident.objects.public())
         .select_related("service")
         .prefetch_related(
             Prefetch("cities", queryset=IncidentCity.objects.listed().select_related("city")), "escalations"

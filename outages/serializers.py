@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from outages.models import Incident, ServiceStatus
+from outages.official.models import OfficialSource, OfficialState
 from outages.peak import Peak
 from outages.presenters import operator_fields
 from reports.api_time import DateTimeField, json_datetime
@@ -84,6 +85,43 @@ class OperatorSerializer(serializers.Serializer):
     )
 
 
+class OfficialRecordSerializer(serializers.Serializer):
+    compared = serializers.IntegerField(
+        help_text="Of the service's latest 50 public incidents, those its official page also marked."
+    )
+    earlier = serializers.IntegerField(help_text="Of those, the ones Downradar saw first.")
+    median_minutes = serializers.IntegerField(
+        allow_null=True, help_text="By how many minutes it was first, the median over those; null if none."
+    )
+    text = serializers.CharField(help_text="The same in words, as on the service page.")
+
+
+class OfficialSerializer(serializers.Serializer):
+    state = serializers.ChoiceField(
+        choices=OfficialState.State.choices,
+        allow_null=True,
+        help_text="The official status page's state: ok, maintenance, minor, major, critical (Statuspage's "
+        "indicator) or incident (an open incident in a feed); null until first read.",
+    )
+    problem = serializers.ChoiceField(
+        choices=OfficialSource.Problem.choices,
+        allow_blank=True,
+        help_text="unreachable or unreadable when the last poll could not read the page; else empty.",
+    )
+    text = serializers.CharField(help_text="The state, or the problem, in words.")
+    changed_at = serializers.CharField(allow_null=True, help_text="When the state last changed (UTC, Z).")
+    changed_text = serializers.CharField(help_text="The same in the service's time zone, as on the page.")
+    url = serializers.URLField(help_text="The official status page.")
+    lead_minutes = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text="Service detail only: minutes the ongoing incident began before the official page "
+        "marked a problem (negative: the official page was first); null if it has not.",
+    )
+    lead_text = serializers.CharField(required=False, help_text="Service detail only: the same in words.")
+    record = OfficialRecordSerializer(required=False, help_text="Service detail only: the running record.")
+
+
 class ServiceStatusSerializer(serializers.Serializer):
     slug = serializers.SlugField()
     name = serializers.CharField()
@@ -120,6 +158,11 @@ class ServiceStatusSerializer(serializers.Serializer):
     updated_at = DateTimeField(allow_null=True, help_text="The minute the status was computed for.")
     operator = OperatorSerializer(
         allow_null=True, help_text="With status_reason isp: the operator the reports come from; else null."
+    )
+    official = OfficialSerializer(
+        allow_null=True,
+        help_text="The service's official status page, polled each minute (docs/official.md); null if it "
+        "names none.",
     )
 
 
@@ -214,6 +257,12 @@ class IncidentSerializer(serializers.Serializer):
     operator = serializers.SerializerMethodField(
         help_text="When most reports come from one operator's customers, far above its usual share: "
         '{"asn", "name", "share", "usual_share"}; else null.'
+    )
+    official_lead_minutes = serializers.IntegerField(
+        allow_null=True,
+        help_text="Minutes the incident began before the service's official status page first marked a "
+        "problem (from 15 minutes before its start until it resolved); negative: the official page was "
+        "first; null: it did not, or the service names no official page.",
     )
     escalations = EscalationSerializer(
         many=True,

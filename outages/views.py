@@ -37,6 +37,7 @@ from outages.display_time import page_time
 from outages.forms import IncidentFilterForm
 from outages.map_selectors import WINDOWS
 from outages.models import Incident, ServiceStatus
+from outages.official.selectors import with_official_first
 from outages.page_selectors import (
     incident_timeseries,
     service_numbers,
@@ -46,6 +47,8 @@ from outages.page_selectors import (
 from outages.peak import busiest_bucket
 from outages.presenters import (
     isp_text,
+    official_lead_text,
+    official_payload,
     peak_headline,
     problem_rows,
     shared_provider_text,
@@ -230,6 +233,7 @@ def _service_numbers(service: Service, now: dt.datetime, country: str) -> dict:
         "country": country,
         "headline": peak_headline(service=service, country=country, peak=peak),
         "status": status_payload(service, country),
+        "official": official_payload(service, now=now, incident=incident, record=True),
         "count_last_hour": numbers.count_last_hour,
         "count_last_day": numbers.count_last_day,
         # The detector's own baseline and warning line, so the chart and the status agree.
@@ -337,7 +341,9 @@ def spike_map(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    incident = get_object_or_404(Incident.objects.public().select_related("service"), pk=pk)
+    incident = get_object_or_404(
+        with_official_first(Incident.objects.public()).select_related("service"), pk=pk
+    )
     now = timezone.now()
     end = incident.resolved_at or now
     labels = {problem.code: problem.display_label for problem in incident.service.problem_types.all()}
@@ -355,6 +361,7 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "timeseries": incident_timeseries(incident=incident, now=now),
             "page_time": page_time(now=now, service=incident.service),
             "isp_text": isp_text(incident.operator),
+            "official_lead_text": official_lead_text(incident.official_lead_minutes),
             "shared_provider_text": shared_provider_text(
                 services_together=services_spiking_with(incident), operator=incident.operator
             ),

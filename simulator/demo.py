@@ -17,7 +17,9 @@ number of cycles:
 - + 20 min: a flood on Spotify, 600 reports from three networks in Milan (held back by the
   flood rule: a warning, never an incident);
 - and the reviewer's schedule: confirm ChatGPT at + 4 min, dismiss Netflix's media bump
-  at + 25 min.
+  at + 25 min;
+- ChatGPT's official status page (served by the crowd process, simulator.official_page)
+  turns red OFFICIAL_DELAY after the crowd's first reports and green when they end.
 
 So at minute 1 only ChatGPT and Sora are down, at minute 10 the regional, ISP and media
 events show, and at minute 30 the flood (README, `make run`).
@@ -58,6 +60,10 @@ REGIONAL_REGIONS = ("Sicily", "Calabria")
 DEMO_EVENT_SERVICES = frozenset(
     {"chatgpt", "sora", "iliad", "netflix", "spotify", "playstation-network", *ISP_SERVICES}
 )
+# The demo's official ChatGPT page admits the outage this long after its first reports: the
+# lead time the service page then shows (outages.official).
+OFFICIAL_DELAY = timedelta(minutes=12)
+OFFICIAL_SERVICE = "chatgpt"
 # Detection replays the last hours of the history (the demo's events and the resolved
 # outage before them); the baselines are built from everything before.
 DETECT_HOURS_BEFORE = timedelta(hours=4)
@@ -211,6 +217,26 @@ class DemoSchedule:
             for step in _cycle_reviews(self.first_cycle + number * CYCLE)
         ]
         return tuple(step for step in steps if step.at < end and step.at + step.patience > start)
+
+
+def official_indicator(schedule: DemoSchedule, moment: datetime) -> tuple[str, datetime]:
+    """The demo's official ChatGPT status page at `moment`, as Atlassian Statuspage says it:
+    (status.indicator, page.updated_at). "major" from OFFICIAL_DELAY after each of the
+    schedule's ChatGPT outages begins until it ends, "none" otherwise."""
+    outages = [
+        incident
+        for incident in schedule.incidents(moment - CYCLE - LONGEST_EVENT, moment + timedelta(seconds=1))
+        if incident.service == OFFICIAL_SERVICE
+    ]
+    changes = sorted(
+        [(outage.start + OFFICIAL_DELAY, "major") for outage in outages]
+        + [(outage.end, "none") for outage in outages]
+    )
+    passed = [(at, indicator) for at, indicator in changes if at <= moment]
+    if not passed:
+        return "none", schedule.first_cycle - timedelta(days=1)
+    at, indicator = passed[-1]
+    return indicator, at
 
 
 def detection_start(schedule: DemoSchedule) -> datetime:

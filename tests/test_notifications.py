@@ -228,7 +228,7 @@ def test_the_public_can_subscribe_with_https_and_unsubscribe(client, chatgpt):
 
 
 # IANA's IPv4 and IPv6 special-purpose address registries, written out here apart from
-# outages.alerts.special_addresses, so that a block dropped from the module fails a test.
+# outages.special_addresses, so that a block dropped from the module fails a test.
 SPECIAL_BLOCKS = [
     "0.0.0.0/8",
     "0.0.0.0/32",
@@ -292,7 +292,7 @@ def _first_middle_last(cidr):
 
 @pytest.mark.parametrize("cidr", SPECIAL_BLOCKS)
 def test_every_special_purpose_block_is_refused_from_its_first_to_its_last_address(cidr):
-    from outages.alerts.delivery import webhook_address_allowed
+    from outages.outbound import address_allowed as webhook_address_allowed
 
     refused = [
         str(address) for address in _first_middle_last(cidr) if not webhook_address_allowed(str(address))
@@ -302,7 +302,7 @@ def test_every_special_purpose_block_is_refused_from_its_first_to_its_last_addre
 
 
 def test_the_registry_module_holds_each_listed_block_with_its_name_and_rfc():
-    from outages.alerts.special_addresses import IPV4_SPECIAL, IPV6_SPECIAL
+    from outages.special_addresses import IPV4_SPECIAL, IPV6_SPECIAL
 
     rows = {str(block.network): block for block in IPV4_SPECIAL + IPV6_SPECIAL}
 
@@ -333,9 +333,9 @@ def test_the_registry_module_holds_each_listed_block_with_its_name_and_rfc():
     ],
 )
 def test_private_addresses_are_refused_in_every_ipv6_form_that_embeds_them(address):
-    from outages.alerts.delivery import webhook_address_allowed
+    from outages.outbound import address_allowed
 
-    assert webhook_address_allowed(address) is False
+    assert address_allowed(address) is False
 
 
 @pytest.mark.parametrize(
@@ -352,9 +352,9 @@ def test_private_addresses_are_refused_in_every_ipv6_form_that_embeds_them(addre
     ],
 )
 def test_public_addresses_and_their_ipv6_forms_are_allowed(address):
-    from outages.alerts.delivery import webhook_address_allowed
+    from outages.outbound import address_allowed
 
-    assert webhook_address_allowed(address) is True
+    assert address_allowed(address) is True
 
 
 @pytest.mark.parametrize("address", ["fec0::1", "192.88.99.1", "3fff::1", "5f00::1"])
@@ -365,6 +365,7 @@ def test_a_webhook_resolving_to_a_special_block_is_refused_before_any_connection
     anything but loopback would fail the test rather than leave the machine."""
     import socket
 
+    from outages import outbound
     from outages.alerts import delivery
 
     settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
@@ -377,7 +378,7 @@ def test_a_webhook_resolving_to_a_special_block_is_refused_before_any_connection
         return real_create_connection(address_port, *args, **kwargs)
 
     monkeypatch.setattr(socket, "create_connection", loopback_only)
-    monkeypatch.setattr(delivery, "resolver", lambda host, port: [address])
+    monkeypatch.setattr(outbound, "resolver", lambda host, port: [address])
 
     with pytest.raises(delivery.DeliveryError, match="non-public address"):
         delivery.post_json("https://hooks.downradar.test/x", {"text": "hi"}, check_address=True)
@@ -385,13 +386,14 @@ def test_a_webhook_resolving_to_a_special_block_is_refused_before_any_connection
 
 
 def test_a_name_resolving_to_a_nat64_form_of_a_private_address_is_refused(monkeypatch, settings):
-    from outages.alerts import delivery
+    from outages import outbound
+    from outages.alerts.delivery import DeliveryError, post_json
 
     settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
-    monkeypatch.setattr(delivery, "resolver", lambda host, port: ["64:ff9b::a00:1"])
+    monkeypatch.setattr(outbound, "resolver", lambda host, port: ["64:ff9b::a00:1"])
 
-    with pytest.raises(delivery.DeliveryError, match="non-public address"):
-        delivery.webhook_url_check("https://hooks.downradar.test/x")
+    with pytest.raises(DeliveryError, match="non-public address"):
+        post_json("https://hooks.downradar.test/x", {"a": 1}, check_address=True)
 
 
 class _Recorder(BaseHTTPRequestHandler):
@@ -410,7 +412,7 @@ def test_a_delivery_connects_to_the_address_it_checked_without_a_second_lookup(
 ):
     """The name resolves only through our hook (.test never resolves in DNS): a delivery
     that looked it up again would fail."""
-    from outages.alerts import delivery
+    from outages import outbound
 
     settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
     lookups = []
@@ -419,7 +421,7 @@ def test_a_delivery_connects_to_the_address_it_checked_without_a_second_lookup(
         lookups.append((host, port))
         return ["127.0.0.1"]
 
-    monkeypatch.setattr(delivery, "resolver", resolver)
+    monkeypatch.setattr(outbound, "resolver", resolver)
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
     server.hosts = []
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -595,7 +597,7 @@ def test_an_unconfirmed_subscription_subscribed_again_gets_a_new_token_and_the_o
 def tls_hook(tmp_path, monkeypatch):
     """An HTTPS server on 127.0.0.1 with a certificate for hooks.downradar.test only (made
     with openssl), and deliveries trusting it; the name resolves through our hook alone."""
-    from outages.alerts import delivery
+    from outages import outbound
 
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
@@ -613,9 +615,9 @@ def tls_hook(tmp_path, monkeypatch):
     context.load_cert_chain(cert, key)
     server.socket = context.wrap_socket(server.socket, server_side=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setattr(delivery, "tls_context", lambda: ssl.create_default_context(cafile=str(cert)))
+    monkeypatch.setattr(outbound, "tls_context", lambda: ssl.create_default_context(cafile=str(cert)))
     server.lookups = []
-    monkeypatch.setattr(delivery, "resolver", lambda host, port: server.lookups.append(host) or ["127.0.0.1"])
+    monkeypatch.setattr(outbound, "resolver", lambda host, port: server.lookups.append(host) or ["127.0.0.1"])
     server.port = server.server_address[1]
     yield server
     server.shutdown()

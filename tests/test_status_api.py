@@ -67,6 +67,7 @@ def test_the_service_list_shows_each_service_s_status(client, outage, django_ass
         "baseline": None,
         "updated_at": None,
         "operator": None,
+        "official": None,
     }
 
 

@@ -11,20 +11,12 @@ CLAIM_TIMEOUT, so that one case can send twice: at-least-once, never silently lo
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import http.client
-import ipaddress
 import json
 import logging
 import secrets
-import socket
-import ssl
-import threading
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -32,9 +24,9 @@ from django.core.mail import send_mail
 from django.db.models import F, Q, QuerySet
 from django.urls import reverse
 
+from outages import outbound
 from outages.alerts.email_delivery import alert_send, confirmation_send
 from outages.alerts.models import EmailSubscription, Notification, WebhookSubscription
-from outages.alerts.special_addresses import publicly_routed
 from outages.models import REVIEWER_GROUP, Incident, IncidentEscalation
 from reports.api_time import json_datetime
 
@@ -48,7 +40,6 @@ State = Notification.State
 CLAIM_TIMEOUT = dt.timedelta(minutes=15)
 # After this many failed attempts a row is left `failed` for a person to look at.
 MAX_ATTEMPTS = 8
-HTTP_TIMEOUT_SECONDS = 5
 
 
 class DeliveryError(Exception):
@@ -335,141 +326,31 @@ def _echoes(answer: bytes, challenge: str) -> bool:
     return isinstance(data, dict) and data.get("challenge") == challenge
 
 
-# --- the webhook transport ------------------------------------------------------------------
-#
-# The host is resolved once (`resolver`), every address it resolves to is checked, and the
-# connection goes to the checked address: a second lookup at connect time could answer
-# differently (DNS rebinding). The stdlib's http.client does the HTTP; only its connect()
-# is ours (TCP to the checked address, TLS with SNI and certificate check for the name), so
-# the Host header, SNI and certificate all name the host of the URL. urllib3 would need the
-# same override plus private hooks to reach the raw socket that the deadline cuts.
-
-Resolver = Callable[[str, int], list[str]]
-
-
-def _getaddrinfo(host: str, port: int) -> list[str]:
-    # str(): an AF_INET or AF_INET6 socket address starts with the address as text.
-    return [str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
-
-
-# The one lookup of a webhook's host (tests point it at a resolver of their own).
-resolver: Resolver = _getaddrinfo
-# TLS: the system's CAs, the chain and the host name checked (tests trust their own CA).
-tls_context: Callable[[], ssl.SSLContext] = ssl.create_default_context
-
-
-@dataclass(frozen=True, slots=True)
-class WebhookTarget:
-    """A webhook URL with the address it was checked at: the one to connect to."""
-
-    host: str
-    port: int
-    address: str
-    tls: bool
-    path: str
-
-
-def webhook_address_allowed(address: str) -> bool:
-    """May a subscriber's webhook be called at this address? Ordinary public unicast only:
-    no IANA special-purpose block of either family (outages.alerts.special_addresses), and
-    an IPv6 spelling of an IPv4 address (IPv4-mapped, NAT64) is judged by that address:
-    64:ff9b::7f00:1 reaches 127.0.0.1 through a gateway."""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return publicly_routed(ip)
-
-
-def webhook_url_check(url: str, *, check_address: bool = True) -> WebhookTarget:
-    """Resolve the URL's host once and pick the address to call. Subscribers' URLs
-    (check_address) must resolve to public addresses only: anyone can subscribe, and we
-    must not be made to call our own network."""
-    parts = urlsplit(url)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise DeliveryError("webhook URLs must be http or https")
-    tls = parts.scheme == "https"
-    try:
-        port = parts.port or (443 if tls else 80)
-    except ValueError:
-        raise DeliveryError("the webhook URL has a bad port") from None
-    try:
-        addresses = resolver(parts.hostname, port)
-    except OSError as exc:
-        raise DeliveryError(f"cannot resolve {parts.hostname}: {exc}") from None
-    if not addresses:
-        raise DeliveryError(f"cannot resolve {parts.hostname}")
-    any_address = not check_address or settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES
-    if not any_address and not all(webhook_address_allowed(address) for address in addresses):
-        raise DeliveryError(f"{parts.hostname} resolves to a non-public address")
-    path = parts.path or "/"
-    return WebhookTarget(
-        host=parts.hostname,
-        port=port,
-        address=addresses[0],
-        tls=tls,
-        path=f"{path}?{parts.query}" if parts.query else path,
-    )
-
-
-class _PinnedConnection(http.client.HTTPConnection):
-    """http.client, connecting to the checked address instead of looking the host up."""
-
-    def __init__(self, target: WebhookTarget, *, timeout: float) -> None:
-        super().__init__(target.host, target.port, timeout=timeout)
-        self.target = target
-        self.raw: socket.socket | None = None
-
-    def connect(self) -> None:
-        self.raw = socket.create_connection((self.target.address, self.target.port), self.timeout)
-        if self.target.tls:
-            self.sock = tls_context().wrap_socket(self.raw, server_hostname=self.target.host)
-        else:
-            self.sock = self.raw
-
-    def cut(self) -> None:
-        # From the deadline's timer thread: shutting the raw socket down wakes any blocked
-        # read or write, whatever http.client or TLS is in the middle of.
-        if self.raw is not None:
-            with contextlib.suppress(OSError):
-                self.raw.shutdown(socket.SHUT_RDWR)
-
-
-def webhook_call(target: WebhookTarget, body: bytes, *, headers: dict[str, str]) -> tuple[int, bytes]:
-    """POST body to the target; (status, first KiB of the answer). Never longer than
-    WEBHOOK_DEADLINE_SECONDS in all: socket timeouts are per operation, so an endpoint that
-    trickles a byte every few seconds would hold a worker for as long as it liked."""
-    deadline = float(settings.WEBHOOK_DEADLINE_SECONDS)
-    started = time.monotonic()
-    connection = _PinnedConnection(target, timeout=min(HTTP_TIMEOUT_SECONDS, deadline))
-    timer = threading.Timer(deadline, connection.cut)
-    timer.daemon = True
-    timer.start()
-    try:
-        connection.request("POST", target.path, body=body, headers=headers)
-        response = connection.getresponse()
-        answer = response.read(1024)
-        status = response.status
-    except (OSError, http.client.HTTPException) as exc:
-        if time.monotonic() - started >= deadline:
-            raise DeliveryError(f"webhook too slow: no complete answer in {deadline:g} s") from None
-        raise DeliveryError(f"webhook unreachable: {exc}") from None
-    finally:
-        timer.cancel()
-        connection.close()
-    if time.monotonic() - started >= deadline:
-        raise DeliveryError(f"webhook too slow: no complete answer in {deadline:g} s")
-    return status, answer
-
-
-_HEADERS = {"Content-Type": "application/json", "User-Agent": "Downradar-Webhook/1"}
+# --- the webhook transport: outages.outbound, with the webhooks' own rules ----------------
 
 
 def post_json(url: str, payload: Mapping[str, object], *, check_address: bool) -> bytes:
-    target = webhook_url_check(url, check_address=check_address)
-    status, answer = webhook_call(target, json.dumps(payload).encode(), headers=_HEADERS)
+    """POST the payload; the first KiB of a 2xx answer. Subscribers' URLs (check_address)
+    must resolve to public addresses only: anyone can subscribe, and we must not be made to
+    call our own network."""
+    any_address = not check_address or settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES
+    try:
+        target = outbound.url_check(url, allowed=None if any_address else outbound.address_allowed)
+        answer = outbound.call(
+            target,
+            method="POST",
+            body=json.dumps(payload).encode(),
+            headers=_HEADERS,
+            deadline=float(settings.WEBHOOK_DEADLINE_SECONDS),
+            limit=1024,
+        )
+    except outbound.OutboundError as exc:
+        raise DeliveryError(f"webhook {exc}") from None
     # Redirects are not followed: one could point a subscriber's webhook at an address we
     # refuse to call.
-    if not 200 <= status < 300:
-        raise DeliveryError(f"HTTP {status} from the webhook")
-    return answer
+    if not 200 <= answer.status < 300:
+        raise DeliveryError(f"HTTP {answer.status} from the webhook")
+    return answer.body
+
+
+_HEADERS = {"Content-Type": "application/json", "User-Agent": "Downradar-Webhook/1"}

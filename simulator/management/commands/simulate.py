@@ -43,13 +43,16 @@ from simulator import places
 from simulator.crowd import KINDS, Batch, Crowd
 from simulator.demo import (
     DEMO_EVENT_SERVICES,
+    OFFICIAL_SERVICE,
     DemoCrowd,
     DemoSchedule,
     ReviewStep,
     demo_posts,
     detection_start,
+    official_indicator,
 )
 from simulator.live import LiveResult, live_post, live_stream, server_wait
+from simulator.official_page import DEMO_OFFICIAL_PORT, official_page_serve, official_page_url
 from simulator.reviewer import DEMO_REVIEWER, demo_reviewer_ensure, demo_reviews_apply
 from simulator.scenarios import ROME, SCENARIOS, Plan, incidents_random, plan_backfill, scenario_get
 
@@ -108,6 +111,13 @@ class Command(BaseCommand):
             help="with --demo: the demo reviewer's password (default: a new random one)",
         )
         parser.add_argument("--workers", type=int, default=16, help="with --live: concurrent connections")
+        parser.add_argument(
+            "--official-port",
+            type=int,
+            default=DEMO_OFFICIAL_PORT,
+            help="with --demo --live: serve ChatGPT's official status page (Statuspage JSON) on "
+            "127.0.0.1 at this port, the one the demo's history names (0: none)",
+        )
         parser.add_argument(
             "--build-places",
             action="store_true",
@@ -346,6 +356,13 @@ class Command(BaseCommand):
             "volume": schedule.volume,
         }
         (settings.VAR_DIR / DEMO_CLOCK_FILE).write_text(json.dumps(clock))
+        # The official status page the crowd serves (simulator.official_page), polled by
+        # outages.official when the server allows loopback pages (make run does).
+        Service.objects.filter(slug=OFFICIAL_SERVICE).update(
+            official_format=Service.OfficialFormat.STATUSPAGE,
+            official_url=official_page_url(DEMO_OFFICIAL_PORT),
+            status_page_url=official_page_url(DEMO_OFFICIAL_PORT, summary=False),
+        )
         password = options["reviewer_password"] or secrets.token_urlsafe(9)
         demo_reviewer_ensure(password=password)
         self.stdout.write(
@@ -401,8 +418,13 @@ class Command(BaseCommand):
         began = time.monotonic()
         last_line = [began]
 
+        def simulated_now() -> dt.datetime:
+            return start + dt.timedelta(seconds=(time.monotonic() - began) * speed)
+
+        self._official_page_start(options["official_port"], schedule, simulated_now)
+
         def tick(result: LiveResult) -> None:
-            sim_now = start + dt.timedelta(seconds=(time.monotonic() - began) * speed)
+            sim_now = simulated_now()
             if reviewer is not None:
                 steps = schedule.reviews(sim_now - dt.timedelta(hours=1), sim_now)
                 try:
@@ -422,6 +444,26 @@ class Command(BaseCommand):
             url=options["url"], posts=posts, duration=duration, workers=options["workers"], progress=tick
         )
         self.stdout.write(result.summary())
+
+    def _official_page_start(
+        self, port: int, schedule: DemoSchedule, clock: Callable[[], dt.datetime]
+    ) -> None:
+        """ChatGPT's official status page, red some minutes after the crowd is
+        (simulator.demo.official_indicator), for as long as the crowd runs."""
+        if port <= 0:
+            return
+        try:
+            official_page_serve(
+                host="127.0.0.1",
+                port=port,
+                name="ChatGPT",
+                state=lambda: official_indicator(schedule, clock()),
+            )
+        except OSError as error:
+            # Never end the crowd over it: honcho would stop all of make run with it.
+            self.stderr.write(f"official status page not served on 127.0.0.1:{port}: {error}")
+            return
+        self.stdout.write(f"ChatGPT's official status page (demo): {official_page_url(port)}")
 
 
 ProblemOf = Callable[[str, str], str]

@@ -75,6 +75,18 @@
       banner.querySelector(".status-text").textContent = data.status.text;
       banner.querySelector(".banner-reason").textContent = data.status.reason_text;
       banner.querySelector(".banner-detail").textContent = data.status.window_text;
+      var official = document.getElementById("official");
+      if (official && data.official) {
+        var o = data.official;
+        official.className = "official official-" + (o.problem || o.state || "unknown");
+        official.querySelector(".official-text").textContent = o.text;
+        official.querySelector(".official-since").textContent = o.changed_text;
+        [[".official-lead", o.lead_text], [".official-record", o.record.text]].forEach(function (pair) {
+          var line = official.querySelector(pair[0]);
+          line.textContent = pair[1];
+          line.hidden = !pair[1];
+        });
+      }
       document.getElementById("count-last-hour").textContent = D.number(data.count_last_hour);
       document.getElementById("count-last-day").textContent = D.number(data.count_last_day);
       chart.data.labels = data.timeseries.map(function (r) { return times.time(r.start); });
