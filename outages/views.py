@@ -22,7 +22,7 @@ from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.clickjacking import xframe_options_exempt
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from catalogue.models import ProblemType, Service
 from geo.countries import (
@@ -182,19 +182,19 @@ def _overview_page(
     )
 
 
-@require_GET
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     return _overview_page(request, query=request.GET.get("q", "").strip())
 
 
-@require_GET
+@require_safe
 def search(request: HttpRequest) -> HttpResponse:
     """Services by name, slug or alias ("open ai", "psn")."""
     query = request.GET.get("q", "").strip()
     return _overview_page(request, query=query, heading=_("Services matching “%(query)s”") % {"query": query})
 
 
-@require_GET
+@require_safe
 def category(request: HttpRequest, category: str) -> HttpResponse:
     example = Service.objects.active().in_category(category).only("category").first()
     if example is None:
@@ -202,7 +202,7 @@ def category(request: HttpRequest, category: str) -> HttpResponse:
     return _overview_page(request, category=category, heading=example.category_label)
 
 
-@require_GET
+@require_safe
 @_for_api_country
 def home_data(request: HttpRequest, *, country: str) -> JsonResponse:
     summaries = services_overview(now=timezone.now(), country=country)
@@ -252,7 +252,7 @@ def _active_service(slug: str, country: str = "") -> Service:
     return get_object_or_404(services_with_status(country).prefetch_related("problem_types"), slug=slug)
 
 
-@require_GET
+@require_safe
 def service_detail(request: HttpRequest, slug: str) -> HttpResponse:
     country, country_error = _shown_country(request)
     service = _active_service(slug, country)
@@ -292,7 +292,7 @@ def _incident_problems(service: Service, country: str) -> list[dict]:
     return problem_rows([(row["code"], row["count"]) for row in incident.problems], labels)
 
 
-@require_GET
+@require_safe
 @_for_api_country
 def service_data(request: HttpRequest, slug: str, *, country: str) -> JsonResponse:
     service = _active_service(slug, country)
@@ -307,7 +307,7 @@ def _map_context() -> dict:
     }
 
 
-@require_GET
+@require_safe
 def spike_map(request: HttpRequest) -> HttpResponse:
     services = list(Service.objects.active().values("slug", "name"))
     selected = request.GET.get("service", "")
@@ -335,7 +335,7 @@ def spike_map(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
     incident = get_object_or_404(Incident.objects.public().select_related("service"), pk=pk)
     now = timezone.now()
@@ -371,7 +371,7 @@ def _embed_label(service: Service, country: str) -> str:
     return f"{service.name} · {country}" if country else service.name
 
 
-@require_GET
+@require_safe
 @_for_api_country
 def service_badge(request: HttpRequest, slug: str, *, country: str) -> HttpResponse:
     """An SVG badge with the service's public status, worldwide or in ?country=, the same
@@ -393,7 +393,7 @@ def service_badge(request: HttpRequest, slug: str, *, country: str) -> HttpRespo
 
 @xframe_options_exempt
 @csp_replace({"frame-ancestors": ["*"]})
-@require_GET
+@require_safe
 @_for_api_country
 def service_embed(request: HttpRequest, slug: str, *, country: str) -> HttpResponse:
     """A small status widget for other sites to frame (the rest of the site may not be
@@ -420,7 +420,7 @@ def service_embed(request: HttpRequest, slug: str, *, country: str) -> HttpRespo
 INCIDENTS_PER_PAGE = 25
 
 
-@require_GET
+@require_safe
 def incident_list(request: HttpRequest) -> HttpResponse:
     """Every public incident, newest first, filtered by service, category, country, day and
     state; paginated, with its Atom feed (same filters) at /incidents.atom."""
