@@ -100,6 +100,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",  # pg_trgm for the search (catalogue); harmless on SQLite
     "corsheaders",
     "rest_framework",
     "drf_spectacular",

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
@@ -189,13 +189,25 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 def search(request: HttpRequest) -> HttpResponse:
-    """Services by name, slug or alias ("open ai", "psn")."""
+    """Services by name, slug or alias ("open ai", "psn"), forgiving typos ("chatgtp"); a
+    service's exact name or alias goes straight to its page."""
     query = request.GET.get("q", "").strip()
+    named = Service.objects.active().named(query)
+    if named is not None:
+        country, _error = _shown_country(request)
+        return redirect(
+            reverse("outages:service", kwargs={"slug": named.slug}) + _country_query(request, country)
+        )
     return _overview_page(request, query=query, heading=_("Services matching “%(query)s”") % {"query": query})
 
 
 @require_safe
 def category(request: HttpRequest, category: str) -> HttpResponse:
+    canonical = category.lower()  # category slugs are slugify()'s: lower case
+    if canonical != category:
+        query = request.META.get("QUERY_STRING", "")
+        url = reverse("outages:category", kwargs={"category": canonical})
+        return redirect(f"{url}?{query}" if query else url, permanent=True)
     example = Service.objects.active().in_category(category).only("category").first()
     if example is None:
         raise Http404(f"No category {category!r}.")
