@@ -86,12 +86,12 @@ class ServiceQuerySet(models.QuerySet):
             from django.contrib.postgres.search import TrigramWordSimilarity
 
             by_name = (
-                Service.objects.annotate(similarity=TrigramWordSimilarity(models.Value(key), "search_keys"))
+                Service.objects.annotate(similarity=TrigramWordSimilarity(key, "search_keys"))
                 .filter(similarity__gte=TRIGRAM_SIMILARITY)
                 .values("pk")
             )
             by_alias = (
-                ServiceAlias.objects.annotate(similarity=TrigramWordSimilarity(models.Value(key), "key"))
+                ServiceAlias.objects.annotate(similarity=TrigramWordSimilarity(key, "key"))
                 .filter(similarity__gte=TRIGRAM_SIMILARITY)
                 .values("service_id")
             )
@@ -111,7 +111,7 @@ class ServiceQuerySet(models.QuerySet):
         key = search_key(query)
         if not key:
             return None
-        return (
+        found = (
             self.filter(
                 models.Q(search_keys__startswith=f"{key} ")
                 | models.Q(search_keys__endswith=f" {key}")
@@ -121,6 +121,7 @@ class ServiceQuerySet(models.QuerySet):
             .order_by("name")
             .first()
         )
+        return found if isinstance(found, Service) else None
 
 
 class Service(models.Model):

@@ -3,6 +3,8 @@ Category and country are select lists of what the catalogue and the located repo
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -43,13 +45,19 @@ class IncidentFilterForm(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["category"].choices = [("", _("All categories")), *category_choices()]
+        cast(forms.ChoiceField, self.fields["category"]).choices = [
+            ("", _("All categories")),
+            *category_choices(),
+        ]
         # A country with no located reports yet is still a valid filter (an empty list).
         try:
             asked = country_code(self.data.get("country")) if self.is_bound else ""
         except UnknownCountry:
             asked = ""
-        self.fields["country"].choices = [("", _("Worldwide")), *selectable_countries(asked)]
+        cast(forms.ChoiceField, self.fields["country"]).choices = [
+            ("", _("Worldwide")),
+            *selectable_countries(asked),
+        ]
 
     def clean_service(self) -> Service | None:
         slug = self.cleaned_data["service"]

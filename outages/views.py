@@ -34,7 +34,7 @@ from geo.countries import (
     requested_country,
 )
 from outages.badges import badge_layout
-from outages.display_time import page_time
+from outages.display_time import datetime_text, page_time
 from outages.forms import IncidentFilterForm
 from outages.map_selectors import WINDOWS
 from outages.models import Incident, ServiceStatus
@@ -140,7 +140,7 @@ def _service_rows_key(summaries, *, country_query: str, since: dt.datetime, zone
 
 
 def _overview_page(
-    request: HttpRequest, *, query: str = "", category: str = "", heading: str = ""
+    request: HttpRequest, *, query: str = "", category: str = "", heading: str = "", description: str = ""
 ) -> HttpResponse:
     now = timezone.now()
     country, country_error = _shown_country(request)
@@ -154,6 +154,8 @@ def _overview_page(
         {
             "query": query,
             "heading": heading,
+            "page_title": heading or _("Is it down? Live outages and problems"),
+            "page_description": description,
             "summaries": [
                 {
                     "service": row.service,
@@ -198,7 +200,12 @@ def search(request: HttpRequest) -> HttpResponse:
         return redirect(
             reverse("outages:service", kwargs={"slug": named.slug}) + _country_query(request, country)
         )
-    return _overview_page(request, query=query, heading=_("Services matching “%(query)s”") % {"query": query})
+    return _overview_page(
+        request,
+        query=query,
+        heading=_("Services matching “%(query)s”") % {"query": query},
+        description=_("Services matching “%(query)s” and their status right now.") % {"query": query},
+    )
 
 
 @require_safe
@@ -211,7 +218,13 @@ def category(request: HttpRequest, category: str) -> HttpResponse:
     example = Service.objects.active().in_category(category).only("category").first()
     if example is None:
         raise Http404(f"No category {category!r}.")
-    return _overview_page(request, category=category, heading=example.category_label)
+    return _overview_page(
+        request,
+        category=category,
+        heading=example.category_label,
+        description=_("Problems and outages right now: %(category)s, from reports by people like you.")
+        % {"category": example.category_label},
+    )
 
 
 @require_safe
@@ -292,6 +305,10 @@ def service_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "country_query": _country_query(request, country),
         "refresh_seconds": REFRESH_SECONDS,
         "page_time": page_time(now=now, service=service),
+        "page_title": _("%(name)s down? Current problems and outages") % {"name": service.name},
+        # What a link preview shows: the status now, with its reason.
+        "social_title": f"{service.name}: {numbers['status']['text']}",
+        "page_description": f"{numbers['status']['text']}. {numbers['status']['reason_text']}",
     }
     return render(request, "outages/service_detail.html", context, status=400 if country_error else 200)
 
@@ -342,6 +359,10 @@ def spike_map(request: HttpRequest) -> HttpResponse:
             "api_url": reverse("api-map"),
             "refresh_seconds": REFRESH_SECONDS,
             "page_time": page_time(now=timezone.now()),
+            "page_title": _("Outage map"),
+            "page_description": _(
+                "Where people report problems right now, city by city, against each city's usual."
+            ),
             **_map_context(),
         },
     )
@@ -353,19 +374,28 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
     now = timezone.now()
     end = incident.resolved_at or now
     labels = {problem.code: problem.display_label for problem in incident.service.problem_types.all()}
+    times = page_time(now=now, service=incident.service)
+    status_text = incident_state_text(confirmed=incident.confirmed, ongoing=incident.ongoing)
+    heading = _("%(name)s incident of %(when)s") % {
+        "name": incident.service.name,
+        "when": datetime_text(incident.started_at, times.zone),
+    }
     return render(
         request,
         "outages/incident_detail.html",
         {
+            "page_title": _("%(name)s incident") % {"name": incident.service.name},
+            "social_title": f"{heading}: {status_text}",
+            "page_description": f"{heading}: {status_text}.",
             "incident": incident,
             "service": incident.service,
-            "status_text": incident_state_text(confirmed=incident.confirmed, ongoing=incident.ongoing),
+            "status_text": status_text,
             "duration_minutes": max(0, int((end - incident.started_at).total_seconds() // 60)),
             "cities": list(incident.cities.listed().select_related("city")[:20]),
             "escalations": list(incident.escalations.all()),
             "problems": problem_rows([(row["code"], row["count"]) for row in incident.problems], labels),
             "timeseries": incident_timeseries(incident=incident, now=now),
-            "page_time": page_time(now=now, service=incident.service),
+            "page_time": times,
             "isp_text": isp_text(incident.operator),
             "shared_provider_text": shared_provider_text(
                 services_together=services_spiking_with(incident), operator=incident.operator
@@ -471,6 +501,8 @@ def incident_list(request: HttpRequest) -> HttpResponse:
             "filters": filters.urlencode(),
             "services": Service.objects.active().only("slug", "name"),
             "page_time": times,
+            "page_title": _("All outages"),
+            "page_description": _("Every outage Downradar detected from user reports, newest first."),
         },
         status=status,
     )
