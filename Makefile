@@ -67,8 +67,13 @@ demo-data: setup
 # The crowd process posts to the local server with each simulated person's address in
 # X-Forwarded-For, as nginx would: the server trusts one proxy hop, from loopback only.
 # A browser on this machine sends no such header and is taken at its own address.
+# DEBUG off, so a missing page is the site's own 404, not Django's debug page: static files are
+# collected first, and the secure-only settings are off for plain HTTP on localhost.
 run: demo-data
-	DEBUG=$${DEBUG:-true} TRUSTED_PROXY_COUNT=1 TRUSTED_PROXY_NETWORKS=127.0.0.1/32 OFFICIAL_STATUS_ALLOW_LOOPBACK=true $(BIN)/honcho start -f Procfile
+	DEBUG=false $(BIN)/python manage.py collectstatic --no-input --verbosity 0
+	DEBUG=$${DEBUG:-false} SECURE_SSL_REDIRECT=false SESSION_COOKIE_SECURE=false CSRF_COOKIE_SECURE=false \
+		SECURE_HSTS_SECONDS=0 SECURE_HSTS_PRELOAD=false \
+		TRUSTED_PROXY_COUNT=1 TRUSTED_PROXY_NETWORKS=127.0.0.1/32 OFFICIAL_STATUS_ALLOW_LOOPBACK=true $(BIN)/honcho start -f Procfile
 
 # `make test` is what CI runs (.ci/run): the lint checks first, then the whole suite.
 test: lint

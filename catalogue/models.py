@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+import difflib
 from typing import TYPE_CHECKING
 
-from django.db import models
+from django.db import connections, models
 from django.utils import translation
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
@@ -35,10 +36,23 @@ CATEGORY_LABELS: dict[str, StrPromise] = {
 }
 
 
+# How alike a query and a name must be to count as a typo of it. pg_trgm's word similarity on
+# PostgreSQL ("chatgtp" and "chatgpt" score 0.62, "fb" and "facebook" 0.33); difflib's ratio
+# where pg_trgm is missing (SQLite, `make run`'s default), which scores the same pairs higher.
+TRIGRAM_SIMILARITY = 0.5
+DIFFLIB_SIMILARITY = 0.75
+
+
 def search_key(text: str) -> str:
     """What a search compares: lower case, letters and digits only, so "Chat GPT", "chat-gpt"
     and "chatgpt" are one query."""
     return "".join(character for character in text.casefold() if character.isalnum())
+
+
+def close_to(key: str, word: str) -> bool:
+    """Whether `key` is likely a typo of `word` (both search keys): the search's fallback
+    where pg_trgm is missing."""
+    return difflib.SequenceMatcher(None, key, word).ratio() >= DIFFLIB_SIMILARITY
 
 
 class ServiceQuerySet(models.QuerySet):
@@ -53,12 +67,61 @@ class ServiceQuerySet(models.QuerySet):
 
     def matching(self, query: str) -> ServiceQuerySet:
         """Services whose name, slug or one of their aliases contains the query (compared by
-        search_key): "open ai" and "chat gpt" find ChatGPT, "psn" PlayStation Network."""
+        search_key), or is close to it: "open ai" and "chat gpt" find ChatGPT, "psn"
+        PlayStation Network, and the typo "chatgtp" ChatGPT too."""
         key = search_key(query)
         if not key:
             return self
         aliased = ServiceAlias.objects.filter(key__contains=key).values("service_id")
-        return self.filter(models.Q(search_keys__contains=key) | models.Q(pk__in=aliased))
+        return self.filter(
+            models.Q(search_keys__contains=key)
+            | models.Q(pk__in=aliased)
+            | models.Q(pk__in=self._similar_to(key))
+        )
+
+    def _similar_to(self, key: str):
+        """Ids of services whose name, slug or an alias is a likely typo of `key`: trigram
+        similarity in PostgreSQL (a subquery), difflib over the catalogue elsewhere."""
+        if connections[self.db].vendor == "postgresql":
+            from django.contrib.postgres.search import TrigramWordSimilarity
+
+            by_name = (
+                Service.objects.annotate(similarity=TrigramWordSimilarity(key, "search_keys"))
+                .filter(similarity__gte=TRIGRAM_SIMILARITY)
+                .values("pk")
+            )
+            by_alias = (
+                ServiceAlias.objects.annotate(similarity=TrigramWordSimilarity(key, "key"))
+                .filter(similarity__gte=TRIGRAM_SIMILARITY)
+                .values("service_id")
+            )
+            return by_name.union(by_alias)
+        words = [
+            (pk, word)
+            for pk, keys in Service.objects.values_list("pk", "search_keys")
+            for word in keys.split()
+        ]
+        words += list(ServiceAlias.objects.values_list("service_id", "key"))
+        return [pk for pk, word in words if close_to(key, word)]
+
+    def named(self, query: str) -> Service | None:
+        """The service whose name, slug or one of whose aliases the query spells exactly, up to
+        case and spacing (compared by search_key: "ChatGPT", "chat gpt", "PSN"): a search for
+        it goes straight to its page."""
+        key = search_key(query)
+        if not key:
+            return None
+        found = (
+            self.filter(
+                models.Q(search_keys__startswith=f"{key} ")
+                | models.Q(search_keys__endswith=f" {key}")
+                | models.Q(aliases__key=key)
+            )
+            .distinct()
+            .order_by("name")
+            .first()
+        )
+        return found if isinstance(found, Service) else None
 
 
 class Service(models.Model):

@@ -5,7 +5,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from catalogue.models import ProblemType, Service
+from django.utils.text import slugify
+
+from catalogue.models import CATEGORY_LABELS, ProblemType, Service
 
 INTAKE_CACHE_SECONDS = 30
 
@@ -42,3 +44,12 @@ def intake_service(slug: str) -> IntakeService | None:
 
 def intake_cache_clear() -> None:
     _intake_cache.clear()
+
+
+def category_choices() -> list[tuple[str, str]]:
+    """(slug, label) of the active services' categories, by label in the active language: the
+    slug is the one their addresses use (/c/telecom/, Service.category_slug)."""
+    names = set(Service.objects.active().exclude(category="").values_list("category", flat=True).distinct())
+    return sorted(
+        ((slugify(name), str(CATEGORY_LABELS.get(name, name))) for name in names), key=lambda pair: pair[1]
+    )

@@ -101,6 +101,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",
+    "django.contrib.sitemaps",  # sitemap.xml (outages.sitemaps)  # pg_trgm for the search (catalogue); harmless on SQLite
     "corsheaders",
     "rest_framework",
     "drf_spectacular",
@@ -243,7 +245,9 @@ else:
     }
     _broker_dir = VAR_DIR / "celery-broker"
     _broker_dir.mkdir(exist_ok=True)
-    CELERY_BROKER_URL = "filesystem://"
+    # With a hostname (which the filesystem transport ignores), kombu does not warn "No
+    # hostname was supplied" in every process.
+    CELERY_BROKER_URL = "filesystem://localhost/"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir),
         "data_folder_out": str(_broker_dir),
@@ -311,8 +315,9 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("TRUST_X_FORWARDED_PROTO", False) else None
 )
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
+# `make run` serves plain HTTP on localhost with DEBUG off (the friendly error pages): it sets both false.
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)

@@ -4,6 +4,7 @@ from csp.constants import UNSAFE_INLINE
 from csp.decorators import csp_update
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -16,6 +17,7 @@ from outages import api_map
 from outages import views as outage_views
 from outages.alerts import urls as alerts_urls
 from outages.alerts.feeds import AllIncidentsAtom
+from outages.sitemaps import SITEMAPS
 from reports import api as report_api
 from reports import views as report_views
 
@@ -55,6 +57,9 @@ api_v1 = [
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("metrics", metrics.metrics_view, name="metrics"),
+    path("robots.txt", views.robots_txt, name="robots"),
+    path("favicon.ico", views.favicon, name="favicon"),
+    path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
     path("", include(outage_patterns)),
     path("s/<slug:slug>/report/", report_views.report_submit, name="report-submit"),
     path("api/v1/", include(api_v1)),

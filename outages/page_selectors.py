@@ -28,6 +28,7 @@ from outages.models import Incident, ServiceStatus
 from outages.peak import PEAK_MINUTES, bucket_floor
 from outages.presenters import status_of
 from outages.selectors import baseline_band, services_with_status
+from reports.api_time import json_datetime
 from reports.counts import bucket_rows, minute_end, scope_sums
 from reports.models import CountryMinute, ServiceMinute
 
@@ -143,7 +144,7 @@ def incident_timeseries(*, incident: Incident, now: dt.datetime) -> list[dict]:
         )
     }
     return [
-        {"start": dt.datetime.fromtimestamp(key, tz=dt.UTC).isoformat(), "count": counts.get(key, 0)}
+        {"start": json_datetime(dt.datetime.fromtimestamp(key, tz=dt.UTC)), "count": counts.get(key, 0)}
         for key in range(start, end + per_bucket, per_bucket)
     ]
 

@@ -30,6 +30,8 @@ class PublicIncident:
     public_note: str
     # Its latest escalation ("reports rising sharply again at 16:07"), if any.
     escalated_at: dt.datetime | None = None
+    # The zone its times are shown in: the service's, as on its pages.
+    service_timezone: str = "UTC"
 
 
 def public_incident_query(
@@ -117,6 +119,7 @@ def as_public(incident: Incident, *, peak: Peak | None = None) -> PublicIncident
         confirmed=incident.confirmed,
         public_note=review.public_note if review is not None else "",
         escalated_at=getattr(incident, "escalated_at", None),
+        service_timezone=incident.service.timezone,
     )
 
 

@@ -14,14 +14,14 @@ from django.conf import settings
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.clickjacking import xframe_options_exempt
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from catalogue.models import ProblemType, Service
 from geo.countries import (
@@ -33,7 +33,7 @@ from geo.countries import (
     requested_country,
 )
 from outages.badges import badge_layout
-from outages.display_time import page_time
+from outages.display_time import datetime_text, page_time
 from outages.forms import IncidentFilterForm
 from outages.map_selectors import WINDOWS
 from outages.models import Incident, ServiceStatus
@@ -143,7 +143,7 @@ def _service_rows_key(summaries, *, country_query: str, since: dt.datetime, zone
 
 
 def _overview_page(
-    request: HttpRequest, *, query: str = "", category: str = "", heading: str = ""
+    request: HttpRequest, *, query: str = "", category: str = "", heading: str = "", description: str = ""
 ) -> HttpResponse:
     now = timezone.now()
     country, country_error = _shown_country(request)
@@ -157,6 +157,8 @@ def _overview_page(
         {
             "query": query,
             "heading": heading,
+            "page_title": heading or _("Is it down? Live outages and problems"),
+            "page_description": description,
             "summaries": [
                 {
                     "service": row.service,
@@ -185,27 +187,50 @@ def _overview_page(
     )
 
 
-@require_GET
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     return _overview_page(request, query=request.GET.get("q", "").strip())
 
 
-@require_GET
+@require_safe
 def search(request: HttpRequest) -> HttpResponse:
-    """Services by name, slug or alias ("open ai", "psn")."""
+    """Services by name, slug or alias ("open ai", "psn"), forgiving typos ("chatgtp"); a
+    service's exact name or alias goes straight to its page."""
     query = request.GET.get("q", "").strip()
-    return _overview_page(request, query=query, heading=_("Services matching “%(query)s”") % {"query": query})
+    named = Service.objects.active().named(query)
+    if named is not None:
+        country, _error = _shown_country(request)
+        return redirect(
+            reverse("outages:service", kwargs={"slug": named.slug}) + _country_query(request, country)
+        )
+    return _overview_page(
+        request,
+        query=query,
+        heading=_("Services matching “%(query)s”") % {"query": query},
+        description=_("Services matching “%(query)s” and their status right now.") % {"query": query},
+    )
 
 
-@require_GET
+@require_safe
 def category(request: HttpRequest, category: str) -> HttpResponse:
+    canonical = category.lower()  # category slugs are slugify()'s: lower case
+    if canonical != category:
+        query = request.META.get("QUERY_STRING", "")
+        url = reverse("outages:category", kwargs={"category": canonical})
+        return redirect(f"{url}?{query}" if query else url, permanent=True)
     example = Service.objects.active().in_category(category).only("category").first()
     if example is None:
         raise Http404(f"No category {category!r}.")
-    return _overview_page(request, category=category, heading=example.category_label)
+    return _overview_page(
+        request,
+        category=category,
+        heading=example.category_label,
+        description=_("Problems and outages right now: %(category)s, from reports by people like you.")
+        % {"category": example.category_label},
+    )
 
 
-@require_GET
+@require_safe
 @_for_api_country
 def home_data(request: HttpRequest, *, country: str) -> JsonResponse:
     summaries = services_overview(now=timezone.now(), country=country)
@@ -256,7 +281,7 @@ def _active_service(slug: str, country: str = "") -> Service:
     return get_object_or_404(services_with_status(country).prefetch_related("problem_types"), slug=slug)
 
 
-@require_GET
+@require_safe
 def service_detail(request: HttpRequest, slug: str) -> HttpResponse:
     country, country_error = _shown_country(request)
     service = _active_service(slug, country)
@@ -284,6 +309,10 @@ def service_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "country_query": _country_query(request, country),
         "refresh_seconds": REFRESH_SECONDS,
         "page_time": page_time(now=now, service=service),
+        "page_title": _("%(name)s down? Current problems and outages") % {"name": service.name},
+        # What a link preview shows: the status now, with its reason.
+        "social_title": f"{service.name}: {numbers['status']['text']}",
+        "page_description": f"{numbers['status']['text']}. {numbers['status']['reason_text']}",
     }
     return render(request, "outages/service_detail.html", context, status=400 if country_error else 200)
 
@@ -296,7 +325,7 @@ def _incident_problems(service: Service, country: str) -> list[dict]:
     return problem_rows([(row["code"], row["count"]) for row in incident.problems], labels)
 
 
-@require_GET
+@require_safe
 @_for_api_country
 def service_data(request: HttpRequest, slug: str, *, country: str) -> JsonResponse:
     service = _active_service(slug, country)
@@ -311,7 +340,7 @@ def _map_context() -> dict:
     }
 
 
-@require_GET
+@require_safe
 def spike_map(request: HttpRequest) -> HttpResponse:
     services = list(Service.objects.active().values("slug", "name"))
     selected = request.GET.get("service", "")
@@ -334,12 +363,16 @@ def spike_map(request: HttpRequest) -> HttpResponse:
             "api_url": reverse("api-map"),
             "refresh_seconds": REFRESH_SECONDS,
             "page_time": page_time(now=timezone.now()),
+            "page_title": _("Outage map"),
+            "page_description": _(
+                "Where people report problems right now, city by city, against each city's usual."
+            ),
             **_map_context(),
         },
     )
 
 
-@require_GET
+@require_safe
 def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
     incident = get_object_or_404(
         with_official_first(Incident.objects.public()).select_related("service"), pk=pk
@@ -347,19 +380,28 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
     now = timezone.now()
     end = incident.resolved_at or now
     labels = {problem.code: problem.display_label for problem in incident.service.problem_types.all()}
+    times = page_time(now=now, service=incident.service)
+    status_text = incident_state_text(confirmed=incident.confirmed, ongoing=incident.ongoing)
+    heading = _("%(name)s incident of %(when)s") % {
+        "name": incident.service.name,
+        "when": datetime_text(incident.started_at, times.zone),
+    }
     return render(
         request,
         "outages/incident_detail.html",
         {
+            "page_title": _("%(name)s incident") % {"name": incident.service.name},
+            "social_title": f"{heading}: {status_text}",
+            "page_description": f"{heading}: {status_text}.",
             "incident": incident,
             "service": incident.service,
-            "status_text": incident_state_text(confirmed=incident.confirmed, ongoing=incident.ongoing),
+            "status_text": status_text,
             "duration_minutes": max(0, int((end - incident.started_at).total_seconds() // 60)),
             "cities": list(incident.cities.listed().select_related("city")[:20]),
             "escalations": list(incident.escalations.all()),
             "problems": problem_rows([(row["code"], row["count"]) for row in incident.problems], labels),
             "timeseries": incident_timeseries(incident=incident, now=now),
-            "page_time": page_time(now=now, service=incident.service),
+            "page_time": times,
             "isp_text": isp_text(incident.operator),
             "official_lead_text": official_lead_text(incident.official_lead_minutes),
             "shared_provider_text": shared_provider_text(
@@ -378,7 +420,7 @@ def _embed_label(service: Service, country: str) -> str:
     return f"{service.name} · {country}" if country else service.name
 
 
-@require_GET
+@require_safe
 @_for_api_country
 def service_badge(request: HttpRequest, slug: str, *, country: str) -> HttpResponse:
     """An SVG badge with the service's public status, worldwide or in ?country=, the same
@@ -398,7 +440,7 @@ def service_badge(request: HttpRequest, slug: str, *, country: str) -> HttpRespo
 
 @xframe_options_exempt
 @csp_replace({"frame-ancestors": ["*"]})
-@require_GET
+@require_safe
 @_for_api_country
 def service_embed(request: HttpRequest, slug: str, *, country: str) -> HttpResponse:
     """A small status widget for other sites to frame (the rest of the site may not be
@@ -423,7 +465,7 @@ def service_embed(request: HttpRequest, slug: str, *, country: str) -> HttpRespo
 INCIDENTS_PER_PAGE = 25
 
 
-@require_GET
+@require_safe
 def incident_list(request: HttpRequest) -> HttpResponse:
     """Every public incident, newest first, filtered by service, category, country, day and
     state; paginated, with its Atom feed (same filters) at /incidents.atom."""
@@ -462,6 +504,8 @@ def incident_list(request: HttpRequest) -> HttpResponse:
             "filters": filters.urlencode(),
             "services": Service.objects.active().only("slug", "name"),
             "page_time": times,
+            "page_title": _("All outages"),
+            "page_description": _("Every outage Downradar detected from user reports, newest first."),
         },
         status=status,
     )

@@ -16,6 +16,11 @@ pytestmark = pytest.mark.django_db
 ATOM = "{http://www.w3.org/2005/Atom}"
 
 
+def tag(incident) -> str:
+    """A tag: URI (RFC 4151): SITE_URL's host, the day the incident began, its id."""
+    return f"tag:localhost,{incident.started_at:%Y-%m-%d}:incident-{incident.pk}"
+
+
 @pytest.fixture
 def history(chatgpt):
     confirmed = incident(chatgpt, status="confirmed")
@@ -39,15 +44,23 @@ def test_the_atom_feed_is_valid_and_lists_public_incidents_newest_first(client, 
     assert root.find(f"{ATOM}title").text == "ChatGPT incidents · Downradar"
     entries = root.findall(f"{ATOM}entry")
     ids = [entry.find(f"{ATOM}id").text for entry in entries]
-    assert ids == [f"downradar-incident-{ongoing.pk}", f"downradar-incident-{confirmed.pk}"]
-    assert f"downradar-incident-{dismissed.pk}" not in ids
+    assert ids == [tag(ongoing), tag(confirmed)]
+    assert tag(dismissed) not in ids
     titles = [entry.find(f"{ATOM}title").text for entry in entries]
-    assert titles[0].startswith("Suspected · ongoing: ChatGPT")
-    assert titles[1].startswith("Confirmed outage · resolved: ChatGPT")
+    # T0 is 12:00 UTC, 13:00 in Rome, ChatGPT's zone, as its pages say.
+    assert titles[0] == "Suspected · ongoing: ChatGPT from 2026-03-10 17:00 CET"
+    assert titles[1] == "Confirmed outage · resolved: ChatGPT from 2026-03-10 13:00 CET to 13:20 CET"
     assert "Logins failed across Italy." in entries[1].find(f"{ATOM}summary").text
     for entry in entries:
         assert entry.find(f"{ATOM}updated").text
-        assert entry.find(f"{ATOM}link").get("href").startswith("http://testserver/s/chatgpt/#incident-")
+
+    links = [entry.find(f"{ATOM}link").get("href") for entry in entries]
+    assert links == [
+        f"http://testserver/incidents/{ongoing.pk}/",
+        f"http://testserver/incidents/{confirmed.pk}/",
+    ]
+    for link in links:
+        assert client.get(link).status_code == 200
 
 
 def test_the_rss_feed_is_valid_too(client, history):
@@ -59,10 +72,7 @@ def test_the_rss_feed_is_valid_too(client, history):
     root = ET.fromstring(response.content)
     assert root.tag == "rss" and root.get("version") == "2.0"
     items = root.find("channel").findall("item")
-    assert [item.find("guid").text for item in items] == [
-        f"downradar-incident-{ongoing.pk}",
-        f"downradar-incident-{confirmed.pk}",
-    ]
+    assert [item.find("guid").text for item in items] == [tag(ongoing), tag(confirmed)]
     assert all(item.find("pubDate").text for item in items)
 
 

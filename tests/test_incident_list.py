@@ -85,3 +85,15 @@ def test_the_list_is_paginated(client, chatgpt):
 
     assert len(first) == 25 and len(second) == 5
     assert not set(first) & set(second)
+
+
+def test_category_and_country_are_select_lists_of_what_exists(client, history):
+    page = client.get("/incidents/", HTTP_ACCEPT_LANGUAGE="it").content.decode()
+
+    category = re.search(r'<select name="category".*?</select>', page, re.S)
+    country = re.search(r'<select name="country".*?</select>', page, re.S)
+    assert category is not None and country is not None
+    assert '<option value="telecom">Operatori telefonici</option>' in category.group(0)
+    assert '<option value="FR">Francia</option>' in country.group(0)
+    assert listed(client, "?category=Gaming&country=FR") == [history["gaming"]]
+    assert client.get("/incidents/?category=nope").status_code == 400

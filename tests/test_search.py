@@ -6,8 +6,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.utils import timezone
 
-from catalogue.models import Service, ServiceAlias
+from catalogue.models import Service, ServiceAlias, close_to
+from outages.models import ServiceStatus
+from outages.status import status_apply
 
 pytestmark = pytest.mark.django_db
 
@@ -21,12 +24,12 @@ def listed(client, url: str, language: str = "en") -> list[str]:
 @pytest.mark.parametrize(
     ("query", "slug"),
     [
-        ("open ai", "chatgpt"),
-        ("chat gpt", "chatgpt"),
-        ("ChatGPT", "chatgpt"),
-        ("psn", "playstation-network"),
-        ("Play Station", "playstation-network"),
-        ("telecom italia", "tim"),
+        ("open a", "chatgpt"),
+        ("chat-g", "chatgpt"),
+        ("CHAT", "chatgpt"),
+        ("ps", "playstation-network"),
+        ("Play Stat", "playstation-network"),
+        ("telecom ital", "tim"),
     ],
 )
 def test_an_alias_or_a_spelling_finds_the_service_on_the_page_and_in_the_api(client, query, slug):
@@ -72,3 +75,78 @@ def test_a_category_page_lists_its_services_and_says_its_name_in_italian(client)
     assert set(slugs) == {"tim", "vodafone", "fastweb", "iliad"}
     assert "Operatori telefonici" in page
     assert client.get("/c/nope/").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("query", "slug"), [("chatgtp", "chatgpt"), ("netflx", "netflix"), ("intagram", "instagram")]
+)
+def test_a_typo_finds_the_service_on_the_page_and_in_the_api(client, query, slug):
+    assert slug in listed(client, f"/search/?q={query}")
+    assert slug in [row["slug"] for row in client.get("/api/v1/services/", {"q": query}).json()]
+
+
+def test_a_typo_does_not_find_unrelated_services(client):
+    assert listed(client, "/search/?q=chatgtp") == ["chatgpt"]
+
+
+@pytest.mark.parametrize(
+    ("query", "slug"),
+    [
+        ("ChatGPT", "chatgpt"),
+        ("chat gpt", "chatgpt"),
+        ("psn", "playstation-network"),
+        ("Open AI", "chatgpt"),
+        ("playstation-network", "playstation-network"),
+    ],
+)
+def test_an_exact_name_or_alias_goes_straight_to_the_service(client, query, slug):
+    response = client.get("/search/", {"q": query})
+
+    assert response.status_code == 302
+    assert response["Location"] == f"/s/{slug}/"
+
+
+def test_the_exact_name_redirect_keeps_the_country_of_the_address(client):
+    response = client.get("/search/", {"q": "iliad", "country": "IT"})
+
+    assert response["Location"] == "/s/iliad/?country=IT"
+
+
+def test_results_show_each_service_s_status_as_the_home_page_does(client):
+    now = timezone.now()
+    chatgpt = Service.objects.get(slug="chatgpt")
+    status_apply(
+        ServiceStatus(service=chatgpt, evidence="outage", count=131, baseline=4.0, minute=now), None
+    ).save()
+
+    def status_of_row(url: str) -> str:
+        page = client.get(url).content.decode()
+        row = re.search(r'data-slug="chatgpt">.*?class="status status-(\w+)"', page, re.S)
+        assert row is not None, page
+        return row.group(1)
+
+    assert status_of_row("/search/?q=chat") == status_of_row("/") == "outage"
+    results = client.get("/search/?q=chat").content.decode()
+    assert "1 of these services has problems right now." in results
+    assert "No service has problems" not in client.get("/search/?q=zzzz").content.decode()
+
+
+def test_a_category_slug_in_another_case_redirects_to_the_canonical_one(client):
+    response = client.get("/c/AI/?country=IT")
+
+    assert response.status_code == 301
+    assert response["Location"] == "/c/ai/?country=IT"
+    assert set(listed(client, "/c/ai/")) == {"chatgpt", "sora"}
+
+
+@pytest.mark.parametrize(
+    ("key", "word", "close"),
+    [
+        ("chatgtp", "chatgpt", True),
+        ("netflx", "netflix", True),
+        ("fb", "facebook", False),
+        ("sora", "spotify", False),
+    ],
+)
+def test_without_pg_trgm_difflib_tells_a_typo_from_another_name(key, word, close):
+    assert close_to(key, word) is close

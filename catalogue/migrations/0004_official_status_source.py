@@ -3,7 +3,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("catalogue", "0002_aliases_and_search_keys"),
+        ("catalogue", "0003_trigram_extension"),
     ]
 
     operations = [

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from urllib.parse import urlsplit
+
+from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -9,6 +13,7 @@ from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
 
 from catalogue.models import Service
+from outages.display_time import stamp_text, time_text, zone_named
 from outages.forms import IncidentFilterForm
 from outages.public import PublicIncident, as_public, public_incident_query, public_incidents
 from outages.public_cache import public_cache
@@ -43,19 +48,22 @@ class ServiceIncidentsRss(PublicFeed):
 
     def item_title(self, item: PublicIncident) -> str:
         state = incident_state_text(confirmed=item.confirmed, ongoing=item.resolved_at is None)
-        when = f"{item.started_at:%Y-%m-%d %H:%M} UTC"
-        ended = f" to {item.resolved_at:%H:%M} UTC" if item.resolved_at else ""
-        return f"{state}: {item.service_name} from {when}{ended}"
+        zone = zone_named(item.service_timezone)  # as the service's pages show its times
+        ended = f" to {time_text(item.resolved_at, zone)}" if item.resolved_at else ""
+        return f"{state}: {item.service_name} from {stamp_text(item.started_at, zone)}{ended}"
 
     def item_description(self, item: PublicIncident) -> str:
         text = f"Peak: {item.peak_count} reports in 15 minutes."
         return f"{item.public_note}\n\n{text}" if item.public_note else text
 
     def item_link(self, item: PublicIncident) -> str:
-        return reverse("outages:service", kwargs={"slug": item.service_slug}) + f"#incident-{item.pk}"
+        return reverse("outages:incident", kwargs={"pk": item.pk})
 
     def item_guid(self, item: PublicIncident) -> str:
-        return f"downradar-incident-{item.pk}"
+        """A tag: URI (RFC 4151), an IRI that never changes: the site's host and the day the
+        incident began, in UTC."""
+        host = urlsplit(settings.SITE_URL).hostname or "localhost"
+        return f"tag:{host},{item.started_at.astimezone(dt.UTC):%Y-%m-%d}:incident-{item.pk}"
 
     item_guid_is_permalink = False
 
