@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 import numpy as np
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from catalogue.models import Service
 from outages import detection
@@ -251,9 +252,9 @@ class Incident(models.Model):
     """
 
     class Status(models.TextChoices):
-        SUSPECTED = "suspected", "Suspected"
-        CONFIRMED = "confirmed", "Confirmed"
-        DISMISSED = "dismissed", "Dismissed"
+        SUSPECTED = "suspected", _("Suspected")
+        CONFIRMED = "confirmed", _("Confirmed")
+        DISMISSED = "dismissed", _("Dismissed")
 
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="incidents")
     status = models.CharField(max_length=9, choices=Status.choices, default=Status.SUSPECTED)
