@@ -169,8 +169,9 @@ def service_numbers(
     """The service page's numbers over the last 24 hours (the chart's 96 buckets of 15
     minutes, the last one in progress, and the last 1,440 minutes for the counts),
     worldwide or from the reports in one country against that country's baseline. During
-    `incident` (the public one behind the status) the cities are the incident's, ranked as
-    the incident page and the API rank them (in `country`, when given).
+    `incident` (the one behind the status), unless a reviewer dismissed it, the cities are
+    the incident's, ranked as the incident page and the API rank them (in `country`, when
+    given).
 
     Three queries when the older minutes are cached (the live minutes and pending
     reports, the top cities, nothing else), five when not (their sums and the stored
@@ -202,6 +203,8 @@ def service_numbers(
         index = (minute - first) // step
         if 0 <= index < DAY_BUCKETS:
             buckets[index] += n
+    if incident is not None and incident.dismissed:
+        incident = None  # not public: the last 24 hours' cities, as when nothing is going on
     if incident is not None:
         affected = [
             row for row in incident.affected_cities() if not country or row.city.country_code == country

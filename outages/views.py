@@ -220,12 +220,7 @@ def _service_numbers(service: Service, now: dt.datetime, country: str) -> dict:
     """The page's numbers in the request's language, worldwide or in `country`: the cached
     counts are by code and id, the labels and city names are added here."""
     incident = status_of(service, country).incident
-    numbers = service_numbers(
-        service=service,
-        now=now,
-        country=country,
-        incident=incident if incident is not None and not incident.dismissed else None,
-    )
+    numbers = service_numbers(service=service, now=now, country=country, incident=incident)
     labels = {problem.code: problem.display_label for problem in service.problem_types.all()}
     peak = busiest_bucket(
         ((bucket["start"], bucket["count"]) for bucket in numbers.timeseries),
