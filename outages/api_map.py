@@ -38,6 +38,16 @@ def reports_text(count: int, language: str) -> str:
     return ngettext("%(count)s report", "%(count)s reports", count) % {"count": number}
 
 
+@functools.lru_cache(maxsize=4096)
+def ratio_text(ratio: float, language: str) -> str:
+    """ "1 time the usual", "2.5 times the usual" ("1 volta il solito", "2,5 volte il solito"):
+    the ratio to one decimal, as the map shows it, with the plural its number takes."""
+    shown = round(ratio, 1)
+    plural = int(shown) if shown == int(shown) else 2  # a fraction reads as a plural
+    number = number_format(shown, decimal_pos=0 if shown == int(shown) else 1, force_grouping=True)
+    return ngettext("%(ratio)s time the usual", "%(ratio)s times the usual", plural) % {"ratio": number}
+
+
 class MapQuerySerializer(serializers.Serializer):
     service = serializers.SlugField(
         required=False, allow_blank=True, help_text="A service slug; empty for all."
@@ -68,6 +78,9 @@ _feature = inline_serializer(
                 ),
                 "baseline": serializers.FloatField(help_text="This city's usual reports for such a window"),
                 "ratio": serializers.FloatField(help_text="count / baseline"),
+                "ratio_text": serializers.CharField(
+                    help_text='The ratio in words, in the request\'s language ("1 time the usual", "2.5 times the usual").'
+                ),
                 "services": inline_serializer(
                     name="MapCityService",
                     fields={
@@ -145,6 +158,7 @@ class MapApi(ReadApi):
                                 "count_text": "412 reports",
                                 "baseline": 11.3,
                                 "ratio": 36.5,
+                                "ratio_text": "36.5 times the usual",
                                 "services": [{"slug": "chatgpt", "name": "ChatGPT", "count": 412}],
                             },
                         }
@@ -212,6 +226,7 @@ class MapApi(ReadApi):
                         "count_text": reports_text(row.count, language),
                         "baseline": round(row.baseline, 2),
                         "ratio": round(row.ratio, 2),
+                        "ratio_text": ratio_text(row.ratio, language),
                         "services": [{"slug": s, "name": name, "count": n} for s, name, n in row.services],
                     },
                 }

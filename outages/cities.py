@@ -1,5 +1,7 @@
 """A city's usual, its ratio and the ranking of cities: one definition for every surface
-(the map, the cities API and the service page).
+(the map, the cities API and the service page), and the ranking of an incident's cities
+(the incident page, the incidents API, the service page during the incident, the review
+queue and the alerts: Incident.affected_cities).
 
 A city's usual for a window is its average in the same clock window on each of the
 previous BASELINE_DAYS days (Downdetector's "usual for this time of day"). A city is
@@ -12,7 +14,8 @@ against at least MIN_USUAL_REPORTS, so one stray report where a fraction is usua
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from typing import Protocol, TypeVar
 
 from django.core.cache import cache
 
@@ -24,6 +27,10 @@ BASELINE_DAYS = 7
 # move more slowly and cost more to read.
 USUAL_CACHE_SECONDS = {60: 600, 360: 1800, 1440: 3600}
 MIN_USUAL_REPORTS = 1.0
+# An incident's city is ranked by its reports against its usual for the incident's window,
+# never against fewer than this: a village with 3 reports where none is usual is not a
+# bigger story than Palermo with 200 where 10 are.
+LIFT_FLOOR_REPORTS = 5.0
 
 
 def city_usual(*, service_id: int | None, minutes: int, now: dt.datetime) -> dict[int, float]:
@@ -55,3 +62,31 @@ def cities_ranked(counts: Mapping[int, int], usual: Mapping[int, float]) -> list
     rows = [(city_id, count, usual.get(city_id, 0.0)) for city_id, count in counts.items() if count > 0]
     rows.sort(key=lambda row: (-(row[1] - row[2]), -row[1], row[0]))
     return rows
+
+
+class AffectedCity(Protocol):
+    """What an incident keeps of a city (outages.models.IncidentCity): its reports since
+    the incident began and how many of them were above its usual."""
+
+    city_id: int
+    count: int
+    excess: float
+
+
+Row = TypeVar("Row", bound=AffectedCity)
+
+
+def city_lift(count: int, excess: float) -> float:
+    """An incident's city's reports over its own usual for the window (count - excess), never
+    over less than LIFT_FLOOR_REPORTS. Within one incident this orders the cities as the lift
+    of their share of the reports over their usual share does (the two differ by a factor
+    common to all of them), without reading the service's usual."""
+    return count / max(count - excess, LIFT_FLOOR_REPORTS)
+
+
+def incident_cities_ranked(rows: Iterable[Row]) -> list[Row]:
+    """An incident's cities with reports, most affected first: the highest lift over their
+    own usual (city_lift), then the most reports, then the lower id."""
+    listed = [row for row in rows if row.count > 0]
+    listed.sort(key=lambda row: (-city_lift(row.count, row.excess), -row.count, row.city_id))
+    return listed

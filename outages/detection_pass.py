@@ -451,7 +451,38 @@ def _panel(state: _PassState, national: Series, cities: Series) -> tuple[detecti
         city_bars=city_bars,
         params=DETECT_PARAMS,
     )
+    _carrying_cities_usual(state, cities, panel, loaded=city_needed, row_of=row_of, minutes=minutes)
     return panel, expected
+
+
+def _carrying_cities_usual(
+    state: _PassState,
+    cities: Series,
+    panel: detection.Panel,
+    *,
+    loaded: np.ndarray,
+    row_of: dict[int, int],
+    minutes: np.ndarray,
+) -> None:
+    """The usual of the cities that could carry a flagged service's spike but were not scored
+    (too few reports for a spike of their own), set on the panel in place: an incident names
+    them as soon as they carry it (outages.incidents, detection.city_carries_spike), as the
+    replay, which knows every city's usual, does. Nothing to read unless a flagged service
+    has such a city: then one more profiles query."""
+    flagged = np.asarray(panel.flagged.any(axis=1))
+    wanted = [
+        int(i)
+        for i in np.flatnonzero(~loaded)
+        if cities.keys[i][0] not in state.without_baseline
+        and flagged[row_of[cities.keys[i][0]]]
+        and panel.city_counts[i].sum() >= detection.CARRY_MIN_REPORTS
+    ]
+    if not wanted:
+        return
+    keys = [cities.keys[i] for i in wanted]
+    expected, *_ = expected_of(keys, profiles_load(keys), state.timezones, minutes, floor=FLOOR_PER_MINUTE)
+    panel.city_excess[wanted] = panel.city_counts[wanted] - expected
+    panel.city_usual_known[wanted] = True
 
 
 def _world_statuses(

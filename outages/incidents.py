@@ -293,14 +293,14 @@ def _record(
         bucket_start=from_epoch_minute(first_minute + int(panel.bucket15_first[k])),
     )
     entry.problems.update(problems.get((incident.service_id, first_minute + k), {}))
+    since = max(epoch_minute(incident.started_at) - first_minute, 0)
     for i in service_pairs:
         city_id = pairs[i][1]
         city = entry.cities.get(city_id)
         if city is None:
-            if not panel.city_spike[i, k]:
+            if not (panel.city_spike[i, k] or _carries(panel, row, i, since, k)):
                 continue
             # A city flagged later still counts its reports since the incident began.
-            since = max(epoch_minute(incident.started_at) - first_minute, 0)
             city = entry.cities[city_id] = IncidentCity(
                 city_id=city_id,
                 first_flagged_at=at,
@@ -309,6 +309,19 @@ def _record(
             )
         city.count += int(panel.city_counts[i, k])
         city.excess = max(0.0, city.excess + float(panel.city_excess[i, k]))
+
+
+def _carries(panel: detection.Panel, row: int, i: int, since: int, k: int) -> bool:
+    """Whether city pair i carries its service's spike at minute k (detection.city_carries_spike):
+    the service is flagged, and the city's reports from `since` (the incident's first
+    minute) up to k are well above its usual for them."""
+    if not panel.flagged[row, k] or not panel.city_usual_known[i, k]:
+        return False
+    count = float(np.sum(panel.city_counts[i, since : k + 1]))
+    if count < detection.CARRY_MIN_REPORTS:
+        return False
+    usual = count - float(np.sum(panel.city_excess[i, since : k + 1]))
+    return detection.city_carries_spike(count, usual)
 
 
 def _window(panel: detection.Panel, row: int, j: int) -> tuple[float, float]:

@@ -6,9 +6,11 @@ from collections.abc import Mapping
 
 import numpy as np
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from catalogue.models import Service
 from outages import detection
+from outages.cities import incident_cities_ranked
 
 # --- detection: baselines, incidents, status (filled by outages.baselines and outages.detection_pass) ------------------
 
@@ -250,9 +252,9 @@ class Incident(models.Model):
     """
 
     class Status(models.TextChoices):
-        SUSPECTED = "suspected", "Suspected"
-        CONFIRMED = "confirmed", "Confirmed"
-        DISMISSED = "dismissed", "Dismissed"
+        SUSPECTED = "suspected", _("Suspected")
+        CONFIRMED = "confirmed", _("Confirmed")
+        DISMISSED = "dismissed", _("Dismissed")
 
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="incidents")
     status = models.CharField(max_length=9, choices=Status.choices, default=Status.SUSPECTED)
@@ -432,6 +434,17 @@ class Incident(models.Model):
     @property
     def dismissed(self) -> bool:
         return self.status == self.Status.DISMISSED
+
+    def affected_cities(self) -> list[IncidentCity]:
+        """The cities it names, most affected first (outages.cities.incident_cities_ranked):
+        what the incident page, the incidents API, the service page during the incident, the
+        review queue and the alerts all show. Reads the prefetched `cities` when there are
+        (with their city), else one query."""
+        if "cities" in getattr(self, "_prefetched_objects_cache", {}):
+            rows = self.cities.all()
+        else:
+            rows = self.cities.listed().select_related("city")
+        return incident_cities_ranked(rows)
 
     def problem_counts(self) -> Counter[str]:
         """`problems` as counts by code, to add to or subtract from."""

@@ -158,13 +158,21 @@ class ServiceNumbers:
     count_last_day: int
     timeseries: list[dict]  # 96 buckets: start, count, baseline, upper
     problems: list[tuple[str, int]]  # (code, reports), most reported first
-    cities: list[tuple[City, int]]  # the TOP_CITIES most affected (outages.cities.cities_ranked)
+    # The TOP_CITIES most affected: the incident's own (Incident.affected_cities, reports since
+    # it began) while one is going on, else the last 24 hours' (outages.cities.cities_ranked).
+    cities: list[tuple[City, int]]
+    cities_since: dt.datetime | None = None  # the incident's start when they are its cities
 
 
-def service_numbers(*, service: Service, now: dt.datetime, country: str = "") -> ServiceNumbers:
+def service_numbers(
+    *, service: Service, now: dt.datetime, country: str = "", incident: Incident | None = None
+) -> ServiceNumbers:
     """The service page's numbers over the last 24 hours (the chart's 96 buckets of 15
     minutes, the last one in progress, and the last 1,440 minutes for the counts),
-    worldwide or from the reports in one country against that country's baseline.
+    worldwide or from the reports in one country against that country's baseline. During
+    `incident` (the one behind the status), unless a reviewer dismissed it, the cities are
+    the incident's, ranked as the incident page and the API rank them (in `country`, when
+    given).
 
     Three queries when the older minutes are cached (the live minutes and pending
     reports, the top cities, nothing else), five when not (their sums and the stored
@@ -196,9 +204,18 @@ def service_numbers(*, service: Service, now: dt.datetime, country: str = "") ->
         index = (minute - first) // step
         if 0 <= index < DAY_BUCKETS:
             buckets[index] += n
-    usual = city_usual(service_id=service.pk, minutes=1440, now=now)
-    top = [(city_id, n) for city_id, n, _ in cities_ranked(sums.cities, usual)[:TOP_CITIES]]
-    cities = City.objects.in_bulk([city_id for city_id, _ in top])
+    if incident is not None and incident.dismissed:
+        incident = None  # not public: the last 24 hours' cities, as when nothing is going on
+    if incident is not None:
+        affected = [
+            row for row in incident.affected_cities() if not country or row.city.country_code == country
+        ]
+        shown = [(row.city, row.count) for row in affected[:TOP_CITIES]]
+    else:
+        usual = city_usual(service_id=service.pk, minutes=1440, now=now)
+        top = [(city_id, n) for city_id, n, _ in cities_ranked(sums.cities, usual)[:TOP_CITIES]]
+        cities = City.objects.in_bulk([city_id for city_id, _ in top])
+        shown = [(cities[city_id], n) for city_id, n in top if city_id in cities]
     return ServiceNumbers(
         count_last_hour=sum(n for minute, n in sums.minutes.items() if minute > now_minute - 60),
         count_last_day=sum(n for minute, n in sums.minutes.items() if minute >= day_start),
@@ -214,7 +231,8 @@ def service_numbers(*, service: Service, now: dt.datetime, country: str = "") ->
         problems=[
             (code, n) for code, n in sorted(sums.problems.items(), key=lambda item: (-item[1], item[0]))
         ],
-        cities=[(cities[city_id], n) for city_id, n in top if city_id in cities],
+        cities=shown,
+        cities_since=incident.started_at if incident is not None else None,
     )
 
 

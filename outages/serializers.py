@@ -253,7 +253,12 @@ class IncidentSerializer(serializers.Serializer):
     peak_at = serializers.SerializerMethodField(help_text="Start of that bucket, never before started_at.")
     excess_reports = serializers.SerializerMethodField(help_text="Reports above the baseline in all.")
     problems = serializers.ListField(child=serializers.DictField(), help_text='[{"code", "count"}], ranked.')
-    cities = IncidentCitySerializer(many=True, help_text="Affected cities, most excess reports first.")
+    cities = IncidentCitySerializer(
+        many=True,
+        source="affected_cities",
+        help_text="Affected cities, most affected first: the highest reports over the city's own usual "
+        "(never read against fewer than 5 usual reports), then the most reports (docs/detection.md, Cities).",
+    )
     operator = serializers.SerializerMethodField(
         help_text="When most reports come from one operator's customers, far above its usual share: "
         '{"asn", "name", "share", "usual_share"}; else null.'

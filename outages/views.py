@@ -247,9 +247,9 @@ def home_data(request: HttpRequest, *, country: str) -> JsonResponse:
 def _service_numbers(service: Service, now: dt.datetime, country: str) -> dict:
     """The page's numbers in the request's language, worldwide or in `country`: the cached
     counts are by code and id, the labels and city names are added here."""
-    numbers = service_numbers(service=service, now=now, country=country)
-    labels = {problem.code: problem.display_label for problem in service.problem_types.all()}
     incident = status_of(service, country).incident
+    numbers = service_numbers(service=service, now=now, country=country, incident=incident)
+    labels = {problem.code: problem.display_label for problem in service.problem_types.all()}
     peak = busiest_bucket(
         ((bucket["start"], bucket["count"]) for bucket in numbers.timeseries),
         since=incident.started_at if incident is not None else None,
@@ -274,6 +274,8 @@ def _service_numbers(service: Service, now: dt.datetime, country: str) -> dict:
             }
             for city, count in numbers.cities
         ],
+        # Set while the cities are the ongoing incident's (reports since it began).
+        "cities_since": json_datetime(numbers.cities_since) if numbers.cities_since else None,
     }
 
 
@@ -397,7 +399,7 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "service": incident.service,
             "status_text": status_text,
             "duration_minutes": max(0, int((end - incident.started_at).total_seconds() // 60)),
-            "cities": list(incident.cities.listed().select_related("city")[:20]),
+            "cities": incident.affected_cities()[:20],
             "escalations": list(incident.escalations.all()),
             "problems": problem_rows([(row["code"], row["count"]) for row in incident.problems], labels),
             "timeseries": incident_timeseries(incident=incident, now=now),

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from catalogue.models import Service
 from outages.detection_pass import detection_run_range
 from outages.models import RESOLVE_QUIET_MINUTES, Incident, IncidentCity, ServiceStatus
 from tests.detection_helpers import MINUTE, T0, city, flat_baseline, put_counts
@@ -126,7 +127,7 @@ def test_a_regional_outage_opens_an_incident_though_the_national_total_barely_mo
     assert ServiceStatus.objects.world().get(service=chatgpt).status == "warning"
 
 
-def test_cities_of_a_national_outage_are_ranked_by_excess_reports(chatgpt):
+def test_cities_of_a_national_outage_are_named_at_once_and_ranked_by_lift_over_their_usual(chatgpt):
     milan, rome, naples = city("Milan"), city("Rome"), city("Naples")
     flat_baseline(chatgpt, per_minute=10)
     rates = ((milan, 5), (rome, 3), (naples, 2))
@@ -138,12 +139,46 @@ def test_cities_of_a_national_outage_are_ranked_by_excess_reports(chatgpt):
     for place, rate in ((milan, 50), (rome, 36), (naples, 6)):
         put_counts(chatgpt, T0, 20, rate, city=place)
 
-    # Naples, at 3x, is named once its rise has lasted a quarter-hour (persistence).
-    detection_run_range(start=T0 - dt.timedelta(minutes=30), end=T0 + 19 * MINUTE)
+    # Naples, at 3x, carries the national spike from the incident's first minute, though its
+    # own score needs a quarter-hour to clear a city's bar.
+    detection_run_range(start=T0 - dt.timedelta(minutes=30), end=T0 + 5 * MINUTE)
 
     incident = Incident.objects.get()
-    ranked = list(IncidentCity.objects.filter(incident=incident).values_list("city_id", flat=True))
-    assert ranked == [milan.pk, rome.pk, naples.pk]
+    # Rome at 12x its usual, Milan at 10x, Naples at 3x: the most unusual first, not the biggest.
+    assert [row.city_id for row in incident.affected_cities()] == [rome.pk, milan.pk, naples.pk]
+
+
+def test_a_regional_outage_names_all_its_cities_from_its_first_minute(db):
+    """Iliad's Sicily and Calabria outage: Palermo, and the smaller cities around it too."""
+    iliad = Service.objects.get(slug="iliad")
+    milan, rome = city("Milan"), city("Rome")
+    palermo, catania = city("Palermo", lat=38.1, lon=13.4), city("Catania", lat=37.5, lon=15.1)
+    messina, reggio = city("Messina", lat=38.2, lon=15.6), city("Reggio Calabria", lat=38.1, lon=15.6)
+    flat_baseline(iliad, per_minute=20)
+    usual = ((milan, 8), (rome, 6), (palermo, 1), (catania, 1))  # Messina and Reggio: no profile yet
+    for place, rate in usual:
+        flat_baseline(iliad, per_minute=rate, city=place)
+        put_counts(iliad, T0 - dt.timedelta(hours=2), 120, rate, city=place)
+    put_counts(iliad, T0 - dt.timedelta(hours=2), 120, 20)
+    outage = ((milan, 8), (rome, 6), (palermo, 14), (catania, 6), (messina, 2), (reggio, 2))
+    put_counts(iliad, T0, 30, 20 + 13 + 6 + 2 + 2)
+    for place, rate in outage:
+        put_counts(iliad, T0, 30, rate, city=place)
+
+    opened = None
+    for minute in range(-30, 30):
+        detection_run_range(start=T0 + minute * MINUTE, end=T0 + minute * MINUTE)
+        if opened is None and Incident.objects.exists():
+            opened = minute
+            named = {row.city.name_en for row in Incident.objects.get().affected_cities()}
+            assert named == {"Palermo", "Catania", "Messina", "Reggio Calabria"}, minute
+    assert opened is not None and opened <= 5
+
+    incident = Incident.objects.get()
+    ranked = [row.city.name_en for row in incident.affected_cities()]
+    # Palermo at 14x its usual; Messina and Reggio at 2 a minute where next to nothing is usual
+    # (read against at least 5 usual reports: 12x); Catania at 6x.
+    assert ranked == ["Palermo", "Messina", "Reggio Calabria", "Catania"]
 
 
 def test_the_status_does_not_flap_minute_to_minute_during_a_steady_event(quiet_chatgpt):

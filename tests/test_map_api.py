@@ -189,6 +189,7 @@ def test_the_map_endpoint_is_in_the_openapi_schema(client):
         "count_text",
         "baseline",
         "ratio",
+        "ratio_text",
         "services",
     } <= set(properties)
 
@@ -367,6 +368,29 @@ def test_the_counts_are_worded_with_the_right_plural_in_each_language(client, ch
 
     assert english == {"Naples": "1,250 reports", "Rome": "2 reports", "Milan": "1 report"}
     assert italian == {"Naples": "1.250 segnalazioni", "Rome": "2 segnalazioni", "Milan": "1 segnalazione"}
+
+
+def test_the_ratio_is_worded_with_the_right_plural_in_each_language(client, chatgpt):
+    # Turin has no history (read against one report); Bologna 2 a day usual.
+    usual_week(chatgpt, now=NOW, cities={"Bologna": 2})
+    add_reports(chatgpt, at=NOW - dt.timedelta(minutes=5), cities={"Turin": 1, "Bologna": 5, "Rome": 2})
+
+    def worded(language: str) -> dict[str, str]:
+        return {
+            name: row["properties"]["ratio_text"]
+            for name, row in features(client, "?minutes=1440", language=language).items()
+        }
+
+    assert worded("en") == {
+        "Turin": "1 time the usual",
+        "Bologna": "2.5 times the usual",
+        "Rome": "2 times the usual",
+    }
+    assert worded("it") == {
+        "Turin": "1 volta il solito",
+        "Bologna": "2,5 volte il solito",
+        "Rome": "2 volte il solito",
+    }
 
 
 def test_the_map_of_a_country_gives_the_service_s_status_in_that_country(client, chatgpt):

@@ -363,6 +363,24 @@ def test_incident_page_shows_status_peak_duration_cities_and_problems(client, ch
     assert sum(row["count"] for row in json.loads(raw)) == 524
 
 
+def test_an_incident_without_a_city_says_why_in_a_sentence_not_as_a_numbered_city(client, chatgpt):
+    incident = Incident.objects.create(
+        service=chatgpt,
+        started_at=NOW - dt.timedelta(minutes=5),
+        last_spike_at=NOW,
+        last_elevated_at=NOW,
+        peak_at=NOW - dt.timedelta(minutes=5),
+        peak_count=40,
+    )
+
+    html = page(client, f"/incidents/{incident.pk}/")
+
+    section = html[html.index("<h2>Affected cities</h2>") :]
+    section = section[: section.index("</section>")]
+    assert '<ol class="cities">' not in section and "<li" not in section
+    assert "No city's reports stand out from its usual level: they are spread across the country." in section
+
+
 def test_incident_page_runs_six_queries_however_many_cities_and_escalations(
     client, chatgpt, django_assert_num_queries
 ):

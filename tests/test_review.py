@@ -194,7 +194,8 @@ def test_the_audit_log_is_shown_on_the_incident_page(reviewer_client, flagged):
 
     assert page.count('class="audit-row"') == 2
     assert "seen on their status page" in page and "one network" in page
-    assert "suspected → confirmed" in page and "confirmed → dismissed" in page
+    assert "Suspected → Confirmed" in page and "Confirmed → Dismissed" in page
+    assert "Dismiss (Abuse)" in page  # the action and the reason by name, not by code
 
 
 def test_the_audit_log_cannot_be_changed_or_deleted_in_the_admin(reviewer_client, flagged, django_user_model):

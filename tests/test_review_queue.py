@@ -47,15 +47,29 @@ def _services(n: int) -> list[Service]:
     return list(Service.objects.order_by("pk")[:n])
 
 
-def test_suspected_incidents_come_first_then_the_most_severe(reviewer_client, chatgpt):
-    other = _services(3)[-1]
-    small = incident(chatgpt, excess=50)
-    big_confirmed = incident(other, started_at=T0 + dt.timedelta(hours=1), excess=900, status="confirmed")
-    big = incident(chatgpt, started_at=T0 + dt.timedelta(hours=2), excess=400)
+def test_ongoing_incidents_come_first_then_those_waiting_then_the_newest(reviewer_client, chatgpt):
+    other, third = _services(3)[1:]
+    resolved_waiting = incident(chatgpt, started_at=T0 + dt.timedelta(hours=3), excess=900)
+    ongoing_confirmed = incident(other, resolved=False, status="confirmed", excess=50)
+    ongoing_waiting = incident(chatgpt, started_at=T0 + dt.timedelta(hours=4), resolved=False, excess=50)
+    resolved_confirmed = incident(third, started_at=T0 + dt.timedelta(hours=5), status="confirmed")
+    # A dismissed rise that goes on is no news: it sorts with the finished ones.
+    ongoing_dismissed = incident(
+        third, started_at=T0 + dt.timedelta(hours=1), resolved=False, status="dismissed"
+    )
+    older_waiting = incident(other, started_at=T0 + dt.timedelta(hours=2))
 
     page = reviewer_client.get("/review/").content.decode()
 
-    positions = [page.index(f'id="incident-{pk}"') for pk in (big.pk, small.pk, big_confirmed.pk)]
+    order = [
+        ongoing_waiting,
+        ongoing_confirmed,
+        resolved_waiting,
+        older_waiting,
+        resolved_confirmed,
+        ongoing_dismissed,
+    ]
+    positions = [page.index(f'id="incident-{item.pk}"') for item in order]
     assert positions == sorted(positions)
 
 
@@ -74,7 +88,7 @@ def test_each_incident_shows_a_chart_against_the_baseline_and_its_facts(reviewer
     assert "720 reports above usual" in page
     assert "20 min" in page
     assert "Milano (300)" in page
-    assert "login (150)" in page
+    assert "Login (150)" in page  # the problem's name, not its code
     assert "<script" not in page.split("<main", 1)[1].split("</main>", 1)[0]
 
 
@@ -135,7 +149,7 @@ def test_other_services_spiking_at_the_same_moment_are_named(reviewer_client, ch
 
     [item] = queue_items([flagged], now=NOW)
 
-    assert item.together == [(others[0].name, "suspected")]
+    assert item.together == [(others[0].name, "Suspected")]
 
 
 def test_the_queue_filters_by_service_status_and_day(reviewer_client, chatgpt):
@@ -181,5 +195,5 @@ def test_the_queue_takes_a_fixed_number_of_queries_whatever_it_shows(reviewer_cl
     # session, user, whether the user has a second factor (config.two_factor), permissions (2),
     # services for the filter, count, page, cities, minute counts, baselines, network signals,
     # usual operator mix, the day before's reports (the usual shares), network newness,
-    # incidents nearby, and the countries of the selector.
-    assert two == six == 17
+    # incidents nearby, the services' problem names, and the countries of the selector.
+    assert two == six == 18

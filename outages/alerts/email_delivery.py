@@ -60,9 +60,7 @@ def _alert_message(
 ) -> EmailMessage:
     service = subscription.service
     zone = zone_named(service.timezone)
-    cities = [
-        city.city.local_name() for city in incident.cities.listed().select_related("city")[:CITIES_NAMED]
-    ]
+    cities = [city.city.local_name() for city in incident.affected_cities()[:CITIES_NAMED]]
     unsubscribe = site_url("subscriptions:email-unsubscribe", subscription.token)
     since = time_text(incident.started_at, zone)
     if event == Event.OPENED:

@@ -17,7 +17,7 @@ One job per module; every public name is re-exported here, so callers write
   ``bucket_elevated``), its tails and trailing sums, the status tiers with hysteresis
   (``evidence_tiers``, ``status_tier``).
 - ``calibration``: each series' bars from its own recent evidence (``evidence_bars``).
-- ``panel``: ``panel_detect`` and its ``Panel``, ``hold``, ``city_bar``, the aligned 15-minute
+- ``panel``: ``panel_detect`` and its ``Panel``, ``hold``, ``city_bar``, ``city_carries_spike``, the aligned 15-minute
   counts (``aligned_running_sum``), ``BUCKET_MINUTES`` and ``SPIKE_HOLD_MINUTES``.
 - ``verdicts``: the flood verdict (``flood_verdict``, ``SpikeReport``, ``OperatorShare``,
   ``FloodVerdict``, ``usual_mix``).
@@ -47,10 +47,13 @@ from outages.detection.calendar import DAY, epoch_seconds, local_fields, utc_off
 from outages.detection.calibration import CalibrationParams, evidence_bars
 from outages.detection.panel import (
     BUCKET_MINUTES,
+    CARRY_MIN_RATIO,
+    CARRY_MIN_REPORTS,
     SPIKE_HOLD_MINUTES,
     Panel,
     aligned_running_sum,
     city_bar,
+    city_carries_spike,
     hold,
     panel_detect,
 )
@@ -91,6 +94,8 @@ from outages.detection.verdicts import (
 
 __all__ = [
     "BUCKET_MINUTES",
+    "CARRY_MIN_RATIO",
+    "CARRY_MIN_REPORTS",
     "CITY_MIN_REPORTS",
     "DAY",
     "MIN_TAIL",
@@ -110,6 +115,7 @@ __all__ = [
     "aligned_running_sum",
     "bucket_elevated",
     "city_bar",
+    "city_carries_spike",
     "city_profile_min_reports",
     "detect",
     "detect_sliding",

@@ -43,6 +43,9 @@ class Panel:
     counts: np.ndarray  # (S, n) reports in each minute (escalations read their sliding window)
     city_counts: np.ndarray  # (P, n) reports in each minute
     city_excess: np.ndarray  # (P, n)
+    # (P, n) the city's usual is known at that minute (its expected is not NaN): only then
+    # can it carry its service's spike (city_carries_spike).
+    city_usual_known: np.ndarray
     best_score: np.ndarray  # (S, n) the larger of the national score and its cities' scores
 
 
@@ -73,6 +76,21 @@ def city_bar(
     """
     bar = params.threshold + np.log10(np.maximum(n_cities, 1.0))
     return np.where(national_spike, params.warning, bar)
+
+
+# While its service spikes, a city whose reports since the incident began are at least this
+# many and this many times its usual carries the spike: the incident names it, though its
+# own score need not clear a city's bar (a regional outage's smaller cities rarely do at
+# first, and the incident would otherwise name no city, or only the biggest, for minutes).
+CARRY_MIN_REPORTS = 3
+CARRY_MIN_RATIO = 1.8
+
+
+def city_carries_spike(count: float, usual: float) -> bool:
+    """Whether a city with `count` reports since its service's incident began, against
+    `usual` reports usual for those minutes, carries the spike (CARRY_MIN_REPORTS,
+    CARRY_MIN_RATIO). Asked only while the service spikes."""
+    return count >= CARRY_MIN_REPORTS and count >= CARRY_MIN_RATIO * usual
 
 
 def panel_detect(
@@ -184,6 +202,7 @@ def panel_detect(
         counts=x,
         city_counts=np.where(np.isfinite(city_counts), city_counts, 0.0),
         city_excess=np.where(np.isfinite(city_counts), city_counts, 0.0) - np.nan_to_num(city_expected),
+        city_usual_known=np.isfinite(city_expected),
         best_score=best_score,
     )
 

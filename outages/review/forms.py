@@ -18,10 +18,12 @@ Kind = ReviewAction.Kind
 
 class QueueFilterForm(forms.Form):
     service: forms.ModelChoiceField[Service] = forms.ModelChoiceField(
-        queryset=None, required=False, empty_label=_("All services")
+        queryset=None, required=False, empty_label=_("All services"), label=_("Service")
     )
-    status = forms.ChoiceField(choices=[("", _("Any status")), *Incident.Status.choices], required=False)
-    day = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    status = forms.ChoiceField(
+        choices=[("", _("Any status")), *Incident.Status.choices], required=False, label=_("Status")
+    )
+    day = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label=_("Day"))
 
     def __init__(self, *args: Any, services: QuerySet[Service], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -35,15 +37,21 @@ class ActionForm(forms.Form):
         choices=[
             (kind.value, kind.label)
             for kind in (Kind.CONFIRM, Kind.DISMISS, Kind.RESOLVE, Kind.REOPEN, Kind.MERGE)
-        ]
+        ],
+        label=_("Action"),
     )
     reason = forms.ChoiceField(
         choices=[("", "—"), *((reason.value, reason.label) for reason in DISMISS_REASONS)],
         required=False,
+        label=_("Reason for dismissing"),
     )
-    merge_into = forms.IntegerField(required=False, min_value=1)
-    note = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
-    public_note = forms.CharField(required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+    merge_into = forms.IntegerField(required=False, min_value=1, label=_("Merge into"))
+    note = forms.CharField(
+        required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}), label=_("Note")
+    )
+    public_note = forms.CharField(
+        required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2}), label=_("Public note")
+    )
 
     def clean(self) -> dict[str, Any]:
         super().clean()
@@ -65,12 +73,15 @@ class ExcludeNetworkForm(forms.Form):
     # moves declared fields into base_fields, so the attribute stays; the field name is public.
     prefix = forms.CharField(  # type: ignore[assignment]
         max_length=120,
+        label=_("Network"),
         help_text=_(
             "A network at any level the signals show: a /24, /64 or /48 (e.g. 93.56.1.0/24), a hash "
             "from the signals, or operator:<name> for this incident's reports from that operator."
         ),
     )
-    note = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+    note = forms.CharField(
+        required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}), label=_("Note")
+    )
 
 
 class CommentActionForm(forms.Form):

@@ -10,16 +10,17 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from outages.alerts.models import new_token
 
 
 class DismissReason(models.TextChoices):
-    FALSE_ALARM = "false_alarm", "False alarm"
-    MEDIA = "media", "Media-driven"
-    ABUSE = "abuse", "Abuse"
+    FALSE_ALARM = "false_alarm", _("False alarm")
+    MEDIA = "media", _("Media-driven")
+    ABUSE = "abuse", _("Abuse")
     # Set by a merge only: the incident continues in another one.
-    DUPLICATE = "duplicate", "Merged into another incident"
+    DUPLICATE = "duplicate", _("Merged into another incident")
 
 
 class IncidentReview(models.Model):
@@ -53,16 +54,16 @@ class ReviewAction(models.Model):
     and never changed afterwards (the admin is read-only, the UI has no edit)."""
 
     class Kind(models.TextChoices):
-        CONFIRM = "confirm", "Confirm"
-        DISMISS = "dismiss", "Dismiss"
-        RESOLVE = "resolve", "Resolve"
-        REOPEN = "reopen", "Reopen"
-        MERGE = "merge", "Merge"
-        ABSORB = "absorb", "Absorb a merged incident"
-        EXCLUDE_NETWORK = "exclude_network", "Exclude a network"
-        COMMENT_APPROVE = "comment_approve", "Approve a comment"
-        COMMENT_REJECT = "comment_reject", "Reject a comment"
-        COMMENT_HIDE = "comment_hide", "Hide a comment"
+        CONFIRM = "confirm", _("Confirm")
+        DISMISS = "dismiss", _("Dismiss")
+        RESOLVE = "resolve", _("Resolve")
+        REOPEN = "reopen", _("Reopen")
+        MERGE = "merge", _("Merge")
+        ABSORB = "absorb", _("Absorb a merged incident")
+        EXCLUDE_NETWORK = "exclude_network", _("Exclude a network")
+        COMMENT_APPROVE = "comment_approve", _("Approve a comment")
+        COMMENT_REJECT = "comment_reject", _("Reject a comment")
+        COMMENT_HIDE = "comment_hide", _("Hide a comment")
 
     # What was acted on: an incident, or a comment (the comment_* kinds).
     # PROTECT: an incident with a review history cannot be deleted, and neither can its log.
@@ -104,6 +105,26 @@ class ReviewAction(models.Model):
     def __str__(self) -> str:
         subject = f"incident {self.incident_id}" if self.incident_id else f"comment {self.comment_id}"
         return f"{self.kind} on {subject} by {self.actor_name}"
+
+    @property
+    def reason_label(self) -> str:
+        """The dismissal reason in the active language (the code when it is none we know)."""
+        return str(DismissReason(self.reason).label) if self.reason in DismissReason.values else self.reason
+
+    @property
+    def status_before_label(self) -> str:
+        return _status_label(self.status_before)
+
+    @property
+    def status_after_label(self) -> str:
+        return _status_label(self.status_after)
+
+
+def _status_label(code: str) -> str:
+    """A review state in the active language (comments' states are shown as they are)."""
+    from outages.models import Incident  # this module is loaded at the end of outages.models
+
+    return str(Incident.Status(code).label) if code in Incident.Status.values else code
 
 
 # The token of the alerts models lives with them; migration 0005 names it here.

@@ -18,7 +18,8 @@ import numpy as np
 from django.core.paginator import Page, Paginator
 from django.db.models import Case, Count, IntegerField, Q, QuerySet, When
 
-from catalogue.models import Service
+from catalogue.models import ProblemType, Service
+from outages.cities import incident_cities_ranked
 from outages.models import Baseline, Incident, IncidentCity, NetworkMix
 from outages.presenters import isp_text, shared_provider_text
 from outages.public import TOGETHER, rose_together
@@ -39,6 +40,7 @@ NETWORK_MEMORY = dt.timedelta(days=7)
 # Newness is checked for an incident's busiest networks only (an IN list per incident).
 NEWNESS_NETWORKS = 2000
 PAGE_SIZE = 25
+CITIES_SHOWN = 10
 # Merged-away incidents live on in the one they were merged into: the queue and the merge
 # targets leave them out (the public never sees them: Incident.objects.public()).
 _NOT_MERGED_AWAY = Q(review__isnull=True) | Q(review__merged_into__isnull=True)
@@ -101,19 +103,33 @@ def _above_usual(share: float, usual: float | None) -> bool:
 class QueueItem:
     incident: Incident
     duration: dt.timedelta
-    cities: list[tuple[str, int]]
+    cities: list[tuple[str, int]]  # (name in the active language, reports), most affected first
     chart: Chart
     signals: Signals
     together: list[tuple[str, str]]  # (service name, status) of incidents starting near this one
     rose_with: int = 1  # services, this one included, that rose together (public.rose_together)
+    problem_labels: dict[str, str] = field(default_factory=dict)  # its service's, by code
 
     @property
     def shared_provider_text(self) -> str:
         return shared_provider_text(services_together=self.rose_with, operator=self.incident.operator)
 
     @property
-    def problems(self) -> list[dict[str, object]]:
-        return self.incident.problems[:3]
+    def top_cities(self) -> list[tuple[str, int]]:
+        return self.cities[:CITIES_SHOWN]
+
+    @property
+    def more_cities(self) -> list[tuple[str, int]]:
+        """The rest, folded away: a nationwide incident names dozens of cities."""
+        return self.cities[CITIES_SHOWN:]
+
+    @property
+    def problems(self) -> list[tuple[str, int]]:
+        """The three most reported problems: (name in the active language, reports)."""
+        return [
+            (self.problem_labels.get(str(row["code"]), str(row["code"])), int(row["count"]))
+            for row in self.incident.problems[:3]
+        ]
 
     @property
     def duration_minutes(self) -> int:
@@ -166,7 +182,8 @@ def review_queue(
     page: int | str = 1,  # a number, or the ?page= text as sent: Paginator.get_page reads both
     per_page: int = PAGE_SIZE,
 ) -> tuple[Page, list[QueueItem]]:
-    """Suspected incidents first, then the rest; the most excess reports first within each."""
+    """Ongoing incidents first, then the rest; within each, those waiting for a decision
+    (suspected) first, newest first (queue_incidents)."""
     incidents = queue_incidents(service_id=service_id, status=status, day=day)
     paged = Paginator(incidents, per_page).get_page(page)
     return paged, queue_items(list(paged.object_list), now=now)
@@ -175,15 +192,21 @@ def review_queue(
 def queue_incidents(
     *, service_id: int | None = None, status: str | None = None, day: dt.date | None = None
 ) -> QuerySet[Incident]:
+    # A dismissed incident that is still going on is not news: it sorts with the finished ones.
     incidents = Incident.objects.select_related("service", "review").annotate(
-        waiting=Case(When(status=Status.SUSPECTED, then=0), default=1, output_field=IntegerField())
+        later=Case(
+            When(Q(resolved_at__isnull=True) & ~Q(status=Status.DISMISSED), then=0),
+            default=1,
+            output_field=IntegerField(),
+        ),
+        waiting=Case(When(status=Status.SUSPECTED, then=0), default=1, output_field=IntegerField()),
     )
     incidents = incidents.filter(status=status) if status else incidents.filter(_NOT_MERGED_AWAY)
     if service_id:
         incidents = incidents.filter(service_id=service_id)
     if day:
         incidents = incidents.filter(started_at__date=day)
-    return incidents.order_by("waiting", "-excess_reports", "-max_score", "-started_at", "-pk")
+    return incidents.order_by("later", "waiting", "-started_at", "-pk")
 
 
 def queue_items(incidents: list[Incident], *, now: dt.datetime) -> list[QueueItem]:
@@ -195,6 +218,7 @@ def queue_items(incidents: list[Incident], *, now: dt.datetime) -> list[QueueIte
     charts = _charts(incidents, windows)
     signals = _signals(incidents, windows)
     together, rose_with = _together(incidents)
+    labels = _problem_labels(incidents)
     return [
         QueueItem(
             incident=incident,
@@ -204,9 +228,18 @@ def queue_items(incidents: list[Incident], *, now: dt.datetime) -> list[QueueIte
             signals=signals.get(incident.pk, Signals()),
             together=together.get(incident.pk, []),
             rose_with=rose_with[incident.pk],
+            problem_labels=labels[incident.service_id],
         )
         for incident in incidents
     ]
+
+
+def _problem_labels(incidents: list[Incident]) -> dict[int, dict[str, str]]:
+    """Each service's problem names by code, translated for the default types: one query."""
+    labels: dict[int, dict[str, str]] = defaultdict(dict)
+    for problem in ProblemType.objects.filter(service_id__in={incident.service_id for incident in incidents}):
+        labels[problem.service_id][problem.code] = problem.display_label
+    return labels
 
 
 def _window(incident: Incident, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
@@ -217,12 +250,17 @@ def _window(incident: Incident, now: dt.datetime) -> tuple[dt.datetime, dt.datet
 
 
 def _cities(incidents: list[Incident]) -> dict[int, list[tuple[str, int]]]:
-    found: dict[int, list[tuple[str, int]]] = defaultdict(list)
+    """Each incident's cities as the public surfaces rank them (Incident.affected_cities), by
+    their name in the reviewer's language: one query for the page."""
+    rows: dict[int, list[IncidentCity]] = defaultdict(list)
     for row in (
         IncidentCity.objects.listed().filter(incident_id__in=[i.pk for i in incidents]).select_related("city")
     ):
-        found[row.incident_id].append((row.city.name_en, row.count))
-    return found
+        rows[row.incident_id].append(row)
+    return {
+        pk: [(row.city.local_name(), row.count) for row in incident_cities_ranked(listed)]
+        for pk, listed in rows.items()
+    }
 
 
 def _charts(
@@ -440,7 +478,7 @@ def _any(conditions: Iterable[Q]) -> Q:
 
 def _together(incidents: list[Incident]) -> tuple[dict[int, list[tuple[str, str]]], dict[int, int]]:
     """The other services' public incidents that started within TOGETHER of each one, as
-    (name, status), and how many services rose together with it (public.rose_together)."""
+    (name, review state in the active language), and how many services rose together with it (public.rose_together)."""
     near = Q()
     for incident in incidents:
         near |= Q(
@@ -456,7 +494,7 @@ def _together(incidents: list[Incident]) -> tuple[dict[int, list[tuple[str, str]
     for incident in incidents:
         found[incident.pk] = sorted(
             {
-                (name, status)
+                (name, str(Status(status).label))
                 for pk, service_id, name, status, started_at, _ in others
                 if service_id != incident.service_id and abs(started_at - incident.started_at) <= TOGETHER
             }

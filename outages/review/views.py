@@ -79,7 +79,9 @@ def incident_detail(request: ReviewerRequest, pk: int) -> HttpResponse:
         except ReviewError as error:
             form.add_error(None, str(error))
         else:
-            messages.success(request, _("Done: %(action)s.") % {"action": data["action"]})
+            messages.success(
+                request, _("Done: %(action)s.") % {"action": ReviewAction.Kind(data["action"]).label}
+            )
             target = data["merge_into"] if data["action"] == "merge" else incident.pk
             return redirect("review:incident", pk=target)
     return _incident_page(request, pk, action_form=form, status=400 if form.errors else 200)

@@ -65,13 +65,31 @@ def test_the_map_opens_on_italy_and_names_its_cities_as_text(open_page, italy_an
     assert page.locator("#map-list .count").first.inner_text() == "40 reports"
 
 
-def test_without_a_country_the_map_shows_the_world_and_names_on_hover_only(open_page, italy_and_paris):
+def test_without_a_country_or_a_service_the_map_shows_the_world_and_names_on_hover_only(
+    open_page, italy_and_paris
+):
     page = open_page()
-    page.goto("/map/?country=all&service=chatgpt&minutes=60")
+    page.goto("/map/?country=all&minutes=60")
 
     page.wait_for_selector('#spike-map[data-circles="5"]', state="attached")
     assert page.locator("#spike-map").get_attribute("data-zoom") == "2"
     assert page.locator("#spike-map .leaflet-tooltip.city-label").count() == 0
+
+
+def test_a_selected_service_s_map_opens_on_its_reports_and_words_the_ratio(open_page, italy_and_paris):
+    page = open_page()
+    page.goto("/map/?country=all&service=chatgpt&minutes=60")
+
+    page.wait_for_selector('#spike-map[data-circles="5"]', state="attached")
+    page.wait_for_function("() => document.getElementById('spike-map').dataset.zoom !== '2'")
+    lat, lon = center(page)
+    # Between Paris and Lecce, closer in than the world.
+    assert 38 < lat < 50 and 0 < lon < 20, (lat, lon)
+    assert int(page.locator("#spike-map").get_attribute("data-zoom")) >= 3
+    # Lecce's 3 reports where none is usual: read against one report, 3 times; none says "1 times".
+    ratios = page.locator("#map-list .level").all_inner_texts()
+    assert "3 times the usual" in ratios
+    assert not any(text.startswith("1 times") for text in ratios)
 
 
 def test_a_country_without_reports_opens_on_its_outline(open_page, italy_and_paris):

@@ -41,7 +41,7 @@
     facts.append(
       D.el("span", null, props.count_text), D.el("br"),
       D.el("span", null, labels.usual + ": " + D.number(Math.round(props.baseline * 10) / 10)), D.el("br"),
-      D.el("span", null, D.number(Math.round(props.ratio * 10) / 10) + " " + labels.ratio)
+      D.el("span", null, props.ratio_text)
     );
     box.append(facts);
     if (props.services.length) {
@@ -56,7 +56,7 @@
   function setup(node) {
     var labels = {
       usual: node.dataset.labelUsual || "usual",
-      ratio: node.dataset.labelRatio || "×", services: node.dataset.labelServices || "Services"
+      services: node.dataset.labelServices || "Services"
     };
     var map = L.map(node, { worldCopyJump: true, minZoom: 2, maxZoom: 10 }).setView(WORLD.center, WORLD.zoom);
     // Where the map looks, for people reading the page's state (and its browser tests).
@@ -138,9 +138,10 @@
     }
     map.on("zoomend", labelCities);
 
-    // The selected country's cities with reports, else its outline's box; the world without one.
+    // The selected service's or country's cities with reports, else the country's outline's
+    // box; the world with neither.
     function openView() {
-      if (!node.dataset.country) { return; }
+      if (!node.dataset.country && !node.dataset.service) { return; }
       var fit = { maxZoom: 6, animate: false };
       if (cities.length) {
         map.fitBounds(L.featureGroup(cities.map(function (x) { return x.marker; })).getBounds().pad(0.3), fit);
@@ -186,7 +187,7 @@
               x.marker.openPopup();
             });
             li.append(button, " ", D.el("span", "count", x.props.count_text),
-              " ", D.el("span", "level level-" + x.level.name, D.number(Math.round(x.props.ratio * 10) / 10) + " " + labels.ratio));
+              " ", D.el("span", "level level-" + x.level.name, x.props.ratio_text));
             return li;
           }));
         }

@@ -109,7 +109,13 @@
         li.append(D.el("span", "label", p.label), " ", D.el("span", "percent", p.percent + "%"), " ", meter);
         return li;
       });
-      fillList(document.getElementById("cities"), data.cities, function (c) {
+      var cities = document.getElementById("cities");
+      if (data.cities.length) {
+        cities.hidden = false;
+        var noCity = document.getElementById("cities-empty");
+        if (noCity) { noCity.hidden = true; }
+      }
+      fillList(cities, data.cities, function (c) {
         var li = D.el("li");
         li.append(D.el("span", "label", c.city), " ", D.el("span", "country", "(" + c.country + ")"), " ",
           D.el("span", "count", D.number(c.count)));
