@@ -6,7 +6,8 @@ Creates a fresh PostgreSQL database `downradar_bench_verdicts` (BENCH_VERDICTS_D
 name another) on the server of DATABASE_URL (default postgres@127.0.0.1:5432), migrates it,
 and runs each scenario in a transaction rolled back at its end, so each starts on a fresh,
 quiet ChatGPT: a learned baseline (a flat one, as the tests build it:
-tests.detection_helpers.flat_baseline) and its usual operator mix
+tests.detection_helpers.flat_baseline), its cities' baselines (the same, in proportion to each
+city's share of the usual audience: audience_cities) and its usual operator mix
 (tests.test_networks.usual_mix: TIM 40%, Vodafone 25%, WindTre 20%, Fastweb 15%). Every
 person is a browser: it visits the service page once and keeps the device cookie it sets
 (reports.devices); every report is then a POST to /api/v1/reports/ with that cookie, through
@@ -16,14 +17,16 @@ report's moment (time_machine). After each minute the live pass runs
 (outages.detection_pass.detection_run, as beat runs it) and the world status row is read.
 
 The verdict given is read off what the public sees: the status and reason of the row at its
-worst minute (outage over warning over ok; the last such minute), unless the last minute
+worst minute (outage over warning over ok; the last such minute; minutes that say
+`recovering`, when the reports are back to normal, are not read), unless the last minute
 says `dismissed`. "outage at" is the first minute the status said `outage`. Reasons map to labels: flood_suspected -> flood, isp -> isp, few_reports
 -> few_reports, dismissed -> dismissed; an outage status or an incident opened otherwise
 -> outage, or regional when cities spike while the national counts are usual; anything else (ok, or a warning with no
 incident) -> ok, which is also what a media bump and a busy day should give. The truth is
 each scenario's label, never what the system produced. Printed: a table per scenario and
-the confusion matrix (expected x given). Deterministic: addresses and their order come from
-fixed seeds, and no wall clock is read.
+the confusion matrix (expected x given). Addresses and their order come from fixed seeds, and
+no wall clock is read; the device ids are random, as the page issues them, so the reports
+counted behind shared addresses (the device slots they fall in) vary by a few between runs.
 """
 
 from __future__ import annotations
@@ -141,6 +144,24 @@ def audience(count: int, *, seed: int) -> list[str]:
             picked.add((k, rng.randrange(nets[k].num_addresses // 256)))
         found += [str(nets[k][i * 256 + rng.randrange(2, 254)]) for k, i in sorted(picked)]
     return found
+
+
+def audience_cities() -> dict:
+    """Each city of the usual audience (`audience`) and its share of it: the cities' usual
+    baselines are the service's in these proportions, as a rebuild on that audience's history
+    would give them. Without them, any city the crowd reaches has no usual at all and a busy
+    day reads as regional."""
+    from geo.lookup import locate
+    from geo.services import city_for_location
+
+    sample = audience(2000, seed=200)
+    found: dict = {}
+    for ip in sample:
+        location = locate(ipaddress.ip_address(ip))
+        city = city_for_location(location) if location else None
+        if city is not None:
+            found[city] = found.get(city, 0) + 1
+    return {city: count / len(sample) for city, count in found.items()}
 
 
 def ramp(addresses: list[str], per_minute: list[float], *, seed: int, start: int = 0) -> list[Post]:
@@ -336,6 +357,8 @@ def scenario_run(scenario: Scenario) -> Outcome:
             clear()
     service = Service.objects.get(slug="chatgpt")
     flat_baseline(service, per_minute=scenario.per_minute)
+    for city, share in audience_cities().items():
+        flat_baseline(service, per_minute=scenario.per_minute * share, city=city)
     usual_mix(service)
     first = T0 + scenario.start * MINUTE
     DetectionWatermark.objects.update_or_create(
@@ -382,7 +405,11 @@ def scenario_run(scenario: Scenario) -> Outcome:
                 else ("ok", "normal", False)
             )
     # The worst status; among minutes as bad, the last: the verdict the system settled on.
-    worst = max(range(len(rows)), key=lambda i: (SEVERITY[rows[i][0]], i))
+    # Minutes that say `recovering` are left out: the reports are back to normal and the page
+    # names no verdict then ("an incident is open, reports are back to normal"); a reader
+    # judges the event by what the page said while it went on.
+    judged = [i for i, row in enumerate(rows) if row[1] != "recovering"] or list(range(len(rows)))
+    worst = max(judged, key=lambda i: (SEVERITY[rows[i][0]], i))
     incident = Incident.objects.filter(service=service).order_by("started_at").first()
     outcome = Outcome(
         scenario=scenario,
