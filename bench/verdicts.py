@@ -6,22 +6,27 @@ Creates a fresh PostgreSQL database `downradar_bench_verdicts` (BENCH_VERDICTS_D
 name another) on the server of DATABASE_URL (default postgres@127.0.0.1:5432), migrates it,
 and runs each scenario in a transaction rolled back at its end, so each starts on a fresh,
 quiet ChatGPT: a learned baseline (a flat one, as the tests build it:
-tests.detection_helpers.flat_baseline) and its usual operator mix (tests.test_networks.usual_mix:
-TIM 40%, Vodafone 25%, WindTre 20%, Fastweb 15%). Every report is a POST to
-/api/v1/reports/ through Django's test client, its address in X-Forwarded-For behind one
-trusted proxy (TRUSTED_PROXY_COUNT=1), at the production per-address budget; the clock is
-frozen at each report's moment (time_machine). After each minute the live pass runs
+tests.detection_helpers.flat_baseline), its cities' baselines (the same, in proportion to each
+city's share of the usual audience: audience_cities) and its usual operator mix
+(tests.test_networks.usual_mix: TIM 40%, Vodafone 25%, WindTre 20%, Fastweb 15%). Every
+person is a browser: it visits the service page once and keeps the device cookie it sets
+(reports.devices); every report is then a POST to /api/v1/reports/ with that cookie, through
+Django's test client, its address in X-Forwarded-For behind one trusted proxy
+(TRUSTED_PROXY_COUNT=1), at the production per-address budget; the clock is frozen at each
+report's moment (time_machine). After each minute the live pass runs
 (outages.detection_pass.detection_run, as beat runs it) and the world status row is read.
 
 The verdict given is read off what the public sees: the status and reason of the row at its
-worst minute (outage over warning over ok; the last such minute), unless the last minute
-says `dismissed`. Reasons map to labels: flood_suspected -> flood, isp -> isp, few_reports
+worst minute (outage over warning over ok; the last such minute; minutes that say
+`recovering`, when the reports are back to normal, are not read), unless the last minute
+says `dismissed`. "outage at" is the first minute the status said `outage`. Reasons map to labels: flood_suspected -> flood, isp -> isp, few_reports
 -> few_reports, dismissed -> dismissed; an outage status or an incident opened otherwise
 -> outage, or regional when cities spike while the national counts are usual; anything else (ok, or a warning with no
 incident) -> ok, which is also what a media bump and a busy day should give. The truth is
 each scenario's label, never what the system produced. Printed: a table per scenario and
-the confusion matrix (expected x given). Deterministic: addresses and their order come from
-fixed seeds, and no wall clock is read.
+the confusion matrix (expected x given). Addresses and their order come from fixed seeds, and
+no wall clock is read; the device ids are random, as the page issues them, so the reports
+counted behind shared addresses (the device slots they fall in) vary by a few between runs.
 """
 
 from __future__ import annotations
@@ -72,6 +77,10 @@ HOSTING_64S = ["2a01:4f8:1:2", "2001:41d0:1:2", "2a01:e10:1:2", "2604:a880:800:1
 class Post:
     at: dt.datetime
     ip: str
+    # The person's browser: it visits the service page once, keeps the device cookie the
+    # page sets (reports.devices) and sends it with each report, as a browser would. A new
+    # name is a new browser: someone cycling cookies is a new name per report.
+    person: str = ""
 
 
 @dataclass
@@ -95,6 +104,7 @@ class Outcome:
     end: tuple[str, str, bool]
     incident: str  # "" or the incident's review status
     given: str = field(default="")
+    outage_at: int | None = None  # the first minute (from T0) the status read `outage`
 
     @property
     def right(self) -> bool:
@@ -109,10 +119,13 @@ def _t0() -> dt.datetime:
 
 def over(addresses: list[str], *, start: int, minutes: float, seed: int) -> list[Post]:
     """One report per address in a seeded order, spread evenly over `minutes` from T0 + start."""
-    order = list(addresses)
+    order = list(enumerate(addresses))
     random.Random(seed).shuffle(order)
     t0 = _t0() + dt.timedelta(minutes=start)
-    return [Post(t0 + dt.timedelta(seconds=60 * minutes * i / len(order)), ip) for i, ip in enumerate(order)]
+    return [
+        Post(t0 + dt.timedelta(seconds=60 * minutes * i / len(order)), ip, f"{seed}:{k}")
+        for i, (k, ip) in enumerate(order)
+    ]
 
 
 def audience(count: int, *, seed: int) -> list[str]:
@@ -133,19 +146,51 @@ def audience(count: int, *, seed: int) -> list[str]:
     return found
 
 
+def audience_cities() -> dict:
+    """Each city of the usual audience (`audience`) and its share of it: the cities' usual
+    baselines are the service's in these proportions, as a rebuild on that audience's history
+    would give them. Without them, any city the crowd reaches has no usual at all and a busy
+    day reads as regional."""
+    from geo.lookup import locate
+    from geo.services import city_for_location
+
+    sample = audience(2000, seed=200)
+    found: dict = {}
+    for ip in sample:
+        location = locate(ipaddress.ip_address(ip))
+        city = city_for_location(location) if location else None
+        if city is not None:
+            found[city] = found.get(city, 0) + 1
+    return {city: count / len(sample) for city, count in found.items()}
+
+
 def ramp(addresses: list[str], per_minute: list[float], *, seed: int, start: int = 0) -> list[Post]:
     """Reports at the given rate minute by minute from T0 + start, from the addresses in a
     seeded order."""
-    order = list(addresses)
+    order = list(enumerate(addresses))
     random.Random(seed).shuffle(order)
     posts, taken = [], 0
     for minute, rate in enumerate(per_minute):
         n = round(rate)
         for k in range(n):
             at = _t0() + dt.timedelta(minutes=start + minute, seconds=60 * k / n)
-            posts.append(Post(at, order[taken]))
+            person, ip = order[taken]
+            posts.append(Post(at, ip, f"{seed}:{person}"))
             taken += 1
     return posts
+
+
+def cycling(addresses: list[str], reports: int, *, minutes: float, seed: int) -> list[Post]:
+    """Each address a person sending `reports` reports over `minutes`, with a fresh device
+    cookie every time (a new browser: the page visited again without the old cookie)."""
+    posts = over([ip for ip in addresses for _ in range(reports)], start=0, minutes=minutes, seed=seed)
+    return [Post(post.at, post.ip, f"{post.person}#cycled") for post in posts]
+
+
+def phones(prefix: str, count: int) -> list[str]:
+    """`count` phones of one mobile /48, each its own /64 (as carriers hand them out)."""
+    network = ipaddress.ip_network(prefix)
+    return [str(network[(k + 1) << 64 | 1]) for k in range(count)]
 
 
 def scenarios() -> list[Scenario]:
@@ -160,6 +205,16 @@ def scenarios() -> list[Scenario]:
     one_24 = [f"51.15.9.{i + 1}" for i in range(60)]
     trickle = crowd(8)
     media = [4 + 8 * min(m, 20) / 20 if m < 20 else 12 - 8 * (m - 20) / 20 for m in range(40)]
+    # 310 phones on IPv6, in the usual operators' shares: 130 of TIM in one /48 (more than
+    # an ordinary /48's 120 an hour), Vodafone 75 in one, Wind Tre 60 in two, and 45 Fastweb
+    # homes, each its own /48.
+    mobile = (
+        phones("2a01:2000:10::/48", 130)
+        + phones("2a01:820:10::/48", 75)
+        + phones("2a02:b000:10::/48", 30)
+        + phones("2a02:b000:20::/48", 30)
+        + [f"2001:b00:{k + 1:x}::1" for k in range(45)]
+    )
     return [
         Scenario(
             "national",
@@ -191,6 +246,14 @@ def scenarios() -> list[Scenario]:
             minutes=14,
         ),
         Scenario(
+            "mobile_v6",
+            "outage",
+            "310 phones, each its own /64: 130 in one TIM /48, 75 in one Vodafone /48, 60 in two "
+            "Wind Tre /48s, 45 Fastweb homes, over 10 minutes",
+            over(mobile, start=0, minutes=10, seed=13),
+            minutes=14,
+        ),
+        Scenario(
             "flood",
             "flood",
             "210 requests from 5 hosting /64s and one hosting /24, over 10 minutes",
@@ -209,6 +272,14 @@ def scenarios() -> list[Scenario]:
             "few_reports",
             "15 residential addresses in 15 /24s of the usual operators, within 3 minutes",
             over(crowd(15), start=0, minutes=3, seed=8),
+            minutes=8,
+        ),
+        Scenario(
+            "handful_cookies",
+            "few_reports",
+            "12 residential addresses of the usual operators, each sending 20 reports with a "
+            "fresh device cookie every time, within 3 minutes",
+            cycling(random.Random(14).sample(crowd(40), 12), 20, minutes=3, seed=14),
             minutes=8,
         ),
         Scenario(
@@ -275,6 +346,7 @@ def scenario_run(scenario: Scenario) -> Outcome:
     from outages.models import DetectionWatermark, Incident, ServiceStatus
     from outages.review.services import incident_act
     from outages.watermark import WATERMARK
+    from reports.devices import COOKIE
     from tests.detection_helpers import MINUTE, T0, flat_baseline
     from tests.test_networks import usual_mix
 
@@ -285,12 +357,15 @@ def scenario_run(scenario: Scenario) -> Outcome:
             clear()
     service = Service.objects.get(slug="chatgpt")
     flat_baseline(service, per_minute=scenario.per_minute)
+    for city, share in audience_cities().items():
+        flat_baseline(service, per_minute=scenario.per_minute * share, city=city)
     usual_mix(service)
     first = T0 + scenario.start * MINUTE
     DetectionWatermark.objects.update_or_create(
         name=WATERMARK, defaults={"processed_through": first - MINUTE}
     )
     client = Client()
+    jar: dict[str, str] = {}  # each person's device cookie, from the service page
     answers: dict[int, int] = {}
     rows: list[tuple[str, str, bool]] = []
     posts = sorted(scenario.posts, key=lambda post: post.at)
@@ -303,6 +378,9 @@ def scenario_run(scenario: Scenario) -> Outcome:
             while posts and posts[0].at < boundary:
                 post = posts.pop(0)
                 clock.move_to(post.at, tick=False)
+                client.cookies.clear()
+                client.cookies[COOKIE] = jar.get(post.person) or _page_cookie(client, post.ip)
+                jar[post.person] = client.cookies[COOKIE].value
                 code = client.post(
                     "/api/v1/reports/",
                     REPORT,
@@ -327,7 +405,11 @@ def scenario_run(scenario: Scenario) -> Outcome:
                 else ("ok", "normal", False)
             )
     # The worst status; among minutes as bad, the last: the verdict the system settled on.
-    worst = max(range(len(rows)), key=lambda i: (SEVERITY[rows[i][0]], i))
+    # Minutes that say `recovering` are left out: the reports are back to normal and the page
+    # names no verdict then ("an incident is open, reports are back to normal"); a reader
+    # judges the event by what the page said while it went on.
+    judged = [i for i, row in enumerate(rows) if row[1] != "recovering"] or list(range(len(rows)))
+    worst = max(judged, key=lambda i: (SEVERITY[rows[i][0]], i))
     incident = Incident.objects.filter(service=service).order_by("started_at").first()
     outcome = Outcome(
         scenario=scenario,
@@ -336,9 +418,22 @@ def scenario_run(scenario: Scenario) -> Outcome:
         peak_minute=scenario.start + worst + 1,
         end=rows[-1],
         incident=incident.status if incident else "",
+        outage_at=next((scenario.start + i + 1 for i, r in enumerate(rows) if r[0] == "outage"), None),
     )
     outcome.given = given_label(outcome.peak, outcome.end, outcome.incident)
     return outcome
+
+
+def _page_cookie(client, ip: str) -> str:
+    """Visit the service page from `ip` with no cookie, as a new browser, and keep the
+    device cookie it sets."""
+    from reports.devices import COOKIE
+
+    client.cookies.clear()
+    response = client.get(f"/s/{REPORT['service']}/", REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=ip)
+    if response.status_code != 200 or COOKIE not in response.cookies:
+        raise RuntimeError(f"the service page answered {response.status_code} without a device cookie")
+    return response.cookies[COOKIE].value
 
 
 def _dismiss(service, now: dt.datetime, incident_act: Callable) -> None:
@@ -375,8 +470,8 @@ def matrix_text(outcomes: list[Outcome]) -> str:
 
 def table_text(outcomes: list[Outcome]) -> str:
     head = (
-        f"{'scenario':<13} {'expected':<12} {'given':<12} {'at worst (minute)':<32} "
-        f"{'at the end':<28} {'incident':<10} {'answers':<22} verdict"
+        f"{'scenario':<15} {'expected':<12} {'given':<12} {'at worst (minute)':<32} "
+        f"{'at the end':<28} {'outage at':<9} {'incident':<10} {'answers':<22} verdict"
     )
     lines = [head]
     for o in outcomes:
@@ -384,8 +479,9 @@ def table_text(outcomes: list[Outcome]) -> str:
         end = f"{o.end[0]}/{o.end[1]}{' regional' if o.end[2] else ''}"
         answers = " ".join(f"{code}x{n}" for code, n in sorted(o.answers.items()))
         lines.append(
-            f"{o.scenario.name:<13} {o.scenario.expected:<12} {o.given:<12} {worst:<32} {end:<28} "
-            f"{o.incident or 'no':<10} {answers:<22} {'right' if o.right else 'WRONG'}"
+            f"{o.scenario.name:<15} {o.scenario.expected:<12} {o.given:<12} {worst:<32} {end:<28} "
+            f"{'-' if o.outage_at is None else o.outage_at:<9} {o.incident or 'no':<10} {answers:<22} "
+            f"{'right' if o.right else 'WRONG'}"
         )
     return "\n".join(lines)
 

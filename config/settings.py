@@ -56,6 +56,14 @@ def env_networks(name: str, default: str) -> tuple[ipaddress.IPv4Network | ipadd
         raise ImproperlyConfigured(f"{name} must be comma-separated networks (CIDR): {error}") from None
 
 
+def env_numbers(name: str, default: str) -> frozenset[int]:
+    raw = env.str(name, default="") or default
+    try:
+        return frozenset(int(part) for part in raw.split(",") if part.strip())
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be comma-separated whole numbers, got {raw!r}") from None
+
+
 def env_secret(name: str) -> str:
     """A secret from NAME, or from the file named by NAME_FILE (Docker/systemd secrets)."""
     value = env.str(name, default="")
@@ -382,9 +390,22 @@ REPORT_RATE_LIMIT = env.str("REPORT_RATE_LIMIT", default="30/h")
 # larger budget and not 65,536. IPv4 has no shared budget: a /24 may be a mobile carrier's
 # NAT pool in a big outage.
 REPORT_SITE_RATE_LIMIT = env.str("REPORT_SITE_RATE_LIMIT", default="120/h")
+# A mobile carrier's /48 (geo.carriers.is_carrier_site) hands one /64 to each device: its
+# budget is 16 times a site's, so the 121st device of an hour is not refused.
+REPORT_MOBILE_SITE_RATE_LIMIT = env.str("REPORT_MOBILE_SITE_RATE_LIMIT", default="1920/h")
+# People behind one shared address (carrier-grade NAT: geo.carriers.is_shared) are counted
+# by their device cookie (reports.devices), in at most this many slots per address; a /24
+# is folded into 16 such addresses (reports.hashing.voter: at most 128 votes per /24).
+REPORT_DEVICES_PER_ADDRESS = env_int("REPORT_DEVICES_PER_ADDRESS", 8, minimum=1)
+# The operators whose IPv4 addresses are shared by many people (carrier-grade NAT) and whose
+# IPv6 /48s hand a /64 to each device, by AS number: TIM (3269), TIM mobile (16232), Vodafone
+# Italia (30722), Wind Tre (1267) and its mobile network (24608, ex H3G). Iliad Italia is
+# not listed: the bundled ASN table names its AS (29447) Scaleway's, a hosting network.
+MOBILE_CARRIER_ASNS = env_numbers("MOBILE_CARRIER_ASNS", "3269,16232,30722,1267,24608")
 for _name, _rate in (
     ("REPORT_RATE_LIMIT", REPORT_RATE_LIMIT),
     ("REPORT_SITE_RATE_LIMIT", REPORT_SITE_RATE_LIMIT),
+    ("REPORT_MOBILE_SITE_RATE_LIMIT", REPORT_MOBILE_SITE_RATE_LIMIT),
 ):
     if not re.fullmatch(r"[1-9]\d*/\d*[smhd]", _rate):
         raise ImproperlyConfigured(f"{_name} must look like 30/h or 5/10m (count/[n]unit), got {_rate!r}")

@@ -68,6 +68,7 @@ from outages.selectors import services_with_status
 from outages.sparkline import HOME_HEIGHT, HOME_WIDTH, sparkline_points
 from outages.status import incident_state_text
 from reports.api_time import json_datetime
+from reports.devices import device_cookie_set
 from reports.forms import ReportForm
 from reports.selectors import approved_comments
 
@@ -316,7 +317,9 @@ def service_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "social_title": f"{service.name}: {numbers['status']['text']}",
         "page_description": f"{numbers['status']['text']}. {numbers['status']['reason_text']}",
     }
-    return render(request, "outages/service_detail.html", context, status=400 if country_error else 200)
+    response = render(request, "outages/service_detail.html", context, status=400 if country_error else 200)
+    device_cookie_set(request, response)
+    return response
 
 
 def _incident_problems(service: Service, country: str) -> list[dict]:

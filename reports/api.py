@@ -20,7 +20,8 @@ from typing import Any, TypeVar
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone, translation
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -28,6 +29,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from geo.ip import client_ip
+from reports.devices import COOKIE, device_of
 from reports.intake import ReportRejected, report_intake
 from reports.models import Source
 from reports.pow import challenge_issue
@@ -59,6 +61,18 @@ class ReportCreateApi(APIView):
         operation_id="reports_create",
         summary="Report a problem with a service",
         request=ReportInputSerializer,
+        parameters=[
+            OpenApiParameter(
+                COOKIE,
+                OpenApiTypes.STR,
+                OpenApiParameter.COOKIE,
+                required=False,
+                description="The device cookie the service page sets (signed by the server; "
+                "a forged one is ignored). Optional: behind a shared mobile-carrier address it "
+                "lets people on different devices count separately, up to a few per address; "
+                "elsewhere one address is one vote with or without it.",
+            )
+        ],
         responses={
             201: OpenApiResponse(ReportSerializer, description="Stored and counted."),
             200: OpenApiResponse(
@@ -182,6 +196,7 @@ def _take(
             comment=comment,
             # LocaleMiddleware skips this path; the language is looked up only for a comment.
             language=translation.get_language_from_request(request) if comment.strip() else "",
+            device=device_of(request),
         )
     except ReportRejected as rejected:
         extra = {} if rejected.valid is None else {"valid": rejected.valid}

@@ -80,6 +80,7 @@ def report_intake(
     honeypot: bool = False,
     comment: str = "",
     language: str = "",
+    device: str | None = None,
 ) -> ReportOutcome | None:
     """Check and store one report from the form or the API, with its optional comment;
     None when it is discarded unseen (a filled honeypot), which the surfaces thank like a
@@ -90,10 +91,12 @@ def report_intake(
     service, the comment (before the proof, so a comment to fix burns no solved challenge),
     the proof of work (after the service, so a mistyped slug burns none either), a valid
     problem, then the store. An invalid comment refuses the whole request before anything
-    is stored, so a report is never half taken. Raises ReportRejected."""
+    is stored, so a report is never half taken. `device` is the client's device cookie
+    (reports.devices), which counts only on a shared address (reports.hashing.voter).
+    Raises ReportRejected."""
     if address is None:
         raise no_client_address()
-    retry_after = retry_after_seconds(address)
+    retry_after = retry_after_seconds(address, device=device)
     if retry_after is not None:
         raise ReportRejected(
             "rate_limited",
@@ -121,7 +124,9 @@ def report_intake(
     if honeypot:
         logger.info("honeypot field filled; report discarded (service=%s)", slug)
         return None
-    outcome = report_create(service=intake.service, problem=problem, address=address, source=source, now=now)
+    outcome = report_create(
+        service=intake.service, problem=problem, address=address, source=source, now=now, device=device
+    )
     if comment and outcome.counted:  # a repeat's comment would dodge the dedupe
         stored = comment_add(report=outcome.report, text=comment, language=language, now=now)
         return replace(outcome, comment=stored)
@@ -129,13 +134,19 @@ def report_intake(
 
 
 def report_create(
-    *, service: Service, problem: str, address: IPAddress, source: str, now: dt.datetime
+    *,
+    service: Service,
+    problem: str,
+    address: IPAddress,
+    source: str,
+    now: dt.datetime,
+    device: str | None = None,
 ) -> ReportOutcome:
     """Store one admitted report. Counted unless the same client reported this service
     within REPORT_DEDUPE_MINUTES; placed in a city when the address can be located."""
     location = locate(address)
     city = city_for_location(location) if location else None
-    network = hashing.network_identity(address)
+    network = hashing.network_identity(address, device=device)
     report = Report(
         service=service,
         problem=problem,
@@ -151,7 +162,7 @@ def report_create(
     )
     dialect.report_insert_claiming_vote(
         report,
-        client_hash=hashing.client_hash(address, day=now.date()),
+        client_hash=hashing.client_hash(address, day=now.date(), device=device),
         now_epoch=int(now.timestamp()),
         window=dedupe_seconds(),
     )

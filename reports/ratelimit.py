@@ -1,5 +1,7 @@
-"""Flood control: one budget per client across all services, and one per its IPv6 /48
-(REPORT_SITE_RATE_LIMIT) so a /48 is one larger budget, not 65,536; counted in the cache.
+"""Flood control: one budget per client (a voter: reports.hashing.voter) across all services,
+and one per its IPv6 /48 (REPORT_SITE_RATE_LIMIT; a mobile carrier's /48, whose /64s are
+devices, REPORT_MOBILE_SITE_RATE_LIMIT) so a /48 is one larger budget, not 65,536; counted
+in the cache.
 
 A fixed window per client (its end offset by a hash of the key, so windows do not all
 roll over at once), counted with one Redis command: a small Lua script (EVALSHA) that
@@ -21,6 +23,7 @@ from django.conf import settings
 from django.core.cache import caches
 from redis.exceptions import NoScriptError, RedisError
 
+from geo.carriers import is_carrier_site
 from geo.ip import IPAddress
 from reports.hashing import rate_limit_key, rate_limit_site_key
 
@@ -57,14 +60,18 @@ def window_end(subject: str, period: int, now: int) -> int:
     return end + period if end <= now else end
 
 
-def retry_after_seconds(address: IPAddress) -> int | None:
-    """Count this request against the client's budget and its /48's; seconds to wait when
-    either is spent."""
+def retry_after_seconds(address: IPAddress, *, device: str | None = None) -> int | None:
+    """Count this request against the client's budget (its voter's: reports.hashing.voter)
+    and its /48's, a mobile carrier's /48 having REPORT_MOBILE_SITE_RATE_LIMIT; seconds to
+    wait when either is spent."""
     now = int(time.time())
-    budgets = [(rate_limit_key(address), settings.REPORT_RATE_LIMIT, "reports")]
+    budgets = [(rate_limit_key(address, device=device), settings.REPORT_RATE_LIMIT, "reports")]
     site = rate_limit_site_key(address)
     if site is not None:
-        budgets.append((site, settings.REPORT_SITE_RATE_LIMIT, "site"))
+        if is_carrier_site(address):
+            budgets.append((site, settings.REPORT_MOBILE_SITE_RATE_LIMIT, "mobile-site"))
+        else:
+            budgets.append((site, settings.REPORT_SITE_RATE_LIMIT, "site"))
     keys, limits, ends, ttls = [], [], [], []
     for subject, rate, kind in budgets:
         limit, period = parse_rate(rate)

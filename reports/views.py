@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from catalogue.models import ProblemType
 from catalogue.selectors import intake_service
 from geo.ip import client_ip
+from reports.devices import device_of
 from reports.forms import ReportForm
 from reports.intake import ReportRejected, report_intake
 from reports.models import Source
@@ -31,6 +32,7 @@ def report_submit(request: HttpRequest, slug: str) -> HttpResponse:
             honeypot=bool(request.POST.get("website")),
             comment=request.POST.get("comment", ""),
             language=getattr(request, "LANGUAGE_CODE", ""),
+            device=device_of(request),
         )
     except ReportRejected as rejected:
         return _refused(request, slug, rejected)

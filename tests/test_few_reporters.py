@@ -150,3 +150,17 @@ def test_a_handful_of_one_operators_customers_is_named_for_it_and_still_held_bac
         evidence="outage", flood=verdict.flood, few_reporters=verdict.few_reporters, isp=True, at=T0
     )
     assert (found.status, found.reason) == ("warning", "isp")
+
+
+def test_five_reports_from_five_households_are_a_handful_not_a_flood():
+    verdict = verdict_on(residential(5))
+
+    assert not verdict.flood and verdict.why == "few_reporters"
+
+
+def test_one_busy_24_beside_two_single_households_is_still_a_few_sites_flood():
+    busy = [detection.SpikeReport(network="n0", site="n0", prefix="p", operator="Fastweb SpA")] * 10
+
+    verdict = verdict_on(busy + residential(2))
+
+    assert verdict.flood and verdict.why == "few_sites"

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 
 import pytest
 
@@ -121,3 +122,55 @@ def test_one_64_gets_one_counted_report_per_dedupe_window(client, chatgpt, setti
 
     assert statuses == [201] + [200] * 29
     assert Report.objects.filter(counted=True).count() == 1
+
+
+@pytest.mark.django_db
+def test_the_121st_device_of_a_mobile_carriers_48_in_an_hour_is_not_refused(client, chatgpt, settings):
+    assert settings.REPORT_SITE_RATE_LIMIT == "120/h" and settings.REPORT_MOBILE_SITE_RATE_LIMIT == "1920/h"
+    # Wind Tre's 2a02:b000::/23 hands one /64 to each phone: 130 phones of one /48.
+    statuses = [
+        post_report(
+            client, {"service": "chatgpt", "problem": "login"}, ip=f"2a02:b000:7:{k:x}::1"
+        ).status_code
+        for k in range(130)
+    ]
+
+    assert statuses == [201] * 130
+
+
+@pytest.mark.django_db
+def test_a_mobile_48_has_its_own_larger_budget_and_a_hosting_48_keeps_the_sites(client, chatgpt, settings):
+    settings.REPORT_SITE_RATE_LIMIT = "10/h"
+    settings.REPORT_MOBILE_SITE_RATE_LIMIT = "40/h"
+
+    def burst(prefix: str) -> list[int]:
+        return [
+            post_report(
+                client, {"service": "chatgpt", "problem": "login"}, ip=f"{prefix}:{k:x}::1"
+            ).status_code
+            for k in range(50)
+        ]
+
+    assert burst("2a02:b000:8").count(201) == 40  # Wind Tre
+    assert burst("2a01:4f8:9").count(201) == 10  # Hetzner
+
+
+@pytest.mark.django_db
+def test_behind_a_shared_address_each_device_slot_has_its_own_budget(client, chatgpt, three_per_minute):
+    from reports.devices import COOKIE, device_sign
+    from reports.hashing import voter
+
+    nat = "79.40.100.7"  # Telecom Italia: a carrier's NAT address
+    devices = [f"{n:022d}" for n in range(2)]
+    address = ipaddress.ip_address(nat)
+    assert voter(address, device=devices[0]).key != voter(address, device=devices[1]).key
+
+    def post(device: str | None, slug: str) -> int:
+        client.cookies.clear()
+        if device is not None:
+            client.cookies[COOKIE] = device_sign(device)
+        return post_report(client, {"service": slug}, ip=nat).status_code
+
+    assert [post(devices[0], slug) for slug in SERVICES] == [201, 201, 201, 429]
+    assert post(devices[1], "chatgpt") == 201  # another phone on the same address
+    assert [post(None, slug) for slug in SERVICES] == [201, 201, 201, 429]  # no cookie: the address's

@@ -17,7 +17,9 @@ from scipy import special
 @dataclass(frozen=True)
 class FloodParams:
     # A spike whose three busiest sites (IPv6 /48, IPv4 /24) sent this share of its reports
-    # comes from a few places (bots, one office, one /60 split into /64s), not a crowd.
+    # comes from a few places (bots, one office, one /60 split into /64s), not a crowd. Only
+    # sites that sent more than one report count among the busiest: five reports from five
+    # households are a handful (the floor below), not a flood.
     top_sites: int = 3
     site_share: float = 0.5
     # Operators the service hardly ever hears from (each below this usual share, hosting
@@ -173,7 +175,8 @@ def flood_verdict(
         operators=len([name for name in operators if name]),
         top_operators=top,
     )
-    if sum(count for _, count in sites.most_common(params.top_sites)) >= params.site_share * n:
+    busiest = sum(count for _, count in sites.most_common(params.top_sites) if count > 1)
+    if busiest >= params.site_share * n:
         return replace(crowd, flood=True, why="few_sites")
     if learned:
         rare_reports = sum(count for name, count in operators.items() if rare(name))
