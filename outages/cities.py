@@ -27,10 +27,6 @@ BASELINE_DAYS = 7
 # move more slowly and cost more to read.
 USUAL_CACHE_SECONDS = {60: 600, 360: 1800, 1440: 3600}
 MIN_USUAL_REPORTS = 1.0
-# An incident's city is ranked by its reports against its usual for the incident's window,
-# never against fewer than this: a village with 3 reports where none is usual is not a
-# bigger story than Palermo with 200 where 10 are.
-LIFT_FLOOR_REPORTS = 5.0
 
 
 def city_usual(*, service_id: int | None, minutes: int, now: dt.datetime) -> dict[int, float]:
@@ -76,17 +72,10 @@ class AffectedCity(Protocol):
 Row = TypeVar("Row", bound=AffectedCity)
 
 
-def city_lift(count: int, excess: float) -> float:
-    """An incident's city's reports over its own usual for the window (count - excess), never
-    over less than LIFT_FLOOR_REPORTS. Within one incident this orders the cities as the lift
-    of their share of the reports over their usual share does (the two differ by a factor
-    common to all of them), without reading the service's usual."""
-    return count / max(count - excess, LIFT_FLOOR_REPORTS)
-
-
 def incident_cities_ranked(rows: Iterable[Row]) -> list[Row]:
-    """An incident's cities with reports, most affected first: the highest lift over their
-    own usual (city_lift), then the most reports, then the lower id."""
+    """An incident's cities with reports, most affected first, by the rule of cities_ranked:
+    most reports above their usual since the incident began, then most reports, then the
+    lower id. A big city's crowd is the story; a village's three reports are not."""
     listed = [row for row in rows if row.count > 0]
-    listed.sort(key=lambda row: (-city_lift(row.count, row.excess), -row.count, row.city_id))
+    listed.sort(key=lambda row: (-row.excess, -row.count, row.city_id))
     return listed

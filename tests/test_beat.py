@@ -18,7 +18,7 @@ from config.celery import app
 from config.schedule import periodic_tasks_sync
 from tests.own_services import free_port
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 @pytest.fixture

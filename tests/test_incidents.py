@@ -127,7 +127,7 @@ def test_a_regional_outage_opens_an_incident_though_the_national_total_barely_mo
     assert ServiceStatus.objects.world().get(service=chatgpt).status == "warning"
 
 
-def test_cities_of_a_national_outage_are_named_at_once_and_ranked_by_lift_over_their_usual(chatgpt):
+def test_cities_of_a_national_outage_are_named_at_once_and_ranked_by_reports_above_their_usual(chatgpt):
     milan, rome, naples = city("Milan"), city("Rome"), city("Naples")
     flat_baseline(chatgpt, per_minute=10)
     rates = ((milan, 5), (rome, 3), (naples, 2))
@@ -144,8 +144,8 @@ def test_cities_of_a_national_outage_are_named_at_once_and_ranked_by_lift_over_t
     detection_run_range(start=T0 - dt.timedelta(minutes=30), end=T0 + 5 * MINUTE)
 
     incident = Incident.objects.get()
-    # Rome at 12x its usual, Milan at 10x, Naples at 3x: the most unusual first, not the biggest.
-    assert [row.city_id for row in incident.affected_cities()] == [rome.pk, milan.pk, naples.pk]
+    # Milan 45 a minute above its usual, Rome 33, Naples 4: where the extra people are.
+    assert [row.city_id for row in incident.affected_cities()] == [milan.pk, rome.pk, naples.pk]
 
 
 def test_a_regional_outage_names_all_its_cities_from_its_first_minute(db):
@@ -176,9 +176,9 @@ def test_a_regional_outage_names_all_its_cities_from_its_first_minute(db):
 
     incident = Incident.objects.get()
     ranked = [row.city.name_en for row in incident.affected_cities()]
-    # Palermo at 14x its usual; Messina and Reggio at 2 a minute where next to nothing is usual
-    # (read against at least 5 usual reports: 12x); Catania at 6x.
-    assert ranked == ["Palermo", "Messina", "Reggio Calabria", "Catania"]
+    # By reports above their usual: Palermo 13 a minute, Catania 5, Messina and Reggio 2 each
+    # (the same count: the lower id first); Milan and Rome, at their usual, not at all.
+    assert ranked == ["Palermo", "Catania", "Messina", "Reggio Calabria"]
 
 
 def test_the_status_does_not_flap_minute_to_minute_during_a_steady_event(quiet_chatgpt):

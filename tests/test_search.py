@@ -51,6 +51,8 @@ def test_an_alias_added_in_the_admin_is_found(admin_client):
             "is_active": "on",
             "home_url": "",
             "status_page_url": "",
+            "official_format": "none",
+            "official_url": "",
             "problem_types-TOTAL_FORMS": "0",
             "problem_types-INITIAL_FORMS": "0",
             "aliases-TOTAL_FORMS": "1",
