@@ -223,6 +223,12 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
     parser.add_argument("--worker-class", default="gthread", choices=["sync", "gthread"])
     parser.add_argument("--threads", type=int, default=3, help="threads per gthread worker")
+    parser.add_argument(
+        "--http-parser",
+        default="auto",
+        choices=["auto", "fast", "python"],
+        help="gunicorn's HTTP parser: auto takes the C one (gunicorn_h1c) when installed",
+    )
     parser.add_argument("--sample", type=float, default=15.0, help="seconds between RSS samples")
     parser.add_argument("--database", default="downradar_bench_surge")
     args = parser.parse_args()

@@ -109,8 +109,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
-    "django.contrib.postgres",
-    "django.contrib.sitemaps",  # sitemap.xml (outages.sitemaps)  # pg_trgm for the search (catalogue); harmless on SQLite
+    "django.contrib.postgres",  # pg_trgm for the search (catalogue); harmless on SQLite
+    "django.contrib.sitemaps",  # sitemap.xml (outages.sitemaps)
     "corsheaders",
     "rest_framework",
     "drf_spectacular",
