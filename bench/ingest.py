@@ -50,7 +50,9 @@ NETWORKS = 1024
 WARMUP_SERVICES = ("sora", "whatsapp", "instagram", "facebook", "youtube", "gmail")
 
 PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
-REDIS_URL = "redis://127.0.0.1:6379/14"
+# Database 12: `make test` takes 15 and the ones below it for its workers (tests/redis_per_worker.py),
+# and this bench flushes its database, so it must never share one with a test run.
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
 
 # Runs inside wrk (LuaJIT). Thread-local counters are summed in done(), which runs in the
 # main Lua state and can only read the threads' globals through thread:get().

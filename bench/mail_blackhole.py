@@ -1,7 +1,7 @@
 """Email subscribes while the mail server is a blackhole (issue 23: 9 concurrent subscribes held
 every gunicorn worker and /healthz and report intake timed out for about 40 seconds).
 
-    .venv/bin/python bench/mail_blackhole.py [--subscribes 9] [--redis-url redis://127.0.0.1:6379/2]
+    .venv/bin/python bench/mail_blackhole.py [--subscribes 9] [--redis-url redis://127.0.0.1:6379/12]
 
 A fresh PostgreSQL database (migrated), gunicorn with deploy/gunicorn.conf.py and the
 production settings on a free loopback port (TRUSTED_PROXY_COUNT=1: each subscribe names its
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import socket
 import subprocess
@@ -100,7 +101,7 @@ def at_once(count: int, work) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--subscribes", type=int, default=9)
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14")
+    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12"))
     args = parser.parse_args()
 
     hole = Blackhole()

@@ -323,7 +323,7 @@ def main() -> None:
 
     ensure_database()
     os.environ["DATABASE_URL"] = f"{SERVER}/{BENCH_DB}"
-    os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
+    os.environ.setdefault("REDIS_URL", os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12"))
     os.environ.update({"DEBUG": "false", "SECURE_SSL_REDIRECT": "false", "LOG_LEVEL": "WARNING"})
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django

@@ -10,7 +10,7 @@ report (read from /proc). No HTTP server and no thread hand-off, so the worker f
 about 0.5 ms (reports) and 0.3 ms (/healthz) below what gunicorn spends per request.
 
 Same set-up as bench/ingest.py: a fresh database (downradar_bench_report_cpu, dropped on the
-way out), Redis db 14 emptied, production settings (DEBUG off, TRUSTED_PROXY_COUNT=1), reports
+way out), Redis db 12 emptied (BENCH_REDIS_URL), production settings (DEBUG off, TRUSTED_PROXY_COUNT=1), reports
 for "chatgpt" from distinct public addresses in X-Forwarded-For (host 1-254 in 1,024 /24
 networks), after a warm-up from the same networks that creates their cities (a few repeats
 of an address within the dedupe window answer 200 instead of 201). --profile N
