@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import ipaddress
+import random
 import socket
 import ssl
 import threading
@@ -25,6 +26,14 @@ from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 from outages.special_addresses import publicly_routed
+
+
+def retry_after(first: float, failures: int, cap: float, *, jitter: float = 0.0) -> float:
+    """Seconds to wait before calling again after `failures` failures in a row: `first`,
+    doubled after each further failure, at most `cap`; plus up to `jitter` of it at random,
+    so that many callers of a server that was down do not all come back at once."""
+    wait = min(first * 2 ** min(max(failures - 1, 0), 30), cap)
+    return wait + random.uniform(0, wait * jitter) if jitter else wait
 
 
 class OutboundError(Exception):

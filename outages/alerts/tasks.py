@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 import logging
-import random
 
 from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from outages import outbound
 from outages.alerts.delivery import (
     CLAIM_TIMEOUT,
     MAX_ATTEMPTS,
@@ -21,10 +21,9 @@ logger = logging.getLogger(__name__)
 
 
 def _backoff_seconds(retries: int) -> int:
-    # OUTBOX_RETRY_SECONDS (30 s), 1 min, 2 min ... capped below the sweep's claim timeout,
-    # with jitter so a webhook or mail server that was down is not hit by every retry at once.
-    base = min(settings.OUTBOX_RETRY_SECONDS * 2**retries, int(CLAIM_TIMEOUT.total_seconds()) - 60)
-    return base + random.randint(0, base // 4)
+    # OUTBOX_RETRY_SECONDS (30 s), 1 min, 2 min ... capped below the sweep's claim timeout.
+    cap = CLAIM_TIMEOUT.total_seconds() - 60
+    return round(outbound.retry_after(settings.OUTBOX_RETRY_SECONDS, retries + 1, cap, jitter=0.25))
 
 
 # Task names are kept from when this module was outages.review.tasks: they are in the beat

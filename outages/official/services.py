@@ -136,8 +136,11 @@ def _failed(source: OfficialSource, now: dt.datetime, problem: str, error: str) 
     """A poll that could not read the page: say so, and back off (the next poll waits
     twice as long after each failure in a row, up to BACKOFF_MAX)."""
     failures = source.failures + 1
-    interval = dt.timedelta(seconds=settings.OFFICIAL_STATUS_POLL_SECONDS)
-    wait = min(interval * 2 ** min(failures - 1, 16), BACKOFF_MAX)
+    wait = dt.timedelta(
+        seconds=outbound.retry_after(
+            settings.OFFICIAL_STATUS_POLL_SECONDS, failures, BACKOFF_MAX.total_seconds()
+        )
+    )
     OfficialSource.objects.filter(pk=source.pk).update(
         url=source.url,
         etag=source.etag,
