@@ -15,12 +15,14 @@ from django.test import Client
 
 from outages.review.models import ReviewAction
 from reports.comments import comment_clean
-from reports.models import Comment
+from reports.models import Comment, Report
 from simulator.comments import APPROVE, POOLS, REJECT, city_as_written, demo_verdict
 from simulator.crowd import KINDS
 from simulator.demo import COMMENT_REVIEW_AFTER, REGIONAL_REGIONS, DemoCrowd, DemoSchedule
+from simulator.live import Post, live_stream
 from simulator.reviewer import DEMO_REVIEWER, demo_comments_review, demo_reviewer_ensure
 from tests.helpers import post_report
+from tests.test_simulator_command import _warm_up_server
 
 NOW = dt.datetime(2026, 5, 11, 14, 7, tzinfo=dt.UTC)
 SERVICES = ("chatgpt", "sora", "iliad", "netflix", "instagram", "youtube", "facebook", "spotify", "steam")
@@ -129,3 +131,23 @@ def test_the_demo_reviewer_decides_the_crowds_comments_once_they_have_waited(set
     assert "first!" not in page and "Mine fails at the login too" not in page
     # Decided once: a second look changes nothing.
     assert demo_comments_review(reviewer=reviewer, now=later + COMMENT_REVIEW_AFTER) == []
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_crowd_sends_each_comment_with_its_report_in_its_language(live_server, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    _warm_up_server()
+    posts = [
+        Post(0.0, "chatgpt", "login", "93.56.1.1", "Non risponde da 10 minuti, errore 503", "it"),
+        Post(0.0, "chatgpt", "login", "8.8.8.8", "Can't log in, network error", "en"),
+        Post(0.0, "chatgpt", "website", "2.37.197.1"),
+    ]
+
+    result = live_stream(url=live_server.url, posts=iter(posts), workers=1)
+
+    assert result.statuses == {201: 3}, result.summary()
+    assert Report.objects.count() == 3
+    assert set(Comment.objects.values_list("text", "language", "state")) == {
+        ("Non risponde da 10 minuti, errore 503", "it", Comment.State.PENDING),
+        ("Can't log in, network error", "en", Comment.State.PENDING),
+    }
