@@ -7,7 +7,8 @@ through their services, as a client would, and no production app imports it
 - `crowd`: the model (rhythms, volumes, problem mixes, incidents) as numpy columns.
 - `scenarios`: random history (`plan_backfill`) and named replays (`scenario_get`).
 - `live`: a load generator posting to a running server.
-- `demo`: the living demo's schedule (pure); `reviewer`: its reviewer, through the review service.
+- `demo`: the living demo's schedule (pure); `comments`: what its crowd writes (pure);
+  `reviewer`: its reviewer, through the review services.
 
 The management commands `simulate` and `demo_data` drive them through the real ingest services.
 """

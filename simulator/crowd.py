@@ -120,6 +120,9 @@ class Outage:
     # An ISP's outage ("isp"): only that operator's customers report, so their addresses
     # are drawn from the city networks inside the operator's announced prefixes.
     operator_prefixes: tuple[str, ...] = ()
+    # The pool the living demo's reporters draw their comments from (simulator.comments);
+    # "" for none. The model draws no comments: the demo's crowd adds them (simulator.demo).
+    comments: str = ""
 
     @property
     def peak_at(self) -> datetime:

@@ -18,6 +18,8 @@ number of cycles:
   flood rule: a warning, never an incident);
 - and the reviewer's schedule: confirm ChatGPT at + 4 min, dismiss Netflix's media bump
   at + 25 min;
+- a few of the events' reporters write a comment (simulator.comments), which the demo
+  reviewer approves, or rejects when off topic, COMMENT_REVIEW_AFTER later;
 - ChatGPT's official status page (served by the crowd process, simulator.official_page)
   turns red OFFICIAL_DELAY after the crowd's first reports and green when they end.
 
@@ -32,10 +34,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from simulator.crowd import BLOCK_SECONDS, Batch, Crowd, Flood, Incident, Outage
+import numpy as np
+
+from simulator.comments import POOLS, city_as_written, comment_language
+from simulator.crowd import BLOCK_SECONDS, KINDS, Batch, Crowd, Flood, Incident, Outage
 from simulator.live import Post
 from simulator.scenarios import baseline_italy, chatgpt_and_sora_outages, isp_outage
 
@@ -64,6 +69,9 @@ DEMO_EVENT_SERVICES = frozenset(
 # lead time the service page then shows (outages.official).
 OFFICIAL_DELAY = timedelta(minutes=12)
 OFFICIAL_SERVICE = "chatgpt"
+# The demo reviewer decides a comment of the crowd once it has waited this long: a visitor
+# logged in as the reviewer finds a few in the queue (simulator.reviewer).
+COMMENT_REVIEW_AFTER = timedelta(minutes=5)
 # Detection replays the last hours of the history (the demo's events and the resolved
 # outage before them); the baselines are built from everything before.
 DETECT_HOURS_BEFORE = timedelta(hours=4)
@@ -97,6 +105,7 @@ def _cycle_incidents(start: datetime, *, peak_end: datetime, volume: float) -> t
     chatgpt, sora = chatgpt_and_sora_outages(
         start=peak_end - OUTAGE_LEAD, rise=15, plateau=15, decay=10.0, label="31 March 2025, replayed"
     )
+    chatgpt, sora = replace(chatgpt, comments="chatgpt"), replace(sora, comments="sora")
     # An Italian operator's mobile network down in two regions: its incident names only their
     # cities. (With the simulator's volumes a regional outage this size also moves the
     # national count; a smaller one would be too few reports to tell from noise.)
@@ -109,11 +118,15 @@ def _cycle_incidents(start: datetime, *, peak_end: datetime, volume: float) -> t
         decay=10.0,
         regions={"IT": REGIONAL_REGIONS},
         label=f"regional outage in {' and '.join(REGIONAL_REGIONS)}",
+        comments="iliad-regional",
     )
-    isp = isp_outage(
-        "Fastweb",
-        start + timedelta(minutes=1),
-        {slug: baseline_italy(slug, volume) * 8 + 30 for slug in ISP_SERVICES},
+    isp = tuple(
+        replace(outage, comments="fastweb")
+        for outage in isp_outage(
+            "Fastweb",
+            start + timedelta(minutes=1),
+            {slug: baseline_italy(slug, volume) * 8 + 30 for slug in ISP_SERVICES},
+        )
     )
     media = Outage(
         service="netflix",
@@ -124,6 +137,7 @@ def _cycle_incidents(start: datetime, *, peak_end: datetime, volume: float) -> t
         decay=5.0,
         kind="media",
         label="media bump",
+        comments="media",
     )
     flood = Flood(
         service="spotify",
@@ -243,16 +257,25 @@ def detection_start(schedule: DemoSchedule) -> datetime:
     return schedule.first_cycle - DETECT_HOURS_BEFORE
 
 
+@dataclass(frozen=True, slots=True)
+class CrowdComment:
+    text: str
+    language: str
+
+
 class DemoCrowd:
     """Normal life for every service plus the schedule's events, a window at a time.
 
     One Crowd (one seed) for the whole run, so its address pools keep handing out new
-    addresses: a simulated person does not come back within the dedupe window.
+    addresses: a simulated person does not come back within the dedupe window. The
+    comments are drawn from a generator of their own (same seed), so the reports are the
+    same with or without them.
     """
 
     def __init__(self, services: Sequence[str], schedule: DemoSchedule, *, seed: int, places=None) -> None:
         self.schedule = schedule
         self.crowd = Crowd(services, seed=seed, volume=schedule.volume, places=places)
+        self._comment_rng = np.random.default_rng([seed, 2])
 
     def window(self, start: datetime, end: datetime) -> Batch:
         """The reports sent between start and end, in time order."""
@@ -260,6 +283,33 @@ class DemoCrowd:
         for incident in self.schedule.incidents(start, end):
             self.crowd.incident(incident, out)
         return self.crowd.batch(out, since=start, until=end)
+
+    def comments(self, batch: Batch, start: datetime, end: datetime) -> dict[int, CrowdComment]:
+        """The comments a few of the window's event reports carry, by row of `batch` (the
+        window from `start` to `end`): each event's share of its reports, a line of its
+        pool in the reporter's language (simulator.comments)."""
+        found: dict[int, CrowdComment] = {}
+        for incident in self.schedule.incidents(start, end):
+            if not isinstance(incident, Outage) or incident.comments not in POOLS:
+                continue
+            if incident.service not in batch.services:
+                continue
+            pool = POOLS[incident.comments]
+            rows = np.flatnonzero(
+                (batch.service == batch.services.index(incident.service))
+                & (batch.kind == KINDS.index(incident.kind))
+                & (batch.seconds >= incident.start.timestamp())
+                & (batch.seconds < incident.end.timestamp())
+            )
+            for row in rows[self._comment_rng.random(len(rows)) < pool.share].tolist():
+                place = batch.places[int(batch.place[row])]
+                language = comment_language(place.country_code)
+                lines = pool.lines_in(language)
+                if row in found or not lines:
+                    continue
+                line = lines[int(self._comment_rng.integers(len(lines)))]
+                found[row] = CrowdComment(line.render(city_as_written(place.name, language)), language)
+        return found
 
 
 def demo_posts(
@@ -271,14 +321,20 @@ def demo_posts(
     problem_of: Callable[[str, str], str] = lambda service, problem: problem,
 ) -> Iterator[Post]:
     """The crowd's reports from `start` on, for ever, each due `speed` times sooner than
-    its simulated time (1: real time). Drawn a window at a time, as they are taken."""
+    its simulated time (1: real time), a few with a comment. Drawn a window at a time, as
+    they are taken."""
     moment = start
     while True:
-        for report in crowd.window(moment, moment + window):
+        batch = crowd.window(moment, moment + window)
+        comments = crowd.comments(batch, moment, moment + window)
+        for row, report in enumerate(batch):
+            comment = comments.get(row)
             yield Post(
                 due=(report.created_at - start).total_seconds() / speed,
                 service=report.service,
                 problem=problem_of(report.service, report.problem),
                 client_ip=report.client_ip,
+                comment=comment.text if comment else "",
+                language=comment.language if comment else "",
             )
         moment += window

@@ -1,8 +1,9 @@
 """A load generator: posts simulated reports to a running server, at a fixed rate or each
 at its own time (the living demo's crowd).
 
-Each report is `{"service": slug, "problem": code}` to POST /api/v1/reports/ with its
-person's address in X-Forwarded-For, for a server started with TRUSTED_PROXY_COUNT=1.
+Each report is `{"service": slug, "problem": code}` (and a `"comment"` for the few that carry
+one, with their language in Accept-Language) to POST /api/v1/reports/ with its person's
+address in X-Forwarded-For, for a server started with TRUSTED_PROXY_COUNT=1.
 Standard library only (http.client, threads): keep-alive connections, one per worker.
 Only for servers you run yourself, on this machine.
 """
@@ -79,6 +80,16 @@ class Post:
     service: str
     problem: str
     client_ip: str
+    comment: str = ""  # sent with the report, in `language` (its page's, Accept-Language)
+    language: str = ""
+
+
+def post_body(post: Post) -> dict[str, str]:
+    """The JSON body of a report: its comment only when it has one."""
+    body = {"service": post.service, "problem": post.problem}
+    if post.comment:
+        body["comment"] = post.comment
+    return body
 
 
 def live_post(
@@ -156,8 +167,10 @@ def live_stream(
                 time.sleep(wait)
             if time.monotonic() >= deadline:
                 return  # behind schedule and out of time: what was not sent stays unsent
-            body = json.dumps({"service": post.service, "problem": post.problem})
+            body = json.dumps(post_body(post))
             headers = {"Content-Type": "application/json", "X-Forwarded-For": post.client_ip}
+            if post.language:
+                headers["Accept-Language"] = post.language
             for attempt in range(2):
                 reused = connection is not None
                 try:

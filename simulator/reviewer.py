@@ -1,7 +1,8 @@
 """The living demo's reviewer: an account anyone running `make run` can log in with, and
-the decisions the demo takes with it on a schedule (simulator.demo). It decides only through
-the review service (outages.review.services.incident_act), the one a person's click goes
-through, so each decision is checked and audited as theirs would be."""
+the decisions the demo takes with it: incidents on a schedule (simulator.demo), the crowd's
+comments as they come (simulator.comments). It decides only through the review services
+(outages.review.services.incident_act, outages.review.moderation.comments_review), the ones
+a person's click goes through, so each decision is checked and audited as theirs would be."""
 
 from __future__ import annotations
 
@@ -12,9 +13,13 @@ from django.contrib.auth.models import Group, User
 
 from catalogue.models import Service
 from outages.models import REVIEWER_GROUP, Incident
+from outages.review.moderation import comments_review
+from outages.review.selectors import review_comments
 from outages.review.services import ReviewError, incident_act
 from outages.status import latest_incident
-from simulator.demo import ReviewStep
+from reports.models import Comment
+from simulator.comments import APPROVE, REJECT, demo_verdict
+from simulator.demo import COMMENT_REVIEW_AFTER, ReviewStep
 
 DEMO_REVIEWER = "demo-reviewer"
 
@@ -72,3 +77,30 @@ def _incident_for(step: ReviewStep) -> Incident | None:
     ):
         return None
     return incident
+
+
+def demo_comments_review(
+    *, reviewer: User, now: dt.datetime, after: dt.timedelta = COMMENT_REVIEW_AFTER
+) -> list[str]:
+    """Approve the crowd's comments on topic and reject its off-topic ones, each once it has
+    waited `after` in the queue (simulator.comments.demo_verdict says which is which); a
+    comment the crowd did not write is left for a person. Returns what was decided, to print.
+
+    It reads the queue a reviewer reads (review_comments, every page) and decides through
+    comments_review, so each decision is audited as the demo reviewer's."""
+    chosen: dict[str, list[int]] = {APPROVE: [], REJECT: []}
+    number, pages = 1, 1
+    while number <= pages:
+        page = review_comments(state=Comment.State.PENDING, page=number)
+        pages = page.paginator.num_pages
+        for comment in page.object_list:
+            verdict = demo_verdict(comment.text)
+            if verdict is not None and comment.created_at <= now - after:
+                chosen[verdict].append(comment.pk)
+        number += 1
+    decided = []
+    for action, comment_ids in chosen.items():
+        if comment_ids:
+            changed = comments_review(comment_ids=comment_ids, action=action, actor=reviewer, now=now)
+            decided.append(f"{DEMO_REVIEWER}: {action} {changed} comment(s)")
+    return decided

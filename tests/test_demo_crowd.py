@@ -7,6 +7,9 @@ clock cannot honestly run faster than real time. Here each window of the crowd i
 with the times it was drawn for (what the server would stamp in real time) and the clock
 is moved to its end for the detection pass and the reviewer.
 
+The reports that carry a comment go through the public API instead, at their own time,
+as the crowd sends them to a server; the demo reviewer decides the comments after each pass.
+
 The story tests check the README's minute-by-minute story of `make run` (minutes 1, 10 and
 30 after it started) on what the pages and the APIs say then, from one run of the demo.
 """
@@ -14,6 +17,7 @@ The story tests check the README's minute-by-minute story of `make run` (minutes
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 from collections import defaultdict
 from collections.abc import Callable
@@ -35,10 +39,20 @@ from outages.models import Incident, IncidentCity, ServiceStatus
 from outages.peak import PEAK_MINUTES
 from outages.review.models import ReviewAction
 from reports.aggregation import IncomingReport, reports_ingest_bulk
-from reports.models import CountryMinute, Source
-from simulator.demo import ISP_SERVICES, OUTAGE_LEAD, REGIONAL_REGIONS, DemoCrowd, DemoSchedule
+from reports.models import Comment, CountryMinute, Source
+from simulator.comments import APPROVE, REJECT, demo_verdict
+from simulator.demo import (
+    COMMENT_REVIEW_AFTER,
+    ISP_SERVICES,
+    OUTAGE_LEAD,
+    REGIONAL_REGIONS,
+    CrowdComment,
+    DemoCrowd,
+    DemoSchedule,
+)
+from simulator.live import Post, post_body
 from simulator.management.commands.simulate import problem_mapper
-from simulator.reviewer import DEMO_REVIEWER, demo_reviews_apply
+from simulator.reviewer import DEMO_REVIEWER, demo_comments_review, demo_reviews_apply
 
 # A Monday afternoon in Italy: `make run` loaded its history at 16:07 CEST (minute 0).
 NOW = dt.datetime(2026, 5, 11, 14, 7, tzinfo=dt.UTC)
@@ -58,7 +72,9 @@ PEAK_ITALY = 1251
 PEAK_TOLERANCE = 0.1
 
 
-def _ingest(batch, services: dict[str, int], problem_of) -> None:
+def _ingest(batch, services: dict[str, int], problem_of, comments: dict[int, CrowdComment]) -> list[int]:
+    """The window's reports: through the bulk ingest, and those with a comment through the
+    API at their own time; the API's status for each of these."""
     reports_ingest_bulk(
         reports=(
             IncomingReport(
@@ -68,9 +84,34 @@ def _ingest(batch, services: dict[str, int], problem_of) -> None:
                 created_at=report.created_at,
                 source=Source.SIMULATED,
             )
-            for report in batch
+            for row, report in enumerate(batch)
+            if row not in comments
         )
     )
+    statuses = []
+    client = Client()
+    with override_settings(TRUSTED_PROXY_COUNT=1):
+        for row, report in enumerate(batch):
+            if (comment := comments.get(row)) is None:
+                continue
+            post = Post(
+                due=0,
+                service=report.service,
+                problem=problem_of(report.service, report.problem),
+                client_ip=report.client_ip,
+                comment=comment.text,
+                language=comment.language,
+            )
+            with time_machine.travel(report.created_at, tick=False):
+                response = client.post(
+                    "/api/v1/reports/",
+                    post_body(post),
+                    content_type="application/json",
+                    HTTP_X_FORWARDED_FOR=post.client_ip,
+                    HTTP_ACCEPT_LANGUAGE=post.language,
+                )
+            statuses.append(response.status_code)
+    return statuses
 
 
 def _run_demo(
@@ -92,7 +133,10 @@ def _run_demo(
     previous = 0
     for minute in sorted({*range(STEP, SIMULATED_MINUTES + 1, STEP), *STORY_MINUTES}):
         moment = NOW + minute * MINUTE
-        _ingest(crowd.window(NOW + previous * MINUTE, moment), services, problem_of)
+        start = NOW + previous * MINUTE
+        batch = crowd.window(start, moment)
+        answers = _ingest(batch, services, problem_of, crowd.comments(batch, start, moment))
+        assert set(answers) <= {201}, answers  # each a new person's report, kept with its comment
         previous = minute
         with time_machine.travel(moment + dt.timedelta(seconds=GRACE_SECONDS), tick=False):
             detection_run(now=moment + dt.timedelta(seconds=GRACE_SECONDS))
@@ -102,6 +146,7 @@ def _run_demo(
                 now=moment,
                 done=done,
             )
+            demo_comments_review(reviewer=reviewer, now=moment)
             if look is not None and minute in STORY_MINUTES:
                 seen[minute] = look(moment)
         for slug, status, reason, evidence in ServiceStatus.objects.world().values_list(
@@ -174,7 +219,11 @@ def test_the_demo_lives_its_outage_for_its_real_length_and_plays_every_event(on_
 
     # Every review state: confirmed and dismissed by the demo reviewer, through the audited
     # review service; suspected ones waiting; the earlier outage resolved.
-    actions = set(ReviewAction.objects.values_list("actor_name", "kind", "incident__service__slug", "reason"))
+    actions = set(
+        ReviewAction.objects.filter(incident__isnull=False).values_list(
+            "actor_name", "kind", "incident__service__slug", "reason"
+        )
+    )
     assert actions == {
         (DEMO_REVIEWER, "confirm", "chatgpt", ""),
         (DEMO_REVIEWER, "dismiss", "netflix", "media"),
@@ -220,8 +269,26 @@ def _look(moment: dt.datetime) -> dict:
             ).values_list("city__region", flat=True)
         ),
         "actions": set(
-            ReviewAction.objects.values_list("actor_name", "kind", "incident__service__slug", "reason")
+            ReviewAction.objects.filter(incident__isnull=False).values_list(
+                "actor_name", "kind", "incident__service__slug", "reason"
+            )
         ),
+        "comments": list(
+            Comment.objects.order_by("created_at", "pk").values_list(
+                "pk", "service__slug", "text", "language", "state", "created_at", "city__country_code"
+            )
+        ),
+        "comment_actions": set(
+            ReviewAction.objects.filter(comment__isnull=False).values_list("actor_name", "kind", "comment_id")
+        ),
+        "chatgpt_comments": [
+            html.unescape(text)
+            for text in re.findall(
+                r'<p class="comment-text"[^>]*>(.*?)</p>',
+                client.get("/s/chatgpt/", HTTP_ACCEPT_LANGUAGE="en").content.decode(),
+                re.S,
+            )
+        ],
     }
 
 
@@ -360,3 +427,47 @@ def test_at_minute_30_netflix_is_dismissed_and_the_isp_incidents_wait_for_review
     # iliad's incident, open, names only cities of Sicily and Calabria.
     assert _open(seen, "iliad") == ["suspected"], seen["incidents"]
     assert seen["iliad_regions"] and seen["iliad_regions"] <= set(REGIONAL_REGIONS), seen["iliad_regions"]
+
+
+# --- the crowd's comments --------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_at_minute_1_the_crowds_first_comments_wait_for_review_and_none_is_shown(story):
+    seen = story[1]
+    assert {state for *_, state, _, _ in seen["comments"]} <= {Comment.State.PENDING}
+    assert seen["comment_actions"] == set()
+    assert seen["chatgpt_comments"] == []
+
+
+@pytest.mark.slow
+def test_at_minute_30_chatgpt_shows_the_comments_the_demo_reviewer_approved_and_none_it_rejected(story):
+    seen = story[30]
+    chatgpt = [row for row in seen["comments"] if row[1] == "chatgpt"]
+    approved = [row for row in chatgpt if row[4] == Comment.State.APPROVED]
+    rejected = [row for row in chatgpt if row[4] == Comment.State.REJECTED]
+    assert len(approved) >= 5 and rejected, chatgpt
+    # Approved are the pool's plausible lines, rejected its off-topic ones.
+    assert {demo_verdict(text) for _, _, text, *_ in approved} == {APPROVE}
+    assert {demo_verdict(text) for _, _, text, *_ in rejected} == {REJECT}
+    # The service page shows the newest approved comments, and no rejected one.
+    newest = sorted(approved, key=lambda row: (row[5], row[0]), reverse=True)[:10]
+    assert seen["chatgpt_comments"] == [text for _, _, text, *_ in newest]
+    assert not {text for _, _, text, *_ in rejected} & set(seen["chatgpt_comments"])
+    # Each decision is the demo reviewer's, audited, on every service; what is still pending
+    # came in less than COMMENT_REVIEW_AFTER ago.
+    decided = [row for row in seen["comments"] if row[4] != Comment.State.PENDING]
+    assert seen["comment_actions"] == {
+        (DEMO_REVIEWER, APPROVE if state == Comment.State.APPROVED else REJECT, pk)
+        for pk, _, _, _, state, _, _ in decided
+    }
+    minute_30 = NOW + 30 * MINUTE
+    pending = [row for row in seen["comments"] if row[4] == Comment.State.PENDING]
+    assert all(created > minute_30 - COMMENT_REVIEW_AFTER for *_, created, _ in pending), pending
+    # Italians write in Italian, everyone else in English.
+    assert {(country == "IT", language) for _, _, _, language, _, _, country in chatgpt} == {
+        (True, "it"),
+        (False, "en"),
+    }
+    # The other events have their say too: iliad's regional outage and Fastweb's customers.
+    assert {"iliad", *ISP_SERVICES} & {row[1] for row in decided}

@@ -53,13 +53,15 @@ from simulator.demo import (
 )
 from simulator.live import LiveResult, live_post, live_stream, server_wait
 from simulator.official_page import DEMO_OFFICIAL_PORT, official_page_serve, official_page_url
-from simulator.reviewer import DEMO_REVIEWER, demo_reviewer_ensure, demo_reviews_apply
+from simulator.reviewer import DEMO_REVIEWER, demo_comments_review, demo_reviewer_ensure, demo_reviews_apply
 from simulator.scenarios import ROME, SCENARIOS, Plan, incidents_random, plan_backfill, scenario_get
 
 # Simulated reports are marked as such where the model has a mark for them.
 SOURCE = getattr(Source, "SIMULATED", Source.API)
 # Where `--demo` tells the demo's crowd when its history ends and its schedule began.
 DEMO_CLOCK_FILE = "demo-clock.json"
+# The demo reviewer looks at the comments waiting for review this often (real time).
+DEMO_COMMENTS_EVERY = 15.0
 # A crowd started this long after the history was loaded starts at its own now: it does not
 # send a backlog of reports the server would stamp all at once.
 DEMO_CATCH_UP = dt.timedelta(minutes=15)
@@ -417,6 +419,7 @@ class Command(BaseCommand):
         done: set[ReviewStep] = set()
         began = time.monotonic()
         last_line = [began]
+        last_comments = [began]
 
         def simulated_now() -> dt.datetime:
             return start + dt.timedelta(seconds=(time.monotonic() - began) * speed)
@@ -430,6 +433,10 @@ class Command(BaseCommand):
                 try:
                     for line in demo_reviews_apply(steps, reviewer=reviewer, now=sim_now, done=done):
                         self.stdout.write(line)
+                    if time.monotonic() - last_comments[0] >= DEMO_COMMENTS_EVERY:
+                        for line in demo_comments_review(reviewer=reviewer, now=sim_now):
+                            self.stdout.write(line)
+                        last_comments[0] = time.monotonic()
                 except DatabaseError as error:
                     # A busy database (SQLite under make run): the step is tried again next tick.
                     # Never end the crowd over it: honcho would stop all of make run with it.
