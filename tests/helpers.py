@@ -29,3 +29,18 @@ def wait_until(condition: Callable[[], object], *, timeout: float, step: float =
             return True
         time.sleep(step)
     return bool(condition())
+
+
+def live_server_warm_up() -> None:
+    """What config/wsgi.py does before gunicorn serves, for a live server that runs in the
+    test's process: build the gazetteer index and load the tables once here, not in every
+    request thread at once (on a busy machine they time out)."""
+    import ipaddress
+
+    from geo.gazetteer import match_city
+    from geo.lookup import locate
+    from geo.operators import warm_up as operators_warm_up
+
+    match_city("Milan", "IT", None, None)
+    operators_warm_up()
+    locate(ipaddress.ip_address(MILAN_IP))

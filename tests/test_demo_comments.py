@@ -21,8 +21,7 @@ from simulator.crowd import KINDS
 from simulator.demo import COMMENT_REVIEW_AFTER, REGIONAL_REGIONS, DemoCrowd, DemoSchedule
 from simulator.live import Post, live_stream
 from simulator.reviewer import DEMO_REVIEWER, demo_comments_review, demo_reviewer_ensure
-from tests.helpers import post_report
-from tests.test_simulator_command import _warm_up_server
+from tests.helpers import live_server_warm_up, post_report
 
 NOW = dt.datetime(2026, 5, 11, 14, 7, tzinfo=dt.UTC)
 SERVICES = ("chatgpt", "sora", "iliad", "netflix", "instagram", "youtube", "facebook", "spotify", "steam")
@@ -136,7 +135,7 @@ def test_the_demo_reviewer_decides_the_crowds_comments_once_they_have_waited(set
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_crowd_sends_each_comment_with_its_report_in_its_language(live_server, settings):
     settings.TRUSTED_PROXY_COUNT = 1
-    _warm_up_server()
+    live_server_warm_up()
     posts = [
         Post(0.0, "chatgpt", "login", "93.56.1.1", "Non risponde da 10 minuti, errore 503", "it"),
         Post(0.0, "chatgpt", "login", "8.8.8.8", "Can't log in, network error", "en"),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import json
 import re
 from collections import Counter
@@ -16,13 +15,11 @@ from django.core.management import call_command
 from django.test import Client
 
 from catalogue.models import Service
-from geo.gazetteer import match_city
-from geo.lookup import locate
-from geo.operators import warm_up as operators_warm_up
 from outages.models import Incident, ServiceStatus
 from reports.models import CityMinute, CountryMinute, Report
 from simulator.demo import DEMO_EVENT_SERVICES
 from simulator.places import ASIA
+from tests.helpers import live_server_warm_up
 
 ROME = ZoneInfo("Europe/Rome")
 NOW = dt.datetime(2026, 5, 11, 10, 0, tzinfo=dt.UTC)
@@ -209,19 +206,10 @@ def _italy_peak(slug: str) -> tuple[dt.datetime, int]:
 # -- live mode ------------------------------------------------------------------------------
 
 
-def _warm_up_server() -> None:
-    """What config/wsgi.py does before gunicorn serves: the live server runs in this process."""
-    match_city("Milan", "IT", None, None)
-    operators_warm_up()
-    locate(ipaddress.ip_address("93.56.1.1"))
-
-
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_live_mode_posts_the_number_of_reports_it_says(live_server, settings):
     settings.TRUSTED_PROXY_COUNT = 1
-    # The server runs in this process: build the gazetteer index and load the tables once
-    # here, not in every request thread at once (on a busy machine they time out).
-    _warm_up_server()
+    live_server_warm_up()
     output = simulate(
         "--live",
         "--url",
@@ -249,7 +237,7 @@ def test_live_mode_posts_the_number_of_reports_it_says(live_server, settings):
 def test_the_demo_crowd_posts_its_outage_through_the_api_from_real_people(live_server, settings, tmp_path):
     settings.TRUSTED_PROXY_COUNT = 1
     settings.VAR_DIR = tmp_path
-    _warm_up_server()
+    live_server_warm_up()
     # The history was loaded a minute ago: the crowd carries on from there.
     loaded = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
     clock = {"anchor": loaded.isoformat(), "loaded_until": loaded.isoformat()}
