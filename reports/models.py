@@ -161,6 +161,15 @@ class CountryMinute(MinuteCount):
                 name="reports_countryminute_key",
             )
         ]
+        # A country's home page reads every service's minutes in one country at once:
+        # index-only, not a scan of the month's partition (the home p95 was 116 ms at 10 M reports).
+        indexes = [
+            models.Index(
+                fields=["country_code", "minute"],
+                include=["service", "count"],
+                name="reports_countryminute_country",
+            )
+        ]
 
 
 class ProblemMinute(MinuteCount):
