@@ -140,6 +140,23 @@ def test_api_and_new_network_shares_are_flagged_only_above_the_services_usual(ch
     assert (item.signals.api_flag, item.signals.new_networks_flag) == (False, False)
 
 
+def test_an_api_only_flood_is_flagged_against_a_service_whose_people_use_the_form(reviewer_client, chatgpt):
+    # The service's ordinary day: three in four reports through the web form.
+    for i in range(40):
+        _report(chatgpt, f"5.90.{i}.0/24", T0 - dt.timedelta(hours=3), source="web" if i % 4 else "api")
+    # A flood through the API alone, from networks that reported the day before.
+    flood = incident(chatgpt)
+    for i in range(10):
+        _report(chatgpt, f"5.90.{i}.0/24", T0 + MINUTE, source="api", n=6)
+
+    [item] = queue_items([flood], now=NOW)
+
+    assert item.signals.usual_api_share == pytest.approx(0.25)
+    assert item.signals.api_share == 1.0
+    assert (item.signals.api_flag, item.signals.new_networks_flag) == (True, False)
+    assert '<dd class="flag">100% API</dd>' in reviewer_client.get("/review/").content.decode()
+
+
 def test_other_services_spiking_at_the_same_moment_are_named(reviewer_client, chatgpt):
     others = [s for s in _services(4) if s.pk != chatgpt.pk]
     flagged = incident(chatgpt)

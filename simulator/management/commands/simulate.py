@@ -56,8 +56,6 @@ from simulator.official_page import DEMO_OFFICIAL_PORT, official_page_serve, off
 from simulator.reviewer import DEMO_REVIEWER, demo_comments_review, demo_reviewer_ensure, demo_reviews_apply
 from simulator.scenarios import ROME, SCENARIOS, Plan, incidents_random, plan_backfill, scenario_get
 
-# Simulated reports are marked as such where the model has a mark for them.
-SOURCE = getattr(Source, "SIMULATED", Source.API)
 # Where `--demo` tells the demo's crowd when its history ends and its schedule began.
 DEMO_CLOCK_FILE = "demo-clock.json"
 # The demo reviewer looks at the comments waiting for review this often (real time).
@@ -65,6 +63,15 @@ DEMO_COMMENTS_EVERY = 15.0
 # A crowd started this long after the history was loaded starts at its own now: it does not
 # send a backlog of reports the server would stamp all at once.
 DEMO_CATCH_UP = dt.timedelta(minutes=15)
+
+
+def history_source(*, demo: bool) -> Source:
+    """How the simulated history's reports are marked: as simulated, except the living demo's.
+    The demo's history is the past of its crowd, which posts through POST /api/v1/reports/
+    (Source.API), and the review flags compare an incident's API share with its service's
+    usual one (outages.review.selectors): a history marked otherwise made every live incident
+    "100% API" against a usual 0%."""
+    return Source.API if demo else Source.SIMULATED
 
 
 class Command(BaseCommand):
@@ -225,7 +232,11 @@ class Command(BaseCommand):
         if counting:
             counting.start()
         try:
-            counted = reports_ingest_bulk(reports=self._incoming(batch, services, problem_of))
+            counted = reports_ingest_bulk(
+                reports=self._incoming(
+                    batch, services, problem_of, source=history_source(demo=options["demo"])
+                )
+            )
         finally:
             aggregated = counting.stop() if counting else 0
         aggregated += reports_aggregate_all()
@@ -236,7 +247,7 @@ class Command(BaseCommand):
         if not options["no_detect"]:
             self._detect(plan)
 
-    def _incoming(self, batch: Batch, services: dict[str, Service], problem_of: ProblemOf):
+    def _incoming(self, batch: Batch, services: dict[str, Service], problem_of: ProblemOf, *, source: Source):
         for chunk in batch.chunks(5000):
             for report in chunk:
                 service = services[report.service]
@@ -245,7 +256,7 @@ class Command(BaseCommand):
                     problem=problem_of(report.service, report.problem),
                     client_ip=report.client_ip,
                     created_at=report.created_at,
-                    source=SOURCE,
+                    source=source,
                 )
 
     def _detect(self, plan: Plan) -> None:
