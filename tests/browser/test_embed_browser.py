@@ -33,15 +33,16 @@ def _warm():
     live_server_warm_up()
 
 
-def in_outage(slug: str, *, country: str) -> Service:
-    """The service in outage worldwide and in `country`, with counts as long as they get."""
+def in_outage(slug: str, *, country: str, tier: str = ServiceStatus.Tier.OUTAGE) -> Service:
+    """The service in outage (or `tier`) worldwide and in `country`, with counts as long as
+    they get."""
     service = Service.objects.get(slug=slug)
     for scope in ("", country):
         status_apply(
             ServiceStatus(
                 service=service,
                 scope=scope,
-                evidence=ServiceStatus.Tier.OUTAGE,
+                evidence=tier,
                 count=123_456,
                 baseline=12_345.0,
                 minute=timezone.now(),
@@ -51,19 +52,29 @@ def in_outage(slug: str, *, country: str) -> Service:
     return service
 
 
+# The status words of an incident, the longest there are.
+STATUS_WORDS = {
+    ServiceStatus.Tier.OUTAGE: {"en": "Problems detected", "it": "Problemi rilevati"},
+    ServiceStatus.Tier.WARNING: {"en": "Possible problems", "it": "Possibili problemi"},
+}
+
+
+@pytest.mark.parametrize("tier", list(STATUS_WORDS))
 @pytest.mark.parametrize("language", ["en", "it"])
 @pytest.mark.parametrize("country", ["", "IT"])
-def test_the_widget_fits_its_frame_with_the_longest_texts(open_page, language, country):
-    service = in_outage(LONGEST_SLUG, country="IT")
+def test_the_widget_fits_its_frame_with_the_longest_texts(open_page, tier, language, country):
+    service = in_outage(LONGEST_SLUG, country="IT", tier=tier)
     page = open_page(language=language, width=WIDGET_WIDTH, height=WIDGET_HEIGHT)
 
     page.goto(f"/s/{service.slug}/embed/" + (f"?country={country}" if country else ""))
 
     text = page.inner_text("body")
-    assert service.name in text and {"en": "Problems detected", "it": "Problemi rilevati"}[language] in text
+    assert service.name in text and STATUS_WORDS[tier][language] in text
     assert {"en": "123,456 reports", "it": "123.456 segnalazioni"}[language] in text
     if os.environ.get("EMBED_SCREENSHOTS"):
-        page.screenshot(path=f"{os.environ['EMBED_SCREENSHOTS']}/widget-{language}-{country or 'world'}.png")
+        page.screenshot(
+            path=f"{os.environ['EMBED_SCREENSHOTS']}/widget-{tier}-{language}-{country or 'world'}.png"
+        )
     assert page.evaluate(OVERFLOWING) == []
 
 
