@@ -29,6 +29,7 @@ outage_patterns = (
         path("s/<slug:slug>/data.json", outage_views.service_data, name="service-data"),
         path("s/<slug:slug>/badge.svg", outage_views.service_badge, name="service-badge"),
         path("s/<slug:slug>/embed/", outage_views.service_embed, name="service-embed"),
+        path("s/<slug:slug>/embed/code/", outage_views.service_embed_code, name="service-embed-code"),
         path("map/", outage_views.spike_map, name="map"),
         path("search/", outage_views.search, name="search"),
         path("c/<slug:category>/", outage_views.category, name="category"),

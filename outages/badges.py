@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from outages.badge_font import FONT_FAMILY, FONT_SIZE, text_width
 from outages.models import ServiceStatus
 
 BADGE_COLOUR: dict[str, str] = {
@@ -14,29 +15,47 @@ BADGE_COLOUR: dict[str, str] = {
 }
 
 
+# Space between each text and the edges of its half, the same on both sides.
+TEXT_PADDING = 6
+
+
 @dataclass(frozen=True, slots=True)
 class BadgeLayout:
     colour: str
+    font_family: str
+    font_size: int
     label_width: int
     value_width: int
+    # Each text is drawn exactly this long (SVG textLength): whatever font the reader has, it
+    # ends TEXT_PADDING before its half does.
+    label_text_length: int
+    value_text_length: int
+    text_padding: int
     value_x: int
     width: int
 
 
-def _text_width(text: str) -> int:
-    # Verdana 11 px averages about 7 px a character: enough for a badge, no font metrics.
-    return 12 + 7 * len(text)
+def _text_length(text: str) -> int:
+    return max(1, round(text_width(text)))
 
 
 def badge_layout(*, label: str, value: str, tier: str) -> BadgeLayout:
     """The badge for `label` (the service) on the left and `value` (the status, as the page
-    says it) on the right, coloured for the status `tier`."""
-    label_width = _text_width(label)
-    value_width = _text_width(value)
+    says it) on the right, coloured for the status `tier`: each half is its text's width in
+    the badge's font (outages.badge_font) plus the same padding on either side."""
+    label_text_length = _text_length(label)
+    value_text_length = _text_length(value)
+    label_width = label_text_length + 2 * TEXT_PADDING
+    value_width = value_text_length + 2 * TEXT_PADDING
     return BadgeLayout(
         colour=BADGE_COLOUR[tier],
+        font_family=FONT_FAMILY,
+        font_size=FONT_SIZE,
         label_width=label_width,
         value_width=value_width,
-        value_x=label_width + 6,
+        label_text_length=label_text_length,
+        value_text_length=value_text_length,
+        text_padding=TEXT_PADDING,
+        value_x=label_width + TEXT_PADDING,
         width=label_width + value_width,
     )

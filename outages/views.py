@@ -34,6 +34,7 @@ from geo.countries import (
 )
 from outages.badges import badge_layout
 from outages.display_time import datetime_text, page_time
+from outages.embeds import WIDGET_HEIGHT, WIDGET_WIDTH, embed_snippets
 from outages.forms import IncidentFilterForm
 from outages.map_selectors import WINDOWS
 from outages.models import Incident, ServiceStatus
@@ -463,6 +464,43 @@ def service_embed(request: HttpRequest, slug: str, *, country: str) -> HttpRespo
         },
     )
     return public_cache(response, max_age=EMBED_CACHE_SECONDS)
+
+
+@require_safe
+@_for_api_country
+def service_embed_code(request: HttpRequest, slug: str, *, country: str) -> HttpResponse:
+    """The widget and the badge to copy onto another site, worldwide or in ?country= (what
+    the widget and the badge answer for), with a live preview of both."""
+    service = _active_service(slug, country)
+    label = _embed_label(service, country)
+    widget_path = _with_country(reverse("outages:service-embed", kwargs={"slug": slug}), country)
+    badge_path = _with_country(reverse("outages:service-badge", kwargs={"slug": slug}), country)
+    page_path = _with_country(reverse("outages:service", kwargs={"slug": slug}), country)
+    snippets = embed_snippets(
+        widget_url=request.build_absolute_uri(widget_path),
+        badge_url=request.build_absolute_uri(badge_path),
+        page_url=request.build_absolute_uri(page_path),
+        title=_("%(name)s status on Downradar") % {"name": label},
+    )
+    return render(
+        request,
+        "outages/embed_code.html",
+        {
+            "service": service,
+            "label": label,
+            "country": country,
+            "snippets": snippets,
+            # The preview loads from this site, whatever address the snippets were built for.
+            "widget_path": widget_path,
+            "badge_path": badge_path,
+            "page_path": page_path,
+            "widget_width": WIDGET_WIDTH,
+            "widget_height": WIDGET_HEIGHT,
+            "page_title": _("Embed the status of %(name)s") % {"name": label},
+            "page_description": _("A status widget and a badge for %(name)s to put on any site.")
+            % {"name": label},
+        },
+    )
 
 
 # --- all outages ----------------------------------------------------------------------------

@@ -669,7 +669,7 @@ def test_a_country_s_status_is_the_same_on_its_page_json_home_api_badge_and_embe
                 r'data-slug="([\w-]+)">.*?class="status status-(\w+)"', html(client, f"/{query}"), re.S
             )
         )
-        embed = re.search(r'class="banner status-(\w+)"', html(client, f"/s/chatgpt/embed/{query}"))[1]
+        embed = re.search(r'class="widget status-(\w+)"', html(client, f"/s/chatgpt/embed/{query}"))[1]
         badge = html(client, f"/s/chatgpt/badge.svg{query}")
 
         assert page == data == detail == listed == home["chatgpt"] == embed, country

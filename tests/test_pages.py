@@ -474,7 +474,7 @@ def test_the_service_page_links_its_feeds_alerts_share_and_embed(client, chatgpt
         and 'href="/s/chatgpt/incidents.atom"' in html
     )
     assert '<link rel="alternate" type="application/rss+xml"' in html
-    assert 'href="/s/chatgpt/subscribe/"' in html and 'href="/s/chatgpt/embed/"' in html
+    assert 'href="/s/chatgpt/subscribe/"' in html and 'href="/s/chatgpt/embed/code/"' in html
     # Relative: the script hands the absolute address (a.href) to the share sheet or clipboard.
     assert 'class="share" href="/s/chatgpt/"' in html
 

@@ -24,7 +24,15 @@ CACHEABLE = [
     "/s/chatgpt/incidents.rss",
     "/incidents.atom",
 ]
-LANGUAGE_PICKED = [*CACHEABLE, "/data.json", "/s/chatgpt/data.json", "/s/chatgpt/", "/", "/api/v1/services/"]
+LANGUAGE_PICKED = [
+    *CACHEABLE,
+    "/data.json",
+    "/s/chatgpt/data.json",
+    "/s/chatgpt/",
+    "/s/chatgpt/embed/code/",
+    "/",
+    "/api/v1/services/",
+]
 
 
 @pytest.fixture

@@ -56,6 +56,35 @@ def test_a_bad_setting_fails_loudly_at_start(tmp_path, name, value, message):
     assert message in result.stderr
 
 
+# What the worker (connection_for_read), beat and web's task queueing (connection_for_write)
+# do with the broker URL at start; kombu logs "No hostname was supplied" from Connection.info().
+BROKER_CONNECTIONS = """
+import logging, django
+logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
+django.setup()
+from config.celery import app
+for connection in (app.connection_for_read(), app.connection_for_write()):
+    print(connection.as_uri())
+    with connection.clone() as clone:
+        clone.ensure_connection(max_retries=1)
+        clone.default_channel
+"""
+
+
+def test_the_embedded_broker_connects_without_a_warning_in_the_start_up_logs(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-c", BROKER_CONNECTIONS],
+        cwd=ROOT,
+        env=clean_env(tmp_path),
+        capture_output=True,
+        text=True,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["filesystem://:**@localhost//"] * 2  # `make run`'s broker
+    assert "WARNING" not in result.stderr and "No hostname" not in result.stderr, result.stderr
+
+
 def test_healthz_is_exempt_from_the_ssl_redirect(client, settings):
     settings.SECURE_SSL_REDIRECT = True
 

@@ -144,12 +144,13 @@ def test_the_badge_shows_the_status_and_the_embed_can_be_framed_by_another_site(
     # load and show the status.
     blog = open_page()
     with other_site(
-        f'<!doctype html><title>A blog</title><iframe title="status" src="{live_server.url}/s/chatgpt/embed/" width="400" height="80"></iframe>'
+        f'<!doctype html><title>A blog</title><iframe title="status" src="{live_server.url}/s/chatgpt/embed/" width="400" height="120"></iframe>'
     ) as blog_url:
         blog.route(f"{blog_url}**", lambda route: route.continue_())  # allowed: it is the test's own
         blog.goto(blog_url)
         frame = blog.frame_locator("iframe")
-        assert frame.locator(".status-text").inner_text().startswith("ChatGPT:")
+        assert frame.locator(".widget-name").inner_text() == "ChatGPT"
+        assert frame.locator(".status-text").inner_text() == "No problems"
 
 
 def test_the_search_field_suggests_services_by_alias_and_a_pick_opens_its_page(open_page):

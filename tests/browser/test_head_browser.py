@@ -17,6 +17,7 @@ PUBLIC_PAGES = [
     "/s/chatgpt/data.json",
     "/s/chatgpt/badge.svg",
     "/s/chatgpt/embed/",
+    "/s/chatgpt/embed/code/",
     "/map/",
     "/incidents/",
     "/search/?q=chat",
