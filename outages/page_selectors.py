@@ -207,10 +207,7 @@ def service_numbers(
     if incident is not None and incident.dismissed:
         incident = None  # not public: the last 24 hours' cities, as when nothing is going on
     if incident is not None:
-        affected = [
-            row for row in incident.affected_cities() if not country or row.city.country_code == country
-        ]
-        shown = [(row.city, row.count) for row in affected[:TOP_CITIES]]
+        shown = [(row.city, row.count) for row in incident.affected_cities(country)[:TOP_CITIES]]
     else:
         usual = city_usual(service_id=service.pk, minutes=1440, now=now)
         top = [(city_id, n) for city_id, n, _ in cities_ranked(sums.cities, usual)[:TOP_CITIES]]

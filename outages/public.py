@@ -4,7 +4,8 @@ all read it here, built on the one visibility rule (`Incident.objects.public()`)
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
@@ -12,8 +13,8 @@ from django.utils import timezone
 
 from catalogue.models import Service
 from outages.models import WORLD, Incident
-from outages.peak import Peak, incident_peaks
-from reports.counts import minute_end
+from outages.peak import Peak, incident_peaks, incident_window
+from reports.counts import minute_end, window_problem_sums
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,3 +147,28 @@ def as_public_in(
     return [
         as_public(incident, peak=peaks[incident.pk] or Peak(incident.started_at, 0)) for incident in incidents
     ]
+
+
+def incident_problems_in(
+    incidents: Sequence[Incident], *, scope: str = WORLD, until: dt.datetime
+) -> dict[int, list[tuple[str, int]]]:
+    """Each incident's problems as (code, reports), most reported first, in `scope`:
+    worldwide, what detection stored over the incident; in a country, that country's own
+    reports from the incident's start through the minutes detection followed it
+    (outages.peak.incident_window), up to `until`, so an Italian page never shows the
+    world's breakdown. No query worldwide, one in a country for any number of incidents."""
+    if scope == WORLD:
+        return {
+            incident.pk: [(row["code"], row["count"]) for row in incident.problems] for incident in incidents
+        }
+    windows = [
+        (incident.service_id, incident.started_at, incident_window(incident, until=until)[1])
+        for incident in incidents
+    ]
+    counts: defaultdict[int, Counter[str]] = defaultdict(Counter)
+    for index, code, n in window_problem_sums(windows, country=scope):
+        counts[index][code] += n
+    return {
+        incident.pk: sorted(counts[i].items(), key=lambda item: (-item[1], item[0]))
+        for i, incident in enumerate(incidents)
+    }

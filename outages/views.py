@@ -59,6 +59,7 @@ from outages.presenters import (
 from outages.public import (
     PublicIncident,
     as_public_in,
+    incident_problems_in,
     public_incident_query,
     public_incidents,
     services_spiking_with,
@@ -68,6 +69,7 @@ from outages.selectors import services_with_status
 from outages.sparkline import HOME_HEIGHT, HOME_WIDTH, sparkline_points
 from outages.status import incident_state_text
 from reports.api_time import json_datetime
+from reports.counts import minute_end
 from reports.devices import device_cookie_set
 from reports.forms import ReportForm
 from reports.selectors import approved_comments
@@ -247,10 +249,16 @@ def home_data(request: HttpRequest, *, country: str) -> JsonResponse:
 
 def _service_numbers(service: Service, now: dt.datetime, country: str) -> dict:
     """The page's numbers in the request's language, worldwide or in `country`: the cached
-    counts are by code and id, the labels and city names are added here."""
+    counts are by code and id, the labels and city names are added here. Every figure is
+    the country's on a country's page; the official status, a service's own, is worldwide."""
     incident = status_of(service, country).incident
     numbers = service_numbers(service=service, now=now, country=country, incident=incident)
     labels = {problem.code: problem.display_label for problem in service.problem_types.all()}
+    incident_problems = (
+        incident_problems_in([incident], scope=country, until=minute_end(now))[incident.pk]
+        if incident is not None
+        else []
+    )
     peak = busiest_bucket(
         ((bucket["start"], bucket["count"]) for bucket in numbers.timeseries),
         since=incident.started_at if incident is not None else None,
@@ -265,6 +273,8 @@ def _service_numbers(service: Service, now: dt.datetime, country: str) -> dict:
         # The detector's own baseline and warning line, so the chart and the status agree.
         "timeseries": [{**bucket, "start": json_datetime(bucket["start"])} for bucket in numbers.timeseries],
         "problems": problem_rows(numbers.problems, labels),
+        # The ongoing incident's own problems (reports since it began), beside the 24 hours'.
+        "incident_problems": problem_rows(incident_problems, labels),
         "cities": [
             {
                 "city": city.local_name(),
@@ -295,8 +305,6 @@ def service_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "service": service,
         "form": ReportForm(problem_types=problem_types),
         "numbers": numbers,
-        # The ongoing incident's own problems, beside the last 24 hours'.
-        "incident_problems": _incident_problems(service, country),
         "comments": approved_comments(service_id=service.pk),
         # What the public may see: no dismissed or merged-away incidents, reviewers' public notes.
         "incidents": [
@@ -320,14 +328,6 @@ def service_detail(request: HttpRequest, slug: str) -> HttpResponse:
     response = render(request, "outages/service_detail.html", context, status=400 if country_error else 200)
     device_cookie_set(request, response)
     return response
-
-
-def _incident_problems(service: Service, country: str) -> list[dict]:
-    incident = status_of(service, country).incident
-    if incident is None:
-        return []
-    labels = {problem.code: problem.display_label for problem in service.problem_types.all()}
-    return problem_rows([(row["code"], row["count"]) for row in incident.problems], labels)
 
 
 @require_safe

@@ -11,8 +11,10 @@ import pytest
 from django.conf import settings
 
 from catalogue.models import Service
+from geo.models import City
 from outages.detection_pass import detection_run_range
-from outages.models import Incident, IncidentCity
+from outages.models import Incident, IncidentCity, ServiceStatus
+from outages.status import status_apply
 from reports.aggregation import reports_aggregate
 from reports.models import CountryMinute
 from tests.detection_helpers import MINUTE, T0, city, flat_baseline
@@ -251,3 +253,89 @@ def test_the_incidents_api_for_a_country_gives_the_peak_its_pages_show(client, i
     assert [in_italy["peak_count"]] == peaks(html(client, "/incidents/?country=IT")) == [10 * 40]
     assert worldwide["peak_count"] == incident.peak_count == 9 * 42
     assert in_italy["peak_at"] == "2026-03-10T12:00:00Z"
+
+
+@pytest.fixture
+def ongoing_in_italy_and_beyond(reports):
+    """An incident going on since before the four reports, naming Milan, Bologna and Mountain
+    View; detection stored its problems worldwide (login 3, app 1). Both the world's and
+    Italy's statuses point at it."""
+    incident = Incident.objects.create(
+        service=reports,
+        started_at=NOW - dt.timedelta(minutes=10),
+        last_spike_at=NOW,
+        last_elevated_at=NOW,
+        peak_at=NOW - dt.timedelta(minutes=10),
+        peak_count=4,
+        problems=[{"code": "login", "count": 3}, {"code": "app", "count": 1}],
+    )
+    for name, count in (("Mountain View", 9), ("Milan", 5), ("Bologna", 4)):
+        IncidentCity.objects.create(
+            incident=incident,
+            city=City.objects.get(name_en=name),
+            count=count,
+            excess=count - 1,
+            first_flagged_at=incident.started_at,
+        )
+    for scope in ("", "IT"):
+        row = ServiceStatus(
+            service=reports, scope=scope, evidence="outage", count=4, baseline=1.0, minute=NOW
+        )
+        status_apply(row, incident, {"IT", "US"}).save()
+    return incident
+
+
+def incident_problems(page: str) -> dict[str, str]:
+    listed = re.search(r'<ul class="problems" id="incident-problems">(.*?)</ul>', page, re.S)[1]
+    return dict(re.findall(r'<span class="label">(\w+)</span> <span class="percent">(\d+%)</span>', listed))
+
+
+def test_a_country_page_gives_the_ongoing_incident_s_problems_and_cities_in_that_country(
+    client, ongoing_in_italy_and_beyond
+):
+    italy = html(client, "/s/chatgpt/?country=IT")
+    worldwide = html(client, "/s/chatgpt/?country=all")
+
+    assert incident_problems(italy) == {"App": "50%", "Login": "50%"}  # Milan login, Bologna app
+    assert incident_problems(worldwide) == {"Login": "75%", "App": "25%"}  # what detection stored
+    assert cities(italy) == ["Milan", "Bologna"]
+    assert cities(worldwide) == ["Mountain View", "Milan", "Bologna"]
+
+
+def test_the_country_page_its_json_and_the_incidents_api_for_that_country_tell_one_truth(
+    client, ongoing_in_italy_and_beyond
+):
+    page = html(client, "/s/chatgpt/?country=IT")
+    data = client.get("/s/chatgpt/data.json?country=IT").json()
+    [incident] = client.get("/api/v1/incidents/?country=IT").json()
+    service = client.get("/api/v1/services/chatgpt/?country=IT").json()
+
+    on_page = incident_problems(page)
+    assert {row["label"]: f"{row['percent']}%" for row in data["incident_problems"]} == on_page
+    total = sum(row["count"] for row in incident["problems"])
+    labels = {"login": "Login", "app": "App"}
+    assert {
+        labels[row["code"]]: f"{round(100 * row['count'] / total)}%" for row in incident["problems"]
+    } == on_page
+    assert (
+        [row["city"] for row in incident["cities"]] == cities(page) == [row["city"] for row in data["cities"]]
+    )
+    assert incident["peak_count"] == 2  # Italy's two reports, as the page's recent incidents say
+    assert "peak 2 reports per 15 minutes" in page
+    assert service["incident"]["id"] == incident["id"] and service["count"] == 4
+    assert {row["code"]: row["count"] for row in service["problems"]} == {"login": 1, "app": 1}
+    assert problems(page) == {"App": "50%", "Login": "50%"}
+    # Worldwide, the API keeps what detection stored, and every city.
+    [world] = client.get("/api/v1/incidents/").json()
+    assert world["problems"] == [{"code": "login", "count": 3}, {"code": "app", "count": 1}]
+    assert [row["city"] for row in world["cities"]] == ["Mountain View", "Milan", "Bologna"]
+
+
+def test_a_country_page_labels_the_official_status_as_worldwide(client, chatgpt):
+    Service.objects.filter(pk=chatgpt.pk).update(
+        official_format=Service.OfficialFormat.STATUSPAGE, official_url="https://status.openai.com"
+    )
+
+    assert "Official status page (worldwide):" in html(client, "/s/chatgpt/?country=IT")
+    assert "Official status page:" in html(client, "/s/chatgpt/?country=all")
+    assert "Pagina di stato ufficiale (mondiale):" in html(client, "/s/chatgpt/?country=IT", "it")
