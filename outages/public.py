@@ -138,15 +138,22 @@ def public_incidents(
 def as_public_in(
     incidents: list[Incident], *, scope: str = WORLD, now: dt.datetime | None = None
 ) -> list[PublicIncident]:
-    """Incidents as the public sees them in `scope`: worldwide, the peak detection stored;
-    in a country, the peak of that country's own reports (outages.peak), measured up to
-    `now`, so an Italian page never shows the world's figure. One query in a country."""
+    """Incidents as the public sees them in `scope`, with their peak there (incident_peaks_in).
+    One query in a country."""
+    peaks = incident_peaks_in(incidents, scope=scope, until=minute_end(now or timezone.now()))
+    return [as_public(incident, peak=peaks[incident.pk]) for incident in incidents]
+
+
+def incident_peaks_in(
+    incidents: Sequence[Incident], *, scope: str = WORLD, until: dt.datetime
+) -> dict[int, Peak]:
+    """Each incident's peak in `scope`: worldwide, the one detection stored; in a country,
+    the peak of that country's own reports (outages.peak), measured up to `until`, so an
+    Italian page never shows the world's figure. No query worldwide, one in a country."""
     if scope == WORLD or not incidents:
-        return [as_public(incident) for incident in incidents]
-    peaks = incident_peaks(incidents, scope=scope, until=minute_end(now or timezone.now()))
-    return [
-        as_public(incident, peak=peaks[incident.pk] or Peak(incident.started_at, 0)) for incident in incidents
-    ]
+        return {incident.pk: Peak(incident.peak_at, incident.peak_count) for incident in incidents}
+    peaks = incident_peaks(incidents, scope=scope, until=until)
+    return {incident.pk: peaks[incident.pk] or Peak(incident.started_at, 0) for incident in incidents}
 
 
 def incident_problems_in(

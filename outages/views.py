@@ -28,6 +28,7 @@ from geo.countries import (
     WORLDWIDE,
     UnknownCountry,
     api_country,
+    country_name,
     invalid_country_response,
     page_country,
     requested_country,
@@ -59,6 +60,7 @@ from outages.presenters import (
 from outages.public import (
     PublicIncident,
     as_public_in,
+    incident_peaks_in,
     incident_problems_in,
     public_incident_query,
     public_incidents,
@@ -377,13 +379,26 @@ def spike_map(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _named_country(request: HttpRequest) -> tuple[str, str]:
+    """The country a page opened from a country's page names in ?country= (else worldwide),
+    and what to say when it is not one."""
+    try:
+        return api_country(request), ""
+    except UnknownCountry as error:
+        return WORLDWIDE, str(error)
+
+
 @require_safe
 def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """An incident's facts, worldwide or, with ?country= (the links from a country's pages),
+    its peak, timeline, cities and problems in that country."""
     incident = get_object_or_404(
         with_official_first(Incident.objects.public()).select_related("service"), pk=pk
     )
+    country, country_error = _named_country(request)
     now = timezone.now()
     end = incident.resolved_at or now
+    until = minute_end(now)
     labels = {problem.code: problem.display_label for problem in incident.service.problem_types.all()}
     times = page_time(now=now, service=incident.service)
     status_text = incident_state_text(confirmed=incident.confirmed, ongoing=incident.ongoing)
@@ -399,13 +414,19 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "social_title": f"{heading}: {status_text}",
             "page_description": f"{heading}: {status_text}.",
             "incident": incident,
+            "peak": incident_peaks_in([incident], scope=country, until=until)[incident.pk],
+            "country_name": country_name(country),
             "service": incident.service,
+            "country": country,
+            "country_error": country_error,
             "status_text": status_text,
             "duration_minutes": max(0, int((end - incident.started_at).total_seconds() // 60)),
-            "cities": incident.affected_cities()[:20],
+            "cities": incident.affected_cities(country)[:20],
             "escalations": list(incident.escalations.all()),
-            "problems": problem_rows([(row["code"], row["count"]) for row in incident.problems], labels),
-            "timeseries": incident_timeseries(incident=incident, now=now),
+            "problems": problem_rows(
+                incident_problems_in([incident], scope=country, until=until)[incident.pk], labels
+            ),
+            "timeseries": incident_timeseries(incident=incident, now=now, country=country),
             "page_time": times,
             "isp_text": isp_text(incident.operator),
             "official_lead_text": official_lead_text(incident.official_lead_minutes),
@@ -413,6 +434,7 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 services_together=services_spiking_with(incident), operator=incident.operator
             ),
         },
+        status=400 if country_error else 200,
     )
 
 
@@ -505,6 +527,8 @@ def incident_list(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "rows": rows,
+            # Filtered by a country, an incident's page opens on that country's figures too.
+            "country": query.get("country", ""),
             "page": paged,
             "filters": filters.urlencode(),
             "services": Service.objects.active().only("slug", "name"),

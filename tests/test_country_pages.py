@@ -5,6 +5,7 @@ the bundled address database) and statuses from a real detection pass."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 
 import pytest
@@ -339,3 +340,43 @@ def test_a_country_page_labels_the_official_status_as_worldwide(client, chatgpt)
     assert "Official status page (worldwide):" in html(client, "/s/chatgpt/?country=IT")
     assert "Official status page:" in html(client, "/s/chatgpt/?country=all")
     assert "Pagina di stato ufficiale (mondiale):" in html(client, "/s/chatgpt/?country=IT", "it")
+
+
+def incident_page_figures(page: str) -> tuple[int, list[str], dict[str, str], int]:
+    """(peak, cities, problems, reports on the timeline) of an incident page."""
+    peak = int(re.search(r"<dt>Peak</dt><dd>([\d,]+) reports? in 15 minutes", page)[1].replace(",", ""))
+    listed = re.search(r'<ol class="cities">(.*?)</ol>', page, re.S)[1]
+    shown = re.search(r'<ul class="problems">(.*?)</ul>', page, re.S)[1]
+    chart = re.search(r'<script id="timeseries-data" type="application/json">(.*?)</script>', page, re.S)[1]
+    return (
+        peak,
+        re.findall(r'<span class="label">([\w ]+)</span>', listed),
+        dict(re.findall(r'<span class="label">(\w+)</span> <span class="percent">(\d+%)</span>', shown)),
+        sum(bucket["count"] for bucket in json.loads(chart)),
+    )
+
+
+def test_the_incident_page_opened_from_a_country_s_page_gives_that_country_s_figures(
+    client, ongoing_in_italy_and_beyond
+):
+    reports_aggregate()  # the timeline reads the minute counts only
+    incident = ongoing_in_italy_and_beyond
+    service_page = html(client, "/s/chatgpt/?country=IT")
+    assert f'href="/incidents/{incident.pk}/?country=IT"' in service_page
+    assert f'href="/incidents/{incident.pk}/?country=IT"' in html(client, "/incidents/?country=IT")
+
+    italy = html(client, f"/incidents/{incident.pk}/?country=IT")
+    worldwide = html(client, f"/incidents/{incident.pk}/")
+    [in_api] = client.get("/api/v1/incidents/?country=IT").json()
+
+    assert incident_page_figures(italy) == (2, ["Milan", "Bologna"], {"App": "50%", "Login": "50%"}, 2)
+    assert incident_page_figures(worldwide) == (
+        4,
+        ["Mountain View", "Milan", "Bologna"],
+        {"Login": "75%", "App": "25%"},
+        4,
+    )
+    assert in_api["peak_count"] == 2 and [row["city"] for row in in_api["cities"]] == ["Milan", "Bologna"]
+    assert "Figures from reports in: Italy" in italy and "Figures from reports in" not in worldwide
+    assert 'href="/s/chatgpt/?country=IT"' in italy
+    assert client.get(f"/incidents/{incident.pk}/?country=XX").status_code == 400
