@@ -302,6 +302,10 @@ COUNTRY_COOKIE_NAME = "downradar_country"
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("TIME_ZONE", default="Europe/Rome")
 USE_I18N = True
+# One number format per language on every page: 1,830 in English, 1.830 in Italian, in the
+# templates' counts as in the sentences built in Python (django.utils.formats.number_format).
+# Machine values in a template (ids, data- attributes, URLs, SVG geometry) are |unlocalize'd.
+USE_THOUSAND_SEPARATOR = True
 USE_TZ = True
 
 STATIC_URL = "static/"

@@ -18,6 +18,7 @@ from geo.countries import UnknownCountry, api_country, invalid_country_response
 from outages import selectors
 from outages.peak import incident_peaks
 from outages.presenters import official_payload, operator_fields, status_of
+from outages.public import incident_problems_in
 from outages.serializers import (
     BucketSerializer,
     CitiesQuerySerializer,
@@ -222,9 +223,12 @@ class IncidentListApi(ReadApi):
             country=country,
             limit=query["limit"],
         )
-        # In a country, each incident's peak is that country's (outages.peak), as on the pages.
-        context = {}
+        # In a country, each incident's peak, problems and cities are that country's, as on the pages.
+        context: dict[str, Any] = {}
         if country:
             incidents = list(incidents)
-            context["peaks"] = incident_peaks(incidents, scope=country, until=minute_end(timezone.now()))
+            until = minute_end(timezone.now())
+            context["country"] = country
+            context["peaks"] = incident_peaks(incidents, scope=country, until=until)
+            context["problems"] = incident_problems_in(incidents, scope=country, until=until)
         return Response(IncidentSerializer(incidents, many=True, context=context).data)

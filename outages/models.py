@@ -435,16 +435,17 @@ class Incident(models.Model):
     def dismissed(self) -> bool:
         return self.status == self.Status.DISMISSED
 
-    def affected_cities(self) -> list[IncidentCity]:
-        """The cities it names, most affected first (outages.cities.incident_cities_ranked):
-        what the incident page, the incidents API, the service page during the incident, the
-        review queue and the alerts all show. Reads the prefetched `cities` when there are
-        (with their city), else one query."""
+    def affected_cities(self, scope: str = WORLD) -> list[IncidentCity]:
+        """The cities it names, most affected first (outages.cities.incident_cities_ranked),
+        all of them or those in one country (`scope`): what the incident page, the incidents
+        API, the service page during the incident, the review queue and the alerts all show.
+        Reads the prefetched `cities` when there are (with their city), else one query."""
         if "cities" in getattr(self, "_prefetched_objects_cache", {}):
             rows = self.cities.all()
         else:
             rows = self.cities.listed().select_related("city")
-        return incident_cities_ranked(rows)
+        ranked = incident_cities_ranked(rows)
+        return ranked if scope == WORLD else [row for row in ranked if row.city.country_code == scope]
 
     def problem_counts(self) -> Counter[str]:
         """`problems` as counts by code, to add to or subtract from."""

@@ -125,9 +125,9 @@ def _hour_sums(
     ]
 
 
-def incident_timeseries(*, incident: Incident, now: dt.datetime) -> list[dict]:
+def incident_timeseries(*, incident: Incident, now: dt.datetime, country: str = "") -> list[dict]:
     """Reports per 15 minutes from an hour before the incident to an hour after it (or
-    now). One query."""
+    now), worldwide or from one country. One query."""
     per_bucket = BUCKET_MINUTES * 60
     start = int(bucket_floor(incident.started_at - dt.timedelta(hours=1)).timestamp())
     end_at = min(now, (incident.resolved_at or now) + dt.timedelta(hours=1))
@@ -135,12 +135,13 @@ def incident_timeseries(*, incident: Incident, now: dt.datetime) -> list[dict]:
     counts = {
         bucket * per_bucket: n
         for bucket, n in bucket_rows(
-            ServiceMinute,
+            CountryMinute if country else ServiceMinute,
             [],
             service_ids=[incident.service_id],
             start=dt.datetime.fromtimestamp(start, tz=dt.UTC),
             end=dt.datetime.fromtimestamp(end + per_bucket, tz=dt.UTC),
             per_seconds=per_bucket,
+            country=country,
         )
     }
     return [
@@ -207,10 +208,7 @@ def service_numbers(
     if incident is not None and incident.dismissed:
         incident = None  # not public: the last 24 hours' cities, as when nothing is going on
     if incident is not None:
-        affected = [
-            row for row in incident.affected_cities() if not country or row.city.country_code == country
-        ]
-        shown = [(row.city, row.count) for row in affected[:TOP_CITIES]]
+        shown = [(row.city, row.count) for row in incident.affected_cities(country)[:TOP_CITIES]]
     else:
         usual = city_usual(service_id=service.pk, minutes=1440, now=now)
         top = [(city_id, n) for city_id, n, _ in cities_ranked(sums.cities, usual)[:TOP_CITIES]]

@@ -166,7 +166,7 @@ def isp_text(operator: dict | None) -> str:
         return ""
     return _("likely an ISP problem (%(operator)s, %(services)s services)") % {
         "operator": operator["name"],
-        "services": operator["services"],
+        "services": number_format(operator["services"], force_grouping=True),
     }
 
 
@@ -179,7 +179,9 @@ def shared_provider_text(*, services_together: int, operator: dict | None) -> st
     one operator explains it: "likely a shared provider (5 services)"; "" otherwise."""
     if services_together < SHARED_PROVIDER_SERVICES or isp_text(operator):
         return ""
-    return _("likely a shared provider (%(services)s services at once)") % {"services": services_together}
+    return _("likely a shared provider (%(services)s services at once)") % {
+        "services": number_format(services_together, force_grouping=True)
+    }
 
 
 def status_payload(service: Service, country: str = "") -> dict:
@@ -274,13 +276,13 @@ def official_lead_text(minutes: int | None) -> str:
             "Downradar saw this %(minutes)s minute before the official status page",
             "Downradar saw this %(minutes)s minutes before the official status page",
             minutes,
-        ) % {"minutes": minutes}
+        ) % {"minutes": number_format(minutes, force_grouping=True)}
     if minutes < 0:
         return ngettext(
             "The official status page reported this %(minutes)s minute before Downradar",
             "The official status page reported this %(minutes)s minutes before Downradar",
             -minutes,
-        ) % {"minutes": -minutes}
+        ) % {"minutes": number_format(-minutes, force_grouping=True)}
     return _("Downradar saw this in the same minute as the official status page")
 
 
@@ -296,7 +298,7 @@ def official_record(leads: list[int]) -> dict:
             "Not earlier than the official status page in %(compared)s incident",
             "Not earlier than the official status page in any of %(compared)s incidents",
             len(leads),
-        ) % {"compared": len(leads)}
+        ) % {"compared": number_format(len(leads), force_grouping=True)}
     else:
         text = ngettext(
             "Earlier than the official status page in %(earlier)s of %(compared)s incident, "
@@ -304,7 +306,11 @@ def official_record(leads: list[int]) -> dict:
             "Earlier than the official status page in %(earlier)s of %(compared)s incidents, "
             "by a median of %(minutes)s minutes",
             len(leads),
-        ) % {"earlier": len(earlier), "compared": len(leads), "minutes": median}
+        ) % {
+            "earlier": number_format(len(earlier), force_grouping=True),
+            "compared": number_format(len(leads), force_grouping=True),
+            "minutes": number_format(median, force_grouping=True),
+        }
     return {"compared": len(leads), "earlier": len(earlier), "median_minutes": median, "text": text}
 
 

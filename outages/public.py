@@ -4,7 +4,8 @@ all read it here, built on the one visibility rule (`Incident.objects.public()`)
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
@@ -12,8 +13,8 @@ from django.utils import timezone
 
 from catalogue.models import Service
 from outages.models import WORLD, Incident
-from outages.peak import Peak, incident_peaks
-from reports.counts import minute_end
+from outages.peak import Peak, incident_peaks, incident_window
+from reports.counts import minute_end, window_problem_sums
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,12 +138,44 @@ def public_incidents(
 def as_public_in(
     incidents: list[Incident], *, scope: str = WORLD, now: dt.datetime | None = None
 ) -> list[PublicIncident]:
-    """Incidents as the public sees them in `scope`: worldwide, the peak detection stored;
-    in a country, the peak of that country's own reports (outages.peak), measured up to
-    `now`, so an Italian page never shows the world's figure. One query in a country."""
+    """Incidents as the public sees them in `scope`, with their peak there (incident_peaks_in).
+    One query in a country."""
+    peaks = incident_peaks_in(incidents, scope=scope, until=minute_end(now or timezone.now()))
+    return [as_public(incident, peak=peaks[incident.pk]) for incident in incidents]
+
+
+def incident_peaks_in(
+    incidents: Sequence[Incident], *, scope: str = WORLD, until: dt.datetime
+) -> dict[int, Peak]:
+    """Each incident's peak in `scope`: worldwide, the one detection stored; in a country,
+    the peak of that country's own reports (outages.peak), measured up to `until`, so an
+    Italian page never shows the world's figure. No query worldwide, one in a country."""
     if scope == WORLD or not incidents:
-        return [as_public(incident) for incident in incidents]
-    peaks = incident_peaks(incidents, scope=scope, until=minute_end(now or timezone.now()))
-    return [
-        as_public(incident, peak=peaks[incident.pk] or Peak(incident.started_at, 0)) for incident in incidents
+        return {incident.pk: Peak(incident.peak_at, incident.peak_count) for incident in incidents}
+    peaks = incident_peaks(incidents, scope=scope, until=until)
+    return {incident.pk: peaks[incident.pk] or Peak(incident.started_at, 0) for incident in incidents}
+
+
+def incident_problems_in(
+    incidents: Sequence[Incident], *, scope: str = WORLD, until: dt.datetime
+) -> dict[int, list[tuple[str, int]]]:
+    """Each incident's problems as (code, reports), most reported first, in `scope`:
+    worldwide, what detection stored over the incident; in a country, that country's own
+    reports from the incident's start through the minutes detection followed it
+    (outages.peak.incident_window), up to `until`, so an Italian page never shows the
+    world's breakdown. No query worldwide, one in a country for any number of incidents."""
+    if scope == WORLD:
+        return {
+            incident.pk: [(row["code"], row["count"]) for row in incident.problems] for incident in incidents
+        }
+    windows = [
+        (incident.service_id, incident.started_at, incident_window(incident, until=until)[1])
+        for incident in incidents
     ]
+    counts: defaultdict[int, Counter[str]] = defaultdict(Counter)
+    for index, code, n in window_problem_sums(windows, country=scope):
+        counts[index][code] += n
+    return {
+        incident.pk: sorted(counts[i].items(), key=lambda item: (-item[1], item[0]))
+        for i, incident in enumerate(incidents)
+    }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from outages.models import Incident, ServiceStatus
+from outages.models import WORLD, Incident, ServiceStatus
 from outages.official.models import OfficialSource, OfficialState
 from outages.peak import Peak
 from outages.presenters import operator_fields
@@ -251,13 +251,17 @@ class IncidentSerializer(serializers.Serializer):
         help_text="Reports in the busiest clock-aligned 15-minute bucket; with ?country=, that country's."
     )
     peak_at = serializers.SerializerMethodField(help_text="Start of that bucket, never before started_at.")
-    excess_reports = serializers.SerializerMethodField(help_text="Reports above the baseline in all.")
-    problems = serializers.ListField(child=serializers.DictField(), help_text='[{"code", "count"}], ranked.')
-    cities = IncidentCitySerializer(
-        many=True,
-        source="affected_cities",
+    excess_reports = serializers.SerializerMethodField(
+        help_text="Reports above the baseline in all, worldwide (detection's own measure)."
+    )
+    problems = serializers.SerializerMethodField(
+        help_text='[{"code", "count"}], ranked; with ?country=, from that country\'s reports since the '
+        "incident began."
+    )
+    cities = serializers.SerializerMethodField(
         help_text="Affected cities, most affected first: the highest reports over the city's own usual "
-        "(never read against fewer than 5 usual reports), then the most reports (docs/detection.md, Cities).",
+        "(never read against fewer than 5 usual reports), then the most reports (docs/detection.md, Cities); "
+        "with ?country=, those in that country."
     )
     operator = serializers.SerializerMethodField(
         help_text="When most reports come from one operator's customers, far above its usual share: "
@@ -291,6 +295,20 @@ class IncidentSerializer(serializers.Serializer):
         if peaks is None:
             return None
         return peaks.get(incident.pk) or Peak(incident.started_at, 0)
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    def get_problems(self, incident) -> list[dict]:
+        """Worldwide, the problems detection stored; in the country asked for, that country's
+        (context "problems", from outages.public.incident_problems_in)."""
+        problems = self.context.get("problems")
+        if problems is None:
+            return incident.problems
+        return [{"code": code, "count": count} for code, count in problems.get(incident.pk, [])]
+
+    @extend_schema_field(IncidentCitySerializer(many=True))
+    def get_cities(self, incident) -> list[dict]:
+        scope = self.context.get("country", WORLD)
+        return list(IncidentCitySerializer(incident.affected_cities(scope), many=True).data)
 
     def get_excess_reports(self, incident) -> int:
         return max(round(incident.excess_reports), 0)

@@ -28,6 +28,7 @@ from geo.countries import (
     WORLDWIDE,
     UnknownCountry,
     api_country,
+    country_name,
     invalid_country_response,
     page_country,
     requested_country,
@@ -60,6 +61,8 @@ from outages.presenters import (
 from outages.public import (
     PublicIncident,
     as_public_in,
+    incident_peaks_in,
+    incident_problems_in,
     public_incident_query,
     public_incidents,
     services_spiking_with,
@@ -69,6 +72,7 @@ from outages.selectors import services_with_status
 from outages.sparkline import HOME_HEIGHT, HOME_WIDTH, sparkline_points
 from outages.status import incident_state_text
 from reports.api_time import json_datetime
+from reports.counts import minute_end
 from reports.devices import device_cookie_set
 from reports.forms import ReportForm
 from reports.selectors import approved_comments
@@ -248,10 +252,16 @@ def home_data(request: HttpRequest, *, country: str) -> JsonResponse:
 
 def _service_numbers(service: Service, now: dt.datetime, country: str) -> dict:
     """The page's numbers in the request's language, worldwide or in `country`: the cached
-    counts are by code and id, the labels and city names are added here."""
+    counts are by code and id, the labels and city names are added here. Every figure is
+    the country's on a country's page; the official status, a service's own, is worldwide."""
     incident = status_of(service, country).incident
     numbers = service_numbers(service=service, now=now, country=country, incident=incident)
     labels = {problem.code: problem.display_label for problem in service.problem_types.all()}
+    incident_problems = (
+        incident_problems_in([incident], scope=country, until=minute_end(now))[incident.pk]
+        if incident is not None
+        else []
+    )
     peak = busiest_bucket(
         ((bucket["start"], bucket["count"]) for bucket in numbers.timeseries),
         since=incident.started_at if incident is not None else None,
@@ -266,6 +276,8 @@ def _service_numbers(service: Service, now: dt.datetime, country: str) -> dict:
         # The detector's own baseline and warning line, so the chart and the status agree.
         "timeseries": [{**bucket, "start": json_datetime(bucket["start"])} for bucket in numbers.timeseries],
         "problems": problem_rows(numbers.problems, labels),
+        # The ongoing incident's own problems (reports since it began), beside the 24 hours'.
+        "incident_problems": problem_rows(incident_problems, labels),
         "cities": [
             {
                 "city": city.local_name(),
@@ -296,8 +308,6 @@ def service_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "service": service,
         "form": ReportForm(problem_types=problem_types),
         "numbers": numbers,
-        # The ongoing incident's own problems, beside the last 24 hours'.
-        "incident_problems": _incident_problems(service, country),
         "comments": approved_comments(service_id=service.pk),
         # What the public may see: no dismissed or merged-away incidents, reviewers' public notes.
         "incidents": [
@@ -321,14 +331,6 @@ def service_detail(request: HttpRequest, slug: str) -> HttpResponse:
     response = render(request, "outages/service_detail.html", context, status=400 if country_error else 200)
     device_cookie_set(request, response)
     return response
-
-
-def _incident_problems(service: Service, country: str) -> list[dict]:
-    incident = status_of(service, country).incident
-    if incident is None:
-        return []
-    labels = {problem.code: problem.display_label for problem in service.problem_types.all()}
-    return problem_rows([(row["code"], row["count"]) for row in incident.problems], labels)
 
 
 @require_safe
@@ -378,13 +380,26 @@ def spike_map(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _named_country(request: HttpRequest) -> tuple[str, str]:
+    """The country a page opened from a country's page names in ?country= (else worldwide),
+    and what to say when it is not one."""
+    try:
+        return api_country(request), ""
+    except UnknownCountry as error:
+        return WORLDWIDE, str(error)
+
+
 @require_safe
 def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """An incident's facts, worldwide or, with ?country= (the links from a country's pages),
+    its peak, timeline, cities and problems in that country."""
     incident = get_object_or_404(
         with_official_first(Incident.objects.public()).select_related("service"), pk=pk
     )
+    country, country_error = _named_country(request)
     now = timezone.now()
     end = incident.resolved_at or now
+    until = minute_end(now)
     labels = {problem.code: problem.display_label for problem in incident.service.problem_types.all()}
     times = page_time(now=now, service=incident.service)
     status_text = incident_state_text(confirmed=incident.confirmed, ongoing=incident.ongoing)
@@ -400,13 +415,19 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "social_title": f"{heading}: {status_text}",
             "page_description": f"{heading}: {status_text}.",
             "incident": incident,
+            "peak": incident_peaks_in([incident], scope=country, until=until)[incident.pk],
+            "country_name": country_name(country),
             "service": incident.service,
+            "country": country,
+            "country_error": country_error,
             "status_text": status_text,
             "duration_minutes": max(0, int((end - incident.started_at).total_seconds() // 60)),
-            "cities": incident.affected_cities()[:20],
+            "cities": incident.affected_cities(country)[:20],
             "escalations": list(incident.escalations.all()),
-            "problems": problem_rows([(row["code"], row["count"]) for row in incident.problems], labels),
-            "timeseries": incident_timeseries(incident=incident, now=now),
+            "problems": problem_rows(
+                incident_problems_in([incident], scope=country, until=until)[incident.pk], labels
+            ),
+            "timeseries": incident_timeseries(incident=incident, now=now, country=country),
             "page_time": times,
             "isp_text": isp_text(incident.operator),
             "official_lead_text": official_lead_text(incident.official_lead_minutes),
@@ -414,6 +435,7 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 services_together=services_spiking_with(incident), operator=incident.operator
             ),
         },
+        status=400 if country_error else 200,
     )
 
 
@@ -543,6 +565,8 @@ def incident_list(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "rows": rows,
+            # Filtered by a country, an incident's page opens on that country's figures too.
+            "country": query.get("country", ""),
             "page": paged,
             "filters": filters.urlencode(),
             "services": Service.objects.active().only("slug", "name"),

@@ -15,6 +15,7 @@ import unicodedata
 from typing import cast
 
 from django.db import connection, transaction
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from reports.comment_text import problems
@@ -40,8 +41,11 @@ def comment_clean(text: str) -> str:
         return ""
     if len(comment) > COMMENT_MAX_LENGTH:
         raise CommentInvalid(
-            _("A comment can have at most %(max)d characters; this one has %(length)d.")
-            % {"max": COMMENT_MAX_LENGTH, "length": len(comment)}
+            _("A comment can have at most %(max)s characters; this one has %(length)s.")
+            % {
+                "max": number_format(COMMENT_MAX_LENGTH, force_grouping=True),
+                "length": number_format(len(comment), force_grouping=True),
+            }
         )
     if fixes := problems(comment):
         raise CommentInvalid(" ".join(fixes))

@@ -313,6 +313,30 @@ def window_bucket_sums(
         return [(int(w), int(b), int(n)) for w, b, n in cursor.fetchall()]
 
 
+def window_problem_sums(
+    windows: Sequence[tuple[int, dt.datetime, dt.datetime]], *, country: str
+) -> list[tuple[int, str, int]]:
+    """(window index, problem code, reports) for each window (service id, start, end) of
+    one country's counted reports, aggregated or not, all in one query: no minute table
+    has problems per country (as scope_sums), and a report row is counted once whether the
+    aggregation has folded it in yet or not."""
+    if not windows:
+        return []
+    database = read_connection(Report)
+    params = _params(database, country=country)
+    parts = []
+    for i, (service_id, start, end) in enumerate(windows):
+        params.update(_params(database, **{f"s{i}": service_id, f"a{i}": start, f"e{i}": end}))
+        parts.append(
+            f"SELECT {i} AS w, problem, count(*) AS n FROM {Report._meta.db_table} "
+            f"WHERE service_id = %(s{i})s AND created_at >= %(a{i})s AND created_at < %(e{i})s "
+            f"AND {COUNTED_SQL} AND country_code = %(country)s GROUP BY problem"
+        )
+    with database.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), params)
+        return [(int(w), problem, int(n)) for w, problem, n in cursor.fetchall()]
+
+
 def bucket_series(
     model: type[MinuteCount],
     key: str | None,

@@ -5,14 +5,17 @@ the bundled address database) and statuses from a real detection pass."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 
 import pytest
 from django.conf import settings
 
 from catalogue.models import Service
+from geo.models import City
 from outages.detection_pass import detection_run_range
-from outages.models import Incident, IncidentCity
+from outages.models import Incident, IncidentCity, ServiceStatus
+from outages.status import status_apply
 from reports.aggregation import reports_aggregate
 from reports.models import CountryMinute
 from tests.detection_helpers import MINUTE, T0, city, flat_baseline
@@ -251,3 +254,129 @@ def test_the_incidents_api_for_a_country_gives_the_peak_its_pages_show(client, i
     assert [in_italy["peak_count"]] == peaks(html(client, "/incidents/?country=IT")) == [10 * 40]
     assert worldwide["peak_count"] == incident.peak_count == 9 * 42
     assert in_italy["peak_at"] == "2026-03-10T12:00:00Z"
+
+
+@pytest.fixture
+def ongoing_in_italy_and_beyond(reports):
+    """An incident going on since before the four reports, naming Milan, Bologna and Mountain
+    View; detection stored its problems worldwide (login 3, app 1). Both the world's and
+    Italy's statuses point at it."""
+    incident = Incident.objects.create(
+        service=reports,
+        started_at=NOW - dt.timedelta(minutes=10),
+        last_spike_at=NOW,
+        last_elevated_at=NOW,
+        peak_at=NOW - dt.timedelta(minutes=10),
+        peak_count=4,
+        problems=[{"code": "login", "count": 3}, {"code": "app", "count": 1}],
+    )
+    for name, count in (("Mountain View", 9), ("Milan", 5), ("Bologna", 4)):
+        IncidentCity.objects.create(
+            incident=incident,
+            city=City.objects.get(name_en=name),
+            count=count,
+            excess=count - 1,
+            first_flagged_at=incident.started_at,
+        )
+    for scope in ("", "IT"):
+        row = ServiceStatus(
+            service=reports, scope=scope, evidence="outage", count=4, baseline=1.0, minute=NOW
+        )
+        status_apply(row, incident, {"IT", "US"}).save()
+    return incident
+
+
+def incident_problems(page: str) -> dict[str, str]:
+    listed = re.search(r'<ul class="problems" id="incident-problems">(.*?)</ul>', page, re.S)[1]
+    return dict(re.findall(r'<span class="label">(\w+)</span> <span class="percent">(\d+%)</span>', listed))
+
+
+def test_a_country_page_gives_the_ongoing_incident_s_problems_and_cities_in_that_country(
+    client, ongoing_in_italy_and_beyond
+):
+    italy = html(client, "/s/chatgpt/?country=IT")
+    worldwide = html(client, "/s/chatgpt/?country=all")
+
+    assert incident_problems(italy) == {"App": "50%", "Login": "50%"}  # Milan login, Bologna app
+    assert incident_problems(worldwide) == {"Login": "75%", "App": "25%"}  # what detection stored
+    assert cities(italy) == ["Milan", "Bologna"]
+    assert cities(worldwide) == ["Mountain View", "Milan", "Bologna"]
+
+
+def test_the_country_page_its_json_and_the_incidents_api_for_that_country_tell_one_truth(
+    client, ongoing_in_italy_and_beyond
+):
+    page = html(client, "/s/chatgpt/?country=IT")
+    data = client.get("/s/chatgpt/data.json?country=IT").json()
+    [incident] = client.get("/api/v1/incidents/?country=IT").json()
+    service = client.get("/api/v1/services/chatgpt/?country=IT").json()
+
+    on_page = incident_problems(page)
+    assert {row["label"]: f"{row['percent']}%" for row in data["incident_problems"]} == on_page
+    total = sum(row["count"] for row in incident["problems"])
+    labels = {"login": "Login", "app": "App"}
+    assert {
+        labels[row["code"]]: f"{round(100 * row['count'] / total)}%" for row in incident["problems"]
+    } == on_page
+    assert (
+        [row["city"] for row in incident["cities"]] == cities(page) == [row["city"] for row in data["cities"]]
+    )
+    assert incident["peak_count"] == 2  # Italy's two reports, as the page's recent incidents say
+    assert "peak 2 reports per 15 minutes" in page
+    assert service["incident"]["id"] == incident["id"] and service["count"] == 4
+    assert {row["code"]: row["count"] for row in service["problems"]} == {"login": 1, "app": 1}
+    assert problems(page) == {"App": "50%", "Login": "50%"}
+    # Worldwide, the API keeps what detection stored, and every city.
+    [world] = client.get("/api/v1/incidents/").json()
+    assert world["problems"] == [{"code": "login", "count": 3}, {"code": "app", "count": 1}]
+    assert [row["city"] for row in world["cities"]] == ["Mountain View", "Milan", "Bologna"]
+
+
+def test_a_country_page_labels_the_official_status_as_worldwide(client, chatgpt):
+    Service.objects.filter(pk=chatgpt.pk).update(
+        official_format=Service.OfficialFormat.STATUSPAGE, official_url="https://status.openai.com"
+    )
+
+    assert "Official status page (worldwide):" in html(client, "/s/chatgpt/?country=IT")
+    assert "Official status page:" in html(client, "/s/chatgpt/?country=all")
+    assert "Pagina di stato ufficiale (mondiale):" in html(client, "/s/chatgpt/?country=IT", "it")
+
+
+def incident_page_figures(page: str) -> tuple[int, list[str], dict[str, str], int]:
+    """(peak, cities, problems, reports on the timeline) of an incident page."""
+    peak = int(re.search(r"<dt>Peak</dt><dd>([\d,]+) reports? in 15 minutes", page)[1].replace(",", ""))
+    listed = re.search(r'<ol class="cities">(.*?)</ol>', page, re.S)[1]
+    shown = re.search(r'<ul class="problems">(.*?)</ul>', page, re.S)[1]
+    chart = re.search(r'<script id="timeseries-data" type="application/json">(.*?)</script>', page, re.S)[1]
+    return (
+        peak,
+        re.findall(r'<span class="label">([\w ]+)</span>', listed),
+        dict(re.findall(r'<span class="label">(\w+)</span> <span class="percent">(\d+%)</span>', shown)),
+        sum(bucket["count"] for bucket in json.loads(chart)),
+    )
+
+
+def test_the_incident_page_opened_from_a_country_s_page_gives_that_country_s_figures(
+    client, ongoing_in_italy_and_beyond
+):
+    reports_aggregate()  # the timeline reads the minute counts only
+    incident = ongoing_in_italy_and_beyond
+    service_page = html(client, "/s/chatgpt/?country=IT")
+    assert f'href="/incidents/{incident.pk}/?country=IT"' in service_page
+    assert f'href="/incidents/{incident.pk}/?country=IT"' in html(client, "/incidents/?country=IT")
+
+    italy = html(client, f"/incidents/{incident.pk}/?country=IT")
+    worldwide = html(client, f"/incidents/{incident.pk}/")
+    [in_api] = client.get("/api/v1/incidents/?country=IT").json()
+
+    assert incident_page_figures(italy) == (2, ["Milan", "Bologna"], {"App": "50%", "Login": "50%"}, 2)
+    assert incident_page_figures(worldwide) == (
+        4,
+        ["Mountain View", "Milan", "Bologna"],
+        {"Login": "75%", "App": "25%"},
+        4,
+    )
+    assert in_api["peak_count"] == 2 and [row["city"] for row in in_api["cities"]] == ["Milan", "Bologna"]
+    assert "Figures from reports in: Italy" in italy and "Figures from reports in" not in worldwide
+    assert 'href="/s/chatgpt/?country=IT"' in italy
+    assert client.get(f"/incidents/{incident.pk}/?country=XX").status_code == 400

@@ -244,7 +244,8 @@ def home_last_day(client, slug: str) -> int:
     page = html(client, "/")
     row = page[page.index(f'data-slug="{slug}"') :]
     row = row[: row.index("</li>")]
-    return int(re.search(r'aria-label="(\d+) reports? in the 24 clock hours from [^"]+"', row)[1])
+    spoken = re.search(r'aria-label="([\d,]+) reports? in the 24 clock hours from [^"]+"', row)[1]
+    return int(spoken.replace(",", ""))  # grouped as the page's language groups counts
 
 
 def banner(page: str) -> tuple[str, str, str]:

@@ -23,6 +23,7 @@ from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db.models import F, Q, QuerySet
 from django.urls import reverse
+from django.utils.formats import number_format
 
 from outages import outbound
 from outages.alerts.email_delivery import alert_send, confirmation_send
@@ -219,7 +220,7 @@ def _email_body(incident: Incident) -> str:
     return (
         f"Detection flagged a possible outage of {incident.service.name}.\n\n"
         f"Started: {incident.started_at:%Y-%m-%d %H:%M} UTC\n"
-        f"Peak: {incident.peak_count} reports in 15 minutes\n"
+        f"Peak: {number_format(incident.peak_count, force_grouping=True)} reports in 15 minutes\n"
         f"Top problems: {problems}\n\n"
         f"Review it: {_review_url(incident)}\n"
     )

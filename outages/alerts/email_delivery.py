@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.urls import reverse
 from django.utils import translation
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from outages.alerts.models import EmailSubscription, Notification
@@ -81,7 +82,10 @@ def _alert_message(
     if event == Event.ESCALATED and escalation is not None:
         lines.append(
             _("%(count)s reports in 15 minutes, up from an earlier peak of %(peak)s.")
-            % {"count": escalation.count, "peak": escalation.previous_peak}
+            % {
+                "count": number_format(escalation.count, force_grouping=True),
+                "peak": number_format(escalation.previous_peak, force_grouping=True),
+            }
         )
     if cities:
         lines.append(_("Most affected cities: %(cities)s.") % {"cities": ", ".join(cities)})

@@ -11,6 +11,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
+from django.utils.formats import number_format
 
 from catalogue.models import Service
 from outages.display_time import stamp_text, time_text, zone_named
@@ -53,7 +54,7 @@ class ServiceIncidentsRss(PublicFeed):
         return f"{state}: {item.service_name} from {stamp_text(item.started_at, zone)}{ended}"
 
     def item_description(self, item: PublicIncident) -> str:
-        text = f"Peak: {item.peak_count} reports in 15 minutes."
+        text = f"Peak: {number_format(item.peak_count, force_grouping=True)} reports in 15 minutes."
         return f"{item.public_note}\n\n{text}" if item.public_note else text
 
     def item_link(self, item: PublicIncident) -> str:

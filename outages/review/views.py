@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -107,9 +108,12 @@ def exclude_network(request: ReviewerRequest, pk: int) -> HttpResponse:
             messages.success(
                 request,
                 _(
-                    "%(reports)d reports from that network marked abusive; %(uncounted)d taken out of the counts."
+                    "%(reports)s reports from that network marked abusive; %(uncounted)s taken out of the counts."
                 )
-                % {"reports": exclusion.reports, "uncounted": exclusion.uncounted},
+                % {
+                    "reports": number_format(exclusion.reports, force_grouping=True),
+                    "uncounted": number_format(exclusion.uncounted, force_grouping=True),
+                },
             )
             return redirect("review:incident", pk=pk)
     return _incident_page(request, pk, exclude_form=form, status=400)
@@ -150,9 +154,9 @@ def _incident_page(
 
 
 _COMMENT_DONE = {
-    ReviewAction.Kind.COMMENT_APPROVE: gettext_noop("Comments approved: %(count)d."),
-    ReviewAction.Kind.COMMENT_REJECT: gettext_noop("Comments rejected: %(count)d."),
-    ReviewAction.Kind.COMMENT_HIDE: gettext_noop("Comments hidden: %(count)d."),
+    ReviewAction.Kind.COMMENT_APPROVE: gettext_noop("Comments approved: %(count)s."),
+    ReviewAction.Kind.COMMENT_REJECT: gettext_noop("Comments rejected: %(count)s."),
+    ReviewAction.Kind.COMMENT_HIDE: gettext_noop("Comments hidden: %(count)s."),
 }
 
 
@@ -176,7 +180,9 @@ def comments_act(request: ReviewerRequest) -> HttpResponse:
         actor=request.user,
         now=timezone.now(),
     )
-    messages.success(request, _(_COMMENT_DONE[data["action"]]) % {"count": changed})
+    messages.success(
+        request, _(_COMMENT_DONE[data["action"]]) % {"count": number_format(changed, force_grouping=True)}
+    )
     url = reverse("review:comments")
     return redirect(f"{url}?state=approved" if data["state"] == Comment.State.APPROVED else url)
 

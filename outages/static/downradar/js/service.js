@@ -102,13 +102,16 @@
         return row;
       });
       canvas.dataset.reports = String(data.timeseries.reduce(function (sum, r) { return sum + r.count; }, 0));
-      fillList(document.getElementById("problems"), data.problems, function (p) {
+      function problemRow(p) {
         var li = D.el("li");
         var meter = D.el("meter");
         meter.min = 0; meter.max = 100; meter.value = p.percent; meter.setAttribute("aria-hidden", "true");
         li.append(D.el("span", "label", p.label), " ", D.el("span", "percent", p.percent + "%"), " ", meter);
         return li;
-      });
+      }
+      fillList(document.getElementById("problems"), data.problems, problemRow);
+      var incidentProblems = document.getElementById("incident-problems");
+      if (incidentProblems) { fillList(incidentProblems, data.incident_problems, problemRow); }
       var cities = document.getElementById("cities");
       if (data.cities.length) {
         cities.hidden = false;
