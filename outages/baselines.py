@@ -18,7 +18,7 @@ from django.db.models import Count, Q
 from catalogue.models import Service
 from outages import detection
 from outages.minutes import epoch_minute, from_epoch_minute
-from outages.models import Baseline, Incident, NetworkMix
+from outages.models import WORLD, Baseline, Incident, NetworkMix
 from reports.counts import bucket_series
 from reports.models import CityMinute, CountryMinute, Report, ServiceMinute
 
@@ -94,7 +94,8 @@ def network_mixes_build(
     spikes: dict[int, list[tuple[int, int]]] | None = None,
 ) -> list[NetworkMix]:
     """Each service's usual operator and prefix shares over its history's counted reports
-    (reports_report_service_time), for the flood verdict.
+    (reports_report_service_time), for the flood verdict: worldwide, and each operator's share
+    of the reports from each country with MIX_MIN_REPORTS of its own (NetworkMix.scope).
 
     The reports of its earlier incidents (`spikes`, dismissed ones included) are left out: the
     usual mix is what quiet days look like, and a past flood or ISP outage folded into it would
@@ -109,22 +110,33 @@ def network_mixes_build(
                 created_at__lt=from_epoch_minute(end_bucket * BUCKET_MINUTES),
             )
     rows: list[NetworkMix] = []
-    for level, column in ((NetworkMix.Level.OPERATOR, "asn_name"), (NetworkMix.Level.PREFIX, "prefix_hash")):
-        counts: dict[int, dict[str, int]] = defaultdict(dict)
-        for service_id, key, n in (
-            history.exclude(**{column: ""})
-            .values("service_id", column)
+    # The operators worldwide and in each country (of the service's reports from there: the
+    # ISP rule's usual, flood_verdict); the prefixes worldwide.
+    levels = (
+        (NetworkMix.Level.OPERATOR, "asn_name", False),
+        (NetworkMix.Level.OPERATOR, "asn_name", True),
+        (NetworkMix.Level.PREFIX, "prefix_hash", False),
+    )
+    for level, column, by_country in levels:
+        counts: dict[tuple[int, str], dict[str, int]] = defaultdict(dict)
+        found = history.exclude(**{column: ""})
+        if by_country:
+            found = found.exclude(country_code="")
+        place = ["country_code"] if by_country else []
+        for service_id, *scope, key, n in (
+            found.values("service_id", *place, column)
             .annotate(n=Count("id"))
-            .values_list("service_id", column, "n")
+            .values_list("service_id", *place, column, "n")
         ):
-            counts[service_id][key] = n
-        for service_id, per_key in counts.items():
+            counts[(service_id, scope[0] if scope else WORLD)][key] = n
+        for (service_id, scope), per_key in counts.items():
             if sum(per_key.values()) < MIX_MIN_REPORTS:
                 continue
             rows.extend(
                 NetworkMix(
                     service_id=service_id,
                     level=level,
+                    scope=scope,
                     key=key,
                     share=share,
                     reports=per_key[key],

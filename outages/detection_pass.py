@@ -36,7 +36,14 @@ from outages.evidence import (
     expected_of,
     uncalibrated_bars,
 )
-from outages.flood import evidence_reports, operator_public, usual_mixes, window_start, window_verdict
+from outages.flood import (
+    UsualMixes,
+    evidence_reports,
+    operator_public,
+    usual_mixes,
+    window_start,
+    window_verdict,
+)
 from outages.incidents import Tracked, incidents_track
 from outages.minutes import epoch_minute, from_epoch_minute
 from outages.models import (
@@ -201,7 +208,7 @@ class _PassState:
         # service's latest is kept. The usual mixes: one read per service.
         self.verdicts: dict[tuple[int, dt.datetime, dt.datetime], detection.FloodVerdict] = {}
         self.evidence: dict[int, tuple[dt.datetime, list[tuple[dt.datetime, detection.SpikeReport]]]] = {}
-        self.mixes: dict[int, tuple[dict[str, float], dict[str, float]]] = {}
+        self.mixes: dict[int, UsualMixes] = {}
 
     def verdict(
         self, service_id: int, minute: dt.datetime, since: dt.datetime | None = None

@@ -6,10 +6,12 @@ signals."""
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
+from typing import NamedTuple
 
 from geo.operators import display_name
 from outages import detection
-from outages.models import NetworkMix
+from outages.models import WORLD, NetworkMix
 from reports.models import Report
 
 # The flood verdict (outages.detection.flood_verdict) reads the counted reports behind a
@@ -36,11 +38,18 @@ def evidence_reports(service_id: int, minute: dt.datetime) -> list[tuple[dt.date
             created_at__gte=minute - dt.timedelta(minutes=EVIDENCE_MINUTES - 1),
             created_at__lt=minute + _MINUTE,
         )
-        .values_list("created_at", "network_hash", "network48_hash", "prefix_hash", "asn_name", "asn")
+        .values_list(
+            "created_at", "network_hash", "network48_hash", "prefix_hash", "asn_name", "asn", "country_code"
+        )
     )
     return [
-        (at, detection.SpikeReport(network=network, site=site, prefix=prefix, operator=operator, asn=asn))
-        for at, network, site, prefix, operator, asn in rows
+        (
+            at,
+            detection.SpikeReport(
+                network=network, site=site, prefix=prefix, operator=operator, asn=asn, country=country
+            ),
+        )
+        for at, network, site, prefix, operator, asn, country in rows
     ]
 
 
@@ -51,28 +60,42 @@ def window_start(minute: dt.datetime, since: dt.datetime | None = None) -> dt.da
     return max(earliest, minute - dt.timedelta(minutes=FLOOD_MINUTES - 1) if since is None else since)
 
 
-def usual_mixes(service_id: int) -> tuple[dict[str, float], dict[str, float]]:
-    """The service's usual operator and prefix shares (NetworkMix), empty before the first
-    rebuild that had reports with operators."""
-    operators: dict[str, float] = {}
-    prefixes: dict[str, float] = {}
-    for level, key, share in NetworkMix.objects.filter(service_id=service_id).values_list(
-        "level", "key", "share"
+class UsualMixes(NamedTuple):
+    """A service's usual mix (NetworkMix) as the flood verdict takes it."""
+
+    operators: dict[str, float]  # worldwide
+    prefixes: dict[str, float]  # worldwide
+    in_countries: dict[str, dict[str, float]]  # country code -> operator shares there
+
+
+def usual_mixes(service_id: int) -> UsualMixes:
+    """The service's usual operator and prefix shares (NetworkMix), worldwide and each
+    country's operators; empty before the first rebuild that had reports with operators."""
+    mixes = UsualMixes({}, {}, defaultdict(dict))
+    for level, scope, key, share in NetworkMix.objects.filter(service_id=service_id).values_list(
+        "level", "scope", "key", "share"
     ):
-        (operators if level == NetworkMix.Level.OPERATOR else prefixes)[key] = share
-    return operators, prefixes
+        if level == NetworkMix.Level.PREFIX:
+            mixes.prefixes[key] = share
+        elif scope == WORLD:
+            mixes.operators[key] = share
+        else:
+            mixes.in_countries[scope][key] = share
+    return mixes._replace(in_countries=dict(mixes.in_countries))
 
 
 def window_verdict(
     evidence: list[tuple[dt.datetime, detection.SpikeReport]],
     first: dt.datetime,
-    mixes: tuple[dict[str, float], dict[str, float]],
+    mixes: UsualMixes,
 ) -> detection.FloodVerdict:
     """The flood verdict on the reports of `evidence` (evidence_reports) from `first` on,
     against the service's usual mixes (usual_mixes)."""
-    operators, prefixes = mixes
     return detection.flood_verdict(
-        [report for at, report in evidence if at >= first], usual_operators=operators, usual_prefixes=prefixes
+        [report for at, report in evidence if at >= first],
+        usual_operators=mixes.operators,
+        usual_prefixes=mixes.prefixes,
+        usual_in_countries=mixes.in_countries,
     )
 
 

@@ -167,7 +167,10 @@ STATUS_SCOPE_ATTRIBUTE = "status_scope"
 class NetworkMix(models.Model):
     """A service's usual mix of operators and announced prefixes: each one's share of its
     counted reports over the baseline history, rebuilt with the baselines. The flood verdict
-    compares a spike's mix with it (outages.detection.flood_verdict)."""
+    compares a spike's mix with it (outages.detection.flood_verdict). Keyed by scope as
+    ServiceStatus is: the world (WORLD), or a country, where an operator's share is of the
+    service's reports from that country (operators are national: the ISP rule compares an
+    operator with its usual share among the reports from where the spike comes from)."""
 
     class Level(models.TextChoices):
         OPERATOR = "operator", "Operator"
@@ -175,6 +178,8 @@ class NetworkMix(models.Model):
 
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
     level = models.CharField(max_length=8, choices=Level.choices)
+    # WORLD (""), or a country code (operator shares only).
+    scope = models.CharField(max_length=2, blank=True, default=WORLD)
     key = models.CharField(max_length=100)  # the operator's name or the prefix's hash
     share = models.FloatField()
     reports = models.PositiveIntegerField()
@@ -182,11 +187,13 @@ class NetworkMix(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["service", "level", "key"], name="outages_networkmix_key")
+            models.UniqueConstraint(
+                fields=["service", "level", "scope", "key"], name="outages_networkmix_key"
+            )
         ]
 
     def __str__(self) -> str:
-        return f"{self.key} {self.share:.0%} of service {self.service_id}"
+        return f"{self.key} {self.share:.0%} of service {self.service_id} {self.scope or 'worldwide'}"
 
 
 class DetectionWatermark(models.Model):

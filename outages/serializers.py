@@ -81,7 +81,9 @@ class OperatorSerializer(serializers.Serializer):
     name = serializers.CharField(help_text="The operator (ISP), e.g. Vodafone Italia.")
     share = serializers.FloatField(help_text="Its share of the recent reports, 0-1.")
     usual_share = serializers.FloatField(
-        allow_null=True, help_text="Its usual share of this service's reports, 0-1; null before any history."
+        allow_null=True,
+        help_text="Its usual share of this service's reports from where the recent ones come from (of "
+        "the Italian reports, for reports from Italy), 0-1; null before any history.",
     )
 
 

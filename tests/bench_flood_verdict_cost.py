@@ -54,7 +54,7 @@ def test_flood_verdict_cost(chatgpt) -> None:
     old, new = [], []
     for _ in range(21):
         t = time.perf_counter()
-        operators, prefixes = usual_mixes(chatgpt.pk)
+        operators, prefixes, _ = usual_mixes(chatgpt.pk)
         detection.flood_verdict(old_read(chatgpt.pk, T0), usual_operators=operators, usual_prefixes=prefixes)
         old.append(time.perf_counter() - t)
         t = time.perf_counter()

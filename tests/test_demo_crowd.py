@@ -219,6 +219,11 @@ def test_the_demo_lives_its_outage_for_its_real_length_and_plays_every_event(on_
     assert all(status != "outage" for _, status, _, _ in flood), flood
     assert not Incident.objects.filter(service__slug="spotify", started_at__gte=NOW).exists()
 
+    # The media bump (+2 min): Netflix's usual Italian audience, mostly Telecom Italia customers
+    # as its Italian reports always are, is never read as Telecom Italia's problem.
+    bump = _between(statuses["netflix"], NOW + 20 * MINUTE, NOW + 30 * MINUTE)
+    assert bump and all(reason != "isp" for _, _, reason, _ in bump), bump
+
     # A service the events leave alone stays green.
     assert {status for _, status, _, _ in statuses["steam"]} == {"ok"}
 
@@ -397,8 +402,11 @@ def test_at_minute_20_iliad_is_down_in_its_regions_netflix_has_its_bump_and_chat
     seen = story[20]
     assert seen["world"]["iliad"][0] != "ok", seen["world"]["iliad"]
     assert _open(seen, "iliad") == ["suspected"], seen["incidents"]
-    # The media bump: Netflix's reports rise.
+    # The media bump: Netflix's reports rise, from its usual Italian audience, not one ISP's.
     assert seen["world"]["netflix"][0] != "ok", seen["world"]["netflix"]
+    assert "isp" not in (seen["world"]["netflix"][1], seen["italy"].get("netflix", ("ok", ""))[1]), seen[
+        "italy"
+    ]
     assert seen["world"]["chatgpt"] == ("outage", "confirmed")
     assert _open(seen, "chatgpt") == ["confirmed"]
     assert seen["actions"] == {(DEMO_REVIEWER, "confirm", "chatgpt", "")}

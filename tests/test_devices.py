@@ -153,8 +153,13 @@ def _verdict(chatgpt):
 
     usual_mix(chatgpt)
     rows = flood.evidence_reports(chatgpt.pk, dt.datetime(2026, 12, 4, 10, 7, tzinfo=dt.UTC))
-    operators, prefixes = flood.usual_mixes(chatgpt.pk)
-    return detection.flood_verdict([r for _, r in rows], usual_operators=operators, usual_prefixes=prefixes)
+    mixes = flood.usual_mixes(chatgpt.pk)
+    return detection.flood_verdict(
+        [r for _, r in rows],
+        usual_operators=mixes.operators,
+        usual_prefixes=mixes.prefixes,
+        usual_in_countries=mixes.in_countries,
+    )
 
 
 def test_300_people_behind_48_nat_addresses_with_cookies_are_counted_as_a_crowd(client, chatgpt, settings):

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from outages.baselines import baselines_rebuild
-from outages.models import Incident, NetworkMix
+from outages.models import WORLD, Incident, NetworkMix
 from reports.models import Report
 from tests.detection_helpers import T0
 from tests.review_helpers import incident
@@ -17,14 +17,14 @@ pytestmark = pytest.mark.django_db
 NOW = T0 + dt.timedelta(days=3)
 
 
-def reports(service, *, operator: str, at: dt.datetime, n: int) -> None:
+def reports(service, *, operator: str, at: dt.datetime, n: int, country: str = "IT") -> None:
     Report.objects.bulk_create(
         Report(
             service=service,
             problem="login",
             created_at=at + dt.timedelta(seconds=i),
             source="web",
-            country_code="IT",
+            country_code=country,
             network_hash=f"{operator}-{i}",
             asn_name=operator,
             prefix_hash=f"{operator}-prefix",
@@ -36,7 +36,7 @@ def reports(service, *, operator: str, at: dt.datetime, n: int) -> None:
 
 def operator_shares(service) -> dict[str, float]:
     return dict(
-        NetworkMix.objects.filter(service=service, level=NetworkMix.Level.OPERATOR).values_list(
+        NetworkMix.objects.filter(service=service, level=NetworkMix.Level.OPERATOR, scope=WORLD).values_list(
             "key", "share"
         )
     )
@@ -71,3 +71,23 @@ def test_without_the_incident_the_same_reports_would_be_the_usual_mix(chatgpt):
     baselines_rebuild(service_ids=[chatgpt.pk], now=NOW)
 
     assert operator_shares(chatgpt)["Fastweb"] > 0.5
+
+
+def test_each_operators_share_of_its_own_countrys_reports_is_learned_too(chatgpt):
+    # Half of the service's reports come from Italy, where Telecom Italia has 55% of them.
+    reports(chatgpt, operator="Telecom Italia", at=T0 + dt.timedelta(hours=3), n=110)
+    reports(chatgpt, operator="Vodafone Italia", at=T0 + dt.timedelta(hours=4), n=90)
+    reports(chatgpt, operator="Comcast", at=T0 + dt.timedelta(hours=5), n=200, country="US")
+
+    baselines_rebuild(service_ids=[chatgpt.pk], now=NOW)
+
+    assert operator_shares(chatgpt)["Telecom Italia"] == pytest.approx(0.275)
+    italy = dict(
+        NetworkMix.objects.filter(service=chatgpt, level=NetworkMix.Level.OPERATOR, scope="IT").values_list(
+            "key", "share"
+        )
+    )
+    assert italy == pytest.approx({"Telecom Italia": 0.55, "Vodafone Italia": 0.45})
+    assert NetworkMix.objects.filter(service=chatgpt, scope="US", key="Comcast").get().share == 1.0
+    # Prefixes are learned worldwide only.
+    assert not NetworkMix.objects.filter(level=NetworkMix.Level.PREFIX).exclude(scope=WORLD).exists()

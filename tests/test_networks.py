@@ -388,6 +388,97 @@ def test_an_outage_confined_to_vodafone_is_reported_as_a_likely_isp_problem(
     assert client.get("/api/v1/services/chatgpt/?country=IT").json()["status_reason"] == "isp"
 
 
+# A service with a worldwide audience: its Italian reports are 50% of the whole, and in Italy
+# Telecom Italia has 56% of them (28% of the world's); the rest come from the United States.
+ITALY_USUAL = {
+    "Telecom Italia S.p.A.": 0.56,
+    "Vodafone Italia S.p.A.": 0.20,
+    "WIND TRE S.P.A.": 0.14,
+    "Fastweb SpA": 0.10,
+}
+ITALY_AUDIENCE = 0.5
+
+
+@pytest.fixture
+def worldwide_service(chatgpt, settings):
+    """ChatGPT on a quiet afternoon with a worldwide audience's usual mix: each operator's
+    share worldwide and of the Italian reports, as the nightly rebuild stores them."""
+    settings.REPORT_RATE_LIMIT = "30/h"
+    flat_baseline(chatgpt, per_minute=0.5)
+
+    def mix(level: str, key: str, share: float, scope: str = "") -> NetworkMix:
+        return NetworkMix(
+            service=chatgpt, level=level, scope=scope, key=key, share=share, reports=1000, built_at=T0
+        )
+
+    rows = [mix("operator", "Comcast Cable Communications, LLC", 1 - ITALY_AUDIENCE)]
+    for name, share in ITALY_USUAL.items():
+        rows += [mix("operator", name, share * ITALY_AUDIENCE), mix("operator", name, share, scope="IT")]
+        prefixes = USUAL[name][1]
+        rows += [
+            mix(
+                "prefix",
+                hashing.network_hash_of_prefix(f"as|{prefix}"),
+                share * ITALY_AUDIENCE / len(prefixes),
+            )
+            for prefix in prefixes
+        ]
+    NetworkMix.objects.bulk_create(rows)
+    DetectionWatermark.objects.create(name=WATERMARK, processed_through=T0 - MINUTE)
+    return chatgpt
+
+
+def italian_crowd(counts: dict[str, int]) -> list[str]:
+    """`counts` customers of each Italian operator, each from its own /24 over its prefixes."""
+    crowd = []
+    for name, n in counts.items():
+        prefixes = USUAL[name][1]
+        for k, prefix in enumerate(prefixes):
+            crowd += spread(prefix, n // len(prefixes) + (k < n % len(prefixes)), step=29)
+    return crowd
+
+
+@pytest.mark.django_db
+def test_an_italian_rise_of_the_services_usual_italian_audience_is_not_an_isp_outage(
+    client, worldwide_service, time_machine
+):
+    # 150 Italians, 70% of them Telecom Italia customers: 2.5 times its 28% of the world's
+    # usual reports, but near its 56% of the Italian ones, where every report comes from.
+    crowd = italian_crowd(
+        {"Telecom Italia S.p.A.": 105, "Vodafone Italia S.p.A.": 20, "WIND TRE S.P.A.": 15, "Fastweb SpA": 10}
+    )
+
+    send_over_ten_minutes(client, time_machine, crowd, REPORT)
+    detect_after_the_burst(time_machine)
+
+    assert set(Report.objects.values_list("country_code", flat=True)) == {"IT"}
+    for scope in ("", "IT"):
+        status = ServiceStatus.objects.get(service=worldwide_service, scope=scope)
+        assert (status.status, status.reason, status.operator) == ("outage", "spike", None), scope
+    assert Incident.objects.get(service=worldwide_service).operator is None
+
+
+@pytest.mark.django_db
+def test_one_operators_customers_far_above_its_share_in_their_country_are_still_an_isp_outage(
+    client, worldwide_service, time_machine
+):
+    # 150 Italians, 80% of them Fastweb customers, where Fastweb has 10% of the Italian usual.
+    crowd = italian_crowd(
+        {"Fastweb SpA": 120, "Telecom Italia S.p.A.": 15, "Vodafone Italia S.p.A.": 10, "WIND TRE S.P.A.": 5}
+    )
+
+    send_over_ten_minutes(client, time_machine, crowd, REPORT)
+    detect_after_the_burst(time_machine)
+
+    for scope in ("", "IT"):
+        status = ServiceStatus.objects.get(service=worldwide_service, scope=scope)
+        assert (status.status, status.reason) == ("warning", "isp"), scope
+        # Its usual share is that of the Italian reports, where the spike comes from.
+        assert status.operator["name"] == "Fastweb"
+        assert (status.operator["share"], status.operator["usual_share"]) == (0.8, 0.1)
+    assert Incident.objects.get(service=worldwide_service).operator["name"] == "Fastweb"
+
+
 def vodafone_16_flood() -> list[str]:
     """600 addresses of Vodafone Italia's 2.33.0.0/16, in 300 /24s (the issue's attack)."""
     return [f"2.33.{i}.{j}" for i in range(150) for j in (10, 11)] + [

@@ -73,6 +73,7 @@ class SpikeReport:
     prefix: str  # announced prefix hash, "" unknown
     operator: str  # operator name, "" unknown
     asn: int | None = None
+    country: str = ""  # where it came from, "" unknown
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,9 @@ class OperatorShare:
     name: str
     asn: int | None
     share: float  # of the spike's reports
-    usual_share: float | None  # of the service's usual reports; None without a learned mix
+    # of the service's usual reports from where the spike's come from (usual_share_here);
+    # None without a learned mix
+    usual_share: float | None
     reports: int = 0
 
 
@@ -129,10 +132,14 @@ def flood_verdict(
     *,
     usual_operators: Mapping[str, float],
     usual_prefixes: Mapping[str, float],
+    usual_in_countries: Mapping[str, Mapping[str, float]] | None = None,
     params: FloodParams = FloodParams(),
 ) -> FloodVerdict:
     """The verdict on the counted reports behind a spike, from the distinct sites, prefixes
-    and operators behind it and how its operator mix compares with the service's usual mix.
+    and operators behind it and how its operator mix compares with the service's usual mix:
+    worldwide (`usual_operators`) for rare operators, and for the operator a spike is
+    concentrated on, its usual share among the reports from where the spike's come from
+    (`usual_in_countries`: each country's operator shares, usual_share_here).
 
     With no reports (a replayed file has no networks) there is no evidence: not a flood, and
     no floor. Without a learned mix (`usual_operators` empty) only the site rules can hold a
@@ -158,9 +165,16 @@ def flood_verdict(
     operators = Counter(report.operator for report in reports)
     prefixes = Counter(report.prefix for report in reports if report.prefix)
     asn_of = {report.operator: report.asn for report in reports}
+    places = Counter(report.country for report in reports)
 
     def share_of(name: str, count: int) -> OperatorShare:
-        usual = usual_operators.get(name, 0.0) if learned else None
+        usual = (
+            usual_share_here(
+                name, places, usual_operators=usual_operators, usual_in_countries=usual_in_countries or {}
+            )
+            if learned
+            else None
+        )
         return OperatorShare(
             name=name, asn=asn_of.get(name), share=count / n, usual_share=usual, reports=count
         )
@@ -210,12 +224,40 @@ def flood_verdict(
             if within:
                 prefix, count = within.most_common(1)[0]
                 share = count / lead.reports
-                # The prefix's usual share of the operator's own reports.
-                usual_within = usual_prefixes.get(prefix, 0.0) / usual if usual > 0 else 0.0
+                # The prefix's usual share of the operator's own reports (both worldwide).
+                everywhere = usual_operators.get(lead.name, 0.0)
+                usual_within = usual_prefixes.get(prefix, 0.0) / everywhere if everywhere > 0 else 0.0
                 if share >= params.prefix_share and share >= params.prefix_ratio * usual_within:
                     return replace(crowd, flood=True, why="one_prefix")
             return replace(crowd, isp=lead)
     return crowd
+
+
+def usual_share_here(
+    name: str,
+    places: Mapping[str, int],
+    *,
+    usual_operators: Mapping[str, float],
+    usual_in_countries: Mapping[str, Mapping[str, float]],
+) -> float:
+    """The operator's usual share of the service's reports from where a spike's reports come
+    from (`places`: the spike's reports per country, "" unknown): its usual share in each
+    country, weighted by the spike's reports from there; a country without a mix of its own,
+    and reports without a country, are read against the worldwide mix. Operators are
+    national: Telecom Italia is 28% of a worldwide service's reports and 55% of its Italian
+    ones, so an Italian crowd that is 63% TIM is the service's Italian audience, not TIM's
+    outage. For a spike from one country this is the country's own mix, for a worldwide one
+    the world's mix as that spike is spread, so one rule serves every scope."""
+    n = sum(places.values())
+    if n == 0:
+        return usual_operators.get(name, 0.0)
+    return (
+        sum(
+            count * usual_in_countries.get(country, usual_operators).get(name, 0.0)
+            for country, count in places.items()
+        )
+        / n
+    )
 
 
 def usual_rare_share(

@@ -20,7 +20,7 @@ from django.db.models import Case, Count, IntegerField, Q, QuerySet, When
 
 from catalogue.models import ProblemType, Service
 from outages.cities import incident_cities_ranked
-from outages.models import Baseline, Incident, IncidentCity, NetworkMix
+from outages.models import WORLD, Baseline, Incident, IncidentCity, NetworkMix
 from outages.presenters import isp_text, shared_provider_text
 from outages.public import TOGETHER, rose_together
 from outages.review.models import ReviewAction
@@ -356,7 +356,9 @@ def _signals(incidents: list[Incident], windows: dict) -> dict[int, Signals]:
                     api[incident.pk] += n
     usual: dict[int, dict[str, float]] = defaultdict(dict)
     for service_id, key, share in NetworkMix.objects.filter(
-        service_id__in={incident.service_id for incident in incidents}, level=NetworkMix.Level.OPERATOR
+        service_id__in={incident.service_id for incident in incidents},
+        level=NetworkMix.Level.OPERATOR,
+        scope=WORLD,
     ).values_list("service_id", "key", "share"):
         usual[service_id][key] = share
 
