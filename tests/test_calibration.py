@@ -70,6 +70,33 @@ def test_daily_one_bucket_bursts_raise_the_one_bucket_bar_and_a_real_outage_stil
     assert outage.is_spike[-1]
 
 
+def test_two_lone_bursts_in_four_weeks_raise_the_one_bucket_bar_only():
+    # A burst over within five minutes is never an outage (an outage lasts): two of them in
+    # four weeks are already the series' habit, where two outages would not be.
+    counts, expected, day = _history(4.0)
+    counts[5 * PER_DAY + 140] = 60.0
+    counts[19 * PER_DAY + 90] = 70.0
+    bars = _bars(counts, expected, day)
+    assert bars[0] > THRESHOLD
+    assert bars[1:].tolist() == [THRESHOLD] * (len(bars) - 1)
+    # Today's burst like theirs opens nothing; a quarter-hour at that level does.
+    today = np.full(36, 4.0)
+    today[-1] = 60.0
+    assert not detect(today, np.full(36, 4.0), 0.05, 0.01, bucket_minutes=BUCKET, bars=list(bars)).is_spike[
+        -1
+    ]
+    today[-3:] = 60.0
+    assert detect(today, np.full(36, 4.0), 0.05, 0.01, bucket_minutes=BUCKET, bars=list(bars)).is_spike[-1]
+
+
+def test_outages_that_last_are_not_lone_bursts():
+    # The same two rises lasting an hour each: outages, not a habit; every bar stays.
+    counts, expected, day = _history(4.0)
+    counts[5 * PER_DAY + 140 : 5 * PER_DAY + 152] = 60.0
+    counts[19 * PER_DAY + 90 : 19 * PER_DAY + 102] = 70.0
+    assert _bars(counts, expected, day).tolist() == [THRESHOLD] * len(window_buckets(BUCKET))
+
+
 def _window_score(counts: np.ndarray, w: int) -> np.ndarray:
     scores = dict(window_scores(counts, np.full(counts.size, 4.0), 0.05, 0.01, bucket_minutes=BUCKET))
     return scores[w]

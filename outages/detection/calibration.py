@@ -24,6 +24,13 @@ scored against its new profile:
 - the bar: with excursions at rate ``lam`` per day whose sizes fall off as ``exp(-x / m)``,
   evidence above ``5 + m ln(lam * alarm_days)`` comes once in ``alarm_days`` days.
 
+The one-bucket window learns sooner from *lone* excursions: one-bucket evidence over the
+threshold with no 15-minute evidence at the warning level within ``lone_reach_minutes``
+either side. Such a burst was over before it could last, so it is never an outage, and
+``lone_days`` days with one (two) are a habit already; the one-bucket bar is the larger of
+the two bars. A series that bursts for five minutes at a time then needs a rise to last a
+quarter of an hour, or to be larger than its bursts, before it opens an incident.
+
 The detector then reads a window's raw score in the series' own units, ``raw - (bar - 5)``:
 a score of 5 is as rare on a bursty series as on a calm one, and a calm series keeps its full
 sensitivity. The history includes earlier incidents on purpose: left out, the false alarms
@@ -52,6 +59,10 @@ class CalibrationParams:
     alarm_days: float = 60.0
     # Fewer days than this with evidence over the threshold are events, not a habit.
     habit_days: int = 8
+    # A one-bucket excursion is lone when nothing lasting (the 15-minute window at the
+    # warning level) came within this long either side of it; two days with one are a habit.
+    lone_reach_minutes: int = 30
+    lone_days: int = 2
 
 
 def evidence_bars(
@@ -82,18 +93,45 @@ def evidence_bars(
     b = np.broadcast_to(np.asarray(beta, dtype=float), x.shape[:1])
     # A few series at a time: the windows' scores over weeks of buckets are large.
     for rows in np.array_split(np.arange(x.shape[0]), max(1, x.shape[0] // 64)):
-        for k, (_, score) in enumerate(
-            window_scores(x[rows], mu[rows], a[rows], b[rows], bucket_minutes=bucket_minutes, params=detect)
-        ):
+        scores = [
+            score
+            for _, score in window_scores(
+                x[rows], mu[rows], a[rows], b[rows], bucket_minutes=bucket_minutes, params=detect
+            )
+        ]
+        for k, score in enumerate(scores):
             daily = np.zeros((rows.size, n_days))
             np.maximum.at(daily, (slice(None), d), score)  # type: ignore[arg-type]
             bars[rows, k] = [_bar(row, detect.threshold, params) for row in daily]
+        if len(scores) > 1:  # scores[0] is the one-bucket window, scores[1] the next (15 minutes)
+            lone = _lone(
+                scores[0], scores[1], detect, reach=max(1, params.lone_reach_minutes // bucket_minutes)
+            )
+            daily = np.zeros((rows.size, n_days))
+            np.maximum.at(daily, (slice(None), d), lone)  # type: ignore[arg-type]
+            bars[rows, 0] = np.maximum(
+                bars[rows, 0], [_bar(row, detect.threshold, params, habit=params.lone_days) for row in daily]
+            )
     return bars
 
 
-def _bar(daily_max: np.ndarray, threshold: float, params: CalibrationParams) -> float:
+def _lone(short: np.ndarray, longer: np.ndarray, detect: DetectParams, reach: int) -> np.ndarray:
+    """The one-bucket scores of lone excursions: over the threshold, with the next longer
+    window under the warning level for ``reach`` buckets either side (nothing lasted around
+    it: a burst, never an outage, nor an outage's first or last bucket)."""
+    n = short.shape[-1]
+    around = longer.copy()
+    for step in range(1, reach + 1):
+        around[..., : n - step] = np.maximum(around[..., : n - step], longer[..., step:])
+        around[..., step:] = np.maximum(around[..., step:], longer[..., : n - step])
+    return np.where((short >= detect.threshold) & (around < detect.warning), short, 0.0)
+
+
+def _bar(
+    daily_max: np.ndarray, threshold: float, params: CalibrationParams, habit: int | None = None
+) -> float:
     over = np.sort(daily_max[daily_max >= threshold] - threshold)
-    if over.size < params.habit_days:
+    if over.size < (params.habit_days if habit is None else habit):
         return threshold
     rate = (over.size - 1) / params.days
     scale = max(float(over[(over.size - 1) // 2]) / math.log(2), 1 / math.log(10))
