@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -283,6 +283,23 @@ def city_service_sums(
         return [(city_id, service_id_, int(n)) for city_id, service_id_, n in cursor.fetchall()]
 
 
+def _window_selects(
+    database: BaseDatabaseWrapper,
+    windows: Sequence[tuple[int, dt.datetime, dt.datetime]],
+    select: Callable[[int], str],
+    **shared,
+) -> tuple[list[str], dict]:
+    """One SELECT per window (service id, start, end), `select(i)` reading the window's own
+    parameters %(s<i>)s, %(a<i>)s and %(e<i>)s, to be joined with UNION ALL: each window
+    reads its own rows only, all in one query. `shared` parameters are bound once."""
+    params = _params(database, **shared)
+    parts = []
+    for i, (service_id, start, end) in enumerate(windows):
+        params.update(_params(database, **{f"s{i}": service_id, f"a{i}": start, f"e{i}": end}))
+        parts.append(select(i))
+    return parts, params
+
+
 def window_bucket_sums(
     model: type[MinuteCount],
     windows: Sequence[tuple[int, dt.datetime, dt.datetime]],
@@ -298,14 +315,15 @@ def window_bucket_sums(
     database = read_connection(model)
     epoch = epoch_seconds_sql("minute", database.vendor)
     in_country = "AND country_code = %(country)s" if country else ""
-    params = _params(database, country=country)
-    parts = []
-    for i, (service_id, start, end) in enumerate(windows):
-        params.update(_params(database, **{f"s{i}": service_id, f"a{i}": start, f"e{i}": end}))
-        parts.append(
+    parts, params = _window_selects(
+        database,
+        windows,
+        lambda i: (
             f"SELECT {i} AS w, {epoch} / {per_seconds} AS b, count FROM {model._meta.db_table} "
             f"WHERE service_id = %(s{i})s AND minute >= %(a{i})s AND minute < %(e{i})s {in_country}"
-        )
+        ),
+        country=country,
+    )
     with database.cursor() as cursor:
         cursor.execute(
             f"SELECT w, b, SUM(count) FROM ({' UNION ALL '.join(parts)}) AS windows GROUP BY w, b", params
@@ -323,15 +341,16 @@ def window_problem_sums(
     if not windows:
         return []
     database = read_connection(Report)
-    params = _params(database, country=country)
-    parts = []
-    for i, (service_id, start, end) in enumerate(windows):
-        params.update(_params(database, **{f"s{i}": service_id, f"a{i}": start, f"e{i}": end}))
-        parts.append(
+    parts, params = _window_selects(
+        database,
+        windows,
+        lambda i: (
             f"SELECT {i} AS w, problem, count(*) AS n FROM {Report._meta.db_table} "
             f"WHERE service_id = %(s{i})s AND created_at >= %(a{i})s AND created_at < %(e{i})s "
             f"AND {COUNTED_SQL} AND country_code = %(country)s GROUP BY problem"
-        )
+        ),
+        country=country,
+    )
     with database.cursor() as cursor:
         cursor.execute(" UNION ALL ".join(parts), params)
         return [(int(w), problem, int(n)) for w, problem, n in cursor.fetchall()]
