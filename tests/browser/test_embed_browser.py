@@ -7,6 +7,7 @@ import os
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from catalogue.models import Service
 from outages.embeds import WIDGET_HEIGHT, WIDGET_WIDTH
@@ -97,7 +98,8 @@ def test_the_embed_code_page_previews_the_widget_and_copies_its_snippet(open_pag
 
     page.click("button[data-target='snippet-iframe']")
 
-    assert page.locator("button[data-target='snippet-iframe']").inner_text() == "Copiato"
+    # The clipboard write is a promise: the label changes when it has resolved.
+    expect(page.locator("button[data-target='snippet-iframe']")).to_have_text("Copiato")
     assert page.evaluate("() => navigator.clipboard.readText()") == snippet
 
 
@@ -114,5 +116,5 @@ def test_without_a_clipboard_copy_selects_the_snippet(open_page):
                   document.activeElement.selectionEnd, document.activeElement.value.length]"""
     )
     assert selected[0] == "snippet-badge-markdown" and selected[1] == 0 and selected[2] == selected[3] > 0
-    assert "Ctrl+C" in page.locator("button[data-target='snippet-badge-markdown']").inner_text()
+    expect(page.locator("button[data-target='snippet-badge-markdown']")).to_contain_text("Ctrl+C")
     assert "/s/chatgpt/badge.svg?country=IT" in page.input_value("#snippet-badge-markdown")
