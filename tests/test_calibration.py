@@ -79,14 +79,17 @@ def test_two_lone_bursts_in_four_weeks_raise_the_one_bucket_bar_only():
     bars = _bars(counts, expected, day)
     assert bars[0] > THRESHOLD
     assert bars[1:].tolist() == [THRESHOLD] * (len(bars) - 1)
+
+    def spikes_now(today: np.ndarray) -> bool:
+        found = detect(today, np.full(today.size, 4.0), 0.05, 0.01, bucket_minutes=BUCKET, bars=list(bars))
+        return bool(found.is_spike[-1])
+
     # Today's burst like theirs opens nothing; a quarter-hour at that level does.
     today = np.full(36, 4.0)
     today[-1] = 60.0
-    assert not detect(today, np.full(36, 4.0), 0.05, 0.01, bucket_minutes=BUCKET, bars=list(bars)).is_spike[
-        -1
-    ]
+    assert not spikes_now(today)
     today[-3:] = 60.0
-    assert detect(today, np.full(36, 4.0), 0.05, 0.01, bucket_minutes=BUCKET, bars=list(bars)).is_spike[-1]
+    assert spikes_now(today)
 
 
 def test_outages_that_last_are_not_lone_bursts():
