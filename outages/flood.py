@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable
 from typing import NamedTuple
 
 from geo.operators import display_name
@@ -71,17 +72,24 @@ class UsualMixes(NamedTuple):
 def usual_mixes(service_id: int) -> UsualMixes:
     """The service's usual operator and prefix shares (NetworkMix), worldwide and each
     country's operators; empty before the first rebuild that had reports with operators."""
-    mixes = UsualMixes({}, {}, defaultdict(dict))
-    for level, scope, key, share in NetworkMix.objects.filter(service_id=service_id).values_list(
-        "level", "scope", "key", "share"
+    return usual_mixes_of([service_id])[service_id]
+
+
+def usual_mixes_of(service_ids: Iterable[int]) -> dict[int, UsualMixes]:
+    """usual_mixes of several services, in one query."""
+    ids = set(service_ids)
+    in_countries: dict[int, dict[str, dict[str, float]]] = {pk: defaultdict(dict) for pk in ids}
+    mixes = {pk: UsualMixes({}, {}, {}) for pk in ids}
+    for service_id, level, scope, key, share in NetworkMix.objects.filter(service_id__in=ids).values_list(
+        "service_id", "level", "scope", "key", "share"
     ):
         if level == NetworkMix.Level.PREFIX:
-            mixes.prefixes[key] = share
+            mixes[service_id].prefixes[key] = share
         elif scope == WORLD:
-            mixes.operators[key] = share
+            mixes[service_id].operators[key] = share
         else:
-            mixes.in_countries[scope][key] = share
-    return mixes._replace(in_countries=dict(mixes.in_countries))
+            in_countries[service_id][scope][key] = share
+    return {pk: mix._replace(in_countries=dict(in_countries[pk])) for pk, mix in mixes.items()}
 
 
 def window_verdict(

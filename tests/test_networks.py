@@ -459,6 +459,27 @@ def test_an_italian_rise_of_the_services_usual_italian_audience_is_not_an_isp_ou
 
 
 @pytest.mark.django_db
+def test_the_review_signals_compare_an_operator_with_its_usual_share_where_the_reports_come_from(
+    client, worldwide_service, time_machine
+):
+    from outages.review.selectors import queue_items
+
+    # The Italian rise above: a reviewer reads Telecom Italia 70%, usually 56% (its share of
+    # the service's Italian reports, as the ISP verdict compares it), not usually 28%.
+    crowd = italian_crowd(
+        {"Telecom Italia S.p.A.": 105, "Vodafone Italia S.p.A.": 20, "WIND TRE S.P.A.": 15, "Fastweb SpA": 10}
+    )
+    send_over_ten_minutes(client, time_machine, crowd, REPORT)
+    detect_after_the_burst(time_machine)
+
+    (item,) = queue_items([Incident.objects.get(service=worldwide_service)], now=T0 + 12 * MINUTE)
+    name, share, usual = item.signals.top_operators[0]
+    assert name == "Telecom Italia S.p.A."
+    assert share == pytest.approx(0.7)
+    assert usual == pytest.approx(ITALY_USUAL["Telecom Italia S.p.A."])
+
+
+@pytest.mark.django_db
 def test_one_operators_customers_far_above_its_share_in_their_country_are_still_an_isp_outage(
     client, worldwide_service, time_machine
 ):

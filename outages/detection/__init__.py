@@ -20,7 +20,7 @@ One job per module; every public name is re-exported here, so callers write
 - ``panel``: ``panel_detect`` and its ``Panel``, ``hold``, ``city_bar``, ``city_carries_spike``, the aligned 15-minute
   counts (``aligned_running_sum``), ``BUCKET_MINUTES`` and ``SPIKE_HOLD_MINUTES``.
 - ``verdicts``: the flood verdict (``flood_verdict``, ``SpikeReport``, ``OperatorShare``,
-  ``FloodVerdict``, ``usual_mix``).
+  ``FloodVerdict``, ``usual_mix``, ``usual_share_here``).
 
 How the live path uses it
 -------------------------
@@ -90,6 +90,7 @@ from outages.detection.verdicts import (
     SpikeReport,
     flood_verdict,
     usual_mix,
+    usual_share_here,
 )
 
 __all__ = [
@@ -133,6 +134,7 @@ __all__ = [
     "status_tier",
     "trailing_sum",
     "usual_mix",
+    "usual_share_here",
     "utc_offsets",
     "window_buckets",
     "window_raised",

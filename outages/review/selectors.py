@@ -19,8 +19,10 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Case, Count, IntegerField, Q, QuerySet, When
 
 from catalogue.models import ProblemType, Service
+from outages import detection
 from outages.cities import incident_cities_ranked
-from outages.models import WORLD, Baseline, Incident, IncidentCity, NetworkMix
+from outages.flood import usual_mixes_of
+from outages.models import Baseline, Incident, IncidentCity
 from outages.presenters import isp_text, shared_provider_text
 from outages.public import TOGETHER, rose_together
 from outages.review.models import ReviewAction
@@ -335,11 +337,12 @@ def _signals(incidents: list[Incident], windows: dict) -> dict[int, Signals]:
     per_site: dict[int, Counter] = defaultdict(Counter)
     per_prefix: dict[int, Counter] = defaultdict(Counter)
     per_operator: dict[int, Counter] = defaultdict(Counter)
+    per_country: dict[int, Counter] = defaultdict(Counter)
     api: Counter = Counter()
     rows = (
         Report.objects.counted()
         .filter(_any(in_window.values()))
-        .values("network_hash", "network48_hash", "prefix_hash", "asn_name", "source")
+        .values("network_hash", "network48_hash", "prefix_hash", "asn_name", "source", "country_code")
         .annotate(**{f"i{pk}": Count("id", filter=q) for pk, q in in_window.items()})
     )
     for row in rows:
@@ -354,13 +357,8 @@ def _signals(incidents: list[Incident], windows: dict) -> dict[int, Signals]:
                     per_operator[incident.pk][row["asn_name"]] += n
                 if row["source"] == Source.API:
                     api[incident.pk] += n
-    usual: dict[int, dict[str, float]] = defaultdict(dict)
-    for service_id, key, share in NetworkMix.objects.filter(
-        service_id__in={incident.service_id for incident in incidents},
-        level=NetworkMix.Level.OPERATOR,
-        scope=WORLD,
-    ).values_list("service_id", "key", "share"):
-        usual[service_id][key] = share
+                per_country[incident.pk][row["country_code"]] += n
+    mixes = usual_mixes_of(incident.service_id for incident in incidents)
 
     # The networks behind each incident, and those of its service's day before (the usual,
     # USUAL_WINDOW), each checked for reports in the NETWORK_MEMORY before it: one query.
@@ -414,11 +412,20 @@ def _signals(incidents: list[Incident], windows: dict) -> dict[int, Signals]:
             sites=len(per_site[incident.pk]),
             prefixes=len(per_prefix[incident.pk]),
             operators=len(per_operator[incident.pk]),
+            # Each against its usual share where the incident's reports come from, as the
+            # ISP verdict compares it (detection.usual_share_here).
             top_operators=[
                 (
                     name,
                     n / total,
-                    usual[incident.service_id].get(name, 0.0) if usual[incident.service_id] else None,
+                    detection.usual_share_here(
+                        name,
+                        per_country[incident.pk],
+                        usual_operators=mixes[incident.service_id].operators,
+                        usual_in_countries=mixes[incident.service_id].in_countries,
+                    )
+                    if mixes[incident.service_id].operators
+                    else None,
                 )
                 for name, n in per_operator[incident.pk].most_common(3)
             ],
