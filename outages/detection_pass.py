@@ -284,6 +284,8 @@ class _PassState:
                 "settled_peak",
                 "max_score",
                 "excess_reports",
+                "reports_since_resolved",
+                "usual_since_resolved",
                 "problems",
                 "operator",
                 "updated_at",

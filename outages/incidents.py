@@ -77,7 +77,9 @@ def incidents_track(
     A held spike extends the service's ongoing incident, re-opens one resolved less than
     REOPEN_MINUTES ago, or opens a new one whose window starts at the rise (`_rise_start`);
     its figures then count those minutes too. Within REARM_MINUTES of the last incident's
-    resolution a new one needs clearly stronger evidence (Incident.opening_bar). A clearly
+    resolution a new one needs clearly stronger evidence (Incident.opening_bar), and such a
+    spike re-opens the last one instead while the service has stayed elevated since it
+    resolved (Incident.episode_goes_on, from the minutes counted by `_since_resolved`). A clearly
     bigger event inside an ongoing incident is recorded as an escalation (outages.escalations).
 
     One flood verdict (`verdict_of`, over the minute's own evidence window) is taken for every
@@ -126,8 +128,8 @@ def incidents_track(
                     spike = False
             if (
                 spike
-                and not continues
                 and entry is not None
+                and (not continues or entry.incident.episode_goes_on(minute))
                 and panel.best_score[row, j] < entry.incident.opening_bar(minute, threshold)
             ):
                 spike = False  # hysteresis: too soon after the last incident for this little
@@ -148,6 +150,8 @@ def incidents_track(
                 )
                 opened = True
             if entry is None or (not spike and not entry.incident.ongoing):
+                if entry is not None and not flood:
+                    _since_resolved(entry, row, j, j, panel, first_minute)
                 if on_minute is not None:
                     on_minute(row, j, entry, False, flood)
                 continue
@@ -158,6 +162,11 @@ def incidents_track(
             if not elevated and incident.resolve_if_quiet(minute):
                 result.resolved += 1
                 result.resolved_incidents.append(incident)
+                # The quiet spell it waited for is the first part of what follows it.
+                assert incident.resolved_at is not None
+                _since_resolved(
+                    entry, row, epoch_minute(incident.resolved_at) - first_minute, j, panel, first_minute
+                )
             else:
                 if not flood:
                     _record(entry, row, j, panel, first_minute, problems, pairs_of[row], pairs)
@@ -230,10 +239,29 @@ def _open(
     return entry
 
 
+def _since_resolved(
+    entry: Tracked, row: int, first: int, last: int, panel: detection.Panel, first_minute: int
+) -> None:
+    """Add minutes first..last (panel columns) to what followed the resolution of the
+    entry's incident, while they may still be its episode (Incident.in_episode)."""
+    incident = entry.incident
+    if incident.dismissed or not incident.in_episode(from_epoch_minute(first_minute + last)):
+        return
+    columns = slice(max(first, 0), last + 1)
+    reports = float(panel.counts[row, columns].sum())
+    incident.record_since_resolved(reports=reports, usual=reports - float(panel.excess[row, columns].sum()))
+    entry.touched = True
+
+
 def _evidence_start(panel: detection.Panel, row: int, j: int, first_minute: int) -> dt.datetime:
     """The first minute of the windows that scored minute j (a spike's, over its held
     minutes): what its flood verdict reads."""
     return from_epoch_minute(first_minute + int(panel.evidence_from[row, j]))
+
+
+# The live pass reads stored float32 profiles, a replay float64 ones: a count equal to its
+# expected may be a hair above it in one and not the other. Less than this is not "above".
+_FLOAT_NOISE = 1e-3
 
 
 def _rise_start(panel: detection.Panel, row: int, j: int, service_pairs: Sequence[int]) -> int:
@@ -254,7 +282,7 @@ def _rise_start(panel: detection.Panel, row: int, j: int, service_pairs: Sequenc
             if city is not None:
                 found = city if found is None else min(found, city)
     start = lo if found is None else found
-    while start < j and panel.excess[row, start] <= 0:
+    while start < j and panel.excess[row, start] <= _FLOAT_NOISE:
         start += 1
     return start
 

@@ -222,6 +222,10 @@ REOPEN_MINUTES = 60
 # a busy day, the next burst after a quiet half-hour is the same episode, not news.
 REARM_MINUTES = 360
 REARM_FACTOR = 2.0
+# One episode, one incident: within REARM_MINUTES, a spike re-opens the last incident while
+# the reports since it resolved ran at this many times their usual level or more (the
+# service never went back to normal: a busy day's next burst, not a new event).
+EPISODE_RATIO = 1.5
 _MINUTE = dt.timedelta(minutes=1)
 
 
@@ -282,6 +286,10 @@ class Incident(models.Model):
     max_score = models.FloatField(default=0.0)
     # Reports above the baseline over the incident; never below zero.
     excess_reports = models.FloatField(default=0.0)
+    # Since it resolved (for REARM_MINUTES): the reports, and the usual reports for those
+    # minutes. Their ratio tells whether the service went back to normal (spike_continues_it).
+    reports_since_resolved = models.FloatField(default=0.0)
+    usual_since_resolved = models.FloatField(default=0.0)
     # Ranked [{"code": "login", "count": 120}, ...] over the incident.
     problems = models.JSONField(default=list, blank=True)
     # The operator its spike is concentrated on when it looks like an ISP's problem:
@@ -356,7 +364,39 @@ class Incident(models.Model):
         if self.resolved_at is None:
             return True
         end = max(self.resolved_at, self.last_spike_at) if self.dismissed else self.resolved_at
-        return at - end <= dt.timedelta(minutes=REOPEN_MINUTES)
+        return at - end <= dt.timedelta(minutes=REOPEN_MINUTES) or self.episode_goes_on(at)
+
+    def episode_goes_on(self, at: dt.datetime) -> bool:
+        """Whether a spike at `at`, later than the hour that re-opens any incident, re-opens
+        this one all the same: it resolved less than REARM_MINUTES ago and the service has
+        stayed above its usual level since (stayed_elevated). Such a spike still needs the
+        evidence a new incident would need then (opening_bar): the episode only decides
+        which incident it belongs to. Never a dismissed one."""
+        return (
+            not self.dismissed
+            and self.resolved_at is not None
+            and at - self.resolved_at > dt.timedelta(minutes=REOPEN_MINUTES)
+            and self.in_episode(at)
+            and self.stayed_elevated
+        )
+
+    def in_episode(self, at: dt.datetime) -> bool:
+        """Whether minute `at` is within REARM_MINUTES of its resolution: what follows may
+        still be its episode (stayed_elevated), and a new incident needs clearly stronger
+        evidence (opening_bar)."""
+        return self.resolved_at is not None and at - self.resolved_at <= dt.timedelta(minutes=REARM_MINUTES)
+
+    @property
+    def stayed_elevated(self) -> bool:
+        """Whether the reports since it resolved ran at EPISODE_RATIO times their usual or more."""
+        return self.usual_since_resolved > 0 and (
+            self.reports_since_resolved >= EPISODE_RATIO * self.usual_since_resolved
+        )
+
+    def record_since_resolved(self, *, reports: float, usual: float) -> None:
+        """Add minutes after its resolution: their reports and the usual reports for them."""
+        self.reports_since_resolved += reports
+        self.usual_since_resolved += usual
 
     def dismissed_rise_at(self, at: dt.datetime) -> bool:
         """Whether minute `at` is still in the rise a reviewer dismissed: the incident is
@@ -364,12 +404,10 @@ class Incident(models.Model):
         return self.dismissed and self.spike_continues_it(at)
 
     def opening_bar(self, at: dt.datetime, threshold: float) -> float:
-        """The score a spike at `at`, after this incident and not re-opening it, needs to
-        open another: REARM_FACTOR times the threshold while it resolved less than
-        REARM_MINUTES ago (hysteresis), the threshold after that."""
-        if self.resolved_at is not None and at - self.resolved_at <= dt.timedelta(minutes=REARM_MINUTES):
-            return REARM_FACTOR * threshold
-        return threshold
+        """The score a spike at `at`, after this incident, needs to open another or to go on
+        with its episode (episode_goes_on): REARM_FACTOR times the threshold while it resolved
+        less than REARM_MINUTES ago (hysteresis), the threshold after that."""
+        return REARM_FACTOR * threshold if self.in_episode(at) else threshold
 
     def extend(self, *, at: dt.datetime, spike: bool, elevated: bool) -> None:
         """Record minute `at` of an ongoing incident (re-opening it on a spike). A dismissed
@@ -390,13 +428,17 @@ class Incident(models.Model):
             return False
         if at - self.last_elevated_at < dt.timedelta(minutes=RESOLVE_QUIET_MINUTES):
             return False
-        self.resolved_at = self.last_elevated_at + _MINUTE
+        self._resolve_at(self.last_elevated_at + _MINUTE)
         return True
 
     def resolve(self, at: dt.datetime) -> None:
         """End it now (a reviewer's decision); the review state is unchanged."""
         if self.resolved_at is None:
-            self.resolved_at = at
+            self._resolve_at(at)
+
+    def _resolve_at(self, at: dt.datetime) -> None:
+        self.resolved_at = at
+        self.reports_since_resolved = self.usual_since_resolved = 0.0
 
     def reopen(self, at: dt.datetime) -> None:
         """Make it ongoing again; detection resolves it after a new quiet spell."""
