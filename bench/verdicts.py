@@ -527,6 +527,8 @@ def main() -> int:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    # The pages visited run with production settings: hashed static files must exist.
+    call_command("collectstatic", interactive=False, verbosity=0)
     selected = [s for s in scenarios() if not args.only or s.name in args.only]
     outcomes = run(selected)
     print(table_text(outcomes))
