@@ -287,7 +287,7 @@ class Incident(models.Model):
     # Reports above the baseline over the incident; never below zero.
     excess_reports = models.FloatField(default=0.0)
     # Since it resolved (for REARM_MINUTES): the reports, and the usual reports for those
-    # minutes. Their ratio tells whether the service went back to normal (spike_continues_it).
+    # minutes. Their ratio tells whether the service went back to normal (stayed_elevated).
     reports_since_resolved = models.FloatField(default=0.0)
     usual_since_resolved = models.FloatField(default=0.0)
     # Ranked [{"code": "login", "count": 120}, ...] over the incident.

@@ -16,6 +16,7 @@ from outages.baselines import baselines_rebuild
 from outages.detection_pass import detection_run_range
 from outages.models import EPISODE_RATIO, REARM_MINUTES, REOPEN_MINUTES, Incident
 from outages.replay import replay_minutes
+from outages.review.services import incident_act
 from reports.models import ServiceMinute
 
 ROME = ZoneInfo("Europe/Rome")
@@ -120,3 +121,18 @@ def test_the_live_pass_in_short_passes_decides_the_episode_as_the_replay(chatgpt
     live = [(i.started_at, i.resolved_at) for i in Incident.objects.order_by("started_at")]
     assert live == _replayed(counts)
     assert len(live) == (1 if busy else 2)
+
+
+@pytest.mark.django_db
+def test_a_reviewer_resolving_it_counts_what_follows_from_zero(chatgpt, django_user_model):
+    # Counts left from an earlier quiet spell, before the spike that re-opened it.
+    incident = Incident.open(service_id=chatgpt.pk, evidence_from=RESOLVED, at=RESOLVED)
+    incident.reports_since_resolved, incident.usual_since_resolved = 900.0, 100.0
+    incident.save()
+    reviewer = django_user_model.objects.create_user("reviewer")
+    incident_act(
+        incident_id=incident.pk, action="resolve", actor=reviewer, now=RESOLVED + dt.timedelta(hours=1)
+    )
+    incident.refresh_from_db()
+    assert incident.resolved_at is not None
+    assert (incident.reports_since_resolved, incident.usual_since_resolved) == (0, 0)

@@ -97,7 +97,7 @@ def incident_act(
             review.dismiss_reason = reason
         elif action == Kind.RESOLVE:
             incident.resolve(floor_minute(now))
-            fields.append("resolved_at")
+            fields += ["resolved_at", "reports_since_resolved", "usual_since_resolved"]
         else:  # reopen: back in the queue for a decision, ongoing again
             incident.status = Status.SUSPECTED
             review.confirmed_at = None
