@@ -90,8 +90,9 @@ def prepare(fresh: bool) -> None:
         cursor.execute("UPDATE outages_service SET is_active = false")
         cursor.execute(
             "INSERT INTO outages_service (slug, name, category, home_url, status_page_url, timezone, "
-            "is_active, created_at) SELECT 'bench-' || lpad(i::text, 4, '0'), 'Bench ' || i, 'Bench', "
-            "'', '', 'Europe/Rome', true, %s FROM generate_series(1, %s) i",
+            "is_active, created_at, search_keys) SELECT 'bench-' || lpad(i::text, 4, '0'), 'Bench ' || i, "
+            "'Bench', '', '', 'Europe/Rome', true, %s, 'bench ' || i || ' bench ' || lpad(i::text, 4, '0') "
+            "FROM generate_series(1, %s) i",
             [start, SERVICES],
         )
         cursor.execute("SELECT min(id) FROM outages_service WHERE slug LIKE 'bench-%%'")
