@@ -288,8 +288,10 @@ class Incident(models.Model):
     excess_reports = models.FloatField(default=0.0)
     # Since it resolved (for REARM_MINUTES): the reports, and the usual reports for those
     # minutes. Their ratio tells whether the service went back to normal (stayed_elevated).
-    reports_since_resolved = models.FloatField(default=0.0)
-    usual_since_resolved = models.FloatField(default=0.0)
+    # A database default too: workers of the previous release, still running while this
+    # migration applies, insert incidents without these columns.
+    reports_since_resolved = models.FloatField(default=0.0, db_default=0.0)
+    usual_since_resolved = models.FloatField(default=0.0, db_default=0.0)
     # Ranked [{"code": "login", "count": 120}, ...] over the incident.
     problems = models.JSONField(default=list, blank=True)
     # The operator its spike is concentrated on when it looks like an ISP's problem:
