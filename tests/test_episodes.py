@@ -26,18 +26,18 @@ USUAL = 4  # reports a minute, every minute of every day
 RESOLVED = dt.datetime(2026, 5, 12, 12, 0, tzinfo=dt.UTC)
 
 
-def _series(*, busy: bool) -> np.ndarray:
-    """Eight usual days, then a day with two 20-minute bursts at ten times the usual, at
-    11:00 and 14:00; on a busy day the service runs at 1.75 times its usual from 10:00 to
-    20:00 (under the detector's 1.8, so no spike of its own)."""
+def _series(*, busy: bool, second: float = 10) -> np.ndarray:
+    """Eight usual days, then a day with a 20-minute burst at ten times the usual at 11:00
+    and one at `second` times at 14:00; on a busy day the service runs at 1.75 times its
+    usual from 10:00 to 20:00 (under the detector's 1.8, so no spike of its own)."""
     # Flat counts on purpose: a count equal to its expected is the edge where the live pass's
     # float32 profiles and the replay's float64 ones once dated the first burst 4 minutes apart.
     rate = np.full(DAYS * 1440, float(USUAL))
     day = (DAYS - 1) * 1440
     if busy:
         rate[day + 600 : day + 1200] *= 1.75
-    for hour in (11, 14):
-        rate[day + hour * 60 : day + hour * 60 + 20] = 10 * USUAL
+    for hour, factor in ((11, 10), (14, second)):
+        rate[day + hour * 60 : day + hour * 60 + 20] = factor * USUAL
     return rate
 
 
@@ -57,6 +57,16 @@ def test_a_burst_on_a_day_that_stayed_busy_re_opens_the_incident_of_the_first():
     (started, resolved), second = incidents[0], FIRST + dt.timedelta(days=DAYS - 1, hours=14)
     assert started < second - dt.timedelta(hours=2)
     assert resolved is not None and resolved > second
+
+
+def test_a_clearly_bigger_burst_on_a_day_that_stayed_busy_is_an_escalation_of_its_episode():
+    found = replay_minutes(
+        int(FIRST.timestamp()) // 60, _series(busy=True, second=40), timezone="Europe/Rome"
+    )
+    day_start = int((FIRST + dt.timedelta(days=DAYS - 1)).timestamp()) // 60
+    (incident,) = [i for i in found.incidents if i.opened_at >= day_start]
+    second = int((FIRST + dt.timedelta(days=DAYS - 1, hours=14)).timestamp()) // 60
+    assert [second <= minute <= second + 20 for minute, *_ in incident.escalations] == [True]
 
 
 def test_the_same_bursts_on_a_day_back_to_normal_are_two_incidents():
