@@ -20,6 +20,7 @@ from reports.aggregation import reports_aggregate
 from reports.models import CountryMinute
 from tests.detection_helpers import MINUTE, T0, city, flat_baseline
 from tests.helpers import BOLOGNA_IP, MILAN_IP, MOUNTAIN_VIEW_IP, SYDNEY_IP, post_report
+from tests.review_helpers import incident as review_incident
 from tests.test_country_status import country_baseline, quiet_then_italy_down
 
 pytestmark = pytest.mark.django_db
@@ -261,23 +262,18 @@ def ongoing_in_italy_and_beyond(reports):
     """An incident going on since before the four reports, naming Milan, Bologna and Mountain
     View; detection stored its problems worldwide (login 3, app 1). Both the world's and
     Italy's statuses point at it."""
-    incident = Incident.objects.create(
-        service=reports,
+    incident = review_incident(
+        reports,
         started_at=NOW - dt.timedelta(minutes=10),
-        last_spike_at=NOW,
-        last_elevated_at=NOW,
-        peak_at=NOW - dt.timedelta(minutes=10),
+        minutes=11,
+        resolved=False,
         peak_count=4,
         problems=[{"code": "login", "count": 3}, {"code": "app", "count": 1}],
+        cities={
+            City.objects.get(name_en=name): (count, count - 1)
+            for name, count in (("Mountain View", 9), ("Milan", 5), ("Bologna", 4))
+        },
     )
-    for name, count in (("Mountain View", 9), ("Milan", 5), ("Bologna", 4)):
-        IncidentCity.objects.create(
-            incident=incident,
-            city=City.objects.get(name_en=name),
-            count=count,
-            excess=count - 1,
-            first_flagged_at=incident.started_at,
-        )
     for scope in ("", "IT"):
         row = ServiceStatus(
             service=reports, scope=scope, evidence="outage", count=4, baseline=1.0, minute=NOW
