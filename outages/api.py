@@ -16,9 +16,8 @@ from rest_framework.views import APIView
 from catalogue.models import ProblemType, Service
 from geo.countries import UnknownCountry, api_country, invalid_country_response
 from outages import selectors
-from outages.peak import incident_peaks
 from outages.presenters import official_payload, operator_fields, status_of
-from outages.public import incident_problems_in
+from outages.public import incident_peaks_in, incident_problems_in
 from outages.serializers import (
     BucketSerializer,
     CitiesQuerySerializer,
@@ -229,6 +228,6 @@ class IncidentListApi(ReadApi):
             incidents = list(incidents)
             until = minute_end(timezone.now())
             context["country"] = country
-            context["peaks"] = incident_peaks(incidents, scope=country, until=until)
+            context["peaks"] = incident_peaks_in(incidents, scope=country, until=until)
             context["problems"] = incident_problems_in(incidents, scope=country, until=until)
         return Response(IncidentSerializer(incidents, many=True, context=context).data)

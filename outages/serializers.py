@@ -292,11 +292,9 @@ class IncidentSerializer(serializers.Serializer):
 
     def _peak_in_scope(self, incident) -> Peak | None:
         """The incident's peak in the country asked for (context "peaks", from
-        outages.peak.incident_peaks); None worldwide, where the stored peak is the one."""
+        outages.public.incident_peaks_in); None worldwide, where the stored peak is the one."""
         peaks = self.context.get("peaks")
-        if peaks is None:
-            return None
-        return peaks.get(incident.pk) or Peak(incident.started_at, 0)
+        return None if peaks is None else peaks[incident.pk]
 
     @extend_schema_field(serializers.ListField(child=serializers.DictField()))
     def get_problems(self, incident) -> list[dict]:
