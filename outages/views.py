@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+from collections.abc import Callable
 from dataclasses import asdict
 
 from csp.decorators import csp_replace
@@ -89,11 +90,15 @@ def _public_status_text(incident: PublicIncident) -> str:
 WINDOW_LABELS = {60: _("1 hour"), 360: _("6 hours"), 1440: _("24 hours")}
 
 
-def _shown_country(request: HttpRequest) -> tuple[str, str]:
+def _shown_country(
+    request: HttpRequest, resolve: Callable[[HttpRequest], str] = page_country
+) -> tuple[str, str]:
     """The country a page is shown for, and what to say when its ?country= is not one (the
-    page is then shown worldwide, answered 400)."""
+    page is then shown worldwide, answered 400). `resolve` reads it: page_country (the
+    parameter, the cookie or the lookup), or api_country for a page shown worldwide unless
+    its link names a country (an incident's page opened from a country's page)."""
     try:
-        return page_country(request), ""
+        return resolve(request), ""
     except UnknownCountry as error:
         return WORLDWIDE, str(error)
 
@@ -380,15 +385,6 @@ def spike_map(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _named_country(request: HttpRequest) -> tuple[str, str]:
-    """The country a page opened from a country's page names in ?country= (else worldwide),
-    and what to say when it is not one."""
-    try:
-        return api_country(request), ""
-    except UnknownCountry as error:
-        return WORLDWIDE, str(error)
-
-
 @require_safe
 def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """An incident's facts, worldwide or, with ?country= (the links from a country's pages),
@@ -396,7 +392,7 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
     incident = get_object_or_404(
         with_official_first(Incident.objects.public()).select_related("service"), pk=pk
     )
-    country, country_error = _named_country(request)
+    country, country_error = _shown_country(request, api_country)
     now = timezone.now()
     end = incident.resolved_at or now
     until = minute_end(now)
