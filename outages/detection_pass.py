@@ -292,6 +292,15 @@ class _PassState:
             ],
             batch_size=500,
         )
+        Incident.objects.bulk_update(
+            [
+                entry.incident
+                for entry in [*self.retired, *self.current.values()]
+                if entry.counted and not entry.touched and entry.incident.pk is not None
+            ],
+            ["reports_since_resolved", "usual_since_resolved"],
+            batch_size=500,
+        )
         IncidentCity.objects.filter(incident_id__in=[entry.incident.pk for entry in old]).delete()
         cities = []
         for entry in entries:

@@ -29,6 +29,9 @@ class Tracked:
     cities: dict[int, IncidentCity] = field(default_factory=dict)
     problems: Counter = field(default_factory=Counter)
     touched: bool = False
+    # Only its sums since it resolved changed (Incident.record_since_resolved): minute after
+    # minute for REARM_MINUTES, saved as those two columns, not as a change of the incident.
+    counted: bool = False
     # Its latest escalation (the cooldown's start), and those this run recorded (unsaved).
     last_escalation_at: dt.datetime | None = None
     escalations: list[IncidentEscalation] = field(default_factory=list)
@@ -250,7 +253,7 @@ def _since_resolved(
     columns = slice(max(first, 0), last + 1)
     reports = float(panel.counts[row, columns].sum())
     incident.record_since_resolved(reports=reports, usual=reports - float(panel.excess[row, columns].sum()))
-    entry.touched = True
+    entry.counted = True
 
 
 def _evidence_start(panel: detection.Panel, row: int, j: int, first_minute: int) -> dt.datetime:

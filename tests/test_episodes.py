@@ -121,13 +121,24 @@ def test_the_live_pass_in_short_passes_decides_the_episode_as_the_replay(chatgpt
     )
     day = FIRST + dt.timedelta(days=DAYS - 1)
     baselines_rebuild(now=day.astimezone(dt.UTC))
-    # Passes that end inside the first burst, inside the quiet spell, in the gap and inside
-    # the second burst: what follows a resolution is kept on the incident between passes.
+    # Passes that end inside the first burst, inside the quiet spell, twice in the gap and
+    # inside the second burst: what follows a resolution is kept on the incident between
+    # passes, also by a pass that only counted it.
     cuts = [
-        dt.timedelta(hours=h, minutes=m) for h, m in ((0, 0), (11, 10), (11, 45), (13, 0), (14, 5), (24, 0))
+        dt.timedelta(hours=h, minutes=m)
+        for h, m in ((0, 0), (11, 10), (11, 45), (13, 0), (13, 30), (14, 5), (24, 0))
     ]
     for begin, end in itertools.pairwise(cuts):
         detection_run_range(start=day + begin, end=day + end - dt.timedelta(minutes=1))
+        if end == dt.timedelta(hours=13, minutes=30):
+            # Every minute from its resolution through this pass is counted and stored.
+            (first,) = Incident.objects.all()
+            after = slice(
+                int((first.resolved_at - FIRST).total_seconds() // 60),
+                int((day + end - FIRST).total_seconds() // 60),
+            )
+            assert first.reports_since_resolved == counts[after].sum()
+            assert first.usual_since_resolved == pytest.approx(USUAL * (after.stop - after.start), rel=1e-4)
     live = [(i.started_at, i.resolved_at) for i in Incident.objects.order_by("started_at")]
     assert live == _replayed(counts)
     assert len(live) == (1 if busy else 2)
