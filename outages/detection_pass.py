@@ -54,6 +54,7 @@ from outages.models import (
     Incident,
     IncidentCity,
     IncidentEscalation,
+    IncidentReopening,
     ServiceStatus,
 )
 from outages.peak import PEAK_MINUTES
@@ -93,6 +94,9 @@ class PassResult:
     resolved_ids: list[int] = field(default_factory=list)
     # The escalations this pass recorded (outages.escalations), for the same caller.
     escalation_ids: list[int] = field(default_factory=list)
+    # The re-openings this pass recorded of incidents whose resolution an earlier pass had
+    # stored (and announced), for the same caller.
+    reopening_ids: list[int] = field(default_factory=list)
     # Services with reports but no profile yet: not scored until their baselines are built.
     without_baseline: list[int] = field(default_factory=list)
 
@@ -168,6 +172,7 @@ def _detection_pass(
         result.opened, result.resolved = state.save()
         result.opened_ids = state.opened_ids
         result.escalation_ids = state.escalation_ids
+        result.reopening_ids = state.reopening_ids
         result.resolved_ids = sorted(
             {
                 incident.pk
@@ -202,6 +207,7 @@ class _PassState:
         self.resolved = 0
         self.opened_ids: list[int] = []
         self.escalation_ids: list[int] = []
+        self.reopening_ids: list[int] = []
         self.resolved_incidents: list[Incident] = []
         # The flood verdict's reads: one per (service, minute) serves every window ending
         # then (a spike's evidence, the longest window, the escalation window); only each
@@ -248,7 +254,7 @@ class _PassState:
         ).order_by("service_id", "started_at")
         for incident in recent:
             state.current[incident.service_id] = Tracked(
-                incident=incident, problems=incident.problem_counts()
+                incident=incident, problems=incident.problem_counts(), stored_resolved_at=incident.resolved_at
             )
         ids = [entry.incident.pk for entry in state.current.values()]
         by_incident = {entry.incident.pk: entry for entry in state.current.values()}
@@ -316,6 +322,16 @@ class _PassState:
             [escalation for entry in entries for escalation in entry.escalations]
         )
         self.escalation_ids = [escalation.pk for escalation in escalations]
+        IncidentReopening.objects.bulk_create(
+            [reopening for entry in entries for reopening in entry.reopenings]
+        )
+        # A resolution and a re-opening within this pass were never seen apart: no news.
+        self.reopening_ids = [
+            reopening.pk
+            for entry in entries
+            for reopening in entry.reopenings
+            if reopening.resolved_at == entry.stored_resolved_at
+        ]
         if self.status_minute is not None:
             self._statuses_save(self.status_minute)
         return self.opened, self.resolved

@@ -16,7 +16,7 @@ import numpy as np
 from outages import detection
 from outages.escalations import ESCALATION_FACTOR, ESCALATION_WINDOW_MINUTES, clearly_new, escalation_check
 from outages.minutes import epoch_minute, from_epoch_minute
-from outages.models import REARM_FACTOR, Incident, IncidentCity, IncidentEscalation
+from outages.models import REARM_FACTOR, Incident, IncidentCity, IncidentEscalation, IncidentReopening
 
 _MINUTE = dt.timedelta(minutes=1)
 
@@ -35,6 +35,10 @@ class Tracked:
     # Its latest escalation (the cooldown's start), and those this run recorded (unsaved).
     last_escalation_at: dt.datetime | None = None
     escalations: list[IncidentEscalation] = field(default_factory=list)
+    # The re-openings this run recorded (unsaved), and the resolution stored before the run:
+    # only a re-opening that undoes it undoes one the subscribers were told of.
+    reopenings: list[IncidentReopening] = field(default_factory=list)
+    stored_resolved_at: dt.datetime | None = None
 
 
 @dataclass
@@ -49,6 +53,8 @@ class TrackResult:
     flooded_last: set[int] = field(default_factory=set)
     # The escalations this run recorded, in order (also on their incidents' Tracked).
     escalations: list[IncidentEscalation] = field(default_factory=list)
+    # The re-openings this run recorded, in order (also on their incidents' Tracked).
+    reopenings: list[IncidentReopening] = field(default_factory=list)
 
 
 # (service row, minute index, the service's latest incident or None, opened at this minute,
@@ -82,8 +88,9 @@ def incidents_track(
     its figures then count those minutes too. Within REARM_MINUTES of the last incident's
     resolution a new one needs clearly stronger evidence (Incident.opening_bar), and such a
     spike re-opens the last one instead while the service has stayed elevated since it
-    resolved (Incident.episode_goes_on, from the minutes counted by `_since_resolved`). A clearly
-    bigger event inside an ongoing incident is recorded as an escalation (outages.escalations).
+    resolved (Incident.episode_goes_on, from the minutes counted by `_since_resolved`); each
+    re-opening is recorded (IncidentReopening). A clearly bigger event inside an ongoing
+    incident is recorded as an escalation (outages.escalations).
 
     One flood verdict (`verdict_of`, over the minute's own evidence window) is taken for every
     spike, and for every elevated minute of an ongoing incident: a minute it holds back (a
@@ -160,8 +167,13 @@ def incidents_track(
                 continue
             incident = entry.incident
             elevated = spike or (not flood and panel.score[row, j] >= warning)
+            undone = incident.resolved_at
             incident.extend(at=minute, spike=spike, elevated=elevated)
             entry.touched = True
+            if undone is not None and incident.ongoing:
+                reopening = IncidentReopening(incident=incident, at=minute, resolved_at=undone)
+                entry.reopenings.append(reopening)
+                result.reopenings.append(reopening)
             if not elevated and incident.resolve_if_quiet(minute):
                 result.resolved += 1
                 result.resolved_incidents.append(incident)

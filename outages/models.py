@@ -561,6 +561,26 @@ class IncidentEscalation(models.Model):
         return f"escalation of incident {self.incident_id} at {self.at:%Y-%m-%d %H:%M}"
 
 
+class IncidentReopening(models.Model):
+    """An incident that had resolved, ongoing again ("problems again since 14:10"): reports
+    rose again soon enough to be the same episode (Incident.spike_continues_it), or a
+    reviewer re-opened it. Its minute, and the resolution it undid. Subscribers were told
+    of that resolution, so they are told of this too, and of the next resolution."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="reopenings")
+    at = models.DateTimeField()
+    resolved_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "at"], name="outages_incidentreopening_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"incident {self.incident_id} re-opened at {self.at:%Y-%m-%d %H:%M}"
+
+
 from outages.alerts.models import EmailSubscription, Notification, WebhookSubscription  # noqa: E402,F401
 from outages.official.models import OfficialSource, OfficialState  # noqa: E402,F401
 from outages.review.models import IncidentReview, ReviewAction  # noqa: E402,F401

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
@@ -157,6 +158,27 @@ def operator_fields(operator: dict | None) -> dict | None:
     if not operator:
         return None
     return {key: operator.get(key) for key in ("asn", "name", "share", "usual_share")}
+
+
+def incident_updates(incident: Incident, zone: ZoneInfo) -> list[str]:
+    """What happened to an incident after it opened, oldest first, in words: each escalation
+    and each re-opening (the incident page's "Updates")."""
+    updates = [
+        (
+            escalation.at,
+            _("Reports rising sharply again at %(time)s") % {"time": time_text(escalation.at, zone)},
+        )
+        for escalation in incident.escalations.all()
+    ]
+    updates += [
+        (
+            reopening.at,
+            _("Problems again since %(time)s, after it had resolved at %(resolved)s")
+            % {"time": time_text(reopening.at, zone), "resolved": time_text(reopening.resolved_at, zone)},
+        )
+        for reopening in incident.reopenings.all()
+    ]
+    return [text for _, text in sorted(updates, key=lambda update: update[0])]
 
 
 def isp_text(operator: dict | None) -> str:

@@ -43,6 +43,8 @@ class ReplayedIncident:
     peak_at: int  # epoch minute
     # Its escalations (outages.escalations): (epoch minute, count, baseline, previous peak).
     escalations: tuple[tuple[int, int, float, int], ...] = ()
+    # Its re-openings: (epoch minute, epoch minute of the resolution it undid).
+    reopenings: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,11 @@ def replay_minutes(
         escalations.setdefault(id(escalation.incident), []).append(
             (epoch_minute(escalation.at), escalation.count, escalation.baseline, escalation.previous_peak)
         )
+    reopenings: dict[int, list[tuple[int, int]]] = {}
+    for reopening in result.reopenings:
+        reopenings.setdefault(id(reopening.incident), []).append(
+            (epoch_minute(reopening.at), epoch_minute(reopening.resolved_at))
+        )
     number_of: list[int | None] = [None] * n
     found = []
     for number, incident in enumerate(seen, start=1):
@@ -145,6 +152,7 @@ def replay_minutes(
                 peak_count=incident.peak_count,
                 peak_at=epoch_minute(incident.peak_at),
                 escalations=tuple(escalations.get(id(incident), ())),
+                reopenings=tuple(reopenings.get(id(incident), ())),
             )
         )
     return Replay(

@@ -158,13 +158,15 @@ def incidents_list(
     country: str = "",
     limit: int = 50,
 ):
-    """Public incidents newest first with their service, listed cities and escalations, those
-    with a city in `country` when given: three queries."""
+    """Public incidents newest first with their service, listed cities, escalations and
+    re-openings, those with a city in `country` when given: four queries."""
     incidents = (
         with_official_first(Incident.objects.public())
         .select_related("service")
         .prefetch_related(
-            Prefetch("cities", queryset=IncidentCity.objects.listed().select_related("city")), "escalations"
+            Prefetch("cities", queryset=IncidentCity.objects.listed().select_related("city")),
+            "escalations",
+            "reopenings",
         )
     )
     if service_id is not None:

@@ -237,6 +237,11 @@ class EscalationSerializer(serializers.Serializer):
     previous_peak = serializers.IntegerField(help_text="The incident's peak before those 15 minutes.")
 
 
+class ReopeningSerializer(serializers.Serializer):
+    at = DateTimeField(help_text="The minute the incident was ongoing again.")
+    resolved_at = DateTimeField(help_text="The resolution it undid.")
+
+
 class IncidentSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     service = serializers.CharField(source="service.slug")
@@ -279,6 +284,12 @@ class IncidentSerializer(serializers.Serializer):
         many=True,
         source="escalations.all",
         help_text="Each time reports rose sharply again above the incident's earlier peak (docs/detection.md, Escalations), oldest first.",
+    )
+    reopenings = ReopeningSerializer(
+        many=True,
+        source="reopenings.all",
+        help_text="Each time the incident had resolved and was ongoing again (reports rose again soon after, "
+        "or a reviewer re-opened it), oldest first.",
     )
 
     def get_peak_count(self, incident) -> int:

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from catalogue.models import Service
 from outages.alerts.models import Notification
-from outages.alerts.notifications import escalations_queue, notifications_queue
+from outages.alerts.notifications import escalations_queue, notifications_queue, reopenings_queue
 from outages.baselines import baselines_rebuild
 from outages.detection_pass import PassResult, detection_run
 from outages.watermark import WATERMARK, pass_seconds_record, shard_watermark
@@ -34,8 +34,8 @@ def shard_service_ids(shard_index: int, shard_count: int) -> list[int]:
 
 
 def detection_pass_notify(run: Callable[[], PassResult]) -> PassResult:
-    """Run a detection pass and queue the notifications of the incidents it opened, escalated
-    and resolved.
+    """Run a detection pass and queue the notifications of the incidents it opened, escalated,
+    re-opened and resolved.
 
     Detection knows nothing of notifications: it returns the ids, and this hands them on in
     the same transaction, so the outbox rows commit with the incidents (or not at all) and
@@ -47,6 +47,7 @@ def detection_pass_notify(run: Callable[[], PassResult]) -> PassResult:
         result = run()
         notifications_queue(incident_ids=result.opened_ids, event=Notification.Event.OPENED)
         escalations_queue(escalation_ids=result.escalation_ids)
+        reopenings_queue(reopening_ids=result.reopening_ids)
         notifications_queue(incident_ids=result.resolved_ids, event=Notification.Event.RESOLVED)
     return result
 

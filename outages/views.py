@@ -49,6 +49,7 @@ from outages.page_selectors import (
 )
 from outages.peak import busiest_bucket
 from outages.presenters import (
+    incident_updates,
     isp_text,
     official_lead_text,
     official_payload,
@@ -419,7 +420,7 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "status_text": status_text,
             "duration_minutes": max(0, int((end - incident.started_at).total_seconds() // 60)),
             "cities": incident.affected_cities(country)[:20],
-            "escalations": list(incident.escalations.all()),
+            "updates": incident_updates(incident, times.zone),
             "problems": problem_rows(
                 incident_problems_in([incident], scope=country, until=until)[incident.pk], labels
             ),

@@ -14,7 +14,7 @@ import pytest
 
 from outages.baselines import baselines_rebuild
 from outages.detection_pass import detection_run_range
-from outages.models import EPISODE_RATIO, REARM_MINUTES, REOPEN_MINUTES, Incident
+from outages.models import EPISODE_RATIO, REARM_MINUTES, REOPEN_MINUTES, Incident, IncidentReopening
 from outages.replay import replay_minutes
 from outages.review.services import incident_act
 from reports.models import ServiceMinute
@@ -107,20 +107,26 @@ def test_resolving_again_counts_what_follows_from_zero():
     assert (incident.reports_since_resolved, incident.usual_since_resolved) == (0, 0)
 
 
-@pytest.mark.django_db
-@pytest.mark.parametrize("busy", [True, False], ids=["busy", "normal"])
-def test_the_live_pass_in_short_passes_decides_the_episode_as_the_replay(chatgpt, busy):
-    counts = _series(busy=busy)
+def _stored(service, counts: np.ndarray) -> dt.datetime:
+    """Store the series' minutes, build the baselines at the start of its last day; that day."""
     start = FIRST.astimezone(dt.UTC)
     ServiceMinute.objects.bulk_create(
         [
-            ServiceMinute(service=chatgpt, minute=start + dt.timedelta(minutes=i), count=int(c))
+            ServiceMinute(service=service, minute=start + dt.timedelta(minutes=i), count=int(c))
             for i, c in enumerate(counts)
         ],
         batch_size=5000,
     )
     day = FIRST + dt.timedelta(days=DAYS - 1)
     baselines_rebuild(now=day.astimezone(dt.UTC))
+    return day
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("busy", [True, False], ids=["busy", "normal"])
+def test_the_live_pass_in_short_passes_decides_the_episode_as_the_replay(chatgpt, busy):
+    counts = _series(busy=busy)
+    day = _stored(chatgpt, counts)
     # Passes that end inside the first burst, inside the quiet spell, twice in the gap and
     # inside the second burst: what follows a resolution is kept on the incident between
     # passes, also by a pass that only counted it.
@@ -128,8 +134,10 @@ def test_the_live_pass_in_short_passes_decides_the_episode_as_the_replay(chatgpt
         dt.timedelta(hours=h, minutes=m)
         for h, m in ((0, 0), (11, 10), (11, 45), (13, 0), (13, 30), (14, 5), (24, 0))
     ]
+    announced: list[int] = []
     for begin, end in itertools.pairwise(cuts):
-        detection_run_range(start=day + begin, end=day + end - dt.timedelta(minutes=1))
+        result = detection_run_range(start=day + begin, end=day + end - dt.timedelta(minutes=1))
+        announced += result.reopening_ids
         if end == dt.timedelta(hours=13, minutes=30):
             # Every minute from its resolution through this pass is counted and stored.
             (first,) = Incident.objects.all()
@@ -142,6 +150,36 @@ def test_the_live_pass_in_short_passes_decides_the_episode_as_the_replay(chatgpt
     live = [(i.started_at, i.resolved_at) for i in Incident.objects.order_by("started_at")]
     assert live == _replayed(counts)
     assert len(live) == (1 if busy else 2)
+    # The busy day's second burst re-opened the incident whose resolution an earlier pass had
+    # stored: a re-opening, recorded and handed on to be announced.
+    reopenings = list(IncidentReopening.objects.values_list("pk", "at", "resolved_at"))
+    if busy:
+        [(pk, at, resolved_at)] = reopenings
+        second = day + dt.timedelta(hours=14)
+        assert second <= at <= second + dt.timedelta(minutes=5)
+        assert resolved_at < day + dt.timedelta(hours=13)
+        assert announced == [pk]
+        [replayed] = [
+            i
+            for i in replay_minutes(int(FIRST.timestamp()) // 60, counts, timezone="Europe/Rome").incidents
+            if i.reopenings
+        ]
+        assert replayed.reopenings == ((int(at.timestamp()) // 60, int(resolved_at.timestamp()) // 60),)
+    else:
+        assert reopenings == [] and announced == []
+
+
+@pytest.mark.django_db
+def test_a_re_opening_inside_one_pass_is_recorded_but_not_announced(chatgpt):
+    # One pass over the whole busy day: the incident resolved and re-opened without any
+    # pass storing its resolution in between, so no one was told it had resolved.
+    counts = _series(busy=True)
+    day = _stored(chatgpt, counts)
+
+    result = detection_run_range(start=day, end=day + dt.timedelta(hours=24) - dt.timedelta(minutes=1))
+
+    assert IncidentReopening.objects.count() == 1
+    assert result.reopening_ids == []
 
 
 @pytest.mark.django_db

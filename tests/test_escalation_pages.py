@@ -1,5 +1,5 @@
-"""Escalations as the public sees them: on the incident page, the service page (in the
-service's time zone, in English and Italian) and in the incidents API (UTC, Z)."""
+"""Escalations and re-openings as the public sees them: on the incident page, the service page
+(in the service's time zone, in English and Italian) and in the incidents API (UTC, Z)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from outages.models import IncidentEscalation
+from outages.models import IncidentEscalation, IncidentReopening
 from tests.detection_helpers import MINUTE, T0
 from tests.review_helpers import incident
 
@@ -57,3 +57,21 @@ def test_the_incidents_api_lists_escalations_in_utc(client, escalated):
     [row] = client.get("/api/v1/incidents/?service=chatgpt").json()
 
     assert row["escalations"] == [{"at": "2026-03-10T12:52:00Z", "count": 620, "previous_peak": 300}]
+
+
+def test_the_incident_page_and_the_api_show_a_re_opening_among_the_updates_in_order(
+    client, escalated, chatgpt
+):
+    IncidentReopening.objects.create(incident=escalated, at=T0 + 40 * MINUTE, resolved_at=T0 + 25 * MINUTE)
+    again, resolved = local(T0 + 40 * MINUTE, chatgpt), local(T0 + 25 * MINUTE, chatgpt)
+
+    english = client.get(f"/incidents/{escalated.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    italian = client.get(f"/incidents/{escalated.pk}/", HTTP_ACCEPT_LANGUAGE="it").content.decode()
+    [row] = client.get("/api/v1/incidents/?service=chatgpt").json()
+
+    back = f"Problems again since {again}"
+    assert f"{back} CET, after it had resolved at {resolved} CET" in english
+    # Oldest first: the re-opening at 12:40 UTC comes before the escalation at 12:52.
+    assert english.index(back) < english.index("Reports rising sharply again at")
+    assert f"Di nuovo problemi dalle {again} CET, dopo la risoluzione delle {resolved} CET" in italian
+    assert row["reopenings"] == [{"at": "2026-03-10T12:40:00Z", "resolved_at": "2026-03-10T12:25:00Z"}]

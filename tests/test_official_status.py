@@ -422,7 +422,7 @@ def test_the_official_status_costs_the_api_one_query_for_the_record_and_none_in_
         client.get("/api/v1/services/")
     with django_assert_num_queries(7):
         client.get("/api/v1/services/chatgpt/")
-    with django_assert_num_queries(3):  # incidents_list's three: the lead is in the first
+    with django_assert_num_queries(4):  # incidents_list's four: the lead is in the first
         client.get("/api/v1/incidents/")
 
 

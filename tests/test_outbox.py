@@ -1,5 +1,6 @@
 """One outbox for email and webhooks: every subscriber, by email or by webhook, hears that an
-incident opened, that a reviewer confirmed it and that it resolved, once each; the reviewers
+incident opened, that a reviewer confirmed it and that it resolved, once each (once again
+after each re-opening), each escalation and each re-opening; the reviewers
 are called when it opens. A real SMTP server (aiosmtpd), a real webhook receiver, and the
 Celery tasks run as a worker runs them."""
 
@@ -14,10 +15,15 @@ from django.utils import timezone
 
 from outages.alerts.delivery import notifications_deliver
 from outages.alerts.models import EmailSubscription, Notification, WebhookSubscription
-from outages.alerts.notifications import INCIDENT_EVENTS, escalations_queue, notifications_queue
+from outages.alerts.notifications import (
+    INCIDENT_EVENTS,
+    escalations_queue,
+    notifications_queue,
+    reopenings_queue,
+)
 from outages.alerts.tasks import deliver_notifications, notifications_sweep
 from outages.detection_pass import PassResult
-from outages.models import Incident, IncidentEscalation
+from outages.models import Incident, IncidentEscalation, IncidentReopening
 from outages.review.services import incident_act
 from outages.tasks import detection_pass_notify
 from tests.detection_helpers import T0
@@ -246,3 +252,80 @@ def test_an_escalation_is_not_an_event_of_the_whole_incident(chatgpt):
 
     with pytest.raises(ValueError):
         notifications_queue(incident_ids=[ongoing.pk], event=Event.ESCALATED)
+
+
+def test_subscribers_hear_that_a_resolved_incident_is_back_and_then_its_second_resolution(
+    chatgpt, subscribers, hook_server, inbox, django_capture_on_commit_callbacks
+):
+    _, email = subscribers
+    italian = EmailSubscription.objects.create(
+        service=chatgpt, email="bea@example.org", created_at=T0, confirmed_at=T0, language="it"
+    )
+    first_end = T0 + dt.timedelta(minutes=40)
+    again = T0 + dt.timedelta(minutes=70)
+    resolved = incident(chatgpt, resolved=True, minutes=40)
+
+    with eager_celery():
+        with django_capture_on_commit_callbacks(execute=True):
+            detection_pass_notify(lambda: PassResult(opened_ids=[resolved.pk]))
+            detection_pass_notify(lambda: PassResult(resolved_ids=[resolved.pk]))
+        # The detection pass re-opened it half an hour after it resolved.
+        reopening = IncidentReopening.objects.create(incident=resolved, at=again, resolved_at=first_end)
+        Incident.objects.filter(pk=resolved.pk).update(resolved_at=None)
+        with django_capture_on_commit_callbacks(execute=True):
+            detection_pass_notify(lambda: PassResult(reopening_ids=[reopening.pk]))
+        Incident.objects.filter(pk=resolved.pk).update(resolved_at=T0 + dt.timedelta(minutes=120))
+        with django_capture_on_commit_callbacks(execute=True):
+            detection_pass_notify(lambda: PassResult(resolved_ids=[resolved.pk]))
+        # Everything again: a second pass, a retry, the sweep.
+        with django_capture_on_commit_callbacks(execute=True):
+            reopenings_queue(reopening_ids=[reopening.pk])
+            for event in (Event.OPENED, Event.RESOLVED):
+                notifications_queue(incident_ids=[resolved.pk], event=event)
+        deliver_notifications.apply(args=[resolved.pk])
+        notifications_sweep.apply()
+
+    assert _events(hook_server) == [
+        "incident.opened",
+        "incident.resolved",
+        "incident.reopened",
+        "incident.resolved",
+    ]
+    back = hook_server.received[2][2]
+    assert back["incident"]["reopening"] == {
+        "at": "2026-03-10T13:10:00Z",
+        "resolved_at": "2026-03-10T12:40:00Z",
+    }
+    assert back["text"].startswith("Problems again: ChatGPT since 13:10 UTC (resolved at 12:40)")
+    assert _mail_to(inbox, email.email) == [
+        "ChatGPT: problems since 13:00 CET",
+        "ChatGPT: resolved at 13:40 CET",
+        "ChatGPT: problems again since 14:10 CET",
+        "ChatGPT: resolved at 15:00 CET",
+    ]
+    assert _mail_to(inbox, italian.email)[2] == "ChatGPT: di nuovo problemi dalle 14:10 CET"
+    italian_body = (
+        [m for m in inbox.messages if m["To"] == italian.email][2].get_payload(decode=True).decode()
+    )
+    assert "Si era risolto alle 13:40 CET; da allora le segnalazioni sono tornate a salire." in italian_body
+    # The second resolution names the re-opening it ends; the reviewers hear of neither.
+    second = Notification.objects.filter(event=Event.RESOLVED, reopening=reopening)
+    assert second.count() == 3 and set(second.values_list("state", flat=True)) == {"sent"}
+    assert not Notification.objects.filter(event=Event.REOPENED, channel__in=["email", "webhook"]).exists()
+
+
+def test_a_reviewer_re_opening_a_resolved_incident_tells_its_subscribers(chatgpt, subscribers):
+    resolved = incident(chatgpt, resolved=True, minutes=40)
+    notifications_queue(incident_ids=[resolved.pk], event=Event.RESOLVED)
+
+    incident_act(
+        incident_id=resolved.pk, action="reopen", actor=reviewer_user(), now=T0 + dt.timedelta(hours=2)
+    )
+
+    [reopening] = IncidentReopening.objects.filter(incident=resolved)
+    assert (reopening.at, reopening.resolved_at) == (
+        T0 + dt.timedelta(hours=2),
+        T0 + dt.timedelta(minutes=40),
+    )
+    rows = Notification.objects.filter(event=Event.REOPENED, reopening=reopening)
+    assert sorted(rows.values_list("channel", flat=True)) == ["subscriber", "subscriber_email"]

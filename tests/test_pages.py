@@ -9,7 +9,7 @@ from django.core.cache import cache
 
 from catalogue.models import Service
 from outages.baselines import baselines_rebuild
-from outages.models import Incident, IncidentCity, IncidentEscalation, ServiceStatus
+from outages.models import Incident, IncidentCity, IncidentEscalation, IncidentReopening, ServiceStatus
 from outages.status import status_apply
 from reports.aggregation import reports_aggregate
 from tests.pages_data import add_reports, city, outage_now, usual_week
@@ -381,15 +381,15 @@ def test_an_incident_without_a_city_says_why_in_a_sentence_not_as_a_numbered_cit
     assert "No city's reports stand out from its usual level: they are spread across the country." in section
 
 
-def test_incident_page_runs_six_queries_however_many_cities_and_escalations(
+def test_incident_page_runs_seven_queries_however_many_cities_and_updates(
     client, chatgpt, django_assert_num_queries
 ):
     incident = Incident.objects.create(
         service=chatgpt, started_at=NOW, last_spike_at=NOW, last_elevated_at=NOW, peak_at=NOW, peak_count=9
     )
     # The incident with its service, the problem types, the cities, the escalations, the
-    # timeline, and how many services spiked with it (the shared-provider hint).
-    with django_assert_num_queries(6 + SELECTOR_QUERIES):
+    # re-openings, the timeline, and how many services spiked with it (the shared-provider hint).
+    with django_assert_num_queries(7 + SELECTOR_QUERIES):
         client.get(f"/incidents/{incident.pk}/")
     outage_now(chatgpt, now=NOW)
     for rank, name in enumerate(["Milan", "Rome", "Naples", "Bologna", "Turin"]):
@@ -399,11 +399,15 @@ def test_incident_page_runs_six_queries_however_many_cities_and_escalations(
         IncidentEscalation.objects.create(
             incident=incident, at=NOW + dt.timedelta(hours=rank + 1), count=90, baseline=5.0, previous_peak=40
         )
+        IncidentReopening.objects.create(
+            incident=incident, at=NOW + dt.timedelta(hours=rank + 1, minutes=30), resolved_at=NOW
+        )
 
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):
         html = page(client, f"/incidents/{incident.pk}/")
     assert "Turin" in html
     assert html.count("Reports rising sharply again at") == 5
+    assert html.count("Problems again since") == 5
 
 
 def test_a_dismissed_or_unknown_incident_is_404(client, chatgpt):

@@ -9,7 +9,7 @@ import pytest
 from catalogue.models import Service
 from geo.models import City
 from outages.detection_pass import detection_run_range
-from outages.models import Incident, IncidentCity, IncidentEscalation, ServiceStatus
+from outages.models import Incident, IncidentCity, IncidentEscalation, IncidentReopening, ServiceStatus
 from tests.detection_helpers import MINUTE, T0, city, flat_baseline, put_counts
 
 pytestmark = pytest.mark.django_db
@@ -147,8 +147,8 @@ def test_incidents_are_listed_with_their_cities_ranked(client, outage, django_as
     naples = city("Naples", name_it="Napoli")
     incident = Incident.objects.get()
     IncidentCity.objects.create(incident=incident, city=naples, count=5, excess=1.5, first_flagged_at=T0)
-    # The incidents, their cities and their escalations, whatever their number.
-    with django_assert_num_queries(4):
+    # The incidents, their cities, their escalations and their re-openings, whatever their number.
+    with django_assert_num_queries(5):
         response = client.get("/api/v1/incidents/?service=chatgpt&status=suspected")
 
     assert response.status_code == 200
@@ -168,7 +168,7 @@ def test_incidents_are_listed_with_their_cities_ranked(client, outage, django_as
     assert [c["city_local"] for c in row["cities"] if c["city_local"] != "Roma"] == ["Milano", "Napoli"]
 
 
-def test_the_incident_list_runs_three_queries_however_many_incidents(
+def test_the_incident_list_runs_four_queries_however_many_incidents(
     client, outage, django_assert_num_queries
 ):
     first = Incident.objects.get()
@@ -185,12 +185,16 @@ def test_the_incident_list_runs_three_queries_however_many_incidents(
             baseline=5.0,
             previous_peak=40,
         )
+        IncidentReopening.objects.create(
+            incident=copy, at=copy.started_at + dt.timedelta(minutes=50), resolved_at=copy.started_at
+        )
 
-    # The incidents, their cities, their escalations.
-    with django_assert_num_queries(3):
+    # The incidents, their cities, their escalations, their re-openings.
+    with django_assert_num_queries(4):
         response = client.get("/api/v1/incidents/")
 
     assert len(response.json()) == 6
+    assert [len(row["reopenings"]) for row in response.json()] == [0, 1, 1, 1, 1, 1]
     assert ServiceStatus.objects.world().exists()
 
 

@@ -28,7 +28,7 @@ from django.utils.formats import number_format
 from outages import outbound
 from outages.alerts.email_delivery import alert_send, confirmation_send
 from outages.alerts.models import EmailSubscription, Notification, WebhookSubscription
-from outages.models import REVIEWER_GROUP, Incident, IncidentEscalation
+from outages.models import REVIEWER_GROUP, Incident, IncidentEscalation, IncidentReopening
 from reports.api_time import json_datetime
 
 logger = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ def _rows_deliver(rows: QuerySet[Notification], now: dt.datetime) -> DeliveryRes
     """The one send loop: claim each row, send it, mark it sent, or note the error for a retry."""
     sent = failed = retry = 0
     for row in rows.order_by("created_at", "pk").select_related(
-        "incident__service", "subscription", "email_subscription__service", "escalation"
+        "incident__service", "subscription", "email_subscription__service", "escalation", "reopening"
     ):
         if not _claim(row.pk, now):
             continue  # sent, or being sent, by someone else
@@ -172,13 +172,21 @@ def _send(row: Notification) -> None:
         if hook is not None and _still_subscribed(hook):
             post_json(
                 hook.url,
-                subscriber_payload(incident, hook, event=row.event, escalation=row.escalation),
+                subscriber_payload(
+                    incident, hook, event=row.event, escalation=row.escalation, reopening=row.reopening
+                ),
                 check_address=True,
             )
     else:
         email = row.email_subscription
         if email is not None and _still_subscribed(email):
-            alert_send(incident=incident, subscription=email, event=row.event, escalation=row.escalation)
+            alert_send(
+                incident=incident,
+                subscription=email,
+                event=row.event,
+                escalation=row.escalation,
+                reopening=row.reopening,
+            )
 
 
 def _still_subscribed(subscription: WebhookSubscription | EmailSubscription) -> bool:
@@ -244,7 +252,12 @@ def _review_payload(incident: Incident) -> dict[str, object]:
     }
 
 
-def _subscriber_text(incident: Incident, event: str, escalation: IncidentEscalation | None) -> str:
+def _subscriber_text(
+    incident: Incident,
+    event: str,
+    escalation: IncidentEscalation | None,
+    reopening: IncidentReopening | None,
+) -> str:
     name = incident.service.name
     if event == Event.OPENED:
         return f"Possible outage: {name} since {incident.started_at:%H:%M} UTC"
@@ -252,6 +265,8 @@ def _subscriber_text(incident: Incident, event: str, escalation: IncidentEscalat
         return f"Outage confirmed: {name} since {incident.started_at:%H:%M} UTC"
     if event == Event.ESCALATED and escalation is not None:
         return f"Reports rising sharply again: {name} at {escalation.at:%H:%M} UTC"
+    if event == Event.REOPENED and reopening is not None:
+        return f"Problems again: {name} since {reopening.at:%H:%M} UTC (resolved at {reopening.resolved_at:%H:%M})"
     return f"Resolved: {name} at {incident.resolved_at or incident.last_elevated_at:%H:%M} UTC"
 
 
@@ -261,11 +276,13 @@ def subscriber_payload(
     *,
     event: str,
     escalation: IncidentEscalation | None = None,
+    reopening: IncidentReopening | None = None,
 ) -> dict[str, object]:
     """A subscriber's webhook: `event` is incident.opened, incident.confirmed,
-    incident.escalated or incident.resolved; a resolved incident also says when
-    (`incident.resolved_at`), an escalation when and how big (`incident.escalation`: `at`, its
-    `count` of reports in 15 minutes and the `previous_peak` it more than doubled)."""
+    incident.escalated, incident.reopened or incident.resolved; a resolved incident also says
+    when (`incident.resolved_at`), an escalation when and how big (`incident.escalation`: `at`,
+    its `count` of reports in 15 minutes and the `previous_peak` it more than doubled), a
+    re-opening when and which resolution it undid (`incident.reopening`: `at`, `resolved_at`)."""
     unsubscribe = settings.SITE_URL + reverse(
         "subscriptions:unsubscribe", kwargs={"token": subscription.token}
     )
@@ -278,8 +295,14 @@ def subscriber_payload(
             "count": escalation.count,
             "previous_peak": escalation.previous_peak,
         }
+    if event == Event.REOPENED and reopening is not None:
+        facts["reopening"] = {
+            "at": json_datetime(reopening.at),
+            "resolved_at": json_datetime(reopening.resolved_at),
+        }
+    text = _subscriber_text(incident, event, escalation, reopening)
     return {
-        "text": f"{_subscriber_text(incident, event, escalation)} — <{_public_url(incident)}|details>",
+        "text": f"{text} — <{_public_url(incident)}|details>",
         "event": f"incident.{event}",
         "incident": facts,
         "unsubscribe_url": unsubscribe,

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from outages.alerts.models import EmailSubscription, Notification
 from outages.display_time import time_text, zone_named
-from outages.models import Incident, IncidentEscalation
+from outages.models import Incident, IncidentEscalation, IncidentReopening
 
 Event = Notification.Event
 CITIES_NAMED = 5
@@ -48,16 +48,21 @@ def alert_send(
     subscription: EmailSubscription,
     event: str,
     escalation: IncidentEscalation | None = None,
+    reopening: IncidentReopening | None = None,
 ) -> None:
     """Mail one event of an incident to a subscriber, in the subscriber's language (an
-    `escalated` event with its escalation). Called by the outbox's delivery
-    (outages.alerts.delivery), which claims the row first."""
+    `escalated` event with its escalation, a `reopened` one with its re-opening). Called by
+    the outbox's delivery (outages.alerts.delivery), which claims the row first."""
     with translation.override(subscription.language):
-        _alert_message(incident, subscription, event, escalation).send()
+        _alert_message(incident, subscription, event, escalation, reopening).send()
 
 
 def _alert_message(
-    incident: Incident, subscription: EmailSubscription, event: str, escalation: IncidentEscalation | None
+    incident: Incident,
+    subscription: EmailSubscription,
+    event: str,
+    escalation: IncidentEscalation | None,
+    reopening: IncidentReopening | None,
 ) -> EmailMessage:
     service = subscription.service
     zone = zone_named(service.timezone)
@@ -73,6 +78,11 @@ def _alert_message(
             "name": service.name,
             "time": time_text(escalation.at, zone),
         }
+    elif event == Event.REOPENED and reopening is not None:
+        subject = _("%(name)s: problems again since %(time)s") % {
+            "name": service.name,
+            "time": time_text(reopening.at, zone),
+        }
     else:
         subject = _("%(name)s: resolved at %(time)s") % {
             "name": service.name,
@@ -86,6 +96,11 @@ def _alert_message(
                 "count": number_format(escalation.count, force_grouping=True),
                 "peak": number_format(escalation.previous_peak, force_grouping=True),
             }
+        )
+    if event == Event.REOPENED and reopening is not None:
+        lines.append(
+            _("It had resolved at %(time)s; reports have risen again since.")
+            % {"time": time_text(reopening.resolved_at, zone)}
         )
     if cities:
         lines.append(_("Most affected cities: %(cities)s.") % {"cities": ", ".join(cities)})

@@ -60,7 +60,9 @@ class Notification(models.Model):
     email), created in the transaction that made the event. Delivery claims a row with a
     conditional UPDATE, so a second detection run, task retry or sweep cannot send it twice.
     An incident can escalate more than once: an `escalated` row names its escalation, and is
-    unique per escalation and recipient instead.
+    unique per escalation and recipient instead. So can it resolve and re-open: a `reopened`
+    row names its re-opening, and so do the `confirmed` and `resolved` rows queued after it
+    (the incident's latest re-opening), each unique per re-opening, event and recipient.
 
     A `confirmation` row is the double opt-in's mail to an email subscriber: no incident,
     and the recipient's key (reports.hashing.recipient_key), by which the mails one inbox
@@ -71,6 +73,7 @@ class Notification(models.Model):
         CONFIRMED = "confirmed", "Confirmed by a reviewer"
         RESOLVED = "resolved", "Resolved"
         ESCALATED = "escalated", "Reports rising sharply again"
+        REOPENED = "reopened", "Problems again after it resolved"
         CONFIRMATION = "confirmation", "Subscription's confirmation link"
 
     class Channel(models.TextChoices):
@@ -103,6 +106,12 @@ class Notification(models.Model):
     escalation = models.ForeignKey(
         "outages.IncidentEscalation", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
+    # The incident's latest re-opening (outages.models.IncidentReopening) when the row was
+    # queued: the one a `reopened` row announces, and the stretch of the incident a
+    # `confirmed` or `resolved` row speaks of. Null before any re-opening.
+    reopening = models.ForeignKey(
+        "outages.IncidentReopening", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     state = models.CharField(max_length=7, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     claimed_at = models.DateTimeField(null=True, blank=True)
@@ -118,19 +127,42 @@ class Notification(models.Model):
             models.UniqueConstraint(
                 fields=["incident", "event", "channel"],
                 condition=Q(
-                    subscription__isnull=True, email_subscription__isnull=True, escalation__isnull=True
+                    subscription__isnull=True,
+                    email_subscription__isnull=True,
+                    escalation__isnull=True,
+                    reopening__isnull=True,
                 ),
                 name="outages_notification_one_per_channel",
             ),
             models.UniqueConstraint(
                 fields=["incident", "event", "subscription"],
-                condition=Q(subscription__isnull=False, escalation__isnull=True),
+                condition=Q(subscription__isnull=False, escalation__isnull=True, reopening__isnull=True),
                 name="outages_notification_one_per_subscriber",
             ),
             models.UniqueConstraint(
                 fields=["incident", "event", "email_subscription"],
-                condition=Q(email_subscription__isnull=False, escalation__isnull=True),
+                condition=Q(
+                    email_subscription__isnull=False, escalation__isnull=True, reopening__isnull=True
+                ),
                 name="outages_notification_one_per_email_subscriber",
+            ),
+            # After a re-opening: one message per re-opening, event and recipient.
+            models.UniqueConstraint(
+                fields=["reopening", "event", "channel"],
+                condition=Q(
+                    reopening__isnull=False, subscription__isnull=True, email_subscription__isnull=True
+                ),
+                name="outages_notification_reopening_channel",
+            ),
+            models.UniqueConstraint(
+                fields=["reopening", "event", "subscription"],
+                condition=Q(reopening__isnull=False, subscription__isnull=False),
+                name="outages_notification_reopening_subscriber",
+            ),
+            models.UniqueConstraint(
+                fields=["reopening", "event", "email_subscription"],
+                condition=Q(reopening__isnull=False, email_subscription__isnull=False),
+                name="outages_notification_reopening_email",
             ),
             # An escalation's messages: one per escalation and recipient.
             models.UniqueConstraint(
@@ -155,6 +187,13 @@ class Notification(models.Model):
                 condition=Q(event="escalated", escalation__isnull=False)
                 | (~Q(event="escalated") & Q(escalation__isnull=True)),
                 name="outages_notification_escalation_event",
+            ),
+            # A `reopened` row names its re-opening; only it, `confirmed` and `resolved` can.
+            models.CheckConstraint(
+                condition=Q(event="reopened", reopening__isnull=False)
+                | Q(event__in=["confirmed", "resolved"])
+                | (~Q(event__in=["reopened", "confirmed", "resolved"]) & Q(reopening__isnull=True)),
+                name="outages_notification_reopening_event",
             ),
             # A subscriber channel names its subscriber, and only that one.
             models.CheckConstraint(

@@ -3,18 +3,21 @@
 Who hears which event:
 - opened: the reviewers (by email and, if REVIEW_WEBHOOK_URL is set, a Slack-compatible
   webhook), a call to review it;
-- opened, confirmed, escalated and resolved: every active, confirmed subscriber of the
-  service, by webhook or by email, for public incidents only (Incident.objects.public()).
+- opened, confirmed, escalated, reopened and resolved: every active, confirmed subscriber of
+  the service, by webhook or by email, for public incidents only (Incident.objects.public()).
   An incident escalates at most once an hour (outages.escalations); each escalation is an
-  event of its own (`escalations_queue`).
+  event of its own (`escalations_queue`). An incident that resolved can re-open
+  (outages.models.IncidentReopening): each re-opening is an event of its own
+  (`reopenings_queue`), and the incident's next confirmation and resolution are told again,
+  each naming the latest re-opening (one message per re-opening, event and recipient).
 
 Email subscribers are also sent their confirmation link through it (`confirmation_queue`):
 one `confirmation` row per mail, at most EMAIL_CONFIRMATIONS_PER_DAY a day to one inbox and
 none within EMAIL_CONFIRMATION_COOLDOWN_SECONDS of the last, whoever asks.
 
 Callers hand over the ids in the transaction that made the event: the detection task
-(outages.tasks.detection_pass_notify: opened, escalated and resolved) and the reviewers' actions
-(outages.review.services: confirmed, resolved). One outbox row per incident, event and
+(outages.tasks.detection_pass_notify: opened, escalated, reopened and resolved) and the
+reviewers' actions (outages.review.services: confirmed, reopened, resolved). One outbox row per incident, event and
 recipient is inserted there (unique constraints make a second insert a no-op), and
 delivery is queued once the transaction commits. Sending is outages.alerts.delivery.
 """
@@ -32,7 +35,7 @@ from django.utils import timezone
 
 from outages.alerts import tasks
 from outages.alerts.models import EmailSubscription, Notification, WebhookSubscription
-from outages.models import Incident, IncidentEscalation
+from outages.models import Incident, IncidentEscalation, IncidentReopening
 from reports.hashing import recipient_key
 
 logger = logging.getLogger(__name__)
@@ -42,7 +45,8 @@ Event = Notification.Event
 
 # The reviewers are called to review a new incident; they make the other events themselves.
 REVIEWER_EVENTS = frozenset({Event.OPENED})
-# The events of an incident as a whole, once each; an escalation is queued by escalations_queue.
+# The events of an incident as a whole, once each (once again after each re-opening);
+# escalations and re-openings are queued by escalations_queue and reopenings_queue.
 INCIDENT_EVENTS = (Event.OPENED, Event.CONFIRMED, Event.RESOLVED)
 
 
@@ -57,12 +61,31 @@ def notifications_queue(*, incident_ids: Iterable[int], event: str) -> int:
         return 0
     now = timezone.now()
     public = dict(Incident.objects.public().filter(pk__in=ids).values_list("pk", "service_id"))
+    latest = _latest_reopenings(ids) if event != Event.OPENED else {}
     return _rows_queue(
         [
-            Notification(incident_id=incident_id, event=event, created_at=now, **recipient)
+            Notification(
+                incident_id=incident_id,
+                event=event,
+                reopening_id=latest.get(incident_id),
+                created_at=now,
+                **recipient,
+            )
             for incident_id, recipient in [*_reviewers(ids, event), *_subscribers(public)]
         ]
     )
+
+
+def _latest_reopenings(incident_ids: list[int]) -> dict[int, int]:
+    """Each incident's latest re-opening, for those that have one."""
+    latest: dict[int, int] = {}
+    for pk, incident_id in (
+        IncidentReopening.objects.filter(incident_id__in=incident_ids)
+        .order_by("incident_id", "at", "pk")
+        .values_list("pk", "incident_id")
+    ):
+        latest[incident_id] = pk
+    return latest
 
 
 def escalations_queue(*, escalation_ids: Iterable[int]) -> int:
@@ -82,6 +105,31 @@ def escalations_queue(*, escalation_ids: Iterable[int]) -> int:
                 incident_id=incident_id,
                 escalation_id=escalation_id,
                 event=Event.ESCALATED,
+                created_at=now,
+                **recipient,
+            )
+            for _, recipient in _subscribers({incident_id: service_id})
+        ]
+    return _rows_queue(rows)
+
+
+def reopenings_queue(*, reopening_ids: Iterable[int]) -> int:
+    """Queue the `reopened` notifications of these re-openings, one per re-opening and
+    subscriber, under the same rules and in the same outbox as notifications_queue."""
+    ids = sorted(set(reopening_ids))
+    if not ids:
+        return 0
+    now = timezone.now()
+    found = IncidentReopening.objects.filter(pk__in=ids, incident__in=Incident.objects.public()).values_list(
+        "pk", "incident_id", "incident__service_id"
+    )
+    rows = []
+    for reopening_id, incident_id, service_id in found:
+        rows += [
+            Notification(
+                incident_id=incident_id,
+                reopening_id=reopening_id,
+                event=Event.REOPENED,
                 created_at=now,
                 **recipient,
             )

@@ -17,8 +17,8 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from outages.alerts.models import Notification
-from outages.alerts.notifications import notifications_queue
-from outages.models import Incident
+from outages.alerts.notifications import notifications_queue, reopenings_queue
+from outages.models import Incident, IncidentReopening
 from outages.review.merging import incident_fold
 from outages.review.models import DismissReason, IncidentReview, ReviewAction
 from outages.status import service_status_refresh
@@ -87,6 +87,7 @@ def incident_act(
             state = "ongoing" if incident.ongoing else "resolved"
             raise ReviewError(f"Cannot {action} an incident that is {before} and {state}.")
         fields = ["status", "updated_at"]
+        reopening: IncidentReopening | None = None
         if action == Kind.CONFIRM:
             incident.status = Status.CONFIRMED
             review.confirmed_at = now
@@ -103,7 +104,7 @@ def incident_act(
             review.confirmed_at = None
             review.dismiss_reason = ""
             if not incident.ongoing:
-                _reopen_timeline(incident, now)
+                reopening = _reopen_timeline(incident, now)
                 fields += ["resolved_at", "last_elevated_at"]
         incident.save(update_fields=fields)
         review_save(review, now=now, public_note=public_note)
@@ -124,12 +125,15 @@ def incident_act(
             notifications_queue(incident_ids=[incident.pk], event=Notification.Event.CONFIRMED)
         elif action == Kind.RESOLVE:
             notifications_queue(incident_ids=[incident.pk], event=Notification.Event.RESOLVED)
+        elif reopening is not None:
+            reopenings_queue(reopening_ids=[reopening.pk])
     return incident
 
 
-def _reopen_timeline(incident: Incident, now: dt.datetime) -> None:
-    """Open a resolved incident again; detection tracks only a service's latest incident,
-    so an older one would stay open for ever."""
+def _reopen_timeline(incident: Incident, now: dt.datetime) -> IncidentReopening:
+    """Open a resolved incident again, recorded as a re-opening (its subscribers were told it
+    had resolved); detection tracks only a service's latest incident, so an older one would
+    stay open for ever."""
     newer = (
         Incident.objects.filter(service_id=incident.service_id, started_at__gt=incident.started_at)
         .values_list("pk", flat=True)
@@ -140,7 +144,13 @@ def _reopen_timeline(incident: Incident, now: dt.datetime) -> None:
             f"A newer incident (#{newer}) exists for this service: merge this one into it instead."
         )
     # Detection resolves it again after a quiet spell.
-    incident.reopen(floor_minute(now))
+    resolved_at, at = incident.resolved_at, floor_minute(now)
+    assert resolved_at is not None
+    incident.reopen(at)
+    reopening, _ = IncidentReopening.objects.get_or_create(
+        incident=incident, at=at, defaults={"resolved_at": resolved_at}
+    )
+    return reopening
 
 
 def _incident_merge(
