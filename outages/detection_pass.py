@@ -285,6 +285,7 @@ class _PassState:
                 "last_spike_at",
                 "last_elevated_at",
                 "resolved_at",
+                "reopened_at",
                 "peak_count",
                 "peak_at",
                 "settled_peak",

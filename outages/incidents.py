@@ -171,9 +171,19 @@ def incidents_track(
             incident.extend(at=minute, spike=spike, elevated=elevated)
             entry.touched = True
             if undone is not None and incident.ongoing:
-                reopening = IncidentReopening(incident=incident, at=minute, resolved_at=undone)
-                entry.reopenings.append(reopening)
-                result.reopenings.append(reopening)
+                _reopen(
+                    entry,
+                    result,
+                    undone,
+                    row,
+                    j,
+                    panel,
+                    first_minute,
+                    problems,
+                    pairs_of[row],
+                    pairs,
+                    verdict_of,
+                )
             if not elevated and incident.resolve_if_quiet(minute):
                 result.resolved += 1
                 result.resolved_incidents.append(incident)
@@ -205,23 +215,8 @@ def _open(
     verdict_of: VerdictOf,
 ) -> Tracked:
     previous = tracked.get(service_id)
-    start = _rise_start(panel, row, j, pairs_of[row])
+    start = _crowd_rise_start(service_id, row, j, panel, first_minute, pairs_of[row], verdict_of)
     at = from_epoch_minute(first_minute + j)
-    # A flood's reports never date an incident: it starts after the last flagged minute of
-    # its rise that the verdict judged a flood, when what follows that minute is a crowd on
-    # its own (else the minute was the crowd's own beginning: its first reports can all be
-    # one operator's). Flagged minutes before j are rare (a genuine spike opens at its first
-    # one), so this asks the verdict a few times per opening at most.
-    for k in range(j - 1, start - 1, -1):
-        if (
-            panel.flagged[row, k]
-            and verdict_of(
-                service_id, from_epoch_minute(first_minute + k), _evidence_start(panel, row, k, first_minute)
-            ).flood
-            and not verdict_of(service_id, at, from_epoch_minute(first_minute + k + 1)).held_back
-        ):
-            start = k + 1
-            break
     if previous is not None and previous.incident.dismissed_rise_at(at):
         # A clearly new rise during a dismissed one: it starts with the first minute of the
         # window that was clearly new at twice the dismissed rise's rate, never inside the
@@ -254,6 +249,72 @@ def _open(
     return entry
 
 
+def _crowd_rise_start(
+    service_id: int,
+    row: int,
+    j: int,
+    panel: detection.Panel,
+    first_minute: int,
+    service_pairs: Sequence[int],
+    verdict_of: VerdictOf,
+) -> int:
+    """The first minute of the rise behind a spike at minute j that opens or re-opens an
+    incident (`_rise_start`), never at or before a minute of it that the verdict judged a
+    flood.
+
+    A flood's reports never date an incident: it starts after the last flagged minute of the
+    rise that the verdict judged a flood, when what follows that minute is a crowd on its own
+    (else the minute was the crowd's own beginning: its first reports can all be one
+    operator's). Flagged minutes before j are rare (a genuine spike opens at its first one),
+    so this asks the verdict a few times per opening at most."""
+    start = _rise_start(panel, row, j, service_pairs)
+    at = from_epoch_minute(first_minute + j)
+    for k in range(j - 1, start - 1, -1):
+        if (
+            panel.flagged[row, k]
+            and verdict_of(
+                service_id, from_epoch_minute(first_minute + k), _evidence_start(panel, row, k, first_minute)
+            ).flood
+            and not verdict_of(service_id, at, from_epoch_minute(first_minute + k + 1)).held_back
+        ):
+            return k + 1
+    return start
+
+
+def _reopen(
+    entry: Tracked,
+    result: TrackResult,
+    undone: dt.datetime,
+    row: int,
+    j: int,
+    panel: detection.Panel,
+    first_minute: int,
+    problems: Mapping[tuple[int, int], Mapping[str, int]],
+    service_pairs: Sequence[int],
+    pairs: Sequence[tuple[int, int]],
+    verdict_of: VerdictOf,
+) -> None:
+    """Record the re-opening, by a spike at minute j, of an incident that resolved at
+    `undone`: it starts at the spike's rise (as an opening does, `_crowd_rise_start`), never
+    before that resolution, and the rise's minutes before j count in the incident's figures."""
+    incident = entry.incident
+    resolved = epoch_minute(undone) - first_minute
+    start = min(
+        max(
+            _crowd_rise_start(incident.service_id, row, j, panel, first_minute, service_pairs, verdict_of),
+            resolved,
+        ),
+        j,
+    )
+    at = from_epoch_minute(first_minute + start)
+    incident.reopened_at = at
+    reopening = IncidentReopening(incident=incident, at=at, resolved_at=undone)
+    entry.reopenings.append(reopening)
+    result.reopenings.append(reopening)
+    for k in range(max(start, 0), j):
+        _record(entry, row, k, panel, first_minute, problems, service_pairs, pairs)
+
+
 def _since_resolved(
     entry: Tracked, row: int, first: int, last: int, panel: detection.Panel, first_minute: int
 ) -> None:
@@ -274,11 +335,6 @@ def _evidence_start(panel: detection.Panel, row: int, j: int, first_minute: int)
     return from_epoch_minute(first_minute + int(panel.evidence_from[row, j]))
 
 
-# The live pass reads stored float32 profiles, a replay float64 ones: a count equal to its
-# expected may be a hair above it in one and not the other. Less than this is not "above".
-_FLOAT_NOISE = 1e-3
-
-
 def _rise_start(panel: detection.Panel, row: int, j: int, service_pairs: Sequence[int]) -> int:
     """The minute an incident opened at minute j starts: the rise.
 
@@ -297,7 +353,7 @@ def _rise_start(panel: detection.Panel, row: int, j: int, service_pairs: Sequenc
             if city is not None:
                 found = city if found is None else min(found, city)
     start = lo if found is None else found
-    while start < j and panel.excess[row, start] <= _FLOAT_NOISE:
+    while start < j and panel.excess[row, start] <= 0:
         start += 1
     return start
 

@@ -275,6 +275,10 @@ class Incident(models.Model):
     # The last minute reports were above the warning level: resolution waits for a quiet spell.
     last_elevated_at = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # The first minute of its latest re-opening's rise (IncidentReopening.at); null until it
+    # re-opens. "Problems since" reads it (ongoing_since): after a re-opening, the problems
+    # shown began then, not when the incident first opened hours before.
+    reopened_at = models.DateTimeField(null=True, blank=True)
     # Reports in the busiest aligned 15-minute bucket of the incident, and when it began
     # (never before started_at: a bucket that began earlier is dated from the start).
     peak_count = models.PositiveIntegerField(default=0)
@@ -339,6 +343,11 @@ class Incident(models.Model):
     @property
     def ongoing(self) -> bool:
         return self.resolved_at is None
+
+    @property
+    def ongoing_since(self) -> dt.datetime:
+        """When the problems it stands for began: its start, or its latest re-opening's."""
+        return self.reopened_at or self.started_at
 
     @property
     def official_lead_minutes(self) -> int | None:
@@ -443,8 +452,10 @@ class Incident(models.Model):
         self.reports_since_resolved = self.usual_since_resolved = 0.0
 
     def reopen(self, at: dt.datetime) -> None:
-        """Make it ongoing again; detection resolves it after a new quiet spell."""
+        """Make it ongoing again from `at` (a reviewer's decision); detection resolves it
+        after a new quiet spell."""
         self.resolved_at = None
+        self.reopened_at = at
         self.last_elevated_at = max(self.last_elevated_at, at)
 
     def record_minute(self, *, at: dt.datetime, score: float, excess: float) -> None:

@@ -66,7 +66,7 @@ class StatusView:
 
     @property
     def since(self) -> dt.datetime | None:
-        return self.incident.started_at if self.incident is not None else None
+        return self.incident.ongoing_since if self.incident is not None else None
 
     @property
     def raised_earlier(self) -> bool:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from outages import detection
+from outages.evidence import FLOOR_PER_MINUTE
 from outages.incidents import Tracked, incidents_track
 from outages.minutes import epoch_minute, from_epoch_minute
 from outages.models import Incident
@@ -194,15 +195,18 @@ def _minute_profiles(
     history_from = np.searchsorted(day, day - _BASELINE.history_days)
     history_hours = (day_start - history_from) * bucket / 60
     needed = np.array([detection.city_profile_min_reports(h, _BASELINE) for h in history_hours])
+    # Read as the live pass reads a stored profile: float32 (Baseline.encode), spread over its
+    # minutes in float32 (detection.expected_per_minute); so a count at its expected is at it
+    # in both, not a hair above it in one.
+    per_minute = (expected.astype("<f4")[:, index] / bucket).astype(float)
     for row in range(1, series.shape[0]):
         cumulative = np.concatenate([[0.0], np.cumsum(sums[row])])
         eligible = cumulative[day_start] - cumulative[history_from] >= needed
-        expected[row] = np.where(eligible, expected[row], _BASELINE.floor_per_hour * bucket / 60)
+        per_minute[row] = np.where(eligible[index], per_minute[row], FLOOR_PER_MINUTE)
         alpha[row] = np.where(eligible, alpha[row], _BASELINE.alpha_prior)
         beta[row] = np.where(eligible, beta[row], _BASELINE.beta_prior)
         # ...and, without a calibration of its own, read with its service's bars.
         bars[row] = np.where(eligible[:, None], bars[row], bars[0])
-    per_minute = expected[:, index] / bucket
     per_minute = np.where(np.isfinite(per_minute), np.maximum(per_minute, 0.0), np.nan)
     # Without a national profile (no history yet) the live pass scores none of the cities.
     per_minute[1:, ~np.isfinite(per_minute[0])] = np.nan

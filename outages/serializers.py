@@ -147,7 +147,9 @@ class ServiceStatusSerializer(serializers.Serializer):
         "recovering (reports back to normal, the incident closes after a quiet spell).",
     )
     since = DateTimeField(
-        allow_null=True, help_text="Start of the ongoing incident behind the status, if any."
+        allow_null=True,
+        help_text="When the problems behind the status began: the start of the ongoing incident, or of "
+        "its latest re-opening (see the incident's reopenings); null without one.",
     )
     score = serializers.FloatField(help_text="Surprise of the recent reports: decimal digits, >= 0.")
     count = serializers.IntegerField(

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
+from outages import detection
 from outages.baselines import baselines_rebuild
 from outages.detection_pass import detection_run_range
 from outages.models import EPISODE_RATIO, REARM_MINUTES, REOPEN_MINUTES, Incident, IncidentReopening
@@ -155,8 +156,12 @@ def test_the_live_pass_in_short_passes_decides_the_episode_as_the_replay(chatgpt
     reopenings = list(IncidentReopening.objects.values_list("pk", "at", "resolved_at"))
     if busy:
         [(pk, at, resolved_at)] = reopenings
+        # Dated at the second burst's rise, as an opening would be: the first minute above the
+        # usual of the first raised 5-minute bucket (on this busy day, the burst's bucket
+        # begins in the busy minutes before it), not when the spike was held.
         second = day + dt.timedelta(hours=14)
-        assert second <= at <= second + dt.timedelta(minutes=5)
+        assert second - dt.timedelta(minutes=detection.BUCKET_MINUTES - 1) <= at <= second
+        assert Incident.objects.get().reopened_at == at
         assert resolved_at < day + dt.timedelta(hours=13)
         assert announced == [pk]
         [replayed] = [

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from outages.models import IncidentEscalation, IncidentReopening
+from outages.models import IncidentEscalation, IncidentReopening, ServiceStatus
 from tests.detection_helpers import MINUTE, T0
 from tests.review_helpers import incident
 
@@ -75,3 +75,27 @@ def test_the_incident_page_and_the_api_show_a_re_opening_among_the_updates_in_or
     assert english.index(back) < english.index("Reports rising sharply again at")
     assert f"Di nuovo problemi dalle {again} CET, dopo la risoluzione delle {resolved} CET" in italian
     assert row["reopenings"] == [{"at": "2026-03-10T12:40:00Z", "resolved_at": "2026-03-10T12:25:00Z"}]
+
+
+def test_after_a_re_opening_the_api_and_the_banner_say_problems_since_the_re_opening(client, chatgpt):
+    # Opened at 12:00 UTC, resolved at 12:30, back at 14:10: the problems shown began at 14:10.
+    back = T0 + 130 * MINUTE
+    ongoing = incident(chatgpt, resolved=False, minutes=150)
+    ongoing.reopen(back)
+    ongoing.save()
+    ServiceStatus.objects.create(
+        service=chatgpt,
+        status="outage",
+        reason="incident_open",
+        incident=ongoing,
+        count=300,
+        baseline=40.0,
+        minute=back,
+    )
+
+    body = client.get("/api/v1/services/chatgpt/").json()
+    page = client.get("/s/chatgpt/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert body["since"] == "2026-03-10T14:10:00Z"
+    assert f"Problems since {local(back, chatgpt)}" in page
+    assert f"Problems since {local(T0, chatgpt)}" not in page

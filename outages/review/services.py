@@ -105,7 +105,7 @@ def incident_act(
             review.dismiss_reason = ""
             if not incident.ongoing:
                 reopening = _reopen_timeline(incident, now)
-                fields += ["resolved_at", "last_elevated_at"]
+                fields += ["resolved_at", "reopened_at", "last_elevated_at"]
         incident.save(update_fields=fields)
         review_save(review, now=now, public_note=public_note)
         lifecycle = {"ongoing_before": was_ongoing, "ongoing_after": incident.ongoing}
