@@ -54,13 +54,23 @@ class Opened:
     opened: int
     resolved: int
     escalations: tuple[int, ...] = ()  # the minutes it escalated (outages.escalations)
+    # Each re-opening: the minute it re-opened (subscribers are told then), its rise's start
+    # and the resolution it undid.
+    reopenings: tuple[tuple[int, int, int], ...] = ()
+
+    def open_at(self, minute: int) -> bool:
+        """Whether it was open at `minute`: after it opened, before it resolved, and not in a
+        stretch between a resolution and the re-opening that undid it."""
+        if not self.opened < minute < self.resolved:
+            return False
+        return not any(undone <= minute < reopened for reopened, _, undone in self.reopenings)
 
 
 @dataclass
 class OutageResult:
     event: Event
     covered: bool  # an incident was open during it (a new one, or one already open)
-    alerted: bool  # an incident opened during it
+    alerted: bool  # an incident opened, or a resolved one re-opened, during it: an alert went out
     inside_open: bool  # not alerted: it began inside an incident already open
     escalated: bool = False  # inside_open, and that incident escalated during the outage
     delay: float | None = None  # true start -> the minute the incident opened has closed
@@ -76,6 +86,8 @@ class Score:
     false_short: int = 0  # false incidents that resolved within an hour
     escalations: int = 0  # every escalation after the warm-up
     false_escalations: int = 0  # those outside every outage (and LATE minutes after it)
+    reopenings: int = 0  # every re-opening after the warm-up (each one an alert)
+    false_reopenings: int = 0  # those outside every outage (and TAIL minutes after it)
     outages: list[OutageResult] = field(default_factory=list)
     events: Counter = field(default_factory=Counter)
     seconds: float = 0.0
@@ -106,6 +118,7 @@ def incidents_of(series: Series, found) -> list[Opened]:
             opened=i.opened_at - series.first_minute,
             resolved=n if i.resolved_at is None else i.resolved_at - series.first_minute,
             escalations=tuple(e[0] - series.first_minute for e in i.escalations),
+            reopenings=tuple(tuple(m - series.first_minute for m in r) for r in i.reopenings),
         )
         for i in found.incidents
     ]
@@ -130,17 +143,27 @@ def cause_of(series: Series, minute: int) -> str:
 
 def outage_result(event: Event, incidents: list[Opened]) -> OutageResult:
     lo, hi = event.start_minute, event.end_minute + LATE
-    opened = [i for i in incidents if lo <= i.opened <= hi]
-    covering = [i for i in incidents if i.opened < lo and i.resolved > lo]
-    if opened:
-        first = opened[0]
+    # Every alert in the window: an opening, or a re-opening of a resolved incident (the
+    # subscribers, told it had resolved, are told it is back), as (minute, start).
+    alerts = sorted(
+        [(i.opened, i.started) for i in incidents if lo <= i.opened <= hi]
+        + [
+            (reopened, start)
+            for i in incidents
+            for reopened, start, _ in i.reopenings
+            if lo <= reopened <= hi
+        ]
+    )
+    covering = [i for i in incidents if i.open_at(lo)]
+    if alerts:
+        minute, start = alerts[0]
         return OutageResult(
             event,
             covered=True,
             alerted=True,
             inside_open=False,
-            delay=first.opened + 1 - lo,
-            start_error=first.started - lo,
+            delay=minute + 1 - lo,
+            start_error=start - lo,
         )
     # An escalation "within the outage": from its start to LATE minutes after its end, as an
     # opening would count.
@@ -164,6 +187,11 @@ def evaluate(series: Series, incidents: list[Opened], score: Score) -> None:
         score.escalations += 1
         score.false_escalations += not any(
             e.start_minute <= minute <= e.end_minute + LATE for e in series.outages
+        )
+    for minute in (r[0] for i in incidents for r in i.reopenings if r[0] >= first):
+        score.reopenings += 1
+        score.false_reopenings += not any(
+            e.start_minute <= minute < e.end_minute + TAIL for e in series.outages
         )
     for i in incidents:
         if i.opened < first:
@@ -246,6 +274,12 @@ def details(score: Score) -> None:
     print(
         f"Escalations: {score.escalations}, of which {score.false_escalations} outside every outage "
         f"({score.false_escalations / score.weeks:.2f} per series-week: updates nobody needed)."
+    )
+    print(
+        f"Re-openings: {score.reopenings}, of which {score.false_reopenings} outside every outage "
+        f"({score.false_reopenings / score.weeks:.2f} per series-week: alerts nobody needed; with the "
+        f"false incidents, {(score.false_reopenings + score.false_incidents) / score.weeks:.2f} false "
+        "alerts per series-week)."
     )
     total = score.false_incidents
     causes = ", ".join(f"{c} {score.false_by_cause[c]}" for c in CAUSES if score.false_by_cause[c])

@@ -44,8 +44,9 @@ class ReplayedIncident:
     peak_at: int  # epoch minute
     # Its escalations (outages.escalations): (epoch minute, count, baseline, previous peak).
     escalations: tuple[tuple[int, int, float, int], ...] = ()
-    # Its re-openings: (epoch minute, epoch minute of the resolution it undid).
-    reopenings: tuple[tuple[int, int], ...] = ()
+    # Its re-openings: (epoch minute it re-opened, after the hold: when subscribers are told;
+    # the first minute of the rise, IncidentReopening.at; the resolution it undid).
+    reopenings: tuple[tuple[int, int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -99,11 +100,15 @@ def replay_minutes(
     status: list[str] = [""] * n
     opened = np.zeros(n, dtype=bool)
     seen: list[Incident] = []
+    # The minute each re-opening happened (the tracker records its rise): by incident, in order.
+    reopened: dict[int, list[int]] = {}
 
     def on_minute(row: int, j: int, entry: Tracked | None, is_open: bool, flood: bool) -> None:
         incident = entry.incident if entry is not None else None
         if incident is not None and (not seen or seen[-1] is not incident):
             seen.append(incident)
+        if entry is not None and len(entry.reopenings) > len(reopened.setdefault(id(entry.incident), [])):
+            reopened[id(entry.incident)].append(first_minute + j)
         opened[j] = is_open
         status[j] = public_status(
             evidence=detection.TIERS[tiers[j]],
@@ -132,10 +137,15 @@ def replay_minutes(
         escalations.setdefault(id(escalation.incident), []).append(
             (epoch_minute(escalation.at), escalation.count, escalation.baseline, escalation.previous_peak)
         )
-    reopenings: dict[int, list[tuple[int, int]]] = {}
+    reopenings: dict[int, list[tuple[int, int, int]]] = {}
     for reopening in result.reopenings:
-        reopenings.setdefault(id(reopening.incident), []).append(
-            (epoch_minute(reopening.at), epoch_minute(reopening.resolved_at))
+        found_so_far = reopenings.setdefault(id(reopening.incident), [])
+        found_so_far.append(
+            (
+                reopened[id(reopening.incident)][len(found_so_far)],
+                epoch_minute(reopening.at),
+                epoch_minute(reopening.resolved_at),
+            )
         )
     number_of: list[int | None] = [None] * n
     found = []

@@ -103,3 +103,17 @@ def test_an_outage_inside_an_open_incident_is_found_when_that_incident_escalates
     assert found.inside_open and found.escalated
     score = Score(outages=[missed, found])
     assert (summary(score)["inside_open"], summary(score)["escalated"]) == (2, 1)
+
+
+def test_an_outage_that_re_opens_a_resolved_incident_is_alerted_from_the_re_opening():
+    outage = Event("outage", 1000, 1060, 5.0, expected_excess=300.0)
+    # Opened at 905, resolved at 960, re-opened at 1004 by a rise from 1001.
+    reopened = Opened(started=900, opened=905, resolved=1200, reopenings=((1004, 1001, 960),))
+    # Resolved at 960 and re-opened only at 1100, after the outage: it was not open at 1000.
+    too_late = Opened(started=900, opened=905, resolved=1200, reopenings=((1100, 1098, 960),))
+
+    found = outage_result(outage, [reopened])
+    missed = outage_result(outage, [too_late])
+
+    assert found.alerted and (found.delay, found.start_error) == (5, 1)
+    assert not missed.covered and not missed.alerted
