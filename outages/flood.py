@@ -27,31 +27,48 @@ EVIDENCE_MINUTES = FLOOD_MINUTES + detection.SPIKE_HOLD_MINUTES
 _MINUTE = dt.timedelta(minutes=1)
 
 
-def evidence_reports(service_id: int, minute: dt.datetime) -> list[tuple[dt.datetime, detection.SpikeReport]]:
+Evidence = list[tuple[dt.datetime, detection.SpikeReport]]
+
+
+def evidence_reports(service_id: int, minute: dt.datetime) -> Evidence:
     """The counted reports of the EVIDENCE_MINUTES up to `minute`, each with its time, as the
     flood verdict takes them: one read serves every window ending at `minute`. Read from
     the report rows (reports_report_service_time); none there (counts loaded without rows,
     or past retention) means no evidence of a flood."""
+    return evidence_reports_of([service_id], minute)[service_id]
+
+
+def evidence_reports_of(service_ids: Iterable[int], minute: dt.datetime) -> dict[int, Evidence]:
+    """evidence_reports of several services at one minute, in one query."""
+    found: dict[int, Evidence] = {pk: [] for pk in service_ids}
     rows = (
         Report.objects.counted()
         .filter(
-            service_id=service_id,
+            service_id__in=list(found),
             created_at__gte=minute - dt.timedelta(minutes=EVIDENCE_MINUTES - 1),
             created_at__lt=minute + _MINUTE,
         )
         .values_list(
-            "created_at", "network_hash", "network48_hash", "prefix_hash", "asn_name", "asn", "country_code"
+            "service_id",
+            "created_at",
+            "network_hash",
+            "network48_hash",
+            "prefix_hash",
+            "asn_name",
+            "asn",
+            "country_code",
         )
     )
-    return [
-        (
-            at,
-            detection.SpikeReport(
-                network=network, site=site, prefix=prefix, operator=operator, asn=asn, country=country
-            ),
+    for service_id, at, network, site, prefix, operator, asn, country in rows:
+        found[service_id].append(
+            (
+                at,
+                detection.SpikeReport(
+                    network=network, site=site, prefix=prefix, operator=operator, asn=asn, country=country
+                ),
+            )
         )
-        for at, network, site, prefix, operator, asn, country in rows
-    ]
+    return found
 
 
 def window_start(minute: dt.datetime, since: dt.datetime | None = None) -> dt.datetime:

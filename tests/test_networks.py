@@ -553,3 +553,30 @@ def test_one_operator_concentrated_in_several_services_spikes_is_likely_an_isp_p
     assert "likely an ISP problem (Vodafone Italia, 2 services)" in page
     api = client.get("/api/v1/incidents/", {"service": "chatgpt"}).json()
     assert api[0]["operator"] == {"asn": 30722, "name": "Vodafone Italia", "share": 1.0, "usual_share": 0.25}
+
+
+def test_the_pass_reads_the_verdicts_evidence_of_many_services_in_two_queries(
+    client, quiet_service, time_machine, django_assert_num_queries
+):
+    from outages.detection_pass import _PassState
+    from outages.flood import evidence_reports, evidence_reports_of, usual_mixes, window_verdict
+
+    whatsapp = Service.objects.get(slug="whatsapp")
+    crowd = national_crowd(40)
+    send_over_ten_minutes(client, time_machine, crowd[:25], REPORT)
+    send_over_ten_minutes(client, time_machine, crowd[25:], REPORT | {"service": "whatsapp"})
+    minute = T0 + 10 * MINUTE
+    ids = [quiet_service.pk, whatsapp.pk]
+
+    one_by_one = {pk: evidence_reports(pk, minute) for pk in ids}
+    assert evidence_reports_of(ids, minute) == one_by_one
+    assert [len(one_by_one[pk]) for pk in ids] == [25, 15]
+
+    state = _PassState()
+    with django_assert_num_queries(2):  # the evidence, the usual mixes
+        state.verdicts_prefetch(ids, minute)
+    with django_assert_num_queries(0):
+        verdict = state.verdict(quiet_service.pk, minute)
+    assert verdict == window_verdict(
+        one_by_one[quiet_service.pk], T0 - 49 * MINUTE, usual_mixes(quiet_service.pk)
+    )
