@@ -31,6 +31,8 @@ class PublicIncident:
     public_note: str
     # Its latest escalation ("reports rising sharply again at 16:07"), if any.
     escalated_at: dt.datetime | None = None
+    # The first minute of its latest re-opening ("problems again since 14:10"), if any.
+    reopened_at: dt.datetime | None = None
     # The zone its times are shown in: the service's, as on its pages.
     service_timezone: str = "UTC"
 
@@ -120,6 +122,7 @@ def as_public(incident: Incident, *, peak: Peak | None = None) -> PublicIncident
         confirmed=incident.confirmed,
         public_note=review.public_note if review is not None else "",
         escalated_at=getattr(incident, "escalated_at", None),
+        reopened_at=incident.reopened_at,
         service_timezone=incident.service.timezone,
     )
 

@@ -96,6 +96,11 @@ def test_after_a_re_opening_the_api_and_the_banner_say_problems_since_the_re_ope
     body = client.get("/api/v1/services/chatgpt/").json()
     page = client.get("/s/chatgpt/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
 
+    italian = client.get("/s/chatgpt/", HTTP_ACCEPT_LANGUAGE="it").content.decode()
+
     assert body["since"] == "2026-03-10T14:10:00Z"
     assert f"Problems since {local(back, chatgpt)}" in page
     assert f"Problems since {local(T0, chatgpt)}" not in page
+    # The recent incidents say it too.
+    assert f"Problems again since {local(back, chatgpt)}" in page
+    assert f"Di nuovo problemi dalle {local(back, chatgpt)}" in italian
