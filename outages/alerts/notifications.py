@@ -30,7 +30,7 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import Manager, QuerySet
 from django.utils import timezone
 
 from outages.alerts import tasks
@@ -91,47 +91,34 @@ def _latest_reopenings(incident_ids: list[int]) -> dict[int, int]:
 def escalations_queue(*, escalation_ids: Iterable[int]) -> int:
     """Queue the `escalated` notifications of these escalations, one per escalation and
     subscriber, under the same rules and in the same outbox as notifications_queue."""
-    ids = sorted(set(escalation_ids))
-    if not ids:
-        return 0
-    now = timezone.now()
-    found = IncidentEscalation.objects.filter(pk__in=ids, incident__in=Incident.objects.public()).values_list(
-        "pk", "incident_id", "incident__service_id"
+    return _updates_queue(
+        IncidentEscalation.objects, escalation_ids, event=Event.ESCALATED, names="escalation_id"
     )
-    rows = []
-    for escalation_id, incident_id, service_id in found:
-        rows += [
-            Notification(
-                incident_id=incident_id,
-                escalation_id=escalation_id,
-                event=Event.ESCALATED,
-                created_at=now,
-                **recipient,
-            )
-            for _, recipient in _subscribers({incident_id: service_id})
-        ]
-    return _rows_queue(rows)
 
 
 def reopenings_queue(*, reopening_ids: Iterable[int]) -> int:
     """Queue the `reopened` notifications of these re-openings, one per re-opening and
     subscriber, under the same rules and in the same outbox as notifications_queue."""
-    ids = sorted(set(reopening_ids))
-    if not ids:
+    return _updates_queue(
+        IncidentReopening.objects, reopening_ids, event=Event.REOPENED, names="reopening_id"
+    )
+
+
+def _updates_queue(updates: Manager, ids: Iterable[int], *, event: str, names: str) -> int:
+    """One row per update (an escalation or a re-opening, whose id the row's field `names`
+    holds) and subscriber of its incident, public incidents only."""
+    wanted = sorted(set(ids))
+    if not wanted:
         return 0
     now = timezone.now()
-    found = IncidentReopening.objects.filter(pk__in=ids, incident__in=Incident.objects.public()).values_list(
+    found = updates.filter(pk__in=wanted, incident__in=Incident.objects.public()).values_list(
         "pk", "incident_id", "incident__service_id"
     )
     rows = []
-    for reopening_id, incident_id, service_id in found:
+    for update_id, incident_id, service_id in found:
         rows += [
             Notification(
-                incident_id=incident_id,
-                reopening_id=reopening_id,
-                event=Event.REOPENED,
-                created_at=now,
-                **recipient,
+                incident_id=incident_id, event=event, created_at=now, **{names: update_id}, **recipient
             )
             for _, recipient in _subscribers({incident_id: service_id})
         ]
