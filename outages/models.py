@@ -575,8 +575,10 @@ class IncidentEscalation(models.Model):
 class IncidentReopening(models.Model):
     """An incident that had resolved, ongoing again ("problems again since 14:10"): reports
     rose again soon enough to be the same episode (Incident.spike_continues_it), or a
-    reviewer re-opened it. Its minute, and the resolution it undid. Subscribers were told
-    of that resolution, so they are told of this too, and of the next resolution."""
+    reviewer re-opened it. `at` is the first minute of the rise that re-opened it (dated as
+    an opening is, outages.incidents) or the minute of the reviewer's decision; `resolved_at`
+    the resolution it undid. Subscribers were told of that resolution, so they are told of
+    this too, and of the next resolution."""
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="reopenings")
     at = models.DateTimeField()
