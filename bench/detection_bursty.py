@@ -87,7 +87,7 @@ class Score:
     escalations: int = 0  # every escalation after the warm-up
     false_escalations: int = 0  # those outside every outage (and LATE minutes after it)
     reopenings: int = 0  # every re-opening after the warm-up (each one an alert)
-    false_reopenings: int = 0  # those outside every outage (and TAIL minutes after it)
+    false_reopenings_by_cause: Counter = field(default_factory=Counter)  # those outside every outage
     outages: list[OutageResult] = field(default_factory=list)
     events: Counter = field(default_factory=Counter)
     seconds: float = 0.0
@@ -190,9 +190,8 @@ def evaluate(series: Series, incidents: list[Opened], score: Score) -> None:
         )
     for minute in (r[0] for i in incidents for r in i.reopenings if r[0] >= first):
         score.reopenings += 1
-        score.false_reopenings += not any(
-            e.start_minute <= minute < e.end_minute + TAIL for e in series.outages
-        )
+        if not any(e.start_minute <= minute < e.end_minute + TAIL for e in series.outages):
+            score.false_reopenings_by_cause[cause_of(series, minute)] += 1
     for i in incidents:
         if i.opened < first:
             continue
@@ -275,11 +274,15 @@ def details(score: Score) -> None:
         f"Escalations: {score.escalations}, of which {score.false_escalations} outside every outage "
         f"({score.false_escalations / score.weeks:.2f} per series-week: updates nobody needed)."
     )
+    false_reopenings = sum(score.false_reopenings_by_cause.values())
+    reopening_causes = ", ".join(
+        f"{c} {score.false_reopenings_by_cause[c]}" for c in CAUSES if score.false_reopenings_by_cause[c]
+    )
     print(
-        f"Re-openings: {score.reopenings}, of which {score.false_reopenings} outside every outage "
-        f"({score.false_reopenings / score.weeks:.2f} per series-week: alerts nobody needed; with the "
-        f"false incidents, {(score.false_reopenings + score.false_incidents) / score.weeks:.2f} false "
-        "alerts per series-week)."
+        f"Re-openings: {score.reopenings}, of which {false_reopenings} outside every outage "
+        f"({reopening_causes}; {false_reopenings / score.weeks:.2f} per series-week: alerts nobody "
+        f"needed; with the false incidents, {(false_reopenings + score.false_incidents) / score.weeks:.2f} "
+        "false alerts per series-week)."
     )
     total = score.false_incidents
     causes = ", ".join(f"{c} {score.false_by_cause[c]}" for c in CAUSES if score.false_by_cause[c])
