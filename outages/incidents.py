@@ -16,7 +16,14 @@ import numpy as np
 from outages import detection
 from outages.escalations import ESCALATION_FACTOR, ESCALATION_WINDOW_MINUTES, clearly_new, escalation_check
 from outages.minutes import epoch_minute, from_epoch_minute
-from outages.models import REARM_FACTOR, Incident, IncidentCity, IncidentEscalation, IncidentReopening
+from outages.models import (
+    REARM_FACTOR,
+    RESOLVE_QUIET_MINUTES,
+    Incident,
+    IncidentCity,
+    IncidentEscalation,
+    IncidentReopening,
+)
 
 _MINUTE = dt.timedelta(minutes=1)
 
@@ -118,12 +125,26 @@ def incidents_track(
             spike = bool(panel.flagged[row, j])
             continues = entry is not None and entry.incident.spike_continues_it(minute)
             ongoing = entry is not None and entry.incident.ongoing
+            raised = ongoing and panel.score[row, j] >= warning
             # Elevated minutes of an ongoing incident keep it from resolving: asked too, so a
             # flood's tail in the longer windows does not hold it open. Live, the pass asks the
             # verdict of its last minute for every ongoing incident anyway (cached).
-            flood = (spike or (ongoing and panel.score[row, j] >= warning)) and verdict_of(
+            flood = (spike or raised) and verdict_of(
                 service_id, minute, _evidence_start(panel, row, j, first_minute)
             ).held_back
+            # Under the warning level, an ongoing incident's minute is still elevated while the
+            # service is up (`_still_up`), so it does not resolve between a busy day's bursts;
+            # unless the flood verdict holds back the reports that keep it up.
+            since = (
+                _after_the_rise(entry.incident, j, first_minute) if ongoing and entry is not None else None
+            )
+            up = (
+                since is not None
+                and not spike
+                and not raised
+                and _still_up(panel, row, since, j)
+                and not verdict_of(service_id, minute, from_epoch_minute(first_minute + since)).held_back
+            )
             if flood:
                 if spike and j == n - 1:
                     result.flooded_last.add(service_id)
@@ -166,7 +187,7 @@ def incidents_track(
                     on_minute(row, j, entry, False, flood)
                 continue
             incident = entry.incident
-            elevated = spike or (not flood and panel.score[row, j] >= warning)
+            elevated = spike or (not flood and bool(raised or up))
             undone = incident.resolved_at
             incident.extend(at=minute, spike=spike, elevated=elevated)
             entry.touched = True
@@ -327,6 +348,30 @@ def _since_resolved(
     reports = float(panel.counts[row, columns].sum())
     incident.record_since_resolved(reports=reports, usual=reports - float(panel.excess[row, columns].sum()))
     entry.counted = True
+
+
+# The fewest minutes after an ongoing incident's last spike that tell whether the service is
+# still up (`_still_up`): three 5-minute buckets.
+STILL_UP_MINUTES = 3 * detection.BUCKET_MINUTES
+
+
+def _after_the_rise(incident: Incident, j: int, first_minute: int) -> int | None:
+    """The first minute (panel column) of the window that tells at minute j whether the
+    service is still up: the last RESOLVE_QUIET_MINUTES, never reaching back to the incident's
+    last spike, whose own reports would keep it open (the leftovers of a short rise); None
+    while fewer than STILL_UP_MINUTES have passed since that spike."""
+    first = max(j - RESOLVE_QUIET_MINUTES + 1, epoch_minute(incident.last_spike_at) + 1 - first_minute, 0)
+    return first if j - first + 1 >= STILL_UP_MINUTES else None
+
+
+def _still_up(panel: detection.Panel, row: int, first: int, j: int) -> bool:
+    """Whether the reports of minutes first..j ran at EPISODE_RATIO times their usual or more
+    (Incident.elevated_ratio): hysteresis on the way down. Such minutes are elevated, so an
+    incident resolves only once the service is back near its usual level: a day that stays up
+    between its bursts is one incident, not one that resolves and re-opens at each burst."""
+    window = slice(first, j + 1)
+    reports = float(panel.counts[row, window].sum())
+    return Incident.elevated_ratio(reports=reports, usual=reports - float(panel.excess[row, window].sum()))
 
 
 def _evidence_start(panel: detection.Panel, row: int, j: int, first_minute: int) -> dt.datetime:

@@ -400,9 +400,14 @@ class Incident(models.Model):
     @property
     def stayed_elevated(self) -> bool:
         """Whether the reports since it resolved ran at EPISODE_RATIO times their usual or more."""
-        return self.usual_since_resolved > 0 and (
-            self.reports_since_resolved >= EPISODE_RATIO * self.usual_since_resolved
-        )
+        return self.elevated_ratio(reports=self.reports_since_resolved, usual=self.usual_since_resolved)
+
+    @staticmethod
+    def elevated_ratio(*, reports: float, usual: float) -> bool:
+        """The one rule for a service that is still up: reports at EPISODE_RATIO times their
+        usual or more. It keeps an ongoing incident from resolving (outages.incidents), and
+        after it resolved it makes a spike re-open it (stayed_elevated)."""
+        return usual > 0 and reports >= EPISODE_RATIO * usual
 
     def record_since_resolved(self, *, reports: float, usual: float) -> None:
         """Add minutes after its resolution: their reports and the usual reports for them."""

@@ -77,7 +77,9 @@ def public_status(
     if tier == Tier.OUTAGE:
         return PublicStatus(Tier.OUTAGE, Reason.SPIKE, live)
     if live is not None:
-        if evidence == Tier.OK and not regional:
+        # Recovering ("back to normal; closes at ...") only once the incident's last elevated
+        # minute is behind: while the service is still up it is an incident going on.
+        if evidence == Tier.OK and not regional and live.last_elevated_at < at:
             return PublicStatus(Tier.WARNING, Reason.RECOVERING, live)
         return PublicStatus(Tier.WARNING, Reason.INCIDENT_OPEN, live)
     if tier == Tier.WARNING:

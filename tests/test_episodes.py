@@ -27,17 +27,17 @@ USUAL = 4  # reports a minute, every minute of every day
 RESOLVED = dt.datetime(2026, 5, 12, 12, 0, tzinfo=dt.UTC)
 
 
-def _series(*, busy: bool, second: float = 10) -> np.ndarray:
+def _series(*, busy: bool, second: float = 10, second_at: int = 14) -> np.ndarray:
     """Eight usual days, then a day with a 20-minute burst at ten times the usual at 11:00
-    and one at `second` times at 14:00; on a busy day the service runs at 1.75 times its
-    usual from 10:00 to 20:00 (under the detector's 1.8, so no spike of its own)."""
+    and one at `second` times at `second_at` o'clock; on a busy day the service runs at 1.75
+    times its usual from 10:00 to 20:00 (under the detector's 1.8, so no spike of its own)."""
     # Flat counts on purpose: a count equal to its expected is the edge where the live pass's
     # float32 profiles and the replay's float64 ones once dated the first burst 4 minutes apart.
     rate = np.full(DAYS * 1440, float(USUAL))
     day = (DAYS - 1) * 1440
     if busy:
         rate[day + 600 : day + 1200] *= 1.75
-    for hour, factor in ((11, 10), (14, second)):
+    for hour, factor in ((11, 10), (second_at, second)):
         rate[day + hour * 60 : day + hour * 60 + 20] = factor * USUAL
     return rate
 
@@ -52,12 +52,18 @@ def _replayed(counts: np.ndarray) -> list[tuple[dt.datetime, dt.datetime | None]
     return [(at(i.started_at), at(i.resolved_at)) for i in found.incidents if i.opened_at >= day_start]
 
 
-def test_a_burst_on_a_day_that_stayed_busy_re_opens_the_incident_of_the_first():
-    incidents = _replayed(_series(busy=True))
-    assert len(incidents) == 1
-    (started, resolved), second = incidents[0], FIRST + dt.timedelta(days=DAYS - 1, hours=14)
-    assert started < second - dt.timedelta(hours=2)
-    assert resolved is not None and resolved > second
+def test_a_day_that_stays_busy_between_its_bursts_is_one_incident_that_never_resolves_in_between():
+    found = replay_minutes(int(FIRST.timestamp()) // 60, _series(busy=True), timezone="Europe/Rome")
+    day = FIRST + dt.timedelta(days=DAYS - 1)
+    [incident] = [i for i in found.incidents if i.opened_at >= int(day.timestamp()) // 60]
+    at = dt.datetime.fromtimestamp(incident.started_at * 60, tz=dt.UTC)
+    assert at < day + dt.timedelta(hours=12)
+    # Still up at 1.75 times its usual between the bursts: open until the busy hours end,
+    # and dated to end with them (its last elevated minute), not after the quiet spell.
+    assert incident.reopenings == ()
+    assert incident.resolved_at is not None
+    resolved = dt.datetime.fromtimestamp(incident.resolved_at * 60, tz=dt.UTC)
+    assert day + dt.timedelta(hours=20) <= resolved <= day + dt.timedelta(hours=20, minutes=30)
 
 
 def test_a_clearly_bigger_burst_on_a_day_that_stayed_busy_is_an_escalation_of_its_episode():
@@ -139,7 +145,7 @@ def test_the_live_pass_in_short_passes_decides_the_episode_as_the_replay(chatgpt
     for begin, end in itertools.pairwise(cuts):
         result = detection_run_range(start=day + begin, end=day + end - dt.timedelta(minutes=1))
         announced += result.reopening_ids
-        if end == dt.timedelta(hours=13, minutes=30):
+        if end == dt.timedelta(hours=13, minutes=30) and not busy:
             # Every minute from its resolution through this pass is counted and stored.
             (first,) = Incident.objects.all()
             after = slice(
@@ -151,37 +157,43 @@ def test_the_live_pass_in_short_passes_decides_the_episode_as_the_replay(chatgpt
     live = [(i.started_at, i.resolved_at) for i in Incident.objects.order_by("started_at")]
     assert live == _replayed(counts)
     assert len(live) == (1 if busy else 2)
-    # The busy day's second burst re-opened the incident whose resolution an earlier pass had
-    # stored: a re-opening, recorded and handed on to be announced.
-    reopenings = list(IncidentReopening.objects.values_list("pk", "at", "resolved_at"))
-    if busy:
-        [(pk, at, resolved_at)] = reopenings
-        # Dated at the second burst's rise, as an opening would be: the first minute above the
-        # usual of the first raised 5-minute bucket (on this busy day, the burst's bucket
-        # begins in the busy minutes before it), not when the spike was held.
-        second = day + dt.timedelta(hours=14)
-        assert second - dt.timedelta(minutes=detection.BUCKET_MINUTES - 1) <= at <= second
-        assert Incident.objects.get().reopened_at == at
-        assert resolved_at < day + dt.timedelta(hours=13)
-        assert announced == [pk]
-        [replayed] = [
-            i
-            for i in replay_minutes(int(FIRST.timestamp()) // 60, counts, timezone="Europe/Rome").incidents
-            if i.reopenings
-        ]
-        [(reopened, rise, undone)] = replayed.reopenings
-        assert (rise, undone) == (int(at.timestamp()) // 60, int(resolved_at.timestamp()) // 60)
-        assert rise <= reopened <= rise + 2 * detection.BUCKET_MINUTES
-    else:
-        assert reopenings == [] and announced == []
+    assert IncidentReopening.objects.count() == 0 and announced == []
+
+
+@pytest.mark.django_db
+def test_a_burst_within_the_hour_re_opens_the_incident_and_is_announced_as_the_replay_says(chatgpt):
+    # A usual day: the first burst (11:00 to 11:20) has its incident resolve soon after its
+    # end (once the quiet half hour has passed), and the second burst comes at 12:00, within
+    # the hour.
+    counts = _series(busy=False, second_at=12)
+    day = _stored(chatgpt, counts)
+    announced: list[int] = []
+    cuts = [dt.timedelta(hours=h, minutes=m) for h, m in ((0, 0), (11, 10), (11, 55), (12, 10), (24, 0))]
+    for begin, end in itertools.pairwise(cuts):
+        result = detection_run_range(start=day + begin, end=day + end - dt.timedelta(minutes=1))
+        announced += result.reopening_ids
+
+    [(pk, at, resolved_at)] = IncidentReopening.objects.values_list("pk", "at", "resolved_at")
+    # Dated at the second burst's rise, as an opening would be, not when the spike was held.
+    second = day + dt.timedelta(hours=12)
+    assert at == second and Incident.objects.get().reopened_at == at
+    assert day + dt.timedelta(hours=11, minutes=20) < resolved_at <= day + dt.timedelta(hours=11, minutes=30)
+    assert announced == [pk]  # an earlier pass stored the resolution it undid
+    [replayed] = [
+        i
+        for i in replay_minutes(int(FIRST.timestamp()) // 60, counts, timezone="Europe/Rome").incidents
+        if i.reopenings
+    ]
+    [(reopened, rise, undone)] = replayed.reopenings
+    assert (rise, undone) == (int(at.timestamp()) // 60, int(resolved_at.timestamp()) // 60)
+    assert rise <= reopened <= rise + 2 * detection.BUCKET_MINUTES
 
 
 @pytest.mark.django_db
 def test_a_re_opening_inside_one_pass_is_recorded_but_not_announced(chatgpt):
-    # One pass over the whole busy day: the incident resolved and re-opened without any
-    # pass storing its resolution in between, so no one was told it had resolved.
-    counts = _series(busy=True)
-    day = _stored(chatgpt, counts)
+    # One pass over the whole day: the incident resolved and re-opened without any pass
+    # storing its resolution in between, so no one was told it had resolved.
+    day = _stored(chatgpt, _series(busy=False, second_at=12))
 
     result = detection_run_range(start=day, end=day + dt.timedelta(hours=24) - dt.timedelta(minutes=1))
 
