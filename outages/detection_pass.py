@@ -429,12 +429,14 @@ def _process_minutes(state: _PassState, first: int, last: int, *, final: bool) -
     # Problems from the lookback on: an incident opened now counts the minutes of its evidence.
     problems = _problem_counts([services[row] for row in interesting], origin, last)
     # The verdicts the tracker asks at the chunk's last minute (a spike, an elevated minute of
-    # an ongoing incident), and most of those the statuses ask then, read together.
+    # an ongoing incident, one still up), and most of those the statuses ask then, together.
     state.verdicts_prefetch(
         [
             services[row]
             for row in interesting
-            if panel.flagged[row, -1] or panel.score[row, -1] >= DETECT_PARAMS.warning
+            if panel.flagged[row, -1]
+            or panel.score[row, -1] >= DETECT_PARAMS.warning
+            or (services[row] in state.current and state.current[services[row]].incident.ongoing)
         ],
         from_epoch_minute(last),
     )
