@@ -17,9 +17,10 @@ none within EMAIL_CONFIRMATION_COOLDOWN_SECONDS of the last, whoever asks.
 
 Callers hand over the ids in the transaction that made the event: the detection task
 (outages.tasks.detection_pass_notify: opened, escalated, reopened and resolved) and the
-reviewers' actions (outages.review.services: confirmed, reopened, resolved). One outbox row per incident, event and
-recipient is inserted there (unique constraints make a second insert a no-op), and
-delivery is queued once the transaction commits. Sending is outages.alerts.delivery.
+reviewers' actions (outages.review.services: confirmed, reopened, resolved). One outbox row
+per incident, event and recipient is inserted there (unique constraints make a second insert
+a no-op), and delivery is queued once the transaction commits. Sending is
+outages.alerts.delivery.
 """
 
 from __future__ import annotations
@@ -196,7 +197,9 @@ def confirmation_queue(*, subscription: EmailSubscription, now: dt.datetime) -> 
     )
     cooldown = dt.timedelta(seconds=settings.EMAIL_CONFIRMATION_COOLDOWN_SECONDS)
     last = recent.order_by("-created_at").values_list("created_at", flat=True).first()
-    if last is not None and last > now - cooldown:
+    # `now` is the request's, taken before the lock: a concurrent subscribe that took the lock
+    # first may have stored a later moment. Without a cooldown that is no reason to refuse.
+    if cooldown and last is not None and last > now - cooldown:
         return False
     if recent.count() >= settings.EMAIL_CONFIRMATIONS_PER_DAY:
         return False
