@@ -236,6 +236,11 @@ class _PassState:
             found = self.verdicts[key] = window_verdict(rows, first, self.mixes[service_id])
         return found
 
+    def has_ongoing(self, service_id: int) -> bool:
+        """Whether the service's latest incident is ongoing."""
+        entry = self.current.get(service_id)
+        return entry is not None and entry.incident.ongoing
+
     def verdicts_prefetch(self, service_ids: Collection[int], minute: dt.datetime) -> None:
         """Read, in two queries, what the verdicts of these services at `minute` need (their
         evidence and usual mixes), instead of two queries per service when asked."""
@@ -436,7 +441,7 @@ def _process_minutes(state: _PassState, first: int, last: int, *, final: bool) -
             for row in interesting
             if panel.flagged[row, -1]
             or panel.score[row, -1] >= DETECT_PARAMS.warning
-            or (services[row] in state.current and state.current[services[row]].incident.ongoing)
+            or state.has_ongoing(services[row])
         ],
         from_epoch_minute(last),
     )
@@ -566,7 +571,7 @@ def _world_statuses(
         if row.evidence != ServiceStatus.Tier.OK
         or regional[i]
         or service_id in flooded
-        or (service_id in state.current and state.current[service_id].incident.ongoing)
+        or state.has_ongoing(service_id)
     ]
     state.verdicts_prefetch(asked, minute)
     verdicts = {service_id: state.verdict(service_id, minute, _status_window(minute)) for service_id in asked}

@@ -60,8 +60,9 @@ class TrackResult:
     flooded_last: set[int] = field(default_factory=set)
     # The escalations this run recorded, in order (also on their incidents' Tracked).
     escalations: list[IncidentEscalation] = field(default_factory=list)
-    # The re-openings this run recorded, in order (also on their incidents' Tracked).
-    reopenings: list[IncidentReopening] = field(default_factory=list)
+    # The re-openings this run recorded, in order, each with the minute it re-opened the
+    # incident at (the held spike, after its rise: IncidentReopening.at); also on their Tracked.
+    reopenings: list[tuple[dt.datetime, IncidentReopening]] = field(default_factory=list)
 
 
 # (service row, minute index, the service's latest incident or None, opened at this minute,
@@ -133,17 +134,16 @@ def incidents_track(
                 service_id, minute, _evidence_start(panel, row, j, first_minute)
             ).held_back
             # Under the warning level, an ongoing incident's minute is still elevated while the
-            # service is up (`_still_up`), so it does not resolve between a busy day's bursts;
-            # unless the flood verdict holds back the reports that keep it up.
-            since = (
-                _after_the_rise(entry.incident, j, first_minute) if ongoing and entry is not None else None
+            # service is up (`_still_up_since`), so it does not resolve between a busy day's
+            # bursts; unless the flood verdict holds back the reports that keep it up.
+            up_since = (
+                _still_up_since(entry.incident, panel, row, j, first_minute)
+                if ongoing and entry is not None and not spike and not raised
+                else None
             )
             up = (
-                since is not None
-                and not spike
-                and not raised
-                and _still_up(panel, row, since, j)
-                and not verdict_of(service_id, minute, from_epoch_minute(first_minute + since)).held_back
+                up_since is not None
+                and not verdict_of(service_id, minute, from_epoch_minute(first_minute + up_since)).held_back
             )
             if flood:
                 if spike and j == n - 1:
@@ -331,7 +331,7 @@ def _reopen(
     incident.reopened_at = at
     reopening = IncidentReopening(incident=incident, at=at, resolved_at=undone)
     entry.reopenings.append(reopening)
-    result.reopenings.append(reopening)
+    result.reopenings.append((from_epoch_minute(first_minute + j), reopening))
     for k in range(max(start, 0), j):
         _record(entry, row, k, panel, first_minute, problems, service_pairs, pairs)
 
@@ -351,27 +351,28 @@ def _since_resolved(
 
 
 # The fewest minutes after an ongoing incident's last spike that tell whether the service is
-# still up (`_still_up`): three 5-minute buckets.
+# still up (`_still_up_since`): three 5-minute buckets.
 STILL_UP_MINUTES = 3 * detection.BUCKET_MINUTES
 
 
-def _after_the_rise(incident: Incident, j: int, first_minute: int) -> int | None:
-    """The first minute (panel column) of the window that tells at minute j whether the
-    service is still up: the last RESOLVE_QUIET_MINUTES, never reaching back to the incident's
-    last spike, whose own reports would keep it open (the leftovers of a short rise); None
-    while fewer than STILL_UP_MINUTES have passed since that spike."""
+def _still_up_since(
+    incident: Incident, panel: detection.Panel, row: int, j: int, first_minute: int
+) -> int | None:
+    """The first minute (panel column) of the window that finds the service still up at
+    minute j, or None: hysteresis on the way down. The window is the last
+    RESOLVE_QUIET_MINUTES, never reaching back to the incident's last spike, whose own reports
+    would keep it open (the leftovers of a short rise), and at least STILL_UP_MINUTES long;
+    the service is up while its reports there ran at EPISODE_RATIO times their usual or more
+    (Incident.elevated_ratio). Such minutes are elevated, so an incident resolves only once
+    the service is back near its usual level: a day that stays up between its bursts is one
+    incident, not one that resolves and re-opens at each burst."""
     first = max(j - RESOLVE_QUIET_MINUTES + 1, epoch_minute(incident.last_spike_at) + 1 - first_minute, 0)
-    return first if j - first + 1 >= STILL_UP_MINUTES else None
-
-
-def _still_up(panel: detection.Panel, row: int, first: int, j: int) -> bool:
-    """Whether the reports of minutes first..j ran at EPISODE_RATIO times their usual or more
-    (Incident.elevated_ratio): hysteresis on the way down. Such minutes are elevated, so an
-    incident resolves only once the service is back near its usual level: a day that stays up
-    between its bursts is one incident, not one that resolves and re-opens at each burst."""
+    if j - first + 1 < STILL_UP_MINUTES:
+        return None
     window = slice(first, j + 1)
     reports = float(panel.counts[row, window].sum())
-    return Incident.elevated_ratio(reports=reports, usual=reports - float(panel.excess[row, window].sum()))
+    usual = reports - float(panel.excess[row, window].sum())
+    return first if Incident.elevated_ratio(reports=reports, usual=usual) else None
 
 
 def _evidence_start(panel: detection.Panel, row: int, j: int, first_minute: int) -> dt.datetime:

@@ -224,7 +224,7 @@ REARM_MINUTES = 360
 REARM_FACTOR = 2.0
 # One episode, one incident: a service whose reports run at this many times their usual
 # level or more is still up (Incident.elevated_ratio). An ongoing incident does not resolve
-# while it is (outages.incidents._still_up), and within REARM_MINUTES a spike re-opens the
+# while it is (outages.incidents._still_up_since), and within REARM_MINUTES a spike re-opens the
 # last incident while the reports since it resolved ran so (the service never went back to
 # normal: a busy day's next burst, not a new event).
 EPISODE_RATIO = 1.5

@@ -100,15 +100,11 @@ def replay_minutes(
     status: list[str] = [""] * n
     opened = np.zeros(n, dtype=bool)
     seen: list[Incident] = []
-    # The minute each re-opening happened (the tracker records its rise): by incident, in order.
-    reopened: dict[int, list[int]] = {}
 
     def on_minute(row: int, j: int, entry: Tracked | None, is_open: bool, flood: bool) -> None:
         incident = entry.incident if entry is not None else None
         if incident is not None and (not seen or seen[-1] is not incident):
             seen.append(incident)
-        if entry is not None and len(entry.reopenings) > len(reopened.setdefault(id(entry.incident), [])):
-            reopened[id(entry.incident)].append(first_minute + j)
         opened[j] = is_open
         status[j] = public_status(
             evidence=detection.TIERS[tiers[j]],
@@ -138,14 +134,9 @@ def replay_minutes(
             (epoch_minute(escalation.at), escalation.count, escalation.baseline, escalation.previous_peak)
         )
     reopenings: dict[int, list[tuple[int, int, int]]] = {}
-    for reopening in result.reopenings:
-        found_so_far = reopenings.setdefault(id(reopening.incident), [])
-        found_so_far.append(
-            (
-                reopened[id(reopening.incident)][len(found_so_far)],
-                epoch_minute(reopening.at),
-                epoch_minute(reopening.resolved_at),
-            )
+    for reopened_at, reopening in result.reopenings:
+        reopenings.setdefault(id(reopening.incident), []).append(
+            (epoch_minute(reopened_at), epoch_minute(reopening.at), epoch_minute(reopening.resolved_at))
         )
     number_of: list[int | None] = [None] * n
     found = []

@@ -56,7 +56,7 @@ def test_a_regional_spike_is_a_warning_and_yields_to_every_verdict_above_it():
 
 def test_an_incident_is_recovering_only_once_its_last_elevated_minute_is_behind():
     # Counts under the warning level: while the service is still up the incident counts the
-    # minute as elevated (outages.incidents._still_up), so it is going on, not "back to normal".
+    # minute as elevated (outages.incidents._still_up_since), so it is going on, not "back to normal".
     at = T0 + dt.timedelta(minutes=40)
     still_up = _ongoing(Incident.Status.SUSPECTED)
     still_up.last_elevated_at = at
