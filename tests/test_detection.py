@@ -230,6 +230,34 @@ def test_slow_growth_is_followed():
     assert expected.mean() == pytest.approx(level[~history].mean(), rel=0.04)
 
 
+def _level_after(push: np.ndarray) -> float:
+    """The profile's mean for day 43 of a flat service at 20 a bucket whose days wobble by 7%,
+    pushed by `push` (43 daily factors) on the first 42 days."""
+    ts = _timestamps("2026-01-05", 43)
+    day = np.arange(ts.size) // PER_DAY
+    wobble = np.exp(np.random.default_rng(3).normal(0, 0.07, 43))[day]
+    counts = _poisson(20 * wobble * push[day])
+    history = ts < ts[42 * PER_DAY]
+    profile = profile_build(ts[history], counts[history], bucket_minutes=BUCKET, timezone=ROME)
+    expected, _, _ = profile_expected(profile, ts[~history])
+    return float(expected.mean()) / 20
+
+
+def test_a_ramp_of_a_few_days_is_not_the_new_normal():
+    # Issue 20's attacker: +60% ramped in over 4 days and held for 3. Less than half of it is
+    # followed (a plain sum of the last four days followed nearly all of it).
+    days = np.arange(43)
+    ramp = 1 + 0.6 * np.clip((days - 34) / 4, 0, 1)
+
+    assert _level_after(ramp) < 1 + 0.6 / 2
+
+
+def test_a_lasting_shift_is_followed_within_three_weeks():
+    days = np.arange(43)
+
+    assert _level_after(np.where(days >= 21, 1.6, 1.0)) == pytest.approx(1.6, rel=0.1)
+
+
 def test_a_new_service_gets_a_baseline_from_its_first_day_and_none_before():
     ts = _timestamps("2026-01-05", 1)
     counts = _poisson(np.full(ts.size, 6.0))

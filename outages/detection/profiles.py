@@ -35,10 +35,14 @@ class BaselineParams:
     half_life_days: float = 14.0
     # Only this much history is read; older data has negligible weight anyway.
     history_days: int = 42
-    # The level is re-scaled to the last days so growth does not lag by the weighted age: to
-    # the median of their daily ratios, so a ramp an attacker builds over a few days is not
-    # the new normal until it has lasted half of them.
-    level_days: int = 14
+    # The level follows a robust (Theil-Sen) trend through each day's level over the whole
+    # history, so growth does not lag by the weighted age, and a ramp an attacker builds over
+    # a few days is a handful of outlying days, not the new normal. With fewer days seen than
+    # this the trend is flat (the level is their median).
+    trend_min_days: int = 14
+    # The trend never moves the level by more than this per day (growth or decline): a noisy
+    # slope carried a few weeks ahead stays bounded.
+    trend_max: float = 0.01
     # Observations above outlier_ratio times the slot median are treated as outages and left out.
     outlier_ratio: float = 1.8
     # Weight (in days) of the all-weekdays shape when a weekday has little history (cold start).
@@ -269,38 +273,26 @@ def _profile_from_fields(
     def shape(use: np.ndarray) -> np.ndarray:
         return _weekly_shape(value_sum, weight_sum, finite, day_weekday, use, level, params)
 
-    # Growth: the shape comes from the days before the last few, and its level is scaled to
-    # those last days. Measured in-sample the ratio would be diluted by the recent days' own
-    # weight in the shape, and the baseline would lag behind a growing service.
-    recent_day = np.arange(n_days) > n_days - 1 - params.level_days
-    older = shape(~recent_day)
-    # The older part must hold every weekday, or the ratio mixes growth with the weekly rhythm.
-    older_weekdays = [
-        np.unique(day_weekday[~recent_day & finite[i].any(axis=1)]).size for i in range(n_series)
-    ]
-    has_older = np.asarray(older_weekdays) == 7
-    fitted_older = older[:, weekday, slot]
-    recent = valid & recent_day[d][None, :]
-    recent &= np.nan_to_num(x) <= params.outlier_ratio * fitted_older + 3 * np.sqrt(fitted_older) + 2
-    # Each recent day's ratio to the older shape, then their median: robust to a few days
-    # an attacker (or a news week) pushed up. Three hours' worth of buckets at the floor damp
-    # a day's ratio on sparse series.
+    # Growth: each day's level against the whole history's shape (each day's reports over what
+    # the shape expected for them; three hours' worth of buckets at the floor damp a day's
+    # ratio on sparse series), and a robust trend through those levels, carried to the day
+    # the profile is for.
+    reference = shape(np.ones(n_days, dtype=bool))
+    fitted_ref = reference[:, weekday, slot]
+    usable_day = valid & (np.nan_to_num(x) <= params.outlier_ratio * fitted_ref + 3 * np.sqrt(fitted_ref) + 2)
     prior_mass = n_slots / 8
     day_cell = np.arange(n_series)[:, None] * n_days + d[None, :]
-    observed = np.bincount(day_cell[recent], weights=x[recent], minlength=n_series * n_days)
-    fitted = np.bincount(day_cell[recent], weights=fitted_older[recent], minlength=n_series * n_days)
-    seen = np.bincount(day_cell[recent], minlength=n_series * n_days).reshape(n_series, n_days) > 0
+    observed = np.bincount(day_cell[usable_day], weights=x[usable_day], minlength=n_series * n_days)
+    fitted = np.bincount(day_cell[usable_day], weights=fitted_ref[usable_day], minlength=n_series * n_days)
+    seen = np.bincount(day_cell[usable_day], minlength=n_series * n_days).reshape(n_series, n_days) > 0
     with np.errstate(invalid="ignore", divide="ignore"):
         day_ratio = (observed.reshape(n_series, n_days) + prior_mass * floor) / (
             fitted.reshape(n_series, n_days) + prior_mass * floor
         )
-    level_ratio = _nanmedian_days(np.where(seen & np.isfinite(day_ratio), day_ratio, np.nan)[:, :, None])[
-        :, 0
-    ]
+    log_ratio = np.where(seen & np.isfinite(day_ratio) & (day_ratio > 0), np.log(day_ratio), np.nan)
+    level_ratio = np.exp(_robust_trend_at(log_ratio, n_days, params))
     level_ratio = np.where(np.isfinite(level_ratio), np.clip(level_ratio, 0.5, 2.0), 1.0)
-    expected = np.where(
-        has_older[:, None, None], older * level_ratio[:, None, None], shape(np.ones(n_days, dtype=bool))
-    )
+    expected = reference * level_ratio[:, None, None]
     expected = np.maximum(expected, floor)
 
     # Dispersion is measured out of sample: each day against its weekday's profile built without
@@ -398,6 +390,22 @@ def _dispersion(
     b_den = np.where(whole, big_mu**2 - sq_mu, 0).sum(axis=1)
     beta = (b_num + params.beta_prior * pseudo) / (b_den + pseudo)
     return alpha, np.clip(beta, params.beta_min, alpha)
+
+
+def _robust_trend_at(y: np.ndarray, at: float, params: BaselineParams) -> np.ndarray:
+    """Theil-Sen line through y (N, D) over days 0..D-1 (NaN: unseen), evaluated at day `at`:
+    the median of the slopes between every pair of seen days (clipped to params.trend_max;
+    flat with fewer than params.trend_min_days seen), then the median intercept."""
+    n_days = y.shape[1]
+    i, j = np.triu_indices(n_days, k=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        slopes = (y[:, j] - y[:, i]) / (j - i)
+    slope = _nanmedian_days(slopes[:, :, None])[:, 0]
+    enough = np.isfinite(y).sum(axis=1) >= params.trend_min_days
+    slope = np.where(enough & np.isfinite(slope), np.clip(slope, -params.trend_max, params.trend_max), 0.0)
+    days = np.arange(n_days)[None, :]
+    intercept = _nanmedian_days((y - slope[:, None] * days)[:, :, None])[:, 0]
+    return intercept + slope * at
 
 
 def _slot_window_sum(a: np.ndarray, h: int) -> np.ndarray:
