@@ -276,15 +276,16 @@ def _profile_from_fields(
     # Growth: each day's level against the whole history's shape (each day's reports over what
     # the shape expected for them; three hours' worth of buckets at the floor damp a day's
     # ratio on sparse series), and a robust trend through those levels, carried to the day
-    # the profile is for.
+    # the profile is for. The shape's own level, which lags (recent days weigh more, but not
+    # all), cancels out: only the days' ratios to it and their trend set the level.
     reference = shape(np.ones(n_days, dtype=bool))
     fitted_ref = reference[:, weekday, slot]
-    usable_day = valid & (np.nan_to_num(x) <= params.outlier_ratio * fitted_ref + 3 * np.sqrt(fitted_ref) + 2)
+    countable = valid & (np.nan_to_num(x) <= params.outlier_ratio * fitted_ref + 3 * np.sqrt(fitted_ref) + 2)
     prior_mass = n_slots / 8
     day_cell = np.arange(n_series)[:, None] * n_days + d[None, :]
-    observed = np.bincount(day_cell[usable_day], weights=x[usable_day], minlength=n_series * n_days)
-    fitted = np.bincount(day_cell[usable_day], weights=fitted_ref[usable_day], minlength=n_series * n_days)
-    seen = np.bincount(day_cell[usable_day], minlength=n_series * n_days).reshape(n_series, n_days) > 0
+    observed = np.bincount(day_cell[countable], weights=x[countable], minlength=n_series * n_days)
+    fitted = np.bincount(day_cell[countable], weights=fitted_ref[countable], minlength=n_series * n_days)
+    seen = np.bincount(day_cell[countable], minlength=n_series * n_days).reshape(n_series, n_days) > 0
     with np.errstate(invalid="ignore", divide="ignore"):
         day_ratio = (observed.reshape(n_series, n_days) + prior_mass * floor) / (
             fitted.reshape(n_series, n_days) + prior_mass * floor
