@@ -59,8 +59,7 @@ from outages.models import (
     IncidentReopening,
     ServiceStatus,
 )
-from outages.peak import PEAK_MINUTES
-from outages.status import status_apply
+from outages.status import status_apply, status_verdict_since
 from outages.watermark import WATERMARK, watermark_share
 from reports.aggregation import reports_aggregate_all
 from reports.counts import bucket_rows
@@ -574,7 +573,9 @@ def _world_statuses(
         or state.has_ongoing(service_id)
     ]
     state.verdicts_prefetch(asked, minute)
-    verdicts = {service_id: state.verdict(service_id, minute, _status_window(minute)) for service_id in asked}
+    verdicts = {
+        service_id: state.verdict(service_id, minute, status_verdict_since(minute)) for service_id in asked
+    }
     isp_services = Counter(v.isp.name for v in verdicts.values() if v.isp is not None and not v.flood)
     for i, (service_id, row) in enumerate(zip(services, rows, strict=True)):
         verdict = verdicts.get(service_id, detection.FloodVerdict())
@@ -597,14 +598,6 @@ def _world_statuses(
         row.regional, row.flood, row.operator = bool(regional[i]), flood, operator
         row.few_reporters = few_reporters
         state.statuses[service_id] = row
-
-
-def _status_window(minute: dt.datetime) -> dt.datetime:
-    """The first minute of the reports the status's verdict reads: the last quarter-hour, as
-    the status line counts. An incident's verdict reads its spike's own evidence window (up to
-    an hour); over an hour of a busy service's ordinary reports, one operator's outage of a
-    few minutes is diluted below what names it an ISP's problem."""
-    return minute - dt.timedelta(minutes=PEAK_MINUTES - 1)
 
 
 def _country_statuses(state: _PassState, services: list[int], *, last: int) -> list[ServiceStatus]:
@@ -668,7 +661,7 @@ def _country_statuses(state: _PassState, services: list[int], *, last: int) -> l
         world = state.statuses[row.service_id]
         row.flood, row.few_reporters, row.operator = world.flood, world.few_reporters, world.operator
         if row.evidence != ServiceStatus.Tier.OK and world.evidence == ServiceStatus.Tier.OK:
-            verdict = state.verdict(row.service_id, minute, _status_window(minute))
+            verdict = state.verdict(row.service_id, minute, status_verdict_since(minute))
             row.few_reporters = verdict.few_reporters
             row.flood = verdict.held_back and not verdict.few_reporters
             if verdict.isp is not None and not row.flood:

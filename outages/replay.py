@@ -11,12 +11,15 @@ and bench/detection_quality.py call this, and it calls what the live pass calls.
   outages.status.public_status.
 
 What the replay cannot know: the networks behind the reports (a file has no addresses), so
-the flood verdict (detection.flood_verdict) has no evidence and never holds a spike back; and reviewers, so every
-incident stays suspected. Earlier incidents are not left out of the replayed history.
+the flood verdict reads only how many reports there are (detection.counts_verdict): fewer
+than a crowd's sites are a handful of reporters, as live, and more are never a flood; and
+reviewers, so every incident stays suspected. Earlier incidents are not left out of the
+replayed history.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -24,14 +27,14 @@ import numpy as np
 
 from outages import detection
 from outages.evidence import FLOOR_PER_MINUTE
+from outages.flood import window_start
 from outages.incidents import Tracked, incidents_track
 from outages.minutes import epoch_minute, from_epoch_minute
 from outages.models import Incident
-from outages.status import public_status
+from outages.status import public_status, status_verdict_since
 
 _BASELINE = detection.BaselineParams()
 _DETECT = detection.DetectParams()
-_NO_NETWORKS = detection.flood_verdict([], usual_operators={}, usual_prefixes={})
 
 
 @dataclass(frozen=True)
@@ -97,21 +100,36 @@ def replay_minutes(
         params=_DETECT,
     )
     tiers = detection.evidence_tiers(panel.score[0], hold_minutes=hold_minutes, params=_DETECT)
+    reports_before = np.concatenate(([0.0], np.cumsum(x)))
+
+    def verdict_of(service_id: int, minute: dt.datetime, since: dt.datetime | None) -> detection.FloodVerdict:
+        """The verdict on the reports the live verdict reads at `minute`: on their number only."""
+        last = epoch_minute(minute) - first_minute
+        first = max(epoch_minute(window_start(minute, since)) - first_minute, 0)
+        return detection.counts_verdict(reports_before[last + 1] - reports_before[first])
+
     status: list[str] = [""] * n
     opened = np.zeros(n, dtype=bool)
     seen: list[Incident] = []
 
-    def on_minute(row: int, j: int, entry: Tracked | None, is_open: bool, flood: bool) -> None:
+    def on_minute(row: int, j: int, entry: Tracked | None, is_open: bool, flooded: bool) -> None:
         incident = entry.incident if entry is not None else None
         if incident is not None and (not seen or seen[-1] is not incident):
             seen.append(incident)
         opened[j] = is_open
+        at = from_epoch_minute(first_minute + j)
+        regional = bool(panel.any_city[0, j])
+        # As the live pass's status rows (detection_pass._world_statuses).
+        verdict = verdict_of(row, at, status_verdict_since(at))
+        held = flooded or ((tiers[j] > 0 or regional) and verdict.held_back)
+        few_reporters = held and verdict.few_reporters
         status[j] = public_status(
             evidence=detection.TIERS[tiers[j]],
-            regional=bool(panel.any_city[0, j]),
-            flood=flood,
+            regional=regional,
+            flood=held and not few_reporters,
+            few_reporters=few_reporters,
             incident=incident,
-            at=from_epoch_minute(first_minute + j),
+            at=at,
         ).status
 
     tracked: dict[int, Tracked] = {}
@@ -123,8 +141,7 @@ def replay_minutes(
         first_minute=first_minute,
         evaluate_from=0,
         problems={},
-        # The one verdict, on what a file knows of the networks: nothing, so no flood.
-        verdict_of=lambda service_id, minute, since: _NO_NETWORKS,
+        verdict_of=verdict_of,
         warning=_DETECT.warning,
         on_minute=on_minute,
     )

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 
 from outages.models import WORLD, Incident, ServiceStatus
+from outages.peak import PEAK_MINUTES
 from reports.minutes import floor_minute
 
 Tier = ServiceStatus.Tier
@@ -32,6 +33,14 @@ class PublicStatus:
     reason: str
     # The ongoing, non-dismissed incident behind it, if any.
     incident: Incident | None
+
+
+def status_verdict_since(minute: dt.datetime) -> dt.datetime:
+    """The first minute of the reports the status's flood verdict reads at `minute`: the last
+    quarter-hour, as the status line counts. An incident's verdict reads its spike's own
+    evidence window (up to an hour); over an hour of a busy service's ordinary reports, one
+    operator's outage of a few minutes is diluted below what names it an ISP's problem."""
+    return minute - dt.timedelta(minutes=PEAK_MINUTES - 1)
 
 
 def public_status(

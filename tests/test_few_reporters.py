@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pytest
 
 from outages import detection
 from outages.detection_pass import GRACE_SECONDS, detection_run
 from outages.models import Incident, ServiceStatus
 from outages.presenters import reason_text, status_of
+from outages.replay import replay_minutes
 from outages.status import public_status
 from tests.detection_helpers import MINUTE, T0
 from tests.helpers import post_report
@@ -164,3 +166,37 @@ def test_one_busy_24_beside_two_single_households_is_still_a_few_sites_flood():
     verdict = verdict_on(busy + residential(2))
 
     assert verdict.flood and verdict.why == "few_sites"
+
+
+@pytest.mark.parametrize("count", [1, 10, 24, 25, 40])
+def test_a_count_alone_is_a_handful_exactly_when_as_many_distinct_sites_would_be(count):
+    # A replayed file has counts and no networks (detection.counts_verdict): the most its
+    # reports can be is one site each, and the live verdict on that calls them a handful
+    # below the floor, a crowd from it.
+    live = detection.flood_verdict(residential(count), usual_operators={}, usual_prefixes={})
+    counted = detection.counts_verdict(count)
+
+    assert counted.few_reporters == live.few_reporters == (count < PARAMS.min_sites)
+    assert counted.held_back == live.held_back and not counted.flood
+    assert not detection.counts_verdict(0).held_back
+
+
+def test_a_replayed_burst_of_a_handful_of_reports_opens_no_incident_and_stays_a_warning():
+    # backtest on a quiet service (one report every ten minutes): 20 reports in four minutes
+    # are far above its usual, and fewer than a crowd's sites whoever sent them; 80 are not.
+    first = int(dt.datetime(2026, 5, 4, tzinfo=dt.UTC).timestamp()) // 60
+    rng = np.random.default_rng(4)
+    quiet = rng.poisson(0.1, 9 * 1440).astype(float)
+    burst_at = 8 * 1440 + 15 * 60
+    handful, crowd = quiet.copy(), quiet.copy()
+    handful[burst_at : burst_at + 4] += 5
+    crowd[burst_at : burst_at + 4] += 20
+
+    few = replay_minutes(first, handful, timezone="Europe/Rome")
+    many = replay_minutes(first, crowd, timezone="Europe/Rome")
+
+    assert not [i for i in few.incidents if i.started_at >= first + burst_at - 60]
+    assert "warning" in few.status[burst_at : burst_at + 10]
+    assert "outage" not in few.status[burst_at:]
+    assert [i for i in many.incidents if i.started_at >= first + burst_at - 60]
+    assert "outage" in many.status[burst_at : burst_at + 10]

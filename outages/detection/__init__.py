@@ -19,7 +19,7 @@ One job per module; every public name is re-exported here, so callers write
 - ``calibration``: each series' bars from its own recent evidence (``evidence_bars``).
 - ``panel``: ``panel_detect`` and its ``Panel``, ``hold``, ``city_bar``, ``city_carries_spike``, the aligned 15-minute
   counts (``aligned_running_sum``), ``BUCKET_MINUTES`` and ``SPIKE_HOLD_MINUTES``.
-- ``verdicts``: the flood verdict (``flood_verdict``, ``SpikeReport``, ``OperatorShare``,
+- ``verdicts``: the flood verdict (``flood_verdict``, ``counts_verdict``, ``SpikeReport``, ``OperatorShare``,
   ``FloodVerdict``, ``usual_mix``, ``usual_share_here``).
 
 How the live path uses it
@@ -88,6 +88,7 @@ from outages.detection.verdicts import (
     FloodVerdict,
     OperatorShare,
     SpikeReport,
+    counts_verdict,
     flood_verdict,
     usual_mix,
     usual_share_here,
@@ -118,6 +119,7 @@ __all__ = [
     "city_bar",
     "city_carries_spike",
     "city_profile_min_reports",
+    "counts_verdict",
     "detect",
     "detect_sliding",
     "epoch_seconds",

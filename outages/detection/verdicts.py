@@ -127,6 +127,20 @@ def usual_mix(counts: Mapping[str, float]) -> dict[str, float]:
     return {key: value / total for key, value in counts.items()} if total > 0 else {}
 
 
+def counts_verdict(reports: float, params: FloodParams = FloodParams()) -> FloodVerdict:
+    """The verdict on `reports` counted reports whose networks are unknown (a replayed file).
+
+    Every report comes from one site at most, so fewer than `params.min_sites` of them are a
+    handful of reporters whatever their networks: what `flood_verdict` finds on the same
+    reports live. More may be a crowd or a flood, and without their networks nothing tells
+    which: a crowd.
+    """
+    n = round(reports)
+    if 0 < n < params.min_sites:
+        return FloodVerdict(why="few_reporters", reports=n)
+    return FloodVerdict(reports=n)
+
+
 def flood_verdict(
     reports: Sequence[SpikeReport],
     *,
@@ -141,8 +155,8 @@ def flood_verdict(
     concentrated on, its usual share among the reports from where the spike's come from
     (`usual_in_countries`: each country's operator shares, usual_share_here).
 
-    With no reports (a replayed file has no networks) there is no evidence: not a flood, and
-    no floor. Without a learned mix (`usual_operators` empty) only the site rules can hold a
+    With no reports there is no evidence: not a flood, and no floor (a replayed file, which
+    has counts and no networks, asks `counts_verdict`). Without a learned mix (`usual_operators` empty) only the site rules can hold a
     spike, and every site counts whole toward the floor.
     """
     n = len(reports)
