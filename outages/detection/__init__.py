@@ -19,8 +19,9 @@ One job per module; every public name is re-exported here, so callers write
 - ``calibration``: each series' bars from its own recent evidence (``evidence_bars``).
 - ``panel``: ``panel_detect`` and its ``Panel``, ``hold``, ``city_bar``, ``city_carries_spike``, the aligned 15-minute
   counts (``aligned_running_sum``), ``BUCKET_MINUTES`` and ``SPIKE_HOLD_MINUTES``.
-- ``verdicts``: the flood verdict (``flood_verdict``, ``counts_verdict``, ``SpikeReport``, ``OperatorShare``,
-  ``FloodVerdict``, ``usual_mix``, ``usual_share_here``).
+- ``verdicts``: the flood verdict (``flood_verdict``, ``SpikeReport``, ``OperatorShare``,
+  ``FloodVerdict``, ``usual_mix``, ``usual_share_here``) and what counts alone tell it
+  (``counts_verdict``).
 
 How the live path uses it
 -------------------------

@@ -156,8 +156,9 @@ def flood_verdict(
     (`usual_in_countries`: each country's operator shares, usual_share_here).
 
     With no reports there is no evidence: not a flood, and no floor (a replayed file, which
-    has counts and no networks, asks `counts_verdict`). Without a learned mix (`usual_operators` empty) only the site rules can hold a
-    spike, and every site counts whole toward the floor.
+    has counts and no networks, asks `counts_verdict`). Without a learned mix
+    (`usual_operators` empty) only the site rules can hold a spike, and every site counts
+    whole toward the floor.
     """
     n = len(reports)
     if n == 0:
