@@ -59,7 +59,7 @@ from outages.models import (
     IncidentReopening,
     ServiceStatus,
 )
-from outages.status import status_apply, status_verdict_since
+from outages.status import held_back_as, status_apply, status_verdict_since
 from outages.watermark import WATERMARK, watermark_share
 from reports.aggregation import reports_aggregate_all
 from reports.counts import bucket_rows
@@ -579,15 +579,11 @@ def _world_statuses(
     isp_services = Counter(v.isp.name for v in verdicts.values() if v.isp is not None and not v.flood)
     for i, (service_id, row) in enumerate(zip(services, rows, strict=True)):
         verdict = verdicts.get(service_id, detection.FloodVerdict())
-        # The flood verdict comes before any status is published: a spike from a few
-        # networks never shows as an outage, not even for the pass that first sees it.
-        # A spike held back (`flooded`: it would have opened an incident) by the verdict of
-        # this minute is a flood or a handful of reporters, as that verdict says.
-        held = service_id in flooded or (
-            (row.evidence != ServiceStatus.Tier.OK or bool(regional[i])) and verdict.held_back
+        flood, few_reporters = held_back_as(
+            flooded=service_id in flooded,
+            up=row.evidence != ServiceStatus.Tier.OK or bool(regional[i]),
+            verdict=verdict,
         )
-        few_reporters = held and verdict.few_reporters
-        flood = held and not few_reporters
         operator = None
         if verdict.isp is not None and not flood:
             operator = operator_public(verdict.isp, services=isp_services[verdict.isp.name])

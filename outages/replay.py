@@ -31,7 +31,7 @@ from outages.flood import window_start
 from outages.incidents import Tracked, incidents_track
 from outages.minutes import epoch_minute, from_epoch_minute
 from outages.models import Incident
-from outages.status import public_status, status_verdict_since
+from outages.status import held_back_as, public_status, status_verdict_since
 
 _BASELINE = detection.BaselineParams()
 _DETECT = detection.DetectParams()
@@ -119,14 +119,15 @@ def replay_minutes(
         opened[j] = is_open
         at = from_epoch_minute(first_minute + j)
         regional = bool(panel.any_city[0, j])
-        # As the live pass's status rows (detection_pass._world_statuses).
-        verdict = verdict_of(row, at, status_verdict_since(at))
-        held = flooded or ((tiers[j] > 0 or regional) and verdict.held_back)
-        few_reporters = held and verdict.few_reporters
+        flood, few_reporters = held_back_as(
+            flooded=flooded,
+            up=tiers[j] > 0 or regional,
+            verdict=verdict_of(row, at, status_verdict_since(at)),
+        )
         status[j] = public_status(
             evidence=detection.TIERS[tiers[j]],
             regional=regional,
-            flood=held and not few_reporters,
+            flood=flood,
             few_reporters=few_reporters,
             incident=incident,
             at=at,

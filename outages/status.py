@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
+from outages.detection import FloodVerdict
 from outages.models import WORLD, Incident, ServiceStatus
 from outages.peak import PEAK_MINUTES
 from reports.minutes import floor_minute
@@ -41,6 +42,18 @@ def status_verdict_since(minute: dt.datetime) -> dt.datetime:
     evidence window (up to an hour); over an hour of a busy service's ordinary reports, one
     operator's outage of a few minutes is diluted below what names it an ISP's problem."""
     return minute - dt.timedelta(minutes=PEAK_MINUTES - 1)
+
+
+def held_back_as(*, flooded: bool, up: bool, verdict: FloodVerdict) -> tuple[bool, bool]:
+    """(flood, few_reporters) for a status row. The flood verdict comes before any status is
+    published: a spike from a few networks never shows as an outage, not even for the pass
+    that first sees it. A spike held back (`flooded`: it would have opened an incident), or
+    counts that are up (`up`: warning or outage, or a city spike) while the status window's
+    `verdict` holds its reports back, are a flood or a handful of reporters, as that verdict
+    says."""
+    held = flooded or (up and verdict.held_back)
+    few_reporters = held and verdict.few_reporters
+    return held and not few_reporters, few_reporters
 
 
 def public_status(
