@@ -393,6 +393,7 @@ class _PassState:
                 "score",
                 "count",
                 "baseline",
+                "raised_now",
                 "minute",
             ],
             batch_size=1000,

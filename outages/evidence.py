@@ -132,11 +132,17 @@ def evidence_rows(
     `last`: the tier its scores give (with hysteresis, detection.evidence_tiers: `score`
     holds the STATUS_HISTORY_MINUTES before it), and its reports and baseline in the clock-aligned
     quarter-hour holding that minute, up to it: the window the charts draw and the peak is
-    measured in (outages.peak), so the status line never shows more than the peak. The one
+    measured in (outages.peak), so the status line never shows more than the peak; and whether
+    the reports of its last 5 minutes are well above their usual (`raised_now`). The one
     place that turns a scored series into a status row, for the world and for each country."""
     first = last - counts.shape[1] + 1
     count15 = detection.aligned_running_sum(counts, first, PEAK_MINUTES)[0][:, -1]
     expected15 = detection.aligned_running_sum(expected, first, PEAK_MINUTES)[0][:, -1]
+    count_now = counts[:, -BUCKET_MINUTES:].sum(axis=1)
+    expected_now = expected[:, -BUCKET_MINUTES:].sum(axis=1)
+    raised_now = np.isfinite(expected_now) & detection.window_raised(
+        count_now, np.where(np.isfinite(expected_now), expected_now, 0.0)
+    )
     minute = from_epoch_minute(last)
     tiers = detection.evidence_tiers(score, hold_minutes=detection.SPIKE_HOLD_MINUTES)[:, -1]
     return [
@@ -147,6 +153,7 @@ def evidence_rows(
             score=float(score[i, -1]),
             count=int(count15[i]),
             baseline=float(expected15[i]) if math.isfinite(expected15[i]) else None,
+            raised_now=bool(raised_now[i]),
             minute=minute,
         )
         for i, (service_id, scope) in enumerate(keys)

@@ -142,6 +142,11 @@ class ServiceStatus(models.Model):
     # to and including it (the window of the charts and the peak, outages.peak).
     count = models.PositiveIntegerField(default=0)
     baseline = models.FloatField(null=True, blank=True)
+    # Whether the scope's reports of the last 5 minutes (one bucket) are well above their
+    # usual (detection.window_raised), whatever the tier: on a series whose bursts are big,
+    # the calibrated evidence can stay ok while reports run at several times their usual, and
+    # the banner must not then say they are back to normal.
+    raised_now = models.BooleanField(default=False)
     minute = models.DateTimeField()
 
     objects = ServiceStatusQuerySet.as_manager()

@@ -63,6 +63,8 @@ class StatusView:
     # The operator an ISP-like spike is concentrated on (ServiceStatus.operator), or None.
     operator: dict | None = None
     score: float = 0.0
+    # Whether the last 5 minutes' reports are well above their usual (ServiceStatus.raised_now).
+    raised_now: bool = False
 
     @property
     def since(self) -> dt.datetime | None:
@@ -72,8 +74,9 @@ class StatusView:
     def raised_earlier(self) -> bool:
         """Whether the quarter-hour's count the banner shows is well above its usual (by the
         detector's own rule for a raised window, detection.window_raised) while the status is
-        ok: a burst that has ended, which the words must not call the usual level."""
-        if self.code != Tier.OK or self.baseline is None:
+        ok and the last 5 minutes are not: a burst that has ended, which the words must not
+        call the usual level."""
+        if self.code != Tier.OK or self.baseline is None or self.raised_now:
             return False
         return bool(detection.window_raised(self.count, self.baseline))
 
@@ -96,7 +99,15 @@ def status_of(service: Service, scope: str = WORLD) -> StatusView:
     if row is None:
         return StatusView(Tier.OK, Reason.NORMAL, None, 0, None, None)
     return StatusView(
-        row.status, row.reason, row.incident, row.count, row.baseline, row.minute, row.operator, row.score
+        row.status,
+        row.reason,
+        row.incident,
+        row.count,
+        row.baseline,
+        row.minute,
+        row.operator,
+        row.score,
+        row.raised_now,
     )
 
 
@@ -140,6 +151,12 @@ def reason_text(view: StatusView, service: Service) -> str:
         return _("Reports are up in some cities, while the national total is near its usual level.")
     if view.reason == Reason.SPIKE:
         return _("Reports are well above what is normal at this time of day.")
+    if view.code == Tier.OK and view.raised_now:
+        # Calibrated evidence that stays ok (this service's short bursts are often this big),
+        # or a rise that has not held long enough yet: up, but not (yet) a problem.
+        return _(
+            "Reports are above the usual level right now, though not yet clearly enough to count as a problem."
+        )
     if view.raised_earlier:
         return _("Reports were up earlier in this quarter-hour and are back to their usual level now.")
     return _("Reports are at the usual level for this time of day.")
