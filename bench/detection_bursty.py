@@ -1,6 +1,7 @@
 """The live detector on bursty, real-shaped series with the truth known (issue 20, item 1).
 
     .venv/bin/python -m bench.detection_bursty [--seed 20261205] [--services 40] [--tuning]
+                                               [--input-bucket 5]
 
 The series are `bench/bursty_series.py`'s: bursts, busy days, level shifts, holidays, news
 days and attackers' ramps, none of them an outage, and national and regional outages, some
@@ -97,16 +98,31 @@ class Score:
         return sum(self.false_by_cause.values())
 
 
-def replay_series(series: Series):
-    """The live detector on one series: outages.replay, as `backtest` and today's bench."""
-    from outages import replay  # needs Django set up (main does it): it builds model instances
+def replay_series(series: Series, input_bucket: int = 1):
+    """The live detector on one series: outages.replay, as `backtest` and today's bench.
 
+    With `input_bucket` > 1 the series is first summed into clock-aligned buckets of that
+    many minutes and read back as `manage.py backtest` reads such a file (each bucket spread
+    evenly over its minutes): the held-out real series are counts per 5 minutes."""
+    # Both need Django set up (main does it): the replay builds model instances.
+    from outages import replay
+    from outages.management.commands import backtest
+
+    first_minute, counts, city_counts = series.first_minute, series.counts, series.city_counts
+    if input_bucket > 1:
+        if first_minute % input_bucket or counts.size % input_bucket:
+            raise ValueError(f"the series is not in whole {input_bucket}-minute buckets")
+        file = backtest.Series(
+            labels=[],
+            timestamps=(first_minute + np.arange(0, counts.size, input_bucket)) * 60,
+            counts=counts.reshape(-1, input_bucket).sum(axis=1),
+            city_names=list(CITIES),
+            city_counts=city_counts.reshape(city_counts.shape[0], -1, input_bucket).sum(axis=2),
+            bucket_minutes=input_bucket,
+        )
+        first_minute, counts, city_counts = backtest.series_minutes(file)
     return replay.replay_minutes(
-        series.first_minute,
-        series.counts,
-        timezone=TIMEZONE,
-        city_counts=series.city_counts,
-        city_names=list(CITIES),
+        first_minute, counts, timezone=TIMEZONE, city_counts=city_counts, city_names=list(CITIES)
     )
 
 
@@ -244,11 +260,11 @@ def row(label: str, score: Score) -> str:
     )
 
 
-def run_seed(seed: int, services: int) -> Score:
+def run_seed(seed: int, services: int, input_bucket: int = 1) -> Score:
     score = Score()
     started = time.process_time()
     for series in generate(seed=seed, services=services):
-        evaluate(series, incidents_of(series, replay_series(series)), score)
+        evaluate(series, incidents_of(series, replay_series(series, input_bucket)), score)
     score.seconds = time.process_time() - started
     return score
 
@@ -303,7 +319,7 @@ def details(score: Score) -> None:
         )
 
 
-def poisoning(seed: int, replicates: int = POISON_REPLICATES) -> None:
+def poisoning(seed: int, replicates: int = POISON_REPLICATES, input_bucket: int = 1) -> None:
     print(
         f"\nPoisoning: a ramp to +60% over 4 days, then flat; an outage 3 days into the flat part "
         f"({replicates} draws of each pair):\n"
@@ -321,7 +337,7 @@ def poisoning(seed: int, replicates: int = POISON_REPLICATES) -> None:
             attack.append(scenario.attack_per_day)
             o = scenario.outage
             for kind, series in (("control", scenario.control), ("poisoned", scenario.poisoned)):
-                found = replay_series(series)
+                found = replay_series(series, input_bucket)
                 incidents = incidents_of(series, found)
                 expected = float(np.nansum(found.expected[o.start_minute : o.start_minute + 15]))
                 ramp_from = 31 * 1440
@@ -351,6 +367,14 @@ def main() -> None:
     )
     parser.add_argument("--services", type=int, default=40)
     parser.add_argument("--tuning", action="store_true", help=f"run the tuning seeds {TUNING_SEEDS} instead")
+    parser.add_argument(
+        "--input-bucket",
+        type=int,
+        default=1,
+        choices=(1, 5, 15),
+        help="read the series as a file of counts per this many minutes, as backtest reads one "
+        "(the held-out real series are per 5 minutes); default 1, per minute",
+    )
     args = parser.parse_args()
     seeds = TUNING_SEEDS if args.tuning else (args.seed,)
     print(f"Command: .venv/bin/python -m bench.detection_bursty {' '.join(sys.argv[1:])}".rstrip())
@@ -361,7 +385,7 @@ def main() -> None:
     print(HEADER)
     scores = {}
     for seed in seeds:
-        scores[seed] = run_seed(seed, args.services)
+        scores[seed] = run_seed(seed, args.services, args.input_bucket)
         label = (
             f"{seed} (recording)"
             if seed == RECORDING_SEED
@@ -375,7 +399,7 @@ def main() -> None:
             print(f"\nSeed {seed}:")
         details(score)
     started = time.process_time()
-    poisoning(seeds[-1])
+    poisoning(seeds[-1], input_bucket=args.input_bucket)
     print(f"(poisoning scenario: {time.process_time() - started:.0f} CPU s)")
 
 

@@ -117,3 +117,33 @@ def test_an_outage_that_re_opens_a_resolved_incident_is_alerted_from_the_re_open
 
     assert found.alerted and (found.delay, found.start_error) == (5, 1)
     assert not missed.covered and not missed.alerted
+
+
+def test_five_minute_input_is_read_as_backtest_reads_a_file_of_five_minute_counts():
+    """`--input-bucket 5` replays what `manage.py backtest` makes of the series written as a
+    CSV of 5-minute counts per city (the held-out real series' form): the same incidents."""
+    import csv
+    import datetime as dt
+    import io
+
+    from bench.detection_bursty import TIMEZONE, replay_series
+    from bench.series import CITIES
+    from outages.management.commands.backtest import series_backtest, series_read
+
+    series = generate_service(2, 12, 20.0)
+    national = series.counts.reshape(-1, 5).sum(axis=1)
+    cities = series.city_counts.reshape(len(CITIES), -1, 5).sum(axis=2)
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(["timestamp", "city", "count"])
+    for i, total in enumerate(national):
+        moment = dt.datetime.fromtimestamp((series.first_minute + 5 * i) * 60, tz=dt.UTC).isoformat()
+        for name, counts in zip(CITIES, cities, strict=True):
+            writer.writerow([moment, name, f"{counts[i]:g}"])
+        writer.writerow([moment, "", f"{total - cities[:, i].sum():g}"])
+    text.seek(0)
+    from_file = series_backtest(series_read(text), timezone=TIMEZONE)
+
+    found = replay_series(series, input_bucket=5)
+    assert from_file.incidents == len(found.incidents) > 0
+    np.testing.assert_array_equal(from_file.opened, found.opened.reshape(-1, 5).any(axis=1))

@@ -135,22 +135,32 @@ class BacktestRows:
     incidents: int
 
 
-def series_backtest(series: Series, *, timezone: str) -> BacktestRows:
-    """Spread the buckets over their minutes (missing ones are zero), replay the minutes
-    through the live detector, and keep one row per input bucket."""
+def series_minutes(series: Series) -> tuple[int, np.ndarray, np.ndarray | None]:
+    """The series per minute, as the replay reads it: its first epoch minute, then the
+    national and the city counts with each bucket spread evenly over its minutes (missing
+    buckets are zero)."""
     b = series.bucket_minutes
-    first_minute = int(series.timestamps[0]) // 60
     index = (series.timestamps - series.timestamps[0]) // (b * 60)
     n = int(index[-1] + 1) * b
-    minutes = np.zeros(n)
-    for i, count in zip(index, series.counts, strict=True):
-        minutes[i * b : (i + 1) * b] = count / b
+
+    def spread(values: np.ndarray) -> np.ndarray:
+        minutes = np.zeros(n)
+        for i, count in zip(index, values, strict=True):
+            minutes[i * b : (i + 1) * b] = count / b
+        return minutes
+
     city_minutes = None
     if series.city_counts is not None:
-        city_minutes = np.zeros((series.city_counts.shape[0], n))
-        for row, values in enumerate(series.city_counts):
-            for i, count in zip(index, values, strict=True):
-                city_minutes[row, i * b : (i + 1) * b] = count / b
+        city_minutes = np.array([spread(values) for values in series.city_counts]).reshape(-1, n)
+    return int(series.timestamps[0]) // 60, spread(series.counts), city_minutes
+
+
+def series_backtest(series: Series, *, timezone: str) -> BacktestRows:
+    """Spread the buckets over their minutes (series_minutes), replay the minutes through
+    the live detector, and keep one row per input bucket."""
+    b = series.bucket_minutes
+    index = (series.timestamps - series.timestamps[0]) // (b * 60)
+    first_minute, minutes, city_minutes = series_minutes(series)
     found = replay_minutes(
         first_minute, minutes, timezone=timezone, city_counts=city_minutes, city_names=series.city_names
     )
