@@ -21,6 +21,7 @@ from outages.detection import (
     profile_expected,
     replay_profiles,
     status_tier,
+    window_buckets,
 )
 
 ROME = "Europe/Rome"
@@ -437,3 +438,47 @@ def test_expected_per_minute_looks_up_every_series_of_a_multi_series_profile():
     assert per_minute.shape == (2, minutes.size)
     for i in range(2):
         np.testing.assert_array_equal(per_minute[i], profile.series(i).expected_per_minute(minutes))
+
+
+@pytest.mark.parametrize(("whole_service", "city_opens"), [(True, False), (False, True)])
+def test_a_burst_of_the_whole_service_is_judged_by_the_service_not_opened_through_a_city(
+    whole_service, city_opens
+):
+    # A service at 20 a minute whose bars say its own one-bucket bursts score up to 60 digits
+    # (calibrated), with two cities at 5 a minute each (no calibration of their own). Five
+    # minutes at ten times the usual: everywhere (a burst of the service, seen in each city
+    # at its share), or in the first city only (a regional outage).
+    n = 120
+    expected = np.full(n, 20.0)
+    counts = expected.copy()
+    city_expected = np.full((2, n), 5.0)
+    city_counts = city_expected.copy()
+    burst = slice(60, 65)
+    city_counts[0, burst] *= 10
+    if whole_service:
+        city_counts[1, burst] *= 10
+        counts[burst] *= 10
+    else:
+        counts[burst] += city_counts[0, burst] - city_expected[0, burst]
+
+    panel = panel_detect(
+        counts[None, :],
+        expected[None, :],
+        np.array([0.05]),
+        np.array([0.01]),
+        city_counts,
+        city_expected,
+        np.full(2, 0.02),
+        np.full(2, 0.01),
+        np.zeros(2, dtype=np.int64),
+        first_minute=0,
+        scored_from=0,
+        bucket_minutes=BUCKET,
+        hold_minutes=SPIKE_HOLD_MINUTES,
+        bars=np.full((1, len(window_buckets(BUCKET))), 60.0),
+    )
+
+    assert not panel.national_spike.any()  # the service's own bars: one of its bursts
+    assert panel.city_spike[0].any() == city_opens
+    assert not panel.city_spike[1].any()
+    assert panel.flagged.any() == city_opens

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from outages.detection.scoring import Detection, DetectParams, detect_sliding, trailing_sum
+from outages.detection.scoring import Detection, DetectParams, detect_sliding, trailing_sum, window_raised
 
 # The detector as the live pass and backtest run it: profiles of 5-minute slots, a sliding
 # 5-minute bucket scored every minute, and a spike counted once it has cleared the bar two
@@ -160,6 +160,15 @@ def panel_detect(
         params=params,
         threshold=bar,
         bars=city_bars,
+        one_bucket_void=rest_raised(
+            counts,
+            expected,
+            city_counts,
+            city_expected,
+            pair_service,
+            bucket_minutes=bucket_minutes,
+            params=params,
+        ),
     )
     city_spike = hold(cit.is_spike, hold_minutes) & recent
     any_city = np.zeros((s, n), dtype=bool)
@@ -230,6 +239,38 @@ def _rolling_min(a: np.ndarray, w: int) -> np.ndarray:
     return out
 
 
+def rest_raised(
+    counts: np.ndarray,
+    expected: np.ndarray,
+    city_counts: np.ndarray,
+    city_expected: np.ndarray,
+    pair_service: np.ndarray,
+    *,
+    bucket_minutes: int,
+    params: DetectParams = DetectParams(),
+) -> np.ndarray:
+    """(P, n): whether the rest of each city's service (its reports outside the city) is
+    raised (``window_raised``) in the sliding bucket ending at each minute.
+
+    While it is, a rise in the city's one bucket is the service's rise seen there (a
+    nationwide burst reaches every city at its share), and the service's own test, with the
+    bars it learned from its bursts, judges it: a city's one-bucket evidence then says
+    nothing. Without this, a burst the service's calibration has learned to ignore still
+    opened incidents through its cities, where it scores lower and crosses the threshold on
+    too few days to teach their bars the same (docs/detection.md, section 5). A city's longer
+    windows, and its one bucket while the rest is not raised (a regional outage), are tested
+    as before."""
+
+    def known(a: np.ndarray) -> np.ndarray:
+        return np.where(np.isfinite(a), a, 0.0)
+
+    rest = trailing_sum(np.maximum(known(counts)[pair_service] - known(city_counts), 0.0), bucket_minutes)
+    usual = trailing_sum(
+        np.maximum(known(expected)[pair_service] - known(city_expected), 0.0), bucket_minutes
+    )
+    return np.asarray(window_raised(rest, usual, params) & (usual > 0))
+
+
 def _score_rows(
     counts: np.ndarray,
     expected: np.ndarray,
@@ -243,6 +284,7 @@ def _score_rows(
     params: DetectParams,
     threshold: np.ndarray | None = None,
     bars: np.ndarray | None = None,
+    one_bucket_void: np.ndarray | None = None,
 ) -> Detection:
     """detect_sliding on the rows that can score; other rows, and the columns before the
     held minutes ahead of ``scored_from`` (history only), stay zero."""
@@ -262,6 +304,7 @@ def _score_rows(
         params=params,
         threshold=None if threshold is None else threshold[picked],
         bars=None if bars is None else list(np.moveaxis(bars[picked], -1, 0)),
+        one_bucket_void=None if one_bucket_void is None else one_bucket_void[picked],
     )
     first = max(scored_from - (hold - 1), 0)
     score[picked, first:] = found.score[:, first:]

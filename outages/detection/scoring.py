@@ -151,6 +151,7 @@ def detect(
     params: DetectParams = DetectParams(),
     threshold: np.ndarray | float | None = None,
     bars: Sequence[np.ndarray | float] | None = None,
+    one_bucket_void: np.ndarray | None = None,
 ) -> Detection:
     """Score every bucket against its baseline, causally, over the last axis.
 
@@ -163,6 +164,9 @@ def detect(
     calibrated bars (``detection.calibration``): a window's raw score is read in the series'
     own units, ``raw - (bar - threshold)``, so that a score of 5 is as rare on a bursty series
     as on a calm one. None: every bar is the threshold (the raw score).
+
+    ``one_bucket_void`` (..., T), where True, silences the one-bucket window at that bucket
+    (a city while the rest of its service is raised: ``panel.rest_raised``).
     """
     x = np.asarray(counts, dtype=float)
     score = np.zeros(x.shape)
@@ -172,6 +176,8 @@ def detect(
     ):
         if bars is not None:
             s = np.maximum(s - (np.maximum(_broadcast(bars[k], x), params.threshold) - params.threshold), 0.0)
+        if w == 1 and one_bucket_void is not None:
+            s = np.where(one_bucket_void, 0.0, s)
         better = s > score
         score = np.where(better, s, score)
         window = np.where(better, w, window)
@@ -194,14 +200,16 @@ def detect_sliding(
     params: DetectParams = DetectParams(),
     threshold: np.ndarray | float | None = None,
     bars: Sequence[np.ndarray | float] | None = None,
+    one_bucket_void: np.ndarray | None = None,
 ) -> Detection:
     """``detect`` on sliding buckets, as the live pass runs it every minute.
 
     ``counts`` and ``expected`` are per minute, (..., T). The result at minute t is the score of
     the bucket of ``bucket_minutes`` ending at t (minutes t-b+1..t), with the buckets ending b,
     2b, ... minutes earlier as its longer windows: one ``detect`` call per phase (t mod b).
-    ``alpha``, ``beta``, ``threshold`` and each of ``bars`` are (...,) or per minute (..., T). A bucket holding a
-    minute with NaN ``expected``, and the first b-1 minutes (no full bucket yet), score 0.
+    ``alpha``, ``beta``, ``threshold`` and each of ``bars`` are (...,) or per minute (..., T),
+    ``one_bucket_void`` per minute (the bucket ending at it). A bucket holding a minute with
+    NaN ``expected``, and the first b-1 minutes (no full bucket yet), score 0.
     """
     b = bucket_minutes
     x = np.asarray(counts, dtype=float)
@@ -233,6 +241,7 @@ def detect_sliding(
             params=params,
             threshold=None if threshold is None else phase_of(threshold, phase),
             bars=None if bars is None else [phase_of(bar, phase) for bar in bars],
+            one_bucket_void=None if one_bucket_void is None else phase_of(one_bucket_void, phase),
         )
         out.score[..., phase::b] = found.score
         out.is_spike[..., phase::b] = found.is_spike
