@@ -135,23 +135,27 @@ class BacktestRows:
     incidents: int
 
 
+def _bucket_index(series: Series) -> np.ndarray:
+    """Each input bucket's place among the series' buckets (gaps are missing buckets)."""
+    return (series.timestamps - series.timestamps[0]) // (series.bucket_minutes * 60)
+
+
 def series_minutes(series: Series) -> tuple[int, np.ndarray, np.ndarray | None]:
     """The series per minute, as the replay reads it: its first epoch minute, then the
     national and the city counts with each bucket spread evenly over its minutes (missing
     buckets are zero)."""
     b = series.bucket_minutes
-    index = (series.timestamps - series.timestamps[0]) // (b * 60)
-    n = int(index[-1] + 1) * b
+    index = _bucket_index(series)
+    n_buckets = int(index[-1]) + 1
 
     def spread(values: np.ndarray) -> np.ndarray:
-        minutes = np.zeros(n)
-        for i, count in zip(index, values, strict=True):
-            minutes[i * b : (i + 1) * b] = count / b
-        return minutes
+        buckets = np.zeros(n_buckets)
+        buckets[index] = np.asarray(values, dtype=float) / b
+        return np.repeat(buckets, b)
 
     city_minutes = None
     if series.city_counts is not None:
-        city_minutes = np.array([spread(values) for values in series.city_counts]).reshape(-1, n)
+        city_minutes = np.array([spread(values) for values in series.city_counts]).reshape(-1, n_buckets * b)
     return int(series.timestamps[0]) // 60, spread(series.counts), city_minutes
 
 
@@ -159,7 +163,7 @@ def series_backtest(series: Series, *, timezone: str) -> BacktestRows:
     """Spread the buckets over their minutes (series_minutes), replay the minutes through
     the live detector, and keep one row per input bucket."""
     b = series.bucket_minutes
-    index = (series.timestamps - series.timestamps[0]) // (b * 60)
+    index = _bucket_index(series)
     first_minute, minutes, city_minutes = series_minutes(series)
     found = replay_minutes(
         first_minute, minutes, timezone=timezone, city_counts=city_minutes, city_names=series.city_names
