@@ -119,11 +119,10 @@ def replay_minutes(
         opened[j] = is_open
         at = from_epoch_minute(first_minute + j)
         regional = bool(panel.any_city[0, j])
-        flood, few_reporters = held_back_as(
-            flooded=flooded,
-            up=tiers[j] > 0 or regional,
-            verdict=verdict_of(row, at, status_verdict_since(at)),
-        )
+        up = tiers[j] > 0 or regional
+        # Asked only where it can matter, as the live pass asks it (_world_statuses).
+        verdict = verdict_of(row, at, status_verdict_since(at)) if flooded or up else detection.FloodVerdict()
+        flood, few_reporters = held_back_as(flooded=flooded, up=up, verdict=verdict)
         status[j] = public_status(
             evidence=detection.TIERS[tiers[j]],
             regional=regional,
