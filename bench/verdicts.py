@@ -69,6 +69,9 @@ HOSTING = [
 # Three mobile carriers' carrier-grade NAT: 16 public addresses each, in one /24 of a usual
 # operator's prefix, shared by everyone on that carrier nearby.
 CGNAT = [f"{net}.{host}" for net in ("79.40.100", "37.180.20", "151.20.30") for host in range(1, 17)]
+# Four households' IPv6 /48s, one of each usual operator (a home is delegated a /56 or a /48,
+# and can send from any of its /64s).
+V6_HOMES = ("2a01:2000:77", "2a01:820:77", "2a02:b000:77", "2001:b00:77")
 # Hosting networks: six IPv6 /64s and Scaleway's 51.15.9.0/24 (tests.test_networks' flood).
 HOSTING_64S = ["2a01:4f8:1:2", "2001:41d0:1:2", "2a01:e10:1:2", "2604:a880:800:10", "2600:1f18:1:2"]
 
@@ -287,6 +290,29 @@ def scenarios() -> list[Scenario]:
             "few_reports",
             "14 hosting and 16 residential addresses, each its own /24, within 3 minutes",
             over(HOSTING + random.Random(9).sample(crowd(40), 16), start=0, minutes=3, seed=9),
+            minutes=8,
+        ),
+        Scenario(
+            "v6_homes",
+            "few_reports",
+            "4 homes of TIM, Vodafone, Wind Tre and Fastweb, each its own IPv6 /48, each sending "
+            "30 reports from 30 of its /64s within 3 minutes",
+            over(
+                [f"{home}:{k + 1:x}::1" for home in V6_HOMES for k in range(30)], start=0, minutes=3, seed=15
+            ),
+            minutes=8,
+        ),
+        Scenario(
+            "v6_homes_one_prefix",
+            "flood",
+            "4 Fastweb homes, each its own IPv6 /48 in one prefix, each sending 30 reports from "
+            "30 of its /64s within 3 minutes",
+            over(
+                [f"2001:b00:{h + 1:x}:{k + 1:x}::1" for h in range(4) for k in range(30)],
+                start=0,
+                minutes=3,
+                seed=16,
+            ),
             minutes=8,
         ),
         Scenario(

@@ -200,3 +200,45 @@ def test_a_replayed_burst_of_a_handful_of_reports_opens_no_incident_and_stays_a_
     assert "outage" not in few.status[burst_at:]
     assert [i for i in many.incidents if i.started_at >= first + burst_at - 60]
     assert "outage" in many.status[burst_at : burst_at + 10]
+
+
+def households_on_ipv6(homes: int, sixty_fours: int) -> list[detection.SpikeReport]:
+    """`homes` households of the usual operators, each sending one report from each of
+    `sixty_fours` /64s of its own /48 (a home is delegated a /56 or a /48)."""
+    names = list(USUAL_SHARES)
+    return [
+        detection.SpikeReport(
+            network=f"home{h}:{k}", site=f"home{h}", prefix=f"p{h}", operator=names[h % len(names)]
+        )
+        for h in range(homes)
+        for k in range(sixty_fours)
+    ]
+
+
+def test_a_households_ipv6_64s_are_one_site_toward_the_floor():
+    # Four homes spraying 30 /64s each: 32 sites as the flood check folds a usual operator's
+    # /48 (so not "a few sites"), but four households, which a crowd is not.
+    verdict = verdict_on(households_on_ipv6(4, 30))
+
+    assert verdict.sites == 4 * PARAMS.v6_sites_per_48 and not verdict.flood
+    assert verdict.few_reporters and verdict.held_back
+    # 25 households clear the floor, however few /64s each uses.
+    assert not verdict_on(households_on_ipv6(25, 1)).held_back
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("quiet_service")
+def test_four_ipv6_households_of_four_operators_make_a_warning_and_no_incident(client, chatgpt, time_machine):
+    # A home of TIM, Vodafone, Wind Tre and Fastweb, each its own /48, each sending 30
+    # reports from 30 of its /64s within 3 minutes: 120 counted reports, 4 people.
+    homes = ("2a01:2000:77", "2a01:820:77", "2a02:b000:77", "2001:b00:77")
+    post_within(
+        client, time_machine, [f"{home}:{k + 1:x}::1" for k in range(30) for home in homes], minutes=3
+    )
+
+    rows = statuses_minute_by_minute(time_machine, chatgpt, 8)
+
+    assert "outage" in [row.evidence for row in rows]  # the counts alone would say outage
+    assert "outage" not in [row.status for row in rows]
+    assert (rows[-1].status, rows[-1].reason) == ("warning", "few_reports")
+    assert not Incident.objects.filter(service=chatgpt).exists()

@@ -101,13 +101,15 @@ def v6(operator: str, devices: int, per_48: int) -> list[detection.SpikeReport]:
 
 
 def test_a_mobile_carriers_devices_in_a_few_48s_are_a_crowd_not_a_few_sites_flood():
-    # 60 devices of a usual operator, 20 per /48: each /64 is a site, up to 8 per /48.
-    reports = v6("WIND TRE S.P.A.", 60, 20) + usual_audience(20)
+    # 60 devices of a usual operator, 20 per /48: each /64 is a site, up to 8 per /48, for
+    # the few-sites rule; toward the floor each /48 is one site (3 + 22 = 25, a crowd).
+    reports = v6("WIND TRE S.P.A.", 60, 20) + usual_audience(22)
 
     verdict = verdict_on(reports)
 
     assert verdict.why != "few_sites" and verdict.sites > 3 * 3
-    assert not verdict.flood
+    assert not verdict.held_back
+    assert verdict_on(v6("WIND TRE S.P.A.", 60, 20) + usual_audience(21)).few_reporters
 
 
 def test_a_hosting_48_split_into_64s_stays_one_site():

@@ -58,9 +58,11 @@ class FloodParams:
     prefix_share: float = 0.8
     prefix_ratio: float = 5.0
     # An IPv6 /48 of an operator the service usually hears from (a mobile carrier handing one
-    # /64 to each device) counts each of its /64s as a site, up to this many per /48: people
-    # behind one carrier's /48 are not one site. A rare operator's /48 (a rented server's)
-    # stays one site.
+    # /64 to each device) counts each of its /64s as a site, up to this many per /48, when
+    # the flood check asks whether a few sites sent most reports: people behind one carrier's
+    # /48 are not one site. A rare operator's /48 (a rented server's) stays one site. Toward
+    # the floor (`min_sites`) a /48 counts once: a household holds a /56 or a /48 and can
+    # send from as many /64s as it likes, so its /64s are no evidence of more people.
     v6_sites_per_48: int = 8
 
 
@@ -176,6 +178,9 @@ def flood_verdict(
             return f"{site}/{zlib.crc32(report.network.encode()) % params.v6_sites_per_48}"
         return site
 
+    def floor_site_of(report: SpikeReport) -> str:
+        return report.site or report.network
+
     sites = Counter(site_of(report) for report in reports)
     operators = Counter(report.operator for report in reports)
     prefixes = Counter(report.prefix for report in reports if report.prefix)
@@ -215,12 +220,18 @@ def flood_verdict(
             < params.rare_p_value
         ):
             return replace(crowd, flood=True, why="rare_operators")
-    # A site counts whole when any of its reports comes from an operator the service usually
-    # hears from. Sites of rare operators count whole too as far as the service's long tail
-    # usually brings them (its usual rare share, plus the margin), beyond that for little. (Without the margin: 16 households and 14 rented servers stay a handful.)
-    usual_sites = {site_of(report) for report in reports if not rare(report.operator)}
-    rare_sites = len(sites) - len(usual_sites)
-    expected_rare = min(rare_sites, int(usual_rare_share(usual_operators, params, margin=0.0) * len(sites)))
+    # The floor counts what a household cannot multiply: an IPv6 /48 once, however many of
+    # its /64s report; an IPv4 site (a /24, or a carrier /24's address slot) as it is. A site
+    # counts whole when any of its reports comes from an operator the service usually hears
+    # from. Sites of rare operators count whole too as far as the service's long tail usually
+    # brings them (its usual rare share, plus the margin), beyond that for little. (Without
+    # the margin: 16 households and 14 rented servers stay a handful.)
+    floor_sites = {floor_site_of(report) for report in reports}
+    usual_sites = {floor_site_of(report) for report in reports if not rare(report.operator)}
+    rare_sites = len(floor_sites) - len(usual_sites)
+    expected_rare = min(
+        rare_sites, int(usual_rare_share(usual_operators, params, margin=0.0) * len(floor_sites))
+    )
     weighted = len(usual_sites) + expected_rare + params.rare_site_weight * (rare_sites - expected_rare)
     if weighted < params.min_sites:
         # Held back like a flood; still named for the operator it is concentrated on, if any.
