@@ -207,6 +207,8 @@ def scenarios() -> list[Scenario]:
     hosting_flood += [f"51.15.9.{i + 1}" for i in range(30)]
     one_24 = [f"51.15.9.{i + 1}" for i in range(60)]
     trickle = crowd(8)
+    # Two IPv6 /48s of a tunnel broker (free for the asking), a /64 for each report.
+    masking = [f"2001:470:{h + 1:x}:{k + 1:x}::1" for h in range(2) for k in range(120)]
     media = [4 + 8 * min(m, 20) / 20 if m < 20 else 12 - 8 * (m - 20) / 20 for m in range(40)]
     # 310 phones on IPv6, in the usual operators' shares: 130 of TIM in one /48 (more than
     # an ordinary /48's 120 an hour), Vodafone 75 in one, Wind Tre 60 in two, and 45 Fastweb
@@ -269,6 +271,14 @@ def scenarios() -> list[Scenario]:
             "60 reports from one hosting /24 in 5 minutes, then 8 residential 17 minutes later",
             over(one_24, start=0, minutes=5, seed=6) + over(trickle, start=22, minutes=2, seed=7),
             minutes=30,
+        ),
+        Scenario(
+            "masked",
+            "outage",
+            "the national outage's 150 people, and beside them 240 reports from 2 hosting IPv6 /48s "
+            "(a /64 each), over the same 10 minutes",
+            over(crowd(150), start=0, minutes=10, seed=1) + over(masking, start=0, minutes=10, seed=17),
+            minutes=14,
         ),
         Scenario(
             "handful",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -216,6 +216,10 @@ class _PassState:
         self.verdicts: dict[tuple[int, dt.datetime, dt.datetime], detection.FloodVerdict] = {}
         self.evidence: dict[int, tuple[dt.datetime, list[tuple[dt.datetime, detection.SpikeReport]]]] = {}
         self.mixes: dict[int, UsualMixes] = {}
+        # Each service's expected reports per minute from `noise_origin` on, and its noise
+        # (alpha, beta): whether the crowd beside a flood would spike alone (`verdict`).
+        self.noise_origin = 0
+        self.noise: dict[int, tuple[np.ndarray, float, float, np.ndarray]] = {}
 
     def verdict(
         self, service_id: int, minute: dt.datetime, since: dt.datetime | None = None
@@ -232,8 +236,24 @@ class _PassState:
                 self.evidence[service_id] = (minute, rows)
             if service_id not in self.mixes:
                 self.mixes[service_id] = usual_mixes(service_id)
-            found = self.verdicts[key] = window_verdict(rows, first, self.mixes[service_id])
+            found = self.verdicts[key] = window_verdict(
+                rows, first, self.mixes[service_id], self._crowd_spikes(service_id, first, minute)
+            )
         return found
+
+    def _crowd_spikes(
+        self, service_id: int, first: dt.datetime, minute: dt.datetime
+    ) -> Callable[[int], bool] | None:
+        """Whether that many reports from `first` to `minute` would be a spike of the service
+        by themselves, against its expected counts and noise; None where they are not known."""
+        noise = self.noise.get(service_id)
+        lo, hi = epoch_minute(first) - self.noise_origin, epoch_minute(minute) - self.noise_origin + 1
+        if noise is None or lo < 0 or hi > noise[0].size:
+            return None
+        expected, alpha, beta, bars = noise[0][lo:hi], noise[1], noise[2], [float(bar) for bar in noise[3]]
+        return lambda count: detection.count_spikes(
+            count, expected, alpha, beta, bucket_minutes=BUCKET_MINUTES, params=DETECT_PARAMS, bars=bars
+        )
 
     def has_ongoing(self, service_id: int) -> bool:
         """Whether the service's latest incident is ongoing."""
@@ -479,6 +499,11 @@ def _panel(state: _PassState, national: Series, cities: Series) -> tuple[detecti
     minutes = national.origin + np.arange(national.counts.shape[1])
     expected, alpha, beta, bars = expected_of(national.keys, profiles, state.timezones, minutes, floor=None)
     expected = np.where(np.isfinite(expected), np.maximum(expected, 0.0), np.nan)
+    state.noise_origin = national.origin
+    state.noise = {
+        service_id: (expected[i], float(alpha[i]), float(beta[i]), bars[i])
+        for i, (service_id, _) in enumerate(national.keys)
+    }
     # No history yet: scored from the next baseline rebuild on, and so are its cities.
     state.without_baseline.update(s for s, _ in national.keys if (s, 0) not in profiles)
     city_rows = [i for i in np.flatnonzero(city_needed) if cities.keys[i][0] not in state.without_baseline]

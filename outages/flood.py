@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
 from geo.operators import display_name
@@ -113,14 +113,17 @@ def window_verdict(
     evidence: list[tuple[dt.datetime, detection.SpikeReport]],
     first: dt.datetime,
     mixes: UsualMixes,
+    crowd_spikes: Callable[[int], bool] | None = None,
 ) -> detection.FloodVerdict:
     """The flood verdict on the reports of `evidence` (evidence_reports) from `first` on,
-    against the service's usual mixes (usual_mixes)."""
+    against the service's usual mixes (usual_mixes); `crowd_spikes` tells whether that many
+    reports over the same minutes would spike alone (a crowd beside a flood)."""
     return detection.flood_verdict(
         [report for at, report in evidence if at >= first],
         usual_operators=mixes.operators,
         usual_prefixes=mixes.prefixes,
         usual_in_countries=mixes.in_countries,
+        crowd_spikes=crowd_spikes,
     )
 
 

@@ -15,12 +15,13 @@ def test_a_seed_gives_the_same_scenarios():
 
 def test_every_scenario_of_the_issue_is_a_row_with_a_known_label():
     found = {s.name: s.expected for s in scenarios()}
-    assert len(found) == 15
+    assert len(found) == 16
     assert set(found.values()) <= set(LABELS)
     assert (
         found["cgnat"] == "outage" and found["paused_flood"] == "flood" and found["dismissed"] == "dismissed"
     )
     assert found["v6_homes"] == "few_reports"  # four households spraying their /64s
+    assert found["masked"] == "outage"  # a crowd with a flood beside it
 
 
 def test_the_label_is_read_off_the_public_status():

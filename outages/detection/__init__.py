@@ -14,7 +14,7 @@ One job per module; every public name is re-exported here, so callers write
   and lookup (``profile_expected``, ``expected_per_minute``).
 - ``scoring``: ``DetectParams``, the multi-window score (``detect``, ``detect_sliding``,
   ``window_scores``; a raised window and an elevated bucket: ``window_raised``,
-  ``bucket_elevated``), its tails and trailing sums, the status tiers with hysteresis
+  ``bucket_elevated``; whether a count alone would spike over a window: ``count_spikes``), its tails and trailing sums, the status tiers with hysteresis
   (``evidence_tiers``, ``status_tier``).
 - ``calibration``: each series' bars from its own recent evidence (``evidence_bars``).
 - ``panel``: ``panel_detect`` and its ``Panel``, ``hold``, ``city_bar``, ``city_carries_spike``, the aligned 15-minute
@@ -75,6 +75,7 @@ from outages.detection.scoring import (
     Detection,
     DetectParams,
     bucket_elevated,
+    count_spikes,
     detect,
     detect_sliding,
     evidence_tiers,
@@ -120,6 +121,7 @@ __all__ = [
     "city_bar",
     "city_carries_spike",
     "city_profile_min_reports",
+    "count_spikes",
     "counts_verdict",
     "detect",
     "detect_sliding",

@@ -126,6 +126,44 @@ def window_raised(
     return np.asarray((x - mu >= params.min_excess) & (x >= params.min_ratio * mu))
 
 
+def count_spikes(
+    count: float,
+    expected: np.ndarray,
+    alpha: float,
+    beta: float | None = None,
+    *,
+    bucket_minutes: int,
+    params: DetectParams = DetectParams(),
+    bars: Sequence[float] | None = None,
+) -> bool:
+    """Whether `count` reports over a window whose expected reports per minute are `expected`
+    would be a spike by themselves: raised (``window_raised``) and at the threshold, or at
+    the series' calibrated bar (`bars`, one per detector window: the longest detector window
+    that fits in this one), scored as ``window_scores`` scores a window of the window's
+    buckets (the minutes cut into buckets from the end). Without a known expected count
+    there is nothing to compare."""
+    mu = np.asarray(expected, dtype=float)
+    if mu.size == 0 or not np.isfinite(mu).all():
+        return False
+    big_mu = float(mu.sum())
+    if not window_raised(count, big_mu, params):
+        return False
+    a = float(alpha)
+    b = a if beta is None else min(float(beta), a)
+    per_bucket = np.add.reduceat(mu[::-1], np.arange(0, mu.size, bucket_minutes))
+    var = max(big_mu, 1e-9) + (a - b) * float((per_bucket**2).sum()) + b * big_mu**2
+    score = _log10_tail(np.array([count]), np.array([max(big_mu, 1e-9)]), np.array([var]))[0]
+    needed = params.threshold
+    if bars is not None:
+        fits = [
+            bar
+            for w, bar in zip(window_buckets(bucket_minutes, params), bars, strict=True)
+            if w <= per_bucket.size
+        ]
+        needed = max(needed, fits[-1])  # the one-bucket window always fits
+    return bool(score >= needed)
+
+
 def bucket_elevated(
     counts: np.ndarray, expected: np.ndarray, params: DetectParams = DetectParams()
 ) -> np.ndarray:

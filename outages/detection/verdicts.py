@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import zlib
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from scipy import special
@@ -105,6 +105,9 @@ class FloodVerdict:
     prefixes: int = 0
     operators: int = 0
     top_operators: tuple[OperatorShare, ...] = ()
+    # Reports of a flood set aside: the verdict is the one on the crowd beside it, which
+    # spikes on its own (flood_verdict's `crowd_spikes`). 0 when nothing was set aside.
+    flood_beside: int = 0
 
     @property
     def few_reporters(self) -> bool:
@@ -150,12 +153,19 @@ def flood_verdict(
     usual_prefixes: Mapping[str, float],
     usual_in_countries: Mapping[str, Mapping[str, float]] | None = None,
     params: FloodParams = FloodParams(),
+    crowd_spikes: Callable[[int], bool] | None = None,
 ) -> FloodVerdict:
     """The verdict on the counted reports behind a spike, from the distinct sites, prefixes
     and operators behind it and how its operator mix compares with the service's usual mix:
     worldwide (`usual_operators`) for rare operators, and for the operator a spike is
     concentrated on, its usual share among the reports from where the spike's come from
     (`usual_in_countries`: each country's operator shares, usual_share_here).
+
+    A flood must not hide a crowd: with `crowd_spikes` (whether that many reports over the
+    verdict's window would be a spike by themselves, as the detector tests one), the
+    reports a flood rule pins down (the busiest sites, the rare operators, the one prefix)
+    are set aside, and when the rest would spike alone and is a crowd (or one ISP's
+    customers), the verdict is the rest's, with `flood_beside` counting what was set aside.
 
     With no reports there is no evidence: not a flood, and no floor (a replayed file, which
     has counts and no networks, asks `counts_verdict`). Without a learned mix
@@ -209,9 +219,32 @@ def flood_verdict(
         operators=len([name for name in operators if name]),
         top_operators=top,
     )
-    busiest = sum(count for _, count in sites.most_common(params.top_sites) if count > 1)
+
+    def flood_of(why: str, flooding: Callable[[SpikeReport], bool]) -> FloodVerdict:
+        """A flood, unless the reports beside what `flooding` pins down spike by themselves
+        and are a crowd: then the verdict on those."""
+        flood = replace(crowd, flood=True, why=why)
+        if crowd_spikes is None:
+            return flood
+        rest = [report for report in reports if not flooding(report)]
+        if not rest or not crowd_spikes(len(rest)):
+            return flood
+        beside = flood_verdict(
+            rest,
+            usual_operators=usual_operators,
+            usual_prefixes=usual_prefixes,
+            usual_in_countries=usual_in_countries,
+            params=params,
+            crowd_spikes=crowd_spikes,
+        )
+        return (
+            flood if beside.held_back else replace(beside, flood_beside=n - len(rest) + beside.flood_beside)
+        )
+
+    busiest_sites = {site for site, count in sites.most_common(params.top_sites) if count > 1}
+    busiest = sum(sites[site] for site in busiest_sites)
     if busiest >= params.site_share * n:
-        return replace(crowd, flood=True, why="few_sites")
+        return flood_of("few_sites", lambda report: site_of(report) in busiest_sites)
     if learned:
         rare_reports = sum(count for name, count in operators.items() if rare(name))
         if (
@@ -219,7 +252,7 @@ def flood_verdict(
             and binomial_tail(rare_reports, n, usual_rare_share(usual_operators, params))
             < params.rare_p_value
         ):
-            return replace(crowd, flood=True, why="rare_operators")
+            return flood_of("rare_operators", lambda report: rare(report.operator))
     # The floor counts what a household cannot multiply: an IPv6 /48 once, however many of
     # its /64s report; an IPv4 site (a /24, or a carrier /24's address slot) as it is. A site
     # counts whole when any of its reports comes from an operator the service usually hears
@@ -254,7 +287,9 @@ def flood_verdict(
                 everywhere = usual_operators.get(lead.name, 0.0)
                 usual_within = usual_prefixes.get(prefix, 0.0) / everywhere if everywhere > 0 else 0.0
                 if share >= params.prefix_share and share >= params.prefix_ratio * usual_within:
-                    return replace(crowd, flood=True, why="one_prefix")
+                    return flood_of(
+                        "one_prefix", lambda report: report.operator == lead.name and report.prefix == prefix
+                    )
             return replace(crowd, isp=lead)
     return crowd
 
