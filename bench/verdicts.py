@@ -207,6 +207,7 @@ def scenarios() -> list[Scenario]:
     hosting_flood += [f"51.15.9.{i + 1}" for i in range(30)]
     one_24 = [f"51.15.9.{i + 1}" for i in range(60)]
     trickle = crowd(8)
+    rome = [ip for ips in ROME.values() for ip in ips]
     # Two IPv6 /48s of a tunnel broker (free for the asking), a /64 for each report.
     masking = [f"2001:470:{h + 1:x}:{k + 1:x}::1" for h in range(2) for k in range(120)]
     media = [4 + 8 * min(m, 20) / 20 if m < 20 else 12 - 8 * (m - 20) / 20 for m in range(40)]
@@ -232,7 +233,7 @@ def scenarios() -> list[Scenario]:
             "regional",
             "regional",
             "72 people in Rome over its four operators, over 10 minutes, on a busy service (20/min)",
-            over([ip for ips in ROME.values() for ip in ips], start=0, minutes=10, seed=2),
+            over(rome, start=0, minutes=10, seed=2),
             minutes=14,
             per_minute=20,
         ),
@@ -286,6 +287,17 @@ def scenarios() -> list[Scenario]:
             "15 residential addresses in 15 /24s of the usual operators, within 3 minutes",
             over(crowd(15), start=0, minutes=3, seed=8),
             minutes=8,
+        ),
+        Scenario(
+            "handful_city",
+            "few_reports",
+            "15 residential addresses in Rome over its four operators, within 3 minutes, on a "
+            "service with its ordinary reports (4/min, from an hour before)",
+            over(random.Random(19).sample(rome, 15), start=0, minutes=3, seed=19)
+            + ramp(audience(400, seed=130), [4] * 68, seed=20, start=-60),
+            minutes=8,
+            per_minute=4,
+            start=-60,
         ),
         Scenario(
             "handful_cookies",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -213,7 +213,9 @@ class _PassState:
         # The flood verdict's reads: one per (service, minute) serves every window ending
         # then (a spike's evidence, the longest window, the escalation window); only each
         # service's latest is kept. The usual mixes: one read per service.
-        self.verdicts: dict[tuple[int, dt.datetime, dt.datetime], detection.FloodVerdict] = {}
+        self.verdicts: dict[
+            tuple[int, dt.datetime, dt.datetime, frozenset[int] | None], detection.FloodVerdict
+        ] = {}
         self.evidence: dict[int, tuple[dt.datetime, list[tuple[dt.datetime, detection.SpikeReport]]]] = {}
         self.mixes: dict[int, UsualMixes] = {}
         # Each service's expected reports per minute from `noise_origin` on, and its noise
@@ -222,12 +224,17 @@ class _PassState:
         self.noise: dict[int, tuple[np.ndarray, float, float, np.ndarray]] = {}
 
     def verdict(
-        self, service_id: int, minute: dt.datetime, since: dt.datetime | None = None
+        self,
+        service_id: int,
+        minute: dt.datetime,
+        since: dt.datetime | None = None,
+        cities: frozenset[int] | None = None,
     ) -> detection.FloodVerdict:
         """The flood verdict on the service's counted reports from `since` (by default the
-        detector's longest window) up to `minute`."""
+        detector's longest window) up to `minute`; with `cities`, on those placed in them (a
+        spike of those cities only)."""
         first = window_start(minute, since)
-        key = (service_id, minute, first)
+        key = (service_id, minute, first, cities)
         found = self.verdicts.get(key)
         if found is None:
             read_at, rows = self.evidence.get(service_id, (None, []))
@@ -236,8 +243,11 @@ class _PassState:
                 self.evidence[service_id] = (minute, rows)
             if service_id not in self.mixes:
                 self.mixes[service_id] = usual_mixes(service_id)
+            # The crowd beside a flood is weighed against the service's own expected counts:
+            # a city's spike has none here, and keeps its flood.
+            crowd_spikes = self._crowd_spikes(service_id, first, minute) if cities is None else None
             found = self.verdicts[key] = window_verdict(
-                rows, first, self.mixes[service_id], self._crowd_spikes(service_id, first, minute)
+                rows, first, self.mixes[service_id], crowd_spikes, cities
             )
         return found
 
@@ -582,7 +592,7 @@ def _world_statuses(
     expected: np.ndarray,
     panel: detection.Panel,
     *,
-    flooded: set[int],
+    flooded: Mapping[int, detection.FloodVerdict],
     last: int,
 ) -> None:
     """The worldwide status rows of the pass's last minute: each service's evidence, then
@@ -606,7 +616,7 @@ def _world_statuses(
     for i, (service_id, row) in enumerate(zip(services, rows, strict=True)):
         verdict = verdicts.get(service_id, detection.FloodVerdict())
         flood, few_reporters = held_back_as(
-            flooded=service_id in flooded,
+            flooded=flooded.get(service_id),
             up=row.evidence != ServiceStatus.Tier.OK or bool(regional[i]),
             verdict=verdict,
         )

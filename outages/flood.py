@@ -57,14 +57,21 @@ def evidence_reports_of(service_ids: Iterable[int], minute: dt.datetime) -> dict
             "asn_name",
             "asn",
             "country_code",
+            "city_id",
         )
     )
-    for service_id, at, network, site, prefix, operator, asn, country in rows:
+    for service_id, at, network, site, prefix, operator, asn, country, city in rows:
         found[service_id].append(
             (
                 at,
                 detection.SpikeReport(
-                    network=network, site=site, prefix=prefix, operator=operator, asn=asn, country=country
+                    network=network,
+                    site=site,
+                    prefix=prefix,
+                    operator=operator,
+                    asn=asn,
+                    country=country,
+                    city=city,
                 ),
             )
         )
@@ -114,12 +121,15 @@ def window_verdict(
     first: dt.datetime,
     mixes: UsualMixes,
     crowd_spikes: Callable[[int], bool] | None = None,
+    cities: frozenset[int] | None = None,
 ) -> detection.FloodVerdict:
     """The flood verdict on the reports of `evidence` (evidence_reports) from `first` on,
     against the service's usual mixes (usual_mixes); `crowd_spikes` tells whether that many
-    reports over the same minutes would spike alone (a crowd beside a flood)."""
+    reports over the same minutes would spike alone (a crowd beside a flood). With `cities`
+    (a spike of those cities only), on the reports placed in them: the rest of the country's
+    ordinary reports are no support for a rise in one city."""
     return detection.flood_verdict(
-        [report for at, report in evidence if at >= first],
+        [report for at, report in evidence if at >= first and (cities is None or report.city in cities)],
         usual_operators=mixes.operators,
         usual_prefixes=mixes.prefixes,
         usual_in_countries=mixes.in_countries,

@@ -10,6 +10,7 @@ import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -56,8 +57,8 @@ class TrackResult:
     resolved_incidents: list[Incident] = field(default_factory=list)
     # Incidents this run changed and then replaced by a newer one of the same service.
     retired: list[Tracked] = field(default_factory=list)
-    # Services whose spike at the last minute the flood rule held back.
-    flooded_last: set[int] = field(default_factory=set)
+    # Services whose spike at the last minute the flood rule held back, and the verdict that did.
+    flooded_last: dict[int, detection.FloodVerdict] = field(default_factory=dict)
     # The escalations this run recorded, in order (also on their incidents' Tracked).
     escalations: list[IncidentEscalation] = field(default_factory=list)
     # The re-openings this run recorded, in order, each with the minute it re-opened the
@@ -66,11 +67,22 @@ class TrackResult:
 
 
 # (service row, minute index, the service's latest incident or None, opened at this minute,
-# whether the flood verdict held this minute back): backtest's per-minute record.
-MinuteHook = Callable[[int, int, "Tracked | None", bool, bool], None]
-# The flood verdict on a service's counted reports from a minute (None: over the detector's
-# longest window) up to another (the pass's _PassState.verdict; no evidence in a replay).
-VerdictOf = Callable[[int, dt.datetime, "dt.datetime | None"], detection.FloodVerdict]
+# the flood verdict that held this minute back or None): backtest's per-minute record.
+MinuteHook = Callable[[int, int, "Tracked | None", bool, "detection.FloodVerdict | None"], None]
+
+
+class VerdictOf(Protocol):
+    """The flood verdict on a service's counted reports from a minute (None: over the
+    detector's longest window) up to another, and with `cities` on those placed in these
+    cities only (the pass's _PassState.verdict; a replay's reads counts alone)."""
+
+    def __call__(
+        self,
+        service_id: int,
+        minute: dt.datetime,
+        since: dt.datetime | None,
+        cities: frozenset[int] | None = None,
+    ) -> detection.FloodVerdict: ...
 
 
 def incidents_track(
@@ -130,9 +142,20 @@ def incidents_track(
             # Elevated minutes of an ongoing incident keep it from resolving: asked too, so a
             # flood's tail in the longer windows does not hold it open. Live, the pass asks the
             # verdict of its last minute for every ongoing incident anyway (cached).
-            flood = (spike or raised) and verdict_of(
-                service_id, minute, _evidence_start(panel, row, j, first_minute)
-            ).held_back
+            # A spike of some cities only is judged on their reports: the rest of the country's
+            # ordinary reports are no support for a rise in one city.
+            cities = (
+                _spiking_cities(panel, j, pairs_of[row], pairs)
+                if spike and not panel.national_spike[row, j]
+                else None
+            )
+            verdict = (
+                verdict_of(service_id, minute, _evidence_start(panel, row, j, first_minute), cities)
+                if spike or raised
+                else None
+            )
+            held = verdict if verdict is not None and verdict.held_back else None
+            flood = held is not None
             # Under the warning level, an ongoing incident's minute is still elevated while the
             # service is up (`_still_up_since`), so it does not resolve between a busy day's
             # bursts; unless the flood verdict holds back the reports that keep it up.
@@ -145,9 +168,9 @@ def incidents_track(
                 up_since is not None
                 and not verdict_of(service_id, minute, from_epoch_minute(first_minute + up_since)).held_back
             )
-            if flood:
+            if held is not None:
                 if spike and j == n - 1:
-                    result.flooded_last.add(service_id)
+                    result.flooded_last[service_id] = held
                 spike = False
             if spike and continues and entry is not None and entry.incident.dismissed:
                 if _clearly_new(entry.incident, row, j, panel, first_minute, threshold):
@@ -184,7 +207,7 @@ def incidents_track(
                 if entry is not None and not flood:
                     _since_resolved(entry, row, j, j, panel, first_minute)
                 if on_minute is not None:
-                    on_minute(row, j, entry, False, flood)
+                    on_minute(row, j, entry, False, held)
                 continue
             incident = entry.incident
             elevated = spike or (not flood and bool(raised or up))
@@ -218,7 +241,7 @@ def incidents_track(
                     _record(entry, row, j, panel, first_minute, problems, pairs_of[row], pairs)
                 _escalation_track(entry, result, row, j, panel, first_minute, verdict_of, opened=opened)
             if on_minute is not None:
-                on_minute(row, j, entry, opened, flood)
+                on_minute(row, j, entry, opened, held)
     return result
 
 
@@ -373,6 +396,13 @@ def _still_up_since(
     reports = float(panel.counts[row, window].sum())
     usual = reports - float(panel.excess[row, window].sum())
     return first if Incident.elevated_ratio(reports=reports, usual=usual) else None
+
+
+def _spiking_cities(
+    panel: detection.Panel, j: int, service_pairs: Sequence[int], pairs: Sequence[tuple[int, int]]
+) -> frozenset[int]:
+    """The cities of the service with a held spike at minute j."""
+    return frozenset(pairs[i][1] for i in service_pairs if panel.city_spike[i, j])
 
 
 def _evidence_start(panel: detection.Panel, row: int, j: int, first_minute: int) -> dt.datetime:

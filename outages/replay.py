@@ -101,18 +101,29 @@ def replay_minutes(
     )
     tiers = detection.evidence_tiers(panel.score[0], hold_minutes=hold_minutes, params=_DETECT)
     reports_before = np.concatenate(([0.0], np.cumsum(x)))
+    city_reports_before = np.concatenate((np.zeros((cities.shape[0], 1)), np.cumsum(cities, axis=1)), axis=1)
 
-    def verdict_of(service_id: int, minute: dt.datetime, since: dt.datetime | None) -> detection.FloodVerdict:
-        """The verdict on the reports the live verdict reads at `minute`: on their number only."""
+    def verdict_of(
+        service_id: int, minute: dt.datetime, since: dt.datetime | None, cities: frozenset[int] | None = None
+    ) -> detection.FloodVerdict:
+        """The verdict on the reports the live verdict reads at `minute` (with `cities`, those
+        placed in these cities): on their number only."""
         last = epoch_minute(minute) - first_minute
         first = max(epoch_minute(window_start(minute, since)) - first_minute, 0)
-        return detection.counts_verdict(reports_before[last + 1] - reports_before[first])
+        if cities is None:
+            return detection.counts_verdict(reports_before[last + 1] - reports_before[first])
+        rows = sorted(cities)
+        return detection.counts_verdict(
+            float((city_reports_before[rows, last + 1] - city_reports_before[rows, first]).sum())
+        )
 
     status: list[str] = [""] * n
     opened = np.zeros(n, dtype=bool)
     seen: list[Incident] = []
 
-    def on_minute(row: int, j: int, entry: Tracked | None, is_open: bool, flooded: bool) -> None:
+    def on_minute(
+        row: int, j: int, entry: Tracked | None, is_open: bool, flooded: detection.FloodVerdict | None
+    ) -> None:
         incident = entry.incident if entry is not None else None
         if incident is not None and (not seen or seen[-1] is not incident):
             seen.append(incident)
@@ -121,7 +132,8 @@ def replay_minutes(
         regional = bool(panel.any_city[0, j])
         up = tiers[j] > 0 or regional
         # Asked only where it can matter, as the live pass asks it (_world_statuses).
-        verdict = verdict_of(row, at, status_verdict_since(at)) if flooded or up else detection.FloodVerdict()
+        asked = flooded is not None or up
+        verdict = verdict_of(row, at, status_verdict_since(at)) if asked else detection.FloodVerdict()
         flood, few_reporters = held_back_as(flooded=flooded, up=up, verdict=verdict)
         status[j] = public_status(
             evidence=detection.TIERS[tiers[j]],

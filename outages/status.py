@@ -44,14 +44,16 @@ def status_verdict_since(minute: dt.datetime) -> dt.datetime:
     return minute - dt.timedelta(minutes=PEAK_MINUTES - 1)
 
 
-def held_back_as(*, flooded: bool, up: bool, verdict: FloodVerdict) -> tuple[bool, bool]:
+def held_back_as(*, flooded: FloodVerdict | None, up: bool, verdict: FloodVerdict) -> tuple[bool, bool]:
     """(flood, few_reporters) for a status row. The flood verdict comes before any status is
     published: a spike from a few networks never shows as an outage, not even for the pass
-    that first sees it. A spike held back (`flooded`: it would have opened an incident), or
-    counts that are up (`up`: warning or outage, or a city spike) while the status window's
-    `verdict` holds its reports back, are a flood or a handful of reporters, as that verdict
-    says."""
-    held = flooded or (up and verdict.held_back)
+    that first sees it. A spike held back (`flooded`: the verdict that held back what would
+    have opened an incident) is a flood or a handful of reporters as that verdict says; so
+    are counts that are up (`up`: warning or outage, or a city spike) while the status
+    window's `verdict` holds its reports back."""
+    if flooded is not None:
+        return not flooded.few_reporters, flooded.few_reporters
+    held = up and verdict.held_back
     few_reporters = held and verdict.few_reporters
     return held and not few_reporters, few_reporters
 

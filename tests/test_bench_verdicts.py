@@ -15,7 +15,7 @@ def test_a_seed_gives_the_same_scenarios():
 
 def test_every_scenario_of_the_issue_is_a_row_with_a_known_label():
     found = {s.name: s.expected for s in scenarios()}
-    assert len(found) == 16
+    assert len(found) == 17
     assert set(found.values()) <= set(LABELS)
     assert (
         found["cgnat"] == "outage" and found["paused_flood"] == "flood" and found["dismissed"] == "dismissed"

@@ -76,6 +76,7 @@ class SpikeReport:
     operator: str  # operator name, "" unknown
     asn: int | None = None
     country: str = ""  # where it came from, "" unknown
+    city: int | None = None  # the city it was placed in (geo.City id), None unknown
 
 
 @dataclass(frozen=True)
