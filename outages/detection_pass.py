@@ -214,7 +214,7 @@ class _PassState:
         # then (a spike's evidence, the longest window, the escalation window); only each
         # service's latest is kept. The usual mixes: one read per service.
         self.verdicts: dict[
-            tuple[int, dt.datetime, dt.datetime, frozenset[int] | None], detection.FloodVerdict
+            tuple[int, dt.datetime, dt.datetime, frozenset[int] | None, str | None], detection.FloodVerdict
         ] = {}
         self.evidence: dict[int, tuple[dt.datetime, list[tuple[dt.datetime, detection.SpikeReport]]]] = {}
         self.mixes: dict[int, UsualMixes] = {}
@@ -229,12 +229,13 @@ class _PassState:
         minute: dt.datetime,
         since: dt.datetime | None = None,
         cities: frozenset[int] | None = None,
+        country: str | None = None,
     ) -> detection.FloodVerdict:
         """The flood verdict on the service's counted reports from `since` (by default the
         detector's longest window) up to `minute`; with `cities`, on those placed in them (a
-        spike of those cities only)."""
+        spike of those cities only); with `country`, on those from that country."""
         first = window_start(minute, since)
-        key = (service_id, minute, first, cities)
+        key = (service_id, minute, first, cities, country)
         found = self.verdicts.get(key)
         if found is None:
             read_at, rows = self.evidence.get(service_id, (None, []))
@@ -244,10 +245,16 @@ class _PassState:
             if service_id not in self.mixes:
                 self.mixes[service_id] = usual_mixes(service_id)
             # The crowd beside a flood is weighed against the service's own expected counts:
-            # a city's spike has none here, and keeps its flood.
-            crowd_spikes = self._crowd_spikes(service_id, first, minute) if cities is None else None
+            # a city's or a country's spike has none here, and keeps its flood.
+            whole = cities is None and country is None
+            crowd_spikes = self._crowd_spikes(service_id, first, minute) if whole else None
             found = self.verdicts[key] = window_verdict(
-                rows, first, self.mixes[service_id], crowd_spikes, cities
+                rows,
+                first,
+                self.mixes[service_id],
+                crowd_spikes,
+                cities=cities,
+                country=country,
             )
         return found
 
@@ -688,12 +695,14 @@ def _country_statuses(state: _PassState, services: list[int], *, last: int) -> l
     )
     minute = from_epoch_minute(last)
     for row in rows:
-        # The same verdict as the world's: one spike, one verdict, whatever the scope. Where
-        # only the country's counts are up, the world's row asked for none: ask it here.
+        # What holds the world's spike back holds the country's part of it too. Otherwise a
+        # country whose counts are up is judged on its own reports: the rest of the world's
+        # are no support for a rise in one country (15 households in France made
+        # ?country=FR read `outage` while the world's reports came from Italy).
         world = state.statuses[row.service_id]
         row.flood, row.few_reporters, row.operator = world.flood, world.few_reporters, world.operator
-        if row.evidence != ServiceStatus.Tier.OK and world.evidence == ServiceStatus.Tier.OK:
-            verdict = state.verdict(row.service_id, minute, status_verdict_since(minute))
+        if row.evidence != ServiceStatus.Tier.OK and not (world.flood or world.few_reporters):
+            verdict = state.verdict(row.service_id, minute, status_verdict_since(minute), country=row.scope)
             row.few_reporters = verdict.few_reporters
             row.flood = verdict.held_back and not verdict.few_reporters
             if verdict.isp is not None and not row.flood:

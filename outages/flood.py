@@ -121,15 +121,24 @@ def window_verdict(
     first: dt.datetime,
     mixes: UsualMixes,
     crowd_spikes: Callable[[int], bool] | None = None,
+    *,
     cities: frozenset[int] | None = None,
+    country: str | None = None,
 ) -> detection.FloodVerdict:
     """The flood verdict on the reports of `evidence` (evidence_reports) from `first` on,
     against the service's usual mixes (usual_mixes); `crowd_spikes` tells whether that many
     reports over the same minutes would spike alone (a crowd beside a flood). With `cities`
-    (a spike of those cities only), on the reports placed in them: the rest of the country's
-    ordinary reports are no support for a rise in one city."""
+    (a spike of those cities only), on the reports placed in them, and with `country` on
+    those from that country: the rest of the service's ordinary reports are no support for a
+    rise in one place."""
     return detection.flood_verdict(
-        [report for at, report in evidence if at >= first and (cities is None or report.city in cities)],
+        [
+            report
+            for at, report in evidence
+            if at >= first
+            and (cities is None or report.city in cities)
+            and (country is None or report.country == country)
+        ],
         usual_operators=mixes.operators,
         usual_prefixes=mixes.prefixes,
         usual_in_countries=mixes.in_countries,
