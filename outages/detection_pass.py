@@ -702,7 +702,10 @@ def _country_statuses(state: _PassState, services: list[int], *, last: int) -> l
         world = state.statuses[row.service_id]
         row.flood, row.few_reporters, row.operator = world.flood, world.few_reporters, world.operator
         if row.evidence != ServiceStatus.Tier.OK and not (world.flood or world.few_reporters):
-            verdict = state.verdict(row.service_id, minute, status_verdict_since(minute), country=row.scope)
+            since = status_verdict_since(minute)
+            verdict = state.verdict(row.service_id, minute, since, country=row.scope)
+            if verdict.flood and state.verdict(row.service_id, minute, since).flood_beside:
+                continue  # the world's crowd beside a flood: the country keeps the world's story
             row.few_reporters = verdict.few_reporters
             row.flood = verdict.held_back and not verdict.few_reporters
             if verdict.isp is not None and not row.flood:

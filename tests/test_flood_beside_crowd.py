@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from outages import detection
-from outages.models import Incident
+from outages.models import Incident, ServiceStatus
 from tests.detection_helpers import T0
 from tests.helpers import post_report
 from tests.test_few_reporters import (
@@ -102,3 +102,25 @@ def test_a_national_outage_with_two_tunnels_flooding_beside_it_is_an_outage(clie
     assert "outage" in [row.status for row in rows]
     assert not rows[-1].flood
     assert Incident.objects.filter(service=chatgpt).count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("quiet_service")
+def test_italys_page_tells_the_worlds_story_when_the_flood_beside_the_crowd_is_italian(
+    client, chatgpt, time_machine
+):
+    # The flood from two Italian hosting /24s (Aruba): Italy's own reports are a flood plus
+    # the crowd, and its row must not call flood what the world, having set the flood aside,
+    # calls an outage.
+    aruba = [f"89.46.{net}.{host}" for net in (104, 105) for host in range(1, 121)]
+    addresses = national_crowd(150) + aruba
+    random.Random(22).shuffle(addresses)
+    for i, ip in enumerate(addresses):
+        time_machine.move_to(T0 + dt.timedelta(seconds=600 * i / len(addresses)), tick=False)
+        assert post_report(client, REPORT, ip=ip).status_code == 201
+
+    rows = statuses_minute_by_minute(time_machine, chatgpt, 5)
+
+    assert rows[-1].status == "outage"
+    italy = ServiceStatus.objects.get(service=chatgpt, scope="IT")
+    assert (italy.status, italy.flood) == (rows[-1].status, rows[-1].flood)
