@@ -16,6 +16,7 @@ import logging
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 from django.db import transaction
@@ -191,6 +192,16 @@ def _watermark_advance(mark: DetectionWatermark, end: dt.datetime) -> None:
     mark.save(update_fields=["processed_through"])
 
 
+class _Noise(NamedTuple):
+    """A service's expected reports per minute over the pass's panel, its dispersion and its
+    calibrated bars (one per detector window)."""
+
+    expected: np.ndarray
+    alpha: float
+    beta: float
+    bars: np.ndarray
+
+
 class _PassState:
     def __init__(self) -> None:
         self.current: dict[int, Tracked] = {}  # service_id -> its latest incident, if still relevant
@@ -218,10 +229,10 @@ class _PassState:
         ] = {}
         self.evidence: dict[int, tuple[dt.datetime, list[tuple[dt.datetime, detection.SpikeReport]]]] = {}
         self.mixes: dict[int, UsualMixes] = {}
-        # Each service's expected reports per minute from `noise_origin` on, and its noise
-        # (alpha, beta): whether the crowd beside a flood would spike alone (`verdict`).
+        # Each service's expected reports per minute from `noise_origin` on, its noise and its
+        # bars (from the pass's panel): whether the crowd beside a flood would spike alone.
         self.noise_origin = 0
-        self.noise: dict[int, tuple[np.ndarray, float, float, np.ndarray]] = {}
+        self.noise: dict[int, _Noise] = {}
 
     def verdict(
         self,
@@ -265,11 +276,17 @@ class _PassState:
         by themselves, against its expected counts and noise; None where they are not known."""
         noise = self.noise.get(service_id)
         lo, hi = epoch_minute(first) - self.noise_origin, epoch_minute(minute) - self.noise_origin + 1
-        if noise is None or lo < 0 or hi > noise[0].size:
+        if noise is None or lo < 0 or hi > noise.expected.size:
             return None
-        expected, alpha, beta, bars = noise[0][lo:hi], noise[1], noise[2], [float(bar) for bar in noise[3]]
+        expected = noise.expected[lo:hi]
         return lambda count: detection.count_spikes(
-            count, expected, alpha, beta, bucket_minutes=BUCKET_MINUTES, params=DETECT_PARAMS, bars=bars
+            count,
+            expected,
+            noise.alpha,
+            noise.beta,
+            bucket_minutes=BUCKET_MINUTES,
+            params=DETECT_PARAMS,
+            bars=noise.bars.tolist(),
         )
 
     def has_ongoing(self, service_id: int) -> bool:
@@ -518,7 +535,7 @@ def _panel(state: _PassState, national: Series, cities: Series) -> tuple[detecti
     expected = np.where(np.isfinite(expected), np.maximum(expected, 0.0), np.nan)
     state.noise_origin = national.origin
     state.noise = {
-        service_id: (expected[i], float(alpha[i]), float(beta[i]), bars[i])
+        service_id: _Noise(expected[i], float(alpha[i]), float(beta[i]), bars[i])
         for i, (service_id, _) in enumerate(national.keys)
     }
     # No history yet: scored from the next baseline rebuild on, and so are its cities.

@@ -76,21 +76,21 @@ def replay_minutes(
     """Replay n minutes from epoch minute `first_minute` (counts (n,), city_counts (C, n))."""
     x = np.asarray(counts, dtype=float)
     n = x.size
-    cities = np.zeros((0, n)) if city_counts is None else np.atleast_2d(np.asarray(city_counts, dtype=float))
+    city_x = np.zeros((0, n)) if city_counts is None else np.atleast_2d(np.asarray(city_counts, dtype=float))
     bucket = detection.BUCKET_MINUTES
     expected, alpha, beta, bars, city_expected, city_alpha, city_beta, city_bars = _minute_profiles(
-        first_minute, x, cities, timezone=timezone, bucket=bucket
+        first_minute, x, city_x, timezone=timezone, bucket=bucket
     )
     panel = detection.panel_detect(
         x[None, :],
         expected[None, :],
         alpha[None, :],
         beta[None, :],
-        cities,
+        city_x,
         city_expected,
         city_alpha,
         city_beta,
-        np.zeros(cities.shape[0], dtype=np.int64),
+        np.zeros(city_x.shape[0], dtype=np.int64),
         first_minute=first_minute,
         scored_from=0,
         bucket_minutes=bucket,
@@ -101,7 +101,7 @@ def replay_minutes(
     )
     tiers = detection.evidence_tiers(panel.score[0], hold_minutes=hold_minutes, params=_DETECT)
     reports_before = np.concatenate(([0.0], np.cumsum(x)))
-    city_reports_before = np.concatenate((np.zeros((cities.shape[0], 1)), np.cumsum(cities, axis=1)), axis=1)
+    city_reports_before = np.concatenate((np.zeros((city_x.shape[0], 1)), np.cumsum(city_x, axis=1)), axis=1)
 
     def verdict_of(
         service_id: int, minute: dt.datetime, since: dt.datetime | None, cities: frozenset[int] | None = None
@@ -149,7 +149,7 @@ def replay_minutes(
         tracked,
         panel,
         services=[0],
-        pairs=[(0, i) for i in range(cities.shape[0])],
+        pairs=[(0, i) for i in range(city_x.shape[0])],
         first_minute=first_minute,
         evaluate_from=0,
         problems={},
