@@ -211,6 +211,9 @@ def scenarios() -> list[Scenario]:
     # Two IPv6 /48s of a tunnel broker (free for the asking), a /64 for each report.
     masking = [f"2001:470:{h + 1:x}:{k + 1:x}::1" for h in range(2) for k in range(120)]
     media = [4 + 8 * min(m, 20) / 20 if m < 20 else 12 - 8 * (m - 20) / 20 for m in range(40)]
+    # A failure that spreads: the media bump's first 20 minutes, then it stays at 3x. Until
+    # the bump turns, no count can tell the two apart.
+    spreading = [4 + 8 * min(m, 20) / 20 for m in range(40)]
     # 310 phones on IPv6, in the usual operators' shares: 130 of TIM in one /48 (more than
     # an ordinary /48's 120 an hour), Vodafone 75 in one, Wind Tre 60 in two, and 45 Fastweb
     # homes, each its own /48.
@@ -342,6 +345,15 @@ def scenarios() -> list[Scenario]:
             "ok",
             "the usual audience rising from 4 to 12 a minute and back over 40 minutes (usual 4)",
             ramp(audience(320, seed=100), media, seed=10),
+            minutes=44,
+            per_minute=4,
+        ),
+        Scenario(
+            "slow_outage",
+            "outage",
+            "the usual audience rising from 4 to 12 a minute over 20 minutes as a failure "
+            "spreads, then staying there (usual 4): the media bump until it turns",
+            ramp(audience(480, seed=150), spreading, seed=21),
             minutes=44,
             per_minute=4,
         ),

@@ -15,13 +15,31 @@ def test_a_seed_gives_the_same_scenarios():
 
 def test_every_scenario_of_the_issue_is_a_row_with_a_known_label():
     found = {s.name: s.expected for s in scenarios()}
-    assert len(found) == 17
+    assert len(found) == 18
     assert set(found.values()) <= set(LABELS)
     assert (
         found["cgnat"] == "outage" and found["paused_flood"] == "flood" and found["dismissed"] == "dismissed"
     )
     assert found["v6_homes"] == "few_reports"  # four households spraying their /64s
     assert found["masked"] == "outage"  # a crowd with a flood beside it
+
+
+def test_the_media_bump_and_the_slow_outage_send_the_same_counts_until_the_bump_turns():
+    """Why the bench cannot get both rows right from reports alone: until minute 20 the same
+    usual audience reports at the same rate in both; only then does the bump fall back."""
+    by_name = {s.name: s for s in scenarios()}
+    bump, spreading = by_name["media_bump"], by_name["slow_outage"]
+    assert (bump.expected, spreading.expected) == ("ok", "outage")
+
+    def per_minute(scenario) -> list[int]:
+        t0 = min(post.at for post in scenario.posts)
+        counts = [0] * scenario.minutes
+        for post in scenario.posts:
+            counts[int((post.at - t0).total_seconds() // 60)] += 1
+        return counts
+
+    assert per_minute(bump)[:21] == per_minute(spreading)[:21]
+    assert per_minute(bump)[30] < per_minute(spreading)[30]
 
 
 def test_the_label_is_read_off_the_public_status():
