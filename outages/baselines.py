@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -209,6 +209,32 @@ def _incident_spans(
     return spans
 
 
+_BuildRow = tuple[int, int | None, str, np.ndarray, np.ndarray, int]  # service, city, country, ...
+
+
+def _whole_services(rows: list[_BuildRow], size: int) -> Iterator[list[_BuildRow]]:
+    """The rows (a service's next to each other) in slices of about `size`, never splitting
+    a service's rows."""
+    part: list[_BuildRow] = []
+    for row in rows:
+        if len(part) >= size and row[0] != part[-1][0]:
+            yield part
+            part = []
+        part.append(row)
+    if part:
+        yield part
+
+
+def _beside_rows(part: list[_BuildRow]) -> list[int]:
+    """For each row of a city, the row of its service's worldwide series; -1 for the others."""
+    world = {
+        service_id: k
+        for k, (service_id, city_id, code, *_) in enumerate(part)
+        if city_id is None and not code
+    }
+    return [world.get(service_id, -1) if city_id is not None else -1 for service_id, city_id, *_ in part]
+
+
 def _baselines_build(
     service_ids: list[int],
     timezones: dict[int, str],
@@ -224,9 +250,7 @@ def _baselines_build(
     seconds = BUCKET_MINUTES * 60
     # Services with the same time zone and history span are built together: the profile
     # maths is vectorised across series, so one call for many services beats one each.
-    groups: dict[tuple[str, int], list[tuple[int, int | None, str, np.ndarray, np.ndarray, int]]] = (
-        defaultdict(list)
-    )
+    groups: dict[tuple[str, int], list[_BuildRow]] = defaultdict(list)
     for service_id in service_ids:
         history = national.get(service_id)  # (bucket, n) rows
         if history is None:
@@ -266,15 +290,16 @@ def _baselines_build(
     for (timezone, begin), series in groups.items():
         n_buckets = end_bucket - begin
         timestamps = (begin + np.arange(n_buckets)) * seconds
-        # Series are independent: build them in slices to bound the builder's working memory.
-        for lo in range(0, len(series), PROFILE_SLICE):
-            part = series[lo : lo + PROFILE_SLICE]
+        # Build in slices to bound the builder's working memory; a service's rows stay in one
+        # slice, since its cities are calibrated beside it.
+        for part in _whole_services(series, PROFILE_SLICE):
             profile = detection.profile_build(
                 timestamps,
                 np.stack([s[3] for s in part]),
                 bucket_minutes=BUCKET_MINUTES,
                 timezone=timezone,
                 exclude=np.stack([s[4] for s in part]),
+                beside=_beside_rows(part),
             )
             for offset, (service_id, city_id, code, _, _, total) in enumerate(part):
                 expected = profile.expected[offset]

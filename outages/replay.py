@@ -215,7 +215,12 @@ def _minute_profiles(
     np.add.at(sums, (slice(None), index), series)  # type: ignore[arg-type]
     timestamps = (first_bucket + np.arange(n_buckets)) * bucket * 60
     expected, alpha, beta, bars = detection.replay_profiles(
-        timestamps, sums, bucket_minutes=bucket, timezone=timezone, params=_BASELINE
+        timestamps,
+        sums,
+        bucket_minutes=bucket,
+        timezone=timezone,
+        params=_BASELINE,
+        beside=[-1] + [0] * cities.shape[0],  # every city is the national series' (row 0)
     )
     # A city without enough history for a profile of its own is scored against the floor,
     # as the live pass does (outages.baselines._baselines_build decides the same way), judged

@@ -20,6 +20,7 @@ from outages.detection import (
     profile_build,
     profile_expected,
     replay_profiles,
+    rest_ratio,
     status_tier,
     window_buckets,
 )
@@ -54,9 +55,11 @@ def _panel(
     first_minute: int = 0,
     city_counts: np.ndarray | None = None,
     city_expected: np.ndarray | None = None,
+    bar: float | None = None,
 ):
     """panel_detect on one service's per-minute series (n,) and its cities (C, n), as the
-    live pass calls it (sliding 5-minute buckets, spikes held two minutes)."""
+    live pass calls it (sliding 5-minute buckets, spikes held two minutes); `bar`: the
+    service's calibrated bar on every window (None: uncalibrated)."""
     n = counts.size
     city_counts = np.zeros((0, n)) if city_counts is None else city_counts
     city_expected = np.zeros((0, n)) if city_expected is None else city_expected
@@ -79,6 +82,7 @@ def _panel(
         scored_from=0,
         bucket_minutes=BUCKET,
         hold_minutes=SPIKE_HOLD_MINUTES,
+        bars=None if bar is None else np.full((1, len(window_buckets(BUCKET))), bar),
     )
 
 
@@ -461,24 +465,84 @@ def test_a_burst_of_the_whole_service_is_judged_by_the_service_not_opened_throug
     else:
         counts[burst] += city_counts[0, burst] - city_expected[0, burst]
 
-    panel = panel_detect(
-        counts[None, :],
-        expected[None, :],
-        np.array([0.05]),
-        np.array([0.01]),
-        city_counts,
-        city_expected,
-        np.full(2, 0.02),
-        np.full(2, 0.01),
-        np.zeros(2, dtype=np.int64),
-        first_minute=0,
-        scored_from=0,
-        bucket_minutes=BUCKET,
-        hold_minutes=SPIKE_HOLD_MINUTES,
-        bars=np.full((1, len(window_buckets(BUCKET))), 60.0),
+    panel = _panel(
+        counts, expected, 0.05, 0.01, city_counts=city_counts, city_expected=city_expected, bar=60.0
     )
 
     assert not panel.national_spike.any()  # the service's own bars: one of its bursts
     assert panel.city_spike[0].any() == city_opens
     assert not panel.city_spike[1].any()
     assert panel.flagged.any() == city_opens
+
+
+def test_a_raised_rest_of_a_service_raises_a_citys_usual_by_its_ratio_and_nothing_else_does():
+    # A busy rest at three times its usual; a quiet one with a stray report; a rest up by
+    # noise (1.2 times); one below its usual; no counts at all.
+    found = rest_ratio(
+        np.array([3000.0, 1.0, 120.0, 50.0, np.nan]), np.array([1000.0, 0.2, 100.0, 100.0, 40.0])
+    )
+
+    np.testing.assert_allclose(found, [3.0, 1.0, 1.0, 1.0, 1.0])
+
+
+@pytest.mark.parametrize(
+    ("where", "city_opens"),
+    [("everywhere", False), ("city", True), ("everywhere, the city four times as much", True)],
+)
+def test_a_block_of_the_whole_service_is_no_citys_evidence_but_a_city_beyond_it_is(where, city_opens):
+    # A service at 20 a minute whose bars absorb its own blocks (calibrated far above any
+    # of them), two cities at 5 a minute each without bars of their own. Thirty minutes
+    # at five times the usual: everywhere (a block of the service, seen in each city at its
+    # share; the city's longer windows used to open it), in the first city only (a regional
+    # outage), or everywhere with the first city at twenty times (a regional outage inside a
+    # block: beyond its service's rise).
+    n = 180
+    expected = np.full(n, 20.0)
+    city_expected = np.full((2, n), 5.0)
+    city_counts = city_expected.copy()
+    counts = expected.copy()
+    block = slice(60, 90)
+    if where.startswith("everywhere"):
+        counts[block] *= 5
+        city_counts[:, block] *= 5
+    city_counts[0, block] = 5.0 * (5 if where == "everywhere" else 20)
+    counts[block] += city_counts[0, block] - (
+        city_expected[0, block] * (5 if where.startswith("everywhere") else 1)
+    )
+
+    panel = _panel(
+        counts, expected, 0.05, 0.01, city_counts=city_counts, city_expected=city_expected, bar=1e6
+    )
+
+    assert not panel.national_spike.any()  # the service's own bars: one of its blocks
+    assert panel.city_spike[0].any() == city_opens
+    assert not panel.city_spike[1].any()
+
+
+def test_a_citys_bars_are_not_taught_by_the_bursts_of_its_whole_service():
+    # Four weeks of a service at 40 per bucket and its city at 10, with a 30-minute block of
+    # the whole service at eight times its usual every day, at a different hour each day:
+    # the service's bars learn the blocks; beside its service, the city's do not (they are
+    # not its own rises, and it had none); read alone, they would, and a regional outage
+    # would need to beat the service's blocks to be seen.
+    ts = _timestamps("2026-02-02", 28)
+    rng = np.random.default_rng(5)
+    city = rng.poisson(np.full(ts.size, 10.0)).astype(float)
+    rest = rng.poisson(np.full(ts.size, 30.0)).astype(float)
+    for day in range(28):
+        start = day * PER_DAY + int(rng.integers(0, PER_DAY - 6))
+        block = slice(start, start + 6)
+        city[block] *= 8
+        rest[block] *= 8
+    counts = np.vstack([city + rest, city])
+
+    beside = profile_build(ts, counts, bucket_minutes=BUCKET, timezone=ROME, beside=[-1, 0])
+    alone = profile_build(ts, counts, bucket_minutes=BUCKET, timezone=ROME)
+
+    threshold = DetectParams().threshold
+    assert beside.bars is not None and alone.bars is not None
+    # The service's bars: its blocks are its habit (on the windows a block fills).
+    assert (beside.bars[0][:3] > threshold + 10).all()
+    np.testing.assert_array_equal(beside.bars[0], alone.bars[0])
+    assert (alone.bars[1][:3] > threshold + 100).all()
+    assert (beside.bars[1] == threshold).all()

@@ -10,9 +10,11 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
+from outages import replay
 from outages.baselines import baselines_rebuild
+from outages.detection import DetectParams
 from outages.detection_pass import detection_run_range
-from outages.models import Incident, IncidentEscalation
+from outages.models import Baseline, Incident, IncidentEscalation
 from outages.replay import replay_minutes
 from reports.models import CityMinute, ServiceMinute
 from tests.detection_helpers import city
@@ -114,3 +116,32 @@ def test_the_live_pass_and_backtest_open_the_same_incidents_on_the_same_minutes(
     # Each opened with the reports that opened it: the start is inside the outage windows.
     assert live[0][0] <= (last_day + dt.timedelta(hours=16, minutes=5)).astimezone(dt.UTC)
     assert live[0][3] >= live[0][0]
+
+
+def test_the_nightly_rebuild_and_a_replay_calibrate_a_city_beside_its_service(chatgpt):
+    # The same days, each with a 30-minute block of the whole service at eight times its
+    # usual, at a different hour every day (seen in Milan at its share): the service's bars
+    # learn its blocks, Milan's do not, in the stored profiles as in a replay's.
+    counts, milan = _series()
+    rng = np.random.default_rng(3)
+    for day in range(DAYS - 1):
+        start = day * 1440 + int(rng.integers(8 * 60, 22 * 60))
+        counts[start : start + 30] *= 8
+        milan[start : start + 30] *= 8
+    _store(chatgpt, counts, milan)
+    last_day = FIRST + dt.timedelta(days=DAYS - 1)
+    baselines_rebuild(now=last_day.astimezone(dt.UTC))
+
+    stored = {b.city_id is None: b.bars for b in Baseline.objects.filter(service=chatgpt, country_code="")}
+    first_minute = int(FIRST.timestamp()) // 60
+    _, _, _, bars, _, _, _, city_bars = replay._minute_profiles(
+        first_minute, counts.astype(float), milan[None, :].astype(float), timezone=chatgpt.timezone, bucket=5
+    )
+    day_start = int(last_day.timestamp()) // 60 - first_minute
+
+    threshold = DetectParams().threshold
+    assert max(stored[True]) > threshold + 10  # the service's: its blocks are its habit
+    # Milan's: not its rises (what is left is its own noise beside the blocks).
+    assert max(stored[False]) < threshold + 3
+    assert stored[True] == pytest.approx(list(bars[day_start]))
+    assert stored[False] == pytest.approx(list(city_bars[0, day_start]))

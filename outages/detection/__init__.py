@@ -14,7 +14,8 @@ One job per module; every public name is re-exported here, so callers write
   and lookup (``profile_expected``, ``expected_per_minute``).
 - ``scoring``: ``DetectParams``, the multi-window score (``detect``, ``detect_sliding``,
   ``window_scores``; a raised window and an elevated bucket: ``window_raised``,
-  ``bucket_elevated``; whether a count alone would spike over a window: ``count_spikes``), its tails and trailing sums, the status tiers with hysteresis
+  ``bucket_elevated``; whether a count alone would spike over a window: ``count_spikes``; a
+  city's usual beside the rest of its service: ``rest_ratio``), its tails and trailing sums, the status tiers with hysteresis
   (``evidence_tiers``, ``status_tier``).
 - ``calibration``: each series' bars from its own recent evidence (``evidence_bars``).
 - ``panel``: ``panel_detect`` and its ``Panel``, ``hold``, ``city_bar``, ``city_carries_spike``, the aligned 15-minute
@@ -79,6 +80,7 @@ from outages.detection.scoring import (
     detect,
     detect_sliding,
     evidence_tiers,
+    rest_ratio,
     status_tier,
     trailing_sum,
     window_buckets,
@@ -136,6 +138,7 @@ __all__ = [
     "profile_build",
     "profile_expected",
     "replay_profiles",
+    "rest_ratio",
     "status_tier",
     "trailing_sum",
     "usual_mix",

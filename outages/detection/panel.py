@@ -10,7 +10,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from outages.detection.scoring import Detection, DetectParams, detect_sliding, trailing_sum, window_raised
+from outages.detection.scoring import (
+    Detection,
+    DetectParams,
+    detect_sliding,
+    rest_ratio,
+    trailing_sum,
+)
 
 # The detector as the live pass and backtest run it: profiles of 5-minute slots, a sliding
 # 5-minute bucket scored every minute, and a spike counted once it has cleared the bar two
@@ -126,6 +132,9 @@ def panel_detect(
 
     A city is one test of many: its bar rises with the cities of its service reporting in the
     last hour, and drops to the warning level where the national series already spikes.
+    Where it does not, a city is scored against its usual times the rest of its service's
+    (``scoring.rest_ratio``): its rise beyond its service's, not the service's rise seen
+    there.
     """
     s, n = counts.shape
     if national_rows is None:
@@ -148,6 +157,10 @@ def panel_detect(
     n_cities = np.zeros((s, n))
     np.add.at(n_cities, pair_service, recent.astype(float))
     bar = city_bar(n_cities[pair_service], nat.is_spike[pair_service], params)
+    rest, rest_usual = _rest_of_service(
+        counts, expected, city_counts, city_expected, pair_service, bucket_minutes=bucket_minutes
+    )
+    ratio = rest_ratio(rest, rest_usual, params)  # above 1 only where the rest is raised
     cit = _score_rows(
         city_counts,
         city_expected,
@@ -160,15 +173,8 @@ def panel_detect(
         params=params,
         threshold=bar,
         bars=city_bars,
-        one_bucket_void=rest_raised(
-            counts,
-            expected,
-            city_counts,
-            city_expected,
-            pair_service,
-            bucket_minutes=bucket_minutes,
-            params=params,
-        ),
+        one_bucket_void=ratio > 1.0,
+        usual_scale=np.where(nat.is_spike[pair_service], 1.0, ratio),
     )
     city_spike = hold(cit.is_spike, hold_minutes) & recent
     any_city = np.zeros((s, n), dtype=bool)
@@ -239,7 +245,7 @@ def _rolling_min(a: np.ndarray, w: int) -> np.ndarray:
     return out
 
 
-def rest_raised(
+def _rest_of_service(
     counts: np.ndarray,
     expected: np.ndarray,
     city_counts: np.ndarray,
@@ -247,19 +253,16 @@ def rest_raised(
     pair_service: np.ndarray,
     *,
     bucket_minutes: int,
-    params: DetectParams = DetectParams(),
-) -> np.ndarray:
-    """(P, n): whether the rest of each city's service (its reports outside the city) is
-    raised (``window_raised``) in the sliding bucket ending at each minute.
+) -> tuple[np.ndarray, np.ndarray]:
+    """(P, n) each: the reports of each city's service outside the city, and their usual, in
+    the sliding bucket ending at each minute.
 
-    While it is, a rise in the city's one bucket is the service's rise seen there (a
-    nationwide burst reaches every city at its share), and the service's own test, with the
-    bars it learned from its bursts, judges it: a city's one-bucket evidence then says
-    nothing. Without this, a burst the service's calibration has learned to ignore still
-    opened incidents through its cities, where it scores lower and crosses the threshold on
-    too few days to teach their bars the same (docs/detection.md, section 5). A city's longer
-    windows, and its one bucket while the rest is not raised (a regional outage), are tested
-    as before."""
+    While the rest is raised (``window_raised``), a rise in the city's one bucket is the
+    service's rise seen there (a nationwide burst reaches every city at its share), and the
+    service's own test, with the bars it learned from its bursts, judges it: the city's
+    one-bucket evidence says nothing, even while the service spikes. Its longer windows
+    are read against its usual times the rest's ratio (``scoring.rest_ratio``) unless the
+    service spikes (docs/detection.md, section 5)."""
 
     def known(a: np.ndarray) -> np.ndarray:
         return np.where(np.isfinite(a), a, 0.0)
@@ -268,7 +271,7 @@ def rest_raised(
     usual = trailing_sum(
         np.maximum(known(expected)[pair_service] - known(city_expected), 0.0), bucket_minutes
     )
-    return np.asarray(window_raised(rest, usual, params) & (usual > 0))
+    return rest, usual
 
 
 def _score_rows(
@@ -285,6 +288,7 @@ def _score_rows(
     threshold: np.ndarray | None = None,
     bars: np.ndarray | None = None,
     one_bucket_void: np.ndarray | None = None,
+    usual_scale: np.ndarray | None = None,
 ) -> Detection:
     """detect_sliding on the rows that can score; other rows, and the columns before the
     held minutes ahead of ``scored_from`` (history only), stay zero."""
@@ -305,6 +309,7 @@ def _score_rows(
         threshold=None if threshold is None else threshold[picked],
         bars=None if bars is None else list(np.moveaxis(bars[picked], -1, 0)),
         one_bucket_void=None if one_bucket_void is None else one_bucket_void[picked],
+        usual_scale=None if usual_scale is None else usual_scale[picked],
     )
     first = max(scored_from - (hold - 1), 0)
     score[picked, first:] = found.score[:, first:]

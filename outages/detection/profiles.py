@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 
 from outages.detection.calendar import local_fields
 from outages.detection.calibration import CalibrationParams, evidence_bars
-from outages.detection.scoring import DetectParams, window_buckets
+from outages.detection.scoring import DetectParams, rest_ratio, window_buckets
 
 
 @dataclass(frozen=True)
@@ -140,10 +140,13 @@ def profile_build(
     timezone: str,
     exclude: np.ndarray | None = None,
     params: BaselineParams = BaselineParams(),
+    beside: np.ndarray | Sequence[int] | None = None,
 ) -> Profile:
     """Seasonal profile from history. ``exclude`` (bool, like ``counts``) drops known incidents.
 
     Missing buckets in the history mean "no data", not zero: pass zero counts explicitly.
+    ``beside`` (N,) names, for each row that is a city, the row of its service (-1 for the
+    others): a city's bars are learned from its rise beyond its service's (``rest_ratio``).
     """
     day, weekday, slot = local_fields(timestamps, timezone=timezone, bucket_minutes=bucket_minutes)
     return _profile_from_fields(
@@ -155,6 +158,7 @@ def profile_build(
         bucket_minutes,
         timezone,
         params,
+        beside,
     )
 
 
@@ -204,6 +208,7 @@ def _profile_from_fields(
     bucket_minutes: int,
     timezone: str,
     params: BaselineParams,
+    beside: np.ndarray | Sequence[int] | None = None,
 ) -> Profile:
     single = counts.ndim == 1
     x = np.atleast_2d(counts)
@@ -317,10 +322,13 @@ def _profile_from_fields(
     # The bars are set on every observation of the recent days, incidents included (see
     # detection.calibration), against the profile just built.
     recent_cells = slice(max(n_days - CalibrationParams().days, 0), n_days)
-    history = (grid if exclude is None else cell_means(np.isfinite(x)))[:, recent_cells]
+    history = (grid if exclude is None else cell_means(np.isfinite(x)))[:, recent_cells].reshape(n_series, -1)
+    usual = expected[:, day_weekday[recent_cells], :].reshape(n_series, -1)
+    if beside is not None:
+        usual = _usual_beside_rest(usual, history, np.asarray(beside, dtype=np.int64))
     bars = evidence_bars(
-        history.reshape(n_series, -1),
-        expected[:, day_weekday[recent_cells], :].reshape(n_series, -1),
+        history,
+        usual,
         alpha,
         beta,
         np.repeat(np.arange(n_days)[recent_cells], n_slots),
@@ -329,6 +337,21 @@ def _profile_from_fields(
     no_history = ~np.isfinite(level)
     expected[no_history] = np.nan
     return _squeeze(Profile(bucket_minutes, timezone, expected, alpha, beta, bars), single)
+
+
+def _usual_beside_rest(usual: np.ndarray, history: np.ndarray, beside: np.ndarray) -> np.ndarray:
+    """The usual counts (N, T) a calibration reads: a city's (a row whose ``beside`` names
+    its service's row) times the rest of its service's ratio in each bucket, as the city is
+    scored (``panel_detect``); so the bursts of the whole service, which its own bars
+    absorb, do not teach the city's bars too. Other rows as they are."""
+    out = usual.copy()
+    cities = np.flatnonzero(beside >= 0)
+    if cities.size:
+        service = beside[cities]
+        rest = history[service] - history[cities]
+        rest_usual = usual[service] - usual[cities]
+        out[cities] = usual[cities] * rest_ratio(rest, rest_usual)
+    return out
 
 
 def _weekly_shape(
@@ -439,10 +462,12 @@ def replay_profiles(
     bucket_minutes: int,
     timezone: str,
     params: BaselineParams = BaselineParams(),
+    beside: np.ndarray | Sequence[int] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Expected count, alpha and beta, each (N, T), and the calibrated bars (N, T, W), for
     the rows of ``series`` (N, T), with the profiles rebuilt at every local midnight from the
-    days before it only (NaN expected and uncalibrated bars on the first day).
+    days before it only (NaN expected and uncalibrated bars on the first day). ``beside`` as
+    for ``profile_build``.
     """
     series = np.atleast_2d(np.asarray(series, dtype=float))
     day, weekday, slot = local_fields(timestamps, timezone=timezone, bucket_minutes=bucket_minutes)
@@ -466,6 +491,7 @@ def replay_profiles(
             bucket_minutes,
             timezone,
             params,
+            beside,
         )
         expected[:, start:end] = profile.expected[:, weekday[start:end], slot[start:end]]
         alpha[:, start:end] = profile.alpha[:, None]

@@ -126,6 +126,22 @@ def window_raised(
     return np.asarray((x - mu >= params.min_excess) & (x >= params.min_ratio * mu))
 
 
+def rest_ratio(
+    rest_counts: np.ndarray, rest_usual: np.ndarray, params: DetectParams = DetectParams()
+) -> np.ndarray:
+    """How many times its usual the rest of a city's service (its reports outside the city)
+    runs in a bucket where it is raised (``window_raised``), else 1: what a city's usual is
+    multiplied by before the city is scored, so that a rise of the whole service, seen in
+    the city at its share, is no evidence of the city's own (docs/detection.md, section 5).
+    A rest at its usual, noise included, leaves the city's usual as it is: a regional outage
+    is tested as it always was. Unknown counts (NaN) leave it at 1."""
+    x = np.nan_to_num(np.asarray(rest_counts, dtype=float), nan=0.0)
+    mu = np.nan_to_num(np.asarray(rest_usual, dtype=float), nan=0.0)
+    raised = window_raised(x, mu, params) & (mu > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(raised, x / np.where(mu > 0, mu, 1.0), 1.0)
+
+
 def count_spikes(
     count: float,
     expected: np.ndarray,
@@ -204,7 +220,7 @@ def detect(
     as on a calm one. None: every bar is the threshold (the raw score).
 
     ``one_bucket_void`` (..., T), where True, silences the one-bucket window at that bucket
-    (a city while the rest of its service is raised: ``panel.rest_raised``).
+    (a city while the rest of its service is raised: ``panel._rest_of_service``).
     """
     x = np.asarray(counts, dtype=float)
     score = np.zeros(x.shape)
@@ -239,6 +255,7 @@ def detect_sliding(
     threshold: np.ndarray | float | None = None,
     bars: Sequence[np.ndarray | float] | None = None,
     one_bucket_void: np.ndarray | None = None,
+    usual_scale: np.ndarray | None = None,
 ) -> Detection:
     """``detect`` on sliding buckets, as the live pass runs it every minute.
 
@@ -248,6 +265,8 @@ def detect_sliding(
     ``alpha``, ``beta``, ``threshold`` and each of ``bars`` are (...,) or per minute (..., T),
     ``one_bucket_void`` per minute (the bucket ending at it). A bucket holding a minute with
     NaN ``expected``, and the first b-1 minutes (no full bucket yet), score 0.
+    ``usual_scale`` (..., T) multiplies the expected count of the bucket ending at each
+    minute (a city's usual beside the rest of its service: ``rest_ratio``).
     """
     b = bucket_minutes
     x = np.asarray(counts, dtype=float)
@@ -258,6 +277,8 @@ def detect_sliding(
     unknown = _trailing_sum((~known).astype(float), b) > 0
     unknown[..., : b - 1] = True
     means = np.where(unknown, np.nan, means)
+    if usual_scale is not None:
+        means = means * usual_scale
 
     def phase_of(value: np.ndarray | float, phase: int) -> np.ndarray:
         v = np.asarray(value)
