@@ -344,13 +344,12 @@ def _usual_beside_rest(usual: np.ndarray, history: np.ndarray, beside: np.ndarra
     its service's row) times the rest of its service's ratio in each bucket, as the city is
     scored (``panel_detect``); so the bursts of the whole service, which its own bars
     absorb, do not teach the city's bars too. Other rows as they are."""
-    out = usual.copy()
     cities = np.flatnonzero(beside >= 0)
-    if cities.size:
-        service = beside[cities]
-        rest = history[service] - history[cities]
-        rest_usual = usual[service] - usual[cities]
-        out[cities] = usual[cities] * rest_ratio(rest, rest_usual)
+    if not cities.size:
+        return usual
+    out = usual.copy()
+    service = beside[cities]
+    out[cities] *= rest_ratio(history[service] - history[cities], usual[service] - usual[cities])
     return out
 
 

@@ -135,11 +135,11 @@ def rest_ratio(
     the city at its share, is no evidence of the city's own (docs/detection.md, section 5).
     A rest at its usual, noise included, leaves the city's usual as it is: a regional outage
     is tested as it always was. Unknown counts (NaN) leave it at 1."""
-    x = np.nan_to_num(np.asarray(rest_counts, dtype=float), nan=0.0)
-    mu = np.nan_to_num(np.asarray(rest_usual, dtype=float), nan=0.0)
-    raised = window_raised(x, mu, params) & (mu > 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(raised, x / np.where(mu > 0, mu, 1.0), 1.0)
+    x = np.asarray(rest_counts, dtype=float)
+    mu = np.asarray(rest_usual, dtype=float)
+    with np.errstate(invalid="ignore"):  # NaN compares False: not raised
+        raised = window_raised(x, mu, params) & (mu > 0)
+    return np.divide(x, mu, out=np.ones(np.broadcast_shapes(x.shape, mu.shape)), where=raised)
 
 
 def count_spikes(
