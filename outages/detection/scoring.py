@@ -106,15 +106,20 @@ def window_scores(
             if params.persistence:
                 ok &= _trailing_sum(elevated, w) >= persistent_buckets(w)
         # The tail is computed where the window can speak only: most buckets cannot.
-        big_mu_safe = np.maximum(big_mu[ok], 1e-9)
-        var = (
-            big_mu_safe
-            + _trailing_sum((a - b) * mu**2, w)[ok]
-            + _trailing_sum(b, w)[ok] / w * big_mu[ok] ** 2
-        )
         s = np.zeros(x.shape)
-        s[ok] = _log10_tail(big_x[ok], big_mu_safe, var)
+        s[ok] = _window_tail(
+            big_x[ok], big_mu[ok], _trailing_sum((a - b) * mu**2, w)[ok], _trailing_sum(b, w)[ok] / w
+        )
         yield w, s
+
+
+def _window_tail(count: np.ndarray, big_mu: np.ndarray, own: np.ndarray, shared: np.ndarray) -> np.ndarray:
+    """The score (-log10 of the negative binomial tail) of `count` reports over a window
+    expecting `big_mu`: its variance is Poisson, plus each bucket's own dispersion (`own`,
+    the sum of (alpha - beta) mu^2 over its buckets), plus the dispersion its buckets share
+    (`shared`, beta, times big_mu^2)."""
+    mean = np.maximum(big_mu, 1e-9)
+    return _log10_tail(count, mean, mean + own + shared * big_mu**2)
 
 
 def window_raised(
@@ -167,8 +172,12 @@ def count_spikes(
     a = float(alpha)
     b = a if beta is None else min(float(beta), a)
     per_bucket = np.add.reduceat(mu[::-1], np.arange(0, mu.size, bucket_minutes))
-    var = max(big_mu, 1e-9) + (a - b) * float((per_bucket**2).sum()) + b * big_mu**2
-    score = _log10_tail(np.array([count]), np.array([max(big_mu, 1e-9)]), np.array([var]))[0]
+    score = _window_tail(
+        np.array([count]),
+        np.array([big_mu]),
+        np.array([(a - b) * float((per_bucket**2).sum())]),
+        np.array([b]),
+    )[0]
     needed = params.threshold
     if bars is not None:
         fits = [
