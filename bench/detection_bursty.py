@@ -326,12 +326,13 @@ def poisoning(seed: int, replicates: int = POISON_REPLICATES, input_bucket: int 
     )
     print(
         "| outage | series | alerted | inside an open incident | median delay min "
-        "| expected reports in its first 15 min, median | false incidents from the ramp on |"
+        "| expected reports in its first 15 min, median | shared wobble (beta) at its start, median "
+        "| false incidents from the ramp on |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     attack = []
     for factor in (2.0, 3.0):
-        results: dict[str, list[tuple[OutageResult, float, int]]] = {"control": [], "poisoned": []}
+        results: dict[str, list[tuple[OutageResult, float, float, int]]] = {"control": [], "poisoned": []}
         for replicate in range(replicates):
             scenario = poisoning_pair(seed, factor=factor, replicate=replicate)
             attack.append(scenario.attack_per_day)
@@ -346,14 +347,16 @@ def poisoning(seed: int, replicates: int = POISON_REPLICATES, input_bucket: int 
                     for i in incidents
                     if i.opened >= ramp_from and not o.start_minute <= i.opened < o.end_minute + TAIL
                 )
-                results[kind].append((outage_result(o, incidents), expected, false))
+                beta = float(found.beta[o.start_minute])
+                results[kind].append((outage_result(o, incidents), expected, beta, false))
         for kind, rows in results.items():
-            delays = [r.delay for r, _, _ in rows if r.delay is not None]
+            delays = [r.delay for r, _, _, _ in rows if r.delay is not None]
             delay = f"{np.median(delays):.0f}" if delays else "-"
             print(
-                f"| {factor:g}x 60 min | {kind} | {sum(r.alerted for r, _, _ in rows)} of {len(rows)} "
-                f"| {sum(r.inside_open for r, _, _ in rows)} | {delay} "
-                f"| {np.median([e for _, e, _ in rows]):.1f} | {sum(f for _, _, f in rows)} |"
+                f"| {factor:g}x 60 min | {kind} | {sum(r.alerted for r, _, _, _ in rows)} of {len(rows)} "
+                f"| {sum(r.inside_open for r, _, _, _ in rows)} | {delay} "
+                f"| {np.median([e for _, e, _, _ in rows]):.1f} | {np.median([b for _, _, b, _ in rows]):.3f} "
+                f"| {sum(f for _, _, _, f in rows)} |"
             )
     print(f"(the attacker's reports a day once flat: {min(attack):.0f} to {max(attack):.0f})")
 

@@ -56,6 +56,10 @@ class ReplayedIncident:
 class Replay:
     first_minute: int
     expected: np.ndarray  # (n,) expected reports per minute, NaN without a profile
+    # (n,) the profile's dispersion in force each minute: alpha, one bucket's; beta, the part
+    # neighbouring buckets share (docs/detection.md, section 2)
+    alpha: np.ndarray
+    beta: np.ndarray
     panel: detection.Panel
     status: list[str]  # (n,) the public status each minute
     incident: list[int | None]  # (n,) the number of the incident holding each minute
@@ -189,6 +193,8 @@ def replay_minutes(
     return Replay(
         first_minute=first_minute,
         expected=expected,
+        alpha=alpha,
+        beta=beta,
         panel=panel,
         status=status,
         incident=number_of,
