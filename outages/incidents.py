@@ -415,38 +415,52 @@ def _rise_start(panel: detection.Panel, row: int, j: int, service_pairs: Sequenc
     """The minute an incident opened at minute j starts: the rise.
 
     The scoring window behind a spike may reach back an hour (`panel.evidence_from`), over
-    minutes at the usual level or an earlier, separate burst. The rise is the last unbroken
-    run of minutes, up to j, whose sliding 5-minute bucket holds at least `min_ratio` times
-    its baseline, nationally or in a city flagged at j (the earliest of those); the incident
-    starts with that run's first bucket, at its first minute above the baseline. Without
-    such a run it starts with the first minute of the evidence that is above the baseline.
+    minutes at the usual level or an earlier, separate burst. The rise is the most likely
+    start of what is still going on at j (`_change_point`), nationally if the sliding
+    5-minute bucket ending at j holds at least `min_ratio` times its baseline, and in each
+    city flagged at j whose bucket does (the earliest of those); the incident starts at its
+    first minute above the baseline. Without such a bucket it starts with the first minute
+    of the evidence that is above the baseline.
     """
     lo = int(panel.evidence_from[row, j])
-    found = _run_start(panel.counts[row], panel.excess[row], lo, j)
-    for i in service_pairs:
-        if panel.city_spike[i, j]:
-            city = _run_start(panel.city_counts[i], panel.city_excess[i], lo, j)
-            if city is not None:
-                found = city if found is None else min(found, city)
-    start = lo if found is None else found
+    series = [(panel.counts[row], panel.excess[row])] + [
+        (panel.city_counts[i], panel.city_excess[i]) for i in service_pairs if panel.city_spike[i, j]
+    ]
+    start = min(
+        (
+            _change_point(counts, excess, lo, j)
+            for counts, excess in series
+            if _elevated_at(counts, excess, j)
+        ),
+        default=lo,
+    )
     while start < j and panel.excess[row, start] <= 0:
         start += 1
     return start
 
 
-def _run_start(counts: np.ndarray, excess: np.ndarray, lo: int, j: int) -> int | None:
-    """The first minute of the first bucket of the last run of elevated sliding buckets
-    ending at j and not before `lo` (None: the bucket ending at j is not elevated)."""
-    b = detection.BUCKET_MINUTES
-    first = max(lo - b + 1, 0)
-    x = detection.trailing_sum(counts[first : j + 1], b)
-    elevated = detection.bucket_elevated(x, x - detection.trailing_sum(excess[first : j + 1], b))
-    if not elevated[-1]:
-        return None
-    k = elevated.size - 1
-    while k > 0 and elevated[k - 1] and first + k - 1 >= lo:
-        k -= 1
-    return max(first + k - b + 1, lo)
+def _elevated_at(counts: np.ndarray, excess: np.ndarray, j: int) -> bool:
+    """Whether the sliding 5-minute bucket ending at minute j is elevated."""
+    first = max(j - detection.BUCKET_MINUTES + 1, 0)
+    reports = float(counts[first : j + 1].sum())
+    usual = reports - float(excess[first : j + 1].sum())
+    return bool(detection.bucket_elevated(np.array(reports), np.array(usual)))
+
+
+def _change_point(counts: np.ndarray, excess: np.ndarray, lo: int, j: int) -> int:
+    """The most likely first minute, in lo..j, of a rise still going on at j: the minute s
+    whose minutes s..j, at a rate of their own, are likeliest against their usual (the
+    Poisson likelihood ratio X log(X / M) - (X - M), X the reports and M the usual count from
+    s to j, largest; a single change point). Minutes at the usual level before the rise
+    lower the rate and the ratio; an earlier burst is left out unless the minutes between it
+    and the rise are raised too."""
+    reports = counts[lo : j + 1].astype(float)
+    usual = reports - excess[lo : j + 1]
+    big_x = np.cumsum(reports[::-1])[::-1]
+    big_m = np.maximum(np.cumsum(usual[::-1])[::-1], 1e-9)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(big_x > big_m, big_x * np.log(big_x / big_m) - (big_x - big_m), 0.0)
+    return lo + int(np.argmax(ratio))
 
 
 def _record(
