@@ -452,8 +452,9 @@ def _change_point(counts: np.ndarray, excess: np.ndarray, lo: int, j: int) -> in
     whose minutes s..j, at a rate of their own, are likeliest against their usual (the
     Poisson likelihood ratio X log(X / M) - (X - M), X the reports and M the usual count from
     s to j, largest; a single change point). Minutes at the usual level before the rise
-    lower the rate and the ratio; an earlier burst is left out unless the minutes between it
-    and the rise are raised too."""
+    lower the rate and the ratio, so an earlier burst is left out unless it outweighs the
+    usual minutes between it and the rise; a minute of the rise that is quiet by chance is
+    kept."""
     reports = counts[lo : j + 1].astype(float)
     usual = reports - excess[lo : j + 1]
     big_x = np.cumsum(reports[::-1])[::-1]
