@@ -23,6 +23,7 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import django
 import numpy as np
@@ -319,6 +320,17 @@ def details(score: Score) -> None:
         )
 
 
+class _PoisonDraw(NamedTuple):
+    """One draw of a poisoning pair's series: its outage's result, the expected reports in
+    the outage's first 15 minutes, the shared wobble (beta) at its start, and the false
+    incidents from the ramp on."""
+
+    result: OutageResult
+    expected: float
+    beta: float
+    false_incidents: int
+
+
 def poisoning(seed: int, replicates: int = POISON_REPLICATES, input_bucket: int = 1) -> None:
     print(
         f"\nPoisoning: a ramp to +60% over 4 days, then flat; an outage 3 days into the flat part "
@@ -332,7 +344,7 @@ def poisoning(seed: int, replicates: int = POISON_REPLICATES, input_bucket: int 
     print("|---|---|---|---|---|---|---|---|")
     attack = []
     for factor in (2.0, 3.0):
-        results: dict[str, list[tuple[OutageResult, float, float, int]]] = {"control": [], "poisoned": []}
+        results: dict[str, list[_PoisonDraw]] = {"control": [], "poisoned": []}
         for replicate in range(replicates):
             scenario = poisoning_pair(seed, factor=factor, replicate=replicate)
             attack.append(scenario.attack_per_day)
@@ -347,16 +359,19 @@ def poisoning(seed: int, replicates: int = POISON_REPLICATES, input_bucket: int 
                     for i in incidents
                     if i.opened >= ramp_from and not o.start_minute <= i.opened < o.end_minute + TAIL
                 )
-                beta = float(found.beta[o.start_minute])
-                results[kind].append((outage_result(o, incidents), expected, beta, false))
-        for kind, rows in results.items():
-            delays = [r.delay for r, _, _, _ in rows if r.delay is not None]
+                results[kind].append(
+                    _PoisonDraw(
+                        outage_result(o, incidents), expected, float(found.beta[o.start_minute]), false
+                    )
+                )
+        for kind, draws in results.items():
+            delays = [d.result.delay for d in draws if d.result.delay is not None]
             delay = f"{np.median(delays):.0f}" if delays else "-"
             print(
-                f"| {factor:g}x 60 min | {kind} | {sum(r.alerted for r, _, _, _ in rows)} of {len(rows)} "
-                f"| {sum(r.inside_open for r, _, _, _ in rows)} | {delay} "
-                f"| {np.median([e for _, e, _, _ in rows]):.1f} | {np.median([b for _, _, b, _ in rows]):.3f} "
-                f"| {sum(f for _, _, _, f in rows)} |"
+                f"| {factor:g}x 60 min | {kind} | {sum(d.result.alerted for d in draws)} of {len(draws)} "
+                f"| {sum(d.result.inside_open for d in draws)} | {delay} "
+                f"| {np.median([d.expected for d in draws]):.1f} | {np.median([d.beta for d in draws]):.3f} "
+                f"| {sum(d.false_incidents for d in draws)} |"
             )
     print(f"(the attacker's reports a day once flat: {min(attack):.0f} to {max(attack):.0f})")
 

@@ -368,8 +368,8 @@ def _since_resolved(
     if incident.dismissed or not incident.in_episode(from_epoch_minute(first_minute + last)):
         return
     columns = slice(max(first, 0), last + 1)
-    reports = float(panel.counts[row, columns].sum())
-    incident.record_since_resolved(reports=reports, usual=reports - float(panel.excess[row, columns].sum()))
+    reports, usual = _reports_and_usual(panel.counts[row, columns], panel.excess[row, columns])
+    incident.record_since_resolved(reports=reports, usual=usual)
     entry.counted = True
 
 
@@ -393,9 +393,14 @@ def _still_up_since(
     if j - first + 1 < STILL_UP_MINUTES:
         return None
     window = slice(first, j + 1)
-    reports = float(panel.counts[row, window].sum())
-    usual = reports - float(panel.excess[row, window].sum())
+    reports, usual = _reports_and_usual(panel.counts[row, window], panel.excess[row, window])
     return first if Incident.elevated_ratio(reports=reports, usual=usual) else None
+
+
+def _reports_and_usual(counts: np.ndarray, excess: np.ndarray) -> tuple[float, float]:
+    """The reports of some minutes and their usual count (the reports less their excess)."""
+    reports = float(counts.sum())
+    return reports, reports - float(excess.sum())
 
 
 def _spiking_cities(
@@ -441,9 +446,8 @@ def _rise_start(panel: detection.Panel, row: int, j: int, service_pairs: Sequenc
 
 def _elevated_at(counts: np.ndarray, excess: np.ndarray, j: int) -> bool:
     """Whether the sliding 5-minute bucket ending at minute j is elevated."""
-    first = max(j - detection.BUCKET_MINUTES + 1, 0)
-    reports = float(counts[first : j + 1].sum())
-    usual = reports - float(excess[first : j + 1].sum())
+    bucket = slice(max(j - detection.BUCKET_MINUTES + 1, 0), j + 1)
+    reports, usual = _reports_and_usual(counts[bucket], excess[bucket])
     return bool(detection.bucket_elevated(np.array(reports), np.array(usual)))
 
 
