@@ -10,6 +10,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from django.db import transaction
@@ -42,7 +43,9 @@ def baselines_rebuild(*, service_ids: Iterable[int] | None = None, now: dt.datet
     cities from the last history_days of counts; returns the number of series stored.
 
     Earlier incidents (other than dismissed ones) are left out of the history, so an outage
-    does not raise the baseline that should catch the next one. Safe to run at any time:
+    does not raise the baseline that should catch the next one; the calibrated bars learn
+    from every incident but the confirmed ones (detection.calibration: a false alarm is the
+    series' habit, a confirmed outage is not). Safe to run at any time:
     each batch of services is read, then replaced in one transaction.
     """
     services = Service.objects.active()
@@ -69,6 +72,7 @@ def baselines_rebuild(*, service_ids: Iterable[int] | None = None, now: dt.datet
             national,
             cities,
             incidents,
+            confirmed=_incident_spans(batch, start=start, end=end, confirmed_only=True),
             countries=countries,
             first_bucket=epoch_minute(start) // BUCKET_MINUTES,
             end_bucket=end_bucket,
@@ -186,15 +190,22 @@ def _country_history_read(ids: list[int], *, start: dt.datetime, end: dt.datetim
 
 
 def _incident_spans(
-    ids: list[int], *, start: dt.datetime, end: dt.datetime, dismissed_too: bool = False
+    ids: list[int],
+    *,
+    start: dt.datetime,
+    end: dt.datetime,
+    dismissed_too: bool = False,
+    confirmed_only: bool = False,
 ) -> dict[int, list[tuple[int, int]]]:
     """[first bucket, end bucket) of each earlier incident per service; dismissed ones only
-    when `dismissed_too`."""
+    when `dismissed_too`, confirmed ones only when `confirmed_only`."""
     spans: dict[int, list[tuple[int, int]]] = defaultdict(list)
     incidents = Incident.objects.filter(service_id__in=ids, started_at__lt=end).filter(
         Q(resolved_at__isnull=True) | Q(resolved_at__gt=start)
     )
-    if not dismissed_too:
+    if confirmed_only:
+        incidents = incidents.filter(status=Incident.Status.CONFIRMED)
+    elif not dismissed_too:
         incidents = incidents.exclude(status=Incident.Status.DISMISSED)
     for service_id, started_at, resolved_at, last_elevated_at in incidents.values_list(
         "service_id", "started_at", "resolved_at", "last_elevated_at"
@@ -209,7 +220,24 @@ def _incident_spans(
     return spans
 
 
-_BuildRow = tuple[int, int | None, str, np.ndarray, np.ndarray, int]  # service, city, country, ...
+class _BuildRow(NamedTuple):
+    """One series to build: a service, or one of its cities or countries."""
+
+    service_id: int
+    city_id: int | None
+    country: str
+    counts: np.ndarray  # (n_buckets,)
+    incidents: np.ndarray  # (n_buckets,) bool: earlier incidents, left out of the history
+    outages: np.ndarray  # (n_buckets,) bool: confirmed ones, left out of the calibration too
+    total: int
+
+
+def _span_mask(spans: Iterable[tuple[int, int]], begin: int, n_buckets: int) -> np.ndarray:
+    """(n_buckets,) True in the buckets from `begin` that [first, end) spans cover."""
+    mask = np.zeros(n_buckets, dtype=bool)
+    for lo, hi in spans:
+        mask[max(lo - begin, 0) : max(hi - begin, 0)] = True
+    return mask
 
 
 def _whole_services(rows: list[_BuildRow], size: int) -> Iterator[list[_BuildRow]]:
@@ -217,7 +245,7 @@ def _whole_services(rows: list[_BuildRow], size: int) -> Iterator[list[_BuildRow
     a service's rows."""
     part: list[_BuildRow] = []
     for row in rows:
-        if len(part) >= size and row[0] != part[-1][0]:
+        if len(part) >= size and row.service_id != part[-1].service_id:
             yield part
             part = []
         part.append(row)
@@ -246,6 +274,7 @@ def _baselines_build(
     end_bucket: int,
     built_at: dt.datetime,
     countries: CountrySeries | None = None,
+    confirmed: dict[int, list[tuple[int, int]]] | None = None,
 ) -> list[Baseline]:
     seconds = BUCKET_MINUTES * 60
     # Services with the same time zone and history span are built together: the profile
@@ -279,12 +308,13 @@ def _baselines_build(
         for row, (_, _, points) in enumerate(rows_of):
             inside = (points[:, 0] >= begin) & (points[:, 0] < end_bucket)
             matrix[row, points[inside, 0] - begin] = points[inside, 1]  # one row per bucket
-        exclude = np.zeros(n_buckets, dtype=bool)
-        for lo, hi in incidents.get(service_id, ()):
-            exclude[max(lo - begin, 0) : max(hi - begin, 0)] = True
+        exclude = _span_mask(incidents.get(service_id, ()), begin, n_buckets)
+        outages = _span_mask((confirmed or {}).get(service_id, ()), begin, n_buckets)
         group = groups[(timezones[service_id], begin)]
         for row, (city_id, code, _) in enumerate(rows_of):
-            group.append((service_id, city_id, code, matrix[row], exclude, int(matrix[row].sum())))
+            group.append(
+                _BuildRow(service_id, city_id, code, matrix[row], exclude, outages, int(matrix[row].sum()))
+            )
 
     rows: list[Baseline] = []
     for (timezone, begin), series in groups.items():
@@ -295,13 +325,14 @@ def _baselines_build(
         for part in _whole_services(series, PROFILE_SLICE):
             profile = detection.profile_build(
                 timestamps,
-                np.stack([s[3] for s in part]),
+                np.stack([s.counts for s in part]),
                 bucket_minutes=BUCKET_MINUTES,
                 timezone=timezone,
-                exclude=np.stack([s[4] for s in part]),
+                exclude=np.stack([s.incidents for s in part]),
+                confirmed=np.stack([s.outages for s in part]),
                 beside=_beside_rows(part),
             )
-            for offset, (service_id, city_id, code, _, _, total) in enumerate(part):
+            for offset, (service_id, city_id, code, _, _, _, total) in enumerate(part):
                 expected = profile.expected[offset]
                 if not np.isfinite(expected).any():
                     continue

@@ -7,6 +7,7 @@ import datetime as dt
 import numpy as np
 import pytest
 
+from outages import detection
 from outages import detection_pass as services
 from outages.baselines import baselines_rebuild
 from outages.detection_pass import detection_run, detection_run_range
@@ -169,6 +170,40 @@ def test_baselines_are_rebuilt_from_the_counts_leaving_earlier_outages_out(chatg
     assert national.history_reports == 10 * (len(moments) - len(outage)) + 500 * len(outage)
     assert Baseline.objects.filter(service=chatgpt, city=milan).exists()
     assert not Baseline.objects.filter(city=tiny).exists()
+
+
+@pytest.mark.parametrize(
+    ("review", "habit"), [(Incident.Status.SUSPECTED, True), (Incident.Status.CONFIRMED, False)]
+)
+def test_the_bars_learn_from_false_alarms_but_not_from_confirmed_outages(chatgpt, review, habit):
+    # An hour at 10x every other day for four weeks. Left as suspected incidents, such rises
+    # are the series' habit and the calibrated bars rise above the threshold; confirmed by a
+    # reviewer, they are outages, and a series must not learn its outages as its habit (it
+    # would miss the next one).
+    start = T0 - dt.timedelta(days=28)
+    rises = [start + dt.timedelta(days=d, hours=12) for d in range(2, 28, 2)]
+    rising = {rise + m * MINUTE for rise in rises for m in range(0, 60, 5)}
+    moments = [start + i * MINUTE for i in range(0, 28 * 1440, 5)]
+    ServiceMinute.objects.bulk_create(
+        [ServiceMinute(service=chatgpt, minute=m, count=100 if m in rising else 10) for m in moments]
+    )
+    for rise in rises:
+        Incident.objects.create(
+            service=chatgpt,
+            status=review,
+            started_at=rise,
+            last_spike_at=rise + 55 * MINUTE,
+            last_elevated_at=rise + 55 * MINUTE,
+            resolved_at=rise + 60 * MINUTE,
+            peak_at=rise,
+        )
+
+    baselines_rebuild(now=T0)
+
+    bars = Baseline.objects.get(service=chatgpt, city=None).bars
+    threshold = detection.DetectParams().threshold
+    assert (max(bars) > threshold) is habit
+    assert min(bars) == threshold or habit
 
 
 def test_the_rebuild_stores_what_the_detector_builds_from_the_same_buckets(chatgpt, on_postgres):

@@ -35,7 +35,9 @@ The detector then reads a window's raw score in the series' own units, ``raw - (
 a score of 5 is as rare on a bursty series as on a calm one, and a calm series keeps its full
 sensitivity. The history includes earlier incidents on purpose: left out, the false alarms
 this layer must learn from would never be seen. Robust counting (days, the habit floor, the
-lower median) is what stops past outages from blinding the series for weeks.
+lower median) is what stops past outages from blinding the series for weeks, while they are
+fewer than its other excursions; the outages a reviewer confirmed are left out of the history
+(``profile_build(confirmed=...)``, by the nightly rebuild), since they are not the habit.
 
 Pure: no ORM, no clock. The nightly rebuild (outages.baselines) stores the bars with each
 profile and ``replay_profiles`` recomputes them at every local midnight, from the same days.

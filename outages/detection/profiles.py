@@ -141,8 +141,12 @@ def profile_build(
     exclude: np.ndarray | None = None,
     params: BaselineParams = BaselineParams(),
     beside: np.ndarray | Sequence[int] | None = None,
+    confirmed: np.ndarray | None = None,
 ) -> Profile:
-    """Seasonal profile from history. ``exclude`` (bool, like ``counts``) drops known incidents.
+    """Seasonal profile from history. ``exclude`` (bool, like ``counts``) drops known incidents
+    from the profile and its noise model; ``confirmed`` (the same) drops confirmed outages from
+    the history the calibrated bars learn from too (which keeps every other incident: the false
+    alarms are what it must learn).
 
     Missing buckets in the history mean "no data", not zero: pass zero counts explicitly.
     ``beside`` (N,) names, for each row that is a city, the row of its service (-1 for the
@@ -159,6 +163,7 @@ def profile_build(
         timezone,
         params,
         beside,
+        confirmed,
     )
 
 
@@ -209,6 +214,7 @@ def _profile_from_fields(
     timezone: str,
     params: BaselineParams,
     beside: np.ndarray | Sequence[int] | None = None,
+    confirmed: np.ndarray | None = None,
 ) -> Profile:
     single = counts.ndim == 1
     x = np.atleast_2d(counts)
@@ -228,9 +234,12 @@ def _profile_from_fields(
         slot[keep_time],
         x[:, keep_time],
     )
-    valid = np.isfinite(x)
-    if exclude is not None:
-        valid &= ~np.atleast_2d(np.asarray(exclude, dtype=bool))[:, keep_time]
+
+    def outside(mask: np.ndarray | None) -> np.ndarray:
+        heard = np.isfinite(x)
+        return heard if mask is None else heard & ~np.atleast_2d(np.asarray(mask, dtype=bool))[:, keep_time]
+
+    valid = outside(exclude)
     d = day - day.min()
     n_days = int(d.max()) + 1
 
@@ -319,10 +328,11 @@ def _profile_from_fields(
         bucket_minutes,
         params,
     )
-    # The bars are set on every observation of the recent days, incidents included (see
-    # detection.calibration), against the profile just built.
+    # The bars are set on every observation of the recent days, incidents included but not
+    # confirmed outages (see detection.calibration), against the profile just built.
     recent_cells = slice(max(n_days - CalibrationParams().days, 0), n_days)
-    history = (grid if exclude is None else cell_means(np.isfinite(x)))[:, recent_cells].reshape(n_series, -1)
+    heard = grid if exclude is None and confirmed is None else cell_means(outside(confirmed))
+    history = heard[:, recent_cells].reshape(n_series, -1)
     usual = expected[:, day_weekday[recent_cells], :].reshape(n_series, -1)
     if beside is not None:
         usual = _usual_beside_rest(usual, history, np.asarray(beside, dtype=np.int64))
