@@ -42,10 +42,12 @@ def baselines_rebuild(*, service_ids: Iterable[int] | None = None, now: dt.datet
     """Rebuild the profiles of the given (default: all active) services and their busier
     cities from the last history_days of counts; returns the number of series stored.
 
-    Earlier incidents (other than dismissed ones) are left out of the history, so an outage
-    does not raise the baseline that should catch the next one; the calibrated bars learn
-    from every incident but the confirmed ones (detection.calibration: a false alarm is the
-    series' habit, a confirmed outage is not). Safe to run at any time:
+    The outages a reviewer confirmed are left out of the history: the baseline, its noise
+    model and its calibrated bars are what the series does when it is not down. Every other
+    incident stays in, as in a replay (outages.replay, which has no reviews): most of them are
+    the series' own bursts, which the noise model and the bars must learn, and the outlier bar
+    already keeps an outage's counts out of the baseline (docs/detection.md, sections 1 and
+    3a). Safe to run at any time:
     each batch of services is read, then replaced in one transaction.
     """
     services = Service.objects.active()
@@ -65,20 +67,18 @@ def baselines_rebuild(*, service_ids: Iterable[int] | None = None, now: dt.datet
         # read for all services was slower (a hash of millions of groups) and bigger.
         national, cities = _history_read(batch, start=start, end=end)
         countries = _country_history_read(batch, start=start, end=end)
-        incidents = _incident_spans(batch, start=start, end=end)
         rows = _baselines_build(
             batch,
             timezones,
             national,
             cities,
-            incidents,
-            confirmed=_incident_spans(batch, start=start, end=end, confirmed_only=True),
+            _incident_spans(batch, start=start, end=end, confirmed_only=True),
             countries=countries,
             first_bucket=epoch_minute(start) // BUCKET_MINUTES,
             end_bucket=end_bucket,
             built_at=now,
         )
-        spikes = _incident_spans(batch, start=start, end=end, dismissed_too=True)
+        spikes = _incident_spans(batch, start=start, end=end)
         mixes = network_mixes_build(batch, start=start, end=end, built_at=now, spikes=spikes)
         with transaction.atomic():
             Baseline.objects.filter(service_id__in=batch).delete()
@@ -194,19 +194,16 @@ def _incident_spans(
     *,
     start: dt.datetime,
     end: dt.datetime,
-    dismissed_too: bool = False,
     confirmed_only: bool = False,
 ) -> dict[int, list[tuple[int, int]]]:
-    """[first bucket, end bucket) of each earlier incident per service; dismissed ones only
-    when `dismissed_too`, confirmed ones only when `confirmed_only`."""
+    """[first bucket, end bucket) of each earlier incident per service, whatever its review;
+    with `confirmed_only`, of those a reviewer confirmed only."""
     spans: dict[int, list[tuple[int, int]]] = defaultdict(list)
     incidents = Incident.objects.filter(service_id__in=ids, started_at__lt=end).filter(
         Q(resolved_at__isnull=True) | Q(resolved_at__gt=start)
     )
     if confirmed_only:
         incidents = incidents.filter(status=Incident.Status.CONFIRMED)
-    elif not dismissed_too:
-        incidents = incidents.exclude(status=Incident.Status.DISMISSED)
     for service_id, started_at, resolved_at, last_elevated_at in incidents.values_list(
         "service_id", "started_at", "resolved_at", "last_elevated_at"
     ):
@@ -227,8 +224,7 @@ class _BuildRow(NamedTuple):
     city_id: int | None
     country: str
     counts: np.ndarray  # (n_buckets,)
-    incidents: np.ndarray  # (n_buckets,) bool: earlier incidents, left out of the history
-    outages: np.ndarray  # (n_buckets,) bool: confirmed ones, left out of the calibration too
+    outages: np.ndarray  # (n_buckets,) bool: confirmed outages, left out of the history
     total: int
 
 
@@ -268,13 +264,12 @@ def _baselines_build(
     timezones: dict[int, str],
     national: Series,
     cities: CitySeries,
-    incidents: dict[int, list[tuple[int, int]]],
+    outages: dict[int, list[tuple[int, int]]],
     *,
     first_bucket: int,
     end_bucket: int,
     built_at: dt.datetime,
     countries: CountrySeries | None = None,
-    confirmed: dict[int, list[tuple[int, int]]] | None = None,
 ) -> list[Baseline]:
     seconds = BUCKET_MINUTES * 60
     # Services with the same time zone and history span are built together: the profile
@@ -308,13 +303,10 @@ def _baselines_build(
         for row, (_, _, points) in enumerate(rows_of):
             inside = (points[:, 0] >= begin) & (points[:, 0] < end_bucket)
             matrix[row, points[inside, 0] - begin] = points[inside, 1]  # one row per bucket
-        exclude = _span_mask(incidents.get(service_id, ()), begin, n_buckets)
-        outages = _span_mask((confirmed or {}).get(service_id, ()), begin, n_buckets)
+        exclude = _span_mask(outages.get(service_id, ()), begin, n_buckets)
         group = groups[(timezones[service_id], begin)]
         for row, (city_id, code, _) in enumerate(rows_of):
-            group.append(
-                _BuildRow(service_id, city_id, code, matrix[row], exclude, outages, int(matrix[row].sum()))
-            )
+            group.append(_BuildRow(service_id, city_id, code, matrix[row], exclude, int(matrix[row].sum())))
 
     rows: list[Baseline] = []
     for (timezone, begin), series in groups.items():
@@ -328,11 +320,10 @@ def _baselines_build(
                 np.stack([s.counts for s in part]),
                 bucket_minutes=BUCKET_MINUTES,
                 timezone=timezone,
-                exclude=np.stack([s.incidents for s in part]),
-                confirmed=np.stack([s.outages for s in part]),
+                exclude=np.stack([s.outages for s in part]),
                 beside=_beside_rows(part),
             )
-            for offset, (service_id, city_id, code, _, _, _, total) in enumerate(part):
+            for offset, (service_id, city_id, code, _, _, total) in enumerate(part):
                 expected = profile.expected[offset]
                 if not np.isfinite(expected).any():
                     continue

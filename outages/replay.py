@@ -13,8 +13,8 @@ and bench/detection_quality.py call this, and it calls what the live pass calls.
 What the replay cannot know: the networks behind the reports (a file has no addresses), so
 the flood verdict reads only how many reports there are (detection.counts_verdict): fewer
 than a crowd's sites are a handful of reporters, as live, and more are never a flood; and
-reviewers, so every incident stays suspected. Earlier incidents are not left out of the
-replayed history.
+reviewers, so every incident stays suspected, and in the replayed history, as an unreviewed
+incident stays in the nightly rebuild's (outages.baselines: only confirmed outages are left out).
 """
 
 from __future__ import annotations

@@ -173,15 +173,21 @@ def test_baselines_are_rebuilt_from_the_counts_leaving_earlier_outages_out(chatg
 
 
 @pytest.mark.parametrize(
-    ("review", "habit"), [(Incident.Status.SUSPECTED, True), (Incident.Status.CONFIRMED, False)]
+    ("review", "habit"),
+    [
+        (Incident.Status.SUSPECTED, True),
+        (Incident.Status.DISMISSED, True),
+        (Incident.Status.CONFIRMED, False),
+    ],
 )
 def test_the_bars_learn_from_false_alarms_but_not_from_confirmed_outages(chatgpt, review, habit):
-    # An hour at 10x every other day for four weeks. Left as suspected incidents, such rises
-    # are the series' habit and the calibrated bars rise above the threshold; confirmed by a
-    # reviewer, they are outages, and a series must not learn its outages as its habit (it
-    # would miss the next one).
+    # An hour at 10x every other day for four weeks, at a different time each day (the same
+    # hour every other day would be the series' rhythm). As suspected or dismissed incidents such
+    # rises are the series' habit, as in a replay (which has no reviews), and the calibrated
+    # bars rise above the threshold; confirmed by a reviewer, they are outages, and a series
+    # must not learn its outages as its habit (it would miss the next one).
     start = T0 - dt.timedelta(days=28)
-    rises = [start + dt.timedelta(days=d, hours=12) for d in range(2, 28, 2)]
+    rises = [start + dt.timedelta(days=d, hours=2 + 7 * d % 20) for d in range(2, 28, 2)]
     rising = {rise + m * MINUTE for rise in rises for m in range(0, 60, 5)}
     moments = [start + i * MINUTE for i in range(0, 28 * 1440, 5)]
     ServiceMinute.objects.bulk_create(

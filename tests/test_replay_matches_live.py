@@ -145,3 +145,39 @@ def test_the_nightly_rebuild_and_a_replay_calibrate_a_city_beside_its_service(ch
     assert max(stored[False]) < threshold + 3
     assert stored[True] == pytest.approx(list(bars[day_start]))
     assert stored[False] == pytest.approx(list(city_bars[0, day_start]))
+
+
+def test_after_an_unreviewed_incident_the_nightly_rebuild_learns_what_a_replay_learns(chatgpt):
+    # Two earlier blocks of the whole service, each an incident nobody reviewed: the stored
+    # profile (baseline, noise model, bars) is the one the replay builds for the same night,
+    # which knows no reviews. Left out live, they would give the live pass another detector.
+    counts, milan = _series()
+    blocks = [(2 * 1440 + 15 * 60, 45), (5 * 1440 + 11 * 60, 45)]
+    for start, minutes in blocks:
+        counts[start : start + minutes] *= 8
+    _store(chatgpt, counts, milan)
+    for start, minutes in blocks:
+        began = (FIRST + dt.timedelta(minutes=start)).astimezone(dt.UTC)
+        ended = began + dt.timedelta(minutes=minutes)
+        Incident.objects.create(
+            service=chatgpt,
+            started_at=began,
+            last_spike_at=ended,
+            last_elevated_at=ended,
+            resolved_at=ended + dt.timedelta(minutes=30),
+            peak_at=began,
+        )
+    last_day = FIRST + dt.timedelta(days=DAYS - 1)
+    baselines_rebuild(now=last_day.astimezone(dt.UTC))
+
+    stored = Baseline.objects.get(service=chatgpt, city=None, country_code="")
+    first_minute = int(FIRST.timestamp()) // 60
+    expected, alpha, beta, bars, *_ = replay._minute_profiles(
+        first_minute, counts.astype(float), milan[None, :].astype(float), timezone=chatgpt.timezone, bucket=5
+    )
+    day_start = int(last_day.timestamp()) // 60 - first_minute
+    day = slice(day_start, day_start + 1440)
+    per_minute = stored.expected_per_minute(first_minute + np.arange(day.start, day.stop))
+    assert per_minute == pytest.approx(expected[day], rel=1e-6)
+    assert (stored.alpha, stored.beta) == pytest.approx((alpha[day_start], beta[day_start]))
+    assert stored.bars == pytest.approx(list(bars[day_start]))

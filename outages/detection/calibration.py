@@ -37,7 +37,7 @@ sensitivity. The history includes earlier incidents on purpose: left out, the fa
 this layer must learn from would never be seen. Robust counting (days, the habit floor, the
 lower median) is what stops past outages from blinding the series for weeks, while they are
 fewer than its other excursions; the outages a reviewer confirmed are left out of the history
-(``profile_build(confirmed=...)``, by the nightly rebuild), since they are not the habit.
+(``profile_build(exclude=...)``, by the nightly rebuild), since they are not the habit.
 
 Pure: no ORM, no clock. The nightly rebuild (outages.baselines) stores the bars with each
 profile and ``replay_profiles`` recomputes them at every local midnight, from the same days.

@@ -141,12 +141,10 @@ def profile_build(
     exclude: np.ndarray | None = None,
     params: BaselineParams = BaselineParams(),
     beside: np.ndarray | Sequence[int] | None = None,
-    confirmed: np.ndarray | None = None,
 ) -> Profile:
-    """Seasonal profile from history. ``exclude`` (bool, like ``counts``) drops known incidents
-    from the profile and its noise model; ``confirmed`` (the same) drops confirmed outages from
-    the history the calibrated bars learn from too (which keeps every other incident: the false
-    alarms are what it must learn).
+    """Seasonal profile from history. ``exclude`` (bool, like ``counts``) drops known outages
+    (live, those a reviewer confirmed) from everything it learns: the profile, its noise model
+    and its calibrated bars.
 
     Missing buckets in the history mean "no data", not zero: pass zero counts explicitly.
     ``beside`` (N,) names, for each row that is a city, the row of its service (-1 for the
@@ -163,7 +161,6 @@ def profile_build(
         timezone,
         params,
         beside,
-        confirmed,
     )
 
 
@@ -214,7 +211,6 @@ def _profile_from_fields(
     timezone: str,
     params: BaselineParams,
     beside: np.ndarray | Sequence[int] | None = None,
-    confirmed: np.ndarray | None = None,
 ) -> Profile:
     single = counts.ndim == 1
     x = np.atleast_2d(counts)
@@ -234,12 +230,9 @@ def _profile_from_fields(
         slot[keep_time],
         x[:, keep_time],
     )
-
-    def outside(mask: np.ndarray | None) -> np.ndarray:
-        heard = np.isfinite(x)
-        return heard if mask is None else heard & ~np.atleast_2d(np.asarray(mask, dtype=bool))[:, keep_time]
-
-    valid = outside(exclude)
+    valid = np.isfinite(x)
+    if exclude is not None:
+        valid &= ~np.atleast_2d(np.asarray(exclude, dtype=bool))[:, keep_time]
     d = day - day.min()
     n_days = int(d.max()) + 1
 
@@ -328,11 +321,10 @@ def _profile_from_fields(
         bucket_minutes,
         params,
     )
-    # The bars are set on every observation of the recent days, incidents included but not
-    # confirmed outages (see detection.calibration), against the profile just built.
+    # The bars are set on every observation of the recent days but the known outages, bursts
+    # and false alarms included (see detection.calibration), against the profile just built.
     recent_cells = slice(max(n_days - CalibrationParams().days, 0), n_days)
-    heard = grid if exclude is None and confirmed is None else cell_means(outside(confirmed))
-    history = heard[:, recent_cells].reshape(n_series, -1)
+    history = grid[:, recent_cells].reshape(n_series, -1)
     usual = expected[:, day_weekday[recent_cells], :].reshape(n_series, -1)
     if beside is not None:
         usual = _usual_beside_rest(usual, history, np.asarray(beside, dtype=np.int64))
