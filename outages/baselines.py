@@ -228,14 +228,6 @@ class _BuildRow(NamedTuple):
     total: int
 
 
-def _span_mask(spans: Iterable[tuple[int, int]], begin: int, n_buckets: int) -> np.ndarray:
-    """(n_buckets,) True in the buckets from `begin` that [first, end) spans cover."""
-    mask = np.zeros(n_buckets, dtype=bool)
-    for lo, hi in spans:
-        mask[max(lo - begin, 0) : max(hi - begin, 0)] = True
-    return mask
-
-
 def _whole_services(rows: list[_BuildRow], size: int) -> Iterator[list[_BuildRow]]:
     """The rows (a service's next to each other) in slices of about `size`, never splitting
     a service's rows."""
@@ -303,7 +295,9 @@ def _baselines_build(
         for row, (_, _, points) in enumerate(rows_of):
             inside = (points[:, 0] >= begin) & (points[:, 0] < end_bucket)
             matrix[row, points[inside, 0] - begin] = points[inside, 1]  # one row per bucket
-        exclude = _span_mask(outages.get(service_id, ()), begin, n_buckets)
+        exclude = np.zeros(n_buckets, dtype=bool)
+        for lo, hi in outages.get(service_id, ()):
+            exclude[max(lo - begin, 0) : max(hi - begin, 0)] = True
         group = groups[(timezones[service_id], begin)]
         for row, (city_id, code, _) in enumerate(rows_of):
             group.append(_BuildRow(service_id, city_id, code, matrix[row], exclude, int(matrix[row].sum())))

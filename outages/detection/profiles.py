@@ -239,14 +239,10 @@ def _profile_from_fields(
     # Grid (series, local day, local slot). A DST fall-back hour lands twice in one cell: average.
     cell = (np.arange(n_series)[:, None] * n_days + d[None, :]) * n_slots + slot[None, :]
     size = n_series * n_days * n_slots
-
-    def cell_means(kept: np.ndarray) -> np.ndarray:
-        sums = np.bincount(cell[kept], weights=x[kept], minlength=size)
-        hits = np.bincount(cell[kept], minlength=size)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return (sums / hits).reshape(n_series, n_days, n_slots)
-
-    grid = cell_means(valid)
+    sums = np.bincount(cell[valid], weights=x[valid], minlength=size)
+    hits = np.bincount(cell[valid], minlength=size)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        grid = (sums / hits).reshape(n_series, n_days, n_slots)
 
     day_weekday = (np.arange(n_days) + day.min() + 3) % 7
     age = n_days - 1 - np.arange(n_days)
