@@ -25,10 +25,10 @@ DAYS = CalibrationParams().days
 THRESHOLD = DetectParams().threshold
 
 
-def _history(rate: float, *, seed: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """DAYS days of Poisson counts at `rate` per bucket, their expected counts and days."""
+def _history(rate: float, *, seed: int = 1, days: int = DAYS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`days` days of Poisson counts at `rate` per bucket, their expected counts and days."""
     rng = np.random.default_rng(seed)
-    n = DAYS * PER_DAY
+    n = days * PER_DAY
     return rng.poisson(rate, n).astype(float), np.full(n, rate), np.arange(n) // PER_DAY
 
 
@@ -50,6 +50,21 @@ def test_a_few_outages_in_the_history_do_not_raise_the_bars():
     for d in (3, 10, 17, 24):
         counts[d * PER_DAY + 100 : d * PER_DAY + 124] *= 10
     assert _bars(counts, expected, day).tolist() == [THRESHOLD] * len(window_buckets(BUCKET))
+
+
+def test_a_young_series_is_judged_on_the_days_it_has():
+    # Half-hour blocks on five days: the habit of a series two weeks old (two a week), and
+    # rarer than that over four weeks. One block in a series a week old is one event.
+    def with_blocks(days: int, on: tuple[int, ...]) -> np.ndarray:
+        counts, expected, day = _history(4.0, days=days)
+        for d in on:
+            counts[d * PER_DAY + 100 : d * PER_DAY + 106] = 40.0
+        return _bars(counts, expected, day)
+
+    half_hour = window_buckets(BUCKET).index(6)
+    assert with_blocks(14, (1, 4, 7, 9, 12))[half_hour] > THRESHOLD
+    assert with_blocks(DAYS, (1, 7, 13, 19, 25))[half_hour] == THRESHOLD
+    assert with_blocks(7, (3,)).tolist() == [THRESHOLD] * len(window_buckets(BUCKET))
 
 
 def test_daily_one_bucket_bursts_raise_the_one_bucket_bar_and_a_real_outage_still_clears_it():

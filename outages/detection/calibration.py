@@ -16,7 +16,9 @@ scored against its new profile:
   rate per day, one day discounted. Fewer than ``habit_days`` such days (two a week) are
   what outages look like, not the series' habit: the bars stay at the threshold, so that a
   few past outages never blind a series (a real service has far fewer; the bench has about
-  four per series in four weeks);
+  four per series in four weeks). A series with fewer than ``days`` days of history is
+  judged on the days it has: both the rate and the floor (two a week, and never under two
+  days) are counted over them;
 - ``m``: the scale of how far such days went past the threshold, from the lower median of
   their excesses ``M_d - 5`` (robust: the one outage among them does not set it), as the
   mean of an exponential tail (median / ln 2), and never below the nominal scale 1 / ln 10
@@ -132,9 +134,15 @@ def _lone(short: np.ndarray, longer: np.ndarray, detect: DetectParams, reach: in
 def _bar(
     daily_max: np.ndarray, threshold: float, params: CalibrationParams, habit: int | None = None
 ) -> float:
+    """The bar for one series' daily largest scores (one per day of its history seen)."""
+    # A young series (a new service; a replay's first weeks) is judged by the days it has:
+    # the habit floor is a rate (``habit_days`` in ``days``), and so is ``lam``. Never fewer
+    # than two days, since the first day over the threshold is discounted from the rate.
+    seen = min(daily_max.size, params.days)
+    floor = max(2, math.ceil((params.habit_days if habit is None else habit) * seen / params.days))
     over = np.sort(daily_max[daily_max >= threshold] - threshold)
-    if over.size < (params.habit_days if habit is None else habit):
+    if over.size < floor:
         return threshold
-    rate = (over.size - 1) / params.days
+    rate = (over.size - 1) / seen
     scale = max(float(over[(over.size - 1) // 2]) / math.log(2), 1 / math.log(10))
     return threshold + scale * math.log(rate * params.alarm_days)
