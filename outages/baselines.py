@@ -67,19 +67,19 @@ def baselines_rebuild(*, service_ids: Iterable[int] | None = None, now: dt.datet
         # read for all services was slower (a hash of millions of groups) and bigger.
         national, cities = _history_read(batch, start=start, end=end)
         countries = _country_history_read(batch, start=start, end=end)
+        spans = _incident_spans(batch, start=start, end=end)
         rows = _baselines_build(
             batch,
             timezones,
             national,
             cities,
-            _incident_spans(batch, start=start, end=end, confirmed_only=True),
+            spans.confirmed,
             countries=countries,
             first_bucket=epoch_minute(start) // BUCKET_MINUTES,
             end_bucket=end_bucket,
             built_at=now,
         )
-        spikes = _incident_spans(batch, start=start, end=end)
-        mixes = network_mixes_build(batch, start=start, end=end, built_at=now, spikes=spikes)
+        mixes = network_mixes_build(batch, start=start, end=end, built_at=now, spikes=spans.every)
         with transaction.atomic():
             Baseline.objects.filter(service_id__in=batch).delete()
             Baseline.objects.bulk_create(rows, batch_size=500)
@@ -189,31 +189,26 @@ def _country_history_read(ids: list[int], *, start: dt.datetime, end: dt.datetim
     )
 
 
-def _incident_spans(
-    ids: list[int],
-    *,
-    start: dt.datetime,
-    end: dt.datetime,
-    confirmed_only: bool = False,
-) -> dict[int, list[tuple[int, int]]]:
-    """[first bucket, end bucket) of each earlier incident per service, whatever its review;
-    with `confirmed_only`, of those a reviewer confirmed only."""
-    spans: dict[int, list[tuple[int, int]]] = defaultdict(list)
+class _IncidentSpans(NamedTuple):
+    """[first bucket, end bucket) of each earlier incident per service."""
+
+    every: dict[int, list[tuple[int, int]]]  # whatever its review
+    confirmed: dict[int, list[tuple[int, int]]]  # those a reviewer confirmed
+
+
+def _incident_spans(ids: list[int], *, start: dt.datetime, end: dt.datetime) -> _IncidentSpans:
+    spans = _IncidentSpans(defaultdict(list), defaultdict(list))
     incidents = Incident.objects.filter(service_id__in=ids, started_at__lt=end).filter(
         Q(resolved_at__isnull=True) | Q(resolved_at__gt=start)
     )
-    if confirmed_only:
-        incidents = incidents.filter(status=Incident.Status.CONFIRMED)
-    for service_id, started_at, resolved_at, last_elevated_at in incidents.values_list(
-        "service_id", "started_at", "resolved_at", "last_elevated_at"
+    for service_id, status, started_at, resolved_at, last_elevated_at in incidents.values_list(
+        "service_id", "status", "started_at", "resolved_at", "last_elevated_at"
     ):
         until = resolved_at or last_elevated_at + _MINUTE
-        spans[service_id].append(
-            (
-                epoch_minute(started_at) // BUCKET_MINUTES,
-                -(-epoch_minute(until) // BUCKET_MINUTES),
-            )
-        )
+        span = (epoch_minute(started_at) // BUCKET_MINUTES, -(-epoch_minute(until) // BUCKET_MINUTES))
+        spans.every[service_id].append(span)
+        if status == Incident.Status.CONFIRMED:
+            spans.confirmed[service_id].append(span)
     return spans
 
 
