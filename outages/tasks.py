@@ -115,3 +115,17 @@ def rebuild_baselines(service_ids: list[int] | None = None) -> int:
     stored = baselines_rebuild(service_ids=service_ids, now=timezone.now())
     logger.info("baselines rebuilt: %d series", stored)
     return stored
+
+
+def baselines_rebuild_queue(service_id: int) -> None:
+    """Rebuild the service's profiles once the calling transaction commits: a reviewer's
+    confirmation, or its withdrawal, changes which of its incidents the history leaves out
+    (outages.baselines), and the detector should not wait for the nightly rebuild for it."""
+
+    def send() -> None:
+        try:
+            rebuild_baselines.delay(service_ids=[service_id])
+        except Exception:  # the broker is down: the nightly rebuild catches up
+            logger.exception("could not queue the rebuild of service %s", service_id)
+
+    transaction.on_commit(send)

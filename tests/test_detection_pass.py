@@ -172,6 +172,30 @@ def test_baselines_are_rebuilt_from_the_counts_leaving_earlier_outages_out(chatg
     assert not Baseline.objects.filter(city=tiny).exists()
 
 
+def _rises_every_other_day(service, status: str) -> list[Incident]:
+    """An hour at 10x every other day for four weeks before T0, at a different time each day
+    (the same hour every other day would be the series' rhythm), each an incident."""
+    start = T0 - dt.timedelta(days=28)
+    rises = [start + dt.timedelta(days=d, hours=2 + 7 * d % 20) for d in range(2, 28, 2)]
+    rising = {rise + m * MINUTE for rise in rises for m in range(0, 60, 5)}
+    moments = [start + i * MINUTE for i in range(0, 28 * 1440, 5)]
+    ServiceMinute.objects.bulk_create(
+        [ServiceMinute(service=service, minute=m, count=100 if m in rising else 10) for m in moments]
+    )
+    return [
+        Incident.objects.create(
+            service=service,
+            status=status,
+            started_at=rise,
+            last_spike_at=rise + 55 * MINUTE,
+            last_elevated_at=rise + 55 * MINUTE,
+            resolved_at=rise + 60 * MINUTE,
+            peak_at=rise,
+        )
+        for rise in rises
+    ]
+
+
 @pytest.mark.parametrize(
     ("review", "habit"),
     [
@@ -181,34 +205,39 @@ def test_baselines_are_rebuilt_from_the_counts_leaving_earlier_outages_out(chatg
     ],
 )
 def test_the_bars_learn_from_false_alarms_but_not_from_confirmed_outages(chatgpt, review, habit):
-    # An hour at 10x every other day for four weeks, at a different time each day (the same
-    # hour every other day would be the series' rhythm). As suspected or dismissed incidents such
-    # rises are the series' habit, as in a replay (which has no reviews), and the calibrated
-    # bars rise above the threshold; confirmed by a reviewer, they are outages, and a series
-    # must not learn its outages as its habit (it would miss the next one).
-    start = T0 - dt.timedelta(days=28)
-    rises = [start + dt.timedelta(days=d, hours=2 + 7 * d % 20) for d in range(2, 28, 2)]
-    rising = {rise + m * MINUTE for rise in rises for m in range(0, 60, 5)}
-    moments = [start + i * MINUTE for i in range(0, 28 * 1440, 5)]
-    ServiceMinute.objects.bulk_create(
-        [ServiceMinute(service=chatgpt, minute=m, count=100 if m in rising else 10) for m in moments]
-    )
-    for rise in rises:
-        Incident.objects.create(
-            service=chatgpt,
-            status=review,
-            started_at=rise,
-            last_spike_at=rise + 55 * MINUTE,
-            last_elevated_at=rise + 55 * MINUTE,
-            resolved_at=rise + 60 * MINUTE,
-            peak_at=rise,
-        )
+    # As suspected or dismissed incidents such rises are the series' habit, as in a replay
+    # (which has no reviews), and the calibrated bars rise above the threshold; confirmed by a
+    # reviewer, they are outages, and a series must not learn its outages as its habit (it
+    # would miss the next one).
+    _rises_every_other_day(chatgpt, review)
 
     baselines_rebuild(now=T0)
 
     bars = Baseline.objects.get(service=chatgpt, city=None).bars
     threshold = detection.DetectParams().threshold
     assert (max(bars) > threshold) is habit
+
+
+def test_a_reviewers_confirmation_reaches_the_bars_without_waiting_for_the_night(
+    chatgpt, django_user_model, time_machine, django_capture_on_commit_callbacks
+):
+    from outages.review.services import incident_act
+    from tests.outbox_helpers import eager_celery
+
+    incidents = _rises_every_other_day(chatgpt, Incident.Status.SUSPECTED)
+    baselines_rebuild(now=T0)
+    threshold = detection.DetectParams().threshold
+    assert max(Baseline.objects.get(service=chatgpt, city=None).bars) > threshold
+    reviewer = django_user_model.objects.create_user("reviewer")
+
+    time_machine.move_to(T0 + MINUTE, tick=False)
+    with eager_celery(), django_capture_on_commit_callbacks(execute=True):
+        for incident in incidents:
+            incident_act(incident_id=incident.pk, action="confirm", actor=reviewer, now=T0 + MINUTE)
+
+    rebuilt = Baseline.objects.get(service=chatgpt, city=None)
+    assert rebuilt.built_at == T0 + MINUTE
+    assert max(rebuilt.bars) == threshold
 
 
 def test_the_rebuild_stores_what_the_detector_builds_from_the_same_buckets(chatgpt, on_postgres):

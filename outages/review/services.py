@@ -22,6 +22,7 @@ from outages.models import Incident, IncidentReopening
 from outages.review.merging import incident_fold
 from outages.review.models import DismissReason, IncidentReview, ReviewAction
 from outages.status import service_status_refresh
+from outages.tasks import baselines_rebuild_queue
 from outages.watermark import watermark_lock
 from reports.minutes import floor_minute
 
@@ -121,6 +122,8 @@ def incident_act(
             details=lifecycle if was_ongoing != incident.ongoing else None,
         )
         service_status_refresh(incident.service_id, now=now)
+        if (before == Status.CONFIRMED) != (incident.status == Status.CONFIRMED):
+            baselines_rebuild_queue(incident.service_id)
         if action == Kind.CONFIRM:
             notifications_queue(incident_ids=[incident.pk], event=Notification.Event.CONFIRMED)
         elif action == Kind.RESOLVE:
@@ -222,6 +225,8 @@ def _incident_merge(
             details={"merged_from": source.pk},
         )
         service_status_refresh(target.service_id, now=now)
+        if Status.CONFIRMED in (source_before, target.status):  # a confirmed span moved
+            baselines_rebuild_queue(target.service_id)
     return target
 
 
