@@ -239,6 +239,19 @@ def test_a_reviewers_confirmation_reaches_the_bars_without_waiting_for_the_night
     assert rebuilt.built_at == T0 + MINUTE
     assert max(rebuilt.bars) == threshold
 
+    # Withdrawn (dismissed as false alarms after all), they are the series' habit again.
+    time_machine.move_to(T0 + 2 * MINUTE, tick=False)
+    with eager_celery(), django_capture_on_commit_callbacks(execute=True):
+        for incident in incidents:
+            incident_act(
+                incident_id=incident.pk,
+                action="dismiss",
+                reason="false_alarm",
+                actor=reviewer,
+                now=T0 + 2 * MINUTE,
+            )
+    assert max(Baseline.objects.get(service=chatgpt, city=None).bars) > threshold
+
 
 def test_the_rebuild_stores_what_the_detector_builds_from_the_same_buckets(chatgpt, on_postgres):
     # Two services with different spans and a city: the database sums minutes into 5-minute
