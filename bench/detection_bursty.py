@@ -45,6 +45,8 @@ BLAME_AFTER_END = {"single": 15, "block": 15, "news": 60, "busy": 60, "holiday":
 BLAME_DAYS = {"ramp": 1, "shift": 7}
 CAUSES = ("busy", "block", "single", "news", "holiday", "ramp", "shift", "noise")
 POISON_REPLICATES = 5
+# An outage this large (reports it adds, in expectation) is one nobody should miss.
+LARGE_EXCESS = 1000
 TIERS = ((0, 2, "quiet (< 2 per 5 min)"), (2, 50, "middle (2-50)"), (50, np.inf, "busy (> 50)"))
 
 
@@ -75,6 +77,9 @@ class OutageResult:
     alerted: bool  # an incident opened, or a resolved one re-opened, during it: an alert went out
     inside_open: bool  # not alerted: it began inside an incident already open
     escalated: bool = False  # inside_open, and that incident escalated during the outage
+    # inside_open, and clearly bigger than what that incident had shown, in the escalation
+    # rule's own terms (`clearly_bigger`): the cases an escalation is for.
+    clearly_bigger: bool = False
     delay: float | None = None  # true start -> the minute the incident opened has closed
     start_error: float | None = None  # the incident's start - the true start
 
@@ -158,7 +163,32 @@ def cause_of(series: Series, minute: int) -> str:
     return next((c for c in CAUSES if c in blamed), "noise")
 
 
-def outage_result(event: Event, incidents: list[Opened]) -> OutageResult:
+def clearly_bigger(counts: np.ndarray, first_minute: int, event: Event, incident: Opened) -> bool:
+    """Whether an outage that began inside `incident` was clearly bigger than what the incident
+    had shown, in the terms of outages.escalations: its busiest 15 minutes (sliding, from its
+    start to LATE minutes after its end) at least ESCALATION_FACTOR times the incident's
+    busiest clock-aligned quarter-hour before the outage, and ESCALATION_MIN_EXCESS more.
+
+    Read on the counts, not on the detector: what an escalation should have found. Smaller
+    waves inside an open incident are the incident going on, and no update is owed for them."""
+    from outages.escalations import ESCALATION_FACTOR, ESCALATION_MIN_EXCESS, ESCALATION_WINDOW_MINUTES
+
+    w = ESCALATION_WINDOW_MINUTES
+    before = np.concatenate(([0.0], np.cumsum(counts, dtype=float)))
+    aligned = incident.started - (first_minute + incident.started) % w
+    quarters = range(max(aligned, 0), event.start_minute - w + 1, w)
+    previous_peak = max((before[m + w] - before[m] for m in quarters), default=0.0)
+    last_end = min(event.end_minute + LATE, counts.size)
+    peak = max(before[m] - before[m - w] for m in range(event.start_minute + w, last_end + 1))
+    return bool(peak >= ESCALATION_FACTOR * previous_peak and peak - previous_peak >= ESCALATION_MIN_EXCESS)
+
+
+def outage_result(
+    event: Event, incidents: list[Opened], counts: np.ndarray | None = None, first_minute: int = 0
+) -> OutageResult:
+    """How the incidents met an outage. With the series' national `counts` (per minute, from
+    epoch minute `first_minute`), an outage inside an open incident is also judged
+    `clearly_bigger` than what that incident had shown."""
     lo, hi = event.start_minute, event.end_minute + LATE
     # Every alert in the window: an opening, or a re-opening of a resolved incident (the
     # subscribers, told it had resolved, are told it is back), as (minute, start).
@@ -185,8 +215,16 @@ def outage_result(event: Event, incidents: list[Opened]) -> OutageResult:
     # An escalation "within the outage": from its start to LATE minutes after its end, as an
     # opening would count.
     escalated = any(lo <= minute <= hi for i in covering for minute in i.escalations)
+    bigger = (
+        bool(covering) and counts is not None and clearly_bigger(counts, first_minute, event, covering[0])
+    )
     return OutageResult(
-        event, covered=bool(covering), alerted=False, inside_open=bool(covering), escalated=escalated
+        event,
+        covered=bool(covering),
+        alerted=False,
+        inside_open=bool(covering),
+        escalated=escalated,
+        clearly_bigger=bigger,
     )
 
 
@@ -199,7 +237,7 @@ def evaluate(series: Series, incidents: list[Opened], score: Score) -> None:
     score.events.update(e.kind for e in series.events if e.end_minute > first)
     for event in series.outages:
         if event.start_minute >= first:
-            score.outages.append(outage_result(event, incidents))
+            score.outages.append(outage_result(event, incidents, series.counts, series.first_minute))
     for minute in (m for i in incidents for m in i.escalations if m >= first):
         score.escalations += 1
         score.false_escalations += not any(
@@ -241,6 +279,8 @@ def summary(score: Score) -> dict[str, float]:
         "start_error_signed_median": _pct([r.start_error for r in alerted if r.start_error is not None], 50),
         "inside_open": sum(r.inside_open for r in observable),
         "escalated": sum(r.escalated for r in observable),
+        "clearly_bigger": sum(r.clearly_bigger for r in observable),
+        "clearly_bigger_escalated": sum(r.clearly_bigger and r.escalated for r in observable),
         "in_busy_day": sum(r.event.in_busy_day for r in observable),
     }
 
@@ -284,7 +324,9 @@ def details(score: Score) -> None:
     print(
         f"Observable outages that began inside an incident already open (escalation cases): "
         f"{s['inside_open']}; escalations found: {s['escalated']} (an escalation of that incident "
-        f"between the outage's start and {LATE} minutes after its end). Start error, "
+        f"between the outage's start and {LATE} minutes after its end); of them clearly bigger "
+        f"than what the incident had shown (the escalation rule's terms): {s['clearly_bigger']}, "
+        f"escalated: {s['clearly_bigger_escalated']}. Start error, "
         f"signed median: {s['start_error_signed_median']:+.1f} min (negative: dated before the true start)."
     )
     print(
@@ -311,6 +353,11 @@ def details(score: Score) -> None:
     )
     print(f"False incidents per series-week by volume: {tiers}.")
     missed = [r for r in score.outages if r.event.observable and not r.covered]
+    large = [r for r in score.outages if r.event.expected_excess >= LARGE_EXCESS]
+    print(
+        f"Observable outages missed: {len(missed)}; of the {len(large)} adding {LARGE_EXCESS:,} reports "
+        f"or more in expectation, {sum(not r.covered for r in large)} missed."
+    )
     for r in missed:
         e = r.event
         where = ", ".join(CITIES[i] for i in e.cities) or "national"

@@ -147,3 +147,24 @@ def test_five_minute_input_is_read_as_backtest_reads_a_file_of_five_minute_count
     found = replay_series(series, input_bucket=5)
     assert from_file.incidents == len(found.incidents) > 0
     np.testing.assert_array_equal(from_file.opened, found.opened.reshape(-1, 5).any(axis=1))
+
+
+def test_an_outage_inside_an_open_incident_is_an_escalation_case_only_when_clearly_bigger():
+    # An incident open from minute 900 on a flat 2 reports a minute, with a quarter-hour of 10
+    # a minute (150: its peak so far) from 930; outages from minute 1000.
+    counts = np.full(1200, 2.0)
+    counts[930:945] = 10.0
+    incident = Opened(started=900, opened=905, resolved=1200)
+    big = Event("outage", 1005, 1065, 12.0, expected_excess=1200.0)
+    small = Event("outage", 1005, 1065, 8.0, expected_excess=840.0)
+    bigger = counts.copy()
+    bigger[1005:1065] = 24.0  # 360 in 15 minutes: 2.4 times the peak
+    smaller = counts.copy()
+    smaller[1005:1065] = 16.0  # 240: 1.6 times
+
+    # The series' first minute is a quarter-hour, as its own minute 900 is.
+    assert outage_result(big, [incident], bigger, first_minute=0).clearly_bigger
+    assert not outage_result(small, [incident], smaller, first_minute=0).clearly_bigger
+    # An outage that opened its own incident is no escalation case.
+    own = Opened(started=1004, opened=1008, resolved=1100)
+    assert not outage_result(big, [own], bigger, first_minute=0).clearly_bigger
