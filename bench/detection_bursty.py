@@ -30,6 +30,7 @@ import numpy as np
 
 from bench.bursty_series import DAYS, TIMEZONE, Event, Series, generate, poisoning_pair
 from bench.series import CITIES
+from outages.escalations import ESCALATION_FACTOR, ESCALATION_MIN_EXCESS, ESCALATION_WINDOW_MINUTES
 
 TUNING_SEEDS = (1, 2, 3)
 RECORDING_SEED = 20261205
@@ -171,8 +172,6 @@ def clearly_bigger(counts: np.ndarray, first_minute: int, event: Event, incident
 
     Read on the counts, not on the detector: what an escalation should have found. Smaller
     waves inside an open incident are the incident going on, and no update is owed for them."""
-    from outages.escalations import ESCALATION_FACTOR, ESCALATION_MIN_EXCESS, ESCALATION_WINDOW_MINUTES
-
     w = ESCALATION_WINDOW_MINUTES
     before = np.concatenate(([0.0], np.cumsum(counts, dtype=float)))
     aligned = incident.started - (first_minute + incident.started) % w

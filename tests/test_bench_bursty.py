@@ -151,7 +151,7 @@ def test_five_minute_input_is_read_as_backtest_reads_a_file_of_five_minute_count
 
 def test_an_outage_inside_an_open_incident_is_an_escalation_case_only_when_clearly_bigger():
     # An incident open from minute 900 on a flat 2 reports a minute, with a quarter-hour of 10
-    # a minute (150: its peak so far) from 930; outages from minute 1000.
+    # a minute (150: its peak so far) from 930; an outage from minute 1005.
     counts = np.full(1200, 2.0)
     counts[930:945] = 10.0
     incident = Opened(started=900, opened=905, resolved=1200)
