@@ -30,7 +30,8 @@ import numpy as np
 
 from bench.bursty_series import DAYS, TIMEZONE, Event, Series, generate, poisoning_pair
 from bench.series import CITIES
-from outages.escalations import ESCALATION_FACTOR, ESCALATION_MIN_EXCESS, ESCALATION_WINDOW_MINUTES
+from outages import detection
+from outages.escalations import ESCALATION_WINDOW_MINUTES, wave_clearly_bigger
 
 TUNING_SEEDS = (1, 2, 3)
 RECORDING_SEED = 20261205
@@ -166,20 +167,23 @@ def cause_of(series: Series, minute: int) -> str:
 
 def clearly_bigger(counts: np.ndarray, first_minute: int, event: Event, incident: Opened) -> bool:
     """Whether an outage that began inside `incident` was clearly bigger than what the incident
-    had shown, in the terms of outages.escalations: its busiest 15 minutes (sliding, from its
-    start to LATE minutes after its end) at least ESCALATION_FACTOR times the incident's
-    busiest clock-aligned quarter-hour before the outage, and ESCALATION_MIN_EXCESS more.
+    had shown, by the size half of the escalation rule (`outages.escalations.wave_clearly_bigger`):
+    its busiest 15 minutes (sliding, from its start to LATE minutes after its end) against the
+    incident's busiest clock-aligned quarter-hour completed before the outage, the peak an
+    incident counts (`detection.aligned_running_sum`). The baseline is left at 0: inside an open
+    incident the previous peak is already above it.
 
     Read on the counts, not on the detector: what an escalation should have found. Smaller
     waves inside an open incident are the incident going on, and no update is owed for them."""
     w = ESCALATION_WINDOW_MINUTES
-    before = np.concatenate(([0.0], np.cumsum(counts, dtype=float)))
-    aligned = incident.started - (first_minute + incident.started) % w
-    quarters = range(max(aligned, 0), event.start_minute - w + 1, w)
-    previous_peak = max((before[m + w] - before[m] for m in quarters), default=0.0)
+    running, quarter_first = detection.aligned_running_sum(counts, first_minute, w)
+    # The incident's quarter-hours that ended before the outage (the first from its own start).
+    minute = np.arange(counts.size)
+    before_outage = (minute >= incident.started) & (quarter_first + w <= event.start_minute)
+    previous_peak = float(running[before_outage].max(initial=0.0))
     last_end = min(event.end_minute + LATE, counts.size)
-    peak = max(before[m] - before[m - w] for m in range(event.start_minute + w, last_end + 1))
-    return bool(peak >= ESCALATION_FACTOR * previous_peak and peak - previous_peak >= ESCALATION_MIN_EXCESS)
+    peak = float(detection.trailing_sum(counts[:last_end], w)[event.start_minute + w - 1 :].max())
+    return wave_clearly_bigger(count=peak, baseline=0.0, previous_peak=previous_peak)
 
 
 def outage_result(

@@ -66,6 +66,13 @@ def escalation_check(
         return False
     if last_escalation is not None and minute - last_escalation < ESCALATION_COOLDOWN_MINUTES:
         return False
+    return wave_clearly_bigger(count=count, baseline=baseline, previous_peak=previous_peak)
+
+
+def wave_clearly_bigger(*, count: float, baseline: float, previous_peak: float) -> bool:
+    """The size half of the rule: a window's `count` reports at least ESCALATION_FACTOR times
+    the incident's `previous_peak` and ESCALATION_MIN_EXCESS above both it and the window's
+    `baseline`. bench.detection_bursty reads its escalation cases with it, on the counts."""
     if count < ESCALATION_FACTOR * previous_peak:
         return False
     return count - max(baseline, previous_peak) >= ESCALATION_MIN_EXCESS
